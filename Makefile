@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: MIT
+# Keel: `make` builds build/keel.efi; `make run` boots it in QEMU; `make test` runs every test.
+BUILD := build
+Q := @
+CC := gcc
+LD := ld
+OBJCOPY := objcopy
+PYTHON := python3
+FONT := /usr/share/consolefonts/Lat15-Terminus16.psf.gz
+EFI_INC := /usr/include/efi
+EFI_CRT0 := /usr/lib/crt0-efi-x86_64.o
+EFI_LIBDIR := /usr/lib
+
+WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wundef -Wvla -Werror
+CORE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protector \
+	-fno-stack-check -fpic -fshort-wchar -mno-red-zone -mgeneral-regs-only \
+	-fno-omit-frame-pointer -fno-strict-aliasing -fno-tree-loop-distribute-patterns \
+	-maccumulate-outgoing-args -DGNU_EFI_USE_MS_ABI $(WARN) -Iinclude -I.
+EFI_CFLAGS := -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64
+HOST_CFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all $(WARN) -Wno-missing-prototypes -Iinclude -I. -Itests/unit
+
+CORE_SRCS :=
+UNIT_TESTS :=
+FUZZ_TARGETS :=
+include boot/boot.mk arch/x86/x86.mk core/core.mk lib/lib.mk drivers/drivers.mk
+include tests/unit/unit.mk $(wildcard vmm/*.mk virtio/*.mk tools/*.mk)
+
+obj = $(patsubst %,$(BUILD)/obj/%.o,$(1))
+CORE_OBJS := $(call obj,$(CORE_SRCS)) $(BUILD)/obj/gen/font.c.o
+BOOT_OBJS := $(call obj,$(BOOT_EFI_SRCS))
+ALL_OBJS := $(CORE_OBJS) $(BOOT_OBJS)
+LIBGCC := $(shell $(CC) -print-libgcc-file-name)
+LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -T linker.ld
+LINK_INPUTS := $(EFI_CRT0) $(ALL_OBJS)
+LINK_LIBS := -L$(EFI_LIBDIR) -lgnuefi $(LIBGCC)
+
+.PHONY: all run test unit-build fuzz-build usb stats clean deps
+all: $(BUILD)/keel.efi
+
+$(BUILD)/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CORE_CFLAGS) -MMD -c $< -o $@
+$(BUILD)/obj/boot/efi_%.c.o: boot/efi_%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CORE_CFLAGS) $(EFI_CFLAGS) -MMD -c $< -o $@
+$(BUILD)/obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CORE_CFLAGS) -MMD -c $< -o $@
+$(BUILD)/obj/gen/%.c.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CORE_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/font.c: scripts/psf2c.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/psf2c.py $(FONT) $@
+
+# Two links: the first gives symbol addresses for the backtrace table,
+# the second embeds it at the end of .data, where it moves no code.
+$(BUILD)/gen/ksyms0.c: scripts/gen_ksyms.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) scripts/gen_ksyms.py $@
+$(BUILD)/keel-pass1.so: $(LINK_INPUTS) $(BUILD)/obj/gen/ksyms0.c.o linker.ld
+	$(LD) $(LDFLAGS) $(LINK_INPUTS) $(BUILD)/obj/gen/ksyms0.c.o $(LINK_LIBS) -o $@
+$(BUILD)/gen/ksyms.c: $(BUILD)/keel-pass1.so scripts/gen_ksyms.py
+	nm -n --defined-only $< > $(BUILD)/keel-pass1.nm
+	$(PYTHON) scripts/gen_ksyms.py $@ $(BUILD)/keel-pass1.nm
+$(BUILD)/keel.so: $(LINK_INPUTS) $(BUILD)/obj/gen/ksyms.c.o
+	$(LD) $(LDFLAGS) $(LINK_INPUTS) $(BUILD)/obj/gen/ksyms.c.o $(LINK_LIBS) -o $@
+	@nm -n --defined-only $@ | grep ' [Tt] ' > $(BUILD)/keel.text.nm
+	@grep ' [Tt] ' $(BUILD)/keel-pass1.nm | cmp -s - $(BUILD)/keel.text.nm || \
+		{ echo "symbol table moved code between links"; exit 1; }
+$(BUILD)/keel.efi: $(BUILD)/keel.so
+	$(OBJCOPY) -j .text -j .reloc -j .data -j .dynamic -j .rela -j .dynsym \
+		--target efi-app-x86_64 --subsystem=10 $< $@
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# --- host unit tests ---
+define unit_rule
+$(BUILD)/tests/unit/test_$(1): tests/unit/test_$(1).c tests/unit/test_main.c $(UNIT_SRCS_$(1)) tests/unit/test.h
+	@mkdir -p $$(dir $$@)
+	$(CC) $(HOST_CFLAGS) -o $$@ tests/unit/test_$(1).c tests/unit/test_main.c $(UNIT_SRCS_$(1))
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
+UNIT_BINS := $(foreach t,$(UNIT_TESTS),$(BUILD)/tests/unit/test_$(t))
+unit-build: $(UNIT_BINS)
+
+# --- fuzz targets (libFuzzer): FUZZ_SRCS_<name> lists the sources, tests/fuzz/fuzz_<name>.c the entry ---
+FUZZ_CC := clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I.
+define fuzz_rule
+$(BUILD)/tests/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_SRCS_$(1))
+	@mkdir -p $$(dir $$@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ tests/fuzz/fuzz_$(1).c $(FUZZ_SRCS_$(1))
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+FUZZ_BINS := $(foreach t,$(FUZZ_TARGETS),$(BUILD)/tests/fuzz/fuzz_$(t))
+fuzz-build: $(FUZZ_BINS)
+
+# --- commands ---
+deps:
+	@scripts/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(PYTHON) scripts/run.py
+
+test: deps
+	@$(MAKE) --no-print-directory all unit-build fuzz-build
+	$(PYTHON) tests/run.py
+
+stats:
+	@echo "hypervisor core (boot arch core lib drivers vmm iommu include):"
+	@cat $$(find boot arch core lib drivers vmm iommu include -name '*.[chS]') | wc -l
+
+clean:
+	rm -rf $(BUILD)

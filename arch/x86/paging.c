@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The hypervisor's address space: physical memory identity-mapped with the
+ * largest pages the CPU offers (1 GiB, else 2 MiB), up to the end of the
+ * memory map or 4 GiB, whichever is higher, rounded up to 512 GiB so
+ * 64-bit MMIO windows are covered too. Memory types come from the firmware's
+ * MTRRs (MMIO stays uncached under them).
+ */
+#include <arch/x86/cpu.h>
+#include <arch/x86/paging.h>
+#include <keel/log.h>
+#include <keel/memory.h>
+#include <keel/page_alloc.h>
+
+#define ENTRIES 512
+#define SPAN_512G (512 * GiB)
+#define BELOW_4G (4 * GiB - 1)
+
+static u64 root;
+
+static u64 *table_alloc(void)
+{
+	u64 *t = page_alloc_zeroed_below(1, BELOW_4G);
+
+	if (!t)
+		panic("out of memory below 4 GiB for page tables");
+	return t;
+}
+
+static u64 map_top(const struct boot_info *bi)
+{
+	u64 top = 4 * GiB;
+
+	for (u32 i = 0; i < bi->nr_regions; i++)
+		top = MAX(top, bi->regions[i].base + bi->regions[i].size);
+	if (bi->fb.base)
+		top = MAX(top, bi->fb.base + bi->fb.size);
+	return ALIGN_UP(top, SPAN_512G);
+}
+
+static void map_512g(u64 *pml4e, u64 base, bool huge1g)
+{
+	u64 *pdpt = table_alloc();
+
+	*pml4e = virt_to_phys(pdpt) | PTE_P | PTE_W;
+	for (u64 i = 0; i < ENTRIES; i++) {
+		u64 gb = base + i * GiB;
+		u64 *pd;
+
+		if (huge1g) {
+			pdpt[i] = gb | PTE_P | PTE_W | PTE_PS;
+			continue;
+		}
+		pd = table_alloc();
+		pdpt[i] = virt_to_phys(pd) | PTE_P | PTE_W;
+		for (u64 j = 0; j < ENTRIES; j++)
+			pd[j] = (gb + j * 2 * MiB) | PTE_P | PTE_W | PTE_PS;
+	}
+}
+
+void paging_init(const struct boot_info *bi)
+{
+	bool huge1g = cpuid(0x80000001).edx & CPUID_80000001_EDX_PDPE1GB;
+	u64 top = map_top(bi);
+	u64 *pml4 = table_alloc();
+
+	if (top > ENTRIES * SPAN_512G)
+		panic("physical memory map reaches %llx; beyond what Keel maps",
+		      (unsigned long long)top);
+	for (u64 base = 0; base < top; base += SPAN_512G)
+		map_512g(&pml4[base / SPAN_512G], base, huge1g);
+	root = virt_to_phys(pml4);
+	write_cr3(root);
+	pr_info("paging: identity map of %llu GiB with %s pages", (unsigned long long)(top / GiB),
+		huge1g ? "1 GiB" : "2 MiB");
+}
+
+u64 paging_root(void)
+{
+	return root;
+}

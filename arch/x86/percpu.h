@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-CPU data, reached through GS; one struct percpu per physical CPU. */
+#ifndef ARCH_X86_PERCPU_H
+#define ARCH_X86_PERCPU_H
+
+#include <arch/x86/desc.h>
+#include <keel/types.h>
+
+#define MAX_CPUS 64
+#define CPU_STACK_SIZE (32 * KiB)
+#define IST_STACK_SIZE (8 * KiB)
+
+struct percpu {
+	struct percpu *self; /* %gs:0, so this_cpu() is one load */
+	u32 cpu;	     /* logical index, 0 = boot CPU */
+	u32 apic_id;
+	u64 stack_base, stack_top;
+	volatile bool online;
+	volatile u64 ticks; /* LAPIC timer interrupts taken */
+	u64 gdt[GDT_ENTRIES] __aligned(16);
+	struct tss tss __aligned(16);
+	u64 virt_area; /* SVM host save area or VMXON region */
+	char virt_report[160];
+	void *vcpu_current; /* the vCPU running on this CPU, for the run loop */
+};
+
+extern struct percpu *cpus[MAX_CPUS];
+extern u32 nr_cpus;
+
+static inline struct percpu *this_cpu(void)
+{
+	struct percpu *p;
+
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+	return p;
+}
+
+/* Loads GDT, TSS, IDT and GS for the calling CPU. */
+void cpu_load_tables(struct percpu *pc);
+/* stack_base 0: allocate a CPU_STACK_SIZE stack; else use that one (the boot CPU's). */
+struct percpu *percpu_alloc(u32 cpu, u32 apic_id, u64 stack_base);
+
+#endif

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+/* Enables AMD-V on one CPU (EFER.SVME and the host save area) and reports its SVM features. */
+#include <arch/x86/cpu.h>
+#include <arch/x86/virt.h>
+#include <keel/format.h>
+#include <keel/memory.h>
+#include <keel/page_alloc.h>
+
+#define MSR_VM_HSAVE_PA 0xc0010117 /* APM2 15.30.4 */
+/* CPUID Fn8000_000A_EDX, APM3 E.4.9 */
+#define SVM_NPT BIT(0)
+#define SVM_LBRV BIT(1)
+#define SVM_NRIPS BIT(3)
+#define SVM_VMCB_CLEAN BIT(5)
+#define SVM_FLUSH_BY_ASID BIT(6)
+#define SVM_DECODE_ASSISTS BIT(7)
+#define SVM_PAUSE_FILTER BIT(10)
+#define SVM_AVIC BIT(13)
+#define SVM_VGIF BIT(16)
+
+static const char *yn(u32 v, u32 bit)
+{
+	return (v & bit) ? "yes" : "no";
+}
+
+static int svm_cpu_enable(struct percpu *pc)
+{
+	struct cpuid_regs r = cpuid(0x8000000a);
+	void *hsave = page_alloc_zeroed(1);
+
+	if (!hsave)
+		return -ENOMEM;
+	pc->virt_area = virt_to_phys(hsave);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, pc->virt_area);
+	format_snprintf(pc->virt_report, sizeof(pc->virt_report),
+			"AMD-V rev %u, %u ASIDs, NPT %s, NRIP save %s, decode assists %s, "
+			"VMCB clean %s, flush-by-ASID %s, AVIC %s, VGIF %s: enabled",
+			r.eax & 0xff, r.ebx, yn(r.edx, SVM_NPT), yn(r.edx, SVM_NRIPS),
+			yn(r.edx, SVM_DECODE_ASSISTS), yn(r.edx, SVM_VMCB_CLEAN),
+			yn(r.edx, SVM_FLUSH_BY_ASID), yn(r.edx, SVM_AVIC), yn(r.edx, SVM_VGIF));
+	if (!(r.edx & SVM_NPT)) {
+		format_snprintf(pc->virt_report, sizeof(pc->virt_report),
+				"AMD-V rev %u without nested paging: Keel needs NPT", r.eax & 0xff);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+const struct virt_cpu_ops svm_cpu_ops = {
+	.name = "AMD-V",
+	.cpu_enable = svm_cpu_enable,
+};

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* The TSC as the hypervisor's clock, calibrated against an ACPI or legacy timer. */
+#ifndef ARCH_X86_TSC_H
+#define ARCH_X86_TSC_H
+
+#include <keel/acpi.h>
+
+/* Measures the TSC frequency; returns the reference used ("ACPI PM timer", ...). */
+const char *tsc_calibrate(const struct acpi_info *ai);
+u64 tsc_hz(void);
+u64 tsc_to_ns(u64 ticks);
+u64 time_ns(void); /* since boot */
+void tsc_delay_us(u64 us);
+
+#endif

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MIT
+/*
+ * keel.cfg parser. The format is one "key = value" per line; blank lines and
+ * lines starting with '#' are ignored; keys are case-sensitive; the value is
+ * the rest of the line with surrounding blanks removed. Unknown keys, repeated
+ * keys and bad values are errors, so that a typo never goes unnoticed.
+ */
+#include <keel/config.h>
+#include <keel/format.h>
+#include <keel/string.h>
+
+#define LINE_MAX 2048
+
+struct parser {
+	struct keel_config *cfg;
+	char *err;
+	size_t err_size;
+	int line;
+	u32 seen; /* bit per key in keys[] */
+};
+
+typedef int (*setter_fn)(struct parser *p, const char *v);
+
+static int fail(struct parser *p, const char *fmt, ...) __printf(2, 3);
+static int fail(struct parser *p, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	format_vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->line)
+		format_snprintf(p->err, p->err_size, "keel.cfg line %d: %s", p->line, msg);
+	else
+		format_snprintf(p->err, p->err_size, "keel.cfg: %s", msg);
+	return -EINVAL;
+}
+
+static int parse_u64(const char *s, u64 *out, const char **end)
+{
+	u64 v = 0;
+	unsigned base = 10;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			break;
+		if (v > (~0ULL - d) / base)
+			return -ERANGE;
+		v = v * base + d;
+	}
+	*out = v;
+	*end = s;
+	return 0;
+}
+
+static int parse_number(const char *s, u64 *out)
+{
+	const char *end;
+
+	if (parse_u64(s, out, &end) || *end)
+		return -EINVAL;
+	return 0;
+}
+
+int config_parse_size(const char *s, u64 *out)
+{
+	static const struct {
+		const char *suffix;
+		u64 mult;
+	} units[] = {
+		{ "", 1 },	    { "K", KiB }, { "KiB", KiB }, { "M", MiB },
+		{ "MiB", MiB }, { "G", GiB }, { "GiB", GiB }, { "T", 1024 * GiB },
+		{ "TiB", 1024 * GiB },
+	};
+	const char *end;
+	u64 v;
+
+	if (s[0] < '0' || s[0] > '9' || parse_u64(s, &v, &end))
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcmp(end, units[i].suffix))
+			continue;
+		if (v > ~0ULL / units[i].mult)
+			return -ERANGE;
+		*out = v * units[i].mult;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int set_serial(struct parser *p, const char *v)
+{
+	static const struct {
+		const char *name;
+		u16 port;
+	} names[] = { { "none", 0 }, { "com1", 0x3f8 }, { "com2", 0x2f8 },
+		      { "com3", 0x3e8 }, { "com4", 0x2e8 } };
+	u64 port;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(v, names[i].name)) {
+			p->cfg->serial_port = names[i].port;
+			return 0;
+		}
+	}
+	if (parse_number(v, &port) || port == 0 || port > 0xfff8)
+		return fail(p, "serial: expected none, com1..com4 or an I/O port such as 0x3f8, got '%s'", v);
+	p->cfg->serial_port = (u16)port;
+	return 0;
+}
+
+static int set_baud(struct parser *p, const char *v)
+{
+	u64 baud;
+
+	if (parse_number(v, &baud) || baud == 0 || 115200 % baud)
+		return fail(p, "serial.baud: expected a divisor of 115200 such as 115200 or 9600, got '%s'", v);
+	p->cfg->serial_baud = (u32)baud;
+	return 0;
+}
+
+static int set_log_level(struct parser *p, const char *v)
+{
+	static const char *const names[] = { [LOG_ERROR] = "error", [LOG_WARN] = "warn",
+					     [LOG_INFO] = "info", [LOG_DEBUG] = "debug" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(v, names[i])) {
+			p->cfg->log_level = (u32)i;
+			return 0;
+		}
+	}
+	return fail(p, "log_level: expected error, warn, info or debug, got '%s'", v);
+}
+
+static int set_debug_exit(struct parser *p, const char *v)
+{
+	u64 port;
+
+	if (parse_number(v, &port) || port == 0 || port > 0xffff)
+		return fail(p, "debug_exit_port: expected an I/O port such as 0xf4, got '%s'", v);
+	p->cfg->debug_exit_port = (u16)port;
+	return 0;
+}
+
+static int set_path(struct parser *p, char *dst, const char *key, const char *v)
+{
+	if (!*v)
+		return fail(p, "%s: empty path", key);
+	if (strlen(v) >= CONFIG_PATH_MAX)
+		return fail(p, "%s: path longer than %d characters", key, CONFIG_PATH_MAX - 1);
+	strlcpy(dst, v, CONFIG_PATH_MAX);
+	return 0;
+}
+
+static int set_kernel(struct parser *p, const char *v)
+{
+	return set_path(p, p->cfg->service_kernel, "service.kernel", v);
+}
+
+static int set_initrd(struct parser *p, const char *v)
+{
+	return set_path(p, p->cfg->service_initrd, "service.initrd", v);
+}
+
+static int set_cmdline(struct parser *p, const char *v)
+{
+	if (strlen(v) >= CONFIG_CMDLINE_MAX)
+		return fail(p, "service.cmdline: longer than %d characters", CONFIG_CMDLINE_MAX - 1);
+	strlcpy(p->cfg->service_cmdline, v, CONFIG_CMDLINE_MAX);
+	return 0;
+}
+
+static int set_memory(struct parser *p, const char *v)
+{
+	u64 size;
+
+	if (config_parse_size(v, &size))
+		return fail(p, "service.memory: expected a size such as 512M or 2G, got '%s'", v);
+	if (size < CONFIG_MIN_SERVICE_MEMORY)
+		return fail(p, "service.memory: %s is too small; the service VM needs at least 64M", v);
+	p->cfg->service_memory = size;
+	return 0;
+}
+
+static int set_vcpus(struct parser *p, const char *v)
+{
+	u64 n;
+
+	if (parse_number(v, &n) || n < 1 || n > CONFIG_MAX_CPUS)
+		return fail(p, "service.vcpus: expected a number from 1 to %d, got '%s'",
+			    CONFIG_MAX_CPUS, v);
+	p->cfg->service_vcpus = (u32)n;
+	return 0;
+}
+
+static const struct {
+	const char *key;
+	setter_fn set;
+} keys[] = {
+	{ "serial", set_serial },
+	{ "serial.baud", set_baud },
+	{ "log_level", set_log_level },
+	{ "debug_exit_port", set_debug_exit },
+	{ "service.kernel", set_kernel },
+	{ "service.initrd", set_initrd },
+	{ "service.cmdline", set_cmdline },
+	{ "service.memory", set_memory },
+	{ "service.vcpus", set_vcpus },
+};
+BUILD_ASSERT(ARRAY_SIZE(keys) <= 32, "seen is a u32 bitmask");
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (is_blank(*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && is_blank(end[-1]))
+		*--end = 0;
+	return s;
+}
+
+static int parse_line(struct parser *p, char *line)
+{
+	char *eq, *key, *val;
+
+	line = trim(line);
+	if (!*line || *line == '#')
+		return 0;
+	eq = strchr(line, '=');
+	if (!eq)
+		return fail(p, "expected 'key = value', got '%.60s'", line);
+	*eq = 0;
+	key = trim(line);
+	val = trim(eq + 1);
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (strcmp(key, keys[i].key))
+			continue;
+		if (p->seen & BIT(i))
+			return fail(p, "%s is set twice", key);
+		p->seen |= (u32)BIT(i);
+		return keys[i].set(p, val);
+	}
+	return fail(p, "unknown key '%.60s'", key);
+}
+
+static void set_defaults(struct keel_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->serial_port = 0x3f8;
+	cfg->serial_baud = 115200;
+	cfg->log_level = LOG_INFO;
+	cfg->service_memory = 1 * GiB;
+	cfg->service_vcpus = 1;
+	strlcpy(cfg->service_cmdline, "console=ttyS0", CONFIG_CMDLINE_MAX);
+}
+
+int config_parse(const char *text, size_t len, struct keel_config *cfg, char *err,
+		 size_t err_size)
+{
+	struct parser p = { .cfg = cfg, .err = err, .err_size = err_size };
+	char line[LINE_MAX];
+	size_t pos = 0;
+	int ret;
+
+	set_defaults(cfg);
+	while (pos < len) {
+		size_t n = 0;
+
+		p.line++;
+		while (pos < len && text[pos] != '\n') {
+			if (!text[pos])
+				return fail(&p, "contains a NUL byte; is this a text file?");
+			if (n + 1 >= sizeof(line))
+				return fail(&p, "line longer than %d characters", LINE_MAX - 1);
+			line[n++] = text[pos++];
+		}
+		line[n] = 0;
+		pos++;
+		ret = parse_line(&p, line);
+		if (ret)
+			return ret;
+	}
+	p.line = 0;
+	if (!cfg->service_kernel[0])
+		return fail(&p, "service.kernel is not set; name the service VM's kernel, e.g. 'service.kernel = vmlinuz'");
+	return 0;
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+/* core_main(): the hypervisor's boot sequence, one call per step, then each CPU's main loop. */
+#include <arch/x86/apic.h>
+#include <arch/x86/cpu.h>
+#include <arch/x86/irq.h>
+#include <arch/x86/paging.h>
+#include <arch/x86/percpu.h>
+#include <arch/x86/pic.h>
+#include <arch/x86/smp.h>
+#include <arch/x86/tsc.h>
+#include <arch/x86/virt.h>
+#include <keel/acpi.h>
+#include <keel/debug_exit.h>
+#include <keel/fbcon.h>
+#include <keel/log.h>
+#include <keel/memory.h>
+
+#define TICK_HZ 100
+#define KEEL_VERSION "0.1"
+
+static struct acpi_info acpi;
+static volatile u32 virt_failures;
+
+static bool timer_tick(struct irq_frame *f)
+{
+	(void)f;
+	this_cpu()->ticks++;
+	return true;
+}
+
+/* Per-CPU work shared by the boot CPU and the APs. */
+static void cpu_bring_up(struct percpu *pc)
+{
+	int ret;
+
+	apic_timer_start(TICK_HZ);
+	irq_enable();
+	ret = virt_cpu_enable(pc);
+	if (ret)
+		__atomic_fetch_add(&virt_failures, 1, __ATOMIC_RELAXED);
+	pr_info("cpu%u: apic %u, %s", pc->cpu, pc->apic_id, pc->virt_report);
+	WRITE_ONCE(pc->online, true);
+}
+
+static void __noreturn idle_loop(void)
+{
+	for (;;) {
+		irq_enable();
+		cpu_halt();
+	}
+}
+
+static void __noreturn ap_main(struct percpu *pc)
+{
+	cpu_bring_up(pc);
+	idle_loop();
+}
+
+static void report_ticks(void)
+{
+	u64 start = time_ns();
+
+	while (time_ns() - start < 200 * 1000000ULL)
+		cpu_halt();
+	for (u32 i = 0; i < nr_cpus; i++)
+		pr_info("cpu%u: timer %llu ticks in the last 200 ms", i,
+			(unsigned long long)cpus[i]->ticks);
+}
+
+void core_main(struct boot_info *bi)
+{
+	struct percpu *bsp;
+	const char *clock;
+
+	log_init(bi->config.serial_port, bi->config.serial_baud, bi->config.log_level); /* serial console */
+	fbcon_init(&bi->fb);			/* mirror on the GOP framebuffer */
+	debug_exit_init(bi->config.debug_exit_port); /* test rigs only */
+	pr_info("Keel %s hypervisor: core started", KEEL_VERSION);
+	memory_init(bi);			/* page pool over free RAM */
+	bsp = percpu_alloc(0, 0, bi->stack_base); /* boot CPU keeps the stub's stack */
+	if (!bsp)
+		panic("out of memory for the boot CPU's data");
+	nr_cpus = 1;
+	cpu_load_tables(bsp);			/* own GDT, TSS, IDT, GS */
+	paging_init(bi);			/* own identity-mapped page tables */
+	memory_release_boot_services(bi);	/* firmware boot memory joins the pool */
+	memory_report(bi);
+	if (acpi_parse(bi->rsdp, &acpi))	/* CPUs, IOAPICs, timers */
+		panic("cannot continue without ACPI tables");
+	pic_disable();				/* no legacy interrupts */
+	apic_init();				/* boot CPU's local APIC */
+	bsp->apic_id = apic_id();
+	clock = tsc_calibrate(&acpi);		/* TSC against PM timer or PIT */
+	apic_timer_calibrate();
+	pr_info("clock: TSC %llu MHz (from the %s), APIC timer %llu kHz, %s mode",
+		(unsigned long long)(tsc_hz() / 1000000), clock,
+		(unsigned long long)(apic_timer_hz() / 1000), apic_x2apic() ? "x2APIC" : "xAPIC");
+	irq_register(VECTOR_TIMER, timer_tick);
+	if (!virt_select())			/* AMD-V or VT-x backend */
+		panic("no usable hardware virtualization");
+	cpu_bring_up(bsp);			/* tick, virtualization on the boot CPU */
+	smp_boot(&acpi, bi->trampoline, ap_main); /* INIT-SIPI-SIPI every other CPU */
+	pr_info("%u of %u CPUs online, %s enabled on %u", nr_cpus, acpi.nr_cpus, virt_name(),
+		nr_cpus - virt_failures);
+	report_ticks();
+	pr_info("boot complete; no service VM yet, idling");
+	debug_exit(virt_failures ? KEEL_EXIT_FAILURE : KEEL_EXIT_SUCCESS);
+	idle_loop();
+}

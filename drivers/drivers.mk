@@ -1,0 +1,2 @@
+# The hypervisor's own device drivers.
+CORE_SRCS += drivers/uart.c drivers/fbcon.c drivers/acpi.c drivers/debug_exit.c

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* keel.cfg: the parsed configuration and its parser (used by boot/, tested on the host). */
+#ifndef KEEL_CONFIG_H
+#define KEEL_CONFIG_H
+
+#include <keel/types.h>
+
+#define CONFIG_PATH_MAX 128
+#define CONFIG_CMDLINE_MAX 1024
+#define CONFIG_MAX_CPUS 64
+#define CONFIG_MIN_SERVICE_MEMORY (64 * MiB)
+
+enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+struct keel_config {
+	u16 serial_port; /* I/O port of the 16550; 0 = none */
+	u32 serial_baud;
+	u32 log_level; /* enum log_level */
+	u16 debug_exit_port; /* test rigs: write the final status here; 0 = off */
+	char service_kernel[CONFIG_PATH_MAX];
+	char service_initrd[CONFIG_PATH_MAX]; /* "" = none */
+	char service_cmdline[CONFIG_CMDLINE_MAX];
+	u64 service_memory; /* bytes */
+	u32 service_vcpus;
+};
+
+/*
+ * Parses the text of keel.cfg (len bytes, need not be NUL-terminated) into
+ * cfg, starting from defaults. On error returns -EINVAL and writes a one-line
+ * message naming the line to err; cfg is then unspecified.
+ */
+int config_parse(const char *text, size_t len, struct keel_config *cfg,
+		 char *err, size_t err_size);
+
+/* Parses "512M", "2G", "65536K", "1048576" (bytes) into *out. */
+int config_parse_size(const char *s, u64 *out);
+
+#endif

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* The 16550 UART driver for the physical serial port the hypervisor owns. */
+#ifndef KEEL_UART_H
+#define KEEL_UART_H
+
+#include <keel/types.h>
+
+void uart_init(u16 port, u32 baud);
+void uart_write(const char *s, size_t n);
+/* Returns the next received byte, or -1 if none is waiting. */
+int uart_getc(void);
+u16 uart_port(void);
+
+#endif

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for boot/config.c: good files, defaults and every kind of bad input. */
+#include "test.h"
+#include <keel/config.h>
+
+static struct keel_config cfg;
+static char err[256];
+
+static int parse(const char *text)
+{
+	err[0] = 0;
+	return config_parse(text, strlen(text), &cfg, err, sizeof(err));
+}
+
+TEST(full_file)
+{
+	CHECK_EQ(parse("# Keel\n"
+		       "serial = com2\n"
+		       "serial.baud = 9600\n"
+		       "log_level = debug\r\n"
+		       "\n"
+		       "   service.kernel =  boot/vmlinuz  \n"
+		       "service.initrd=boot/initrd.img\n"
+		       "service.cmdline = console=ttyS0 quiet rw\n"
+		       "service.memory = 1536M\n"
+		       "service.vcpus = 2\n"
+		       "debug_exit_port = 0xf4"),
+		 0);
+	CHECK_EQ(cfg.serial_port, 0x2f8);
+	CHECK_EQ(cfg.serial_baud, 9600);
+	CHECK_EQ(cfg.log_level, LOG_DEBUG);
+	CHECK_STR(cfg.service_kernel, "boot/vmlinuz");
+	CHECK_STR(cfg.service_initrd, "boot/initrd.img");
+	CHECK_STR(cfg.service_cmdline, "console=ttyS0 quiet rw");
+	CHECK_EQ(cfg.service_memory, 1536ULL << 20);
+	CHECK_EQ(cfg.service_vcpus, 2);
+	CHECK_EQ(cfg.debug_exit_port, 0xf4);
+}
+
+TEST(defaults)
+{
+	CHECK_EQ(parse("service.kernel = k\n"), 0);
+	CHECK_EQ(cfg.serial_port, 0x3f8);
+	CHECK_EQ(cfg.serial_baud, 115200);
+	CHECK_EQ(cfg.log_level, LOG_INFO);
+	CHECK_EQ(cfg.service_vcpus, 1);
+	CHECK_EQ(cfg.service_memory, 1ULL << 30);
+	CHECK_STR(cfg.service_initrd, "");
+	CHECK_EQ(cfg.debug_exit_port, 0);
+}
+
+TEST(serial_forms)
+{
+	CHECK_EQ(parse("serial = 0x3e8\nservice.kernel = k"), 0);
+	CHECK_EQ(cfg.serial_port, 0x3e8);
+	CHECK_EQ(parse("serial = none\nservice.kernel = k"), 0);
+	CHECK_EQ(cfg.serial_port, 0);
+	CHECK_EQ(parse("serial = com9\nservice.kernel = k"), -22);
+	CHECK(strstr(err, "line 1") && strstr(err, "com9"));
+}
+
+TEST(sizes)
+{
+	u64 v;
+
+	CHECK_EQ(config_parse_size("512M", &v), 0);
+	CHECK_EQ(v, 512ULL << 20);
+	CHECK_EQ(config_parse_size("2GiB", &v), 0);
+	CHECK_EQ(v, 2ULL << 30);
+	CHECK_EQ(config_parse_size("4096", &v), 0);
+	CHECK_EQ(v, 4096);
+	CHECK_EQ(config_parse_size("0x1000K", &v), 0);
+	CHECK_EQ(v, 0x1000ULL << 10);
+	CHECK(config_parse_size("12X", &v) != 0);
+	CHECK(config_parse_size("", &v) != 0);
+	CHECK(config_parse_size("M", &v) != 0);
+	CHECK(config_parse_size("-1G", &v) != 0);
+	CHECK(config_parse_size("99999999999999999999", &v) != 0);
+	CHECK(config_parse_size("17179869184G", &v) != 0);
+}
+
+TEST(errors_name_the_line)
+{
+	CHECK_EQ(parse("service.kernel = k\nfoo = bar\n"), -22);
+	CHECK(strstr(err, "line 2") && strstr(err, "unknown key 'foo'"));
+	CHECK_EQ(parse("service.kernel = k\nthis line has no equals\n"), -22);
+	CHECK(strstr(err, "line 2") && strstr(err, "key = value"));
+	CHECK_EQ(parse("service.kernel = k\nservice.kernel = j\n"), -22);
+	CHECK(strstr(err, "set twice"));
+	CHECK_EQ(parse("service.kernel = k\nservice.memory = lots\n"), -22);
+	CHECK(strstr(err, "service.memory") && strstr(err, "lots"));
+	CHECK_EQ(parse("service.kernel = k\nservice.memory = 1M\n"), -22);
+	CHECK(strstr(err, "too small"));
+	CHECK_EQ(parse("service.kernel = k\nservice.vcpus = 0\n"), -22);
+	CHECK(strstr(err, "service.vcpus"));
+	CHECK_EQ(parse("service.kernel = k\nservice.vcpus = 65\n"), -22);
+	CHECK_EQ(parse("service.kernel = k\nlog_level = loud\n"), -22);
+	CHECK_EQ(parse("service.kernel = k\nserial.baud = 7\n"), -22);
+	CHECK_EQ(parse("service.kernel =\n"), -22);
+	CHECK(strstr(err, "empty path"));
+	CHECK_EQ(parse("debug_exit_port = 0x10000\nservice.kernel = k"), -22);
+}
+
+TEST(missing_kernel_and_binary_input)
+{
+	CHECK_EQ(parse(""), -22);
+	CHECK(strstr(err, "service.kernel is not set"));
+	CHECK_EQ(parse("# only a comment\n"), -22);
+	CHECK_EQ(config_parse("a\0b", 3, &cfg, err, sizeof(err)), -22);
+	CHECK(strstr(err, "NUL"));
+}
+
+TEST(long_lines_and_values)
+{
+	static char text[5000];
+
+	memset(text, 'a', sizeof(text) - 1);
+	CHECK_EQ(parse(text), -22);
+	CHECK(strstr(err, "longer than"));
+	strcpy(text, "service.kernel = ");
+	memset(text + 17, 'p', 200);
+	text[217] = 0;
+	CHECK_EQ(parse(text), -22);
+	CHECK(strstr(err, "path longer"));
+}
+
+TEST(error_buffer_is_bounded)
+{
+	char small[16];
+
+	CHECK_EQ(config_parse("zzz = 1", 7, &cfg, small, sizeof(small)), -22);
+	CHECK_EQ(strlen(small), 15);
+}
