@@ -14,7 +14,8 @@ EFI_LIBDIR := /usr/lib
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wundef -Wvla -Werror
 CORE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protector \
 	-fno-stack-check -fpic -fshort-wchar -mno-red-zone -mgeneral-regs-only \
-	-fno-omit-frame-pointer -fno-strict-aliasing -fno-tree-loop-distribute-patterns \
+	-fno-omit-frame-pointer -fno-optimize-sibling-calls -fno-strict-aliasing \
+	-fno-tree-loop-distribute-patterns \
 	-maccumulate-outgoing-args -DGNU_EFI_USE_MS_ABI $(WARN) -Iinclude -I.
 EFI_CFLAGS := -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64
 HOST_CFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -38,15 +39,15 @@ LINK_LIBS := -L$(EFI_LIBDIR) -lgnuefi $(LIBGCC)
 .PHONY: all run test unit-build fuzz-build usb stats clean deps
 all: $(BUILD)/keel.efi
 
-$(BUILD)/obj/%.c.o: %.c
+$(BUILD)/obj/%.c.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CORE_CFLAGS) -MMD -c $< -o $@
-$(BUILD)/obj/boot/efi_%.c.o: boot/efi_%.c
+$(BUILD)/obj/boot/efi_%.c.o: boot/efi_%.c Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CORE_CFLAGS) $(EFI_CFLAGS) -MMD -c $< -o $@
-$(BUILD)/obj/%.S.o: %.S
+$(BUILD)/obj/%.S.o: %.S Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CORE_CFLAGS) -MMD -c $< -o $@
@@ -106,9 +107,15 @@ fuzz-build: $(FUZZ_BINS)
 deps:
 	@scripts/install-deps.sh
 
+KERNEL := $(lastword $(sort $(wildcard /boot/vmlinuz-*)))
+$(BUILD)/keel-usb.img: $(BUILD)/keel.efi keel.cfg $(BUILD)/service-initrd.img scripts/mkdisk.py
+	$(PYTHON) scripts/mkdisk.py $@ EFI/BOOT/BOOTX64.EFI=$(BUILD)/keel.efi keel.cfg=keel.cfg \
+		vmlinuz=$(KERNEL) initrd.img=$(BUILD)/service-initrd.img
+usb: $(BUILD)/keel-usb.img
+
 run: deps
-	@$(MAKE) --no-print-directory all
-	$(PYTHON) scripts/run.py
+	@$(MAKE) --no-print-directory usb
+	$(PYTHON) scripts/run.py $(BUILD)/keel-usb.img
 
 test: deps
 	@$(MAKE) --no-print-directory all unit-build fuzz-build

@@ -14,6 +14,8 @@
 #include <keel/fbcon.h>
 #include <keel/log.h>
 #include <keel/memory.h>
+#include <keel/monitor.h>
+#include <keel/platform.h>
 
 #define TICK_HZ 100
 #define KEEL_VERSION "0.1"
@@ -47,6 +49,8 @@ static void __noreturn idle_loop(void)
 	for (;;) {
 		irq_enable();
 		cpu_halt();
+		if (this_cpu()->cpu == 0)
+			monitor_poll();
 	}
 }
 
@@ -77,7 +81,7 @@ void core_main(struct boot_info *bi)
 	debug_exit_init(bi->config.debug_exit_port); /* test rigs only */
 	pr_info("Keel %s hypervisor: core started", KEEL_VERSION);
 	memory_init(bi);			/* page pool over free RAM */
-	bsp = percpu_alloc(0, 0, bi->stack_base); /* boot CPU keeps the stub's stack */
+	bsp = percpu_alloc(0, 0, bi->stack_base, bi->stack_size); /* boot CPU keeps the stub's stack */
 	if (!bsp)
 		panic("out of memory for the boot CPU's data");
 	nr_cpus = 1;
@@ -87,6 +91,8 @@ void core_main(struct boot_info *bi)
 	memory_report(bi);
 	if (acpi_parse(bi->rsdp, &acpi))	/* CPUs, IOAPICs, timers */
 		panic("cannot continue without ACPI tables");
+	platform_init(&acpi);			/* reset and power-off paths */
+	monitor_init();				/* Ctrl-] Ctrl-] opens it */
 	pic_disable();				/* no legacy interrupts */
 	apic_init();				/* boot CPU's local APIC */
 	bsp->apic_id = apic_id();
@@ -103,7 +109,7 @@ void core_main(struct boot_info *bi)
 	pr_info("%u of %u CPUs online, %s enabled on %u", nr_cpus, acpi.nr_cpus, virt_name(),
 		nr_cpus - virt_failures);
 	report_ticks();
-	pr_info("boot complete; no service VM yet, idling");
+	pr_info("boot complete; no service VM yet, idling (Ctrl-] twice opens the monitor)");
 	debug_exit(virt_failures ? KEEL_EXIT_FAILURE : KEEL_EXIT_SUCCESS);
 	idle_loop();
 }

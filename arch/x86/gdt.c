@@ -67,7 +67,7 @@ static void gdt_fill(struct percpu *pc)
 	pc->tss.iomap_base = sizeof(pc->tss); /* no I/O bitmap */
 }
 
-struct percpu *percpu_alloc(u32 cpu, u32 apic_id, u64 stack_base)
+struct percpu *percpu_alloc(u32 cpu, u32 apic_id, u64 stack_base, u64 stack_size)
 {
 	u64 pages = (sizeof(struct percpu) + PAGE_SIZE - 1) / PAGE_SIZE;
 	struct percpu *pc = page_alloc_zeroed(pages);
@@ -79,7 +79,7 @@ struct percpu *percpu_alloc(u32 cpu, u32 apic_id, u64 stack_base)
 	pc->apic_id = apic_id;
 	pc->stack_base = stack_base ? stack_base
 				    : (u64)(uintptr_t)page_alloc_zeroed(CPU_STACK_SIZE / PAGE_SIZE);
-	pc->stack_top = pc->stack_base + CPU_STACK_SIZE;
+	pc->stack_top = pc->stack_base + (stack_base ? stack_size : CPU_STACK_SIZE);
 	for (int i = 0; i < 3; i++) {
 		u64 ist = (u64)(uintptr_t)page_alloc_zeroed(IST_STACK_SIZE / PAGE_SIZE);
 

@@ -38,6 +38,6 @@ static inline struct percpu *this_cpu(void)
 /* Loads GDT, TSS, IDT and GS for the calling CPU. */
 void cpu_load_tables(struct percpu *pc);
 /* stack_base 0: allocate a CPU_STACK_SIZE stack; else use that one (the boot CPU's). */
-struct percpu *percpu_alloc(u32 cpu, u32 apic_id, u64 stack_base);
+struct percpu *percpu_alloc(u32 cpu, u32 apic_id, u64 stack_base, u64 stack_size);
 
 #endif

@@ -89,7 +89,7 @@ void smp_boot(const struct acpi_info *ai, u64 page, cpu_main_fn ap_main)
 			pr_warn("smp: more than %d CPUs; the rest stay off", MAX_CPUS);
 			break;
 		}
-		pc = percpu_alloc(nr_cpus, c->apic_id, 0);
+		pc = percpu_alloc(nr_cpus, c->apic_id, 0, 0);
 		if (!pc)
 			panic("out of memory for CPU %u's stacks", nr_cpus);
 		if (!start_one(page, pc)) {

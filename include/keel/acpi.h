@@ -100,5 +100,7 @@ int acpi_parse(u64 rsdp_pa, struct acpi_info *info);
 /* The idx-th table with this signature, or NULL; checksums verified. */
 const struct acpi_header *acpi_find(u64 rsdp_pa, const char *sig, u32 idx);
 bool acpi_checksum_ok(const void *p, u32 len);
+/* SLP_TYPa of \\_S5_ (soft off) from AML such as the DSDT's body; -ENOENT if absent. */
+int acpi_s5_slp_typ(const u8 *aml, u32 len, u8 *slp_typ);
 
 #endif

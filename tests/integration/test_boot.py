@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: MIT
+"""Keel boots from UEFI under QEMU TCG: every CPU online with AMD-V enabled,
+timer ticking, and clear messages for a CPU without SVM and for a missing
+or broken keel.cfg or kernel."""
+import re
+
+from rig import CPU_SVM, EXIT_SUCCESS, EXIT_PANIC, Machine, TestFailure, kernel_path
+
+TINY_INITRD = __file__  # any file will do until the service VM boots it
+
+
+def cfg(extra=""):
+    return ("service.kernel = vmlinuz\nservice.initrd = initrd.img\nservice.memory = 512M\n"
+            "debug_exit_port = 0xf4\n" + extra)
+
+
+def files():
+    return {"vmlinuz": kernel_path(), "initrd.img": TINY_INITRD}
+
+
+def check(cond, what, m):
+    if not cond:
+        raise TestFailure("%s; serial log: %s\n%s" % (what, m.serial_log, m.tail()))
+
+
+def boot_smp(n):
+    with Machine("boot_smp%d" % n, cfg(), files(), smp=n, timeout=150) as m:
+        rc = m.wait_exit(140)
+        log = m.text()
+        check(rc == EXIT_SUCCESS, "exit status %d, want %d" % (rc, EXIT_SUCCESS), m)
+        check("keel: Keel " in log, "no banner", m)
+        check(re.search(r"%d of %d CPUs online, AMD-V enabled on %d" % (n, n, n), log),
+              "not all %d CPUs online with AMD-V" % n, m)
+        for cpu in range(n):
+            check(re.search(r"cpu%d: apic \d+, AMD-V rev \d+, \d+ ASIDs, NPT yes.*: enabled" % cpu, log),
+                  "no virtualization report for cpu%d" % cpu, m)
+            ticks = re.search(r"cpu%d: timer (\d+) ticks" % cpu, log)
+            check(ticks and int(ticks.group(1)) > 0, "cpu%d's timer does not tick" % cpu, m)
+        check(re.search(r"clock: TSC \d+ MHz", log), "TSC not calibrated", m)
+
+
+def test_smp1():
+    boot_smp(1)
+
+
+def test_smp2():
+    boot_smp(2)
+
+
+def test_smp4():
+    boot_smp(4)
+
+
+def expect_refusal(name, config, pattern, cpu=CPU_SVM, file_map=None):
+    """Keel must print the reason and hand control back to the firmware."""
+    with Machine(name, config, files() if file_map is None else file_map, smp=1, cpu=cpu,
+                 timeout=90) as m:
+        m.expect(pattern, timeout=80)
+        m.expect(r"boot stopped; nothing was changed", timeout=10)
+        m.expect(r"BdsDxe: failed to start Boot0001", timeout=20)
+        check("exiting boot services" not in m.text(), "boot services were exited", m)
+
+
+def test_cpu_without_svm():
+    expect_refusal("no_svm", cfg(), r"neither AMD-V \(SVM\) nor Intel VT-x \(VMX\)",
+                   cpu="EPYC,-svm")
+
+
+def test_missing_config():
+    expect_refusal("missing_cfg", None, r"cannot read \\keel\.cfg on the boot volume: not found")
+
+
+def test_malformed_config():
+    expect_refusal("bad_cfg", cfg("service.vcpus = many\n"),
+                   r"keel\.cfg line 5: service\.vcpus: expected a number from 1 to 64, got 'many'")
+    expect_refusal("bad_cfg_key", "service.kernel = vmlinuz\nmemory = 1G\n",
+                   r"keel\.cfg line 2: unknown key 'memory'")
+
+
+def test_missing_kernel():
+    expect_refusal("missing_kernel", cfg(), r"cannot read 'vmlinuz' \(service\.kernel in keel\.cfg\): not found",
+                   file_map={"initrd.img": TINY_INITRD})
+
+
+def test_framebuffer_mirrors_log():
+    """The log appears on the GOP screen: rows of lit pixels where text was drawn."""
+    with Machine("fbcon", cfg().replace("debug_exit_port = 0xf4\n", ""), files(), smp=1,
+                 timeout=120) as m:
+        m.expect(r"boot complete", timeout=110)
+        w, h, rgb = m.screendump(m.dir + "/screen.ppm")
+        lit_rows = set()
+        for y in range(0, h):
+            row = rgb[y * w * 3:(y + 1) * w * 3]
+            if any(row):
+                lit_rows.add(y // 16)
+        check(w >= 640 and h >= 480, "screen is %dx%d" % (w, h), m)
+        # one text row per log line: at least the 8 lines Keel printed by now
+        check(len(lit_rows) >= 8, "only %d text rows on screen" % len(lit_rows), m)
+
+
+def no_exit_cfg():
+    return cfg().replace("debug_exit_port = 0xf4\n", "")
+
+
+def test_monitor_and_crash_report():
+    """Ctrl-] twice opens the monitor; 'crash' faults inside Keel and the report names functions."""
+    with Machine("monitor_crash", no_exit_cfg(), files(), smp=2, timeout=120) as m:
+        m.expect(r"boot complete", timeout=110)
+        m.send(b"\x1d\x1d")
+        m.expect(r"keel> ", timeout=10)
+        m.send("cpus\r")
+        m.expect(r"cpu1 apic 1 online", timeout=10)
+        m.send("crash\r")
+        m.expect(r"EXCEPTION #PF page fault \(vector 14\), error code 0x0", timeout=10)
+        m.expect(r"at [0-9a-f]{16} monitor_crash\+0x", timeout=5)
+        m.expect(r"cr2 00007fff00000000", timeout=5)
+        m.expect(r"called from [0-9a-f]{16} cmd_crash\+0x", timeout=5)
+        m.expect(r"CPU 0 stopped", timeout=5)
+
+
+def test_monitor_poweroff():
+    """The monitor's poweroff switches the machine off through ACPI: QEMU exits with 0."""
+    with Machine("monitor_poweroff", no_exit_cfg(), files(), smp=1, timeout=120) as m:
+        m.expect(r"boot complete", timeout=110)
+        m.send(b"\x1d\x1d")
+        m.expect(r"keel> ", timeout=10)
+        m.send("poweroff\r")
+        rc = m.wait_exit(20)
+        check(rc == 0, "QEMU exit status %d after poweroff" % rc, m)

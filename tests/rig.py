@@ -1,0 +1,222 @@
+# SPDX-License-Identifier: MIT
+"""The emulator rig for integration tests: builds a boot disk, runs QEMU with
+OVMF, gives the serial console to the test (expect/send), keeps every log
+under build/tests/<name>/, and enforces a hard time limit."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import mkdisk  # noqa: E402
+
+BUILD = os.path.join(ROOT, "build")
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+KEEL_EFI = os.path.join(BUILD, "keel.efi")
+CPU_SVM = "EPYC,+svm,+npt"
+EXIT_SUCCESS = 33  # Keel's KEEL_EXIT_SUCCESS (0x10) through isa-debug-exit
+EXIT_FAILURE = 35
+EXIT_PANIC = 37
+
+
+def kernel_path():
+    kernels = sorted(f for f in os.listdir("/boot") if f.startswith("vmlinuz-"))
+    if not kernels:
+        raise RuntimeError("no /boot/vmlinuz-*: install linux-image-amd64 (make deps)")
+    return os.path.join("/boot", kernels[-1])
+
+
+class TestFailure(Exception):
+    pass
+
+
+class Machine:
+    """One QEMU run. files maps ESP paths to host files; cfg is keel.cfg's text (None: no keel.cfg)."""
+
+    def __init__(self, name, cfg, files=None, smp=2, mem="2G", cpu=CPU_SVM, timeout=120,
+                 extra=None, disk=None):
+        self.name = name
+        self.dir = os.path.join(BUILD, "tests", name)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.cfg, self.files, self.smp, self.mem, self.cpu = cfg, files or {}, smp, mem, cpu
+        self.timeout, self.extra, self.disk = timeout, extra or [], disk
+        self.serial_log = os.path.join(self.dir, "serial.log")
+        self.buf = b""
+        self.lock = threading.Lock()
+        self.proc = None
+        self.deadline = None
+
+    # --- set-up ---
+    def build_disk(self):
+        if self.disk:
+            return self.disk
+        disk = os.path.join(self.dir, "disk.img")
+        files = [("EFI/BOOT/BOOTX64.EFI", KEEL_EFI)]
+        if self.cfg is not None:
+            cfg_path = os.path.join(self.dir, "keel.cfg")
+            with open(cfg_path, "w") as f:
+                f.write(self.cfg)
+            files.append(("keel.cfg", cfg_path))
+        files += sorted(self.files.items())
+        mkdisk.build(disk, files)
+        return disk
+
+    def command(self, disk):
+        vars_fd = os.path.join(self.dir, "ovmf_vars.fd")
+        shutil.copy(OVMF_VARS, vars_fd)
+        self.serial_sock = os.path.join(self.dir, "serial.sock")
+        self.qmp_sock = os.path.join(self.dir, "qmp.sock")
+        return ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", self.cpu,
+                "-smp", str(self.smp), "-m", self.mem,
+                "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMF_CODE,
+                "-drive", "if=pflash,format=raw,unit=1,file=" + vars_fd,
+                "-device", "qemu-xhci,id=xhci",
+                "-drive", "if=none,id=usb0,format=raw,file=" + disk,
+                "-device", "usb-storage,bus=xhci.0,drive=usb0,bootindex=0",
+                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                "-display", "none", "-vga", "std", "-no-reboot",
+                "-chardev", "socket,id=ser0,path=%s,server=on,wait=on" % self.serial_sock,
+                "-serial", "chardev:ser0",
+                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_sock] + self.extra
+
+    def start(self):
+        disk = self.build_disk()
+        cmd = self.command(disk)
+        with open(os.path.join(self.dir, "qemu.cmd"), "w") as f:
+            f.write(" ".join(cmd) + "\n")
+        self.stderr = open(os.path.join(self.dir, "qemu.stderr"), "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.stderr,
+                                     stderr=self.stderr)
+        self.deadline = time.time() + self.timeout
+        self.sock = self._connect(self.serial_sock)
+        self.log = open(self.serial_log, "wb")
+        threading.Thread(target=self._reader, daemon=True).start()
+        return self
+
+    def _connect(self, path):
+        for _ in range(200):
+            if self.proc.poll() is not None:
+                raise TestFailure("QEMU exited at start: see %s" % self.stderr.name)
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(path)
+                return s
+            except OSError:
+                time.sleep(0.05)
+        raise TestFailure("cannot connect to QEMU's serial socket")
+
+    def _reader(self):
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            with self.lock:
+                self.buf += data
+            self.log.write(data)
+            self.log.flush()
+
+    # --- interaction ---
+    def text(self):
+        with self.lock:
+            return self.buf.decode("utf-8", "replace")
+
+    def _left(self, timeout):
+        return min(timeout, self.deadline - time.time())
+
+    def expect(self, pattern, timeout=60, start=0):
+        """Waits until the serial output (from byte offset start) matches; returns the match."""
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        end = time.time() + self._left(timeout)
+        while True:
+            with self.lock:
+                m = rx.search(self.buf, start)
+            if m:
+                return m
+            if time.time() > end:
+                raise TestFailure("timed out waiting for %r; serial log: %s\n%s" % (
+                    pattern, self.serial_log, self.tail()))
+            if self.proc.poll() is not None:
+                time.sleep(0.2)
+                with self.lock:
+                    m = rx.search(self.buf, start)
+                if m:
+                    return m
+                raise TestFailure("QEMU exited (%d) before %r appeared; serial log: %s\n%s" % (
+                    self.proc.returncode, pattern, self.serial_log, self.tail()))
+            time.sleep(0.05)
+
+    def mark(self):
+        with self.lock:
+            return len(self.buf)
+
+    def send(self, text, delay=0.0):
+        data = text.encode() if isinstance(text, str) else text
+        if not delay:
+            self.sock.sendall(data)
+            return
+        for b in data:
+            self.sock.sendall(bytes([b]))
+            time.sleep(delay)
+
+    def tail(self, n=40):
+        lines = self.text().splitlines()
+        return "\n".join("    | " + l for l in lines[-n:])
+
+    def wait_exit(self, timeout=60):
+        try:
+            return self.proc.wait(self._left(timeout))
+        except subprocess.TimeoutExpired:
+            raise TestFailure("QEMU did not exit in time; serial log: %s\n%s" % (
+                self.serial_log, self.tail()))
+
+    def qmp(self, command, **arguments):
+        import json
+        s = self._connect(self.qmp_sock)
+        f = s.makefile("rwb")
+        f.readline()
+        for msg in ({"execute": "qmp_capabilities"}, {"execute": command, "arguments": arguments}):
+            f.write(json.dumps(msg).encode() + b"\n")
+            f.flush()
+            while True:
+                reply = json.loads(f.readline())
+                if "return" in reply or "error" in reply:
+                    break
+        s.close()
+        if "error" in reply:
+            raise TestFailure("QMP %s: %s" % (command, reply["error"]))
+        return reply["return"]
+
+    def screendump(self, path):
+        """The GOP framebuffer as (width, height, rgb bytes), read from QEMU's PPM dump."""
+        self.qmp("screendump", filename=path)
+        data = open(path, "rb").read()
+        m = re.match(rb"P6\s+(\d+)\s+(\d+)\s+255\s", data)
+        if not m:
+            raise TestFailure("unexpected screendump format in %s" % path)
+        return int(m.group(1)), int(m.group(2)), data[m.end():]
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        time.sleep(0.1)
+        try:
+            self.sock.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
