@@ -25,7 +25,7 @@ CORE_SRCS :=
 UNIT_TESTS :=
 FUZZ_TARGETS :=
 include boot/boot.mk arch/x86/x86.mk core/core.mk lib/lib.mk drivers/drivers.mk
-include tests/unit/unit.mk $(wildcard vmm/*.mk virtio/*.mk tools/*.mk)
+include tests/unit/unit.mk tests/guests/guests.mk $(wildcard vmm/*.mk virtio/*.mk tools/*.mk)
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(1))
 CORE_OBJS := $(call obj,$(CORE_SRCS)) $(BUILD)/obj/gen/font.c.o
@@ -36,7 +36,7 @@ LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -T linker.ld
 LINK_INPUTS := $(EFI_CRT0) $(ALL_OBJS)
 LINK_LIBS := -L$(EFI_LIBDIR) -lgnuefi $(LIBGCC)
 
-.PHONY: all run test unit-build fuzz-build usb stats clean deps
+.PHONY: all run test unit-build fuzz-build guests usb stats clean deps
 all: $(BUILD)/keel.efi
 
 $(BUILD)/obj/%.c.o: %.c Makefile
@@ -93,7 +93,8 @@ unit-build: $(UNIT_BINS)
 
 # --- fuzz targets (libFuzzer): FUZZ_SRCS_<name> lists the sources, tests/fuzz/fuzz_<name>.c the entry ---
 FUZZ_CC := clang
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I.
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-Wall -Wextra -Werror -Iinclude -I.
 define fuzz_rule
 $(BUILD)/tests/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_SRCS_$(1))
 	@mkdir -p $$(dir $$@)
@@ -118,7 +119,7 @@ run: deps
 	$(PYTHON) scripts/run.py $(BUILD)/keel-usb.img
 
 test: deps
-	@$(MAKE) --no-print-directory all unit-build fuzz-build
+	@$(MAKE) --no-print-directory all unit-build fuzz-build guests
 	$(PYTHON) tests/run.py
 
 stats:

@@ -209,6 +209,8 @@ static int set_vcpus(struct parser *p, const char *v)
 	return 0;
 }
 
+static int vm_set(struct parser *p, const char *key, const char *v);
+
 static const struct {
 	const char *key;
 	setter_fn set;
@@ -255,6 +257,8 @@ static int parse_line(struct parser *p, char *line)
 	*eq = 0;
 	key = trim(line);
 	val = trim(eq + 1);
+	if (!strncmp(key, "vm.", 3))
+		return vm_set(p, key + 3, val);
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (strcmp(key, keys[i].key))
 			continue;
@@ -264,6 +268,91 @@ static int parse_line(struct parser *p, char *line)
 		return keys[i].set(p, val);
 	}
 	return fail(p, "unknown key '%.60s'", key);
+}
+
+static bool valid_name(const char *s, size_t n)
+{
+	if (!n || n >= CONFIG_VM_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* The VM called name, created on first mention. */
+static struct config_vm *vm_get(struct parser *p, const char *name, size_t n)
+{
+	struct keel_config *cfg = p->cfg;
+	struct config_vm *vm;
+
+	for (u32 i = 0; i < cfg->nr_vms; i++)
+		if (strlen(cfg->vms[i].name) == n && !strncmp(cfg->vms[i].name, name, n))
+			return &cfg->vms[i];
+	if (cfg->nr_vms >= CONFIG_MAX_VMS)
+		return NULL;
+	vm = &cfg->vms[cfg->nr_vms++];
+	memcpy(vm->name, name, n);
+	vm->name[n] = 0;
+	vm->memory = 16 * MiB;
+	vm->vcpus = 1;
+	return vm;
+}
+
+static int vm_set_value(struct parser *p, struct config_vm *vm, const char *field, const char *v)
+{
+	u64 n;
+
+	if (!strcmp(field, "kernel"))
+		return set_path(p, vm->kernel, "vm kernel", v);
+	if (!strcmp(field, "cmdline")) {
+		if (strlen(v) >= CONFIG_PATH_MAX)
+			return fail(p, "vm.%s.cmdline: longer than %d characters", vm->name, CONFIG_PATH_MAX - 1);
+		strlcpy(vm->cmdline, v, CONFIG_PATH_MAX);
+		return 0;
+	}
+	if (!strcmp(field, "memory")) {
+		if (config_parse_size(v, &vm->memory) || vm->memory < CONFIG_MIN_VM_MEMORY)
+			return fail(p, "vm.%s.memory: expected a size of at least 2M such as 64M, got '%s'", vm->name, v);
+		return 0;
+	}
+	if (!strcmp(field, "vcpus")) {
+		if (parse_number(v, &n) || n < 1 || n > CONFIG_MAX_CPUS)
+			return fail(p, "vm.%s.vcpus: expected a number from 1 to %d, got '%s'", vm->name,
+				    CONFIG_MAX_CPUS, v);
+		vm->vcpus = (u32)n;
+		return 0;
+	}
+	if (!strcmp(field, "cpu")) {
+		if (parse_number(v, &n) || n >= CONFIG_MAX_CPUS)
+			return fail(p, "vm.%s.cpu: expected a CPU number from 0 to %d, got '%s'", vm->name,
+				    CONFIG_MAX_CPUS - 1, v);
+		vm->first_cpu = (u32)n;
+		return 0;
+	}
+	if (!strcmp(field, "testdev")) {
+		if (strcmp(v, "on") && strcmp(v, "off"))
+			return fail(p, "vm.%s.testdev: expected on or off, got '%s'", vm->name, v);
+		vm->testdev = !strcmp(v, "on");
+		return 0;
+	}
+	return fail(p, "unknown key 'vm.%s.%.30s' (VM keys: kernel, cmdline, memory, vcpus, cpu, testdev)", vm->name, field);
+}
+
+static int vm_set(struct parser *p, const char *key, const char *v)
+{
+	const char *dot = strchr(key, '.');
+	struct config_vm *vm;
+
+	if (!dot || !valid_name(key, (size_t)(dot - key)))
+		return fail(p, "bad VM key 'vm.%.40s': expected vm.<name>.<key> with a name of up to 15 of a-z 0-9 - _", key);
+	vm = vm_get(p, key, (size_t)(dot - key));
+	if (!vm)
+		return fail(p, "more than %d VMs", CONFIG_MAX_VMS);
+	return vm_set_value(p, vm, dot + 1, v);
 }
 
 static void set_defaults(struct keel_config *cfg)
@@ -304,7 +393,10 @@ int config_parse(const char *text, size_t len, struct keel_config *cfg, char *er
 			return ret;
 	}
 	p.line = 0;
-	if (!cfg->service_kernel[0])
+	for (u32 i = 0; i < cfg->nr_vms; i++)
+		if (!cfg->vms[i].kernel[0])
+			return fail(&p, "vm.%s.kernel is not set", cfg->vms[i].name);
+	if (!cfg->service_kernel[0] && !cfg->nr_vms)
 		return fail(&p, "service.kernel is not set; name the service VM's kernel, e.g. 'service.kernel = vmlinuz'");
 	return 0;
 }

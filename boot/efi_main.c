@@ -45,18 +45,42 @@ static EFI_STATUS load_config(EFI_FILE_HANDLE root, struct keel_config *cfg)
 }
 
 static EFI_STATUS load_module(EFI_FILE_HANDLE root, const char *key, const char *path,
-			      struct boot_module *m)
+			      struct boot_info *bi)
 {
-	EFI_STATUS st = efi_read_file(root, path, &m->base, &m->size);
+	struct boot_module *m;
+	EFI_STATUS st;
 
+	if (boot_module_find(bi, path))
+		return EFI_SUCCESS; /* two VMs may share a file */
+	m = &bi->modules[bi->nr_modules];
+	st = efi_read_file(root, path, &m->base, &m->size);
 	if (EFI_ERROR(st)) {
 		efi_print("keel: cannot read '%s' (%s in keel.cfg): %s\n", path, key,
 			  efi_status_str(st));
 		return st;
 	}
 	strlcpy(m->path, path, sizeof(m->path));
+	bi->nr_modules++;
 	efi_print("keel: loaded %s (%llu KiB)\n", path, (unsigned long long)(m->size / KiB));
 	return EFI_SUCCESS;
+}
+
+static EFI_STATUS load_modules(EFI_FILE_HANDLE root, struct boot_info *bi)
+{
+	const struct keel_config *c = &bi->config;
+	EFI_STATUS st = EFI_SUCCESS;
+
+	if (c->service_kernel[0])
+		st = load_module(root, "service.kernel", c->service_kernel, bi);
+	if (!EFI_ERROR(st) && c->service_initrd[0])
+		st = load_module(root, "service.initrd", c->service_initrd, bi);
+	for (u32 i = 0; i < c->nr_vms && !EFI_ERROR(st); i++) {
+		char key[CONFIG_VM_NAME_MAX + 16];
+
+		format_snprintf(key, sizeof(key), "vm.%s.kernel", c->vms[i].name);
+		st = load_module(root, key, c->vms[i].kernel, bi);
+	}
+	return st;
 }
 
 static u64 find_rsdp(void)
@@ -144,14 +168,9 @@ static EFI_STATUS prepare(EFI_HANDLE image, struct boot_info *bi)
 	st = check_cpu();
 	if (EFI_ERROR(st))
 		return st;
-	st = load_module(root, "service.kernel", bi->config.service_kernel, &bi->kernel);
+	st = load_modules(root, bi);
 	if (EFI_ERROR(st))
 		return st;
-	if (bi->config.service_initrd[0]) {
-		st = load_module(root, "service.initrd", bi->config.service_initrd, &bi->initrd);
-		if (EFI_ERROR(st))
-			return st;
-	}
 	bi->image_base = (u64)(uintptr_t)li->ImageBase;
 	bi->image_size = li->ImageSize;
 	bi->rsdp = find_rsdp();

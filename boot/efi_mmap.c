@@ -39,8 +39,7 @@ void efi_convert_memory_map(struct boot_info *bi, const void *map, UINTN map_siz
 		mem_map_add(bi, d->PhysicalStart, d->NumberOfPages * PAGE_SIZE, region_type(d->Type));
 	}
 	mem_map_normalize(bi);
-	if (bi->kernel.size)
-		mem_map_carve(bi, bi->kernel.base, ALIGN_UP(bi->kernel.size, PAGE_SIZE), MEM_MODULE);
-	if (bi->initrd.size)
-		mem_map_carve(bi, bi->initrd.base, ALIGN_UP(bi->initrd.size, PAGE_SIZE), MEM_MODULE);
+	for (u32 i = 0; i < bi->nr_modules; i++)
+		mem_map_carve(bi, bi->modules[i].base, ALIGN_UP(bi->modules[i].size ?: 1, PAGE_SIZE),
+			      MEM_MODULE);
 }

@@ -77,3 +77,11 @@ const char *mem_type_name(u32 type)
 
 	return type < MEM_TYPE_COUNT && names[type] ? names[type] : "unknown";
 }
+
+const struct boot_module *boot_module_find(const struct boot_info *bi, const char *path)
+{
+	for (u32 i = 0; i < bi->nr_modules; i++)
+		if (!strcmp(bi->modules[i].path, path))
+			return &bi->modules[i];
+	return NULL;
+}

@@ -10,17 +10,21 @@
 #include <arch/x86/tsc.h>
 #include <arch/x86/virt.h>
 #include <keel/acpi.h>
+#include <keel/boot_vms.h>
 #include <keel/debug_exit.h>
 #include <keel/fbcon.h>
 #include <keel/log.h>
 #include <keel/memory.h>
 #include <keel/monitor.h>
 #include <keel/platform.h>
+#include <keel/sched.h>
+#include <keel/vm.h>
 
 #define TICK_HZ 100
 #define KEEL_VERSION "0.1"
 
 static struct acpi_info acpi;
+static const struct boot_info *boot_info;
 static volatile u32 virt_failures;
 
 static bool timer_tick(struct irq_frame *f)
@@ -44,20 +48,24 @@ static void cpu_bring_up(struct percpu *pc)
 	WRITE_ONCE(pc->online, true);
 }
 
-static void __noreturn idle_loop(void)
-{
-	for (;;) {
-		irq_enable();
-		cpu_halt();
-		if (this_cpu()->cpu == 0)
-			monitor_poll();
-	}
-}
-
 static void __noreturn ap_main(struct percpu *pc)
 {
 	cpu_bring_up(pc);
-	idle_loop();
+	sched_loop();
+}
+
+/* The boot CPU's chores between vCPU runs. */
+static void housekeeping(void)
+{
+	static bool reported;
+
+	monitor_poll();
+	vm_reap();
+	if (!reported && vm_all_stopped() && !boot_info->config.service_kernel[0]) {
+		reported = true;
+		pr_info("all VMs have stopped");
+		debug_exit(KEEL_EXIT_SUCCESS);
+	}
 }
 
 static void report_ticks(void)
@@ -76,6 +84,7 @@ void core_main(struct boot_info *bi)
 	struct percpu *bsp;
 	const char *clock;
 
+	boot_info = bi;
 	log_init(bi->config.serial_port, bi->config.serial_baud, bi->config.log_level); /* serial console */
 	fbcon_init(&bi->fb);			/* mirror on the GOP framebuffer */
 	debug_exit_init(bi->config.debug_exit_port); /* test rigs only */
@@ -109,7 +118,13 @@ void core_main(struct boot_info *bi)
 	pr_info("%u of %u CPUs online, %s enabled on %u", nr_cpus, acpi.nr_cpus, virt_name(),
 		nr_cpus - virt_failures);
 	report_ticks();
-	pr_info("boot complete; no service VM yet, idling (Ctrl-] twice opens the monitor)");
-	debug_exit(virt_failures ? KEEL_EXIT_FAILURE : KEEL_EXIT_SUCCESS);
-	idle_loop();
+	if (virt_failures)
+		debug_exit(KEEL_EXIT_FAILURE);
+	boot_vms_start(bi);			/* the VMs keel.cfg defines */
+	if (!bi->config.nr_vms) {
+		pr_info("boot complete; no service VM yet, idling (Ctrl-] twice opens the monitor)");
+		debug_exit(KEEL_EXIT_SUCCESS);
+	}
+	sched_set_housekeeping(housekeeping);
+	sched_loop();				/* run vCPUs on this CPU too */
 }

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Installs the Debian 12 packages Keel needs to build, run and test; only what is missing.
 set -e
-PACKAGES="make gcc binutils python3 gnu-efi mtools qemu-system-x86 ovmf
+PACKAGES="make gcc libc6-dev binutils python3 gnu-efi mtools qemu-system-x86 ovmf
 busybox-static linux-image-amd64 console-setup-linux clang llvm libclang-rt-14-dev"
 missing=""
 for p in $PACKAGES; do

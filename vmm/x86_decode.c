@@ -128,12 +128,11 @@ static const u8 x86_group1_ops[8] = {
 
 /* 16-bit addressing by ModRM.rm (SDM vol. 2A table 2-1). */
 static const u8 x86_rm16_base[8] = {
-	X86_RBX, X86_RBX, X86_RBP, X86_RBP, X86_REG_NONE, X86_REG_NONE,
-	X86_RBP, X86_RBX,
+	X86_RBX, X86_RBX, X86_RBP, X86_RBP, X86_RSI, X86_RDI, X86_RBP, X86_RBX,
 };
 static const u8 x86_rm16_index[8] = {
-	X86_RSI, X86_RDI, X86_RSI, X86_RDI, X86_RSI, X86_RDI,
-	X86_REG_NONE, X86_REG_NONE,
+	X86_RSI, X86_RDI, X86_RSI, X86_RDI,
+	X86_REG_NONE, X86_REG_NONE, X86_REG_NONE, X86_REG_NONE,
 };
 
 struct x86_cursor {
@@ -191,15 +190,18 @@ static void x86_set_sizes(struct x86_insn *in, bool opsize, bool adsize)
 		in->addr_size = (x86_default16(mode) != adsize) ? 2 : 4;
 }
 
+/* Segment-override prefixes in Sreg order (SDM vol. 2A 2.1.1). */
+static const u8 x86_seg_prefixes[X86_SEG_COUNT] = {
+	PFX_ES, PFX_CS, PFX_SS, PFX_DS, PFX_FS, PFX_GS,
+};
+
 static bool x86_seg_prefix(u8 b, u8 *seg)
 {
-	switch (b) {
-	case PFX_ES: *seg = X86_SEG_ES; return true;
-	case PFX_CS: *seg = X86_SEG_CS; return true;
-	case PFX_SS: *seg = X86_SEG_SS; return true;
-	case PFX_DS: *seg = X86_SEG_DS; return true;
-	case PFX_FS: *seg = X86_SEG_FS; return true;
-	case PFX_GS: *seg = X86_SEG_GS; return true;
+	for (u8 s = 0; s < X86_SEG_COUNT; s++) {
+		if (b == x86_seg_prefixes[s]) {
+			*seg = s;
+			return true;
+		}
 	}
 	return false;
 }

@@ -106,3 +106,14 @@ void apic_timer_start(u32 hz)
 	apic_write(APIC_LVT_TIMER, APIC_LVT_TIMER_PERIODIC | VECTOR_TIMER);
 	apic_write(APIC_TIMER_INIT, (u32)(timer_hz / hz));
 }
+
+void apic_timer_oneshot(u64 tsc_deadline)
+{
+	u64 now = rdtsc(), delta = tsc_deadline > now ? tsc_deadline - now : 0;
+	u64 ticks = tsc_hz() ? delta * timer_hz / tsc_hz() : 1;
+
+	ticks = MIN(MAX(ticks, 1), 0xffffffffULL);
+	apic_write(APIC_TIMER_DIVIDE, APIC_TIMER_DIV_16);
+	apic_write(APIC_LVT_TIMER, VECTOR_TIMER); /* one-shot */
+	apic_write(APIC_TIMER_INIT, (u32)ticks);
+}

@@ -46,5 +46,7 @@ void apic_send_ipi(u32 apic_id, u32 icr_low);
 void apic_timer_calibrate(void);
 void apic_timer_start(u32 hz);
 u64 apic_timer_hz(void);
+/* One interrupt at (or just after) the given TSC value; replaces any earlier setting. */
+void apic_timer_oneshot(u64 tsc_deadline);
 
 #endif

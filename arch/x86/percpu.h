@@ -19,7 +19,8 @@ struct percpu {
 	volatile u64 ticks; /* LAPIC timer interrupts taken */
 	u64 gdt[GDT_ENTRIES] __aligned(16);
 	struct tss tss __aligned(16);
-	u64 virt_area; /* SVM host save area or VMXON region */
+	u64 virt_area;	     /* SVM host save area or VMXON region */
+	u64 virt_host_state; /* SVM: VMCB holding the host's VMSAVE state */
 	char virt_report[160];
 	void *vcpu_current; /* the vCPU running on this CPU, for the run loop */
 };

@@ -4,7 +4,7 @@
 #include <keel/log.h>
 #include <keel/virt_detect.h>
 
-static const struct virt_cpu_ops *ops;
+const struct vcpu_ops *vcpu_ops;
 
 bool virt_select(void)
 {
@@ -15,16 +15,16 @@ bool virt_select(void)
 		pr_err("%s", vs.problem);
 		return false;
 	}
-	ops = vs.kind == VIRT_SVM ? &svm_cpu_ops : &vmx_cpu_ops;
+	vcpu_ops = vs.kind == VIRT_SVM ? &svm_ops : &vmx_ops;
 	return true;
 }
 
 const char *virt_name(void)
 {
-	return ops ? ops->name : "none";
+	return vcpu_ops ? vcpu_ops->name : "none";
 }
 
 int virt_cpu_enable(struct percpu *pc)
 {
-	return ops ? ops->cpu_enable(pc) : -ENODEV;
+	return vcpu_ops ? vcpu_ops->cpu_enable(pc) : -ENODEV;
 }

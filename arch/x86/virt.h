@@ -4,15 +4,14 @@
 #define ARCH_X86_VIRT_H
 
 #include <arch/x86/percpu.h>
+#include <keel/pagetable.h>
 
-struct virt_cpu_ops {
-	const char *name;
-	/* Enables the extension on the calling CPU and fills pc->virt_report. */
-	int (*cpu_enable)(struct percpu *pc);
-};
+#include <keel/vcpu.h>
 
-extern const struct virt_cpu_ops svm_cpu_ops;
-extern const struct virt_cpu_ops vmx_cpu_ops;
+/* The two backends; cpu_enable fills pc->virt_report. */
+extern const struct vcpu_ops svm_ops;
+extern const struct vcpu_ops vmx_ops;
+extern const struct pt_format npt_format;
 
 /* Chooses the backend; false if the CPU has neither extension usable. */
 bool virt_select(void);

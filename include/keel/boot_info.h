@@ -8,6 +8,7 @@
 
 #define BOOT_INFO_MAGIC 0x4b45454c424f4f54ULL /* "KEELBOOT" */
 #define BOOT_MAX_REGIONS 512
+#define BOOT_MAX_MODULES (2 + CONFIG_MAX_VMS)
 
 /* Who owns a range of physical memory. */
 enum mem_type {
@@ -51,8 +52,8 @@ struct boot_info {
 	struct keel_config config;
 	u64 rsdp; /* physical address of the ACPI RSDP, 0 if none */
 	struct boot_framebuffer fb;
-	struct boot_module kernel;
-	struct boot_module initrd; /* size 0: none */
+	u32 nr_modules;
+	struct boot_module modules[BOOT_MAX_MODULES]; /* every file keel.cfg names */
 	u64 image_base, image_size; /* keel.efi as loaded */
 	u64 trampoline; /* one page below 1 MiB for the AP start-up code */
 	u64 stack_base, stack_size; /* the boot CPU's stack */
@@ -60,6 +61,9 @@ struct boot_info {
 	u32 nr_regions;
 	struct mem_region regions[BOOT_MAX_REGIONS];
 };
+
+/* The module loaded from path, or NULL. */
+const struct boot_module *boot_module_find(const struct boot_info *bi, const char *path);
 
 /* The core's entry point; bi lives in MEM_HYPERVISOR memory. */
 void core_main(struct boot_info *bi) __noreturn;

@@ -9,8 +9,22 @@
 #define CONFIG_CMDLINE_MAX 1024
 #define CONFIG_MAX_CPUS 64
 #define CONFIG_MIN_SERVICE_MEMORY (64 * MiB)
+#define CONFIG_MAX_VMS 16
+#define CONFIG_VM_NAME_MAX 16
+#define CONFIG_MIN_VM_MEMORY (2 * MiB)
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+/* A VM started at boot from keel.cfg (vm.<name>.<key> = value). */
+struct config_vm {
+	char name[CONFIG_VM_NAME_MAX];
+	char kernel[CONFIG_PATH_MAX];
+	char cmdline[CONFIG_PATH_MAX];
+	u64 memory;
+	u32 vcpus;
+	u32 first_cpu; /* vCPU i runs on physical CPU (first_cpu + i) mod CPU count */
+	bool testdev;	/* the diagnostic device that test guests use */
+};
 
 struct keel_config {
 	u16 serial_port; /* I/O port of the 16550; 0 = none */
@@ -22,6 +36,8 @@ struct keel_config {
 	char service_cmdline[CONFIG_CMDLINE_MAX];
 	u64 service_memory; /* bytes */
 	u32 service_vcpus;
+	u32 nr_vms;
+	struct config_vm vms[CONFIG_MAX_VMS];
 };
 
 /*

@@ -78,6 +78,7 @@ enum x86_form {
 	X86_FORM_REG_RM,   /* ModRM.reg is the destination, r/m the source */
 	X86_FORM_RM_IMM,   /* r/m is the destination, the immediate the source */
 	X86_FORM_STRING,   /* MOVS/STOS: [seg:rSI] or the accumulator to [ES:rDI] */
+	X86_FORM_COUNT,
 };
 
 /*
@@ -154,10 +155,10 @@ int x86_decode(const u8 *bytes, size_t len, enum x86_mode mode,
 
 /*
  * Performs insn, whose access faulted at fault_gpa, on regs. Returns 0, or a
- * negative errno with the VM to be stopped; on error before any access the
- * registers are unchanged. String instructions with REP do one iteration per
- * call and leave rip unchanged until rCX reaches 0. Not for faults taken
- * while the CPU walked the guest's page tables.
+ * negative errno with the VM to be stopped; on any error regs is unchanged
+ * (a device may already have seen a read). String instructions with REP do
+ * one iteration per call and leave rip unchanged until rCX reaches 0. Not
+ * for faults taken while the CPU walked the guest's page tables.
  */
 int x86_emulate_mmio(struct x86_regs *regs, const struct x86_insn *insn,
 		     gpa_t fault_gpa, const struct x86_emul_ops *ops,

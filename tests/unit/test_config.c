@@ -131,3 +131,44 @@ TEST(error_buffer_is_bounded)
 	CHECK_EQ(config_parse("zzz = 1", 7, &cfg, small, sizeof(small)), -22);
 	CHECK_EQ(strlen(small), 15);
 }
+
+TEST(boot_vms)
+{
+	CHECK_EQ(parse("vm.tg1.kernel = guests/cpuid.elf\n"
+		       "vm.tg1.memory = 32M\n"
+		       "vm.tg1.testdev = on\n"
+		       "vm.tg-2.kernel = g2\n"
+		       "vm.tg-2.vcpus = 2\n"
+		       "vm.tg-2.cpu = 1\n"
+		       "vm.tg-2.cmdline = hello world\n"),
+		 0);
+	CHECK_EQ(cfg.nr_vms, 2);
+	CHECK_STR(cfg.vms[0].name, "tg1");
+	CHECK_STR(cfg.vms[0].kernel, "guests/cpuid.elf");
+	CHECK_EQ(cfg.vms[0].memory, 32 << 20);
+	CHECK(cfg.vms[0].testdev);
+	CHECK_EQ(cfg.vms[0].vcpus, 1);
+	CHECK_STR(cfg.vms[1].name, "tg-2");
+	CHECK_EQ(cfg.vms[1].vcpus, 2);
+	CHECK_EQ(cfg.vms[1].first_cpu, 1);
+	CHECK_STR(cfg.vms[1].cmdline, "hello world");
+	CHECK(!cfg.vms[1].testdev);
+	CHECK_STR(cfg.service_kernel, ""); /* no service VM: only boot VMs */
+}
+
+TEST(boot_vm_errors)
+{
+	CHECK_EQ(parse("vm.a.memory = 16M\n"), -22);
+	CHECK(strstr(err, "vm.a.kernel is not set"));
+	CHECK_EQ(parse("vm.Big.kernel = k\n"), -22);
+	CHECK(strstr(err, "bad VM key"));
+	CHECK_EQ(parse("vm.kernel = k\n"), -22);
+	CHECK_EQ(parse("vm.a.kernel = k\nvm.a.colour = red\n"), -22);
+	CHECK(strstr(err, "line 2") && strstr(err, "vm.a.colour"));
+	CHECK_EQ(parse("vm.a.kernel = k\nvm.a.memory = 1M\n"), -22);
+	CHECK_EQ(parse("vm.a.kernel = k\nvm.a.vcpus = 0\n"), -22);
+	CHECK_EQ(parse("vm.a.kernel = k\nvm.a.testdev = yes\n"), -22);
+	CHECK_EQ(parse("vm.a.kernel=1\nvm.b.kernel=1\nvm.c.kernel=1\nvm.d.kernel=1\nvm.e.kernel=1\n"
+		       "vm.f.kernel=1\nvm.g.kernel=1\nvm.h.kernel=1\nvm.i.kernel=1\n"), -22);
+	CHECK(strstr(err, "more than 8 VMs"));
+}

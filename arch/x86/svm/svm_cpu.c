@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* Enables AMD-V on one CPU (EFER.SVME and the host save area) and reports its SVM features. */
+/* Enables AMD-V on one CPU (EFER.SVME, host save area, host VMSAVE state) and reports its SVM features. */
 #include <arch/x86/cpu.h>
-#include <arch/x86/virt.h>
+#include <arch/x86/percpu.h>
+#include <arch/x86/svm/vmcb.h>
 #include <keel/format.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
@@ -9,30 +10,28 @@
 #define MSR_VM_HSAVE_PA 0xc0010117 /* APM2 15.30.4 */
 /* CPUID Fn8000_000A_EDX, APM3 E.4.9 */
 #define SVM_NPT BIT(0)
-#define SVM_LBRV BIT(1)
 #define SVM_NRIPS BIT(3)
 #define SVM_VMCB_CLEAN BIT(5)
 #define SVM_FLUSH_BY_ASID BIT(6)
 #define SVM_DECODE_ASSISTS BIT(7)
-#define SVM_PAUSE_FILTER BIT(10)
 #define SVM_AVIC BIT(13)
 #define SVM_VGIF BIT(16)
+
+bool svm_nrip_save;
 
 static const char *yn(u32 v, u32 bit)
 {
 	return (v & bit) ? "yes" : "no";
 }
 
-static int svm_cpu_enable(struct percpu *pc)
+int svm_cpu_enable(struct percpu *pc);
+int svm_cpu_enable(struct percpu *pc)
 {
 	struct cpuid_regs r = cpuid(0x8000000a);
-	void *hsave = page_alloc_zeroed(1);
+	void *hsave = page_alloc_zeroed(1), *host = page_alloc_zeroed(1);
 
-	if (!hsave)
+	if (!hsave || !host)
 		return -ENOMEM;
-	pc->virt_area = virt_to_phys(hsave);
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-	wrmsr(MSR_VM_HSAVE_PA, pc->virt_area);
 	format_snprintf(pc->virt_report, sizeof(pc->virt_report),
 			"AMD-V rev %u, %u ASIDs, NPT %s, NRIP save %s, decode assists %s, "
 			"VMCB clean %s, flush-by-ASID %s, AVIC %s, VGIF %s: enabled",
@@ -44,10 +43,13 @@ static int svm_cpu_enable(struct percpu *pc)
 				"AMD-V rev %u without nested paging: Keel needs NPT", r.eax & 0xff);
 		return -ENOTSUP;
 	}
+	svm_nrip_save = r.edx & SVM_NRIPS; /* the same on every CPU of a machine */
+	pc->virt_area = virt_to_phys(hsave);
+	pc->virt_host_state = virt_to_phys(host);
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, pc->virt_area);
+	/* the host's FS/GS/TR/LDTR and syscall MSRs, reloaded after every exit */
+	__asm__ volatile("vmsave %0" ::"a"(pc->virt_host_state) : "memory");
+	svm_asid_init(pc->cpu, r.ebx);
 	return 0;
 }
-
-const struct virt_cpu_ops svm_cpu_ops = {
-	.name = "AMD-V",
-	.cpu_enable = svm_cpu_enable,
-};

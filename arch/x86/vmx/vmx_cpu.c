@@ -43,7 +43,8 @@ static int vmxon(u64 region)
 	return fail ? -EIO : 0;
 }
 
-static int vmx_cpu_enable(struct percpu *pc)
+int vmx_cpu_enable(struct percpu *pc);
+int vmx_cpu_enable(struct percpu *pc)
 {
 	u64 basic = rdmsr(MSR_VMX_BASIC), fc = rdmsr(MSR_FEATURE_CONTROL);
 	u64 pin = rdmsr((basic & VMX_BASIC_TRUE_CTLS) ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED);
@@ -73,7 +74,8 @@ static int vmx_cpu_enable(struct percpu *pc)
 	return 0;
 }
 
-const struct virt_cpu_ops vmx_cpu_ops = {
+/* Until the VT-x vCPU code exists, VMs cannot be created on Intel CPUs (vm_create says so). */
+const struct vcpu_ops vmx_ops = {
 	.name = "VT-x",
 	.cpu_enable = vmx_cpu_enable,
 };

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+/* The AMD-V backend's vCPU and VM state: VMCB set-up, registers, events, permission maps. */
+#include <arch/x86/cpu.h>
+#include <arch/x86/percpu.h>
+#include <arch/x86/svm/vmcb.h>
+#include <arch/x86/virt.h>
+#include <keel/memory.h>
+#include <keel/page_alloc.h>
+#include <keel/string.h>
+#include <keel/vm.h>
+
+#define MSRPM_RANGES 3
+#define PAT_POWER_ON 0x0007040600070406ULL /* SDM 3A 12.12.4 */
+#define RFLAGS_RESERVED1 0x2
+#define RFLAGS_IF_FLAG BIT(9)
+
+static const u32 passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR, LSTAR, CSTAR, SFMASK */
+	0x174, 0x175, 0x176,				 /* SYSENTER_CS/ESP/EIP */
+};
+
+static struct svm_vcpu *sv(struct vcpu *v)
+{
+	return v->arch;
+}
+
+/* APM2 15.11: 2 bits per MSR (read, write) in three 2 KiB ranges. */
+static void svm_intercept_msr(struct vm *vm, u32 msr, bool read, bool write)
+{
+	static const u32 bases[MSRPM_RANGES] = { 0x0, 0xc0000000, 0xc0010000 };
+	struct svm_vm *s = vm->arch;
+
+	for (u32 r = 0; r < MSRPM_RANGES; r++) {
+		u32 bit;
+
+		if (msr < bases[r] || msr - bases[r] >= 0x2000)
+			continue;
+		bit = r * 0x4000 + (msr - bases[r]) * 2;
+		s->msrpm[bit / 8] = (u8)((s->msrpm[bit / 8] & ~(3u << (bit % 8))) |
+					 ((read ? 1u : 0) | (write ? 2u : 0)) << (bit % 8));
+	}
+}
+
+static void svm_intercept_io(struct vm *vm, u16 port, bool on)
+{
+	struct svm_vm *s = vm->arch;
+
+	if (on)
+		s->iopm[port / 8] |= (u8)(1u << (port % 8));
+	else
+		s->iopm[port / 8] &= (u8)~(1u << (port % 8));
+}
+
+static int svm_vm_init(struct vm *vm)
+{
+	struct svm_vm *s = page_alloc_zeroed(1);
+
+	if (!s)
+		return -ENOMEM;
+	vm->arch = s;
+	s->iopm = page_alloc_zeroed(IOPM_SIZE / PAGE_SIZE);
+	s->msrpm = page_alloc_zeroed(MSRPM_SIZE / PAGE_SIZE);
+	if (!s->iopm || !s->msrpm)
+		return -ENOMEM;
+	memset(s->iopm, 0xff, IOPM_SIZE); /* deny by default */
+	memset(s->msrpm, 0xff, MSRPM_SIZE);
+	for (u32 i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
+		svm_intercept_msr(vm, passthrough_msrs[i], false, false);
+	return 0;
+}
+
+static void svm_vm_destroy(struct vm *vm)
+{
+	struct svm_vm *s = vm->arch;
+
+	if (s->iopm)
+		page_free(s->iopm, IOPM_SIZE / PAGE_SIZE);
+	if (s->msrpm)
+		page_free(s->msrpm, MSRPM_SIZE / PAGE_SIZE);
+	page_free(s, 1);
+	vm->arch = NULL;
+}
+
+static void reset_state(struct vmcb_save *st)
+{
+	static const struct vmcb_seg data = { 0, 0x93, 0xffff, 0 };
+
+	st->cs = (struct vmcb_seg){ 0xf000, 0x9b, 0xffff, 0xffff0000 };
+	st->ds = st->es = st->ss = st->fs = st->gs = data;
+	st->gdtr = st->idtr = (struct vmcb_seg){ 0, 0, 0xffff, 0 };
+	st->ldtr = (struct vmcb_seg){ 0, 0x82, 0xffff, 0 };
+	st->tr = (struct vmcb_seg){ 0, 0x8b, 0xffff, 0 };
+	st->cr0 = CR0_CD | CR0_NW | CR0_ET;
+	st->efer = EFER_SVME; /* APM2 15.5.1: VMRUN requires it; the guest never sees it */
+	st->rflags = RFLAGS_RESERVED1;
+	st->rip = 0xfff0;
+	st->dr6 = 0xffff0ff0;
+	st->dr7 = 0x400;
+	st->g_pat = PAT_POWER_ON;
+}
+
+static int svm_vcpu_create(struct vcpu *v)
+{
+	struct svm_vcpu *s = page_alloc_zeroed(1);
+	struct svm_vm *svm = v->vm->arch;
+	struct vmcb_control *c;
+
+	if (!s)
+		return -ENOMEM;
+	v->arch = s;
+	s->vmcb = page_alloc_zeroed(1);
+	if (!s->vmcb)
+		return -ENOMEM;
+	s->vmcb_pa = virt_to_phys(s->vmcb);
+	s->flush = true;
+	c = &s->vmcb->control;
+	c->intercept_misc1 = ICPT_INTR | ICPT_NMI | ICPT_CPUID | ICPT_INVD | ICPT_HLT | ICPT_INVLPGA |
+			     ICPT_IOIO | ICPT_MSR | ICPT_TASK_SWITCH | ICPT_SHUTDOWN;
+	c->intercept_misc2 = ICPT_VMRUN | ICPT_VMMCALL | ICPT_VMLOAD | ICPT_VMSAVE | ICPT_STGI |
+			     ICPT_CLGI | ICPT_SKINIT | ICPT_MONITOR | ICPT_MWAIT | ICPT_MWAIT_COND;
+	c->iopm_base_pa = virt_to_phys(svm->iopm);
+	c->msrpm_base_pa = virt_to_phys(svm->msrpm);
+	c->int_ctl = V_INTR_MASKING; /* host IF masks physical interrupts, guest IF virtual ones */
+	c->nested_ctl = NP_ENABLE;
+	c->n_cr3 = v->vm->gpa.root;
+	reset_state(&s->vmcb->save);
+	return 0;
+}
+
+static void svm_vcpu_destroy(struct vcpu *v)
+{
+	struct svm_vcpu *s = v->arch;
+
+	if (s->vmcb)
+		page_free(s->vmcb, 1);
+	page_free(s, 1);
+	v->arch = NULL;
+}
+
+static u64 *reg_field(struct vmcb_save *st, enum vcpu_reg r)
+{
+	switch (r) {
+	case VCPU_RIP:
+		return &st->rip;
+	case VCPU_RFLAGS:
+		return &st->rflags;
+	case VCPU_CR0:
+		return &st->cr0;
+	case VCPU_CR2:
+		return &st->cr2;
+	case VCPU_CR3:
+		return &st->cr3;
+	case VCPU_CR4:
+		return &st->cr4;
+	case VCPU_EFER:
+		return &st->efer;
+	case VCPU_PAT:
+		return &st->g_pat;
+	default:
+		return &st->dr7;
+	}
+}
+
+static u64 svm_get_reg(struct vcpu *v, enum vcpu_reg r)
+{
+	u64 val = *reg_field(&sv(v)->vmcb->save, r);
+
+	return r == VCPU_EFER ? val & ~EFER_SVME : val;
+}
+
+static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, u64 val)
+{
+	if (r == VCPU_EFER)
+		val |= EFER_SVME;
+	*reg_field(&sv(v)->vmcb->save, r) = val;
+}
+
+static struct vmcb_seg *seg_field(struct vmcb_save *st, enum vcpu_seg s)
+{
+	struct vmcb_seg *segs[] = { [SEG_ES] = &st->es,	    [SEG_CS] = &st->cs,
+				    [SEG_SS] = &st->ss,	    [SEG_DS] = &st->ds,
+				    [SEG_FS] = &st->fs,	    [SEG_GS] = &st->gs,
+				    [SEG_LDTR] = &st->ldtr, [SEG_TR] = &st->tr,
+				    [SEG_GDTR] = &st->gdtr, [SEG_IDTR] = &st->idtr };
+
+	return segs[s];
+}
+
+static void svm_get_seg(struct vcpu *v, enum vcpu_seg s, struct vcpu_segment *out)
+{
+	const struct vmcb_seg *f = seg_field(&sv(v)->vmcb->save, s);
+
+	*out = (struct vcpu_segment){ f->selector, f->attrib, f->limit, f->base };
+}
+
+static void svm_set_seg(struct vcpu *v, enum vcpu_seg s, const struct vcpu_segment *in)
+{
+	struct vmcb_save *st = &sv(v)->vmcb->save;
+
+	*seg_field(st, s) = (struct vmcb_seg){ in->selector, in->attr, in->limit, in->base };
+	if (s == SEG_SS)
+		st->cpl = (in->attr >> 5) & 3; /* APM2 15.5.1: CPL is SS.DPL */
+}
+
+static bool svm_inject(struct vcpu *v, const struct vcpu_event *ev)
+{
+	struct vmcb_control *c = &sv(v)->vmcb->control;
+
+	if (c->event_inj & EVENT_VALID)
+		return false;
+	c->event_inj = ev->vector | ((u64)ev->type << EVENT_TYPE_SHIFT) | EVENT_VALID |
+		       (ev->has_error ? EVENT_ERROR_VALID | ((u64)ev->error << 32) : 0);
+	return true;
+}
+
+/* Interruptible now? If not, V_IRQ makes the CPU exit (VINTR) as soon as it is. */
+static bool svm_irq_window(struct vcpu *v)
+{
+	struct vmcb *vmcb = sv(v)->vmcb;
+	bool open = (vmcb->save.rflags & RFLAGS_IF_FLAG) && !(vmcb->control.int_state & INT_SHADOW) &&
+		    !(vmcb->control.event_inj & EVENT_VALID);
+
+	if (open) {
+		vmcb->control.int_ctl &= ~(u64)V_IRQ;
+		vmcb->control.intercept_misc1 &= ~ICPT_VINTR;
+	} else {
+		vmcb->control.int_ctl |= V_IRQ | V_IGN_TPR | (0xfULL << V_INTR_PRIO_SHIFT);
+		vmcb->control.intercept_misc1 |= ICPT_VINTR;
+	}
+	return open;
+}
+
+static void svm_flush_gpa(struct vm *vm)
+{
+	struct svm_vm *s = vm->arch;
+
+	__atomic_fetch_add(&s->flush_gen, 1, __ATOMIC_RELEASE);
+}
+
+void svm_run(struct vcpu *v, struct vm_exit *exit);
+int svm_cpu_enable(struct percpu *pc);
+
+const struct vcpu_ops svm_ops = {
+	.name = "AMD-V",
+	.gpa_format = &npt_format,
+	.cpu_enable = svm_cpu_enable,
+	.vm_init = svm_vm_init,
+	.vm_destroy = svm_vm_destroy,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_destroy = svm_vcpu_destroy,
+	.run = svm_run,
+	.get_reg = svm_get_reg,
+	.set_reg = svm_set_reg,
+	.get_seg = svm_get_seg,
+	.set_seg = svm_set_seg,
+	.inject = svm_inject,
+	.irq_window = svm_irq_window,
+	.intercept_msr = svm_intercept_msr,
+	.intercept_io = svm_intercept_io,
+	.flush_gpa = svm_flush_gpa,
+};

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Entering an AMD-V guest and turning its #VMEXIT into a struct vm_exit.
+ * ASIDs are handed out per physical CPU with a generation count (a new
+ * generation flushes the whole TLB), so a reused ASID never sees another
+ * vCPU's translations; an NPT change bumps the VM's flush generation.
+ */
+#include <arch/x86/cpu.h>
+#include <arch/x86/percpu.h>
+#include <arch/x86/svm/vmcb.h>
+#include <keel/vm.h>
+
+struct asid_space {
+	u32 next, count; /* count = number of ASIDs the CPU has (ASID 0 is the host's) */
+	u64 generation;
+};
+
+static struct asid_space asids[MAX_CPUS];
+
+void svm_asid_init(u32 cpu, u32 count)
+{
+	asids[cpu] = (struct asid_space){ 1, count, 1 };
+}
+
+/* The vCPU's ASID on this CPU; sets *flush when the TLB must be flushed first. */
+static u32 asid_for(struct svm_vcpu *s, u32 cpu, bool *flush)
+{
+	struct asid_space *sp = &asids[cpu];
+
+	if (s->asid && s->asid_cpu == cpu && s->asid_generation == sp->generation)
+		return s->asid;
+	if (sp->next >= sp->count) { /* out of ASIDs: start a new generation */
+		sp->generation++;
+		sp->next = 1;
+		*flush = true;
+	}
+	s->asid = sp->next++;
+	s->asid_cpu = cpu;
+	s->asid_generation = sp->generation;
+	*flush = true; /* the ASID may carry an earlier user's translations */
+	return s->asid;
+}
+
+static void prepare_entry(struct vcpu *v, struct svm_vcpu *s, u32 cpu)
+{
+	struct svm_vm *svm = v->vm->arch;
+	struct vmcb *vmcb = s->vmcb;
+	u32 gen = __atomic_load_n(&svm->flush_gen, __ATOMIC_ACQUIRE);
+	bool flush = s->flush || gen != s->seen_flush_gen;
+
+	vmcb->control.asid = asid_for(s, cpu, &flush);
+	vmcb->control.tlb_control = flush ? TLB_FLUSH_ALL : 0;
+	vmcb->control.clean = 0; /* Keel rewrites fields freely: nothing is cached */
+	s->seen_flush_gen = gen;
+	s->flush = false;
+	vmcb->save.rax = v->gpr[RAX];
+	vmcb->save.rsp = v->gpr[RSP];
+}
+
+/* EXITINTINFO: an event whose delivery the exit interrupted goes back in (APM2 15.7.2). */
+static void requeue_event(struct vmcb_control *c)
+{
+	u64 info = c->exit_int_info;
+	u32 type = (u32)(info & EVENT_TYPE_MASK) >> EVENT_TYPE_SHIFT;
+
+	if (!(info & EVENT_VALID))
+		return;
+	/* QEMU 7.2 reports interrupted external interrupts as exceptions */
+	if (type == 3 && (info & EVENT_VECTOR_MASK) >= 32)
+		info = (info & ~(u64)EVENT_TYPE_MASK & ~(u64)EVENT_ERROR_VALID);
+	c->event_inj = info;
+	c->exit_int_info = 0;
+}
+
+static const char *invalid_reason(const struct vmcb *vmcb)
+{
+	const struct vmcb_save *st = &vmcb->save;
+
+	if (!(st->efer & EFER_SVME))
+		return "EFER.SVME is clear";
+	if ((st->cr0 & CR0_NW) && !(st->cr0 & CR0_CD))
+		return "CR0.NW set without CR0.CD";
+	if (st->cr0 >> 32)
+		return "CR0[63:32] not zero";
+	if ((st->efer & EFER_LME) && (st->cr0 & CR0_PG) && !(st->cr4 & CR4_PAE))
+		return "long mode with paging but without CR4.PAE";
+	if ((st->efer & EFER_LME) && (st->cr0 & CR0_PG) && !(st->cr0 & CR0_PE))
+		return "long mode with paging but without CR0.PE";
+	if ((st->efer & EFER_LME) && (st->cr0 & CR0_PG) && (st->cs.attrib & BIT(9)) &&
+	    (st->cs.attrib & BIT(10)))
+		return "CS.L and CS.D both set in long mode";
+	if (vmcb->control.asid == 0)
+		return "ASID 0";
+	if ((vmcb->control.event_inj & EVENT_VALID) &&
+	    ((vmcb->control.event_inj >> EVENT_TYPE_SHIFT) & 7) == 3 &&
+	    (vmcb->control.event_inj & EVENT_VECTOR_MASK) >= 32)
+		return "EVENTINJ: an exception with a vector above 31";
+	return "a consistency check of APM2 15.5.1 failed";
+}
+
+static void decode_io(struct vm_exit *e, const struct vmcb *vmcb)
+{
+	u64 info = vmcb->control.exit_info_1;
+
+	e->reason = EXIT_IO;
+	e->io.in = info & IOIO_IN;
+	e->io.string = info & IOIO_STR;
+	e->io.rep = info & IOIO_REP;
+	e->io.size = (u8)((info >> IOIO_SIZE_SHIFT) & 7);
+	e->io.port = (u16)(info >> IOIO_PORT_SHIFT);
+	e->insn_len = (u32)(vmcb->control.exit_info_2 - vmcb->save.rip); /* next RIP, always given */
+}
+
+static enum exit_reason simple_reason(u64 code)
+{
+	switch (code) {
+	case SVM_EXIT_INTR:
+		return EXIT_EXTINT;
+	case SVM_EXIT_NMI:
+		return EXIT_NMI;
+	case SVM_EXIT_VINTR:
+		return EXIT_IRQ_WINDOW;
+	case SVM_EXIT_CPUID:
+		return EXIT_CPUID;
+	case SVM_EXIT_HLT:
+		return EXIT_HLT;
+	case SVM_EXIT_VMMCALL:
+		return EXIT_HYPERCALL;
+	case SVM_EXIT_SHUTDOWN:
+		return EXIT_SHUTDOWN;
+	case SVM_EXIT_PAUSE:
+		return EXIT_PAUSE;
+	case SVM_EXIT_XSETBV:
+		return EXIT_XSETBV;
+	case SVM_EXIT_TASK_SWITCH:
+		return EXIT_TASK_SWITCH;
+	case SVM_EXIT_INIT:
+		return EXIT_INIT;
+	case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE: case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA: case SVM_EXIT_INVD:
+	case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_COND:
+		return EXIT_UD;
+	default:
+		return EXIT_UNKNOWN;
+	}
+}
+
+static void normalize(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
+{
+	u64 code = vmcb->control.exit_code;
+
+	*e = (struct vm_exit){ .code = code };
+	if (svm_nrip_save && vmcb->control.next_rip > vmcb->save.rip)
+		e->insn_len = (u32)(vmcb->control.next_rip - vmcb->save.rip);
+	if ((u32)code == SVM_EXIT_INVALID) {
+		e->reason = EXIT_INVALID;
+		e->invalid.why = invalid_reason(vmcb);
+	} else if (code == SVM_EXIT_IOIO) {
+		decode_io(e, vmcb);
+	} else if (code == SVM_EXIT_MSR) {
+		e->reason = vmcb->control.exit_info_1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		e->msr.index = (u32)v->gpr[RCX];
+	} else if (code == SVM_EXIT_NPF) {
+		e->reason = EXIT_NPF;
+		e->npf.gpa = vmcb->control.exit_info_2;
+		e->npf.write = vmcb->control.exit_info_1 & NPF_WRITE;
+		e->npf.fetch = vmcb->control.exit_info_1 & NPF_FETCH;
+		e->npf.present = vmcb->control.exit_info_1 & NPF_PRESENT;
+	} else if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
+		e->reason = EXIT_EXCEPTION;
+		e->exception.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
+		e->exception.error = (u32)vmcb->control.exit_info_1;
+	} else {
+		e->reason = simple_reason(code);
+	}
+}
+
+void svm_run(struct vcpu *v, struct vm_exit *exit);
+void svm_run(struct vcpu *v, struct vm_exit *exit)
+{
+	struct svm_vcpu *s = v->arch;
+	struct percpu *pc = this_cpu();
+	struct vmcb *vmcb = s->vmcb;
+	struct vmcb_seg cs; /* guest state as entered, for the report of a failed entry */
+	u64 cr0, cr3, cr4, efer, rip, rflags;
+
+	prepare_entry(v, s, pc->cpu);
+	cs = vmcb->save.cs;
+	cr0 = vmcb->save.cr0;
+	cr3 = vmcb->save.cr3;
+	cr4 = vmcb->save.cr4;
+	efer = vmcb->save.efer;
+	rip = vmcb->save.rip;
+	rflags = vmcb->save.rflags;
+	__asm__ volatile("clgi; sti" ::: "memory"); /* interrupts wait for the guest's GIF=1 */
+	svm_vmrun(s->vmcb_pa, v->gpr, pc->virt_host_state);
+	__asm__ volatile("cli; stgi" ::: "memory");
+	v->gpr[RAX] = vmcb->save.rax;
+	v->gpr[RSP] = vmcb->save.rsp;
+	if ((u32)vmcb->control.exit_code == SVM_EXIT_INVALID) {
+		/* the save area now holds host state (quirk seen on QEMU and Bochs): put the guest's back */
+		vmcb->save.cs = cs;
+		vmcb->save.cr0 = cr0;
+		vmcb->save.cr3 = cr3;
+		vmcb->save.cr4 = cr4;
+		vmcb->save.efer = efer;
+		vmcb->save.rip = rip;
+		vmcb->save.rflags = rflags;
+	}
+	requeue_event(&vmcb->control);
+	if (vmcb->control.exit_code == SVM_EXIT_VINTR) {
+		vmcb->control.int_ctl &= ~(u64)V_IRQ;
+		vmcb->control.intercept_misc1 &= ~ICPT_VINTR;
+	}
+	normalize(v, vmcb, exit);
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* The test device: exit port, scratch port and a scratch MMIO page, for the test guests. */
+#ifndef KEEL_TESTDEV_H
+#define KEEL_TESTDEV_H
+
+#include <keel/types.h>
+
+#define TESTDEV_EXIT_PORT 0xf4	    /* write a status byte: the VM powers off with it */
+#define TESTDEV_SCRATCH_PORT 0xe0   /* 4 ports, read back what was written, any width */
+#define TESTDEV_MMIO_BASE 0xfed40000ULL /* one page of registers that behave like RAM */
+
+struct vm;
+
+/*
+ * Why it lives in the hypervisor: it is the smallest device that exercises
+ * the port-I/O and MMIO-emulation paths of the core itself; like QEMU's
+ * pc-testdev, only VMs configured with testdev = on have it.
+ */
+int testdev_attach(struct vm *vm);
+
+#endif

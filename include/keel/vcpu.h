@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/* vCPUs: the state vmm/ keeps, the normalized exit, and the backend interface (SVM or VMX). */
+#ifndef KEEL_VCPU_H
+#define KEEL_VCPU_H
+
+#include <keel/pagetable.h>
+#include <keel/types.h>
+
+struct vm;
+struct vcpu;
+struct vlapic;
+struct percpu;
+
+/* Exit reasons every backend maps its own codes onto. */
+enum exit_reason {
+	EXIT_NONE,	  /* nothing to do: resume */
+	EXIT_EXTINT,	  /* a physical interrupt for the hypervisor */
+	EXIT_NMI,
+	EXIT_IRQ_WINDOW,  /* the guest can take an interrupt now */
+	EXIT_CPUID,
+	EXIT_MSR_READ,
+	EXIT_MSR_WRITE,
+	EXIT_IO,
+	EXIT_NPF,	  /* nested page fault / EPT violation */
+	EXIT_HLT,
+	EXIT_HYPERCALL,	  /* VMMCALL / VMCALL */
+	EXIT_EXCEPTION,	  /* an intercepted guest exception */
+	EXIT_SHUTDOWN,	  /* triple fault */
+	EXIT_INVALID,	  /* VM entry failed: bad guest state */
+	EXIT_XSETBV,
+	EXIT_TASK_SWITCH,
+	EXIT_PAUSE,
+	EXIT_UD,	  /* an instruction the guest may not use here (VMRUN, MONITOR...): #UD */
+	EXIT_INIT,	  /* INIT signal */
+	EXIT_UNKNOWN,
+	EXIT_COUNT
+};
+
+struct vm_exit {
+	enum exit_reason reason;
+	u64 code;     /* the backend's own exit code, for messages */
+	u32 insn_len; /* length of the exiting instruction if the hardware said, else 0 */
+	union {
+		struct {
+			u16 port;
+			u8 size;
+			bool in, string, rep;
+		} io;
+		struct {
+			u32 index;
+		} msr;
+		struct {
+			gpa_t gpa;
+			bool write, fetch, present;
+		} npf;
+		struct {
+			u8 vector;
+			bool has_error;
+			u32 error;
+		} exception;
+		struct {
+			const char *why;
+		} invalid;
+	};
+};
+
+/* Registers reached through the backend (the GPRs live in struct vcpu). */
+enum vcpu_reg {
+	VCPU_RIP,
+	VCPU_RFLAGS,
+	VCPU_CR0,
+	VCPU_CR2,
+	VCPU_CR3,
+	VCPU_CR4,
+	VCPU_EFER,
+	VCPU_PAT,
+	VCPU_DR7,
+	VCPU_REG_COUNT
+};
+
+enum vcpu_seg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_GDTR, SEG_IDTR };
+
+/* attr: type(3:0) S(4) DPL(6:5) P(7) AVL(8) L(9) D/B(10) G(11), as in the VMCB (APM2 15.5.1). */
+struct vcpu_segment {
+	u16 selector;
+	u16 attr;
+	u32 limit;
+	u64 base;
+};
+#define SEG_ATTR_P BIT(7)
+#define SEG_ATTR_S BIT(4)
+#define SEG_ATTR_L BIT(9)
+#define SEG_ATTR_DB BIT(10)
+#define SEG_ATTR_G BIT(11)
+
+enum event_type { EVENT_EXTINT = 0, EVENT_NMI = 2, EVENT_EXCEPTION = 3, EVENT_SOFTINT = 4 };
+
+struct vcpu_event {
+	u8 type; /* enum event_type */
+	u8 vector;
+	bool has_error;
+	u32 error;
+};
+
+/* GPR indexes: hardware encoding order. */
+enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+
+enum vcpu_state {
+	VCPU_RUNNABLE,
+	VCPU_HALTED,	  /* HLT: until an interrupt is pending */
+	VCPU_WAIT_SIPI,	  /* an application processor before its start-up IPI */
+	VCPU_STOPPED,	  /* its VM is stopped or dead */
+};
+
+struct vcpu {
+	struct vm *vm;
+	u32 id;	  /* index in its VM, also its APIC ID */
+	u32 pcpu; /* the physical CPU it is pinned to */
+	volatile enum vcpu_state state;
+	u64 gpr[16];
+	void *arch; /* backend state: VMCB or VMCS */
+	struct vlapic *lapic;
+	struct vcpu_event pending_exception;
+	bool exception_pending;
+	volatile bool nmi_pending;
+	volatile bool running; /* inside the backend's run() right now */
+	volatile bool queued;  /* on its physical CPU's run list */
+	struct vcpu *next; /* on its physical CPU's run list */
+	u64 exits[EXIT_COUNT];
+	u64 exits_total;
+	u64 sipi_vector;
+};
+
+/*
+ * A hardware backend. One table, chosen once at boot from CPUID; nothing
+ * outside arch/x86/svm and arch/x86/vmx sees how it does its work.
+ */
+struct vcpu_ops {
+	const char *name;
+	const struct pt_format *gpa_format; /* NPT or EPT */
+	int (*cpu_enable)(struct percpu *pc);
+	int (*vm_init)(struct vm *vm);
+	void (*vm_destroy)(struct vm *vm);
+	int (*vcpu_create)(struct vcpu *v); /* architectural reset state */
+	void (*vcpu_destroy)(struct vcpu *v);
+	void (*run)(struct vcpu *v, struct vm_exit *exit);
+	u64 (*get_reg)(struct vcpu *v, enum vcpu_reg r);
+	void (*set_reg)(struct vcpu *v, enum vcpu_reg r, u64 val);
+	void (*get_seg)(struct vcpu *v, enum vcpu_seg s, struct vcpu_segment *out);
+	void (*set_seg)(struct vcpu *v, enum vcpu_seg s, const struct vcpu_segment *in);
+	/* Queues an event for the next entry; false if one is already queued. */
+	bool (*inject)(struct vcpu *v, const struct vcpu_event *ev);
+	/* Whether an external interrupt would be taken now; if not, asks for an exit when it would. */
+	bool (*irq_window)(struct vcpu *v);
+	void (*intercept_msr)(struct vm *vm, u32 msr, bool read, bool write);
+	void (*intercept_io)(struct vm *vm, u16 port, bool on);
+	void (*flush_gpa)(struct vm *vm); /* after guest-physical mappings were removed */
+};
+
+extern const struct vcpu_ops *vcpu_ops;
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* Running one vCPU: event delivery, entering the guest, dispatching its exits. */
+#ifndef KEEL_VCPU_RUN_H
+#define KEEL_VCPU_RUN_H
+
+#include <keel/vcpu.h>
+
+/* What an exit handler asks the run loop to do. */
+enum exit_action {
+	ACT_RESUME, /* enter the guest again */
+	ACT_HALT,   /* the vCPU waits for an interrupt */
+	ACT_STOP,   /* the VM stopped (vcpu_kill, power-off): leave the run loop */
+};
+
+typedef enum exit_action (*exit_handler_fn)(struct vcpu *v, struct vm_exit *exit);
+
+/* Runs v until the slice ends (TSC deadline), it halts, its VM stops, or *kicked is set. */
+void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked);
+/* HALTED -> RUNNABLE when an interrupt it can take is pending. */
+void vcpu_update_state(struct vcpu *v);
+/* Records why the VM must die and returns ACT_STOP. */
+enum exit_action vcpu_kill(struct vcpu *v, const char *fmt, ...) __printf(2, 3);
+/* Queues an exception for the guest (e.g. #GP(0) for a refused MSR). */
+void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error);
+void vcpu_inject_ud(struct vcpu *v);
+void vcpu_inject_gp(struct vcpu *v);
+/* Moves RIP past the exiting instruction of length len. */
+void vcpu_skip(struct vcpu *v, u32 len);
+/* Puts an AP into real mode at vector:0000 (start-up IPI). */
+void vcpu_start_ap(struct vcpu *v, u8 vector);
+/* A register dump for reports about a dead VM. */
+void vcpu_dump(struct vcpu *v);
+
+/* Exit handlers (vmm/exit_*.c). */
+enum exit_action exit_cpuid(struct vcpu *v, struct vm_exit *e);
+enum exit_action exit_msr_read(struct vcpu *v, struct vm_exit *e);
+enum exit_action exit_msr_write(struct vcpu *v, struct vm_exit *e);
+enum exit_action exit_io(struct vcpu *v, struct vm_exit *e);
+enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e);
+enum exit_action exit_hlt(struct vcpu *v, struct vm_exit *e);
+enum exit_action exit_hypercall(struct vcpu *v, struct vm_exit *e);
+enum exit_action exit_shutdown(struct vcpu *v, struct vm_exit *e);
+enum exit_action exit_invalid(struct vcpu *v, struct vm_exit *e);
+enum exit_action exit_ud(struct vcpu *v, struct vm_exit *e);
+enum exit_action exit_unexpected(struct vcpu *v, struct vm_exit *e);
+enum exit_action exit_resume(struct vcpu *v, struct vm_exit *e);
+enum exit_action exit_xsetbv(struct vcpu *v, struct vm_exit *e);
+
+extern const char *const exit_names[EXIT_COUNT];
+
+#endif

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* The virtual local APIC of each vCPU: xAPIC (MMIO) and x2APIC (MSR) modes, timer, IPIs. */
+#ifndef KEEL_VLAPIC_H
+#define KEEL_VLAPIC_H
+
+#include <keel/vcpu.h>
+
+#define VLAPIC_BASE 0xfee00000ULL
+
+struct vlapic *vlapic_create(struct vcpu *v);
+void vlapic_destroy(struct vlapic *l);
+/* Registers the xAPIC MMIO page of a VM (one page serves every vCPU). */
+int vlapic_register_mmio(struct vm *vm);
+bool vlapic_owns_msr(u32 msr);
+int vlapic_msr_read(struct vcpu *v, u32 msr, u64 *val);
+int vlapic_msr_write(struct vcpu *v, u32 msr, u64 val);
+/* Raises vector on the vCPU (from a device, an MSI or an IPI) and wakes it. Any CPU. */
+void vlapic_set_irq(struct vcpu *v, u8 vector);
+/* The highest-priority vector the vCPU should take now, or -1. */
+int vlapic_pending_vector(struct vlapic *l);
+/* The vector was injected: it moves from IRR to ISR. */
+void vlapic_accept(struct vlapic *l, int vector);
+/* Host TSC value when the timer fires next, 0 if not armed. */
+u64 vlapic_timer_deadline(struct vlapic *l);
+void vlapic_timer_check(struct vlapic *l);
+
+#endif

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* Virtual machines: guest memory, emulated devices, life cycle. */
+#ifndef KEEL_VM_H
+#define KEEL_VM_H
+
+#include <keel/pagetable.h>
+#include <keel/spinlock.h>
+#include <keel/vcpu.h>
+
+#define VM_MAX_VCPUS 64
+#define VM_MAX_IO 24
+#define VM_MAX_MMIO 16
+#define VM_NAME_MAX 16
+#define VM_MAX_CLEANUPS 16
+
+/* Device callbacks return 0, or a negative errno to stop the VM. */
+struct io_handler {
+	u16 base, count;
+	int (*read)(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val);
+	int (*write)(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val);
+	void *opaque;
+};
+
+struct mmio_handler {
+	gpa_t base;
+	u64 size;
+	int (*read)(struct vcpu *v, void *opaque, u64 offset, u8 size, u64 *val);
+	int (*write)(struct vcpu *v, void *opaque, u64 offset, u8 size, u64 val);
+	void *opaque;
+};
+
+enum vm_state { VM_CREATED, VM_RUNNING, VM_STOPPED, VM_DEAD };
+
+struct vm {
+	u32 id;
+	char name[VM_NAME_MAX];
+	volatile enum vm_state state;
+	char why[192]; /* why it stopped */
+	struct spinlock lock;
+	struct page_table gpa; /* guest-physical map: NPT or EPT */
+	u64 ram_size;	       /* bytes of pool RAM the VM owns */
+	u32 nr_vcpus;
+	struct vcpu *vcpus[VM_MAX_VCPUS];
+	void *arch; /* backend: I/O and MSR permission maps, ASID/VPID */
+	u32 nr_io, nr_mmio;
+	struct io_handler io[VM_MAX_IO];
+	struct mmio_handler mmio[VM_MAX_MMIO];
+	struct vuart *uart;
+	u32 nr_cleanups;
+	struct {
+		void (*fn)(void *opaque);
+		void *opaque;
+	} cleanups[VM_MAX_CLEANUPS]; /* device teardown, run when the VM's memory is freed */
+	u64 start_ns;
+	bool resources_freed;
+};
+
+extern struct vm *vms[];
+extern u32 nr_vms_created;
+
+/* Creates a VM with nr_vcpus vCPUs pinned from first_cpu on; NULL with a log line on failure. */
+struct vm *vm_create(const char *name, u32 nr_vcpus, u32 first_cpu);
+/* Adds size bytes of pool RAM at gpa (2 MiB pages where possible). */
+int vm_add_ram(struct vm *vm, gpa_t gpa, u64 size);
+int vm_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms);
+/* Bounds-checked guest-physical access; -EFAULT if any byte is not guest RAM. */
+int vm_read(struct vm *vm, gpa_t gpa, void *buf, size_t len);
+int vm_write(struct vm *vm, gpa_t gpa, const void *buf, size_t len);
+bool vm_is_ram(struct vm *vm, gpa_t gpa);
+int vm_register_io(struct vm *vm, const struct io_handler *h);
+int vm_register_mmio(struct vm *vm, const struct mmio_handler *h);
+/* fn(opaque) runs when the VM is torn down; -ENOSPC (and fn runs now) if the table is full. */
+int vm_add_cleanup(struct vm *vm, void (*fn)(void *opaque), void *opaque);
+void vm_start(struct vm *vm);
+/* The guest misbehaved: stop this VM only, with a message saying why. */
+void vm_fail(struct vm *vm, const char *fmt, ...) __printf(2, 3);
+/* The guest asked to stop (power-off). */
+void vm_stop(struct vm *vm, const char *fmt, ...) __printf(2, 3);
+/* Frees a stopped VM's memory once none of its vCPUs is on a CPU. Boot CPU only. */
+void vm_reap(void);
+bool vm_all_stopped(void);
+const char *vm_state_name(enum vm_state s);
+
+#endif

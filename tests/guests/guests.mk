@@ -1,0 +1,16 @@
+# Freestanding test guests: multiboot kernels that print PASS/FAIL on COM1 and exit through the test device.
+GUESTS := cpuid msr portio mmio timer pagefault triplefault escape spin
+GUEST_CFLAGS := -std=gnu11 -O2 -g -m64 -ffreestanding -fno-builtin -fno-pic -fno-pie -mno-red-zone \
+	-mgeneral-regs-only -fno-stack-protector -fno-omit-frame-pointer -mcmodel=kernel \
+	$(WARN) -Wno-missing-prototypes -Iinclude -I.
+GUEST_RUNTIME := tests/guests/lib/entry.S tests/guests/lib/isr.S tests/guests/lib/guest.c lib/format.c lib/string.c
+define guest_rule
+$(BUILD)/guests/$(1).elf: tests/guests/$(1).c $(GUEST_RUNTIME) tests/guests/lib/guest.h tests/guests/lib/guest.ld
+	@mkdir -p $$(dir $$@)
+	@echo "  GUEST   $$@"
+	$(Q)$(CC) $(GUEST_CFLAGS) -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
+		-T tests/guests/lib/guest.ld -o $$@ tests/guests/$(1).c $(GUEST_RUNTIME)
+endef
+$(foreach g,$(GUESTS),$(eval $(call guest_rule,$(g))))
+GUEST_ELFS := $(foreach g,$(GUESTS),$(BUILD)/guests/$(g).elf)
+guests: $(GUEST_ELFS)

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Nested page faults: an access to emulated MMIO is decoded and carried out
+ * by the instruction emulator against the device that owns the address;
+ * anything else outside the guest's RAM stops that VM.
+ */
+#include <keel/guest_walk.h>
+#include <keel/log.h>
+#include <keel/vcpu_run.h>
+#include <keel/vm.h>
+#include <keel/x86_emulate.h>
+
+static const struct mmio_handler *find(struct vm *vm, gpa_t gpa)
+{
+	for (u32 i = 0; i < vm->nr_mmio; i++)
+		if (gpa >= vm->mmio[i].base && gpa - vm->mmio[i].base < vm->mmio[i].size)
+			return &vm->mmio[i];
+	return NULL;
+}
+
+static int emul_mmio_read(void *ctx, gpa_t gpa, unsigned int size, u64 *val)
+{
+	struct vcpu *v = ctx;
+	const struct mmio_handler *h = find(v->vm, gpa);
+
+	if (!h || gpa + size > h->base + h->size)
+		return -EFAULT;
+	*val = 0;
+	return h->read ? h->read(v, h->opaque, gpa - h->base, (u8)size, val) : 0;
+}
+
+static int emul_mmio_write(void *ctx, gpa_t gpa, unsigned int size, u64 val)
+{
+	struct vcpu *v = ctx;
+	const struct mmio_handler *h = find(v->vm, gpa);
+
+	if (!h || gpa + size > h->base + h->size)
+		return -EFAULT;
+	return h->write ? h->write(v, h->opaque, gpa - h->base, (u8)size, val) : 0;
+}
+
+static int emul_translate(void *ctx, u64 linear, bool write, gpa_t *gpa)
+{
+	return guest_translate(ctx, linear, write, gpa);
+}
+
+static int emul_ram_read(void *ctx, gpa_t gpa, void *buf, unsigned int size)
+{
+	return vm_read(((struct vcpu *)ctx)->vm, gpa, buf, size);
+}
+
+static int emul_ram_write(void *ctx, gpa_t gpa, const void *buf, unsigned int size)
+{
+	return vm_write(((struct vcpu *)ctx)->vm, gpa, buf, size);
+}
+
+static const struct x86_emul_ops emul_ops = {
+	.mmio_read = emul_mmio_read,
+	.mmio_write = emul_mmio_write,
+	.translate = emul_translate,
+	.ram_read = emul_ram_read,
+	.ram_write = emul_ram_write,
+};
+
+static void regs_load(struct vcpu *v, struct x86_regs *r)
+{
+	static const enum vcpu_seg segs[X86_SEG_COUNT] = { SEG_ES, SEG_CS, SEG_SS,
+							   SEG_DS, SEG_FS, SEG_GS };
+
+	for (int i = 0; i < X86_GPR_COUNT; i++)
+		r->gpr[i] = v->gpr[i];
+	r->rip = vcpu_ops->get_reg(v, VCPU_RIP);
+	r->rflags = vcpu_ops->get_reg(v, VCPU_RFLAGS);
+	for (int i = 0; i < X86_SEG_COUNT; i++) {
+		struct vcpu_segment s;
+
+		vcpu_ops->get_seg(v, segs[i], &s);
+		r->seg_base[i] = s.base;
+	}
+}
+
+static void regs_store(struct vcpu *v, const struct x86_regs *r)
+{
+	for (int i = 0; i < X86_GPR_COUNT; i++)
+		v->gpr[i] = r->gpr[i];
+	vcpu_ops->set_reg(v, VCPU_RIP, r->rip);
+	vcpu_ops->set_reg(v, VCPU_RFLAGS, r->rflags);
+}
+
+static enum exit_action bad_insn(struct vcpu *v, gpa_t gpa, const u8 *b, size_t n, int err)
+{
+	char hex[3 * X86_MAX_INSN_LEN + 1];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k + 4 < sizeof(hex); i++) {
+		static const char digits[] = "0123456789abcdef";
+
+		hex[k++] = digits[b[i] >> 4];
+		hex[k++] = digits[b[i] & 15];
+		hex[k++] = ' ';
+	}
+	hex[k ? k - 1 : 0] = 0;
+	return vcpu_kill(v, "cannot emulate the MMIO access at %llx: instruction bytes [%s] (error %d)",
+			 (unsigned long long)gpa, hex, err);
+}
+
+enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e)
+{
+	gpa_t gpa = e->npf.gpa;
+	u8 bytes[X86_MAX_INSN_LEN];
+	struct x86_insn insn;
+	struct x86_regs regs;
+	size_t n;
+	int ret;
+
+	if (!find(v->vm, gpa))
+		return vcpu_kill(v, "%s guest-physical %llx, outside its RAM and devices (rip %llx)",
+				 e->npf.fetch ? "executed at" : e->npf.write ? "wrote to" : "read from",
+				 (unsigned long long)gpa,
+				 (unsigned long long)vcpu_ops->get_reg(v, VCPU_RIP));
+	n = guest_fetch(v, bytes, sizeof(bytes));
+	ret = x86_decode(bytes, n, guest_mode(v), &insn);
+	if (ret)
+		return bad_insn(v, gpa, bytes, n, ret);
+	regs_load(v, &regs);
+	ret = x86_emulate_mmio(&regs, &insn, gpa, &emul_ops, v);
+	if (ret)
+		return bad_insn(v, gpa, bytes, insn.len, ret);
+	regs_store(v, &regs);
+	return v->vm->state == VM_RUNNING ? ACT_RESUME : ACT_STOP;
+}

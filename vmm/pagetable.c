@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The one page-table walker. Every format (NPT, EPT, VT-d, AMD-Vi) is a
+ * struct pt_format that says how an entry is built and read at each level;
+ * mapping, splitting, unmapping, lookup and teardown are written once here.
+ */
+#include <keel/memory.h>
+#include <keel/page_alloc.h>
+#include <keel/pagetable.h>
+
+#define ENTRIES 512
+
+static u64 *table_at(hpa_t pa)
+{
+	return phys_to_virt(pa);
+}
+
+static u32 index_of(u64 va, u32 level)
+{
+	return (u32)((va >> PT_LEVEL_SHIFT(level)) & (ENTRIES - 1));
+}
+
+static int table_new(struct page_table *pt, hpa_t *pa)
+{
+	u64 *t = page_alloc_zeroed(1);
+
+	if (!t)
+		return -ENOMEM;
+	pt->table_pages++;
+	*pa = virt_to_phys(t);
+	return 0;
+}
+
+int pt_init(struct page_table *pt, const struct pt_format *fmt, void (*release)(hpa_t, u64))
+{
+	pt->fmt = fmt;
+	pt->table_pages = 0;
+	pt->release = release;
+	return table_new(pt, &pt->root);
+}
+
+/* Drops an entry and everything below it, releasing owned pages. */
+static void drop_entry(struct page_table *pt, u64 *e, u32 level)
+{
+	const struct pt_format *f = pt->fmt;
+
+	if (!f->present(*e))
+		return;
+	if (f->is_leaf(*e, level)) {
+		if ((f->perms(*e, level) & PT_OWNED) && pt->release)
+			pt->release(f->address(*e, level), PT_LEVEL_SIZE(level));
+	} else {
+		u64 *next = table_at(f->address(*e, level));
+
+		for (u32 i = 0; i < ENTRIES; i++)
+			drop_entry(pt, &next[i], level - 1);
+		page_free(next, 1);
+		pt->table_pages--;
+	}
+	*e = 0;
+}
+
+/* Turns a large leaf into a table of 512 smaller leaves with the same mapping. */
+static int split(struct page_table *pt, u64 *e, u32 level)
+{
+	const struct pt_format *f = pt->fmt;
+	hpa_t base = f->address(*e, level), tpa;
+	u32 perms = f->perms(*e, level);
+	u64 *t;
+	int ret = table_new(pt, &tpa);
+
+	if (ret)
+		return ret;
+	t = table_at(tpa);
+	for (u32 i = 0; i < ENTRIES; i++)
+		t[i] = f->leaf_entry(base + i * PT_LEVEL_SIZE(level - 1), level - 1, perms);
+	*e = f->table_entry(tpa, level);
+	return 0;
+}
+
+/* The next-level table under *e, created or split out of a large leaf as needed. */
+static int descend(struct page_table *pt, u64 *e, u32 level, u64 **next)
+{
+	const struct pt_format *f = pt->fmt;
+	hpa_t tpa;
+	int ret = 0;
+
+	if (!f->present(*e)) {
+		ret = table_new(pt, &tpa);
+		if (!ret)
+			*e = f->table_entry(tpa, level);
+	} else if (f->is_leaf(*e, level)) {
+		ret = split(pt, e, level);
+	}
+	if (!ret)
+		*next = table_at(f->address(*e, level));
+	return ret;
+}
+
+static bool can_leaf(const struct pt_format *f, u32 level, u64 va, hpa_t pa, u64 len)
+{
+	u64 span = PT_LEVEL_SIZE(level);
+
+	return (f->leaf_levels & BIT(level - 1)) && IS_ALIGNED(va, span) && IS_ALIGNED(pa, span) &&
+	       len >= span;
+}
+
+/* map (unmap if !map) [va, end) in the table at this level; pa follows va. */
+static int update(struct page_table *pt, u64 *table, u32 level, u64 va, u64 end, hpa_t pa,
+		  u32 perms, bool map)
+{
+	const struct pt_format *f = pt->fmt;
+
+	while (va < end) {
+		u64 span = PT_LEVEL_SIZE(level);
+		u64 stop = MIN(end, ALIGN_DOWN(va, span) + span);
+		u64 *e = &table[index_of(va, level)];
+		u64 *next;
+		int ret;
+
+		if (!map && !f->present(*e)) {
+			/* nothing to remove here */
+		} else if (map ? can_leaf(f, level, va, pa, stop - va) : stop - va == span) {
+			drop_entry(pt, e, level);
+			if (map)
+				*e = f->leaf_entry(pa, level, perms);
+		} else {
+			ret = descend(pt, e, level, &next);
+			if (ret)
+				return ret;
+			ret = update(pt, next, level - 1, va, stop, pa, perms, map);
+			if (ret)
+				return ret;
+		}
+		pa += stop - va;
+		va = stop;
+	}
+	return 0;
+}
+
+int pt_map(struct page_table *pt, u64 va, hpa_t pa, u64 size, u32 perms)
+{
+	if (!IS_ALIGNED(va | pa | size, PAGE_SIZE) || va + size < va)
+		return -EINVAL;
+	return update(pt, table_at(pt->root), pt->fmt->levels, va, va + size, pa, perms, true);
+}
+
+int pt_unmap(struct page_table *pt, u64 va, u64 size)
+{
+	if (!IS_ALIGNED(va | size, PAGE_SIZE) || va + size < va)
+		return -EINVAL;
+	return update(pt, table_at(pt->root), pt->fmt->levels, va, va + size, 0, 0, false);
+}
+
+bool pt_lookup(const struct page_table *pt, u64 va, hpa_t *pa, u32 *perms, u64 *size)
+{
+	const struct pt_format *f = pt->fmt;
+	const u64 *table = table_at(pt->root);
+
+	for (u32 level = f->levels; level >= 1; level--) {
+		u64 e = table[index_of(va, level)];
+
+		if (!f->present(e))
+			return false;
+		if (f->is_leaf(e, level)) {
+			u64 span = PT_LEVEL_SIZE(level);
+
+			*pa = f->address(e, level) + (va & (span - 1));
+			if (perms)
+				*perms = f->perms(e, level);
+			if (size)
+				*size = span;
+			return true;
+		}
+		table = table_at(f->address(e, level));
+	}
+	return false;
+}
+
+static int walk_level(const struct page_table *pt, const u64 *table, u32 level, u64 base,
+		      int (*fn)(void *, u64, hpa_t, u64, u32), void *ctx)
+{
+	const struct pt_format *f = pt->fmt;
+
+	for (u32 i = 0; i < ENTRIES; i++) {
+		u64 e = table[i], va = base + i * PT_LEVEL_SIZE(level);
+		int ret;
+
+		if (!f->present(e))
+			continue;
+		if (f->is_leaf(e, level))
+			ret = fn(ctx, va, f->address(e, level), PT_LEVEL_SIZE(level), f->perms(e, level));
+		else
+			ret = walk_level(pt, table_at(f->address(e, level)), level - 1, va, fn, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int pt_walk(const struct page_table *pt, int (*fn)(void *, u64, hpa_t, u64, u32), void *ctx)
+{
+	return walk_level(pt, table_at(pt->root), pt->fmt->levels, 0, fn, ctx);
+}
+
+void pt_destroy(struct page_table *pt)
+{
+	u64 *root = table_at(pt->root);
+
+	if (!pt->root)
+		return;
+	for (u32 i = 0; i < ENTRIES; i++)
+		drop_entry(pt, &root[i], pt->fmt->levels);
+	page_free(root, 1);
+	pt->table_pages--;
+	pt->root = 0;
+}

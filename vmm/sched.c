@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The run loop. Every physical CPU keeps a list of the vCPUs pinned to it
+ * and runs the runnable ones in turn for up to a time slice each; a halted
+ * vCPU costs nothing until an interrupt is pending for it. The CPU's LAPIC
+ * timer is armed for the earlier of the slice end and the next guest timer.
+ */
+#include <arch/x86/apic.h>
+#include <arch/x86/cpu.h>
+#include <arch/x86/irq.h>
+#include <arch/x86/percpu.h>
+#include <arch/x86/tsc.h>
+#include <keel/log.h>
+#include <keel/sched.h>
+#include <keel/vcpu_run.h>
+#include <keel/vlapic.h>
+#include <keel/vm.h>
+
+struct run_list {
+	struct spinlock lock;
+	struct vcpu *head;
+	struct vcpu *last; /* ran most recently: the search for the next one starts after it */
+	volatile bool kicked;
+};
+
+static struct run_list lists[MAX_CPUS];
+static void (*housekeeping)(void);
+
+void sched_set_housekeeping(void (*fn)(void))
+{
+	housekeeping = fn;
+}
+
+void sched_add(struct vcpu *v)
+{
+	struct run_list *rl = &lists[v->pcpu];
+	u64 flags = spin_lock_irqsave(&rl->lock);
+
+	v->next = rl->head;
+	rl->head = v;
+	v->queued = true;
+	spin_unlock_irqrestore(&rl->lock, flags);
+	sched_kick(v);
+}
+
+void sched_kick(struct vcpu *v)
+{
+	struct run_list *rl = &lists[v->pcpu];
+
+	WRITE_ONCE(rl->kicked, true);
+	if (v->pcpu != this_cpu()->cpu)
+		apic_send_ipi(cpus[v->pcpu]->apic_id, VECTOR_IPI_WAKE);
+}
+
+bool sched_detached(struct vcpu *v)
+{
+	return !READ_ONCE(v->queued) && !READ_ONCE(v->running);
+}
+
+/* Drops vCPUs of VMs that are no longer running from the list. */
+static void prune(struct run_list *rl)
+{
+	u64 flags = spin_lock_irqsave(&rl->lock);
+	struct vcpu **pp = &rl->head;
+
+	while (*pp) {
+		struct vcpu *v = *pp;
+
+		if (v->vm->state == VM_RUNNING) {
+			pp = &v->next;
+			continue;
+		}
+		*pp = v->next;
+		v->next = NULL;
+		if (rl->last == v)
+			rl->last = NULL;
+		WRITE_ONCE(v->state, VCPU_STOPPED);
+		WRITE_ONCE(v->queued, false);
+	}
+	spin_unlock_irqrestore(&rl->lock, flags);
+}
+
+/* The next vCPU after rl->last that can run, waking halted ones with interrupts pending. */
+static struct vcpu *pick(struct run_list *rl)
+{
+	struct vcpu *start = rl->last && rl->last->next ? rl->last->next : rl->head;
+	struct vcpu *v = start;
+
+	if (!v)
+		return NULL;
+	do {
+		vcpu_update_state(v);
+		if (v->state == VCPU_RUNNABLE)
+			return v;
+		v = v->next ? v->next : rl->head;
+	} while (v != start);
+	return NULL;
+}
+
+/* The earliest guest timer among this CPU's vCPUs, or 0. */
+static u64 next_guest_deadline(struct run_list *rl)
+{
+	u64 best = 0;
+
+	for (struct vcpu *v = rl->head; v; v = v->next) {
+		u64 d = vlapic_timer_deadline(v->lapic);
+
+		if (d && (!best || d < best))
+			best = d;
+	}
+	return best;
+}
+
+static void idle(struct run_list *rl)
+{
+	u64 now = rdtsc(), slice = now + tsc_hz() / 100;
+	u64 d = next_guest_deadline(rl);
+
+	apic_timer_oneshot(d && d < slice ? d : slice);
+	if (!READ_ONCE(rl->kicked))
+		__asm__ volatile("sti; hlt; cli" ::: "memory"); /* sti's shadow covers hlt */
+}
+
+void sched_loop(void)
+{
+	struct percpu *pc = this_cpu();
+	struct run_list *rl = &lists[pc->cpu];
+
+	for (;;) {
+		struct vcpu *v;
+
+		irq_disable();
+		WRITE_ONCE(rl->kicked, false);
+		if (housekeeping && pc->cpu == 0)
+			housekeeping();
+		prune(rl);
+		v = pick(rl);
+		if (!v) {
+			idle(rl);
+			continue;
+		}
+		rl->last = v;
+		vcpu_run_slice(v, rdtsc() + tsc_hz() * SCHED_SLICE_NS / 1000000000ULL,
+			       &rl->kicked);
+	}
+}

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+/* Running a vCPU: deliver pending events, enter the guest, dispatch the exit, repeat. */
+#include <arch/x86/apic.h>
+#include <arch/x86/cpu.h>
+#include <arch/x86/tsc.h>
+#include <keel/format.h>
+#include <keel/log.h>
+#include <keel/vcpu_run.h>
+#include <keel/vlapic.h>
+#include <keel/vm.h>
+
+#define RFLAGS_IF_BIT BIT(9)
+
+enum exit_action exit_dispatch(struct vcpu *v, struct vm_exit *e);
+
+enum exit_action vcpu_kill(struct vcpu *v, const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	format_vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vcpu_dump(v);
+	vm_fail(v->vm, "vCPU %u: %s", v->id, msg);
+	return ACT_STOP;
+}
+
+void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
+{
+	v->pending_exception = (struct vcpu_event){ EVENT_EXCEPTION, vector, has_error, error };
+	v->exception_pending = true;
+}
+
+void vcpu_inject_ud(struct vcpu *v)
+{
+	vcpu_inject_exception(v, 6, false, 0);
+}
+
+void vcpu_inject_gp(struct vcpu *v)
+{
+	vcpu_inject_exception(v, 13, true, 0);
+}
+
+void vcpu_skip(struct vcpu *v, u32 len)
+{
+	vcpu_ops->set_reg(v, VCPU_RIP, vcpu_ops->get_reg(v, VCPU_RIP) + len);
+}
+
+void vcpu_start_ap(struct vcpu *v, u8 vector)
+{
+	struct vcpu_segment cs = { (u16)(vector << 8), 0x9b, 0xffff, (u64)vector << 12 };
+
+	vcpu_ops->set_seg(v, SEG_CS, &cs);
+	vcpu_ops->set_reg(v, VCPU_RIP, 0);
+	WRITE_ONCE(v->state, VCPU_RUNNABLE);
+}
+
+void vcpu_dump(struct vcpu *v)
+{
+	struct vcpu_segment cs;
+
+	vcpu_ops->get_seg(v, SEG_CS, &cs);
+	pr_err("vm %s vCPU %u: rip %04x:%016llx rflags %llx cr0 %llx cr3 %llx cr4 %llx efer %llx",
+	       v->vm->name, v->id, cs.selector, (unsigned long long)vcpu_ops->get_reg(v, VCPU_RIP),
+	       (unsigned long long)vcpu_ops->get_reg(v, VCPU_RFLAGS),
+	       (unsigned long long)vcpu_ops->get_reg(v, VCPU_CR0),
+	       (unsigned long long)vcpu_ops->get_reg(v, VCPU_CR3),
+	       (unsigned long long)vcpu_ops->get_reg(v, VCPU_CR4),
+	       (unsigned long long)vcpu_ops->get_reg(v, VCPU_EFER));
+	pr_err("  rax %llx rbx %llx rcx %llx rdx %llx rsi %llx rdi %llx rsp %llx rbp %llx",
+	       (unsigned long long)v->gpr[RAX], (unsigned long long)v->gpr[RBX],
+	       (unsigned long long)v->gpr[RCX], (unsigned long long)v->gpr[RDX],
+	       (unsigned long long)v->gpr[RSI], (unsigned long long)v->gpr[RDI],
+	       (unsigned long long)v->gpr[RSP], (unsigned long long)v->gpr[RBP]);
+}
+
+static bool guest_if(struct vcpu *v)
+{
+	return vcpu_ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_IF_BIT;
+}
+
+void vcpu_update_state(struct vcpu *v)
+{
+	vlapic_timer_check(v->lapic);
+	if (v->state != VCPU_HALTED)
+		return;
+	if (v->nmi_pending || (vlapic_pending_vector(v->lapic) >= 0 && guest_if(v)))
+		WRITE_ONCE(v->state, VCPU_RUNNABLE);
+}
+
+/* One event per entry, by priority: exception, NMI, external interrupt. */
+static void deliver_events(struct vcpu *v)
+{
+	int vec;
+
+	if (v->exception_pending) {
+		if (vcpu_ops->inject(v, &v->pending_exception))
+			v->exception_pending = false;
+		return;
+	}
+	if (v->nmi_pending) {
+		struct vcpu_event nmi = { EVENT_NMI, 2, false, 0 };
+
+		if (vcpu_ops->inject(v, &nmi))
+			v->nmi_pending = false;
+		return;
+	}
+	vec = vlapic_pending_vector(v->lapic);
+	if (vec >= 0 && vcpu_ops->irq_window(v)) {
+		struct vcpu_event irq = { EVENT_EXTINT, (u8)vec, false, 0 };
+
+		if (vcpu_ops->inject(v, &irq))
+			vlapic_accept(v->lapic, vec);
+	}
+}
+
+static void arm_timer(struct vcpu *v, u64 slice_end)
+{
+	u64 d = vlapic_timer_deadline(v->lapic);
+
+	apic_timer_oneshot(d && d < slice_end ? d : slice_end);
+}
+
+void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
+{
+	struct vm_exit exit;
+	enum exit_action act;
+
+	while (v->vm->state == VM_RUNNING && v->state == VCPU_RUNNABLE) {
+		vlapic_timer_check(v->lapic);
+		deliver_events(v);
+		arm_timer(v, slice_end);
+		WRITE_ONCE(v->running, true);
+		vcpu_ops->run(v, &exit);
+		WRITE_ONCE(v->running, false);
+		__asm__ volatile("sti; nop; cli" ::: "memory"); /* take the host interrupt that exited */
+		act = exit_dispatch(v, &exit);
+		if (act == ACT_HALT && v->state == VCPU_RUNNABLE)
+			WRITE_ONCE(v->state, VCPU_HALTED);
+		vcpu_update_state(v);
+		if (act == ACT_STOP || READ_ONCE(*kicked) || rdtsc() >= slice_end)
+			break;
+	}
+}

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: MIT
+/* VM objects: creation, guest RAM from the pool, device registration, stop and teardown. */
+#include <arch/x86/apic.h>
+#include <arch/x86/irq.h>
+#include <arch/x86/percpu.h>
+#include <arch/x86/tsc.h>
+#include <keel/format.h>
+#include <keel/log.h>
+#include <keel/memory.h>
+#include <keel/page_alloc.h>
+#include <keel/sched.h>
+#include <keel/string.h>
+#include <keel/vlapic.h>
+#include <keel/vm.h>
+
+#define MAX_VMS 64
+#define PAGES_2M 512
+
+struct vm *vms[MAX_VMS];
+u32 nr_vms_created;
+static struct spinlock vms_lock = SPINLOCK_INIT;
+
+static void release_ram(hpa_t pa, u64 size)
+{
+	ASSERT(page_free_range(pa, size / PAGE_SIZE) == 0);
+}
+
+static int vcpus_create(struct vm *vm, u32 n, u32 first_cpu)
+{
+	for (u32 i = 0; i < n; i++) {
+		struct vcpu *v = page_alloc_zeroed(ALIGN_UP(sizeof(*v), PAGE_SIZE) / PAGE_SIZE);
+
+		if (!v)
+			return -ENOMEM;
+		vm->vcpus[i] = v;
+		vm->nr_vcpus = i + 1;
+		v->vm = vm;
+		v->id = i;
+		v->pcpu = (first_cpu + i) % nr_cpus;
+		v->state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
+		if (vcpu_ops->vcpu_create(v))
+			return -ENOMEM;
+		v->lapic = vlapic_create(v);
+		if (!v->lapic)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int vm_add_cleanup(struct vm *vm, void (*fn)(void *opaque), void *opaque)
+{
+	if (vm->nr_cleanups >= VM_MAX_CLEANUPS) {
+		fn(opaque);
+		return -ENOSPC;
+	}
+	vm->cleanups[vm->nr_cleanups].fn = fn;
+	vm->cleanups[vm->nr_cleanups++].opaque = opaque;
+	return 0;
+}
+
+static void vm_free_resources(struct vm *vm)
+{
+	while (vm->nr_cleanups) {
+		vm->nr_cleanups--;
+		vm->cleanups[vm->nr_cleanups].fn(vm->cleanups[vm->nr_cleanups].opaque);
+	}
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+
+		if (v->lapic)
+			vlapic_destroy(v->lapic);
+		if (v->arch)
+			vcpu_ops->vcpu_destroy(v);
+		page_free(v, ALIGN_UP(sizeof(*v), PAGE_SIZE) / PAGE_SIZE);
+		vm->vcpus[i] = NULL;
+	}
+	if (vm->arch)
+		vcpu_ops->vm_destroy(vm);
+	pt_destroy(&vm->gpa);
+	vm->ram_size = 0;
+	vm->resources_freed = true;
+}
+
+struct vm *vm_create(const char *name, u32 nr_vcpus, u32 first_cpu)
+{
+	struct vm *vm = page_alloc_zeroed(ALIGN_UP(sizeof(*vm), PAGE_SIZE) / PAGE_SIZE);
+	u64 flags;
+
+	if (!vm || nr_vcpus == 0 || nr_vcpus > VM_MAX_VCPUS || !vcpu_ops->run) {
+		pr_err("vm %s: cannot create: %s", name,
+		       !vm ? "out of memory" : !vcpu_ops->run ? "this backend does not run VMs yet" :
+							 "bad vCPU count");
+		goto out_free;
+	}
+	strlcpy(vm->name, name, sizeof(vm->name));
+	if (pt_init(&vm->gpa, vcpu_ops->gpa_format, release_ram) || vcpu_ops->vm_init(vm) ||
+	    vcpus_create(vm, nr_vcpus, first_cpu)) {
+		pr_err("vm %s: cannot create: out of memory", name);
+		vm_free_resources(vm);
+		goto out_free;
+	}
+	flags = spin_lock_irqsave(&vms_lock);
+	if (nr_vms_created >= MAX_VMS) {
+		spin_unlock_irqrestore(&vms_lock, flags);
+		pr_err("vm %s: cannot create: more than %d VMs", name, MAX_VMS);
+		vm_free_resources(vm);
+		goto out_free;
+	}
+	vm->id = nr_vms_created;
+	vms[nr_vms_created++] = vm;
+	spin_unlock_irqrestore(&vms_lock, flags);
+	return vm;
+out_free:
+	if (vm)
+		page_free(vm, ALIGN_UP(sizeof(*vm), PAGE_SIZE) / PAGE_SIZE);
+	return NULL;
+}
+
+int vm_add_ram(struct vm *vm, gpa_t gpa, u64 size)
+{
+	u64 end = gpa + size;
+
+	if (!IS_ALIGNED(gpa | size, PAGE_SIZE))
+		return -EINVAL;
+	while (gpa < end) {
+		bool big = IS_ALIGNED(gpa, 2 * MiB) && end - gpa >= 2 * MiB;
+		u64 pages = big ? PAGES_2M : 1;
+		hpa_t pa = page_alloc_range(pages, pages, 0);
+
+		if (!pa && big) {
+			big = false;
+			pages = 1;
+			pa = page_alloc_range(1, 1, 0);
+		}
+		if (!pa)
+			return -ENOMEM;
+		memset(phys_to_virt(pa), 0, pages * PAGE_SIZE); /* no stale data from another VM */
+		if (pt_map(&vm->gpa, gpa, pa, pages * PAGE_SIZE, PT_RWX | PT_OWNED)) {
+			page_free_range(pa, pages);
+			return -ENOMEM;
+		}
+		vm->ram_size += pages * PAGE_SIZE;
+		gpa += pages * PAGE_SIZE;
+	}
+	return 0;
+}
+
+int vm_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms)
+{
+	return pt_map(&vm->gpa, gpa, hpa, size, perms);
+}
+
+bool vm_is_ram(struct vm *vm, gpa_t gpa)
+{
+	hpa_t pa;
+
+	return pt_lookup(&vm->gpa, gpa, &pa, NULL, NULL);
+}
+
+static int vm_copy(struct vm *vm, gpa_t gpa, void *buf, size_t len, bool write)
+{
+	u8 *b = buf;
+
+	while (len) {
+		size_t n = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
+		hpa_t pa;
+		u32 perms;
+
+		if (!pt_lookup(&vm->gpa, gpa, &pa, &perms, NULL) || (write && !(perms & PT_W)))
+			return -EFAULT;
+		if (write)
+			memcpy(phys_to_virt(pa), b, n);
+		else
+			memcpy(b, phys_to_virt(pa), n);
+		gpa += n;
+		b += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int vm_read(struct vm *vm, gpa_t gpa, void *buf, size_t len)
+{
+	return vm_copy(vm, gpa, buf, len, false);
+}
+
+int vm_write(struct vm *vm, gpa_t gpa, const void *buf, size_t len)
+{
+	return vm_copy(vm, gpa, (void *)buf, len, true);
+}
+
+int vm_register_io(struct vm *vm, const struct io_handler *h)
+{
+	if (vm->nr_io >= VM_MAX_IO)
+		return -ENOSPC;
+	vm->io[vm->nr_io++] = *h;
+	return 0;
+}
+
+int vm_register_mmio(struct vm *vm, const struct mmio_handler *h)
+{
+	if (vm->nr_mmio >= VM_MAX_MMIO)
+		return -ENOSPC;
+	vm->mmio[vm->nr_mmio++] = *h;
+	return 0;
+}
+
+void vm_start(struct vm *vm)
+{
+	vm->start_ns = time_ns();
+	vm->state = VM_RUNNING;
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		sched_add(vm->vcpus[i]);
+}
+
+/* Moves the VM out of RUNNING once, records why, and kicks its vCPUs off their CPUs. */
+static void vm_end(struct vm *vm, enum vm_state to, const char *fmt, va_list ap)
+{
+	u64 flags = spin_lock_irqsave(&vm->lock);
+
+	if (vm->state == VM_STOPPED || vm->state == VM_DEAD) {
+		spin_unlock_irqrestore(&vm->lock, flags);
+		return;
+	}
+	format_vsnprintf(vm->why, sizeof(vm->why), fmt, ap);
+	vm->state = to;
+	spin_unlock_irqrestore(&vm->lock, flags);
+	if (to == VM_DEAD)
+		pr_err("vm %s: stopped: %s", vm->name, vm->why);
+	else
+		pr_info("vm %s: %s", vm->name, vm->why);
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		sched_kick(vm->vcpus[i]);
+}
+
+void vm_fail(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vm_end(vm, VM_DEAD, fmt, ap);
+	va_end(ap);
+}
+
+void vm_stop(struct vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vm_end(vm, VM_STOPPED, fmt, ap);
+	va_end(ap);
+}
+
+void vm_reap(void)
+{
+	for (u32 i = 0; i < nr_vms_created; i++) {
+		struct vm *vm = vms[i];
+		bool busy = false;
+
+		if (vm->resources_freed || (vm->state != VM_STOPPED && vm->state != VM_DEAD))
+			continue;
+		for (u32 j = 0; j < vm->nr_vcpus; j++)
+			busy |= !sched_detached(vm->vcpus[j]);
+		if (busy)
+			continue;
+		vm_free_resources(vm);
+		pr_info("vm %s: memory returned to the pool (%llu MiB free)", vm->name,
+			(unsigned long long)(page_alloc_free_pages() * PAGE_SIZE / MiB));
+	}
+}
+
+bool vm_all_stopped(void)
+{
+	for (u32 i = 0; i < nr_vms_created; i++)
+		if (!vms[i]->resources_freed)
+			return false;
+	return nr_vms_created > 0;
+}
+
+const char *vm_state_name(enum vm_state s)
+{
+	static const char *const names[] = { [VM_CREATED] = "created", [VM_RUNNING] = "running",
+					     [VM_STOPPED] = "stopped", [VM_DEAD] = "dead" };
+
+	return s < ARRAY_SIZE(names) ? names[s] : "?";
+}
