@@ -43,7 +43,7 @@ enum exit_action exit_shutdown(struct vcpu *v, struct vm_exit *e)
 enum exit_action exit_invalid(struct vcpu *v, struct vm_exit *e)
 {
 	return vcpu_kill(v, "the CPU refused the guest state: %s",
-			 e->invalid.why ? e->invalid.why : "no detail");
+			 e->invalid.why ? e->invalid.why : "a check Keel does not know failed");
 }
 
 enum exit_action exit_ud(struct vcpu *v, struct vm_exit *e)

@@ -57,9 +57,42 @@ static int read_reg(struct vcpu *v, u32 msr, u64 *val)
 	return 0;
 }
 
+/* SDM 3A 12.12.2: each PAT entry must name a memory type (0, 1, 4, 5, 6 or 7). */
+static bool pat_valid(u64 pat)
+{
+	for (int i = 0; i < 8; i++) {
+		u8 t = (u8)(pat >> (i * 8));
+
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
+/* APM2 3.1.7: SCE, LME, NXE, FFXSR writable; LMA is read-only; LME fixed while paging. */
+static bool efer_valid(struct vcpu *v, u64 val)
+{
+	u64 old = vcpu_ops->get_reg(v, VCPU_EFER);
+
+	if (val & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE | BIT(14)))
+		return false;
+	if (((val ^ old) & EFER_LME) && (vcpu_ops->get_reg(v, VCPU_CR0) & CR0_PG))
+		return false;
+	return true;
+}
+
 static int write_reg(struct vcpu *v, u32 msr, u64 val)
 {
-	vcpu_ops->set_reg(v, msr == MSR_EFER ? VCPU_EFER : VCPU_PAT, val);
+	if (msr == MSR_PAT) {
+		if (!pat_valid(val))
+			return -EINVAL;
+		vcpu_ops->set_reg(v, VCPU_PAT, val);
+		return 0;
+	}
+	if (!efer_valid(v, val))
+		return -EINVAL;
+	val = (val & ~EFER_LMA) | (vcpu_ops->get_reg(v, VCPU_EFER) & EFER_LMA);
+	vcpu_ops->set_reg(v, VCPU_EFER, val);
 	return 0;
 }
 

@@ -42,6 +42,14 @@ void test_main(void)
 	t0 = rdmsr(0x10);
 	t1 = rdmsr(0x10);
 	CHECK(t1 > t0);
+	__asm__ volatile("wrmsr" ::"c"(0xc0000080), "a"((u32)(efer & ~(1 << 8))), "d"(0));
+	CHECK_EQ(trap_count[13], 1); /* clearing LME while paging: #GP */
+	__asm__ volatile("wrmsr" ::"c"(0xc0000080), "a"((u32)(efer | (1 << 12))), "d"(0));
+	CHECK_EQ(trap_count[13], 2); /* setting SVME: #GP, the guest has no SVM */
+	__asm__ volatile("wrmsr" ::"c"(0x277), "a"(0x02), "d"(0));
+	CHECK_EQ(trap_count[13], 3); /* PAT type 2 is reserved */
+	CHECK_EQ(rdmsr(0xc0000080), efer);
+	trap_count[13] = 0;
 	probe_read(0x12345678, &gp);
 	CHECK(gp);
 	CHECK_EQ(trap_count[13], 1);

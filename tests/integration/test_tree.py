@@ -18,9 +18,11 @@ def sources():
 
 
 def test_backend_headers_stay_private():
-    """Nothing outside arch/x86/svm/ and arch/x86/vmx/ includes their headers."""
+    """Nothing outside arch/x86/svm/ and arch/x86/vmx/ includes their headers (unit tests may)."""
     bad = []
     for rel in sources():
+        if rel.startswith("tests/unit/"):
+            continue
         for inc in INCLUDE.findall(open(os.path.join(ROOT, rel), errors="replace").read()):
             for backend in ("svm", "vmx"):
                 here = rel.startswith("arch/x86/%s/" % backend)

@@ -72,32 +72,6 @@ static void requeue_event(struct vmcb_control *c)
 	c->exit_int_info = 0;
 }
 
-static const char *invalid_reason(const struct vmcb *vmcb)
-{
-	const struct vmcb_save *st = &vmcb->save;
-
-	if (!(st->efer & EFER_SVME))
-		return "EFER.SVME is clear";
-	if ((st->cr0 & CR0_NW) && !(st->cr0 & CR0_CD))
-		return "CR0.NW set without CR0.CD";
-	if (st->cr0 >> 32)
-		return "CR0[63:32] not zero";
-	if ((st->efer & EFER_LME) && (st->cr0 & CR0_PG) && !(st->cr4 & CR4_PAE))
-		return "long mode with paging but without CR4.PAE";
-	if ((st->efer & EFER_LME) && (st->cr0 & CR0_PG) && !(st->cr0 & CR0_PE))
-		return "long mode with paging but without CR0.PE";
-	if ((st->efer & EFER_LME) && (st->cr0 & CR0_PG) && (st->cs.attrib & BIT(9)) &&
-	    (st->cs.attrib & BIT(10)))
-		return "CS.L and CS.D both set in long mode";
-	if (vmcb->control.asid == 0)
-		return "ASID 0";
-	if ((vmcb->control.event_inj & EVENT_VALID) &&
-	    ((vmcb->control.event_inj >> EVENT_TYPE_SHIFT) & 7) == 3 &&
-	    (vmcb->control.event_inj & EVENT_VECTOR_MASK) >= 32)
-		return "EVENTINJ: an exception with a vector above 31";
-	return "a consistency check of APM2 15.5.1 failed";
-}
-
 static void decode_io(struct vm_exit *e, const struct vmcb *vmcb)
 {
 	u64 info = vmcb->control.exit_info_1;
@@ -154,7 +128,7 @@ static void normalize(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
 		e->insn_len = (u32)(vmcb->control.next_rip - vmcb->save.rip);
 	if ((u32)code == SVM_EXIT_INVALID) {
 		e->reason = EXIT_INVALID;
-		e->invalid.why = invalid_reason(vmcb);
+		e->invalid.why = svm_check_state(vmcb);
 	} else if (code == SVM_EXIT_IOIO) {
 		decode_io(e, vmcb);
 	} else if (code == SVM_EXIT_MSR) {

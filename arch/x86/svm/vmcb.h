@@ -220,6 +220,8 @@ struct svm_vm {
 };
 
 extern bool svm_nrip_save;
+/* The consistency check a VMCB fails, or NULL if none of those Keel knows. */
+const char *svm_check_state(const struct vmcb *vmcb);
 void svm_asid_init(u32 cpu, u32 count);
 
 /* arch/x86/svm/svm_entry.S */
