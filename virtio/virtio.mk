@@ -1,0 +1,21 @@
+# virtio device models: freestanding, built into keel-dm and the host tests, never into the core.
+VIRTIO_SRCS := virtio/guest_mem.c virtio/virtqueue.c virtio/vq_chain.c \
+	virtio/vq_split.c virtio/vq_packed.c virtio/virtio_dev.c \
+	virtio/virtio_pci.c virtio/virtio_pci_bar.c virtio/virtio_pci_common.c \
+	virtio/virtio_pci_msix.c virtio/blk.c virtio/net.c virtio/net_rx.c \
+	virtio/console.c virtio/rng.c
+VIRTIO_TEST_SRCS := $(VIRTIO_SRCS) tests/unit/virtio_driver_sim.c lib/format.c
+
+UNIT_TESTS += virtio_queue virtio_pci virtio_blk virtio_net virtio_console \
+	virtio_rng virtio_hostile
+UNIT_SRCS_virtio_queue := $(VIRTIO_TEST_SRCS)
+UNIT_SRCS_virtio_pci := $(VIRTIO_TEST_SRCS)
+UNIT_SRCS_virtio_blk := $(VIRTIO_TEST_SRCS)
+UNIT_SRCS_virtio_net := $(VIRTIO_TEST_SRCS)
+UNIT_SRCS_virtio_console := $(VIRTIO_TEST_SRCS)
+UNIT_SRCS_virtio_rng := $(VIRTIO_TEST_SRCS)
+UNIT_SRCS_virtio_hostile := $(VIRTIO_TEST_SRCS)
+
+FUZZ_TARGETS += virtqueue virtio_blk
+FUZZ_SRCS_virtqueue := $(VIRTIO_SRCS) lib/format.c
+FUZZ_SRCS_virtio_blk := $(VIRTIO_SRCS) tests/unit/virtio_driver_sim.c lib/format.c
