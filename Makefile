@@ -32,6 +32,7 @@ CORE_OBJS := $(call obj,$(CORE_SRCS)) $(BUILD)/obj/gen/font.c.o
 BOOT_OBJS := $(call obj,$(BOOT_EFI_SRCS))
 ALL_OBJS := $(CORE_OBJS) $(BOOT_OBJS)
 LIBGCC := $(shell $(CC) -print-libgcc-file-name)
+HEADERS := $(wildcard include/keel/*.h arch/x86/*.h arch/x86/*/*.h tests/unit/*.h)
 LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -T linker.ld
 LINK_INPUTS := $(EFI_CRT0) $(ALL_OBJS)
 LINK_LIBS := -L$(EFI_LIBDIR) -lgnuefi $(LIBGCC)
@@ -83,7 +84,7 @@ $(BUILD)/keel.efi: $(BUILD)/keel.so
 
 # --- host unit tests ---
 define unit_rule
-$(BUILD)/tests/unit/test_$(1): tests/unit/test_$(1).c tests/unit/test_main.c $(UNIT_SRCS_$(1)) tests/unit/test.h
+$(BUILD)/tests/unit/test_$(1): tests/unit/test_$(1).c tests/unit/test_main.c $(UNIT_SRCS_$(1)) tests/unit/test.h $(HEADERS)
 	@mkdir -p $$(dir $$@)
 	$(CC) $(HOST_CFLAGS) -o $$@ tests/unit/test_$(1).c tests/unit/test_main.c $(UNIT_SRCS_$(1))
 endef
@@ -96,7 +97,7 @@ FUZZ_CC := clang
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Wall -Wextra -Werror -Iinclude -I.
 define fuzz_rule
-$(BUILD)/tests/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_SRCS_$(1))
+$(BUILD)/tests/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_SRCS_$(1)) $(HEADERS)
 	@mkdir -p $$(dir $$@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ tests/fuzz/fuzz_$(1).c $(FUZZ_SRCS_$(1))
 endef
@@ -123,8 +124,11 @@ test: deps
 	$(PYTHON) tests/run.py
 
 stats:
-	@echo "hypervisor core (boot arch core lib drivers vmm iommu include):"
-	@cat $$(find boot arch core lib drivers vmm iommu include -name '*.[chS]') | wc -l
+	@echo "hypervisor core (boot arch core lib drivers vmm iommu and their headers), lines:"
+	@cat $$(find boot arch core lib drivers vmm iommu include -name '*.[chS]' \
+		! -name 'virtio*.h' ! -name guest_mem.h) | wc -l
+	@echo "virtio device models (virtio/ and their headers), lines:"
+	@cat virtio/*.[ch] include/keel/virtio*.h include/keel/guest_mem.h | wc -l
 
 clean:
 	rm -rf $(BUILD)

@@ -7,6 +7,7 @@
  */
 #include "efi_boot.h"
 #include <keel/format.h>
+#include <keel/linux_boot.h>
 #include <keel/mem_map.h>
 #include <keel/string.h>
 #include <keel/virt_detect.h>
@@ -65,13 +66,28 @@ static EFI_STATUS load_module(EFI_FILE_HANDLE root, const char *key, const char 
 	return EFI_SUCCESS;
 }
 
+/* A kernel that would fail later is refused now, while the firmware can still take over. */
+static EFI_STATUS check_service_kernel(const struct boot_info *bi)
+{
+	const struct boot_module *m = boot_module_find(bi, bi->config.service_kernel);
+	char err[LINUX_ERR_MAX];
+
+	if (!linux_check_image((const u8 *)(uintptr_t)m->base, m->size, err))
+		return EFI_SUCCESS;
+	efi_print("keel: service.kernel '%s' cannot be booted: %s\n", m->path, err);
+	return EFI_LOAD_ERROR;
+}
+
 static EFI_STATUS load_modules(EFI_FILE_HANDLE root, struct boot_info *bi)
 {
 	const struct keel_config *c = &bi->config;
 	EFI_STATUS st = EFI_SUCCESS;
 
-	if (c->service_kernel[0])
+	if (c->service_kernel[0]) {
 		st = load_module(root, "service.kernel", c->service_kernel, bi);
+		if (!EFI_ERROR(st))
+			st = check_service_kernel(bi);
+	}
 	if (!EFI_ERROR(st) && c->service_initrd[0])
 		st = load_module(root, "service.initrd", c->service_initrd, bi);
 	for (u32 i = 0; i < c->nr_vms && !EFI_ERROR(st); i++) {

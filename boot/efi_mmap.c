@@ -32,14 +32,14 @@ void efi_convert_memory_map(struct boot_info *bi, const void *map, UINTN map_siz
 {
 	const u8 *p = map;
 
-	bi->nr_regions = 0;
+	bi->map.nr = 0;
 	for (UINTN off = 0; off + desc_size <= map_size; off += desc_size) {
 		const EFI_MEMORY_DESCRIPTOR *d = (const void *)(p + off);
 
-		mem_map_add(bi, d->PhysicalStart, d->NumberOfPages * PAGE_SIZE, region_type(d->Type));
+		mem_map_add(&bi->map, d->PhysicalStart, d->NumberOfPages * PAGE_SIZE, region_type(d->Type));
 	}
-	mem_map_normalize(bi);
+	mem_map_normalize(&bi->map);
 	for (u32 i = 0; i < bi->nr_modules; i++)
-		mem_map_carve(bi, bi->modules[i].base, ALIGN_UP(bi->modules[i].size ?: 1, PAGE_SIZE),
+		mem_map_carve(&bi->map, bi->modules[i].base, ALIGN_UP(bi->modules[i].size ?: 1, PAGE_SIZE),
 			      MEM_MODULE);
 }

@@ -3,20 +3,20 @@
 #include <keel/mem_map.h>
 #include <keel/string.h>
 
-int mem_map_add(struct boot_info *bi, u64 base, u64 size, u32 type)
+int mem_map_add(struct mem_map *m, u64 base, u64 size, u32 type)
 {
 	if (!size)
 		return 0;
-	if (bi->nr_regions >= BOOT_MAX_REGIONS)
+	if (m->nr >= BOOT_MAX_REGIONS)
 		return -ENOSPC;
-	bi->regions[bi->nr_regions++] = (struct mem_region){ base, size, type, 0 };
+	m->r[m->nr++] = (struct mem_region){ base, size, type, 0 };
 	return 0;
 }
 
-void mem_map_normalize(struct boot_info *bi)
+void mem_map_normalize(struct mem_map *m)
 {
-	struct mem_region *r = bi->regions;
-	u32 n = bi->nr_regions, out = 0;
+	struct mem_region *r = m->r;
+	u32 n = m->nr, out = 0;
 
 	for (u32 i = 1; i < n; i++) { /* insertion sort: maps hold a few hundred entries */
 		struct mem_region cur = r[i];
@@ -35,27 +35,27 @@ void mem_map_normalize(struct boot_info *bi)
 		else
 			r[out++] = r[i];
 	}
-	bi->nr_regions = out;
+	m->nr = out;
 }
 
-int mem_map_carve(struct boot_info *bi, u64 base, u64 size, u32 type)
+int mem_map_carve(struct mem_map *m, u64 base, u64 size, u32 type)
 {
 	u64 end = base + size;
 
 	if (!size || end < base)
 		return -EINVAL;
-	for (u32 i = 0; i < bi->nr_regions; i++) {
-		struct mem_region r = bi->regions[i];
+	for (u32 i = 0; i < m->nr; i++) {
+		struct mem_region r = m->r[i];
 		u64 rend = r.base + r.size;
 
 		if (base < r.base || end > rend)
 			continue;
-		if (bi->nr_regions + 2 > BOOT_MAX_REGIONS)
+		if (m->nr + 2 > BOOT_MAX_REGIONS)
 			return -ENOSPC;
-		bi->regions[i].size = base - r.base; /* head keeps the old type */
-		mem_map_add(bi, base, size, type);
-		mem_map_add(bi, end, rend - end, r.type);
-		mem_map_normalize(bi);
+		m->r[i].size = base - r.base; /* head keeps the old type */
+		mem_map_add(m, base, size, type);
+		mem_map_add(m, end, rend - end, r.type);
+		mem_map_normalize(m);
 		return 0;
 	}
 	return -EINVAL;

@@ -13,11 +13,14 @@
 #include <keel/boot_vms.h>
 #include <keel/debug_exit.h>
 #include <keel/fbcon.h>
+#include <keel/ioapic.h>
 #include <keel/log.h>
 #include <keel/memory.h>
 #include <keel/monitor.h>
 #include <keel/platform.h>
 #include <keel/sched.h>
+#include <keel/service_vm.h>
+#include <keel/uart.h>
 #include <keel/vm.h>
 
 #define TICK_HZ 100
@@ -26,6 +29,27 @@
 static struct acpi_info acpi;
 static const struct boot_info *boot_info;
 static volatile u32 virt_failures;
+
+static bool uart_irq(struct irq_frame *f)
+{
+	(void)f;
+	uart_drain();
+	return true;
+}
+
+/* Serial input by interrupt, so nothing typed is lost while a vCPU runs on the boot CPU. */
+static void serial_irq_init(u16 port, u32 apic)
+{
+	u16 flags;
+	u32 gsi;
+
+	if (port != 0x3f8 && port != 0x2f8 && port != 0x3e8 && port != 0x2e8)
+		return; /* unknown IRQ: the monitor polls */
+	gsi = ioapic_isa_gsi((port == 0x3f8 || port == 0x3e8) ? 4 : 3, &flags);
+	irq_register(VECTOR_UART, uart_irq);
+	if (ioapic_route(gsi, VECTOR_UART, apic, flags) == 0)
+		uart_enable_rx_irq();
+}
 
 static bool timer_tick(struct irq_frame *f)
 {
@@ -105,6 +129,8 @@ void core_main(struct boot_info *bi)
 	pic_disable();				/* no legacy interrupts */
 	apic_init();				/* boot CPU's local APIC */
 	bsp->apic_id = apic_id();
+	ioapic_init(&acpi);			/* every pin masked */
+	serial_irq_init(bi->config.serial_port, bsp->apic_id); /* console input */
 	clock = tsc_calibrate(&acpi);		/* TSC against PM timer or PIT */
 	apic_timer_calibrate();
 	pr_info("clock: TSC %llu MHz (from the %s), APIC timer %llu kHz, %s mode",
@@ -120,8 +146,10 @@ void core_main(struct boot_info *bi)
 	report_ticks();
 	if (virt_failures)
 		debug_exit(KEEL_EXIT_FAILURE);
+	if (bi->config.service_kernel[0])
+		service_vm_start(bi, &acpi);	/* Linux with the machine's devices */
 	boot_vms_start(bi);			/* the VMs keel.cfg defines */
-	if (!bi->config.nr_vms) {
+	if (!bi->config.nr_vms && !bi->config.service_kernel[0]) {
 		pr_info("boot complete; no service VM yet, idling (Ctrl-] twice opens the monitor)");
 		debug_exit(KEEL_EXIT_SUCCESS);
 	}

@@ -8,43 +8,43 @@
 
 void memory_init(struct boot_info *bi)
 {
-	u64 bytes = page_alloc_bitmap_bytes(bi->regions, bi->nr_regions);
+	u64 bytes = page_alloc_bitmap_bytes(bi->map.r, bi->map.nr);
 	u64 need = ALIGN_UP(bytes, PAGE_SIZE);
 	hpa_t where = 0;
 
-	for (u32 i = 0; i < bi->nr_regions && !where; i++) {
-		struct mem_region *r = &bi->regions[i];
+	for (u32 i = 0; i < bi->map.nr && !where; i++) {
+		struct mem_region *r = &bi->map.r[i];
 		u64 start = MAX(r->base, PAGE_ALLOC_LOW_LIMIT);
 
 		if (r->type == MEM_FREE && start < r->base + r->size &&
 		    r->base + r->size - start >= need)
 			where = start;
 	}
-	if (!where || mem_map_carve(bi, where, need, MEM_HYPERVISOR))
+	if (!where || mem_map_carve(&bi->map, where, need, MEM_HYPERVISOR))
 		panic("no room for the page allocator's %llu KiB bitmap",
 		      (unsigned long long)(need / KiB));
-	page_alloc_init(bi->regions, bi->nr_regions, phys_to_virt(where), bytes);
+	page_alloc_init(bi->map.r, bi->map.nr, phys_to_virt(where), bytes);
 }
 
 void memory_release_boot_services(struct boot_info *bi)
 {
-	for (u32 i = 0; i < bi->nr_regions; i++) {
-		struct mem_region *r = &bi->regions[i];
+	for (u32 i = 0; i < bi->map.nr; i++) {
+		struct mem_region *r = &bi->map.r[i];
 
 		if (r->type != MEM_BOOT_SERVICES)
 			continue;
 		r->type = MEM_FREE;
 		page_alloc_add_range(r->base, r->size);
 	}
-	mem_map_normalize(bi);
+	mem_map_normalize(&bi->map);
 }
 
 void memory_report(const struct boot_info *bi)
 {
 	u64 by_type[MEM_TYPE_COUNT] = { 0 };
 
-	for (u32 i = 0; i < bi->nr_regions; i++) {
-		const struct mem_region *r = &bi->regions[i];
+	for (u32 i = 0; i < bi->map.nr; i++) {
+		const struct mem_region *r = &bi->map.r[i];
 
 		pr_debug("  %016llx-%016llx %s", (unsigned long long)r->base,
 			 (unsigned long long)(r->base + r->size - 1), mem_type_name(r->type));

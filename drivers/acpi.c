@@ -92,31 +92,42 @@ static const struct acpi_header *table_at(u64 pa)
 	return h;
 }
 
-const struct acpi_header *acpi_find(u64 rsdp_pa, const char *sig, u32 idx)
+u32 acpi_tables(u64 rsdp_pa, u64 *out, u32 max)
 {
 	const struct acpi_rsdp *r = rsdp_get(rsdp_pa);
 	const struct acpi_header *root;
+	u32 n, got = 0;
 	bool x;
-	u32 n;
 
 	if (!r)
-		return NULL;
+		return 0;
 	x = r->revision >= 2 && r->xsdt;
 	root = table_at(x ? r->xsdt : r->rsdt);
 	if (!root)
-		return NULL;
+		return 0;
 	n = (root->length - sizeof(*root)) / (x ? 8 : 4);
-	for (u32 i = 0; i < n; i++) {
-		const u8 *e = (const u8 *)(root + 1) + i * (x ? 8 : 4);
+	for (u32 i = 0; i < n && got < max; i++) {
 		u64 pa = 0;
-		const struct acpi_header *h;
 
-		memcpy(&pa, e, x ? 8 : 4);
-		h = phys_to_virt(pa);
-		if (!pa || memcmp(h->signature, sig, 4))
+		memcpy(&pa, (const u8 *)(root + 1) + i * (x ? 8 : 4), x ? 8 : 4);
+		if (pa)
+			out[got++] = pa;
+	}
+	return got;
+}
+
+const struct acpi_header *acpi_find(u64 rsdp_pa, const char *sig, u32 idx)
+{
+	u64 tables[ACPI_MAX_TABLES];
+	u32 n = acpi_tables(rsdp_pa, tables, ACPI_MAX_TABLES);
+
+	for (u32 i = 0; i < n; i++) {
+		const struct acpi_header *h = phys_to_virt(tables[i]);
+
+		if (memcmp(h->signature, sig, 4))
 			continue;
 		if (idx-- == 0)
-			return table_at(pa);
+			return table_at(tables[i]);
 	}
 	return NULL;
 }

@@ -20,7 +20,14 @@
 #define LSR_THR_EMPTY BIT(5)
 #define UART_CLOCK_DIVISOR_BASE 115200
 
+#define IER_RX_AVAILABLE BIT(0)
+#define RX_RING 1024
+
 static u16 uart_base;
+static struct {
+	u8 buf[RX_RING];
+	volatile u32 head, tail; /* the interrupt handler writes head, uart_getc reads tail */
+} rx;
 
 void uart_init(u16 port, u32 baud)
 {
@@ -63,9 +70,44 @@ void uart_write(const char *s, size_t n)
 	}
 }
 
+/* Drains the receive FIFO into the ring; from the UART's interrupt, or polled. */
+void uart_drain(void)
+{
+	if (!uart_base)
+		return;
+	while (inb(uart_base + UART_LSR) & LSR_DATA_READY) {
+		u8 c = inb(uart_base + UART_RBR);
+		u32 h = rx.head;
+
+		if (h - rx.tail < RX_RING) { /* a full ring drops the byte */
+			rx.buf[h % RX_RING] = c;
+			WRITE_ONCE(rx.head, h + 1);
+		}
+	}
+}
+
+void uart_enable_rx_irq(void)
+{
+	if (uart_base)
+		outb(uart_base + UART_IER, IER_RX_AVAILABLE);
+}
+
 int uart_getc(void)
 {
-	if (!uart_base || !(inb(uart_base + UART_LSR) & LSR_DATA_READY))
+	int c;
+
+	uart_drain();
+	if (rx.tail == READ_ONCE(rx.head))
 		return -1;
-	return inb(uart_base + UART_RBR);
+	c = rx.buf[rx.tail % RX_RING];
+	WRITE_ONCE(rx.tail, rx.tail + 1);
+	return c;
+}
+
+void uart_write_raw(const u8 *s, size_t n)
+{
+	if (!uart_base)
+		return;
+	for (size_t i = 0; i < n; i++)
+		uart_putc((char)s[i]);
 }

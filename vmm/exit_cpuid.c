@@ -26,7 +26,8 @@ static void leaf_1(struct vcpu *v, struct cpuid_regs *r)
 	r->ebx = (r->ebx & 0xffff) | (v->vm->nr_vcpus << C1_EBX_COUNT_SHIFT) |
 		 (v->id << C1_EBX_APIC_ID_SHIFT);
 	r->ecx &= ~(u32)(C1_ECX_MONITOR | C1_ECX_VMX | C1_ECX_SMX | C1_ECX_OSXSAVE);
-	r->ecx |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC;
+	/* the virtual LAPIC emulates x2APIC and the TSC-deadline timer whatever the CPU has */
+	r->ecx |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
 	if (vcpu_ops->get_reg(v, VCPU_CR4) & CR4_OSXSAVE_BIT)
 		r->ecx |= C1_ECX_OSXSAVE; /* mirrors the guest's CR4, not the host's */
 	r->edx |= C1_EDX_APIC;

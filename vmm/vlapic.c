@@ -11,6 +11,7 @@
 #include <keel/sched.h>
 #include <keel/string.h>
 #include <keel/vcpu_run.h>
+#include <keel/vioapic.h>
 #include <keel/vlapic.h>
 #include <keel/vm.h>
 
@@ -162,20 +163,37 @@ void vlapic_accept(struct vlapic *l, int vec)
 	bit_set(l, REG_ISR, vec);
 }
 
-void vlapic_set_irq(struct vcpu *v, u8 vector)
+void vlapic_set_irq_trig(struct vcpu *v, u8 vector, bool level)
 {
 	if (vector < 16)
 		return; /* illegal vector: the real APIC sets ESR and drops it */
+	if (level)
+		bit_set(v->lapic, REG_TMR, vector);
+	else
+		bit_clear(v->lapic, REG_TMR, vector);
 	bit_set(v->lapic, REG_IRR, vector);
 	sched_kick(v);
+}
+
+void vlapic_set_irq(struct vcpu *v, u8 vector)
+{
+	vlapic_set_irq_trig(v, vector, false);
+}
+
+static bool bit_test(struct vlapic *l, u32 base, int vec)
+{
+	return reg(l, base + (u32)(vec / 32) * 0x10) & (1u << (vec % 32));
 }
 
 static void eoi(struct vlapic *l)
 {
 	int vec = highest(l, REG_ISR);
 
-	if (vec >= 0)
-		bit_clear(l, REG_ISR, vec);
+	if (vec < 0)
+		return;
+	bit_clear(l, REG_ISR, vec);
+	if (bit_test(l, REG_TMR, vec) && l->vcpu->vm->ioapic) /* SDM 3A 11.8.5 */
+		vioapic_eoi(l->vcpu->vm->ioapic, (u8)vec);
 }
 
 /* --- timer --- */

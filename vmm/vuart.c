@@ -2,11 +2,14 @@
 /*
  * Virtual 16550A (register map: TI PC16550D datasheet). Transmit is
  * immediate, so THR is always empty; receive has a 64-byte buffer. The
- * interrupt line is not wired yet: guests poll LSR.
+ * interrupt (received data, THR empty) goes to the VM's I/O APIC pin when
+ * MCR.OUT2 gates it on, as on PCs.
  */
 #include <keel/log.h>
 #include <keel/page_alloc.h>
 #include <keel/string.h>
+#include <keel/uart.h>
+#include <keel/vioapic.h>
 #include <keel/vm.h>
 #include <keel/vuart.h>
 
@@ -27,6 +30,11 @@
 #define IIR_NONE 0x01
 #define IIR_FIFO 0xc0
 #define MSR_CTS_DSR_DCD 0xb0
+#define IER_RX BIT(0)
+#define IER_THRE BIT(1)
+#define IIR_THRE 0x02
+#define IIR_RX 0x04
+#define MCR_OUT2 BIT(3)
 
 struct vuart {
 	struct spinlock lock;
@@ -34,11 +42,42 @@ struct vuart {
 	void *ctx;
 	struct vm *vm;
 	u8 ier, lcr, mcr, scr, dll, dlm, fcr;
+	u8 irq;
+	bool thre_pending; /* a "transmitter empty" interrupt not yet acknowledged */
 	u8 rx[RX_SIZE];
 	u32 rx_head, rx_count;
 	char line[LINE_MAX];
 	u32 line_len;
 };
+
+static u8 pending_iir(struct vuart *u)
+{
+	if ((u->ier & IER_RX) && u->rx_count)
+		return IIR_RX;
+	if ((u->ier & IER_THRE) && u->thre_pending)
+		return IIR_THRE;
+	return IIR_NONE;
+}
+
+/* Drives the interrupt pin from the current state; call without u->lock. */
+static void update_irq(struct vuart *u)
+{
+	u64 flags = spin_lock_irqsave(&u->lock);
+	bool line = pending_iir(u) != IIR_NONE && (u->mcr & MCR_OUT2);
+
+	spin_unlock_irqrestore(&u->lock, flags);
+	if (u->vm->ioapic)
+		vioapic_set_pin(u->vm->ioapic, u->irq, line);
+}
+
+static u32 read_iir(struct vuart *u)
+{
+	u8 iir = pending_iir(u);
+
+	if (iir == IIR_THRE)
+		u->thre_pending = false; /* reading IIR acknowledges THR empty */
+	return iir | ((u->fcr & 1) ? IIR_FIFO : 0);
+}
 
 static int vuart_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 {
@@ -63,7 +102,7 @@ static int vuart_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 		*val = (u->lcr & LCR_DLAB) ? u->dlm : u->ier;
 		break;
 	case REG_IIR:
-		*val = IIR_NONE | ((u->fcr & 1) ? IIR_FIFO : 0);
+		*val = read_iir(u);
 		break;
 	case REG_LCR:
 		*val = u->lcr;
@@ -82,8 +121,11 @@ static int vuart_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 		break;
 	}
 	spin_unlock_irqrestore(&u->lock, flags);
+	update_irq(u);
 	return 0;
 }
+
+static void vuart_write_reg(struct vuart *u, u32 off, u8 b);
 
 static int vuart_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 {
@@ -93,18 +135,36 @@ static int vuart_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 
 	(void)v, (void)size;
 	if (off == REG_DATA && !(u->lcr & LCR_DLAB)) {
+		u64 flags;
+
 		u->sink(u, u->ctx, b); /* outside the lock: the sink may take its own */
+		flags = spin_lock_irqsave(&u->lock);
+		u->thre_pending = true; /* sent at once: THR is empty again */
+		spin_unlock_irqrestore(&u->lock, flags);
+		update_irq(u);
 		return 0;
 	}
+	vuart_write_reg(u, off, b);
+	update_irq(u);
+	return 0;
+}
+
+static void vuart_write_reg(struct vuart *u, u32 off, u8 b)
+{
+	u64 flags = spin_lock_irqsave(&u->lock);
+
 	switch (off) {
 	case REG_DATA:
 		u->dll = b;
 		break;
 	case REG_IER:
-		if (u->lcr & LCR_DLAB)
+		if (u->lcr & LCR_DLAB) {
 			u->dlm = b;
-		else
+		} else {
+			if ((b & IER_THRE) && !(u->ier & IER_THRE))
+				u->thre_pending = true; /* enabling it with THR empty interrupts at once */
 			u->ier = b & 0x0f;
+		}
 		break;
 	case REG_IIR:
 		u->fcr = b;
@@ -119,7 +179,7 @@ static int vuart_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 		u->scr = b;
 		break;
 	}
-	return 0;
+	spin_unlock_irqrestore(&u->lock, flags);
 }
 
 static void vuart_free(void *opaque)
@@ -133,12 +193,12 @@ struct vuart *vuart_create(struct vm *vm, u16 port, u8 irq, vuart_sink_fn sink, 
 	struct io_handler h = { port, 8, vuart_read, vuart_write, u };
 
 	BUILD_ASSERT(sizeof(struct vuart) <= PAGE_SIZE, "one page per UART");
-	(void)irq;
 	if (!u)
 		return NULL;
 	u->sink = sink;
 	u->ctx = ctx;
 	u->vm = vm;
+	u->irq = irq;
 	if (vm_add_cleanup(vm, vuart_free, u) || vm_register_io(vm, &h))
 		return NULL;
 	return u;
@@ -154,6 +214,7 @@ bool vuart_receive(struct vuart *u, u8 byte)
 		u->rx_count++;
 	}
 	spin_unlock_irqrestore(&u->lock, flags);
+	update_irq(u);
 	return ok;
 }
 
@@ -171,4 +232,10 @@ void vuart_sink_log(struct vuart *u, void *ctx, u8 byte)
 	u->line_len = 0;
 	if (byte != '\n')
 		u->line[u->line_len++] = (char)byte;
+}
+
+void vuart_sink_serial(struct vuart *u, void *ctx, u8 byte)
+{
+	(void)u, (void)ctx;
+	uart_write_raw(&byte, 1);
 }

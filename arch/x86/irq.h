@@ -6,6 +6,7 @@
 #include <arch/x86/desc.h>
 
 #define VECTOR_TIMER 0xe0
+#define VECTOR_UART 0xe8
 #define VECTOR_IPI_WAKE 0xf0	/* kick a CPU out of guest mode or halt */
 #define VECTOR_SPURIOUS 0xff
 

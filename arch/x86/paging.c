@@ -31,8 +31,8 @@ static u64 map_top(const struct boot_info *bi)
 {
 	u64 top = 4 * GiB;
 
-	for (u32 i = 0; i < bi->nr_regions; i++)
-		top = MAX(top, bi->regions[i].base + bi->regions[i].size);
+	for (u32 i = 0; i < bi->map.nr; i++)
+		top = MAX(top, bi->map.r[i].base + bi->map.r[i].size);
 	if (bi->fb.base)
 		top = MAX(top, bi->fb.base + bi->fb.size);
 	return ALIGN_UP(top, SPAN_512G);

@@ -11,7 +11,7 @@
 /* The two backends; cpu_enable fills pc->virt_report. */
 extern const struct vcpu_ops svm_ops;
 extern const struct vcpu_ops vmx_ops;
-extern const struct pt_format npt_format;
+extern struct pt_format npt_format;
 
 /* Chooses the backend; false if the CPU has neither extension usable. */
 bool virt_select(void);

@@ -8,6 +8,7 @@
 #define ACPI_MAX_CPUS 64
 #define ACPI_MAX_IOAPICS 8
 #define ACPI_MAX_OVERRIDES 16
+#define ACPI_MAX_TABLES 64
 
 struct acpi_rsdp { /* ACPI 6.5 5.2.5.3 */
 	char signature[8];
@@ -97,6 +98,8 @@ struct acpi_info {
 
 /* Reads RSDP, XSDT/RSDT, MADT, FADT, HPET and MCFG; -EINVAL with a log line on bad tables. */
 int acpi_parse(u64 rsdp_pa, struct acpi_info *info);
+/* Physical addresses of the tables the XSDT (or RSDT) lists, up to max; returns the count. */
+u32 acpi_tables(u64 rsdp_pa, u64 *out, u32 max);
 /* The idx-th table with this signature, or NULL; checksums verified. */
 const struct acpi_header *acpi_find(u64 rsdp_pa, const char *sig, u32 idx);
 bool acpi_checksum_ok(const void *p, u32 len);

@@ -39,6 +39,12 @@ struct boot_module {
 
 enum fb_format { FB_NONE = 0, FB_BGRX, FB_RGBX };
 
+/* A physical memory map: sorted, non-overlapping after mem_map_normalize(). */
+struct mem_map {
+	u32 nr;
+	struct mem_region r[BOOT_MAX_REGIONS];
+};
+
 struct boot_framebuffer {
 	u64 base;
 	u64 size;
@@ -58,8 +64,7 @@ struct boot_info {
 	u64 trampoline; /* one page below 1 MiB for the AP start-up code */
 	u64 stack_base, stack_size; /* the boot CPU's stack */
 	bool firmware_serial; /* the UEFI console already mirrored to the serial port */
-	u32 nr_regions;
-	struct mem_region regions[BOOT_MAX_REGIONS];
+	struct mem_map map;
 };
 
 /* The module loaded from path, or NULL. */

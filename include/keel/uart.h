@@ -7,6 +7,11 @@
 
 void uart_init(u16 port, u32 baud);
 void uart_write(const char *s, size_t n);
+/* Bytes as they are, no LF -> CRLF: a VM's console output. */
+void uart_write_raw(const u8 *s, size_t n);
+/* Receive interrupts: the handler calls uart_drain() into a ring that uart_getc() reads. */
+void uart_enable_rx_irq(void);
+void uart_drain(void);
 /* Returns the next received byte, or -1 if none is waiting. */
 int uart_getc(void);
 u16 uart_port(void);

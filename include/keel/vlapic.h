@@ -16,6 +16,8 @@ int vlapic_msr_read(struct vcpu *v, u32 msr, u64 *val);
 int vlapic_msr_write(struct vcpu *v, u32 msr, u64 val);
 /* Raises vector on the vCPU (from a device, an MSI or an IPI) and wakes it. Any CPU. */
 void vlapic_set_irq(struct vcpu *v, u8 vector);
+/* Same, remembering a level-triggered vector so its EOI reaches the I/O APIC. */
+void vlapic_set_irq_trig(struct vcpu *v, u8 vector, bool level);
 /* The highest-priority vector the vCPU should take now, or -1. */
 int vlapic_pending_vector(struct vlapic *l);
 /* The vector was injected: it moves from IRR to ISR. */

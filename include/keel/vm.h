@@ -46,6 +46,7 @@ struct vm {
 	struct io_handler io[VM_MAX_IO];
 	struct mmio_handler mmio[VM_MAX_MMIO];
 	struct vuart *uart;
+	struct vioapic *ioapic;
 	u32 nr_cleanups;
 	struct {
 		void (*fn)(void *opaque);

@@ -17,5 +17,7 @@ struct vuart *vuart_create(struct vm *vm, u16 port, u8 irq, vuart_sink_fn sink, 
 bool vuart_receive(struct vuart *u, u8 byte);
 /* The sink that prints whole lines into the hypervisor log as "<vm>: line". */
 void vuart_sink_log(struct vuart *u, void *ctx, u8 byte);
+/* The sink that passes bytes straight to the physical serial port (the service VM's console). */
+void vuart_sink_serial(struct vuart *u, void *ctx, u8 byte);
 
 #endif

@@ -2,20 +2,20 @@
 """Keel boots from UEFI under QEMU TCG: every CPU online with AMD-V enabled,
 timer ticking, and clear messages for a CPU without SVM and for a missing
 or broken keel.cfg or kernel."""
+import os
 import re
 
-from rig import CPU_SVM, EXIT_SUCCESS, EXIT_PANIC, Machine, TestFailure, kernel_path
-
-TINY_INITRD = __file__  # any file will do until the service VM boots it
+from rig import BUILD, CPU_SVM, EXIT_SUCCESS, Machine, TestFailure, kernel_path
 
 
 def cfg(extra=""):
-    return ("service.kernel = vmlinuz\nservice.initrd = initrd.img\nservice.memory = 512M\n"
+    """A small boot-time VM and no service VM: Keel exits through the debug port when it ends."""
+    return ("vm.probe.kernel = guests/cpuid.elf\nvm.probe.testdev = on\nvm.probe.memory = 4M\n"
             "debug_exit_port = 0xf4\n" + extra)
 
 
 def files():
-    return {"vmlinuz": kernel_path(), "initrd.img": TINY_INITRD}
+    return {"guests/cpuid.elf": os.path.join(BUILD, "guests", "cpuid.elf")}
 
 
 def check(cond, what, m):
@@ -78,15 +78,24 @@ def test_malformed_config():
 
 
 def test_missing_kernel():
-    expect_refusal("missing_kernel", cfg(), r"cannot read 'vmlinuz' \(service\.kernel in keel\.cfg\): not found",
-                   file_map={"initrd.img": TINY_INITRD})
+    expect_refusal("missing_kernel", "service.kernel = vmlinuz\n",
+                   r"cannot read 'vmlinuz' \(service\.kernel in keel\.cfg\): not found", file_map={})
+    expect_refusal("missing_vm_kernel", "vm.a.kernel = nothere.elf\n",
+                   r"cannot read 'nothere\.elf' \(vm\.a\.kernel in keel\.cfg\): not found", file_map={})
+
+
+def test_corrupt_kernel():
+    """A service kernel that is not a bzImage is refused before the firmware is left."""
+    expect_refusal("corrupt_kernel", "service.kernel = vmlinuz\n",
+                   r"service\.kernel 'vmlinuz' cannot be booted: not a Linux bzImage",
+                   file_map={"vmlinuz": os.path.join(BUILD, "guests", "cpuid.elf")})
 
 
 def test_framebuffer_mirrors_log():
     """The log appears on the GOP screen: rows of lit pixels where text was drawn."""
     with Machine("fbcon", cfg().replace("debug_exit_port = 0xf4\n", ""), files(), smp=1,
                  timeout=120) as m:
-        m.expect(r"boot complete", timeout=110)
+        m.expect(r"all VMs have stopped", timeout=110)
         w, h, rgb = m.screendump(m.dir + "/screen.ppm")
         lit_rows = set()
         for y in range(0, h):
@@ -105,7 +114,7 @@ def no_exit_cfg():
 def test_monitor_and_crash_report():
     """Ctrl-] twice opens the monitor; 'crash' faults inside Keel and the report names functions."""
     with Machine("monitor_crash", no_exit_cfg(), files(), smp=2, timeout=120) as m:
-        m.expect(r"boot complete", timeout=110)
+        m.expect(r"all VMs have stopped", timeout=110)
         m.send(b"\x1d\x1d")
         m.expect(r"keel> ", timeout=10)
         m.send("cpus\r")
@@ -121,7 +130,7 @@ def test_monitor_and_crash_report():
 def test_monitor_poweroff():
     """The monitor's poweroff switches the machine off through ACPI: QEMU exits with 0."""
     with Machine("monitor_poweroff", no_exit_cfg(), files(), smp=1, timeout=120) as m:
-        m.expect(r"boot complete", timeout=110)
+        m.expect(r"all VMs have stopped", timeout=110)
         m.send(b"\x1d\x1d")
         m.expect(r"keel> ", timeout=10)
         m.send("poweroff\r")

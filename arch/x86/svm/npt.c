@@ -54,7 +54,8 @@ static u32 npt_perms(u64 e, u32 level)
 	       ((e & NPT_OWNED) ? PT_OWNED : 0) | ((e & PTE_PCD) ? PT_UC : 0);
 }
 
-const struct pt_format npt_format = {
+/* 1 GiB leaves only where the CPU has them (svm_cpu_enable clears the bit otherwise). */
+struct pt_format npt_format = {
 	.name = "NPT",
 	.levels = 4,
 	.leaf_levels = BIT(0) | BIT(1) | BIT(2),

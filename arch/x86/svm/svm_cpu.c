@@ -3,6 +3,7 @@
 #include <arch/x86/cpu.h>
 #include <arch/x86/percpu.h>
 #include <arch/x86/svm/vmcb.h>
+#include <arch/x86/virt.h>
 #include <keel/format.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
@@ -44,6 +45,8 @@ int svm_cpu_enable(struct percpu *pc)
 		return -ENOTSUP;
 	}
 	svm_nrip_save = r.edx & SVM_NRIPS; /* the same on every CPU of a machine */
+	if (!(cpuid(0x80000001).edx & CPUID_80000001_EDX_PDPE1GB))
+		npt_format.leaf_levels &= ~BIT(2); /* APM2 15.25.2: NPT walks follow host paging */
 	pc->virt_area = virt_to_phys(hsave);
 	pc->virt_host_state = virt_to_phys(host);
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+/* Physical I/O APIC driver (82093AA datasheet; ACPI 6.5 5.2.12.3 and 5.2.12.5 for discovery). */
+#include <keel/ioapic.h>
+#include <keel/log.h>
+#include <keel/memory.h>
+
+#define IOREGSEL 0x00
+#define IOWIN 0x10
+#define REG_VERSION 0x01
+#define REG_REDIR(n) (0x10 + 2 * (n))
+#define REDIR_MASKED BIT(16)
+#define REDIR_LEVEL BIT(15)
+#define REDIR_ACTIVE_LOW BIT(13)
+#define MPS_POLARITY_MASK 0x3	 /* MADT INTI flags, ACPI 6.5 table 5.26 */
+#define MPS_POLARITY_LOW 0x3
+#define MPS_TRIGGER_MASK 0xc
+#define MPS_TRIGGER_LEVEL 0xc
+
+static const struct acpi_info *acpi;
+
+static u32 reg_read(const struct acpi_ioapic *io, u32 reg)
+{
+	volatile u32 *base = phys_to_virt(io->address);
+
+	base[IOREGSEL / 4] = reg;
+	return base[IOWIN / 4];
+}
+
+static void reg_write(const struct acpi_ioapic *io, u32 reg, u32 v)
+{
+	volatile u32 *base = phys_to_virt(io->address);
+
+	base[IOREGSEL / 4] = reg;
+	base[IOWIN / 4] = v;
+}
+
+u32 ioapic_pins(u32 index)
+{
+	return index < acpi->nr_ioapics ? ((reg_read(&acpi->ioapics[index], REG_VERSION) >> 16) & 0xff) + 1 : 0;
+}
+
+static const struct acpi_ioapic *find(u32 gsi, u32 *pin)
+{
+	for (u32 i = 0; i < acpi->nr_ioapics; i++) {
+		const struct acpi_ioapic *io = &acpi->ioapics[i];
+
+		if (gsi >= io->gsi_base && gsi < io->gsi_base + ioapic_pins(i)) {
+			*pin = gsi - io->gsi_base;
+			return io;
+		}
+	}
+	return NULL;
+}
+
+void ioapic_init(const struct acpi_info *ai)
+{
+	acpi = ai;
+	for (u32 i = 0; i < ai->nr_ioapics; i++) {
+		u32 n = ioapic_pins(i);
+
+		for (u32 p = 0; p < n; p++) {
+			reg_write(&ai->ioapics[i], REG_REDIR(p) + 1, 0);
+			reg_write(&ai->ioapics[i], REG_REDIR(p), REDIR_MASKED);
+		}
+		pr_debug("ioapic %u at %x: GSI %u-%u masked", ai->ioapics[i].id, ai->ioapics[i].address,
+			 ai->ioapics[i].gsi_base, ai->ioapics[i].gsi_base + n - 1);
+	}
+}
+
+u32 ioapic_isa_gsi(u8 irq, u16 *flags)
+{
+	for (u32 i = 0; i < acpi->nr_overrides; i++) {
+		if (acpi->overrides[i].source == irq) {
+			*flags = acpi->overrides[i].flags;
+			return acpi->overrides[i].gsi;
+		}
+	}
+	*flags = 0; /* ISA defaults: edge, active high */
+	return irq;
+}
+
+int ioapic_route(u32 gsi, u8 vector, u32 apic_id, u16 flags)
+{
+	u32 pin, lo = vector;
+	const struct acpi_ioapic *io = find(gsi, &pin);
+
+	if (!io)
+		return -ENOENT;
+	if ((flags & MPS_TRIGGER_MASK) == MPS_TRIGGER_LEVEL)
+		lo |= REDIR_LEVEL;
+	if ((flags & MPS_POLARITY_MASK) == MPS_POLARITY_LOW)
+		lo |= REDIR_ACTIVE_LOW;
+	reg_write(io, REG_REDIR(pin) + 1, apic_id << 24);
+	reg_write(io, REG_REDIR(pin), lo);
+	return 0;
+}
+
+void ioapic_mask(u32 gsi, bool mask)
+{
+	u32 pin, lo;
+	const struct acpi_ioapic *io = find(gsi, &pin);
+
+	if (!io)
+		return;
+	lo = reg_read(io, REG_REDIR(pin));
+	reg_write(io, REG_REDIR(pin), mask ? lo | REDIR_MASKED : lo & ~REDIR_MASKED);
+}

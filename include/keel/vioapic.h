@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* A virtual I/O APIC for a VM: devices raise pins, the guest's redirection table picks the vCPU and vector. */
+#ifndef KEEL_VIOAPIC_H
+#define KEEL_VIOAPIC_H
+
+#include <keel/types.h>
+
+struct vm;
+struct vioapic;
+
+#define VIOAPIC_PINS 24
+
+/* Emulates an I/O APIC at base (MMIO) with the given ID and first GSI; freed with the VM. */
+struct vioapic *vioapic_create(struct vm *vm, u64 base, u8 id, u32 gsi_base);
+/* Level: asserted or not; an edge-triggered pin fires on the rising edge. */
+void vioapic_set_pin(struct vioapic *io, u32 pin, bool level);
+/* The guest's EOI of vector (level-triggered interrupts clear Remote IRR). */
+void vioapic_eoi(struct vioapic *io, u8 vector);
+
+#endif

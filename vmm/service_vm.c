@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Building the service VM: its memory and e820 map, ACPI tables, the few
+ * devices Keel emulates for it (local and I/O APICs, the serial port it
+ * shares with the hypervisor, absent 8259 PICs), direct access to every
+ * other I/O port, then the Linux kernel and initrd from keel.cfg.
+ */
+#include <arch/x86/percpu.h>
+#include <keel/fbcon.h>
+#include <keel/ioapic.h>
+#include <keel/log.h>
+#include <keel/memory.h>
+#include <keel/monitor.h>
+#include <keel/page_alloc.h>
+#include <keel/service_vm.h>
+#include <keel/vioapic.h>
+#include <keel/vlapic.h>
+#include <keel/vm.h>
+#include <keel/vuart.h>
+
+#define PORTS 65536
+#define UART_PORTS 8
+#define COM_IRQ(port) (((port) == 0x3f8 || (port) == 0x3e8) ? 4 : 3)
+
+/* 8259 PICs and their edge/level registers: trapped and absent, so Linux finds none. */
+static const u16 absent_ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1 };
+
+static struct service_layout layout;
+static struct vm *service;
+
+static void console_input(u8 byte)
+{
+	if (service && service->state == VM_RUNNING)
+		vuart_receive(service->uart, byte);
+}
+
+static void open_ports(struct vm *vm, u16 uart)
+{
+	for (u32 p = 0; p < PORTS; p++)
+		vcpu_ops->intercept_io(vm, (u16)p, false);
+	for (u32 i = 0; i < ARRAY_SIZE(absent_ports); i++)
+		vcpu_ops->intercept_io(vm, absent_ports[i], true);
+	for (u16 p = uart; uart && p < uart + UART_PORTS; p++)
+		vcpu_ops->intercept_io(vm, p, true);
+}
+
+static int add_devices(struct vm *vm, const struct boot_info *bi, const struct acpi_info *ai)
+{
+	u16 port = bi->config.serial_port ? bi->config.serial_port : 0x3f8;
+	u16 flags;
+
+	if (vlapic_register_mmio(vm))
+		return -ENOMEM;
+	if (ai->nr_ioapics &&
+	    !vioapic_create(vm, ai->ioapics[0].address, (u8)ai->ioapics[0].id, ai->ioapics[0].gsi_base))
+		return -ENOMEM;
+	vm->uart = vuart_create(vm, port, (u8)ioapic_isa_gsi(COM_IRQ(port), &flags), vuart_sink_serial, NULL);
+	if (!vm->uart)
+		return -ENOMEM;
+	open_ports(vm, port);
+	return 0;
+}
+
+static int load_kernel(struct vm *vm, const struct boot_info *bi, u64 rsdp)
+{
+	const struct boot_module *k = boot_module_find(bi, bi->config.service_kernel);
+	const struct boot_module *rd = bi->config.service_initrd[0] ?
+					       boot_module_find(bi, bi->config.service_initrd) : NULL;
+	struct linux_boot lb = {
+		.kernel = phys_to_virt(k->base),
+		.kernel_size = k->size,
+		.initrd = rd ? phys_to_virt(rd->base) : NULL,
+		.initrd_size = rd ? rd->size : 0,
+		.cmdline = bi->config.service_cmdline,
+		.rsdp = rsdp,
+		.e820 = layout.e820,
+		.nr_e820 = layout.nr_e820,
+		.fb = &bi->fb,
+		.boot_area = layout.boot_area,
+	};
+	char err[LINUX_ERR_MAX];
+	int ret = linux_load(vm, &lb, err);
+
+	if (ret)
+		pr_err("service VM: cannot boot %s: %s", bi->config.service_kernel, err);
+	return ret;
+}
+
+static int build(struct vm *vm, struct boot_info *bi, const struct acpi_info *ai, u32 vcpus)
+{
+	u64 rsdp;
+
+	if (service_mem_alloc(&layout, bi, bi->config.service_memory)) {
+		pr_err("service VM: not enough free memory for service.memory = %llu MiB (%llu MiB free)",
+		       (unsigned long long)(bi->config.service_memory / MiB),
+		       (unsigned long long)(page_alloc_free_pages() * PAGE_SIZE / MiB));
+		return -ENOMEM;
+	}
+	layout.acpi_page = page_alloc_range(1, 1, 0);
+	if (!layout.acpi_page || service_mem_e820(&layout, bi) || service_mem_map(vm, &layout, bi, ai)) {
+		pr_err("service VM: cannot build its memory map");
+		return -ENOMEM;
+	}
+	rsdp = service_acpi_build(&layout, ai, vcpus);
+	if (add_devices(vm, bi, ai))
+		return -ENOMEM;
+	return load_kernel(vm, bi, rsdp);
+}
+
+int service_vm_start(struct boot_info *bi, const struct acpi_info *ai)
+{
+	u32 vcpus = bi->config.service_vcpus;
+	struct vm *vm;
+
+	if (vcpus > nr_cpus || vcpus > ai->nr_cpus) {
+		pr_warn("service VM: service.vcpus = %u, but the machine has %u CPUs: it gets %u",
+			vcpus, nr_cpus, nr_cpus);
+		vcpus = nr_cpus;
+	}
+	vm = vm_create("service", vcpus, 0);
+	if (!vm)
+		return -ENOMEM;
+	if (build(vm, bi, ai, vcpus)) {
+		vm_fail(vm, "could not be built");
+		return -EINVAL;
+	}
+	service = vm;
+	monitor_set_console_input(console_input);
+	if (bi->fb.format != FB_NONE)
+		fbcon_release(); /* the screen is the service VM's now */
+	pr_info("service VM: %u vCPU(s), %llu MiB in %u chunk(s), kernel %s, cmdline \"%s\"", vcpus,
+		(unsigned long long)(bi->config.service_memory / MiB), layout.nr_ram,
+		bi->config.service_kernel, bi->config.service_cmdline);
+	vm_start(vm);
+	return 0;
+}
