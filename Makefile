@@ -120,7 +120,7 @@ run: deps
 	$(PYTHON) scripts/run.py $(BUILD)/keel-usb.img
 
 test: deps
-	@$(MAKE) --no-print-directory all unit-build fuzz-build guests
+	@$(MAKE) --no-print-directory all unit-build fuzz-build guests usb
 	$(PYTHON) tests/run.py
 
 stats:

@@ -64,6 +64,8 @@ static void cpu_bring_up(struct percpu *pc)
 	int ret;
 
 	apic_timer_start(TICK_HZ);
+	if (cpuid(0x80000001).edx & CPUID_80000001_EDX_RDTSCP)
+		wrmsr(MSR_TSC_AUX, 0); /* what pc->tsc_aux says it holds */
 	irq_enable();
 	ret = virt_cpu_enable(pc);
 	if (ret)

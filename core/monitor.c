@@ -173,28 +173,34 @@ static void open_monitor(void)
 	monitor_print("\nKeel monitor; 'help' lists commands, 'exit' returns to the console\n" PROMPT);
 }
 
+/* Passes a byte to the console; false if it has no room (the byte stays queued). */
+static bool to_console(u8 c)
+{
+	if (!mon.sink)
+		return true; /* nobody listens: drop it */
+	if (mon.escape_seen) { /* a single Ctrl-] belongs to the console */
+		if (!mon.sink(MONITOR_ESCAPE))
+			return false;
+		mon.escape_seen = false;
+	}
+	return mon.sink(c);
+}
+
 void monitor_poll(void)
 {
 	int c;
 
-	while ((c = uart_getc()) >= 0) {
+	while ((c = uart_peekc()) >= 0) {
 		if (mon.active) {
 			monitor_key((u8)c);
-			continue;
+		} else if (c == MONITOR_ESCAPE && mon.escape_seen) {
+			mon.escape_seen = false;
+			open_monitor();
+		} else if (c == MONITOR_ESCAPE) {
+			mon.escape_seen = true;
+		} else if (!to_console((u8)c)) {
+			return; /* the console is full: try again after the guest read some */
 		}
-		if (c == MONITOR_ESCAPE) {
-			if (mon.escape_seen) {
-				mon.escape_seen = false;
-				open_monitor();
-			} else {
-				mon.escape_seen = true;
-			}
-			continue;
-		}
-		if (mon.escape_seen && mon.sink)
-			mon.sink(MONITOR_ESCAPE); /* a single Ctrl-] belongs to the console */
-		mon.escape_seen = false;
-		if (mon.sink)
-			mon.sink((u8)c);
+		uart_getc();
 	}
 }

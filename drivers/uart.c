@@ -92,15 +92,20 @@ void uart_enable_rx_irq(void)
 		outb(uart_base + UART_IER, IER_RX_AVAILABLE);
 }
 
-int uart_getc(void)
+int uart_peekc(void)
 {
-	int c;
-
 	uart_drain();
 	if (rx.tail == READ_ONCE(rx.head))
 		return -1;
-	c = rx.buf[rx.tail % RX_RING];
-	WRITE_ONCE(rx.tail, rx.tail + 1);
+	return rx.buf[rx.tail % RX_RING];
+}
+
+int uart_getc(void)
+{
+	int c = uart_peekc();
+
+	if (c >= 0)
+		WRITE_ONCE(rx.tail, rx.tail + 1);
 	return c;
 }
 

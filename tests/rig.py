@@ -40,13 +40,13 @@ class Machine:
     """One QEMU run. files maps ESP paths to host files; cfg is keel.cfg's text (None: no keel.cfg)."""
 
     def __init__(self, name, cfg, files=None, smp=2, mem="2G", cpu=CPU_SVM, timeout=120,
-                 extra=None, disk=None):
+                 extra=None, disk=None, reboot=False):
         self.name = name
         self.dir = os.path.join(BUILD, "tests", name)
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
         self.cfg, self.files, self.smp, self.mem, self.cpu = cfg, files or {}, smp, mem, cpu
-        self.timeout, self.extra, self.disk = timeout, extra or [], disk
+        self.timeout, self.extra, self.disk, self.reboot = timeout, extra or [], disk, reboot
         self.serial_log = os.path.join(self.dir, "serial.log")
         self.buf = b""
         self.lock = threading.Lock()
@@ -78,10 +78,10 @@ class Machine:
                 "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMF_CODE,
                 "-drive", "if=pflash,format=raw,unit=1,file=" + vars_fd,
                 "-device", "qemu-xhci,id=xhci",
-                "-drive", "if=none,id=usb0,format=raw,file=" + disk,
+                "-drive", "if=none,id=usb0,format=raw,snapshot=on,file=" + disk,
                 "-device", "usb-storage,bus=xhci.0,drive=usb0,bootindex=0",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                "-display", "none", "-vga", "std", "-no-reboot",
+                "-nodefaults", "-display", "none", "-vga", "std"] + ([] if self.reboot else ["-no-reboot"]) + [
                 "-chardev", "socket,id=ser0,path=%s,server=on,wait=on" % self.serial_sock,
                 "-serial", "chardev:ser0",
                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp_sock] + self.extra
@@ -167,6 +167,17 @@ class Machine:
         for b in data:
             self.sock.sendall(bytes([b]))
             time.sleep(delay)
+
+    def shell(self, command, timeout=60):
+        """Runs a command at the service VM's shell prompt; returns its output (without the echo)."""
+        mark = "_%d_" % int(time.time() * 1000)
+        start = self.mark()
+        # the marker is split in the typed line, so the terminal's echo cannot match it
+        self.send('%s; echo "=%s""DONE="\n' % (command, mark))
+        m = self.expect(r"=%sDONE=" % mark, timeout=timeout, start=start)
+        out = self.buf[start:m.start()].decode("utf-8", "replace").replace("\r", "")
+        lines = out.split("\n")
+        return "\n".join(l for l in lines[1:] if "DONE=" not in l).strip()
 
     def tail(self, n=40):
         lines = self.text().splitlines()

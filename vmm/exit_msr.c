@@ -96,6 +96,22 @@ static int write_reg(struct vcpu *v, u32 msr, u64 val)
 	return 0;
 }
 
+static int read_tsc_aux(struct vcpu *v, u32 msr, u64 *val)
+{
+	(void)msr;
+	*val = v->tsc_aux;
+	return 0;
+}
+
+static int write_tsc_aux(struct vcpu *v, u32 msr, u64 val)
+{
+	(void)msr;
+	if (val >> 32)
+		return -EINVAL; /* SDM 2B RDTSCP: bits 63:32 are reserved */
+	v->tsc_aux = val; /* loaded into the CPU before the next entry */
+	return 0;
+}
+
 static int read_mtrr_def(struct vcpu *v, u32 msr, u64 *val)
 {
 	(void)v, (void)msr;
@@ -118,6 +134,7 @@ static const struct msr_handler msrs[] = {
 	{ MSR_PAT, read_reg, write_reg },
 	{ MSR_MTRR_DEF_TYPE, read_mtrr_def, write_ignore },
 	{ MSR_EFER, read_reg, write_reg },
+	{ MSR_TSC_AUX, read_tsc_aux, write_tsc_aux },
 	{ MSR_AMD_HWCR, read_zero, write_ignore },
 	{ MSR_AMD_VM_CR, read_vm_cr, NULL },
 	{ MSR_AMD_OSVW_LEN, read_zero, write_ignore },

@@ -28,10 +28,11 @@ static const u16 absent_ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1 };
 static struct service_layout layout;
 static struct vm *service;
 
-static void console_input(u8 byte)
+static bool console_input(u8 byte)
 {
-	if (service && service->state == VM_RUNNING)
-		vuart_receive(service->uart, byte);
+	if (!service || service->state != VM_RUNNING)
+		return true; /* no service VM to type to: drop */
+	return vuart_receive(service->uart, byte);
 }
 
 static void open_ports(struct vm *vm, u16 uart)

@@ -2,6 +2,7 @@
 /* Running a vCPU: deliver pending events, enter the guest, dispatch the exit, repeat. */
 #include <arch/x86/apic.h>
 #include <arch/x86/cpu.h>
+#include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
 #include <keel/format.h>
 #include <keel/log.h>
@@ -115,6 +116,17 @@ static void deliver_events(struct vcpu *v)
 	}
 }
 
+/* Guest MSRs the hardware uses in guest mode but does not switch: load them when they differ. */
+static void load_guest_msrs(struct vcpu *v)
+{
+	struct percpu *pc = this_cpu();
+
+	if (pc->tsc_aux != v->tsc_aux) {
+		wrmsr(MSR_TSC_AUX, v->tsc_aux);
+		pc->tsc_aux = v->tsc_aux;
+	}
+}
+
 static void arm_timer(struct vcpu *v, u64 slice_end)
 {
 	u64 d = vlapic_timer_deadline(v->lapic);
@@ -131,6 +143,7 @@ void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 		vlapic_timer_check(v->lapic);
 		deliver_events(v);
 		arm_timer(v, slice_end);
+		load_guest_msrs(v);
 		WRITE_ONCE(v->running, true);
 		vcpu_ops->run(v, &exit);
 		WRITE_ONCE(v->running, false);

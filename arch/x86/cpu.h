@@ -167,6 +167,7 @@ static inline void barrier(void)
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define MSR_APIC_BASE 0x1b
 #define MSR_PAT 0x277
+#define MSR_TSC_AUX 0xc0000103
 
 /* CPUID feature bits. */
 #define CPUID_1_ECX_VMX BIT(5)
@@ -178,6 +179,7 @@ static inline void barrier(void)
 #define CPUID_80000001_ECX_SVM BIT(2)
 #define CPUID_80000001_EDX_NX BIT(20)
 #define CPUID_80000001_EDX_PDPE1GB BIT(26)
+#define CPUID_80000001_EDX_RDTSCP BIT(27)
 #define CPUID_80000007_EDX_INVARIANT_TSC BIT(8)
 
 #endif

@@ -23,6 +23,7 @@ struct percpu {
 	u64 virt_host_state; /* SVM: VMCB holding the host's VMSAVE state */
 	char virt_report[160];
 	void *vcpu_current; /* the vCPU running on this CPU, for the run loop */
+	u64 tsc_aux;	    /* what IA32_TSC_AUX holds now */
 };
 
 extern struct percpu *cpus[MAX_CPUS];

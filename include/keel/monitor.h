@@ -7,8 +7,11 @@
 
 #define MONITOR_ESCAPE 0x1d /* Ctrl-] */
 
-/* Bytes typed on the serial port that are not for the monitor go here (the service VM console). */
-typedef void (*console_input_fn)(u8 byte);
+/*
+ * Bytes typed on the serial port that are not for the monitor go here (the
+ * service VM console). false: no room now; the byte waits in the UART ring.
+ */
+typedef bool (*console_input_fn)(u8 byte);
 
 void monitor_init(void);
 void monitor_set_console_input(console_input_fn fn);

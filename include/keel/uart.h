@@ -14,6 +14,8 @@ void uart_enable_rx_irq(void);
 void uart_drain(void);
 /* Returns the next received byte, or -1 if none is waiting. */
 int uart_getc(void);
+/* The next received byte without taking it, or -1. */
+int uart_peekc(void);
 u16 uart_port(void);
 
 #endif

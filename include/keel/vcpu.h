@@ -129,6 +129,7 @@ struct vcpu {
 	u64 exits[EXIT_COUNT];
 	u64 exits_total;
 	u64 sipi_vector;
+	u64 tsc_aux; /* IA32_TSC_AUX (RDTSCP, RDPID): no VMCB or VMCS field holds it */
 };
 
 /*

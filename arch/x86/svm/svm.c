@@ -173,6 +173,8 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, u64 val)
 {
 	if (r == VCPU_EFER)
 		val |= EFER_SVME;
+	if (r == VCPU_RIP) /* the instruction at the old RIP retired: its STI shadow ends (Bochs loads int_state) */
+		sv(v)->vmcb->control.int_state &= ~(u64)INT_SHADOW;
 	*reg_field(&sv(v)->vmcb->save, r) = val;
 }
 

@@ -1,38 +1,103 @@
 // SPDX-License-Identifier: MIT
-/* Enables VT-x on one CPU (feature control, CR0/CR4 fixed bits, VMXON) and reports its features. */
+/*
+ * Enables VT-x on one CPU: IA32_FEATURE_CONTROL set and locked if the
+ * firmware left it open, CR0/CR4 fixed bits, VMXON; and reads the VMX
+ * capability MSRs once into vmx_caps, adjusting every control Keel wants
+ * to what the CPU allows (SDM 3C A.3-A.5: a control may be 1 only if its
+ * allowed-1 bit is set and must be 1 if its allowed-0 bit is set; the
+ * TRUE_ MSRs apply when IA32_VMX_BASIC[55] says so).
+ */
 #include <arch/x86/cpu.h>
-#include <arch/x86/virt.h>
+#include <arch/x86/percpu.h>
+#include <arch/x86/vmx/vmcs.h>
+#include <arch/x86/vmx/vmx.h>
 #include <keel/format.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
 
-/* SDM 3D appendix A */
-#define MSR_FEATURE_CONTROL 0x3a
+#define MSR_FEATURE_CONTROL 0x3a /* SDM 3C 24.7 */
 #define FC_LOCKED BIT(0)
 #define FC_VMXON_OUTSIDE_SMX BIT(2)
-#define MSR_VMX_BASIC 0x480
-#define MSR_VMX_PINBASED 0x481
-#define MSR_VMX_PROCBASED2 0x48b
-#define MSR_VMX_EPT_VPID_CAP 0x48c
-#define MSR_VMX_TRUE_PINBASED 0x48d
-#define MSR_VMX_CR0_FIXED0 0x486
-#define MSR_VMX_CR0_FIXED1 0x487
-#define MSR_VMX_CR4_FIXED0 0x488
-#define MSR_VMX_CR4_FIXED1 0x489
-#define VMX_BASIC_TRUE_CTLS BIT(55)
-#define PIN_POSTED_INTR BIT(7)
-#define PROC2_EPT BIT(1)
-#define PROC2_VPID BIT(5)
-#define PROC2_UNRESTRICTED BIT(7)
-#define PROC2_APIC_REG_VIRT BIT(8)
-#define PROC2_VIRT_INTR_DELIVERY BIT(9)
-#define EPT_CAP_2M BIT(16)
-#define EPT_CAP_1G BIT(17)
-#define EPT_CAP_AD BIT(21)
+#define CPUID_MAXPHYADDR 0x80000008
+
+struct vmx_caps vmx_caps;
+
+struct control {
+	const char *name;
+	u32 msr, want, need;
+	u32 *out;
+};
 
 static const char *yn(u64 v, u64 bit)
 {
 	return (v & bit) ? "yes" : "no";
+}
+
+/* Returns the name of a needed control the CPU cannot set, or NULL. */
+static const char *adjust(const struct control *c, bool true_ctls)
+{
+	u32 msr = c->msr;
+	u64 allowed;
+
+	if (true_ctls && msr != MSR_VMX_PROC2)
+		msr += MSR_VMX_TRUE_OFFSET;
+	allowed = rdmsr(msr);
+	*c->out = (c->want | (u32)allowed) & (u32)(allowed >> 32);
+	return (*c->out & c->need) == c->need ? NULL : c->name;
+}
+
+static const char *read_caps(struct vmx_caps *k)
+{
+	u64 basic = rdmsr(MSR_VMX_BASIC);
+	bool tc = basic & VMX_BASIC_TRUE_CTLS;
+	const u32 pin_need = PIN_EXTINT_EXITING | PIN_NMI_EXITING;
+	const u32 proc_need = PROC_HLT_EXITING | PROC_IO_BITMAPS | PROC_MSR_BITMAPS |
+			      PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_SECONDARY;
+	const u32 exit_need = EXIT_HOST_64BIT | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER |
+			      EXIT_LOAD_EFER;
+	const u32 entry_need = ENTRY_LOAD_PAT | ENTRY_LOAD_EFER;
+	u32 window = 0;
+	const struct control ctls[] = {
+		{ "external-interrupt/NMI exiting", MSR_VMX_PIN, pin_need | PIN_VIRTUAL_NMIS, pin_need, &k->pin },
+		{ "HLT/MWAIT exiting, I/O and MSR bitmaps", MSR_VMX_PROC, proc_need, proc_need, &k->proc },
+		{ "interrupt-window exiting", MSR_VMX_PROC, PROC_INTR_WINDOW | PROC_NMI_WINDOW,
+		  PROC_INTR_WINDOW, &window },
+		{ "EPT and unrestricted guest", MSR_VMX_PROC2,
+		  PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES,
+		  PROC2_EPT | PROC2_UNRESTRICTED, &k->proc2 },
+		{ "64-bit host, EFER and PAT switching on exit", MSR_VMX_EXIT, exit_need, exit_need, &k->exit },
+		{ "EFER and PAT loading on entry", MSR_VMX_ENTRY, entry_need | ENTRY_LOAD_DEBUG, entry_need,
+		  &k->entry },
+	};
+
+	k->revision = VMX_BASIC_REVISION(basic);
+	for (u32 i = 0; i < ARRAY_SIZE(ctls); i++) {
+		const char *missing = adjust(&ctls[i], tc);
+
+		if (missing)
+			return missing;
+	}
+	/* the window bits are switched on only when needed; ack-on-exit stays off (see vmx_run.c) */
+	k->nmi_window = (k->pin & PIN_VIRTUAL_NMIS) && (window & PROC_NMI_WINDOW);
+	k->exit &= ~EXIT_ACK_INTR;
+	k->ept_vpid = rdmsr(MSR_VMX_EPT_VPID_CAP);
+	k->misc = rdmsr(MSR_VMX_MISC);
+	if (!(k->ept_vpid & EPT_CAP_WALK4) || !(k->ept_vpid & EPT_CAP_2M) ||
+	    !(k->ept_vpid & EPT_CAP_INVEPT))
+		return "4-level EPT with 2 MiB pages and INVEPT";
+	if (!(k->ept_vpid & VPID_CAP_INVVPID))
+		k->proc2 &= ~PROC2_VPID;
+	k->cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
+	k->cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
+	k->cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
+	k->cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
+	/* mask what VMX fixes; unrestricted guest frees PE and PG, unless PG must trap to track LMA */
+	k->cr0_mask = ((k->cr0_fixed0 & ~(CR0_PE | CR0_PG)) | ~k->cr0_fixed1) & 0xffffffffULL;
+	if (!(k->misc & VMX_MISC_STORE_LMA))
+		k->cr0_mask |= CR0_PG;
+	k->cr4_mask = k->cr4_fixed0 | ~k->cr4_fixed1;
+	k->maxphyaddr = cpuid(CPUID_MAXPHYADDR).eax & 0xff;
+	return NULL;
 }
 
 static int vmxon(u64 region)
@@ -43,39 +108,46 @@ static int vmxon(u64 region)
 	return fail ? -EIO : 0;
 }
 
-int vmx_cpu_enable(struct percpu *pc);
-int vmx_cpu_enable(struct percpu *pc)
+static void report(struct percpu *pc, u64 fc_before)
 {
-	u64 basic = rdmsr(MSR_VMX_BASIC), fc = rdmsr(MSR_FEATURE_CONTROL);
-	u64 pin = rdmsr((basic & VMX_BASIC_TRUE_CTLS) ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED);
-	u64 proc2 = rdmsr(MSR_VMX_PROCBASED2) >> 32, ept = rdmsr(MSR_VMX_EPT_VPID_CAP);
-	u32 *region = page_alloc_zeroed(1);
+	const struct vmx_caps *k = &vmx_caps;
 
-	if (!region)
-		return -ENOMEM;
-	/* OVMF leaves the MSR unlocked; set VMX outside SMX and lock it (SDM 3C 24.7) */
-	if (!(fc & FC_LOCKED))
-		wrmsr(MSR_FEATURE_CONTROL, fc | FC_LOCKED | FC_VMXON_OUTSIDE_SMX);
-	write_cr0((read_cr0() | rdmsr(MSR_VMX_CR0_FIXED0)) & rdmsr(MSR_VMX_CR0_FIXED1));
-	write_cr4((read_cr4() | rdmsr(MSR_VMX_CR4_FIXED0) | CR4_VMXE) & rdmsr(MSR_VMX_CR4_FIXED1));
-	region[0] = (u32)basic & 0x7fffffff; /* VMCS revision identifier */
-	pc->virt_area = virt_to_phys(region);
-	if (vmxon(pc->virt_area)) {
-		format_snprintf(pc->virt_report, sizeof(pc->virt_report), "VT-x: VMXON failed");
-		return -EIO;
-	}
 	format_snprintf(pc->virt_report, sizeof(pc->virt_report),
-			"VT-x rev %u, EPT %s (2M %s, 1G %s, A/D %s), VPID %s, unrestricted guest %s, "
-			"APIC-register virt %s, virtual interrupt delivery %s, posted interrupts %s: enabled",
-			(u32)basic & 0x7fffffff, yn(proc2, PROC2_EPT), yn(ept, EPT_CAP_2M),
-			yn(ept, EPT_CAP_1G), yn(ept, EPT_CAP_AD), yn(proc2, PROC2_VPID),
-			yn(proc2, PROC2_UNRESTRICTED), yn(proc2, PROC2_APIC_REG_VIRT),
-			yn(proc2, PROC2_VIRT_INTR_DELIVERY), yn(pin >> 32, PIN_POSTED_INTR));
-	return 0;
+			"VT-x rev %u, EPT (2M %s, 1G %s, A/D %s), VPID %s, unrestricted guest, "
+			"virtual NMIs %s, feature control %s: enabled",
+			k->revision, yn(k->ept_vpid, EPT_CAP_2M), yn(k->ept_vpid, EPT_CAP_1G),
+			yn(k->ept_vpid, EPT_CAP_AD), yn(k->proc2, PROC2_VPID),
+			yn(k->pin, PIN_VIRTUAL_NMIS), (fc_before & FC_LOCKED) ? "locked by firmware" :
+										"locked by Keel");
 }
 
-/* Until the VT-x vCPU code exists, VMs cannot be created on Intel CPUs (vm_create says so). */
-const struct vcpu_ops vmx_ops = {
-	.name = "VT-x",
-	.cpu_enable = vmx_cpu_enable,
-};
+int vmx_cpu_enable(struct percpu *pc)
+{
+	u64 fc = rdmsr(MSR_FEATURE_CONTROL);
+	const char *missing = read_caps(&vmx_caps); /* the same on every CPU */
+	u32 *region;
+
+	if (missing) {
+		format_snprintf(pc->virt_report, sizeof(pc->virt_report),
+				"VT-x without %s: Keel needs it", missing);
+		return -ENOTSUP;
+	}
+	region = page_alloc_zeroed(1);
+	if (!region)
+		return -ENOMEM;
+	/* OVMF leaves the MSR unlocked; allow VMX outside SMX and lock it (SDM 3C 24.7) */
+	if (!(fc & FC_LOCKED))
+		wrmsr(MSR_FEATURE_CONTROL, fc | FC_LOCKED | FC_VMXON_OUTSIDE_SMX);
+	write_cr0((read_cr0() | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1);
+	write_cr4((read_cr4() | vmx_caps.cr4_fixed0 | CR4_VMXE) & vmx_caps.cr4_fixed1);
+	region[0] = vmx_caps.revision; /* SDM 3C 25.11.5 */
+	pc->virt_area = virt_to_phys(region);
+	if (vmxon(pc->virt_area)) {
+		format_snprintf(pc->virt_report, sizeof(pc->virt_report),
+				"VT-x: VMXON failed (feature control %llx)",
+				(unsigned long long)rdmsr(MSR_FEATURE_CONTROL));
+		return -EIO;
+	}
+	report(pc, fc);
+	return 0;
+}

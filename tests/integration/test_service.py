@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: MIT
+"""The service VM: Debian's stock kernel boots under Keel on QEMU TCG (AMD-V)
+to a BusyBox shell on the serial console, with the configured vCPUs and RAM,
+the real date, a clock that keeps time, working SMP, power-off and reboot;
+and the same from exactly the image `make usb` writes."""
+import os
+import re
+import time
+
+from rig import BUILD, Machine, TestFailure, kernel_path
+
+KVER = os.path.basename(kernel_path())[len("vmlinuz-"):]
+INITRD = os.path.join(BUILD, "service-initrd.img")
+PROMPT = r"/ # "
+
+
+def cfg(vcpus, memory="512M"):
+    return ("service.kernel = vmlinuz\nservice.initrd = initrd.img\nservice.cmdline = console=ttyS0\n"
+            "service.memory = %s\nservice.vcpus = %d\n" % (memory, vcpus))
+
+
+def files():
+    return {"vmlinuz": kernel_path(), "initrd.img": INITRD}
+
+
+def check(cond, what, m):
+    if not cond:
+        raise TestFailure("%s; serial log: %s\n%s" % (what, m.serial_log, m.tail()))
+
+
+def boot_to_shell(m):
+    m.expect(r"Keel service VM: ", timeout=240)
+    m.expect(PROMPT, timeout=30)
+    time.sleep(0.5)
+
+
+def guest_clock(m):
+    """(host seconds, guest seconds) read as close together as the console allows."""
+    h0 = time.time()
+    g = float(m.shell("cut -d' ' -f1 /proc/uptime"))
+    h1 = time.time()
+    return (h0 + h1) / 2, g
+
+
+def check_basics(m, vcpus, memory_mib):
+    check(m.shell("uname -r") == KVER, "uname -r is not %s" % KVER, m)
+    check(m.shell("nproc") == str(vcpus), "nproc is not %d" % vcpus, m)
+    kb = int(re.search(r"(\d+)", m.shell("grep MemTotal /proc/meminfo")).group(1))
+    check(abs(kb / 1024 - memory_mib) <= memory_mib * 0.10,
+          "MemTotal %d KiB is not within 10%% of %d MiB" % (kb, memory_mib), m)
+    guest = int(m.shell("date +%s"))
+    check(abs(guest - time.time()) < 60, "date is %d s off the host's" % (guest - time.time()), m)
+
+
+def check_clock_and_load(m, vcpus):
+    """A CPU loop on every vCPU while the guest clock is compared with the host's over 20 s."""
+    h0, g0 = guest_clock(m)
+    m.shell("for i in $(seq %d); do (n=0; while [ $n -lt 150000 ]; do n=$((n+1)); done; "
+            "echo loop-done) & done" % vcpus)
+    m.shell("wait", timeout=300)
+    done = len(re.findall(r"^loop-done", m.text(), re.M))
+    check(done >= vcpus, "only %d of %d CPU loops finished" % (done, vcpus), m)
+    while time.time() - h0 < 21:
+        time.sleep(1)
+    h1, g1 = guest_clock(m)
+    rate = (g1 - g0) / (h1 - h0)
+    check(0.97 < rate < 1.03, "guest time ran at %.3f of host time over %.0f s" % (rate, h1 - h0), m)
+    loc = m.shell("grep LOC: /proc/interrupts").split()
+    ticks = [int(x) for x in loc[1:1 + vcpus]]
+    check(all(t > 100 for t in ticks), "local timer interrupts per CPU: %s" % ticks, m)
+
+
+def service_run(name, vcpus, memory_mib=1024):
+    with Machine(name, cfg(vcpus, "%dM" % memory_mib), files(), smp=2, timeout=400) as m:
+        boot_to_shell(m)
+        check_basics(m, vcpus, memory_mib)
+        check_clock_and_load(m, vcpus)
+        m.send("poweroff -f\n")
+        rc = m.wait_exit(60)
+        check(rc == 0, "QEMU exit status %d after poweroff" % rc, m)
+
+
+def test_one_vcpu():
+    service_run("service_1cpu", 1)
+
+
+def test_two_vcpus():
+    service_run("service_2cpu", 2, 1536)
+
+
+def test_reboot():
+    """reboot in the service VM resets the machine; Keel and the service VM come up again."""
+    with Machine("service_reboot", cfg(1), files(), smp=1, timeout=400, reboot=True) as m:
+        boot_to_shell(m)
+        m.send("reboot -f\n")
+        mark = m.mark()
+        m.expect(r"keel: Keel hypervisor, UEFI boot stub", timeout=120, start=mark)
+        m.expect(r"Keel service VM: ", timeout=240, start=mark)
+        m.expect(PROMPT, timeout=30, start=mark)
+        time.sleep(0.5)
+        check(m.shell("uname -r") == KVER, "no shell after the reboot", m)
+        m.send("poweroff -f\n")
+        check(m.wait_exit(60) == 0, "no power-off after the reboot", m)
+
+
+def test_usb_image():
+    """Boot exactly build/keel-usb.img (what `make usb` writes) from an emulated USB stick."""
+    image = os.path.join(BUILD, "keel-usb.img")
+    with Machine("service_usb", None, smp=2, timeout=400, disk=image) as m:
+        boot_to_shell(m)
+        check_basics(m, 2, 1024)
+        check_clock_and_load(m, 2)
+        m.send("poweroff -f\n")
+        check(m.wait_exit(60) == 0, "no power-off", m)
