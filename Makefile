@@ -37,7 +37,7 @@ LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -T linker.ld
 LINK_INPUTS := $(EFI_CRT0) $(ALL_OBJS)
 LINK_LIBS := -L$(EFI_LIBDIR) -lgnuefi $(LIBGCC)
 
-.PHONY: all run test unit-build fuzz-build guests usb stats clean deps
+.PHONY: all run test bench unit-build fuzz-build guests usb stats clean deps
 all: $(BUILD)/keel.efi
 
 $(BUILD)/obj/%.c.o: %.c Makefile
@@ -122,6 +122,10 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory all unit-build fuzz-build guests usb
 	$(PYTHON) tests/run.py
+
+bench: deps
+	@$(MAKE) --no-print-directory all guests usb
+	$(PYTHON) scripts/bench.py
 
 stats:
 	@echo "hypervisor core (boot arch core lib drivers vmm iommu and their headers), lines:"

@@ -110,6 +110,7 @@ void core_main(struct boot_info *bi)
 	struct percpu *bsp;
 	const char *clock;
 
+	tsc_mark_boot();			/* time zero of time_ns() */
 	boot_info = bi;
 	log_init(bi->config.serial_port, bi->config.serial_baud, bi->config.log_level); /* serial console */
 	fbcon_init(&bi->fb);			/* mirror on the GOP framebuffer */
@@ -128,6 +129,7 @@ void core_main(struct boot_info *bi)
 		panic("cannot continue without ACPI tables");
 	platform_init(&acpi);			/* reset and power-off paths */
 	monitor_init();				/* Ctrl-] Ctrl-] opens it */
+	vm_monitor_init();
 	pic_disable();				/* no legacy interrupts */
 	apic_init();				/* boot CPU's local APIC */
 	bsp->apic_id = apic_id();

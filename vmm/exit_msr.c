@@ -131,6 +131,7 @@ static const struct msr_handler msrs[] = {
 	{ MSR_MTRR_CAP, read_zero, NULL },
 	{ MSR_MCG_CAP, read_zero, NULL },
 	{ MSR_MCG_STATUS, read_zero, write_ignore },
+	{ 0x1a0, read_zero, write_ignore }, /* IA32_MISC_ENABLE: Linux's verify_cpu reads it on Intel */
 	{ MSR_PAT, read_reg, write_reg },
 	{ MSR_MTRR_DEF_TYPE, read_mtrr_def, write_ignore },
 	{ MSR_EFER, read_reg, write_reg },

@@ -133,8 +133,8 @@ int service_mem_map(struct vm *vm, const struct service_layout *sl, const struct
 		if (is_host_ram(r->type) && end > start)
 			ret = pt_unmap(&vm->gpa, start, end - start);
 	}
-	for (u32 i = 0; !ret && i < sl->nr_ram; i++)
-		ret = vm_map(vm, sl->ram[i].base, sl->ram[i].base, sl->ram[i].size, PT_RWX);
+	for (u32 i = 0; !ret && i < sl->nr_ram; i++) /* owned: back to the pool if the VM dies */
+		ret = vm_map(vm, sl->ram[i].base, sl->ram[i].base, sl->ram[i].size, PT_RWX | PT_OWNED);
 	if (!ret)
 		ret = vm_map(vm, sl->acpi_page, sl->acpi_page, PAGE_SIZE, PT_RWX);
 	if (!ret) /* emulated: the local APIC page and the I/O APICs */

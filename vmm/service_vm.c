@@ -6,6 +6,7 @@
  * other I/O port, then the Linux kernel and initrd from keel.cfg.
  */
 #include <arch/x86/percpu.h>
+#include <arch/x86/tsc.h>
 #include <keel/fbcon.h>
 #include <keel/ioapic.h>
 #include <keel/log.h>
@@ -102,6 +103,7 @@ static int build(struct vm *vm, struct boot_info *bi, const struct acpi_info *ai
 		pr_err("service VM: cannot build its memory map");
 		return -ENOMEM;
 	}
+	vm->ram_size = bi->config.service_memory; /* identity-mapped, so vm_add_ram did not count it */
 	rsdp = service_acpi_build(&layout, ai, vcpus);
 	if (add_devices(vm, bi, ai))
 		return -ENOMEM;
@@ -129,9 +131,11 @@ int service_vm_start(struct boot_info *bi, const struct acpi_info *ai)
 	monitor_set_console_input(console_input);
 	if (bi->fb.format != FB_NONE)
 		fbcon_release(); /* the screen is the service VM's now */
-	pr_info("service VM: %u vCPU(s), %llu MiB in %u chunk(s), kernel %s, cmdline \"%s\"", vcpus,
+	pr_info("service VM: %u vCPU(s), %llu MiB in %u chunk(s), kernel %s, cmdline \"%s\", "
+		"starting %llu ms after the core", vcpus,
 		(unsigned long long)(bi->config.service_memory / MiB), layout.nr_ram,
-		bi->config.service_kernel, bi->config.service_cmdline);
+		bi->config.service_kernel, bi->config.service_cmdline,
+		(unsigned long long)(time_ns() / 1000000));
 	vm_start(vm);
 	return 0;
 }

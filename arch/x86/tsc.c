@@ -64,8 +64,12 @@ const char *tsc_calibrate(const struct acpi_info *ai)
 		runs[j] = v;
 	}
 	hz = runs[CAL_RUNS / 2];
-	boot_tsc = rdtsc();
 	return src;
+}
+
+void tsc_mark_boot(void)
+{
+	boot_tsc = rdtsc();
 }
 
 u64 tsc_hz(void)

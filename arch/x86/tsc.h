@@ -9,7 +9,9 @@
 const char *tsc_calibrate(const struct acpi_info *ai);
 u64 tsc_hz(void);
 u64 tsc_to_ns(u64 ticks);
-u64 time_ns(void); /* since boot */
+/* time_ns() counts from here: the core's first instruction. */
+void tsc_mark_boot(void);
+u64 time_ns(void); /* since tsc_mark_boot(), once calibrated */
 void tsc_delay_us(u64 us);
 
 #endif

@@ -81,5 +81,7 @@ void vm_stop(struct vm *vm, const char *fmt, ...) __printf(2, 3);
 void vm_reap(void);
 bool vm_all_stopped(void);
 const char *vm_state_name(enum vm_state s);
+/* Adds the VM commands to the monitor. */
+void vm_monitor_init(void);
 
 #endif

@@ -112,3 +112,30 @@ def test_usb_image():
         check_clock_and_load(m, 2)
         m.send("poweroff -f\n")
         check(m.wait_exit(60) == 0, "no power-off", m)
+
+
+def test_monitor_with_a_hung_service_vm():
+    """The monitor lists the service VM and its exits, returns to the console, and still works
+    (and reboots the machine) after the service VM's kernel crashed and hangs."""
+    with Machine("service_monitor", cfg(2, "1G"), files(), smp=2, timeout=400, reboot=True) as m:
+        boot_to_shell(m)
+        m.send(b"\x1d\x1d")
+        m.expect(r"keel> ", timeout=10)
+        mark = m.mark()
+        m.send("vms\r")
+        m.expect(r"0 service +running +2 vCPU\(s\), 1024 MiB", timeout=10, start=mark)
+        m.expect(r"vcpu1 on cpu1 \w+, \d+ exits: .*port I/O \d+", timeout=10, start=mark)
+        m.send("resume\r")
+        m.expect(r"back to the service VM console", timeout=10)
+        check(m.shell("echo still here") == "still here", "console lost after the monitor", m)
+        m.send("echo c > /proc/sysrq-trigger\n")  # the kernel panics and stops
+        m.expect(r"Kernel panic", timeout=60)
+        time.sleep(2)
+        m.send(b"\x1d\x1d")
+        m.expect(r"keel> ", timeout=10)
+        m.send("vms\r")
+        m.expect(r"0 service +running", timeout=10)
+        mark = m.mark()
+        m.send("reboot\r")
+        m.expect(r"keel: Keel hypervisor, UEFI boot stub", timeout=120, start=mark)
+        m.expect(r"Keel service VM: ", timeout=240, start=mark)

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+/* Monitor commands about VMs: list them with their vCPUs, states and exit counts. */
+#include <arch/x86/tsc.h>
+#include <keel/format.h>
+#include <keel/monitor.h>
+#include <keel/string.h>
+#include <keel/vcpu_run.h>
+#include <keel/vm.h>
+
+static const char *vcpu_state_name(enum vcpu_state s)
+{
+	static const char *const names[] = { [VCPU_RUNNABLE] = "runnable", [VCPU_HALTED] = "halted",
+					     [VCPU_WAIT_SIPI] = "waiting for SIPI",
+					     [VCPU_STOPPED] = "stopped" };
+
+	return (u32)s < ARRAY_SIZE(names) ? names[s] : "?";
+}
+
+static void show_vcpu(struct vcpu *v)
+{
+	char line[256];
+	u32 n = 0;
+
+	for (u32 r = 0; r < EXIT_COUNT && n + 40 < sizeof(line); r++) {
+		if (!v->exits[r])
+			continue;
+		n += (u32)format_snprintf(line + n, sizeof(line) - n, "%s%s %llu", n ? ", " : "",
+					  exit_names[r], (unsigned long long)v->exits[r]);
+	}
+	line[n] = 0;
+	monitor_print("    vcpu%u on cpu%u %s, %llu exits%s%s\n", v->id, v->pcpu, vcpu_state_name(v->state),
+		      (unsigned long long)v->exits_total, n ? ": " : "", line);
+}
+
+static void cmd_vms(const char *args)
+{
+	(void)args;
+	if (!nr_vms_created)
+		monitor_print("  no VMs\n");
+	for (u32 i = 0; i < nr_vms_created; i++) {
+		struct vm *vm = vms[i];
+		u64 up = vm->start_ns ? (time_ns() - vm->start_ns) / 1000000000ULL : 0;
+
+		monitor_print("  %u %-15s %-8s %u vCPU(s), %llu MiB, up %llu s%s%s\n", vm->id, vm->name,
+			      vm_state_name(vm->state), vm->nr_vcpus,
+			      (unsigned long long)(vm->ram_size / MiB), (unsigned long long)up,
+			      vm->why[0] ? ": " : "", vm->why);
+		for (u32 j = 0; j < vm->nr_vcpus && !vm->resources_freed; j++)
+			show_vcpu(vm->vcpus[j]);
+	}
+}
+
+static const struct monitor_cmd vm_cmds[] = {
+	{ "vms", "VMs and their vCPUs: state, physical CPU, exit counts", cmd_vms },
+};
+
+void vm_monitor_init(void)
+{
+	monitor_register(vm_cmds, ARRAY_SIZE(vm_cmds));
+}
