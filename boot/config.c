@@ -186,6 +186,67 @@ static int set_cmdline(struct parser *p, const char *v)
 	return 0;
 }
 
+static int hex_field(const char **s, char stop, u32 max, u32 *out)
+{
+	u32 v = 0, n = 0;
+
+	for (; **s && **s != stop && n < 3; (*s)++, n++) {
+		char c = **s;
+		u32 d = c >= '0' && c <= '9' ? (u32)(c - '0') :
+			c >= 'a' && c <= 'f' ? (u32)(c - 'a' + 10) :
+			c >= 'A' && c <= 'F' ? (u32)(c - 'A' + 10) : 99;
+
+		if (d > 15)
+			return -EINVAL;
+		v = v * 16 + d;
+	}
+	if (!n || v > max || (stop && **s != stop))
+		return -EINVAL;
+	if (stop)
+		(*s)++;
+	*out = v;
+	return 0;
+}
+
+/* "BB:DD.F" (hex), the way lspci prints a function on segment 0. */
+static int parse_bdf(const char *s, u16 *bdf)
+{
+	u32 bus, dev, fn;
+
+	if (hex_field(&s, ':', 0xff, &bus) || hex_field(&s, '.', 0x1f, &dev) ||
+	    hex_field(&s, 0, 7, &fn) || *s)
+		return -EINVAL;
+	*bdf = (u16)(bus << 8 | dev << 3 | fn);
+	return 0;
+}
+
+static int set_pci_reserve(struct parser *p, const char *v)
+{
+	char item[16];
+
+	while (*v) {
+		size_t n = 0;
+
+		while (*v == ' ' || *v == ',')
+			v++;
+		while (v[n] && v[n] != ' ' && v[n] != ',')
+			n++;
+		if (!n)
+			break;
+		if (n >= sizeof(item))
+			return fail(p, "pci.reserve: '%.20s' is not a PCI function like 00:03.0", v);
+		memcpy(item, v, n);
+		item[n] = 0;
+		if (p->cfg->nr_pci_reserved >= CONFIG_MAX_RESERVED_PCI)
+			return fail(p, "pci.reserve: more than %d functions", CONFIG_MAX_RESERVED_PCI);
+		if (parse_bdf(item, &p->cfg->pci_reserved[p->cfg->nr_pci_reserved]))
+			return fail(p, "pci.reserve: '%s' is not a PCI function like 00:03.0", item);
+		p->cfg->nr_pci_reserved++;
+		v += n;
+	}
+	return 0;
+}
+
 static int set_memory(struct parser *p, const char *v)
 {
 	u64 size;
@@ -224,6 +285,7 @@ static const struct {
 	{ "service.cmdline", set_cmdline },
 	{ "service.memory", set_memory },
 	{ "service.vcpus", set_vcpus },
+	{ "pci.reserve", set_pci_reserve },
 };
 BUILD_ASSERT(ARRAY_SIZE(keys) <= 32, "seen is a u32 bitmask");
 

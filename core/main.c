@@ -14,6 +14,8 @@
 #include <keel/debug_exit.h>
 #include <keel/fbcon.h>
 #include <keel/ioapic.h>
+#include <keel/irq_route.h>
+#include <keel/pci.h>
 #include <keel/log.h>
 #include <keel/memory.h>
 #include <keel/monitor.h>
@@ -134,6 +136,8 @@ void core_main(struct boot_info *bi)
 	apic_init();				/* boot CPU's local APIC */
 	bsp->apic_id = apic_id();
 	ioapic_init(&acpi);			/* every pin masked */
+	irq_route_init();			/* vectors for devices' interrupts */
+	pci_init(&acpi);			/* the machine's PCI functions */
 	serial_irq_init(bi->config.serial_port, bsp->apic_id); /* console input */
 	clock = tsc_calibrate(&acpi);		/* TSC against PM timer or PIT */
 	apic_timer_calibrate();

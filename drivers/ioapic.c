@@ -79,20 +79,24 @@ u32 ioapic_isa_gsi(u8 irq, u16 *flags)
 	return irq;
 }
 
-int ioapic_route(u32 gsi, u8 vector, u32 apic_id, u16 flags)
+int ioapic_route_raw(u32 gsi, u8 vector, u32 apic_id, bool level, bool active_low)
 {
-	u32 pin, lo = vector;
+	u32 pin, lo = vector | (level ? REDIR_LEVEL : 0) | (active_low ? REDIR_ACTIVE_LOW : 0);
 	const struct acpi_ioapic *io = find(gsi, &pin);
 
 	if (!io)
 		return -ENOENT;
-	if ((flags & MPS_TRIGGER_MASK) == MPS_TRIGGER_LEVEL)
-		lo |= REDIR_LEVEL;
-	if ((flags & MPS_POLARITY_MASK) == MPS_POLARITY_LOW)
-		lo |= REDIR_ACTIVE_LOW;
+	reg_write(io, REG_REDIR(pin), REDIR_MASKED);
 	reg_write(io, REG_REDIR(pin) + 1, apic_id << 24);
 	reg_write(io, REG_REDIR(pin), lo);
 	return 0;
+}
+
+int ioapic_route(u32 gsi, u8 vector, u32 apic_id, u16 flags)
+{
+	return ioapic_route_raw(gsi, vector, apic_id,
+				(flags & MPS_TRIGGER_MASK) == MPS_TRIGGER_LEVEL,
+				(flags & MPS_POLARITY_MASK) == MPS_POLARITY_LOW);
 }
 
 void ioapic_mask(u32 gsi, bool mask)

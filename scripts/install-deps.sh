@@ -3,7 +3,8 @@
 # Installs the Debian 12 packages Keel needs to build, run and test; only what is missing.
 set -e
 PACKAGES="make gcc libc6-dev binutils python3 gnu-efi mtools qemu-system-x86 ovmf
-busybox-static linux-image-amd64 console-setup-linux clang llvm libclang-rt-14-dev"
+busybox-static linux-image-amd64 console-setup-linux clang llvm libclang-rt-14-dev
+bochs bochsbios vgabios bochs-sdl"
 missing=""
 for p in $PACKAGES; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

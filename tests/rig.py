@@ -52,6 +52,7 @@ class Machine:
         self.lock = threading.Lock()
         self.proc = None
         self.deadline = None
+        self.command_prefix = []  # e.g. ["ip", "netns", "exec", NAME] to run QEMU in a namespace
 
     # --- set-up ---
     def build_disk(self):
@@ -88,7 +89,7 @@ class Machine:
 
     def start(self):
         disk = self.build_disk()
-        cmd = self.command(disk)
+        cmd = self.command_prefix + self.command(disk)
         with open(os.path.join(self.dir, "qemu.cmd"), "w") as f:
             f.write(" ".join(cmd) + "\n")
         self.stderr = open(os.path.join(self.dir, "qemu.stderr"), "wb")

@@ -138,16 +138,24 @@ static int update(struct page_table *pt, u64 *table, u32 level, u64 va, u64 end,
 	return 0;
 }
 
+/* Inside what the table can translate (48 bits for 4 levels), without wrapping. */
+static bool in_range(const struct page_table *pt, u64 va, u64 size)
+{
+	u64 limit = 1ULL << PT_LEVEL_SHIFT(pt->fmt->levels + 1);
+
+	return IS_ALIGNED(va | size, PAGE_SIZE) && va + size >= va && va + size <= limit;
+}
+
 int pt_map(struct page_table *pt, u64 va, hpa_t pa, u64 size, u32 perms)
 {
-	if (!IS_ALIGNED(va | pa | size, PAGE_SIZE) || va + size < va)
+	if (!in_range(pt, va, size) || !IS_ALIGNED(pa, PAGE_SIZE))
 		return -EINVAL;
 	return update(pt, table_at(pt->root), pt->fmt->levels, va, va + size, pa, perms, true);
 }
 
 int pt_unmap(struct page_table *pt, u64 va, u64 size)
 {
-	if (!IS_ALIGNED(va | size, PAGE_SIZE) || va + size < va)
+	if (!in_range(pt, va, size))
 		return -EINVAL;
 	return update(pt, table_at(pt->root), pt->fmt->levels, va, va + size, 0, 0, false);
 }

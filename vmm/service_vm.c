@@ -13,6 +13,7 @@
 #include <keel/memory.h>
 #include <keel/monitor.h>
 #include <keel/page_alloc.h>
+#include <keel/passthru.h>
 #include <keel/service_vm.h>
 #include <keel/vioapic.h>
 #include <keel/vlapic.h>
@@ -60,7 +61,9 @@ static int add_devices(struct vm *vm, const struct boot_info *bi, const struct a
 	if (!vm->uart)
 		return -ENOMEM;
 	open_ports(vm, port);
-	return 0;
+	if (vm->ioapic)
+		intx_mirror_attach(vm->ioapic); /* the devices' INTx */
+	return passthru_init(vm, bi);	   /* config space, MSI and MSI-X */
 }
 
 static int load_kernel(struct vm *vm, const struct boot_info *bi, u64 rsdp)

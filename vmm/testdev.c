@@ -76,7 +76,7 @@ int testdev_attach(struct vm *vm)
 		return -ENOMEM;
 	if (vm_add_cleanup(vm, testdev_free, t))
 		return -ENOSPC;
-	if (vm_register_io(vm, &ex) || vm_register_io(vm, &sc) || vm_register_mmio(vm, &pg))
+	if (vm_register_io(vm, &ex) || vm_register_io(vm, &sc) || !vm_register_mmio(vm, &pg))
 		return -ENOSPC;
 	return 0;
 }

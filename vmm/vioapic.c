@@ -35,7 +35,35 @@ struct vioapic {
 	u32 gsi_base, sel;
 	u64 rte[VIOAPIC_PINS];
 	bool level[VIOAPIC_PINS];
+	u32 claimed; /* bit per pin owned by an emulated device */
+	const struct vioapic_mirror *mirror;
 };
+
+void vioapic_claim_pin(struct vioapic *io, u32 pin)
+{
+	if (pin < VIOAPIC_PINS)
+		io->claimed |= 1u << pin;
+}
+
+void vioapic_set_mirror(struct vioapic *io, const struct vioapic_mirror *m)
+{
+	io->mirror = m;
+}
+
+struct vm *vioapic_vm(struct vioapic *io)
+{
+	return io->vm;
+}
+
+u32 vioapic_gsi_base(struct vioapic *io)
+{
+	return io->gsi_base;
+}
+
+static bool mirrored(struct vioapic *io, u32 pin)
+{
+	return io->mirror && !(io->claimed & (1u << pin));
+}
 
 static bool dest_matches(struct vcpu *v, u64 rte)
 {
@@ -90,16 +118,21 @@ void vioapic_set_pin(struct vioapic *io, u32 pin, bool level)
 
 void vioapic_eoi(struct vioapic *io, u8 vector)
 {
+	u32 done = 0;
 	u64 flags = spin_lock_irqsave(&io->lock);
 
 	for (u32 pin = 0; pin < VIOAPIC_PINS; pin++) {
 		if ((u8)io->rte[pin] != vector || !(io->rte[pin] & RTE_REMOTE_IRR))
 			continue;
 		io->rte[pin] &= ~(u64)RTE_REMOTE_IRR;
-		if (io->level[pin])
+		done |= 1u << pin;
+		if (io->level[pin] && !mirrored(io, pin))
 			deliver(io, pin); /* still asserted: again */
 	}
 	spin_unlock_irqrestore(&io->lock, flags);
+	for (u32 pin = 0; pin < VIOAPIC_PINS; pin++) /* the device decides whether it still asserts */
+		if ((done & (1u << pin)) && mirrored(io, pin))
+			io->mirror->eoi(io, pin);
 }
 
 static u32 read_indirect(struct vioapic *io)
@@ -137,6 +170,8 @@ static void write_indirect(struct vioapic *io, u32 val)
 	io->rte[pin] = (io->rte[pin] & ~RTE_WRITABLE) | (rte & RTE_WRITABLE);
 	if ((io->rte[pin] & RTE_LEVEL) && io->level[pin])
 		deliver(io, pin); /* unmasking an asserted level pin */
+	if (mirrored(io, pin))
+		io->mirror->rte_changed(io, pin, io->rte[pin]);
 }
 
 static int mmio_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
@@ -185,7 +220,7 @@ struct vioapic *vioapic_create(struct vm *vm, u64 base, u8 id, u32 gsi_base)
 	io->gsi_base = gsi_base;
 	for (u32 i = 0; i < VIOAPIC_PINS; i++)
 		io->rte[i] = RTE_MASKED;
-	if (vm_add_cleanup(vm, vioapic_free, io) || vm_register_mmio(vm, &h))
+	if (vm_add_cleanup(vm, vioapic_free, io) || !vm_register_mmio(vm, &h))
 		return NULL;
 	vm->ioapic = io;
 	return io;

@@ -315,6 +315,16 @@ static void deliver(struct vcpu *t, u64 icr)
 	}
 }
 
+struct vcpu *vlapic_find_dest(struct vm *vm, u32 dest, bool logical)
+{
+	u64 icr = logical ? ICR_LOGICAL : 0;
+
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		if (targets(vm->vcpus[0]->lapic, vm->vcpus[i]->lapic, icr, dest))
+			return vm->vcpus[i]; /* lowest priority or a single target: the first will do */
+	return NULL;
+}
+
 static void send_ipi(struct vlapic *l, u64 icr, u32 dest)
 {
 	struct vm *vm = l->vcpu->vm;
@@ -429,7 +439,7 @@ int vlapic_register_mmio(struct vm *vm)
 {
 	struct mmio_handler h = { VLAPIC_BASE, PAGE_SIZE, mmio_read, mmio_write, NULL };
 
-	return vm_register_mmio(vm, &h);
+	return vm_register_mmio(vm, &h) ? 0 : -ENOSPC;
 }
 
 bool vlapic_owns_msr(u32 msr)

@@ -197,12 +197,12 @@ int vm_register_io(struct vm *vm, const struct io_handler *h)
 	return 0;
 }
 
-int vm_register_mmio(struct vm *vm, const struct mmio_handler *h)
+struct mmio_handler *vm_register_mmio(struct vm *vm, const struct mmio_handler *h)
 {
 	if (vm->nr_mmio >= VM_MAX_MMIO)
-		return -ENOSPC;
-	vm->mmio[vm->nr_mmio++] = *h;
-	return 0;
+		return NULL;
+	vm->mmio[vm->nr_mmio] = *h;
+	return &vm->mmio[vm->nr_mmio++];
 }
 
 void vm_start(struct vm *vm)

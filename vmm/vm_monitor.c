@@ -2,7 +2,9 @@
 /* Monitor commands about VMs: list them with their vCPUs, states and exit counts. */
 #include <arch/x86/tsc.h>
 #include <keel/format.h>
+#include <keel/irq_route.h>
 #include <keel/monitor.h>
+#include <keel/pci.h>
 #include <keel/string.h>
 #include <keel/vcpu_run.h>
 #include <keel/vm.h>
@@ -50,8 +52,22 @@ static void cmd_vms(const char *args)
 	}
 }
 
+static void cmd_pci(const char *args)
+{
+	(void)args;
+	for (u32 i = 0; i < pci_nr_funcs; i++) {
+		const struct pci_func *f = &pci_funcs[i];
+
+		monitor_print("  %02x:%02x.%x %04x:%04x class %06x %-8s%s%s\n", PCI_BUS(f->bdf),
+			      PCI_DEV(f->bdf), PCI_FN(f->bdf), f->vendor, f->device, f->class_rev >> 8,
+			      f->owner, f->msi_cap ? " msi" : "", f->msix_cap ? " msi-x" : "");
+	}
+	monitor_print("  %u device interrupts routed to vCPUs\n", irq_route_count());
+}
+
 static const struct monitor_cmd vm_cmds[] = {
 	{ "vms", "VMs and their vCPUs: state, physical CPU, exit counts", cmd_vms },
+	{ "pci", "PCI functions and the VM that owns each", cmd_pci },
 };
 
 void vm_monitor_init(void)

@@ -199,6 +199,8 @@ struct vuart *vuart_create(struct vm *vm, u16 port, u8 irq, vuart_sink_fn sink, 
 	u->ctx = ctx;
 	u->vm = vm;
 	u->irq = irq;
+	if (vm->ioapic)
+		vioapic_claim_pin(vm->ioapic, irq);
 	if (vm_add_cleanup(vm, vuart_free, u) || vm_register_io(vm, &h))
 		return NULL;
 	return u;

@@ -27,14 +27,18 @@ static u64 *table_alloc(void)
 	return t;
 }
 
-static u64 map_top(const struct boot_info *bi)
+/* All the CPU can address with 1 GiB pages (device BARs can be anywhere), else 512 GiB. */
+static u64 map_top(const struct boot_info *bi, bool huge1g)
 {
+	u32 bits = cpuid(0x80000008).eax & 0xff;
 	u64 top = 4 * GiB;
 
 	for (u32 i = 0; i < bi->map.nr; i++)
 		top = MAX(top, bi->map.r[i].base + bi->map.r[i].size);
 	if (bi->fb.base)
 		top = MAX(top, bi->fb.base + bi->fb.size);
+	if (huge1g)
+		top = MAX(top, 1ULL << MIN(bits, 48u));
 	return ALIGN_UP(top, SPAN_512G);
 }
 
@@ -61,7 +65,7 @@ static void map_512g(u64 *pml4e, u64 base, bool huge1g)
 void paging_init(const struct boot_info *bi)
 {
 	bool huge1g = cpuid(0x80000001).edx & CPUID_80000001_EDX_PDPE1GB;
-	u64 top = map_top(bi);
+	u64 top = map_top(bi, huge1g);
 	u64 *pml4 = table_alloc();
 
 	if (top > ENTRIES * SPAN_512G)

@@ -12,6 +12,7 @@
 #define CONFIG_MAX_VMS 16
 #define CONFIG_VM_NAME_MAX 16
 #define CONFIG_MIN_VM_MEMORY (2 * MiB)
+#define CONFIG_MAX_RESERVED_PCI 16
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -38,6 +39,8 @@ struct keel_config {
 	u32 service_vcpus;
 	u32 nr_vms;
 	struct config_vm vms[CONFIG_MAX_VMS];
+	u32 nr_pci_reserved;
+	u16 pci_reserved[CONFIG_MAX_RESERVED_PCI]; /* bus << 8 | dev << 3 | fn: kept from the service VM */
 };
 
 /*

@@ -16,5 +16,18 @@ struct vioapic *vioapic_create(struct vm *vm, u64 base, u8 id, u32 gsi_base);
 void vioapic_set_pin(struct vioapic *io, u32 pin, bool level);
 /* The guest's EOI of vector (level-triggered interrupts clear Remote IRR). */
 void vioapic_eoi(struct vioapic *io, u8 vector);
+/* An emulated device owns this pin: it is never mirrored to the machine's I/O APIC. */
+void vioapic_claim_pin(struct vioapic *io, u32 pin);
+
+/* Mirroring unclaimed pins onto the physical I/O APIC (the service VM's devices' INTx). */
+struct vioapic_mirror {
+	void (*rte_changed)(struct vioapic *io, u32 pin, u64 rte);
+	void (*eoi)(struct vioapic *io, u32 pin);
+};
+void vioapic_set_mirror(struct vioapic *io, const struct vioapic_mirror *m);
+struct vm *vioapic_vm(struct vioapic *io);
+u32 vioapic_gsi_base(struct vioapic *io);
+/* vmm/intx_mirror.c */
+void intx_mirror_attach(struct vioapic *io);
 
 #endif

@@ -18,6 +18,8 @@ int vlapic_msr_write(struct vcpu *v, u32 msr, u64 val);
 void vlapic_set_irq(struct vcpu *v, u8 vector);
 /* Same, remembering a level-triggered vector so its EOI reaches the I/O APIC. */
 void vlapic_set_irq_trig(struct vcpu *v, u8 vector, bool level);
+/* The vCPU an interrupt with this destination (MSI or I/O APIC format) goes to, or NULL. */
+struct vcpu *vlapic_find_dest(struct vm *vm, u32 dest, bool logical);
 /* The highest-priority vector the vCPU should take now, or -1. */
 int vlapic_pending_vector(struct vlapic *l);
 /* The vector was injected: it moves from IRR to ISR. */

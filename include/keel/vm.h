@@ -9,7 +9,7 @@
 
 #define VM_MAX_VCPUS 64
 #define VM_MAX_IO 24
-#define VM_MAX_MMIO 16
+#define VM_MAX_MMIO 48
 #define VM_NAME_MAX 16
 #define VM_MAX_CLEANUPS 16
 
@@ -69,7 +69,8 @@ int vm_read(struct vm *vm, gpa_t gpa, void *buf, size_t len);
 int vm_write(struct vm *vm, gpa_t gpa, const void *buf, size_t len);
 bool vm_is_ram(struct vm *vm, gpa_t gpa);
 int vm_register_io(struct vm *vm, const struct io_handler *h);
-int vm_register_mmio(struct vm *vm, const struct mmio_handler *h);
+/* Returns the registered handler (its base and size may be moved later), or NULL. */
+struct mmio_handler *vm_register_mmio(struct vm *vm, const struct mmio_handler *h);
 /* fn(opaque) runs when the VM is torn down; -ENOSPC (and fn runs now) if the table is full. */
 int vm_add_cleanup(struct vm *vm, void (*fn)(void *opaque), void *opaque);
 void vm_start(struct vm *vm);

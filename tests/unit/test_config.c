@@ -168,7 +168,27 @@ TEST(boot_vm_errors)
 	CHECK_EQ(parse("vm.a.kernel = k\nvm.a.memory = 1M\n"), -22);
 	CHECK_EQ(parse("vm.a.kernel = k\nvm.a.vcpus = 0\n"), -22);
 	CHECK_EQ(parse("vm.a.kernel = k\nvm.a.testdev = yes\n"), -22);
-	CHECK_EQ(parse("vm.a.kernel=1\nvm.b.kernel=1\nvm.c.kernel=1\nvm.d.kernel=1\nvm.e.kernel=1\n"
-		       "vm.f.kernel=1\nvm.g.kernel=1\nvm.h.kernel=1\nvm.i.kernel=1\n"), -22);
-	CHECK(strstr(err, "more than 8 VMs"));
+	{
+		static char many[CONFIG_MAX_VMS * 16 + 32];
+		size_t n = 0;
+
+		for (int i = 0; i <= CONFIG_MAX_VMS; i++)
+			n += (size_t)sprintf(many + n, "vm.v%d.kernel=1\n", i);
+		CHECK_EQ(parse(many), -22);
+		CHECK(strstr(err, "more than") && strstr(err, "VMs"));
+	}
+}
+
+TEST(pci_reserve)
+{
+	CHECK_EQ(parse("service.kernel = k\npci.reserve = 00:03.0, 1a:1f.7 02:00.1\n"), 0);
+	CHECK_EQ(cfg.nr_pci_reserved, 3);
+	CHECK_EQ(cfg.pci_reserved[0], 0x0018);
+	CHECK_EQ(cfg.pci_reserved[1], 0x1aff);
+	CHECK_EQ(cfg.pci_reserved[2], 0x0201);
+	CHECK_EQ(parse("service.kernel = k\npci.reserve = 00:20.0\n"), -22);
+	CHECK(strstr(err, "'00:20.0' is not a PCI function"));
+	CHECK_EQ(parse("service.kernel = k\npci.reserve = 0:3\n"), -22);
+	CHECK_EQ(parse("service.kernel = k\npci.reserve = 00:03.8\n"), -22);
+	CHECK_EQ(parse("service.kernel = k\npci.reserve = xx:03.0\n"), -22);
 }

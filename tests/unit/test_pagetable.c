@@ -128,10 +128,19 @@ TEST(walk_visits_every_leaf)
 
 TEST(bad_arguments_and_no_memory)
 {
+	hpa_t pa;
+
 	setup();
+	CHECK_EQ(pt_map(&pt, 0, 0, 1ULL << 30, PT_R), 0);
+	CHECK_EQ(pt_map(&pt, (1ULL << 48) - 0x1000, 0x5000, 0x1000, PT_R), 0); /* the last page */
+	CHECK(pt_lookup(&pt, (1ULL << 48) - 1, &pa, NULL, NULL));
+	CHECK_EQ(pa, 0x5fff);
 	CHECK_EQ(pt_map(&pt, 0x1001, 0, 0x1000, PT_R), -22);
 	CHECK_EQ(pt_map(&pt, 0, 0x10, 0x1000, PT_R), -22);
 	CHECK_EQ(pt_map(&pt, ~0ULL - 0xfff, 0, 0x2000, PT_R), -22);
+	CHECK_EQ(pt_map(&pt, 1ULL << 48, 0, 0x1000, PT_R), -22);	 /* beyond 4 levels */
+	CHECK_EQ(pt_unmap(&pt, 0xffffffff0000b000ULL, 0x1000), -22); /* a 64-bit BAR being sized */
+	CHECK_EQ(pt_unmap(&pt, (1ULL << 48) - 0x1000, 0x2000), -22);
 	fake_pages_fail_after = 1;
 	CHECK_EQ(pt_map(&pt, 0x7000000000ULL, 0, 0x1000, PT_R), -12);
 	fake_pages_fail_after = -1;

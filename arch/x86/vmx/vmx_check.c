@@ -107,20 +107,20 @@ const char *vmx_check_event(const struct vmx_guest_state *g, char *buf, size_t l
 
 	if (!(info & INTR_INFO_VALID))
 		return NULL;
-	CHECK(info & INTR_INFO_RESERVED, "VM-entry event %x: reserved bits 30:12 set", info);
-	CHECK(type == 1, "VM-entry event %x: interruption type 1 is reserved", info);
-	CHECK(type == INTR_TYPE_NMI && vec != 2, "VM-entry event %x: an NMI must use vector 2", info);
+	CHECK(info & INTR_INFO_RESERVED, "event %x: reserved bits 30:12 set", info);
+	CHECK(type == 1, "event %x: interruption type 1 is reserved", info);
+	CHECK(type == INTR_TYPE_NMI && vec != 2, "event %x: an NMI must use vector 2", info);
 	CHECK(type == INTR_TYPE_HW_EXCEPTION && vec > 31,
-	      "VM-entry event %x: a hardware exception with vector %u > 31", info, vec);
-	CHECK(type == INTR_TYPE_OTHER && vec != 0, "VM-entry event %x: type 7 needs vector 0", info);
+	      "event %x: a hardware exception with vector %u > 31", info, vec);
+	CHECK(type == INTR_TYPE_OTHER && vec != 0, "event %x: type 7 needs vector 0", info);
 	CHECK(!!(info & INTR_INFO_ERROR_VALID) != need_error,
-	      "VM-entry event %x: deliver-error-code is %u, but vector %u in this mode %s",
-	      info, !!(info & INTR_INFO_ERROR_VALID), vec, need_error ? "pushes an error code" : "pushes none");
+	      "event %x: error code flag %u, but vector %u here has %s", info,
+	      !!(info & INTR_INFO_ERROR_VALID), vec, need_error ? "one" : "none");
 	CHECK((info & INTR_INFO_ERROR_VALID) && (g->entry_error & GENMASK(31, 16)),
-	      "VM-entry exception error code %x: bits 31:16 must be 0", g->entry_error);
+	      "event error code %x: bits 31:16 must be 0", g->entry_error);
 	CHECK((type == INTR_TYPE_SOFT_INT || type == INTR_TYPE_PRIV_SOFT_EXCEPTION ||
 	       type == INTR_TYPE_SOFT_EXCEPTION) && (g->entry_len == 0 || g->entry_len > 15),
-	      "VM-entry instruction length %u for a software event: must be 1-15", g->entry_len);
+	      "event instruction length %u: must be 1-15 for software events", g->entry_len);
 	return NULL;
 }
 

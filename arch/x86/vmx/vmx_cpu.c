@@ -46,6 +46,21 @@ static const char *adjust(const struct control *c, bool true_ctls)
 	return (*c->out & c->need) == c->need ? NULL : c->name;
 }
 
+/* SDM 3D A.7, A.8: the CR0/CR4 bits VMX fixes, and the guest/host masks that hide them. */
+static void read_fixed_bits(struct vmx_caps *k)
+{
+	k->cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
+	k->cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
+	k->cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
+	k->cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
+	/* unrestricted guest frees PE and PG, unless PG must trap to keep EFER.LMA right */
+	k->cr0_mask = ((k->cr0_fixed0 & ~(CR0_PE | CR0_PG)) | ~k->cr0_fixed1) & 0xffffffffULL;
+	if (!(k->misc & VMX_MISC_STORE_LMA))
+		k->cr0_mask |= CR0_PG;
+	k->cr4_mask = k->cr4_fixed0 | ~k->cr4_fixed1;
+	k->maxphyaddr = cpuid(CPUID_MAXPHYADDR).eax & 0xff;
+}
+
 static const char *read_caps(struct vmx_caps *k)
 {
 	u64 basic = rdmsr(MSR_VMX_BASIC);
@@ -54,8 +69,8 @@ static const char *read_caps(struct vmx_caps *k)
 	const u32 proc_need = PROC_HLT_EXITING | PROC_IO_BITMAPS | PROC_MSR_BITMAPS |
 			      PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_SECONDARY;
 	const u32 exit_need = EXIT_HOST_64BIT | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER |
-			      EXIT_LOAD_EFER;
-	const u32 entry_need = ENTRY_LOAD_PAT | ENTRY_LOAD_EFER;
+			      EXIT_LOAD_EFER | EXIT_SAVE_DEBUG;
+	const u32 entry_need = ENTRY_LOAD_PAT | ENTRY_LOAD_EFER | ENTRY_LOAD_DEBUG; /* DR7 per vCPU */
 	u32 window = 0;
 	const struct control ctls[] = {
 		{ "external-interrupt/NMI exiting", MSR_VMX_PIN, pin_need | PIN_VIRTUAL_NMIS, pin_need, &k->pin },
@@ -65,9 +80,8 @@ static const char *read_caps(struct vmx_caps *k)
 		{ "EPT and unrestricted guest", MSR_VMX_PROC2,
 		  PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES,
 		  PROC2_EPT | PROC2_UNRESTRICTED, &k->proc2 },
-		{ "64-bit host, EFER and PAT switching on exit", MSR_VMX_EXIT, exit_need, exit_need, &k->exit },
-		{ "EFER and PAT loading on entry", MSR_VMX_ENTRY, entry_need | ENTRY_LOAD_DEBUG, entry_need,
-		  &k->entry },
+		{ "64-bit host, EFER/PAT/DR7 switching on exit", MSR_VMX_EXIT, exit_need, exit_need, &k->exit },
+		{ "EFER/PAT/DR7 loading on entry", MSR_VMX_ENTRY, entry_need, entry_need, &k->entry },
 	};
 
 	k->revision = VMX_BASIC_REVISION(basic);
@@ -87,16 +101,7 @@ static const char *read_caps(struct vmx_caps *k)
 		return "4-level EPT with 2 MiB pages and INVEPT";
 	if (!(k->ept_vpid & VPID_CAP_INVVPID))
 		k->proc2 &= ~PROC2_VPID;
-	k->cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
-	k->cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
-	k->cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
-	k->cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
-	/* mask what VMX fixes; unrestricted guest frees PE and PG, unless PG must trap to track LMA */
-	k->cr0_mask = ((k->cr0_fixed0 & ~(CR0_PE | CR0_PG)) | ~k->cr0_fixed1) & 0xffffffffULL;
-	if (!(k->misc & VMX_MISC_STORE_LMA))
-		k->cr0_mask |= CR0_PG;
-	k->cr4_mask = k->cr4_fixed0 | ~k->cr4_fixed1;
-	k->maxphyaddr = cpuid(CPUID_MAXPHYADDR).eax & 0xff;
+	read_fixed_bits(k);
 	return NULL;
 }
 
@@ -140,6 +145,9 @@ int vmx_cpu_enable(struct percpu *pc)
 		wrmsr(MSR_FEATURE_CONTROL, fc | FC_LOCKED | FC_VMXON_OUTSIDE_SMX);
 	write_cr0((read_cr0() | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1);
 	write_cr4((read_cr4() | vmx_caps.cr4_fixed0 | CR4_VMXE) & vmx_caps.cr4_fixed1);
+	/* XSETBV always exits under VMX and vmm/ carries it out here: that needs CR4.OSXSAVE */
+	if (cpuid(1).ecx & CPUID_1_ECX_XSAVE)
+		write_cr4(read_cr4() | CR4_OSXSAVE);
 	region[0] = vmx_caps.revision; /* SDM 3C 25.11.5 */
 	pc->virt_area = virt_to_phys(region);
 	if (vmxon(pc->virt_area)) {

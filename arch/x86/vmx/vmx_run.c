@@ -58,7 +58,7 @@ static const u8 simple_exits[VMX_EXIT_MAX + 1] = {
 
 /* --- before the entry --- */
 
-static void flush_tlb(struct vcpu *v, struct vmx_vcpu *x)
+static void flush_tlb(struct vmx_vcpu *x)
 {
 	u32 gen = __atomic_load_n(&x->vm->flush_gen, __ATOMIC_ACQUIRE);
 
@@ -73,7 +73,6 @@ static void flush_tlb(struct vcpu *v, struct vmx_vcpu *x)
 			x->vpid);
 	x->seen_flush_gen = gen;
 	x->flush = false;
-	(void)v;
 }
 
 /* With EPT, entries into PAE paging load the PDPTEs from the VMCS (SDM 3C 27.3.2.4). */
@@ -92,7 +91,7 @@ static void load_pdptes(struct vcpu *v, struct vmx_vcpu *x)
 
 static void prepare(struct vcpu *v, struct vmx_vcpu *x)
 {
-	flush_tlb(v, x);
+	flush_tlb(x);
 	if (x->reload_pdptes)
 		load_pdptes(v, x);
 	vmx_cache_flush(x);
@@ -143,7 +142,7 @@ static void insn_failed(struct vmx_vcpu *x, struct vm_exit *e)
 	snapshot(x, &g);
 	if (err == 7)
 		why = vmx_check_event(&g, detail, sizeof(detail));
-	format_snprintf(x->why, sizeof(x->why), "%s failed with VM-instruction error %llu (%s)%s%s",
+	format_snprintf(x->why, sizeof(x->why), "%s error %llu (%s)%s%s",
 			x->launched ? "VMRESUME" : "VMLAUNCH", (unsigned long long)err,
 			vmx_insn_error_name(err), why ? ": " : "", why ? why : "");
 	*e = (struct vm_exit){ .reason = EXIT_INVALID, .code = err, .invalid.why = x->why };
@@ -170,15 +169,15 @@ static void entry_failed(struct vmx_vcpu *x, u32 reason, struct vm_exit *e)
 	}
 	snapshot(x, &g);
 	why = vmx_check_guest(&g, detail, sizeof(detail));
-	format_snprintf(x->why, sizeof(x->why), "VM entry failed: invalid guest state (exit qualification %llu%s): %s",
-			(unsigned long long)qual, qual == 2 ? ", PDPTE loading" : qual == 4 ? ", VMCS link pointer" : "",
+	format_snprintf(x->why, sizeof(x->why), "exit 33, qualification %llu%s: %s",
+			(unsigned long long)qual, qual == 2 ? " (PDPTEs)" : qual == 4 ? " (link pointer)" : "",
 			why ? why : "a check Keel does not know failed");
 }
 
 /* --- after the exit --- */
 
 /* An event the exit interrupted is delivered again on the next entry (SDM 3C 28.2.4). */
-static void requeue_event(struct vmx_vcpu *x, u32 reason)
+static void requeue_event(struct vmx_vcpu *x)
 {
 	u32 info = (u32)vmcs_read(VMCS_IDT_VECTORING_INFO);
 	u32 type = (info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
@@ -191,7 +190,6 @@ static void requeue_event(struct vmx_vcpu *x, u32 reason)
 	    type == INTR_TYPE_SOFT_EXCEPTION)
 		vmx_set(x, SLOT_ENTRY_LEN, vmcs_read(VMCS_EXIT_INSN_LEN));
 	vmx_set(x, SLOT_ENTRY_INFO, info & ~(u32)INTR_INFO_RESERVED);
-	(void)reason;
 }
 
 /* An IRET that unblocked NMIs faulted before it completed: NMIs are blocked again (28.2.3). */
@@ -377,7 +375,7 @@ void vmx_run(struct vcpu *v, struct vm_exit *exit)
 	}
 	x->launched = true;
 	v->gpr[RSP] = vmcs_read(VMCS_GUEST_RSP);
-	requeue_event(x, reason);
+	requeue_event(x);
 	close_windows(x, reason & 0xffff);
 	normalize(v, x, reason & 0xffff, exit);
 }

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* Physical device interrupts delivered to vCPUs: host vectors, MSI remapping, INTx mirroring. */
+#ifndef KEEL_IRQ_ROUTE_H
+#define KEEL_IRQ_ROUTE_H
+
+#include <keel/vcpu.h>
+
+/* An interrupt source owned by a VM (an MSI, an MSI-X entry, an I/O APIC pin). */
+struct irq_route {
+	struct vcpu *vcpu;     /* where the guest wants it */
+	u8 guest_vector;
+	u8 host_vector;	       /* 0: not allocated */
+	u32 host_apic;	       /* the physical CPU it arrives on */
+	void (*fire)(struct irq_route *r); /* NULL: raise guest_vector on vcpu */
+	void *opaque;
+	u64 count;
+};
+
+void irq_route_init(void);
+/* Gives r a host vector arriving on the CPU vcpu is pinned to; -ENOSPC when none are left. */
+int irq_route_bind(struct irq_route *r);
+void irq_route_unbind(struct irq_route *r);
+/* The physical MSI address and data that deliver r's host vector. */
+u64 irq_route_msi_addr(const struct irq_route *r);
+u32 irq_route_msi_data(const struct irq_route *r);
+/* Decodes a guest's MSI address/data into r (target vCPU, vector); false if it is not deliverable. */
+bool irq_route_from_msi(struct irq_route *r, struct vm *vm, u64 addr, u32 data);
+/* Number of host vectors in use, for the monitor. */
+u32 irq_route_count(void);
+
+#endif

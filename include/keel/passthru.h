@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* PCI functions passed through to the service VM: virtual config space, MSI/MSI-X, INTx. */
+#ifndef KEEL_PASSTHRU_H
+#define KEEL_PASSTHRU_H
+
+#include <keel/boot_info.h>
+#include <keel/irq_route.h>
+#include <keel/pci.h>
+
+struct vm;
+
+#define MSIX_MAX_ENTRIES 2048
+
+struct msix_entry {
+	u32 addr_lo, addr_hi, data, ctrl; /* the guest's view (PCI 3.0 6.8.2.6) */
+};
+
+struct pt_dev {
+	struct pci_func *f;
+	struct vm *vm;
+	/* MSI (PCI 3.0 6.8.1) */
+	u16 msi_ctrl;
+	u32 msi_addr_lo, msi_addr_hi;
+	u16 msi_data;
+	struct irq_route msi;
+	/* MSI-X */
+	u32 msix_n;
+	u8 table_bir;
+	u32 table_off;
+	struct msix_entry *table;
+	struct irq_route *msix_routes;
+	struct mmio_handler *trap; /* the table's pages, NULL until placed */
+	bool placement_refused;
+};
+
+/* Takes every function keel.cfg does not reserve (and Keel does not keep) for the service VM. */
+int passthru_init(struct vm *vm, const struct boot_info *bi);
+/* Config space as the service VM sees it. */
+u32 passthru_cfg_read(u16 bdf, u32 off, u32 size);
+void passthru_cfg_write(u16 bdf, u32 off, u32 size, u32 val);
+/* vmm/passthru_msix.c */
+int msix_init(struct pt_dev *d);
+void msix_update_trap(struct pt_dev *d);
+void msix_ctrl_written(struct pt_dev *d);
+u64 pt_bar_address(const struct pt_dev *d, u32 bar);
+/* vmm/passthru_cfg.c: the port and ECAM traps */
+int passthru_trap_config(struct vm *vm);
+
+#endif

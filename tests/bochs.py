@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The Bochs rig: boots build/keel.efi from an ESP disk through Debian's
+2 MiB OVMF under Bochs 2.7, headless, for the VT-x backend (cpu model
+tigerlake) and the SVM NRIP-save path (ryzen). Like rig.Machine it builds
+the disk with scripts/mkdisk.py, keeps every log under build/tests/<name>/
+(bochsrc, bochs.log, bochs.out, serial.log) and enforces a hard timeout.
+
+OVMF finds ACPI tables only through QEMU's fw_cfg, which Bochs 2.7 lacks, so
+the ESP boots tests/bochs_acpi.c first: it installs tables describing the
+emulated PC and starts the unchanged keel.efi from \EFI\keel\keel.efi.
+Bochs has no isa-debug-exit and its serial port is a file, so a run is
+judged by its serial log: the test waits for a line (expect) and stop()
+ends Bochs. See ../../shared/EMULATORS.md section 3 for the set-up facts.
+
+usage: tests/bochs.py [--model tigerlake|ryzen] [--cpus N] [--megs M] [--timeout S] [--until REGEX]
+                      [--cfg keel.cfg] [DEST=SRC ...]     (a manual run; logs in build/tests/bochs_manual)"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import mkdisk  # noqa: E402
+from rig import BUILD, KEEL_EFI, TestFailure  # noqa: E402
+
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"  # the 2 MiB build: Bochs 2.7 takes at most a 2 MiB ROM
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+OVMF_2M = os.path.join(BUILD, "bochs", "OVMF-2M.fd")
+SHIM_SRC = os.path.join(ROOT, "tests", "bochs_acpi.c")
+SHIM_EFI = os.path.join(BUILD, "bochs", "bochs-acpi.efi")
+EFI_CFLAGS = ["-std=gnu11", "-O2", "-ffreestanding", "-fno-stack-protector", "-fpic", "-fshort-wchar",
+              "-mno-red-zone", "-mgeneral-regs-only", "-maccumulate-outgoing-args",
+              "-DGNU_EFI_USE_MS_ABI", "-Wall", "-Werror", "-isystem", "/usr/include/efi",
+              "-isystem", "/usr/include/efi/x86_64"]
+BOCHS = "bochs-bin"  # Debian's build, with the internal debugger compiled in
+IPS = 100000000      # instructions per emulated second; with clock sync=none the TSC counts them
+
+# Bochs 2.7 meets a triple fault in an SVM guest with bx_debug_break() and BX_PANIC *before*
+# it takes the SHUTDOWN intercept (cpu/exception.cc, then shutdown() in proc_ctrl.cc): under ryzen the
+# panic must only be reported and the debugger told to continue, or the whole emulator stops.
+PANIC_ACTION = {"ryzen": "report"}
+# The debugger stops at t=0 and at each such break; "c" continues, and "quit" ends a run
+# that stops more often than any test should.
+DEBUGGER_CONTINUES = 4
+
+BOCHSRC = """\
+display_library: sdl2
+megs: {megs}
+cpu: model={model}, count={cpus}, ips={ips}, reset_on_triple_fault=0
+romimage: file={rom}, address=0xffe00000
+vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
+pci: enabled=1, chipset=i440fx
+ata0-master: type=disk, path={disk}, mode=flat
+boot: disk
+com1: enabled=1, mode=file, dev={serial}
+log: {log}
+panic: action={panic}
+error: action=report
+info: action=ignore
+mouse: enabled=0
+clock: sync=none, time0=local
+speaker: enabled=0
+sound: driver=dummy
+"""
+
+
+def ovmf_2m():
+    """Debian's OVMF_VARS.fd + OVMF_CODE.fd: exactly the classic 2 MiB OVMF.fd layout."""
+    src = [OVMF_VARS, OVMF_CODE]
+    if os.path.exists(OVMF_2M) and all(os.path.getmtime(OVMF_2M) >= os.path.getmtime(s) for s in src):
+        return OVMF_2M
+    os.makedirs(os.path.dirname(OVMF_2M), exist_ok=True)
+    with open(OVMF_2M + ".tmp", "wb") as out:
+        for s in src:
+            with open(s, "rb") as f:
+                out.write(f.read())
+    if os.path.getsize(OVMF_2M + ".tmp") != 2 << 20:
+        raise TestFailure("OVMF_VARS.fd + OVMF_CODE.fd is not 2 MiB: Bochs cannot load it")
+    os.replace(OVMF_2M + ".tmp", OVMF_2M)
+    return OVMF_2M
+
+
+def acpi_shim():
+    """tests/bochs_acpi.c as a UEFI app (GNU-EFI's own link recipe): the ACPI tables OVMF cannot find."""
+    if os.path.exists(SHIM_EFI) and os.path.getmtime(SHIM_EFI) >= os.path.getmtime(SHIM_SRC):
+        return SHIM_EFI
+    os.makedirs(os.path.dirname(SHIM_EFI), exist_ok=True)
+    obj, so = SHIM_EFI[:-4] + ".o", SHIM_EFI[:-4] + ".so"
+    steps = [["gcc"] + EFI_CFLAGS + ["-c", SHIM_SRC, "-o", obj],
+             ["ld", "-nostdlib", "-znocombreloc", "-shared", "-Bsymbolic", "-T",
+              "/usr/lib/elf_x86_64_efi.lds", "/usr/lib/crt0-efi-x86_64.o", obj, "-L/usr/lib",
+              "-lefi", "-lgnuefi", "-o", so],
+             ["objcopy", "-j", ".text", "-j", ".sdata", "-j", ".data", "-j", ".dynamic", "-j",
+              ".dynsym", "-j", ".rel", "-j", ".rela", "-j", ".reloc", "--target", "efi-app-x86_64",
+              "--subsystem=10", so, SHIM_EFI]]
+    for cmd in steps:
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode:
+            raise TestFailure("building the ACPI shim failed: %s\n%s" % (" ".join(cmd), p.stderr))
+    return SHIM_EFI
+
+
+class Bochs:
+    """One Bochs run. files maps ESP paths to host files; cfg is keel.cfg's text (None: none)."""
+
+    def __init__(self, name, cfg, files=None, cpus=1, model="tigerlake", megs=512, timeout=300):
+        self.name = name
+        self.dir = os.path.join(BUILD, "tests", name)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.cfg, self.files, self.cpus, self.model, self.megs = cfg, files or {}, cpus, model, megs
+        self.timeout = timeout
+        self.serial_log = os.path.join(self.dir, "serial.log")
+        self.proc = None
+        self.started = None
+        self.debugger = "c\n" * DEBUGGER_CONTINUES + "quit\n"  # commands for Bochs' debugger
+
+    def build_disk(self):
+        disk = os.path.join(self.dir, "disk.img")
+        files = [("EFI/BOOT/BOOTX64.EFI", acpi_shim()), ("EFI/keel/keel.efi", KEEL_EFI)]
+        if self.cfg is not None:
+            path = os.path.join(self.dir, "keel.cfg")
+            with open(path, "w") as f:
+                f.write(self.cfg)
+            files.append(("keel.cfg", path))
+        files += sorted(self.files.items())
+        mkdisk.build(disk, files)
+        return disk
+
+    def start(self):
+        rc = os.path.join(self.dir, "bochsrc")
+        with open(rc, "w") as f:
+            f.write(BOCHSRC.format(megs=self.megs, model=self.model, cpus=self.cpus, ips=IPS,
+                                   rom=ovmf_2m(), disk=self.build_disk(), serial=self.serial_log,
+                                   panic=PANIC_ACTION.get(self.model, "fatal"),
+                                   log=os.path.join(self.dir, "bochs.log")))
+        dbg = os.path.join(self.dir, "debugger.rc")
+        with open(dbg, "w") as f:
+            f.write(self.debugger)
+        open(self.serial_log, "wb").close()
+        self.out = open(os.path.join(self.dir, "bochs.out"), "wb")
+        env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+        cmd = [BOCHS, "-q", "-f", rc, "-rc", dbg]
+        with open(os.path.join(self.dir, "bochs.cmd"), "w") as f:
+            f.write(" ".join(cmd) + "\n")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.out,
+                                     stderr=subprocess.STDOUT, env=env, cwd=self.dir,
+                                     start_new_session=True)
+        self.started = time.time()
+        return self
+
+    # --- the serial log ---
+    def text(self):
+        with open(self.serial_log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def tail(self, n=40):
+        return "\n".join("    | " + l for l in self.text().splitlines()[-n:])
+
+    def elapsed(self):
+        return time.time() - self.started
+
+    def expect(self, pattern, timeout=None):
+        """Waits until the serial log matches pattern; returns the match."""
+        rx = re.compile(pattern)
+        left = self.timeout - self.elapsed()
+        end = time.time() + (left if timeout is None else min(timeout, left))
+        while True:
+            m = rx.search(self.text())
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                m = rx.search(self.text())
+                if m:
+                    return m
+                raise TestFailure("Bochs exited (%d) before %r appeared; logs in %s\n%s" % (
+                    self.proc.returncode, pattern, self.dir, self.tail()))
+            if time.time() > end:
+                raise TestFailure("timed out after %.0fs waiting for %r; logs in %s\n%s" % (
+                    self.elapsed(), pattern, self.dir, self.tail()))
+            time.sleep(0.2)
+
+    def stop(self):
+        """Ends Bochs (its whole process group: bochs-bin forks nothing, but be sure)."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait()
+        if self.proc:
+            self.out.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="tigerlake")
+    ap.add_argument("--cpus", type=int, default=1)
+    ap.add_argument("--megs", type=int, default=512)
+    ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--until", default=r"all VMs have stopped|boot complete|PANIC|boot stopped")
+    ap.add_argument("--cfg", help="keel.cfg to put on the ESP")
+    ap.add_argument("files", nargs="*", help="DEST=SRC files for the ESP")
+    a = ap.parse_args()
+    cfg = open(a.cfg).read() if a.cfg else None
+    files = dict(f.split("=", 1) for f in a.files)
+    with Bochs("bochs_manual", cfg, files, cpus=a.cpus, model=a.model, megs=a.megs,
+               timeout=a.timeout) as b:
+        try:
+            b.expect(a.until)
+            print("matched after %.1fs; logs in %s" % (b.elapsed(), b.dir))
+        except TestFailure as e:
+            print(e)
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

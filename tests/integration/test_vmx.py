@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: MIT
+"""Keel under Bochs 2.7: every test guest of test_vcpu.py, checked the same
+way, on the VT-x backend (cpu model tigerlake: VMX with EPT, VPID and
+unrestricted guest) on one and on two CPUs, and on the AMD-V backend with
+NRIP save and real shutdown semantics (ryzen). The tigerlake boots also check
+the hypervisor's own x2APIC path, which QEMU's TCG cannot show. One Bochs
+boot runs all nine guests, as test_vcpu.py does: about 25-40 s each."""
+import importlib.util
+import os
+import re
+
+from bochs import Bochs
+from rig import TestFailure
+
+_spec = importlib.util.spec_from_file_location(
+    "test_vcpu", os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_vcpu.py"))
+vcpu = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(vcpu)
+
+DONE = r"all VMs have stopped|PANIC on CPU|EXCEPTION"
+
+
+def guest_problems(log):
+    """test_vcpu.run_all's checks on the serial log, less QEMU's exit status."""
+    problems = []
+    for g in vcpu.PASSING:
+        if not re.search(r"vm %s: PASS %s\b" % (g, g), log):
+            fail = re.search(r"vm %s: (FAIL .*)" % g, log)
+            problems.append("%s: %s" % (g, fail.group(1) if fail else "no PASS"))
+    for g, pattern in vcpu.KILLED.items():
+        if not re.search(pattern, log):
+            problems.append("%s was not stopped as expected" % g)
+    tf = log.find("triple fault (shutdown)")
+    if tf < 0 or "vm spin: alive" not in log[tf:]:
+        problems.append("no spin progress after the triple fault")
+    start = re.search(r"memory: \d+ MiB usable, (\d+) MiB free", log)
+    end = re.findall(r"memory returned to the pool \((\d+) MiB free\)", log)
+    if not start or not end or abs(int(end[-1]) - int(start.group(1))) > 1:
+        problems.append("pool did not return to its size: %s -> %s" % (
+            start and start.group(1), end and end[-1]))
+    if "all VMs have stopped" not in log:
+        problems.append("not all VMs stopped")
+    return problems
+
+
+def boot_problems(log, cpus, backend, apic_mode):
+    problems = []
+    if not re.search(r"%d of %d CPUs online, %s enabled on %d" % (cpus, cpus, backend, cpus), log):
+        problems.append("not all %d CPUs online with %s" % (cpus, backend))
+    if not re.search(r"clock: TSC \d+ MHz .*, %s mode" % apic_mode, log):
+        problems.append("the LAPIC is not in %s mode" % apic_mode)
+    for cpu in range(cpus):
+        ticks = re.search(r"cpu%d: timer (\d+) ticks" % cpu, log)
+        if not ticks or int(ticks.group(1)) == 0:
+            problems.append("cpu%d's timer does not tick" % cpu)
+        if not re.search(r"cpu%d: apic \d+, %s.*: enabled" % (cpu, backend), log):
+            problems.append("no %s report for cpu%d" % (backend, cpu))
+    return problems
+
+
+def run_all(name, model, cpus, backend, apic_mode):
+    files = {"guests/%s.elf" % g: vcpu.guest(g) for g in vcpu.PASSING + list(vcpu.KILLED)}
+    with Bochs(name, vcpu.config(cpus), files, cpus=cpus, model=model, timeout=280) as b:
+        b.expect(DONE)
+        log = b.text()
+        problems = boot_problems(log, cpus, backend, apic_mode) + guest_problems(log)
+        if problems:
+            raise TestFailure("; ".join(problems) + "\nlogs in %s\n%s" % (b.dir, b.tail()))
+
+
+def test_vtx_guests_on_one_cpu():
+    run_all("vmx_smp1", "tigerlake", 1, "VT-x", "x2APIC")
+
+
+def test_vtx_guests_on_two_cpus():
+    run_all("vmx_smp2", "tigerlake", 2, "VT-x", "x2APIC")
+
+
+def test_amdv_nrip_guests_on_two_cpus():
+    run_all("vmx_ryzen_smp2", "ryzen", 2, "AMD-V", "xAPIC")

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Host vectors for passed-through interrupts. Each source gets its own
+ * vector, delivered to the physical CPU the target vCPU is pinned to, so the
+ * handler finds its route with one table lookup and raises the guest's
+ * vector locally (MSI format: SDM 3A 11.11.1-11.11.2).
+ */
+#include <arch/x86/irq.h>
+#include <arch/x86/percpu.h>
+#include <keel/irq_route.h>
+#include <keel/log.h>
+#include <keel/spinlock.h>
+#include <keel/vlapic.h>
+#include <keel/vm.h>
+
+#define FIRST_VECTOR 0x30
+#define LAST_VECTOR 0xdf /* 0xe0 and up are Keel's own */
+#define MSI_BASE 0xfee00000ULL
+#define MSI_DEST_SHIFT 12
+#define MSI_DEST_LOGICAL BIT(2)
+#define MSI_DATA_MODE(d) (((d) >> 8) & 7)
+
+static struct irq_route *routes[256];
+static struct spinlock lock = SPINLOCK_INIT;
+
+static bool route_irq(struct irq_frame *f)
+{
+	struct irq_route *r = READ_ONCE(routes[f->vector]);
+
+	if (!r)
+		return true; /* a late interrupt after unbind: drop it */
+	r->count++;
+	if (r->fire)
+		r->fire(r);
+	else
+		vlapic_set_irq(r->vcpu, r->guest_vector);
+	return true;
+}
+
+void irq_route_init(void)
+{
+	for (u32 v = FIRST_VECTOR; v <= LAST_VECTOR; v++)
+		irq_register((u8)v, route_irq);
+}
+
+int irq_route_bind(struct irq_route *r)
+{
+	u64 flags = spin_lock_irqsave(&lock);
+	int ret = -ENOSPC;
+
+	r->host_apic = cpus[r->vcpu->pcpu]->apic_id;
+	if (r->host_vector) {
+		ret = 0; /* already bound: only the target may have changed */
+	} else {
+		for (u32 v = FIRST_VECTOR; v <= LAST_VECTOR; v++) {
+			if (routes[v])
+				continue;
+			routes[v] = r;
+			r->host_vector = (u8)v;
+			ret = 0;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&lock, flags);
+	if (ret)
+		pr_err("irq: no host vector left for an interrupt of VM %s", r->vcpu->vm->name);
+	return ret;
+}
+
+void irq_route_unbind(struct irq_route *r)
+{
+	u64 flags = spin_lock_irqsave(&lock);
+
+	if (r->host_vector)
+		routes[r->host_vector] = NULL;
+	r->host_vector = 0;
+	spin_unlock_irqrestore(&lock, flags);
+}
+
+u64 irq_route_msi_addr(const struct irq_route *r)
+{
+	return MSI_BASE | ((u64)(r->host_apic & 0xff) << MSI_DEST_SHIFT);
+}
+
+u32 irq_route_msi_data(const struct irq_route *r)
+{
+	return r->host_vector; /* fixed delivery, edge */
+}
+
+bool irq_route_from_msi(struct irq_route *r, struct vm *vm, u64 addr, u32 data)
+{
+	struct vcpu *v;
+
+	if ((addr & 0xfff00000) != MSI_BASE || (MSI_DATA_MODE(data) != 0 && MSI_DATA_MODE(data) != 1))
+		return false; /* not an interrupt Keel can deliver (SMI, INIT...) */
+	v = vlapic_find_dest(vm, (u32)((addr >> MSI_DEST_SHIFT) & 0xff), addr & MSI_DEST_LOGICAL);
+	if (!v || (data & 0xff) < 16)
+		return false;
+	r->vcpu = v;
+	r->guest_vector = (u8)data;
+	return true;
+}
+
+u32 irq_route_count(void)
+{
+	u32 n = 0;
+
+	for (u32 v = FIRST_VECTOR; v <= LAST_VECTOR; v++)
+		n += routes[v] != NULL;
+	return n;
+}

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Config space of the functions the service VM drives. Reads and writes go
+ * to the device, except: functions it does not own read as absent; the MSI
+ * capability is virtual (Keel programs the device with its own vector and
+ * forwards each interrupt to the vCPU the guest chose); memory decoding is
+ * refused while a BAR lies on RAM that is not the service VM's.
+ */
+#include <keel/log.h>
+#include <keel/page_alloc.h>
+#include <keel/passthru.h>
+#include <keel/vm.h>
+
+#define MSI_CTRL_ENABLE BIT(0)
+#define MSI_CTRL_MMC GENMASK(3, 1)
+#define MSI_CTRL_MME GENMASK(6, 4)
+#define MSI_CTRL_64BIT BIT(7)
+#define BAR_IO BIT(0)
+#define BAR_TYPE_64 0x4
+
+static struct pt_dev devs[PCI_MAX_FUNCS];
+static const struct boot_info *boot;
+
+static struct pt_dev *dev_of(u16 bdf)
+{
+	struct pci_func *f = pci_find(bdf);
+
+	return f && !f->hidden ? &devs[f - pci_funcs] : NULL;
+}
+
+u64 pt_bar_address(const struct pt_dev *d, u32 bar)
+{
+	u32 lo = pci_read(d->f->bdf, PCI_BAR0 + bar * 4, 4);
+	u64 a = lo & ~0xfULL;
+
+	if (lo & BAR_IO)
+		return 0;
+	if ((lo & 0x6) == BAR_TYPE_64 && bar < 5)
+		a |= (u64)pci_read(d->f->bdf, PCI_BAR0 + bar * 4 + 4, 4) << 32;
+	return a;
+}
+
+/* --- MSI --- */
+
+static bool msi_64(const struct pt_dev *d)
+{
+	return d->msi_ctrl & MSI_CTRL_64BIT;
+}
+
+static void msi_program(struct pt_dev *d)
+{
+	u16 bdf = d->f->bdf;
+	u8 cap = d->f->msi_cap;
+	u64 addr = ((u64)d->msi_addr_hi << 32) | d->msi_addr_lo;
+	bool on = (d->msi_ctrl & MSI_CTRL_ENABLE) &&
+		  irq_route_from_msi(&d->msi, d->vm, addr, d->msi_data) && !irq_route_bind(&d->msi);
+	u16 ctrl = (u16)pci_read(bdf, cap + 2, 2) & ~(MSI_CTRL_ENABLE | MSI_CTRL_MME);
+
+	if (!on) {
+		pci_write(bdf, cap + 2, 2, ctrl);
+		return;
+	}
+	pci_write(bdf, cap + 4, 4, (u32)irq_route_msi_addr(&d->msi));
+	if (msi_64(d))
+		pci_write(bdf, cap + 8, 4, 0);
+	pci_write(bdf, cap + (msi_64(d) ? 12 : 8), 2, irq_route_msi_data(&d->msi));
+	pci_write(bdf, cap + 2, 2, ctrl | MSI_CTRL_ENABLE);
+}
+
+/* The MSI registers as the guest wrote them; one message only (MMC = 0). */
+static bool msi_access(struct pt_dev *d, u32 off, u32 size, u32 *val, bool write)
+{
+	bool is64 = msi_64(d);
+	u32 rel = off - d->f->msi_cap, data_off = is64 ? 12 : 8;
+	u32 regs[4];
+	u8 *b = (u8 *)regs;
+
+	if (!d->f->msi_cap || off < d->f->msi_cap || rel + size > data_off + 2)
+		return false;
+	regs[0] = (pci_read(d->f->bdf, d->f->msi_cap, 2) & 0xffff) |
+		  (u32)(d->msi_ctrl & ~(MSI_CTRL_MMC | MSI_CTRL_MME)) << 16;
+	regs[1] = d->msi_addr_lo;
+	regs[2] = is64 ? d->msi_addr_hi : d->msi_data;
+	regs[3] = d->msi_data;
+	if (!write) {
+		*val = 0;
+		for (u32 i = 0; i < size; i++)
+			*val |= (u32)b[rel + i] << (8 * i);
+		return true;
+	}
+	for (u32 i = 0; i < size; i++)
+		b[rel + i] = (u8)(*val >> (8 * i));
+	/* only Enable is the guest's to change in the control word */
+	d->msi_ctrl = (u16)((d->msi_ctrl & ~MSI_CTRL_ENABLE) | ((regs[0] >> 16) & MSI_CTRL_ENABLE));
+	d->msi_addr_lo = regs[1] & ~3u;
+	d->msi_addr_hi = is64 ? regs[2] : 0;
+	d->msi_data = (u16)(is64 ? regs[3] : regs[2]);
+	msi_program(d);
+	return true;
+}
+
+/* --- BARs --- */
+
+static bool overlaps_foreign_ram(u64 base, u64 size)
+{
+	for (u32 i = 0; i < boot->map.nr; i++) {
+		const struct mem_region *r = &boot->map.r[i];
+		bool ram = r->type == MEM_FREE || r->type == MEM_BOOT_SERVICES ||
+			   r->type == MEM_HYPERVISOR || r->type == MEM_MODULE;
+
+		if (ram && base < r->base + r->size && r->base < base + size && base >= MiB)
+			return true;
+	}
+	return false;
+}
+
+/* Memory decoding on, with a BAR over RAM (Keel's or a guest's)? Then keep it off. */
+static u32 guard_command(struct pt_dev *d, u32 cmd)
+{
+	if (!(cmd & PCI_CMD_MEMORY) || d->f->header_type & 0x7f)
+		return cmd;
+	for (u32 bar = 0; bar < 6; bar++) {
+		u64 a = pt_bar_address(d, bar);
+
+		if (a && overlaps_foreign_ram(a, PAGE_SIZE)) {
+			if (!d->placement_refused)
+				pr_err("pci %02x:%02x.%x: the service VM put BAR %u at %llx, on RAM it does not own: memory decoding refused",
+				       PCI_BUS(d->f->bdf), PCI_DEV(d->f->bdf), PCI_FN(d->f->bdf), bar,
+				       (unsigned long long)a);
+			d->placement_refused = true;
+			return cmd & ~PCI_CMD_MEMORY;
+		}
+	}
+	return cmd;
+}
+
+u32 passthru_cfg_read(u16 bdf, u32 off, u32 size)
+{
+	struct pt_dev *d = dev_of(bdf);
+	u32 val;
+
+	if (!d)
+		return size == 4 ? 0xffffffff : (1u << (size * 8)) - 1; /* absent */
+	if (msi_access(d, off, size, &val, false))
+		return val;
+	return pci_read(bdf, off, size);
+}
+
+void passthru_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
+{
+	struct pt_dev *d = dev_of(bdf);
+
+	if (!d || msi_access(d, off, size, &val, true))
+		return;
+	if (off == PCI_COMMAND && size >= 2)
+		val = (val & 0xffff0000) | guard_command(d, val & 0xffff);
+	pci_write(bdf, off, size, val);
+	if (off == PCI_COMMAND)
+		msix_update_trap(d);
+	if (off >= PCI_BAR0 && off < PCI_BAR0 + 24 && !(d->f->header_type & 0x7f)) {
+		u32 cmd = pci_read(bdf, PCI_COMMAND, 2);
+
+		pci_write(bdf, PCI_COMMAND, 2, guard_command(d, cmd));
+		msix_update_trap(d);
+	}
+	if (d->f->msix_cap && off <= d->f->msix_cap + 2u && off + size > d->f->msix_cap + 2u)
+		msix_ctrl_written(d);
+}
+
+static bool reserved(const struct boot_info *bi, u16 bdf)
+{
+	for (u32 i = 0; i < bi->config.nr_pci_reserved; i++)
+		if (bi->config.pci_reserved[i] == bdf)
+			return true;
+	return false;
+}
+
+int passthru_init(struct vm *vm, const struct boot_info *bi)
+{
+	boot = bi;
+	for (u32 i = 0; i < pci_nr_funcs; i++) {
+		struct pci_func *f = &pci_funcs[i];
+		struct pt_dev *d = &devs[i];
+
+		if (reserved(bi, f->bdf)) {
+			f->hidden = true;
+			f->owner = "reserved";
+		}
+		if (f->hidden)
+			continue;
+		d->f = f;
+		d->vm = vm;
+		if (f->msi_cap)
+			d->msi_ctrl = (u16)pci_read(f->bdf, f->msi_cap + 2, 2) & MSI_CTRL_64BIT;
+		if (f->msix_cap && msix_init(d))
+			return -ENOMEM;
+	}
+	return passthru_trap_config(vm);
+}
