@@ -14,53 +14,7 @@
 #define MADT_CPU_ENABLED BIT(0)
 #define MADT_CPU_ONLINE_CAPABLE BIT(1)
 #define MADT_PCAT_COMPAT BIT(0)
-#define FADT_TMR_VAL_EXT BIT(8)
-#define FADT_RESET_REG_SUP BIT(10)
-#define FADT_HW_REDUCED BIT(20)
 #define MCFG_ENTRIES_OFFSET 44
-
-struct fadt { /* ACPI 6.5 table 5.9, the fields Keel reads */
-	struct acpi_header h;
-	u32 firmware_ctrl;
-	u32 dsdt; /* 40 */
-	u8 reserved0, pm_profile;
-	u16 sci_int; /* 46 */
-	u32 smi_cmd;
-	u8 acpi_enable, acpi_disable, s4bios_req, pstate_cnt;
-	u32 pm1a_evt_blk, pm1b_evt_blk;
-	u32 pm1a_cnt_blk; /* 64 */
-	u32 pm1b_cnt_blk;
-	u32 pm2_cnt_blk;
-	u32 pm_tmr_blk; /* 76 */
-	u32 gpe0_blk, gpe1_blk;
-	u8 pm1_evt_len, pm1_cnt_len, pm2_cnt_len, pm_tmr_len;
-	u8 gpe0_blk_len, gpe1_blk_len, gpe1_base, cst_cnt;
-	u16 p_lvl2_lat, p_lvl3_lat, flush_size, flush_stride;
-	u8 duty_offset, duty_width, day_alrm, mon_alrm;
-	u8 century; /* 108 */
-	u16 iapc_boot_arch; /* 109 */
-	u8 reserved1;
-	u32 flags; /* 112 */
-	struct acpi_gas reset_reg; /* 116 */
-	u8 reset_value; /* 128 */
-	u16 arm_boot_arch;
-	u8 minor_version;
-	u64 x_firmware_ctrl;
-	u64 x_dsdt; /* 140 */
-	struct acpi_gas x_pm1a_evt_blk, x_pm1b_evt_blk;
-	struct acpi_gas x_pm1a_cnt_blk; /* 172 */
-	struct acpi_gas x_pm1b_cnt_blk;
-	struct acpi_gas x_pm2_cnt_blk;
-	struct acpi_gas x_pm_tmr_blk; /* 208 */
-} __packed;
-BUILD_ASSERT(offsetof(struct fadt, dsdt) == 40, "ACPI 6.5 table 5.9");
-BUILD_ASSERT(offsetof(struct fadt, pm_tmr_blk) == 76, "ACPI 6.5 table 5.9");
-BUILD_ASSERT(offsetof(struct fadt, century) == 108, "ACPI 6.5 table 5.9");
-BUILD_ASSERT(offsetof(struct fadt, flags) == 112, "ACPI 6.5 table 5.9");
-BUILD_ASSERT(offsetof(struct fadt, reset_value) == 128, "ACPI 6.5 table 5.9");
-BUILD_ASSERT(offsetof(struct fadt, x_dsdt) == 140, "ACPI 6.5 table 5.9");
-BUILD_ASSERT(offsetof(struct fadt, x_pm1a_cnt_blk) == 172, "ACPI 6.5 table 5.9");
-BUILD_ASSERT(offsetof(struct fadt, x_pm_tmr_blk) == 208, "ACPI 6.5 table 5.9");
 
 bool acpi_checksum_ok(const void *p, u32 len)
 {
@@ -205,14 +159,14 @@ static u16 io_port(const struct acpi_gas *g, u32 legacy, bool use_x)
 
 static void parse_fadt(const struct acpi_header *h, struct acpi_info *ai)
 {
-	struct fadt f;
+	struct acpi_fadt f;
 	bool x;
 
 	memset(&f, 0, sizeof(f));
 	memcpy(&f, h, MIN(h->length, sizeof(f)));
-	x = h->length >= offsetof(struct fadt, x_pm_tmr_blk) + sizeof(struct acpi_gas);
+	x = h->length >= offsetof(struct acpi_fadt, x_pm_tmr_blk) + sizeof(struct acpi_gas);
 	ai->fadt = virt_to_phys(h);
-	ai->dsdt = (h->length >= offsetof(struct fadt, x_dsdt) + 8 && f.x_dsdt) ? f.x_dsdt : f.dsdt;
+	ai->dsdt = (h->length >= offsetof(struct acpi_fadt, x_dsdt) + 8 && f.x_dsdt) ? f.x_dsdt : f.dsdt;
 	ai->hw_reduced = f.flags & FADT_HW_REDUCED;
 	ai->sci_irq = f.sci_int;
 	ai->pm_timer_port = f.pm_tmr_len == 4 || f.x_pm_tmr_blk.address ?

@@ -9,3 +9,6 @@ CORE_SRCS += vmm/vm.c vmm/vcpu.c vmm/sched.c vmm/exit.c vmm/exit_cpuid.c vmm/exi
 CORE_SRCS += arch/x86/svm/svm.c arch/x86/svm/svm_run.c arch/x86/svm/svm_entry.S arch/x86/svm/svm_check.c
 UNIT_TESTS += svm_check
 UNIT_SRCS_svm_check := arch/x86/svm/svm_check.c
+CORE_SRCS += vmm/acpi_build.c vmm/aml.c
+UNIT_TESTS += acpi_build
+UNIT_SRCS_acpi_build := vmm/acpi_build.c vmm/aml.c drivers/acpi.c drivers/acpi_s5.c tests/unit/fake_log.c lib/format.c

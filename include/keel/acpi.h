@@ -47,6 +47,67 @@ BUILD_ASSERT(sizeof(struct acpi_gas) == 12, "ACPI 6.5 table 5.1");
 
 #define ACPI_GAS_MEMORY 0
 #define ACPI_GAS_IO 1
+#define ACPI_GAS_ACCESS_BYTE 1 /* ACPI 6.5 5.2.3.2 Access Size */
+#define ACPI_GAS_ACCESS_DWORD 3
+
+/* ACPI 6.5 5.2.9, Fixed ACPI Description Table Fixed Feature Flags */
+#define FADT_PWR_BUTTON BIT(4)	/* the power button is a device (PNP0C0C), not fixed */
+#define FADT_SLP_BUTTON BIT(5)	/* no fixed sleep button */
+#define FADT_TMR_VAL_EXT BIT(8) /* the PM timer counts 32 bits */
+#define FADT_RESET_REG_SUP BIT(10)
+#define FADT_HW_REDUCED BIT(20)
+
+struct acpi_fadt { /* ACPI 6.5 5.2.9 */
+	struct acpi_header h;
+	u32 firmware_ctrl; /* 36: no FACS, allowed when HW-reduced (5.2.10) */
+	u32 dsdt;	   /* 40: 0, X_DSDT is used */
+	u8 reserved0, pm_profile;
+	u16 sci_int;
+	u32 smi_cmd;
+	u8 acpi_enable, acpi_disable, s4bios_req, pstate_cnt;
+	u32 pm1a_evt_blk, pm1b_evt_blk; /* 56: no legacy PM1 blocks */
+	u32 pm1a_cnt_blk, pm1b_cnt_blk;
+	u32 pm2_cnt_blk;
+	u32 pm_tmr_blk; /* 76 */
+	u32 gpe0_blk, gpe1_blk;
+	u8 pm1_evt_len, pm1_cnt_len, pm2_cnt_len;
+	u8 pm_tmr_len; /* 91 */
+	u8 gpe0_blk_len, gpe1_blk_len, gpe1_base, cst_cnt;
+	u16 p_lvl2_lat, p_lvl3_lat, flush_size, flush_stride;
+	u8 duty_offset, duty_width, day_alrm, mon_alrm, century;
+	u16 iapc_boot_arch; /* 109 */
+	u8 reserved1;
+	u32 flags;	      /* 112 */
+	struct acpi_gas reset_reg; /* 116 */
+	u8 reset_value;	      /* 128 */
+	u16 arm_boot_arch;
+	u8 minor_version; /* 131 */
+	u64 x_firmware_ctrl;
+	u64 x_dsdt;		   /* 140 */
+	struct acpi_gas x_pm1a_evt_blk; /* 148 */
+	struct acpi_gas x_pm1b_evt_blk, x_pm1a_cnt_blk, x_pm1b_cnt_blk, x_pm2_cnt_blk;
+	struct acpi_gas x_pm_tmr_blk; /* 208 */
+	struct acpi_gas x_gpe0_blk, x_gpe1_blk;
+	struct acpi_gas sleep_control; /* 244 */
+	struct acpi_gas sleep_status;  /* 256 */
+	u64 hypervisor_id;	  /* 268 */
+} __packed;
+BUILD_ASSERT(offsetof(struct acpi_fadt, dsdt) == 40, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, pm1a_evt_blk) == 56, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, pm_tmr_blk) == 76, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, pm_tmr_len) == 91, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, iapc_boot_arch) == 109, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, flags) == 112, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, reset_reg) == 116, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, reset_value) == 128, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, minor_version) == 131, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, x_dsdt) == 140, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, x_pm1a_evt_blk) == 148, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, x_pm_tmr_blk) == 208, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, sleep_control) == 244, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, sleep_status) == 256, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(offsetof(struct acpi_fadt, hypervisor_id) == 268, "ACPI 6.5 5.2.9");
+BUILD_ASSERT(sizeof(struct acpi_fadt) == 276, "ACPI 6.5 5.2.9");
 
 struct acpi_cpu {
 	u32 apic_id;
