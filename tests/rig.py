@@ -36,17 +36,25 @@ class TestFailure(Exception):
     pass
 
 
+def check(cond, what, m):
+    """Fails the test with `what`, pointing at the machine's serial log and its last lines."""
+    if not cond:
+        raise TestFailure("%s; serial log: %s\n%s" % (what, m.serial_log, m.tail()))
+
+
 class Machine:
     """One QEMU run. files maps ESP paths to host files; cfg is keel.cfg's text (None: no keel.cfg)."""
 
     def __init__(self, name, cfg, files=None, smp=2, mem="2G", cpu=CPU_SVM, timeout=120,
-                 extra=None, disk=None, reboot=False):
+                 extra=None, disk=None, reboot=False, direct=None):
+        """direct=(kernel, initrd or None, cmdline): no Keel, QEMU boots that kernel itself (baselines)."""
         self.name = name
         self.dir = os.path.join(BUILD, "tests", name)
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
         self.cfg, self.files, self.smp, self.mem, self.cpu = cfg, files or {}, smp, mem, cpu
         self.timeout, self.extra, self.disk, self.reboot = timeout, extra or [], disk, reboot
+        self.direct = direct
         self.serial_log = os.path.join(self.dir, "serial.log")
         self.buf = b""
         self.lock = threading.Lock()
@@ -56,7 +64,7 @@ class Machine:
 
     # --- set-up ---
     def build_disk(self):
-        if self.disk:
+        if self.disk or self.direct:
             return self.disk
         disk = os.path.join(self.dir, "disk.img")
         files = [("EFI/BOOT/BOOTX64.EFI", KEEL_EFI)]
@@ -69,18 +77,23 @@ class Machine:
         mkdisk.build(disk, files)
         return disk
 
-    def command(self, disk):
+    def firmware_args(self, disk):
+        if self.direct:
+            kernel, initrd, cmdline = self.direct
+            return ["-kernel", kernel, "-append", cmdline] + (["-initrd", initrd] if initrd else [])
         vars_fd = os.path.join(self.dir, "ovmf_vars.fd")
         shutil.copy(OVMF_VARS, vars_fd)
-        self.serial_sock = os.path.join(self.dir, "serial.sock")
-        self.qmp_sock = os.path.join(self.dir, "qmp.sock")
-        return ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", self.cpu,
-                "-smp", str(self.smp), "-m", self.mem,
-                "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMF_CODE,
+        return ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMF_CODE,
                 "-drive", "if=pflash,format=raw,unit=1,file=" + vars_fd,
                 "-device", "qemu-xhci,id=xhci",
                 "-drive", "if=none,id=usb0,format=raw,snapshot=on,file=" + disk,
-                "-device", "usb-storage,bus=xhci.0,drive=usb0,bootindex=0",
+                "-device", "usb-storage,bus=xhci.0,drive=usb0,bootindex=0"]
+
+    def command(self, disk):
+        self.serial_sock = os.path.join(self.dir, "serial.sock")
+        self.qmp_sock = os.path.join(self.dir, "qmp.sock")
+        return ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", self.cpu,
+                "-smp", str(self.smp), "-m", self.mem] + self.firmware_args(disk) + [
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                 "-nodefaults", "-display", "none", "-vga", "std"] + ([] if self.reboot else ["-no-reboot"]) + [
                 "-chardev", "socket,id=ser0,path=%s,server=on,wait=on" % self.serial_sock,
@@ -136,7 +149,10 @@ class Machine:
 
     def expect(self, pattern, timeout=60, start=0):
         """Waits until the serial output (from byte offset start) matches; returns the match."""
-        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        if hasattr(pattern, "search"):
+            rx = pattern
+        else:
+            rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
         end = time.time() + self._left(timeout)
         while True:
             with self.lock:
@@ -170,15 +186,15 @@ class Machine:
             time.sleep(delay)
 
     def shell(self, command, timeout=60):
-        """Runs a command at the service VM's shell prompt; returns its output (without the echo)."""
+        """Runs a command at the service VM's shell prompt; returns its output.
+        Printed markers bracket the output; each is split in the typed line, so the
+        terminal's echo of the command (however it wraps) can never match them."""
         mark = "_%d_" % int(time.time() * 1000)
         start = self.mark()
-        # the marker is split in the typed line, so the terminal's echo cannot match it
-        self.send('%s; echo "=%s""DONE="\n' % (command, mark))
-        m = self.expect(r"=%sDONE=" % mark, timeout=timeout, start=start)
-        out = self.buf[start:m.start()].decode("utf-8", "replace").replace("\r", "")
-        lines = out.split("\n")
-        return "\n".join(l for l in lines[1:] if "DONE=" not in l).strip()
+        self.send('echo "=%s""BEGIN="; %s; echo "=%s""DONE="\n' % (mark, command, mark))
+        rx = re.compile(("=%sBEGIN=\r?\n(.*?)=%sDONE=" % (mark, mark)).encode(), re.S)
+        m = self.expect(rx, timeout=timeout, start=start)
+        return m.group(1).decode("utf-8", "replace").replace("\r", "").strip()
 
     def tail(self, n=40):
         lines = self.text().splitlines()

@@ -105,6 +105,24 @@ static bool can_leaf(const struct pt_format *f, u32 level, u64 va, hpa_t pa, u64
 	       len >= span;
 }
 
+static bool table_empty(const struct page_table *pt, const u64 *t)
+{
+	for (u32 i = 0; i < ENTRIES; i++)
+		if (pt->fmt->present(t[i]))
+			return false;
+	return true;
+}
+
+/* After an unmap: a table left with nothing in it goes back to the pool. */
+static void prune(struct page_table *pt, u64 *e, u64 *next)
+{
+	if (!table_empty(pt, next))
+		return;
+	page_free(next, 1);
+	pt->table_pages--;
+	*e = 0;
+}
+
 /* map (unmap if !map) [va, end) in the table at this level; pa follows va. */
 static int update(struct page_table *pt, u64 *table, u32 level, u64 va, u64 end, hpa_t pa,
 		  u32 perms, bool map)
@@ -131,6 +149,8 @@ static int update(struct page_table *pt, u64 *table, u32 level, u64 va, u64 end,
 			ret = update(pt, next, level - 1, va, stop, pa, perms, map);
 			if (ret)
 				return ret;
+			if (!map)
+				prune(pt, e, next);
 		}
 		pa += stop - va;
 		va = stop;

@@ -89,6 +89,24 @@ TEST(unmap_partial_and_whole)
 	teardown();
 }
 
+TEST(unmapping_everything_frees_the_tables)
+{
+	setup();
+	CHECK_EQ(pt_map(&pt, 0x7f00000000ULL, 0x1000, 0x3000, PT_RWX), 0);
+	CHECK_EQ(pt_map(&pt, 0x40000000, 0x200000, 0x400000, PT_RWX), 0);
+	CHECK(pt.table_pages > 4);
+	CHECK_EQ(pt_unmap(&pt, 0x7f00000000ULL, 0x3000), 0);
+	CHECK_EQ(pt_unmap(&pt, 0x40000000, 0x400000), 0);
+	CHECK_EQ(pt.table_pages, 1); /* the root stays */
+	for (int i = 0; i < 20; i++) { /* cycles leave nothing behind */
+		CHECK_EQ(pt_map(&pt, 0x7f00000000ULL, 0x1000, 0x200000, PT_RWX), 0);
+		CHECK_EQ(pt_unmap(&pt, 0x7f00000000ULL, 0x200000), 0);
+	}
+	CHECK_EQ(pt.table_pages, 1);
+	CHECK_EQ(fake_pages_live, 1);
+	teardown();
+}
+
 TEST(owned_pages_are_released_once)
 {
 	setup();
