@@ -25,7 +25,7 @@ CORE_SRCS :=
 UNIT_TESTS :=
 FUZZ_TARGETS :=
 include boot/boot.mk arch/x86/x86.mk core/core.mk lib/lib.mk drivers/drivers.mk
-include tests/unit/unit.mk tests/guests/guests.mk $(wildcard vmm/*.mk virtio/*.mk tools/*.mk)
+include tests/unit/unit.mk tests/guests/guests.mk $(wildcard vmm/*.mk virtio/*.mk tools/*.mk tools/*/*.mk)
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(1))
 CORE_OBJS := $(call obj,$(CORE_SRCS)) $(BUILD)/obj/gen/font.c.o
@@ -33,7 +33,7 @@ BOOT_OBJS := $(call obj,$(BOOT_EFI_SRCS))
 ALL_OBJS := $(CORE_OBJS) $(BOOT_OBJS)
 LIBGCC := $(shell $(CC) -print-libgcc-file-name)
 HEADERS := $(wildcard include/keel/*.h arch/x86/*.h arch/x86/*/*.h tests/unit/*.h)
-LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic -T linker.ld
+LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined -T linker.ld
 LINK_INPUTS := $(EFI_CRT0) $(ALL_OBJS)
 LINK_LIBS := -L$(EFI_LIBDIR) -lgnuefi $(LIBGCC)
 
@@ -110,9 +110,10 @@ deps:
 	@scripts/install-deps.sh
 
 KERNEL := $(lastword $(sort $(wildcard /boot/vmlinuz-*)))
-$(BUILD)/keel-usb.img: $(BUILD)/keel.efi keel.cfg $(BUILD)/service-initrd.img scripts/mkdisk.py
+$(BUILD)/keel-usb.img: $(BUILD)/keel.efi keel.cfg $(BUILD)/service-initrd.img $(BUILD)/guest-initrd.img \
+		scripts/mkdisk.py
 	$(PYTHON) scripts/mkdisk.py $@ EFI/BOOT/BOOTX64.EFI=$(BUILD)/keel.efi keel.cfg=keel.cfg \
-		vmlinuz=$(KERNEL) initrd.img=$(BUILD)/service-initrd.img
+		vmlinuz=$(KERNEL) initrd.img=$(BUILD)/service-initrd.img guest-initrd.img=$(BUILD)/guest-initrd.img
 usb: $(BUILD)/keel-usb.img
 
 run: deps

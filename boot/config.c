@@ -259,6 +259,16 @@ static int set_memory(struct parser *p, const char *v)
 	return 0;
 }
 
+static int set_window(struct parser *p, const char *v)
+{
+	u64 size;
+
+	if (config_parse_size(v, &size) || size < GiB || size > 64 * GiB || (size & (size - 1)))
+		return fail(p, "control.window: expected a power of two from 1G to 64G, got '%s'", v);
+	p->cfg->control_window = size;
+	return 0;
+}
+
 static int set_vcpus(struct parser *p, const char *v)
 {
 	u64 n;
@@ -286,6 +296,7 @@ static const struct {
 	{ "service.memory", set_memory },
 	{ "service.vcpus", set_vcpus },
 	{ "pci.reserve", set_pci_reserve },
+	{ "control.window", set_window },
 };
 BUILD_ASSERT(ARRAY_SIZE(keys) <= 32, "seen is a u32 bitmask");
 
@@ -425,6 +436,7 @@ static void set_defaults(struct keel_config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->service_memory = 1 * GiB;
 	cfg->service_vcpus = 1;
+	cfg->control_window = 16 * GiB;
 	strlcpy(cfg->service_cmdline, "console=ttyS0", CONFIG_CMDLINE_MAX);
 }
 

@@ -2,6 +2,7 @@
 /* core_main(): the hypervisor's boot sequence, one call per step, then each CPU's main loop. */
 #include <arch/x86/apic.h>
 #include <arch/x86/cpu.h>
+#include <arch/x86/fpu.h>
 #include <arch/x86/irq.h>
 #include <arch/x86/paging.h>
 #include <arch/x86/percpu.h>
@@ -12,6 +13,7 @@
 #include <keel/acpi.h>
 #include <keel/boot_vms.h>
 #include <keel/debug_exit.h>
+#include <keel/control.h>
 #include <keel/fbcon.h>
 #include <keel/ioapic.h>
 #include <keel/irq_route.h>
@@ -66,6 +68,7 @@ static void cpu_bring_up(struct percpu *pc)
 	int ret;
 
 	apic_timer_start(TICK_HZ);
+	fpu_cpu_init();
 	if (cpuid(0x80000001).edx & CPUID_80000001_EDX_RDTSCP)
 		wrmsr(MSR_TSC_AUX, 0); /* what pc->tsc_aux says it holds */
 	irq_enable();
@@ -88,6 +91,7 @@ static void housekeeping(void)
 	static bool reported;
 
 	monitor_poll();
+	control_console_poll();
 	vm_reap();
 	if (!reported && vm_all_stopped() && !boot_info->config.service_kernel[0]) {
 		reported = true;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* CPUID exits: the host's answers, filtered to what the virtual platform provides, plus Keel's leaves. */
 #include <arch/x86/cpu.h>
+#include <arch/x86/tsc.h>
 #include <keel/guest_walk.h>
 #include <keel/string.h>
 #include <keel/vcpu_run.h>
@@ -8,6 +9,9 @@
 
 #define LEAF_HV_BASE 0x40000000 /* hypervisor leaves, as Linux's detect_hypervisor reads them */
 #define LEAF_HV_FEATURES 0x40000001
+/* The de facto hypervisor timing leaf (VMware's, also read by FreeBSD): EAX TSC kHz, EBX APIC bus kHz. */
+#define LEAF_HV_TIMING 0x40000010
+#define VLAPIC_BUS_KHZ 1000000 /* vlapic.c's 1 GHz virtual bus */
 #define KEEL_SIGNATURE "KeelKeelKeel"
 /* CPUID.1 (SDM 2A table 3-10/3-11) */
 #define C1_ECX_MONITOR BIT(3)
@@ -94,10 +98,12 @@ enum exit_action exit_cpuid(struct vcpu *v, struct vm_exit *e)
 	if (!len)
 		return vcpu_kill(v, "CPUID exit, but no CPUID instruction at RIP");
 	if (leaf == LEAF_HV_BASE) {
-		r.eax = LEAF_HV_FEATURES;
+		r.eax = LEAF_HV_TIMING;
 		memcpy(&r.ebx, KEEL_SIGNATURE, 4);
 		memcpy(&r.ecx, KEEL_SIGNATURE + 4, 4);
 		memcpy(&r.edx, KEEL_SIGNATURE + 8, 4);
+	} else if (leaf == LEAF_HV_TIMING) {
+		r = (struct cpuid_regs){ (u32)(tsc_hz() / 1000), VLAPIC_BUS_KHZ, 0, 0 };
 	} else if (leaf >= LEAF_HV_FEATURES && leaf < 0x40010000) {
 		r = (struct cpuid_regs){ 0, 0, 0, 0 };
 	} else {

@@ -6,6 +6,7 @@
  * forwards each interrupt to the vCPU the guest chose); memory decoding is
  * refused while a BAR lies on RAM that is not the service VM's.
  */
+#include <keel/control.h>
 #include <keel/log.h>
 #include <keel/page_alloc.h>
 #include <keel/passthru.h>
@@ -139,6 +140,8 @@ u32 passthru_cfg_read(u16 bdf, u32 off, u32 size)
 	struct pt_dev *d = dev_of(bdf);
 	u32 val;
 
+	if (control_cfg_read(bdf, off, size, &val))
+		return val;
 	if (!d)
 		return size == 4 ? 0xffffffff : (1u << (size * 8)) - 1; /* absent */
 	if (msi_access(d, off, size, &val, false))
@@ -150,6 +153,8 @@ void passthru_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
 {
 	struct pt_dev *d = dev_of(bdf);
 
+	if (control_cfg_write(bdf, off, size, val))
+		return;
 	if (!d || msi_access(d, off, size, &val, true))
 		return;
 	if (off == PCI_COMMAND && size >= 2)

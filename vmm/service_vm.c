@@ -7,6 +7,7 @@
  */
 #include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
+#include <keel/control.h>
 #include <keel/fbcon.h>
 #include <keel/ioapic.h>
 #include <keel/log.h>
@@ -63,6 +64,8 @@ static int add_devices(struct vm *vm, const struct boot_info *bi, const struct a
 	open_ports(vm, port);
 	if (vm->ioapic)
 		intx_mirror_attach(vm->ioapic); /* the devices' INTx */
+	if (control_init(vm, bi->config.control_window)) /* keelctl's door into Keel */
+		return -ENOSPC;
 	return passthru_init(vm, bi);	   /* config space, MSI and MSI-X */
 }
 

@@ -2,6 +2,7 @@
 /* Running a vCPU: deliver pending events, enter the guest, dispatch the exit, repeat. */
 #include <arch/x86/apic.h>
 #include <arch/x86/cpu.h>
+#include <arch/x86/fpu.h>
 #include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
 #include <keel/format.h>
@@ -134,19 +135,35 @@ static void arm_timer(struct vcpu *v, u64 slice_end)
 	apic_timer_oneshot(d && d < slice_end ? d : slice_end);
 }
 
+/* The guest's FPU registers: restored when another vCPU had them, saved when the slice ends. */
+static void fpu_enter(struct vcpu *v)
+{
+	struct percpu *pc = this_cpu();
+
+	if (pc->fpu_loaded == v)
+		return;
+	fpu_restore(v->fpu, v->xcr0);
+	pc->fpu_loaded = v;
+}
+
+static void fpu_leave(struct vcpu *v)
+{
+	fpu_save(v->fpu, &v->xcr0);
+}
+
 void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 {
 	struct vm_exit exit;
 	enum exit_action act;
 
+	WRITE_ONCE(v->running, true); /* until the FPU state is saved: the reaper waits for it */
+	fpu_enter(v);
 	while (v->vm->state == VM_RUNNING && v->state == VCPU_RUNNABLE) {
 		vlapic_timer_check(v->lapic);
 		deliver_events(v);
 		arm_timer(v, slice_end);
 		load_guest_msrs(v);
-		WRITE_ONCE(v->running, true);
 		vcpu_ops->run(v, &exit);
-		WRITE_ONCE(v->running, false);
 		__asm__ volatile("sti; nop; cli" ::: "memory"); /* take the host interrupt that exited */
 		act = exit_dispatch(v, &exit);
 		if (act == ACT_HALT && v->state == VCPU_RUNNABLE)
@@ -155,4 +172,6 @@ void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 		if (act == ACT_STOP || READ_ONCE(*kicked) || rdtsc() >= slice_end)
 			break;
 	}
+	fpu_leave(v);
+	WRITE_ONCE(v->running, false);
 }

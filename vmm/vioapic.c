@@ -35,6 +35,7 @@ struct vioapic {
 	u32 gsi_base, sel;
 	u64 rte[VIOAPIC_PINS];
 	bool level[VIOAPIC_PINS];
+	u8 sources[VIOAPIC_PINS]; /* a bit per source driving the pin: its level is their OR */
 	u32 claimed; /* bit per pin owned by an emulated device */
 	const struct vioapic_mirror *mirror;
 };
@@ -101,19 +102,29 @@ static void deliver(struct vioapic *io, u32 pin)
 	}
 }
 
-void vioapic_set_pin(struct vioapic *io, u32 pin, bool level)
+void vioapic_set_pin_src(struct vioapic *io, u32 pin, u32 src, bool level)
 {
 	u64 flags;
 	bool rising;
 
-	if (pin >= VIOAPIC_PINS)
+	if (pin >= VIOAPIC_PINS || src >= 8)
 		return;
 	flags = spin_lock_irqsave(&io->lock);
+	if (level)
+		io->sources[pin] |= (u8)(1u << src);
+	else
+		io->sources[pin] &= (u8)~(1u << src);
+	level = io->sources[pin] != 0;
 	rising = level && !io->level[pin];
 	io->level[pin] = level;
 	if ((io->rte[pin] & RTE_LEVEL) ? level : rising)
 		deliver(io, pin);
 	spin_unlock_irqrestore(&io->lock, flags);
+}
+
+void vioapic_set_pin(struct vioapic *io, u32 pin, bool level)
+{
+	vioapic_set_pin_src(io, pin, 0, level);
 }
 
 void vioapic_eoi(struct vioapic *io, u8 vector)

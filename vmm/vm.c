@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* VM objects: creation, guest RAM from the pool, device registration, stop and teardown. */
 #include <arch/x86/apic.h>
+#include <arch/x86/fpu.h>
 #include <arch/x86/irq.h>
 #include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
@@ -19,6 +20,7 @@
 struct vm *vms[MAX_VMS];
 u32 nr_vms_created;
 static struct spinlock vms_lock = SPINLOCK_INIT;
+static struct spinlock admin_lock = SPINLOCK_INIT;
 
 static void release_ram(hpa_t pa, u64 size)
 {
@@ -41,8 +43,11 @@ static int vcpus_create(struct vm *vm, u32 n, u32 first_cpu)
 		if (vcpu_ops->vcpu_create(v))
 			return -ENOMEM;
 		v->lapic = vlapic_create(v);
-		if (!v->lapic)
+		v->fpu = page_alloc_zeroed(ALIGN_UP(fpu_area_size(), PAGE_SIZE) / PAGE_SIZE);
+		if (!v->lapic || !v->fpu)
 			return -ENOMEM;
+		fpu_area_init(v->fpu);
+		v->xcr0 = 1; /* x87 only, as after reset */
 	}
 	return 0;
 }
@@ -69,8 +74,15 @@ static void vm_free_resources(struct vm *vm)
 
 		if (v->lapic)
 			vlapic_destroy(v->lapic);
+		if (v->fpu) {
+			for (u32 c = 0; c < nr_cpus; c++) /* a new vCPU at this address must not inherit it */
+				__atomic_compare_exchange_n(&cpus[c]->fpu_loaded, &(void *){ v }, NULL, false,
+							    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+			page_free(v->fpu, ALIGN_UP(fpu_area_size(), PAGE_SIZE) / PAGE_SIZE);
+		}
 		if (v->arch)
 			vcpu_ops->vcpu_destroy(v);
+		vm->exits_retired += v->exits_total;
 		page_free(v, ALIGN_UP(sizeof(*v), PAGE_SIZE) / PAGE_SIZE);
 		vm->vcpus[i] = NULL;
 	}
@@ -100,14 +112,18 @@ struct vm *vm_create(const char *name, u32 nr_vcpus, u32 first_cpu)
 		goto out_free;
 	}
 	flags = spin_lock_irqsave(&vms_lock);
-	if (nr_vms_created >= MAX_VMS) {
+	vm->id = MAX_VMS;
+	for (u32 i = 0; i < MAX_VMS && vm->id == MAX_VMS; i++)
+		if (!vms[i])
+			vm->id = i; /* slots are reused once a VM is destroyed */
+	if (vm->id == MAX_VMS) {
 		spin_unlock_irqrestore(&vms_lock, flags);
 		pr_err("vm %s: cannot create: more than %d VMs", name, MAX_VMS);
 		vm_free_resources(vm);
 		goto out_free;
 	}
-	vm->id = nr_vms_created;
-	vms[nr_vms_created++] = vm;
+	vms[vm->id] = vm;
+	nr_vms_created = MAX(nr_vms_created, vm->id + 1);
 	spin_unlock_irqrestore(&vms_lock, flags);
 	return vm;
 out_free:
@@ -168,12 +184,14 @@ static int vm_copy(struct vm *vm, gpa_t gpa, void *buf, size_t len, bool write)
 
 		if (!pt_lookup(&vm->gpa, gpa, &pa, &perms, NULL) || (write && !(perms & PT_W)))
 			return -EFAULT;
-		if (write)
+		if (write && !b)
+			memset(phys_to_virt(pa), 0, n);
+		else if (write)
 			memcpy(phys_to_virt(pa), b, n);
 		else
 			memcpy(b, phys_to_virt(pa), n);
 		gpa += n;
-		b += n;
+		b = b ? b + n : NULL;
 		len -= n;
 	}
 	return 0;
@@ -187,6 +205,11 @@ int vm_read(struct vm *vm, gpa_t gpa, void *buf, size_t len)
 int vm_write(struct vm *vm, gpa_t gpa, const void *buf, size_t len)
 {
 	return vm_copy(vm, gpa, (void *)buf, len, true);
+}
+
+int vm_zero(struct vm *vm, gpa_t gpa, size_t len)
+{
+	return vm_copy(vm, gpa, NULL, len, true);
 }
 
 int vm_register_io(struct vm *vm, const struct io_handler *h)
@@ -251,12 +274,52 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 	va_end(ap);
 }
 
+void vm_destroy(struct vm *vm)
+{
+	vm->destroy_pending = true;
+	if (vm->state == VM_RUNNING || vm->state == VM_CREATED)
+		vm_stop(vm, "destroyed");
+}
+
+/* Frees a destroyed VM's own struct; its slot can then be reused. */
+static void vm_release(struct vm *vm)
+{
+	u64 flags = spin_lock_irqsave(&vms_lock);
+
+	vms[vm->id] = NULL;
+	spin_unlock_irqrestore(&vms_lock, flags);
+	page_free(vm, ALIGN_UP(sizeof(*vm), PAGE_SIZE) / PAGE_SIZE);
+}
+
+void vm_admin_lock(void)
+{
+	spin_lock(&admin_lock);
+}
+
+bool vm_admin_trylock(void)
+{
+	return spin_trylock(&admin_lock);
+}
+
+void vm_admin_unlock(void)
+{
+	spin_unlock(&admin_lock);
+}
+
 void vm_reap(void)
 {
+	if (!vm_admin_trylock())
+		return;
 	for (u32 i = 0; i < nr_vms_created; i++) {
 		struct vm *vm = vms[i];
 		bool busy = false;
 
+		if (!vm)
+			continue;
+		if (vm->resources_freed && vm->destroy_pending) {
+			vm_release(vm);
+			continue;
+		}
 		if (vm->resources_freed || (vm->state != VM_STOPPED && vm->state != VM_DEAD))
 			continue;
 		for (u32 j = 0; j < vm->nr_vcpus; j++)
@@ -266,15 +329,26 @@ void vm_reap(void)
 		vm_free_resources(vm);
 		pr_info("vm %s: memory returned to the pool (%llu MiB free)", vm->name,
 			(unsigned long long)(page_alloc_free_pages() * PAGE_SIZE / MiB));
+		if (vm->destroy_pending)
+			vm_release(vm);
 	}
+	spin_unlock(&admin_lock);
 }
 
 bool vm_all_stopped(void)
 {
 	for (u32 i = 0; i < nr_vms_created; i++)
-		if (!vms[i]->resources_freed)
+		if (vms[i] && !vms[i]->resources_freed)
 			return false;
 	return nr_vms_created > 0;
+}
+
+struct vm *vm_find(const char *name)
+{
+	for (u32 i = 0; i < nr_vms_created; i++)
+		if (vms[i] && !vms[i]->destroy_pending && !strcmp(vms[i]->name, name))
+			return vms[i];
+	return NULL;
 }
 
 const char *vm_state_name(enum vm_state s)

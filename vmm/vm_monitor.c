@@ -41,8 +41,11 @@ static void cmd_vms(const char *args)
 		monitor_print("  no VMs\n");
 	for (u32 i = 0; i < nr_vms_created; i++) {
 		struct vm *vm = vms[i];
-		u64 up = vm->start_ns ? (time_ns() - vm->start_ns) / 1000000000ULL : 0;
+		u64 up;
 
+		if (!vm)
+			continue;
+		up = vm->start_ns ? (time_ns() - vm->start_ns) / 1000000000ULL : 0;
 		monitor_print("  %u %-15s %-8s %u vCPU(s), %llu MiB, up %llu s%s%s\n", vm->id, vm->name,
 			      vm_state_name(vm->state), vm->nr_vcpus,
 			      (unsigned long long)(vm->ram_size / MiB), (unsigned long long)up,

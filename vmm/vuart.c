@@ -206,6 +206,11 @@ struct vuart *vuart_create(struct vm *vm, u16 port, u8 irq, vuart_sink_fn sink, 
 	return u;
 }
 
+struct vm *vuart_vm(struct vuart *u)
+{
+	return u->vm;
+}
+
 bool vuart_receive(struct vuart *u, u8 byte)
 {
 	u64 flags = spin_lock_irqsave(&u->lock);

@@ -24,6 +24,7 @@ struct percpu {
 	char virt_report[160];
 	void *vcpu_current; /* the vCPU running on this CPU, for the run loop */
 	u64 tsc_aux;	    /* what IA32_TSC_AUX holds now */
+	void *fpu_loaded;   /* the vCPU whose FPU state is in the registers, or NULL */
 };
 
 extern struct percpu *cpus[MAX_CPUS];

@@ -37,6 +37,7 @@ struct keel_config {
 	char service_cmdline[CONFIG_CMDLINE_MAX];
 	u64 service_memory; /* bytes */
 	u32 service_vcpus;
+	u64 control_window; /* bytes of the control device's guest RAM window */
 	u32 nr_vms;
 	struct config_vm vms[CONFIG_MAX_VMS];
 	u32 nr_pci_reserved;

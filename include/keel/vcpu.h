@@ -130,6 +130,8 @@ struct vcpu {
 	u64 exits_total;
 	u64 sipi_vector;
 	u64 tsc_aux; /* IA32_TSC_AUX (RDTSCP, RDPID): no VMCB or VMCS field holds it */
+	void *fpu;   /* x87/SSE/AVX... state while the vCPU is off its CPU */
+	u64 xcr0;
 };
 
 /*

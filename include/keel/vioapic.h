@@ -14,6 +14,8 @@ struct vioapic;
 struct vioapic *vioapic_create(struct vm *vm, u64 base, u8 id, u32 gsi_base);
 /* Level: asserted or not; an edge-triggered pin fires on the rising edge. */
 void vioapic_set_pin(struct vioapic *io, u32 pin, bool level);
+/* Several sources on one pin (a device and the control device): the pin's level is their OR. */
+void vioapic_set_pin_src(struct vioapic *io, u32 pin, u32 src, bool level);
 /* The guest's EOI of vector (level-triggered interrupts clear Remote IRR). */
 void vioapic_eoi(struct vioapic *io, u8 vector);
 /* An emulated device owns this pin: it is never mirrored to the machine's I/O APIC. */

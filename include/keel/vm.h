@@ -47,6 +47,7 @@ struct vm {
 	struct mmio_handler mmio[VM_MAX_MMIO];
 	struct vuart *uart;
 	struct vioapic *ioapic;
+	struct vpci_bus *pci; /* a guest's virtual PCI bus (not the service VM's) */
 	u32 nr_cleanups;
 	struct {
 		void (*fn)(void *opaque);
@@ -54,6 +55,10 @@ struct vm {
 	} cleanups[VM_MAX_CLEANUPS]; /* device teardown, run when the VM's memory is freed */
 	u64 start_ns;
 	bool resources_freed;
+	u64 exits_retired;     /* exits of vCPUs already freed (a dead VM keeps its count) */
+	bool destroy_pending; /* free the struct too once its resources are gone */
+	bool loaded;	      /* a kernel is in place: it can start */
+	u32 console_head, console_tail; /* its control-device console rings, Keel's side */
 };
 
 extern struct vm *vms[];
@@ -67,6 +72,7 @@ int vm_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms);
 /* Bounds-checked guest-physical access; -EFAULT if any byte is not guest RAM. */
 int vm_read(struct vm *vm, gpa_t gpa, void *buf, size_t len);
 int vm_write(struct vm *vm, gpa_t gpa, const void *buf, size_t len);
+int vm_zero(struct vm *vm, gpa_t gpa, size_t len);
 bool vm_is_ram(struct vm *vm, gpa_t gpa);
 int vm_register_io(struct vm *vm, const struct io_handler *h);
 /* Returns the registered handler (its base and size may be moved later), or NULL. */
@@ -78,8 +84,15 @@ void vm_start(struct vm *vm);
 void vm_fail(struct vm *vm, const char *fmt, ...) __printf(2, 3);
 /* The guest asked to stop (power-off). */
 void vm_stop(struct vm *vm, const char *fmt, ...) __printf(2, 3);
-/* Frees a stopped VM's memory once none of its vCPUs is on a CPU. Boot CPU only. */
+/* Frees a stopped VM's memory once none of its vCPUs is on a CPU, and destroyed VMs. Boot CPU only. */
 void vm_reap(void);
+/* Held while a control command creates, changes or looks at VMs; vm_reap() skips a round meanwhile. */
+void vm_admin_lock(void);
+bool vm_admin_trylock(void);
+void vm_admin_unlock(void);
+/* Stops the VM if it runs and frees all of it; asynchronous: vm_find() no longer sees it. */
+void vm_destroy(struct vm *vm);
+struct vm *vm_find(const char *name);
 bool vm_all_stopped(void);
 const char *vm_state_name(enum vm_state s);
 /* Adds the VM commands to the monitor. */

@@ -13,6 +13,7 @@ typedef void (*vuart_sink_fn)(struct vuart *u, void *ctx, u8 byte);
 
 /* The UART is freed with its VM. */
 struct vuart *vuart_create(struct vm *vm, u16 port, u8 irq, vuart_sink_fn sink, void *ctx);
+struct vm *vuart_vm(struct vuart *u);
 /* Queues a byte for the guest to read; false if the receive buffer is full. */
 bool vuart_receive(struct vuart *u, u8 byte);
 /* The sink that prints whole lines into the hypervisor log as "<vm>: line". */

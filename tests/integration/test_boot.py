@@ -5,7 +5,7 @@ or broken keel.cfg or kernel."""
 import os
 import re
 
-from rig import BUILD, CPU_SVM, EXIT_SUCCESS, Machine, TestFailure, kernel_path
+from rig import BUILD, CPU_SVM, EXIT_SUCCESS, Machine, check, kernel_path
 
 
 def cfg(extra=""):
@@ -16,11 +16,6 @@ def cfg(extra=""):
 
 def files():
     return {"guests/cpuid.elf": os.path.join(BUILD, "guests", "cpuid.elf")}
-
-
-def check(cond, what, m):
-    if not cond:
-        raise TestFailure("%s; serial log: %s\n%s" % (what, m.serial_log, m.tail()))
 
 
 def boot_smp(n):

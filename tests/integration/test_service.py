@@ -7,7 +7,7 @@ import os
 import re
 import time
 
-from rig import BUILD, Machine, TestFailure, kernel_path
+from rig import BUILD, Machine, check, kernel_path
 
 KVER = os.path.basename(kernel_path())[len("vmlinuz-"):]
 INITRD = os.path.join(BUILD, "service-initrd.img")
@@ -21,11 +21,6 @@ def cfg(vcpus, memory="512M"):
 
 def files():
     return {"vmlinuz": kernel_path(), "initrd.img": INITRD}
-
-
-def check(cond, what, m):
-    if not cond:
-        raise TestFailure("%s; serial log: %s\n%s" % (what, m.serial_log, m.tail()))
 
 
 def boot_to_shell(m):

@@ -104,8 +104,8 @@ def main():
     c.symlink("bin/sh", "busybox")
     c.file("init", open(a.init, "rb").read(), 0o755)
     c.file("etc/hostname", b"keel-service\n")
-    c.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
-    c.file("etc/group", b"root:x:0:\n")
+    c.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n")
+    c.file("etc/group", b"root:x:0:\nnogroup:x:65534:\n")
     if a.module:
         kver = a.kver or sorted(os.listdir("/lib/modules"))[-1]
         base, order = module_closure(kver, a.module)

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* The control device (see keelctl_abi.h): the service VM's way to manage guests. */
+#ifndef KEEL_CONTROL_H
+#define KEEL_CONTROL_H
+
+#include <keel/keelctl_abi.h>
+#include <keel/types.h>
+
+struct vm;
+struct vuart;
+
+/* Puts the function on the service VM's PCI bus 0 in a free slot. */
+int control_init(struct vm *service, u64 window_size);
+/* Config space of the function, for the service VM's config traps; false if bdf is not it. */
+bool control_cfg_read(u16 bdf, u32 off, u32 size, u32 *val);
+bool control_cfg_write(u16 bdf, u32 off, u32 size, u32 val);
+/* A guest's console output (a vuart sink; ctx is the VM). */
+void control_console_out(struct vuart *u, void *ctx, u8 byte);
+/* Moves typed bytes from the console in rings to the guests' UARTs. Boot CPU. */
+void control_console_poll(void);
+void control_raise(u32 irq);
+/* The guest RAM window: map a guest's RAM at a new offset, or take it away. */
+int control_window_map(struct vm *vm, u64 *offset);
+void control_window_unmap(struct vm *vm);
+u8 *control_console_page(u32 vm_id);
+
+/* vmm/control_cmd.c */
+void control_execute(struct kctl_cmd *c);
+
+#endif

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* A guest's virtual PCI bus: a host bridge and emulated functions behind ECAM and 0xCF8/0xCFC. */
+#ifndef KEEL_VPCI_BUS_H
+#define KEEL_VPCI_BUS_H
+
+#include <keel/types.h>
+
+struct vm;
+struct vcpu;
+
+#define VPCI_MAX_FUNCS 32
+
+/* One emulated function (device d, function 0 on bus 0). */
+struct vpci_func {
+	u8 dev;
+	u32 (*cfg_read)(struct vpci_func *f, u32 off, u32 size);
+	void (*cfg_write)(struct vpci_func *f, u32 off, u32 size, u32 val);
+	void *opaque;
+};
+
+/* Creates the bus with its host bridge at 00:00.0; ECAM for bus 0 at ecam_base. */
+int vpci_bus_create(struct vm *vm, u64 ecam_base);
+int vpci_bus_add(struct vm *vm, struct vpci_func *f);
+/* The first free device number, or -1. */
+int vpci_bus_free_slot(struct vm *vm);
+
+#endif

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+/* keelctl console: a guest's serial console on this terminal until Ctrl-] is pressed. */
+#include "ctl.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define DETACH 0x1d /* Ctrl-] */
+
+static struct termios saved;
+static int raw_mode;
+
+static void raw_on(void)
+{
+	struct termios t;
+
+	if (tcgetattr(0, &saved))
+		return; /* not a terminal (a script): pass bytes as they come */
+	t = saved;
+	cfmakeraw(&t); /* the guest's bytes pass as they are: its tty made its CRs */
+	tcsetattr(0, TCSANOW, &t);
+	raw_mode = 1;
+}
+
+static void raw_off(void)
+{
+	if (raw_mode)
+		tcsetattr(0, TCSANOW, &saved);
+}
+
+/* Guest output: everything in the out ring. */
+static void drain(struct kctl_ring_hdr *out)
+{
+	const uint8_t *data = (const uint8_t *)(out + 1);
+	uint32_t head = __atomic_load_n(&out->head, __ATOMIC_ACQUIRE), tail = out->tail;
+
+	if (head - tail > KCTL_OUT_DATA) /* lapped: the oldest bytes were lost */
+		tail = head - KCTL_OUT_DATA;
+	while (tail != head) {
+		uint32_t n = head - tail, at = tail % KCTL_OUT_DATA;
+
+		if (n > KCTL_OUT_DATA - at)
+			n = KCTL_OUT_DATA - at;
+		if (write(1, data + at, n) < 0)
+			break;
+		tail += n;
+	}
+	__atomic_store_n(&out->tail, tail, __ATOMIC_RELEASE);
+}
+
+/* Keyboard input into the in ring; returns 1 on Ctrl-]. */
+static int feed(struct ctl *c, struct kctl_ring_hdr *in, unsigned vm_id)
+{
+	uint8_t *data = (uint8_t *)(in + 1);
+	unsigned char buf[256];
+	ssize_t n = read(0, buf, sizeof(buf));
+	uint32_t head = in->head;
+
+	if (n <= 0)
+		return n == 0 || (errno != EAGAIN && errno != EINTR) ? -1 : 0;
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == DETACH)
+			return 1;
+		while (head - __atomic_load_n(&in->tail, __ATOMIC_ACQUIRE) >= KCTL_IN_DATA) {
+			ctl_set_reg(c, KCTL_REG_CONSOLE_KICK, vm_id);
+			usleep(1000);
+		}
+		data[head % KCTL_IN_DATA] = buf[i];
+		head++;
+		__atomic_store_n(&in->head, head, __ATOMIC_RELEASE);
+	}
+	ctl_set_reg(c, KCTL_REG_CONSOLE_KICK, vm_id);
+	return 0;
+}
+
+int console_run(struct ctl *c, const char *name, unsigned vm_id);
+int console_run(struct ctl *c, const char *name, unsigned vm_id)
+{
+	struct kctl_ring_hdr *out = ctl_ring(c, vm_id, KCTL_RING_OUT), *in = ctl_ring(c, vm_id, KCTL_RING_IN);
+	int stdin_open = 1;
+
+	fprintf(stderr, "keelctl: console of %s; Ctrl-] detaches\r\n", name);
+	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+	raw_on();
+	for (;;) {
+		int r;
+
+		drain(out);
+		r = stdin_open ? feed(c, in, vm_id) : 0;
+		if (r == 1)
+			break;
+		if (r < 0)
+			stdin_open = 0; /* end of input (a script): keep showing output until killed */
+		ctl_wait(c, 20);
+	}
+	raw_off();
+	fprintf(stderr, "\r\nkeelctl: detached from %s\n", name);
+	return 0;
+}

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A guest's PCI bus 0: configuration space through ECAM (one 1 MiB window,
+ * PCIe 5.0 7.2.2) and through 0xCF8/0xCFC (PCI Local Bus 3.0 3.2.2.3.2),
+ * a host bridge at 00:00.0, and the functions Keel or keel-dm emulate.
+ * Empty slots read as all ones.
+ */
+#include <keel/page_alloc.h>
+#include <keel/vm.h>
+#include <keel/vpci_bus.h>
+
+#define ECAM_BUS_SIZE (1 * MiB)
+#define CF8 0xcf8
+#define CFC 0xcfc
+#define CF8_ENABLE BIT(31)
+#define BRIDGE_ID 0x48424b45 /* vendor 0x4b45 "KE", device 0x4842 "HB" (not PCI-SIG assigned) */
+#define BRIDGE_CLASS 0x06000000 /* host bridge (PCI Code and ID 1.14 table D-7) */
+
+struct vpci_bus {
+	u32 latch; /* 0xCF8 */
+	struct vpci_func *funcs[VPCI_MAX_FUNCS];
+	struct vpci_func bridge;
+};
+
+static u32 bridge_read(struct vpci_func *f, u32 off, u32 size)
+{
+	u32 v = 0;
+
+	(void)f;
+	if (off < 4)
+		v = BRIDGE_ID;
+	else if (off >= 8 && off < 12)
+		v = BRIDGE_CLASS;
+	return (v >> ((off & 3) * 8)) & (size == 4 ? 0xffffffff : (1u << (size * 8)) - 1);
+}
+
+static void bridge_write(struct vpci_func *f, u32 off, u32 size, u32 val)
+{
+	(void)f, (void)off, (void)size, (void)val; /* nothing to configure */
+}
+
+static struct vpci_func *find(struct vpci_bus *b, u32 bdf)
+{
+	if (bdf >> 8 || (bdf & 7)) /* bus 0, function 0 only */
+		return NULL;
+	return b->funcs[bdf >> 3];
+}
+
+static u32 cfg_read(struct vpci_bus *b, u32 bdf, u32 off, u32 size)
+{
+	struct vpci_func *f = find(b, bdf);
+
+	if (!f || off + size > 4096)
+		return size == 4 ? 0xffffffff : (1u << (size * 8)) - 1;
+	return f->cfg_read(f, off, size);
+}
+
+static void cfg_write(struct vpci_bus *b, u32 bdf, u32 off, u32 size, u32 val)
+{
+	struct vpci_func *f = find(b, bdf);
+
+	if (f && off + size <= 4096)
+		f->cfg_write(f, off, size, val);
+}
+
+static int ecam_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
+{
+	(void)v;
+	*val = size > 4 ? ~0ULL : cfg_read(opaque, (u32)(off >> 12), off & 0xfff, size);
+	return 0;
+}
+
+static int ecam_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
+{
+	(void)v;
+	if (size <= 4)
+		cfg_write(opaque, (u32)(off >> 12), off & 0xfff, size, (u32)val);
+	return 0;
+}
+
+static int port_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
+{
+	struct vpci_bus *b = opaque;
+
+	(void)v;
+	if (port == CF8)
+		*val = size == 4 ? b->latch : 0xffffffff;
+	else if (port >= CFC && (b->latch & CF8_ENABLE))
+		*val = cfg_read(b, (b->latch >> 8) & 0xffff, (b->latch & 0xfc) + (port - CFC), size);
+	else
+		*val = 0xffffffff;
+	return 0;
+}
+
+static int port_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
+{
+	struct vpci_bus *b = opaque;
+
+	(void)v;
+	if (port == CF8 && size == 4)
+		b->latch = val;
+	else if (port >= CFC && (b->latch & CF8_ENABLE))
+		cfg_write(b, (b->latch >> 8) & 0xffff, (b->latch & 0xfc) + (port - CFC), size, val);
+	return 0;
+}
+
+static void bus_free(void *opaque)
+{
+	page_free(opaque, 1);
+}
+
+int vpci_bus_create(struct vm *vm, u64 ecam_base)
+{
+	struct vpci_bus *b = page_alloc_zeroed(1);
+	struct mmio_handler e = { ecam_base, ECAM_BUS_SIZE, ecam_read, ecam_write, b };
+	struct io_handler p1 = { CF8, 4, port_read, port_write, b };
+	struct io_handler p2 = { CFC, 4, port_read, port_write, b };
+
+	BUILD_ASSERT(sizeof(struct vpci_bus) <= PAGE_SIZE, "one page");
+	if (!b)
+		return -ENOMEM;
+	if (vm_add_cleanup(vm, bus_free, b))
+		return -ENOSPC;
+	b->bridge = (struct vpci_func){ 0, bridge_read, bridge_write, NULL };
+	b->funcs[0] = &b->bridge;
+	vm->pci = b;
+	if (!vm_register_mmio(vm, &e) || vm_register_io(vm, &p1) || vm_register_io(vm, &p2))
+		return -ENOSPC;
+	return 0;
+}
+
+int vpci_bus_add(struct vm *vm, struct vpci_func *f)
+{
+	struct vpci_bus *b = vm->pci;
+
+	if (!b || f->dev >= VPCI_MAX_FUNCS || b->funcs[f->dev])
+		return -EBUSY;
+	b->funcs[f->dev] = f;
+	return 0;
+}
+
+int vpci_bus_free_slot(struct vm *vm)
+{
+	struct vpci_bus *b = vm->pci;
+
+	for (int d = 1; b && d < VPCI_MAX_FUNCS; d++)
+		if (!b->funcs[d])
+			return d;
+	return -1;
+}
