@@ -5,14 +5,28 @@
 Boot: the service VM's kernel and initramfs booted by Keel (from the USB image)
 and by QEMU directly (-kernel), both on QEMU TCG with the same CPU model, vCPUs
 and RAM. Reported in guest time under -icount shift=0,sleep=off (1 ns per
-instruction: exact and repeatable) and in wall time (median of runs).
+instruction: exact and repeatable), with 1 CPU on both sides because QEMU 7.2
+hangs booting a 2-CPU Linux directly under icount, and in wall time with 2
+CPUs (median of runs).
 
   guest time, Keel   = Keel core start -> service VM entry (Keel's log)
                        + Linux uptime at the shell (the init banner)
   guest time, direct = Linux uptime at the shell
   wall time          = QEMU start -> shell banner on the serial port
                        (includes OVMF for Keel; the direct boot has no firmware step)
+
+Guest boot: `keelctl start` in the service VM -> the guest's shell banner on
+`keelctl console` (wall time, 2 CPUs), next to QEMU booting the same kernel,
+guest initramfs, RAM and vCPUs directly. Both also give the guest's own uptime
+at its banner.
+
+Exit round trip: tests/guests/exitcost.c times CPUID and a port read in a
+loop against an empty loop, in TSC ticks, run as a Keel VM and by QEMU
+directly, 1 CPU, -icount shift=0,sleep=off: the TSC counts instructions, so a
+figure is the instructions one round trip costs (guest, Keel and QEMU's
+emulation of the exit and VMRUN, which count as one instruction each).
 """
+import hashlib
 import os
 import re
 import shutil
@@ -24,18 +38,19 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+from netns import NetNS  # noqa: E402
 from rig import Machine, kernel_path  # noqa: E402
 
 WALL_RUNS = int(os.environ.get("KEEL_BENCH_RUNS", "3"))
-BANNER = r"Keel service VM: .* up ([0-9.]+) s"
+BANNER = r"Keel service VM: [^\n]* up ([0-9.]+) s"
 ICOUNT = ["-icount", "shift=0,sleep=off"]
 CFG = ("service.kernel = vmlinuz\nservice.initrd = initrd.img\nservice.cmdline = console=ttyS0\n"
-       "service.memory = 1G\nservice.vcpus = 2\n")
+       "service.memory = 1G\nservice.vcpus = %d\n")
 
 
-def keel_boot(name, extra):
+def keel_boot(name, extra, cpus=2):
     files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
-    m = Machine(name, CFG, files, smp=2, timeout=600, extra=extra)
+    m = Machine(name, CFG % cpus, files, smp=cpus, timeout=600, extra=extra)
     t0 = time.time()
     with m:
         up = float(m.expect(BANNER, timeout=590).group(1))
@@ -51,12 +66,12 @@ def keel_boot(name, extra):
     return wall, entry / 1000 + up
 
 
-def direct_boot(name, extra):
+def direct_boot(name, extra, cpus=2):
     d = os.path.join(BUILD, "bench", name)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "EPYC,+svm,+npt",
-           "-smp", "2", "-m", "1G", "-nodefaults", "-display", "none", "-no-reboot",
+           "-smp", str(cpus), "-m", "1G", "-nodefaults", "-display", "none", "-no-reboot",
            "-kernel", kernel_path(), "-initrd", os.path.join(BUILD, "service-initrd.img"),
            "-append", "console=ttyS0", "-serial", "stdio"] + extra
     t0 = time.time()
@@ -83,21 +98,150 @@ def direct_boot(name, extra):
     return wall, float(m.group(1))
 
 
+IO_MIB = 64
+GUEST_BANNER = r"Keel guest bench: [^\n]* up ([0-9.]+) s"
+GUEST_CMDLINE = "console=ttyS0 keel.name=bench"
+GUEST_RUNS = int(os.environ.get("KEEL_BENCH_GUEST_RUNS", "3"))
+EXITCOST = r"exitcost: (\d+) iterations, TSC ticks: empty (\d+), cpuid (\d+), pio (\d+)"
+
+
+def guest_boot_keel():
+    """[(wall s from keelctl start to the guest's banner, the guest's uptime then)]"""
+    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img"),
+             "guest/vmlinuz": kernel_path(), "guest/initrd.img": os.path.join(BUILD, "guest-initrd.img")}
+    runs = []
+    with Machine("bench_guest_keel", CFG % 2, files, smp=2, timeout=600 + 300 * GUEST_RUNS) as m:
+        m.expect(BANNER, timeout=590)
+        m.expect(r"/ # ", timeout=60)
+        time.sleep(2)
+        for _ in range(GUEST_RUNS):
+            m.shell("keelctl create bench --mem 256M --vcpus 1 --kernel /mnt/keel/guest/vmlinuz "
+                    "--initrd /mnt/keel/guest/initrd.img --cmdline '%s'" % GUEST_CMDLINE, timeout=120)
+            mark = m.mark()
+            t0 = time.time()
+            m.send("keelctl start bench && keelctl console bench\n")
+            up = float(m.expect(GUEST_BANNER, timeout=290, start=mark).group(1))
+            runs.append((time.time() - t0, up))
+            m.send(b"\x1d\n")
+            m.expect(r"detached from bench", timeout=30, start=mark)
+            time.sleep(1)
+            m.shell("keelctl destroy bench", timeout=120)
+        m.send("poweroff -f\n")
+        try:
+            m.wait_exit(120)
+        except Exception:
+            pass
+    return runs
+
+
+def guest_boot_direct(i):
+    d = (kernel_path(), os.path.join(BUILD, "guest-initrd.img"), GUEST_CMDLINE)
+    t0 = time.time()
+    with Machine("bench_guest_direct%d" % i, None, smp=1, mem="256M", timeout=300, direct=d) as m:
+        up = float(m.expect(GUEST_BANNER, timeout=290).group(1))
+        wall = time.time() - t0
+    return wall, up
+
+
+def exitcost(direct):
+    """Instructions per CPUID and per port-read round trip, the empty loop subtracted."""
+    elf = os.path.join(BUILD, "guests", "exitcost.elf")
+    if direct:
+        m = Machine("bench_exitcost_direct", None, smp=1, mem="256M", timeout=600, extra=ICOUNT,
+                    direct=(elf, None, ""))
+    else:
+        cfg = "debug_exit_port = 0xf4\nvm.exitcost.kernel = exitcost.elf\nvm.exitcost.testdev = on\n"
+        m = Machine("bench_exitcost_keel", cfg, {"exitcost.elf": elf}, smp=1, timeout=600, extra=ICOUNT)
+    with m:
+        n, empty, cpuid, pio = (int(x) for x in m.expect(EXITCOST, timeout=590).groups())
+    return (cpuid - empty) / n, (pio - empty) / n
+
+
+def io_machine(name, direct, disk, tap):
+    extra = ["-drive", "if=none,id=nv,format=raw,file=" + disk, "-device", "nvme,drive=nv,serial=bench",
+             "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % tap,
+             "-device", "e1000e,netdev=n0,mac=52:54:00:12:34:09"]
+    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
+    d = (kernel_path(), os.path.join(BUILD, "service-initrd.img"), "console=ttyS0") if direct else None
+    return Machine(name, None if direct else CFG % 2, files, smp=2, mem="1G" if direct else "2G",
+                   timeout=900, extra=extra, direct=d)
+
+
+def timed(m, command):
+    """Guest seconds a command takes (the guest's own clock)."""
+    out = m.shell("s=$(cut -d' ' -f1 /proc/uptime); %s >/dev/null 2>&1; "
+                  "e=$(cut -d' ' -f1 /proc/uptime); echo $s $e" % command, timeout=600)
+    s, e = out.split()[-2:]
+    return float(e) - float(s)
+
+
+def io_bench(direct, ns, disk, out, port):
+    name = "bench_io_%s" % ("direct" if direct else "keel")
+    m = io_machine(name, direct, disk, "kbtap0")
+    m.command_prefix = ns.prefix()
+    ns.start_peer("10.77.9.1", port, IO_MIB << 20, out)
+    with m:
+        m.expect(r"Keel service VM: .* up", timeout=600)
+        m.expect(r"/ # ", timeout=60)
+        time.sleep(1)
+        disk_s = timed(m, "dd if=/dev/nvme0n1 of=/dev/null bs=1M count=%d" % IO_MIB)
+        m.shell("ip addr add 10.77.9.2/24 dev eth0; ip link set eth0 up; sleep 3")
+        net_s = timed(m, "nc 10.77.9.1 %d" % port)
+        m.send("poweroff -f\n")
+        try:
+            m.wait_exit(120)
+        except Exception:
+            pass
+    return IO_MIB / disk_s, IO_MIB / net_s
+
+
 def main():
-    k_icount = keel_boot("bench_keel_icount", ICOUNT)[1]
-    d_icount = direct_boot("bench_direct_icount", ICOUNT)[1]
+    out = os.path.join(BUILD, "bench")
+    os.makedirs(out, exist_ok=True)
+    disk = os.path.join(out, "nvme.img")
+    with open(disk, "wb") as f:
+        f.write(os.urandom(IO_MIB << 20))
+    with NetNS("keelbench%d" % os.getpid(), [("kbtap0", "10.77.9.1/24")]) as ns:
+        k_disk, k_net = io_bench(False, ns, disk, out, 6000)
+        d_disk, d_net = io_bench(True, ns, disk, out, 6010)
+    io_lines = [
+        "service VM I/O (64 MiB, guest clock; NVMe read with dd, e1000e receive with nc from a peer on a TAP):",
+        "  disk read: Keel %.1f MiB/s, QEMU direct %.1f MiB/s, ratio %.2f" % (k_disk, d_disk, k_disk / d_disk),
+        "  NIC receive: Keel %.1f MiB/s, QEMU direct %.1f MiB/s, ratio %.2f" % (k_net, d_net, k_net / d_net),
+    ]
+    k_icount = keel_boot("bench_keel_icount", ICOUNT, cpus=1)[1]
+    d_icount = direct_boot("bench_direct_icount", ICOUNT, cpus=1)[1]
     k_wall = [keel_boot("bench_keel_wall%d" % i, [])[0] for i in range(WALL_RUNS)]
     d_wall = [direct_boot("bench_direct_wall%d" % i, [])[0] for i in range(WALL_RUNS)]
     km, dm = statistics.median(k_wall), statistics.median(d_wall)
     lines = [
-        "boot to the service VM's shell (QEMU TCG, EPYC+SVM, 2 vCPUs, 1 GiB)",
-        "  guest time (-icount shift=0,sleep=off): Keel %.3f s, QEMU direct %.3f s, ratio %.2f"
+        "boot to the service VM's shell (QEMU TCG, EPYC+SVM, 1 GiB)",
+        "  guest time (-icount shift=0,sleep=off, 1 CPU): Keel %.3f s, QEMU direct %.3f s, ratio %.2f"
         % (k_icount, d_icount, k_icount / d_icount),
-        "  wall time, median of %d: Keel %.1f s, QEMU direct %.1f s, ratio %.2f  (runs: %s / %s)"
+        "  wall time (2 CPUs), median of %d: Keel %.1f s, QEMU direct %.1f s, ratio %.2f  (runs: %s / %s)"
         % (WALL_RUNS, km, dm, km / dm, ", ".join("%.1f" % x for x in k_wall),
            ", ".join("%.1f" % x for x in d_wall)),
     ]
-    report = "\n".join(lines)
+    k_cpuid, k_pio = exitcost(False)
+    d_cpuid, d_pio = exitcost(True)
+    exit_lines = [
+        "guest exit round trip (tests/guests/exitcost.elf, 1 CPU, -icount shift=0,sleep=off: instructions):",
+        "  CPUID: Keel %.0f, QEMU direct %.0f, ratio %.0f" % (k_cpuid, d_cpuid, k_cpuid / max(d_cpuid, 1)),
+        "  port read (COM1 scratch): Keel %.0f, QEMU direct %.0f, ratio %.0f"
+        % (k_pio, d_pio, k_pio / max(d_pio, 1)),
+    ]
+    k_guest = guest_boot_keel()
+    d_guest = [guest_boot_direct(i) for i in range(GUEST_RUNS)]
+    kw, dw = statistics.median(r[0] for r in k_guest), statistics.median(r[0] for r in d_guest)
+    ku, du = statistics.median(r[1] for r in k_guest), statistics.median(r[1] for r in d_guest)
+    guest_lines = [
+        "guest boot to its shell (Linux, 256 MiB, 1 vCPU; Keel: keelctl start -> banner on keelctl console)",
+        "  wall time, median of %d: Keel %.1f s, QEMU direct %.1f s, ratio %.2f  (runs: %s / %s)"
+        % (GUEST_RUNS, kw, dw, kw / dw, ", ".join("%.1f" % r[0] for r in k_guest),
+           ", ".join("%.1f" % r[0] for r in d_guest)),
+        "  guest uptime at the banner, median: Keel %.2f s, QEMU direct %.2f s, ratio %.2f" % (ku, du, ku / du),
+    ]
+    report = "\n".join(lines + io_lines + exit_lines + guest_lines)
     print(report)
     with open(os.path.join(BUILD, "bench.txt"), "w") as f:
         f.write(report + "\n")
