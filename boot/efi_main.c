@@ -6,6 +6,7 @@
  * reported on the console and control returns to the firmware.
  */
 #include "efi_boot.h"
+#include <keel/calendar.h>
 #include <keel/format.h>
 #include <keel/linux_boot.h>
 #include <keel/mem_map.h>
@@ -115,6 +116,19 @@ static u64 find_rsdp(void)
 	return v1;
 }
 
+/* UEFI 2.10 8.3.1 GetTime: the RTC as the firmware keeps it, normally UTC on servers. */
+static u64 read_clock(void)
+{
+	EFI_TIME t;
+	struct date_time d;
+
+	if (EFI_ERROR(efi_st->RuntimeServices->GetTime(&t, NULL)))
+		return 0;
+	d = (struct date_time){ .year = t.Year, .month = t.Month, .day = t.Day,
+				.hour = t.Hour, .min = t.Minute, .sec = t.Second };
+	return epoch_from_date(&d);
+}
+
 static void find_framebuffer(struct boot_framebuffer *fb)
 {
 	EFI_GUID gop_guid = EFI_GRAPHICS_OUTPUT_PROTOCOL_GUID;
@@ -190,6 +204,7 @@ static EFI_STATUS prepare(EFI_HANDLE image, struct boot_info *bi)
 	bi->image_base = (u64)(uintptr_t)li->ImageBase;
 	bi->image_size = li->ImageSize;
 	bi->rsdp = find_rsdp();
+	bi->boot_epoch = read_clock();
 	find_framebuffer(&bi->fb);
 	bi->firmware_serial = efi_console_firmware_serial();
 	st = alloc_pages(AllocateMaxAddress, TRAMPOLINE_MAX, PAGE_SIZE, &bi->trampoline);

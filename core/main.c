@@ -12,6 +12,7 @@
 #include <arch/x86/virt.h>
 #include <keel/acpi.h>
 #include <keel/boot_vms.h>
+#include <keel/calendar.h>
 #include <keel/debug_exit.h>
 #include <keel/control.h>
 #include <keel/fbcon.h>
@@ -26,6 +27,7 @@
 #include <keel/service_vm.h>
 #include <keel/uart.h>
 #include <keel/vm.h>
+#include <keel/wallclock.h>
 
 #define TICK_HZ 100
 #define KEEL_VERSION "0.1"
@@ -91,6 +93,7 @@ static void housekeeping(void)
 	static bool reported;
 
 	monitor_poll();
+	log_flush_held();
 	control_console_poll();
 	vm_reap();
 	if (!reported && vm_all_stopped() && !boot_info->config.service_kernel[0]) {
@@ -109,6 +112,19 @@ static void report_ticks(void)
 	for (u32 i = 0; i < nr_cpus; i++)
 		pr_info("cpu%u: timer %llu ticks in the last 200 ms", i,
 			(unsigned long long)cpus[i]->ticks);
+}
+
+static void report_date(void)
+{
+	struct date_time d;
+
+	if (!wallclock_seconds()) {
+		pr_warn("date: the firmware gave no time; guests' RTCs start at 1970");
+		return;
+	}
+	date_from_epoch(wallclock_seconds(), &d);
+	pr_info("date: %04u-%02u-%02u %02u:%02u:%02u UTC (from the firmware)", d.year, d.month, d.day,
+		d.hour, d.min, d.sec);
 }
 
 void core_main(struct boot_info *bi)
@@ -148,6 +164,8 @@ void core_main(struct boot_info *bi)
 	pr_info("clock: TSC %llu MHz (from the %s), APIC timer %llu kHz, %s mode",
 		(unsigned long long)(tsc_hz() / 1000000), clock,
 		(unsigned long long)(apic_timer_hz() / 1000), apic_x2apic() ? "x2APIC" : "xAPIC");
+	wallclock_init(bi->boot_epoch);
+	report_date();
 	irq_register(VECTOR_TIMER, timer_tick);
 	if (!virt_select())			/* AMD-V or VT-x backend */
 		panic("no usable hardware virtualization");

@@ -42,7 +42,8 @@ static struct {
 	u8 window_used[WINDOW_BLOCKS_MAX / 8];
 	u64 window_off[KCTL_MAX_VMS], window_span[KCTL_MAX_VMS];
 	struct spinlock out_lock; /* a guest's vCPUs may all print at once */
-} ctl = { .out_lock = SPINLOCK_INIT };
+	struct spinlock line_lock; /* orders updates of the INTx level */
+} ctl = { .out_lock = SPINLOCK_INIT, .line_lock = SPINLOCK_INIT };
 
 u8 *control_console_page(u32 vm_id)
 {
@@ -51,13 +52,16 @@ u8 *control_console_page(u32 vm_id)
 
 /* --- interrupt --- */
 
+/* Under a lock: a raise and an acknowledgement on two CPUs must not leave the older level. */
 static void update_line(void)
 {
-	bool pending = ctl.irq_status & ctl.irq_enable;
+	u64 flags = spin_lock_irqsave(&ctl.line_lock);
+	bool pending = READ_ONCE(ctl.irq_status) & ctl.irq_enable;
 	bool level = pending && !(ctl.command & PCI_CMD_INTX_DISABLE) && ctl.gsi;
 
 	if (ctl.gsi && ctl.svc->ioapic)
 		vioapic_set_pin_src(ctl.svc->ioapic, ctl.gsi, CTL_SRC, level);
+	spin_unlock_irqrestore(&ctl.line_lock, flags);
 }
 
 void control_raise(u32 irq)

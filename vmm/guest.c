@@ -24,6 +24,7 @@
 #include <keel/vm.h>
 #include <keel/vpci_bus.h>
 #include <keel/vpit.h>
+#include <keel/vrtc.h>
 
 #define IOAPIC_BASE 0xfec00000ULL
 #define PM_PORT_BASE 0x600
@@ -121,7 +122,7 @@ static int add_devices(struct vm *vm, const struct guest_config *gc)
 		return -ENOMEM;
 	vm->uart = vuart_create(vm, COM1_PORT, COM1_GSI, gc->console, gc->console_ctx);
 	if (!vm->uart || vm_register_io(vm, &pm) || vpci_bus_create(vm, GUEST_ECAM_BASE) ||
-	    vpit_attach(vm))
+	    vpit_attach(vm) || vrtc_attach(vm))
 		return -ENOMEM;
 	if (gc->testdev && testdev_attach(vm))
 		return -ENOMEM;

@@ -30,7 +30,8 @@ static void show_vcpu(struct vcpu *v)
 					  exit_names[r], (unsigned long long)v->exits[r]);
 	}
 	line[n] = 0;
-	monitor_print("    vcpu%u on cpu%u %s, %llu exits%s%s\n", v->id, v->pcpu, vcpu_state_name(v->state),
+	monitor_print("    vcpu%u on cpu%u %s at %llx, %llu exits%s%s\n", v->id, v->pcpu,
+		      vcpu_state_name(v->state), (unsigned long long)READ_ONCE(v->exit_rip),
 		      (unsigned long long)v->exits_total, n ? ": " : "", line);
 }
 

@@ -59,15 +59,20 @@ static u8 pending_iir(struct vuart *u)
 	return IIR_NONE;
 }
 
-/* Drives the interrupt pin from the current state; call without u->lock. */
+/*
+ * Drives the interrupt pin from the current state; call without u->lock.
+ * The pin is set under the lock: two CPUs updating it at once must not
+ * leave an older level on it, or an edge is lost and the guest's
+ * interrupt-driven transmitter waits for ever.
+ */
 static void update_irq(struct vuart *u)
 {
 	u64 flags = spin_lock_irqsave(&u->lock);
 	bool line = pending_iir(u) != IIR_NONE && (u->mcr & MCR_OUT2);
 
-	spin_unlock_irqrestore(&u->lock, flags);
 	if (u->vm->ioapic)
 		vioapic_set_pin(u->vm->ioapic, u->irq, line);
+	spin_unlock_irqrestore(&u->lock, flags);
 }
 
 static u32 read_iir(struct vuart *u)
@@ -244,5 +249,5 @@ void vuart_sink_log(struct vuart *u, void *ctx, u8 byte)
 void vuart_sink_serial(struct vuart *u, void *ctx, u8 byte)
 {
 	(void)u, (void)ctx;
-	uart_write_raw(&byte, 1);
+	log_console_byte(byte);
 }

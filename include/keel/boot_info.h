@@ -57,6 +57,7 @@ struct boot_info {
 	u64 magic;
 	struct keel_config config;
 	u64 rsdp; /* physical address of the ACPI RSDP, 0 if none */
+	u64 boot_epoch; /* the firmware's clock at boot, seconds since 1970 (taken as UTC); 0 if unknown */
 	struct boot_framebuffer fb;
 	u32 nr_modules;
 	struct boot_module modules[BOOT_MAX_MODULES]; /* every file keel.cfg names */

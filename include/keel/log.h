@@ -11,6 +11,10 @@ void log_printf(u32 level, const char *fmt, ...) __printf(2, 3);
 void log_vprintf(u32 level, const char *fmt, va_list ap);
 /* Raw bytes without prefix, for dumps that build a line in pieces. */
 void log_write(const char *s, size_t n);
+/* A byte of the service VM's console, which shares the serial port: Keel's lines wait for its line ends. */
+void log_console_byte(u8 byte);
+/* Lines held back for a service VM line that has been quiet a while go out now (boot CPU, often). */
+void log_flush_held(void);
 /* After a fatal error: stop taking the console lock, which a dead CPU may hold. */
 void log_panic_mode(void);
 

@@ -2,8 +2,10 @@
 """Keel boots from UEFI under QEMU TCG: every CPU online with AMD-V enabled,
 timer ticking, and clear messages for a CPU without SVM and for a missing
 or broken keel.cfg or kernel."""
+import calendar
 import os
 import re
+import time
 
 from rig import BUILD, CPU_SVM, EXIT_SUCCESS, Machine, check, kernel_path
 
@@ -32,6 +34,10 @@ def boot_smp(n):
             ticks = re.search(r"cpu%d: timer (\d+) ticks" % cpu, log)
             check(ticks and int(ticks.group(1)) > 0, "cpu%d's timer does not tick" % cpu, m)
         check(re.search(r"clock: TSC \d+ MHz", log), "TSC not calibrated", m)
+        date = re.search(r"date: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", log)
+        check(date, "no date from the firmware's clock", m)
+        keel_time = calendar.timegm(time.strptime(date.group(1), "%Y-%m-%d %H:%M:%S"))
+        check(abs(keel_time - time.time()) < 120, "Keel's date %s is not the host's" % date.group(1), m)
 
 
 def test_smp1():

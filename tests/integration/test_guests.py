@@ -9,7 +9,7 @@ import os
 import re
 import time
 
-from rig import BUILD, Machine, check, kernel_path
+from rig import BUILD, Machine, TestFailure, check, kernel_path
 
 KVER = os.path.basename(kernel_path())[len("vmlinuz-"):]
 PROMPT = r"/ # "
@@ -83,6 +83,18 @@ def listing(m):
     return vms, int(free.group(1))
 
 
+def monitor_report(m):
+    """Puts Keel's own view of the VMs (the monitor's `vms`: states, RIPs, exits) in the log."""
+    m.send(b"\x1d\x1d")
+    try:
+        m.expect(r"keel> ", timeout=10)
+        m.send("vms\r")
+        time.sleep(3)
+        m.send("resume\r")
+    except TestFailure:
+        pass
+
+
 class Console:
     """`keelctl console NAME` on the service VM's serial console, for one guest's shell."""
 
@@ -98,7 +110,11 @@ class Console:
 
     def wait_shell(self, timeout=300):
         """Waits for the guest's banner, then for a prompt after pressing Enter."""
-        self.m.expect(r"Keel guest %s: " % self.name, timeout=timeout)
+        try:
+            self.m.expect(r"Keel guest %s: " % self.name, timeout=timeout)
+        except TestFailure:
+            monitor_report(self.m)
+            raise
         time.sleep(1)
         mark = self.m.mark()
         self.m.send("\n")
@@ -124,6 +140,9 @@ def check_guest_shell(m, con, name, vcpus, mem_mib):
     check(mem_mib - 64 <= kb / 1024 <= mem_mib,
           "guest %s: MemTotal %d KiB is not 0-64 MiB below %d MiB" % (name, kb, mem_mib), m)
     check(con.run("echo $((6*7))") == "42", "guest %s: shell arithmetic" % name, m)
+    guest_date = int(con.run("date +%s"))  # from its RTC, which Keel fills from the firmware's clock
+    check(abs(guest_date - time.time()) < 60, "guest %s: date is %+d s off the host's" % (
+        name, guest_date - time.time()), m)
 
 
 def test_two_guests_and_isolation():

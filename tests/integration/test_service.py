@@ -119,7 +119,7 @@ def test_monitor_with_a_hung_service_vm():
         mark = m.mark()
         m.send("vms\r")
         m.expect(r"0 service +running +2 vCPU\(s\), 1024 MiB", timeout=10, start=mark)
-        m.expect(r"vcpu1 on cpu1 \w+, \d+ exits: .*port I/O \d+", timeout=10, start=mark)
+        m.expect(r"vcpu1 on cpu1 \w+ at [0-9a-f]+, \d+ exits: .*port I/O \d+", timeout=10, start=mark)
         m.send("resume\r")
         m.expect(r"back to the service VM console", timeout=10)
         check(m.shell("echo still here") == "still here", "console lost after the monitor", m)
