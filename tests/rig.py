@@ -98,7 +98,9 @@ class Machine:
                 "-nodefaults", "-display", "none", "-vga", "std"] + ([] if self.reboot else ["-no-reboot"]) + [
                 "-chardev", "socket,id=ser0,path=%s,server=on,wait=on" % self.serial_sock,
                 "-serial", "chardev:ser0",
-                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_sock] + self.extra
+                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_sock,
+                # the CPU state at every reset: a triple fault in Keel shows here
+                "-d", "cpu_reset", "-D", os.path.join(self.dir, "qemu.log")] + self.extra
 
     def start(self):
         disk = self.build_disk()
