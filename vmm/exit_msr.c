@@ -13,6 +13,7 @@
 #include <keel/vm.h>
 
 #define MSR_TSC 0x10
+#define MSR_BIOS_SIGN_ID 0x8b /* SDM 4 table 2-2: microcode revision, 0 = none loaded */
 #define MSR_MTRR_CAP 0xfe
 #define MSR_MCG_CAP 0x179
 #define MSR_MCG_STATUS 0x17a
@@ -128,6 +129,7 @@ static int read_vm_cr(struct vcpu *v, u32 msr, u64 *val)
 
 static const struct msr_handler msrs[] = {
 	{ MSR_TSC, read_tsc, write_ignore },
+	{ MSR_BIOS_SIGN_ID, read_zero, write_ignore }, /* Linux's early_init_intel writes it */
 	{ MSR_MTRR_CAP, read_zero, NULL },
 	{ MSR_MCG_CAP, read_zero, NULL },
 	{ MSR_MCG_STATUS, read_zero, write_ignore },
