@@ -41,12 +41,19 @@ static void drain(struct kctl_ring_hdr *out)
 		tail = head - KCTL_OUT_DATA;
 	while (tail != head) {
 		uint32_t n = head - tail, at = tail % KCTL_OUT_DATA;
+		ssize_t w;
 
 		if (n > KCTL_OUT_DATA - at)
 			n = KCTL_OUT_DATA - at;
-		if (write(1, data + at, n) < 0)
+		/*
+		 * stdout shares stdin's non-blocking file description: a full tty
+		 * takes part of a chunk or none (EAGAIN). The rest waits for the
+		 * next round, it is not skipped.
+		 */
+		w = write(1, data + at, n);
+		if (w <= 0)
 			break;
-		tail += n;
+		tail += (uint32_t)w;
 	}
 	__atomic_store_n(&out->tail, tail, __ATOMIC_RELEASE);
 }
