@@ -9,6 +9,7 @@
  * straight into the service VM (command slots, console rings). BAR2 maps
  * each guest's RAM at the offset its create command got.
  */
+#include <arch/x86/cpu.h>
 #include <arch/x86/percpu.h>
 #include <keel/control.h>
 #include <keel/log.h>
@@ -155,13 +156,37 @@ static void window_place(struct vm *vm)
 		pt_walk(&vm->gpa, map_leaf, &w);
 }
 
+/*
+ * After mappings left the service VM's tables: no vCPU of it may keep the
+ * old translations, and the table pages that emptied go back to the pool
+ * only once every vCPU of it on another CPU has left guest mode (a CPU
+ * walking the tables may still read them until then).
+ */
+static void service_flush(void)
+{
+	struct vm *svc = ctl.svc;
+
+	vcpu_ops->flush_gpa(svc);
+	for (u32 i = 0; i < svc->nr_vcpus; i++)
+		sched_kick(svc->vcpus[i]);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the flush request before reading in_guest */
+	for (u32 i = 0; i < svc->nr_vcpus; i++) {
+		struct vcpu *v = svc->vcpus[i];
+		u64 seen = READ_ONCE(v->exits_total);
+
+		while (READ_ONCE(v->in_guest) && READ_ONCE(v->exits_total) == seen)
+			cpu_relax();
+	}
+	pt_free_deferred(&svc->gpa);
+}
+
 static void window_remove(u32 id)
 {
 	if (ctl.bar2 && ctl.window_span[id]) {
+		ctl.svc->gpa.defer_frees = true;
 		pt_unmap(&ctl.svc->gpa, ctl.bar2 + ctl.window_off[id], ctl.window_span[id]);
-		vcpu_ops->flush_gpa(ctl.svc);
-		for (u32 i = 0; i < ctl.svc->nr_vcpus; i++) /* no vCPU may keep the old translations */
-			sched_kick(ctl.svc->vcpus[i]);
+		service_flush();
+		ctl.svc->gpa.defer_frees = false;
 	}
 }
 
@@ -239,7 +264,7 @@ static void place_bars(void)
 			if (vms[id] && ctl.window_span[id])
 				window_place(vms[id]);
 	}
-	vcpu_ops->flush_gpa(ctl.svc);
+	service_flush();
 }
 
 /* --- config space --- */

@@ -118,9 +118,24 @@ static void prune(struct page_table *pt, u64 *e, u64 *next)
 {
 	if (!table_empty(pt, next))
 		return;
-	page_free(next, 1);
-	pt->table_pages--;
 	*e = 0;
+	pt->table_pages--;
+	if (pt->defer_frees) {
+		*next = (u64)pt->deferred;
+		pt->deferred = next;
+		return;
+	}
+	page_free(next, 1);
+}
+
+void pt_free_deferred(struct page_table *pt)
+{
+	while (pt->deferred) {
+		u64 *page = pt->deferred;
+
+		pt->deferred = (u64 *)*page;
+		page_free(page, 1);
+	}
 }
 
 /* map (unmap if !map) [va, end) in the table at this level; pa follows va. */

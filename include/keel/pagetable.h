@@ -38,9 +38,17 @@ struct page_table {
 	u64 table_pages; /* pages used by the tables themselves */
 	/* Called for each PT_OWNED page range as it leaves the table. */
 	void (*release)(hpa_t pa, u64 size);
+	/*
+	 * Set when other CPUs may walk this table while it changes: emptied
+	 * table pages wait on `deferred` (linked through their first word)
+	 * until pt_free_deferred(), once no CPU can still hold them.
+	 */
+	bool defer_frees;
+	u64 *deferred;
 };
 
 int pt_init(struct page_table *pt, const struct pt_format *fmt, void (*release)(hpa_t, u64));
+void pt_free_deferred(struct page_table *pt);
 /*
  * Maps [va, va + size) to [pa, pa + size) with the largest pages alignment
  * allows, replacing what was there (large pages are split as needed).

@@ -129,6 +129,7 @@ struct vcpu {
 	u64 exits[EXIT_COUNT];
 	u64 exits_total;
 	u64 exit_rip; /* guest RIP at the latest exit */
+	bool in_guest; /* between entry and exit: may use cached guest-physical translations */
 	u64 sipi_vector;
 	u64 tsc_aux; /* IA32_TSC_AUX (RDTSCP, RDPID): no VMCB or VMCS field holds it */
 	void *fpu;   /* x87/SSE/AVX... state while the vCPU is off its CPU */
