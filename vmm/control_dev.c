@@ -305,7 +305,7 @@ static void bar_write(u32 i, u32 val)
 	u32 flags = i == 0 ? BAR_MEM64 : i == 2 ? BAR_MEM64 | BAR_PREFETCH : 0;
 
 	if (i >= 4)
-		return; /* BAR4, BAR5: not implemented, read as 0 */
+		return; /* the device has no BAR4/5: unused BARs are hardwired to 0 (PCI 3.0 6.2.5.1) */
 	if (i & 1) /* upper halves: sizing reads back what the size allows */
 		ctl.bar[i] = val & (u32)(~(size - 1) >> 32);
 	else

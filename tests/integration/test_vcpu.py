@@ -27,30 +27,38 @@ def config(cpus):
     return "\n".join(lines) + "\n"
 
 
+def guest_problems(log):
+    """What the serial log shows went wrong with the test guests (shared with test_vmx.py)."""
+    problems = []
+    for g in PASSING:
+        if not re.search(r"vm %s: PASS %s\b" % (g, g), log):
+            fail = re.search(r"vm %s: (FAIL .*)" % g, log)
+            problems.append("%s: %s" % (g, fail.group(1) if fail else "no PASS"))
+    for g, pattern in KILLED.items():
+        if not re.search(pattern, log):
+            problems.append("%s was not stopped as expected" % g)
+    # the spinner printed progress after the triple fault, so it outlived that VM
+    tf = log.find("triple fault (shutdown)")
+    if tf < 0 or "vm spin: alive" not in log[tf:]:
+        problems.append("no spin progress after the triple fault")
+    start = re.search(r"memory: \d+ MiB usable, (\d+) MiB free", log)
+    end = re.findall(r"memory returned to the pool \((\d+) MiB free\)", log)
+    if not start or not end or abs(int(end[-1]) - int(start.group(1))) > 1:
+        problems.append("pool did not return to its size: %s -> %s" % (
+            start and start.group(1), end and end[-1]))
+    if "all VMs have stopped" not in log:
+        problems.append("not all VMs stopped")
+    return problems
+
+
 def run_all(name, smp):
     files = {"guests/%s.elf" % g: guest(g) for g in PASSING + list(KILLED)}
     with Machine(name, config(smp), files, smp=smp, timeout=300) as m:
         rc = m.wait_exit(290)
         log = m.text()
-        problems = []
-        for g in PASSING:
-            if not re.search(r"vm %s: PASS %s\b" % (g, g), log):
-                fail = re.search(r"vm %s: (FAIL .*)" % g, log)
-                problems.append("%s: %s" % (g, fail.group(1) if fail else "no PASS"))
-        for g, pattern in KILLED.items():
-            if not re.search(pattern, log):
-                problems.append("%s was not stopped as expected" % g)
-        # the spinner printed progress after the triple fault, so it outlived that VM
-        tf = log.find("triple fault (shutdown)")
-        if tf < 0 or "vm spin: alive" not in log[tf:]:
-            problems.append("no spin progress after the triple fault")
-        start = re.search(r"memory: \d+ MiB usable, (\d+) MiB free", log)
-        end = re.findall(r"memory returned to the pool \((\d+) MiB free\)", log)
-        if not start or not end or abs(int(end[-1]) - int(start.group(1))) > 1:
-            problems.append("pool did not return to its size: %s -> %s" % (
-                start and start.group(1), end and end[-1]))
-        if "all VMs have stopped" not in log or rc != EXIT_SUCCESS:
-            problems.append("exit status %d, all stopped: %s" % (rc, "all VMs have stopped" in log))
+        problems = guest_problems(log)
+        if rc != EXIT_SUCCESS:
+            problems.append("exit status %d" % rc)
         if problems:
             raise TestFailure("; ".join(problems) + "\nserial log: %s\n%s" % (m.serial_log, m.tail()))
 

@@ -20,29 +20,6 @@ _spec.loader.exec_module(vcpu)
 DONE = r"all VMs have stopped|PANIC on CPU|EXCEPTION"
 
 
-def guest_problems(log):
-    """test_vcpu.run_all's checks on the serial log, less QEMU's exit status."""
-    problems = []
-    for g in vcpu.PASSING:
-        if not re.search(r"vm %s: PASS %s\b" % (g, g), log):
-            fail = re.search(r"vm %s: (FAIL .*)" % g, log)
-            problems.append("%s: %s" % (g, fail.group(1) if fail else "no PASS"))
-    for g, pattern in vcpu.KILLED.items():
-        if not re.search(pattern, log):
-            problems.append("%s was not stopped as expected" % g)
-    tf = log.find("triple fault (shutdown)")
-    if tf < 0 or "vm spin: alive" not in log[tf:]:
-        problems.append("no spin progress after the triple fault")
-    start = re.search(r"memory: \d+ MiB usable, (\d+) MiB free", log)
-    end = re.findall(r"memory returned to the pool \((\d+) MiB free\)", log)
-    if not start or not end or abs(int(end[-1]) - int(start.group(1))) > 1:
-        problems.append("pool did not return to its size: %s -> %s" % (
-            start and start.group(1), end and end[-1]))
-    if "all VMs have stopped" not in log:
-        problems.append("not all VMs stopped")
-    return problems
-
-
 def boot_problems(log, cpus, backend, apic_mode):
     problems = []
     if not re.search(r"%d of %d CPUs online, %s enabled on %d" % (cpus, cpus, backend, cpus), log):
@@ -63,7 +40,7 @@ def run_all(name, model, cpus, backend, apic_mode):
     with Bochs(name, vcpu.config(cpus), files, cpus=cpus, model=model, timeout=280) as b:
         b.expect(DONE)
         log = b.text()
-        problems = boot_problems(log, cpus, backend, apic_mode) + guest_problems(log)
+        problems = boot_problems(log, cpus, backend, apic_mode) + vcpu.guest_problems(log)
         if problems:
             raise TestFailure("; ".join(problems) + "\nlogs in %s\n%s" % (b.dir, b.tail()))
 
