@@ -2,13 +2,19 @@
 KVER := $(shell ls /lib/modules 2>/dev/null | sort | tail -1)
 SERVICE_MODULES := e1000e nvme virtio_net virtio_blk virtio_pci uio_pci_generic ahci tun bridge \
 	xhci_pci usb_storage sd_mod vfat nls_cp437 nls_ascii
-GUEST_MODULES := button evdev
-$(BUILD)/service-initrd.img: tools/initramfs/mkinitramfs.py tools/initramfs/service-init $(BUILD)/tools/keelctl
+# Guests: keel-dm's virtio devices (mkinitramfs.py adds virtio, virtio_ring, the virtio_pci_*_dev
+# libraries, mbcache, jbd2 and crc16 from modules.dep) and ext4, which mounts ext2 too; crc32c is
+# only a soft dependency of ext4 and jbd2, so it is named.
+GUEST_MODULES := button evdev virtio_pci virtio_blk virtio_net virtio_console virtio-rng \
+	crc32c_generic ext4
+$(BUILD)/service-initrd.img: tools/initramfs/mkinitramfs.py tools/initramfs/service-init $(BUILD)/tools/keelctl \
+		$(BUILD)/tools/keel-dm
 	@mkdir -p $(dir $@)
 	$(PYTHON) tools/initramfs/mkinitramfs.py $@ --init tools/initramfs/service-init \
-		$(foreach m,$(SERVICE_MODULES),--module $(m)) --file bin/keelctl=$(BUILD)/tools/keelctl
+		$(foreach m,$(SERVICE_MODULES),--module $(m)) --file bin/keelctl=$(BUILD)/tools/keelctl \
+		--file bin/keel-dm=$(BUILD)/tools/keel-dm
 
-# A guest's initramfs: busybox, the power button handler, a shell on ttyS0.
+# A guest's initramfs: busybox, the power button handler, a shell on the console it was given.
 $(BUILD)/guest-initrd.img: tools/initramfs/mkinitramfs.py tools/initramfs/guest-init
 	@mkdir -p $(dir $@)
 	$(PYTHON) tools/initramfs/mkinitramfs.py $@ --init tools/initramfs/guest-init \

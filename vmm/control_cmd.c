@@ -7,6 +7,7 @@
 #include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
 #include <keel/control.h>
+#include <keel/dm.h>
 #include <keel/format.h>
 #include <keel/guest.h>
 #include <keel/log.h>
@@ -89,6 +90,7 @@ static int cmd_create(struct kctl_cmd *c)
 	if (!vm)
 		return fail(c, -ENOMEM, "%s", err);
 	memset(control_console_page(vm->id), 0, KCTL_CONSOLE_SIZE);
+	dm_vm_init(vm);
 	if (control_window_map(vm, &offset)) {
 		vm_destroy(vm);
 		return fail(c, -ENOSPC, "the guest RAM window has no room for %llu MiB more",
@@ -206,7 +208,7 @@ static void info_of(struct vm *vm, struct kctl_vm_info *r)
 	for (u32 i = 0; i < vm->nr_vcpus && !vm->resources_freed; i++)
 		exits += vm->vcpus[i]->exits_total;
 	r->exits = exits;
-	r->window_offset = 0;
+	r->window_offset = vm->id ? control_window_offset(vm) : 0;
 	strlcpy(r->why, vm->why, sizeof(r->why));
 }
 
@@ -239,6 +241,31 @@ static int cmd_info(struct kctl_cmd *c)
 	return 0;
 }
 
+static int cmd_dm_attach(struct kctl_cmd *c)
+{
+	int err = 0;
+	struct vm *vm = guest_named(c, &err);
+
+	return vm ? dm_attach(vm, c->args[0], c->msg, sizeof(c->msg)) : err;
+}
+
+static int cmd_dm_doorbell(struct kctl_cmd *c)
+{
+	int err = 0;
+	struct vm *vm = guest_named(c, &err);
+
+	return vm ? dm_set_doorbell(vm, c->args[0], c->args[1], c->args[2], c->args[3], c->msg,
+				    sizeof(c->msg)) : err;
+}
+
+static int cmd_dm_msi(struct kctl_cmd *c)
+{
+	int err = 0;
+	struct vm *vm = guest_named(c, &err);
+
+	return vm ? dm_msi(vm, c->args[0], c->args[1], c->msg, sizeof(c->msg)) : err;
+}
+
 void control_execute(struct kctl_cmd *c)
 {
 	static int (*const ops[KCTL_OP_COUNT])(struct kctl_cmd *) = {
@@ -246,6 +273,8 @@ void control_execute(struct kctl_cmd *c)
 		[KCTL_OP_START] = cmd_start,   [KCTL_OP_STOP] = cmd_stop,
 		[KCTL_OP_DESTROY] = cmd_destroy, [KCTL_OP_LIST] = cmd_list,
 		[KCTL_OP_INFO] = cmd_info,
+		[KCTL_OP_DM_ATTACH] = cmd_dm_attach, [KCTL_OP_DM_DOORBELL] = cmd_dm_doorbell,
+		[KCTL_OP_DM_MSI] = cmd_dm_msi,
 	};
 	static struct kctl_cmd copy; /* the service VM could change its slot while we work */
 	u32 op;

@@ -12,6 +12,7 @@
 #include <arch/x86/cpu.h>
 #include <arch/x86/percpu.h>
 #include <keel/control.h>
+#include <keel/dm.h>
 #include <keel/log.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
@@ -49,6 +50,18 @@ static struct {
 u8 *control_console_page(u32 vm_id)
 {
 	return ctl.shared + (KCTL_CONSOLE_BASE - KCTL_CMD_BASE) + (u64)vm_id * KCTL_CONSOLE_SIZE;
+}
+
+struct kctl_ioreq *control_ioreq(u32 vm_id, u32 vcpu)
+{
+	return (struct kctl_ioreq *)(ctl.shared + (KCTL_IOREQ_BASE - KCTL_CMD_BASE) +
+				     (u64)vm_id * KCTL_IOREQ_VM_SIZE) + vcpu;
+}
+
+struct kctl_doorbells *control_doorbells(u32 vm_id)
+{
+	return (struct kctl_doorbells *)(ctl.shared + (KCTL_DOORBELL_BASE - KCTL_CMD_BASE) +
+					 (u64)vm_id * KCTL_DOORBELL_VM_SIZE);
 }
 
 /* --- interrupt --- */
@@ -126,6 +139,9 @@ static int regs_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 	case KCTL_REG_CONSOLE_KICK:
 		control_console_poll();
 		break;
+	case KCTL_REG_IOREQ_DONE:
+		dm_answered((u32)val);
+		break;
 	}
 	update_line();
 	return 0;
@@ -146,6 +162,11 @@ static int map_leaf(void *ctx, u64 gpa, hpa_t pa, u64 size, u32 perms)
 	(void)perms;
 	w->ret = vm_map(w->svc, w->base + gpa, pa, size, PT_RWX);
 	return w->ret;
+}
+
+u64 control_window_offset(const struct vm *vm)
+{
+	return ctl.window_off[vm->id];
 }
 
 static void window_place(struct vm *vm)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Port I/O exits: find the device that owns the port; nothing there reads all-ones and drops writes. */
+#include <keel/dm.h>
 #include <keel/log.h>
 #include <keel/vcpu_run.h>
 #include <keel/vm.h>
@@ -43,8 +44,11 @@ enum exit_action exit_io(struct vcpu *v, struct vm_exit *e)
 
 		ret = h->write(v, h->opaque, e->io.port, size, (u32)v->gpr[RAX] & mask);
 	}
+	if (ret == -EAGAIN)
+		return ACT_WAIT; /* keel-dm answers first; the instruction runs again */
 	if (ret)
 		return vcpu_kill(v, "device at port 0x%x failed (%d)", e->io.port, ret);
+	dm_instruction_done(v);
 	if (v->vm->state != VM_RUNNING)
 		return ACT_STOP; /* the device stopped the VM (e.g. power-off) */
 	vcpu_skip(v, e->insn_len);

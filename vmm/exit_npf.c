@@ -4,6 +4,7 @@
  * by the instruction emulator against the device that owns the address;
  * anything else outside the guest's RAM stops that VM.
  */
+#include <keel/dm.h>
 #include <keel/guest_walk.h>
 #include <keel/log.h>
 #include <keel/vcpu_run.h>
@@ -23,7 +24,9 @@ static int emul_mmio_read(void *ctx, gpa_t gpa, unsigned int size, u64 *val)
 	struct vcpu *v = ctx;
 	const struct mmio_handler *h = find(v->vm, gpa);
 
-	if (!h || gpa + size > h->base + h->size)
+	if (!h)
+		return dm_mmio(v, gpa, (u8)size, false, val); /* keel-dm's, or nothing there */
+	if (gpa + size > h->base + h->size)
 		return -EFAULT;
 	*val = 0;
 	return h->read ? h->read(v, h->opaque, gpa - h->base, (u8)size, val) : 0;
@@ -34,7 +37,9 @@ static int emul_mmio_write(void *ctx, gpa_t gpa, unsigned int size, u64 val)
 	struct vcpu *v = ctx;
 	const struct mmio_handler *h = find(v->vm, gpa);
 
-	if (!h || gpa + size > h->base + h->size)
+	if (!h)
+		return dm_mmio(v, gpa, (u8)size, true, &val);
+	if (gpa + size > h->base + h->size)
 		return -EFAULT;
 	return h->write ? h->write(v, h->opaque, gpa - h->base, (u8)size, val) : 0;
 }
@@ -113,7 +118,7 @@ enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e)
 	size_t n;
 	int ret;
 
-	if (!find(v->vm, gpa))
+	if (!find(v->vm, gpa) && !v->vm->dm_devs)
 		return vcpu_kill(v, "%s guest-physical %llx, outside its RAM and devices (rip %llx)",
 				 e->npf.fetch ? "executed at" : e->npf.write ? "wrote to" : "read from",
 				 (unsigned long long)gpa,
@@ -124,8 +129,15 @@ enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e)
 		return bad_insn(v, gpa, bytes, n, ret);
 	regs_load(v, &regs);
 	ret = x86_emulate_mmio(&regs, &insn, gpa, &emul_ops, v);
+	if (ret == -EAGAIN)
+		return ACT_WAIT; /* keel-dm answers first; the instruction runs again */
+	if (ret == -EFAULT && !find(v->vm, gpa))
+		return vcpu_kill(v, "%s guest-physical %llx: no device there (rip %llx)",
+				 e->npf.write ? "wrote to" : "read from", (unsigned long long)gpa,
+				 (unsigned long long)regs.rip);
 	if (ret)
 		return bad_insn(v, gpa, bytes, insn.len, ret);
 	regs_store(v, &regs);
+	dm_instruction_done(v);
 	return v->vm->state == VM_RUNNING ? ACT_RESUME : ACT_STOP;
 }

@@ -5,6 +5,7 @@
 #include <arch/x86/fpu.h>
 #include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
+#include <keel/dm.h>
 #include <keel/format.h>
 #include <keel/log.h>
 #include <keel/vcpu_run.h>
@@ -85,6 +86,7 @@ static bool guest_if(struct vcpu *v)
 void vcpu_update_state(struct vcpu *v)
 {
 	vlapic_timer_check(v->lapic);
+	dm_update_state(v);
 	if (v->state != VCPU_HALTED)
 		return;
 	if (v->nmi_pending || (vlapic_pending_vector(v->lapic) >= 0 && guest_if(v)))
@@ -160,12 +162,14 @@ void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 	fpu_enter(v);
 	while (v->vm->state == VM_RUNNING && v->state == VCPU_RUNNABLE) {
 		vlapic_timer_check(v->lapic);
-		deliver_events(v);
+		if (!v->dm.answered) /* the instruction keel-dm answered runs before any event */
+			deliver_events(v);
 		arm_timer(v, slice_end);
 		load_guest_msrs(v);
 		__atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST); /* before the entry reads flush requests */
 		vcpu_ops->run(v, &exit);
 		WRITE_ONCE(v->in_guest, false);
+		v->dm.answered = false;
 		__asm__ volatile("sti; nop; cli" ::: "memory"); /* take the host interrupt that exited */
 		act = exit_dispatch(v, &exit);
 		if (act == ACT_HALT && v->state == VCPU_RUNNABLE)

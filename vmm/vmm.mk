@@ -5,7 +5,7 @@ UNIT_SRCS_pagetable := vmm/pagetable.c arch/x86/svm/npt.c tests/unit/fake_page_a
 CORE_SRCS += vmm/vm.c vmm/vcpu.c vmm/sched.c vmm/exit.c vmm/exit_cpuid.c vmm/exit_msr.c \
 	vmm/exit_io.c vmm/exit_npf.c vmm/exit_misc.c vmm/guest_walk.c vmm/vlapic.c vmm/vuart.c \
 	vmm/testdev.c vmm/loader_multiboot.c vmm/boot_vms.c vmm/vioapic.c vmm/loader_linux.c vmm/service_vm.c vmm/service_mem.c vmm/service_acpi.c vmm/vm_monitor.c \
-	vmm/guest.c vmm/vpci_bus.c vmm/control_dev.c vmm/control_cmd.c vmm/vpit.c vmm/vrtc.c vmm/irq_route.c vmm/passthru.c vmm/passthru_msix.c vmm/passthru_cfg.c vmm/intx_mirror.c
+	vmm/guest.c vmm/vpci_bus.c vmm/control_dev.c vmm/control_cmd.c vmm/dm_forward.c vmm/vpit.c vmm/vrtc.c vmm/irq_route.c vmm/passthru.c vmm/passthru_msix.c vmm/passthru_cfg.c vmm/intx_mirror.c
 CORE_SRCS += arch/x86/svm/svm.c arch/x86/svm/svm_run.c arch/x86/svm/svm_entry.S arch/x86/svm/svm_check.c
 UNIT_TESTS += svm_check
 UNIT_SRCS_svm_check := arch/x86/svm/svm_check.c

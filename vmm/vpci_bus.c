@@ -5,6 +5,7 @@
  * a host bridge at 00:00.0, and the functions Keel or keel-dm emulate.
  * Empty slots read as all ones.
  */
+#include <keel/dm.h>
 #include <keel/page_alloc.h>
 #include <keel/vm.h>
 #include <keel/vpci_bus.h>
@@ -46,49 +47,70 @@ static struct vpci_func *find(struct vpci_bus *b, u32 bdf)
 	return b->funcs[bdf >> 3];
 }
 
-static u32 cfg_read(struct vpci_bus *b, u32 bdf, u32 off, u32 size)
+static u32 all_ones(u32 size)
 {
-	struct vpci_func *f = find(b, bdf);
-
-	if (!f || off + size > 4096)
-		return size == 4 ? 0xffffffff : (1u << (size * 8)) - 1;
-	return f->cfg_read(f, off, size);
+	return size == 4 ? 0xffffffff : (1u << (size * 8)) - 1;
 }
 
-static void cfg_write(struct vpci_bus *b, u32 bdf, u32 off, u32 size, u32 val)
+/* keel-dm's functions answer through the vCPU's request slot: 0, -EAGAIN (wait) or -EFAULT. */
+static int cfg_read(struct vcpu *v, struct vpci_bus *b, u32 bdf, u32 off, u32 size, u32 *val)
 {
 	struct vpci_func *f = find(b, bdf);
 
-	if (f && off + size <= 4096)
+	*val = all_ones(size);
+	if (off + size > 4096 || bdf >> 8)
+		return 0;
+	if (dm_owns_dev(v->vm, bdf >> 3) && !(bdf & 7)) {
+		u64 x = 0;
+		int ret = dm_access(v, KCTL_IOREQ_CFG, (u64)bdf << 12 | off, (u8)size, false, &x);
+
+		*val = (u32)x;
+		return ret;
+	}
+	if (f)
+		*val = f->cfg_read(f, off, size);
+	return 0;
+}
+
+static int cfg_write(struct vcpu *v, struct vpci_bus *b, u32 bdf, u32 off, u32 size, u32 val)
+{
+	struct vpci_func *f = find(b, bdf);
+
+	if (off + size > 4096 || bdf >> 8)
+		return 0;
+	if (dm_owns_dev(v->vm, bdf >> 3) && !(bdf & 7)) {
+		u64 x = val;
+
+		return dm_access(v, KCTL_IOREQ_CFG, (u64)bdf << 12 | off, (u8)size, true, &x);
+	}
+	if (f)
 		f->cfg_write(f, off, size, val);
+	return 0;
 }
 
 static int ecam_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
 {
-	(void)v;
-	*val = size > 4 ? ~0ULL : cfg_read(opaque, (u32)(off >> 12), off & 0xfff, size);
-	return 0;
+	u32 x = 0xffffffff;
+	int ret = size > 4 ? 0 : cfg_read(v, opaque, (u32)(off >> 12), off & 0xfff, size, &x);
+
+	*val = size > 4 ? ~0ULL : x;
+	return ret;
 }
 
 static int ecam_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 {
-	(void)v;
-	if (size <= 4)
-		cfg_write(opaque, (u32)(off >> 12), off & 0xfff, size, (u32)val);
-	return 0;
+	return size > 4 ? 0 : cfg_write(v, opaque, (u32)(off >> 12), off & 0xfff, size, (u32)val);
 }
 
 static int port_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 {
 	struct vpci_bus *b = opaque;
 
-	(void)v;
+	*val = 0xffffffff;
 	if (port == CF8)
 		*val = size == 4 ? b->latch : 0xffffffff;
 	else if (port >= CFC && (b->latch & CF8_ENABLE))
-		*val = cfg_read(b, (b->latch >> 8) & 0xffff, (b->latch & 0xfc) + (port - CFC), size);
-	else
-		*val = 0xffffffff;
+		return cfg_read(v, b, (b->latch >> 8) & 0xffff, (b->latch & 0xfc) + (port - CFC), size, val);
 	return 0;
 }
 
@@ -96,11 +118,10 @@ static int port_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 {
 	struct vpci_bus *b = opaque;
 
-	(void)v;
 	if (port == CF8 && size == 4)
 		b->latch = val;
 	else if (port >= CFC && (b->latch & CF8_ENABLE))
-		cfg_write(b, (b->latch >> 8) & 0xffff, (b->latch & 0xfc) + (port - CFC), size, val);
+		return cfg_write(v, b, (b->latch >> 8) & 0xffff, (b->latch & 0xfc) + (port - CFC), size, val);
 	return 0;
 }
 
@@ -144,7 +165,12 @@ int vpci_bus_free_slot(struct vm *vm)
 	struct vpci_bus *b = vm->pci;
 
 	for (int d = 1; b && d < VPCI_MAX_FUNCS; d++)
-		if (!b->funcs[d])
+		if (!b->funcs[d] && !dm_owns_dev(vm, (u32)d))
 			return d;
 	return -1;
+}
+
+bool vpci_bus_used(struct vm *vm, u32 dev)
+{
+	return !vm->pci || dev >= VPCI_MAX_FUNCS || vm->pci->funcs[dev];
 }

@@ -22,7 +22,11 @@ void control_raise(u32 irq);
 /* The guest RAM window: map a guest's RAM at a new offset, or take it away. */
 int control_window_map(struct vm *vm, u64 *offset);
 void control_window_unmap(struct vm *vm);
+u64 control_window_offset(const struct vm *vm);
 u8 *control_console_page(u32 vm_id);
+/* keel-dm's shared pages: a VM's I/O request slots and doorbell bits. */
+struct kctl_ioreq *control_ioreq(u32 vm_id, u32 vcpu);
+struct kctl_doorbells *control_doorbells(u32 vm_id);
 
 /* vmm/control_cmd.c */
 void control_execute(struct kctl_cmd *c);

@@ -14,6 +14,8 @@
  *   0x00000  registers (each access traps to Keel)
  *   0x01000  KCTL_CMD_SLOTS command slots, one 4 KiB page each (plain memory)
  *   0x10000  console rings, 32 KiB per VM id: out ring (28 KiB), then in ring (4 KiB)
+ *   0x210000 I/O request slots, 4 KiB per VM id: one struct kctl_ioreq per vCPU
+ *   0x250000 doorbells, 4 KiB per VM id: struct kctl_doorbells
  *
  * BAR2 (64-bit prefetchable memory, the guest RAM window): each guest's RAM
  * appears at the window offset its create command returned, so keel-dm and
@@ -30,6 +32,21 @@
  * from the firmware's routing table, which Keel cannot read, so user space
  * writes the IRQ it finds in /sys/bus/pci/devices/<bdf>/irq to IRQ_GSI once.
  *
+ * Device models (keel-dm): a VM's PCI device numbers attached with
+ * KCTL_OP_DM_ATTACH are keel-dm's. A guest access to their configuration
+ * space, or to guest-physical memory that is neither RAM nor a device Keel
+ * emulates, stops that vCPU and becomes a request in its I/O request slot
+ * (state PENDING, KCTL_IRQ_IOREQ raised). keel-dm answers in the slot (data,
+ * result, state DONE) and writes the VM id to KCTL_REG_IOREQ_DONE; the vCPU
+ * then repeats the instruction, which completes from the answer. A slot that
+ * is never answered leaves only that vCPU waiting (stop --force still works),
+ * so a restarted keel-dm finds the requests it missed still PENDING.
+ * Writes inside a doorbell range (KCTL_OP_DM_DOORBELL) do not wait: Keel
+ * sets bit (offset / stride) of that device's word in the VM's doorbell page
+ * and raises KCTL_IRQ_DOORBELL; keel-dm takes the bits with an atomic
+ * exchange. Interrupts into the guest: KCTL_OP_DM_MSI. By convention
+ * keel-dm runs its commands in slot KCTL_DM_SLOT, keelctl in slot 0.
+ *
  * All fields are little-endian. Every change to this file that changes a
  * layout bumps KCTL_ABI_VERSION; tools refuse a device of another version.
  */
@@ -37,7 +54,7 @@
 #define KCTL_VENDOR 0x4b45 /* "KE" */
 #define KCTL_DEVICE 0x4c43 /* "CL" */
 #define KCTL_CLASS 0xff0000 /* "unassigned class": no stock driver claims it */
-#define KCTL_ABI_VERSION 1
+#define KCTL_ABI_VERSION 2
 #define KCTL_MAGIC 0x4c45454b /* "KEEL" */
 #define KCTL_LOCK_FILE "/run/keelctl.lock"
 
@@ -49,6 +66,13 @@
 #define KCTL_CONSOLE_BASE 0x10000
 #define KCTL_CONSOLE_SIZE 0x8000 /* per VM: out ring, then in ring */
 #define KCTL_MAX_VMS 64
+#define KCTL_IOREQ_BASE 0x210000
+#define KCTL_IOREQ_VM_SIZE 0x1000 /* per VM: KCTL_IOREQ_VCPUS slots */
+#define KCTL_IOREQ_VCPUS 64
+#define KCTL_DOORBELL_BASE 0x250000
+#define KCTL_DOORBELL_VM_SIZE 0x1000
+#define KCTL_DM_SLOT 1 /* keel-dm's command slot */
+#define KCTL_DM_DEVS 32 /* PCI device numbers on a guest's bus 0 */
 
 /* Registers (32-bit accesses). */
 #define KCTL_REG_MAGIC 0x00	  /* RO: KCTL_MAGIC */
@@ -60,9 +84,13 @@
 #define KCTL_REG_IRQ_GSI 0x18	  /* RW: the GSI Linux gave the function's INTx */
 #define KCTL_REG_CONSOLE_KICK 0x1c /* WO: VM id whose in ring has new bytes */
 #define KCTL_REG_WINDOW_SIZE 0x20 /* RO: BAR2 size in MiB */
+#define KCTL_REG_IOREQ_DONE 0x24  /* WO: VM id whose I/O request slots keel-dm answered */
 
 #define KCTL_IRQ_CONSOLE (1u << 0) /* a console out ring has new bytes */
 #define KCTL_IRQ_VM_STATE (1u << 1) /* a VM started, stopped or died */
+#define KCTL_IRQ_IOREQ (1u << 2)    /* an I/O request slot went PENDING */
+#define KCTL_IRQ_DOORBELL (1u << 3) /* a doorbell bit was set */
+#define KCTL_IRQ_ALL 0xfu
 
 /*
  * Console rings: single-producer single-consumer byte queues; head and tail
@@ -89,6 +117,9 @@ enum kctl_op {
 	KCTL_OP_DESTROY, /* name: stop if running, free everything */
 	KCTL_OP_LIST,	 /* -> args[0] count of struct kctl_vm_info in text, args[1] free, args[2] total bytes */
 	KCTL_OP_INFO,	 /* name -> one struct kctl_vm_info in text */
+	KCTL_OP_DM_ATTACH,   /* name, args[0] PCI device number (1..31): keel-dm serves it; before start */
+	KCTL_OP_DM_DOORBELL, /* name, args[0] device, args[1] gpa, args[2] length (0: none), args[3] stride */
+	KCTL_OP_DM_MSI,	     /* name, args[0] MSI address, args[1] MSI data: deliver it in the guest */
 	KCTL_OP_COUNT
 };
 
@@ -96,6 +127,27 @@ enum kctl_op {
 
 /* DESTROYING: being taken apart after KCTL_OP_DESTROY; INFO finds it until its memory is back. */
 enum kctl_vm_state { KCTL_VM_CREATED, KCTL_VM_RUNNING, KCTL_VM_STOPPED, KCTL_VM_DEAD, KCTL_VM_DESTROYING };
+
+/* One vCPU's forwarded access (see "Device models" above). */
+enum kctl_ioreq_state { KCTL_IOREQ_IDLE, KCTL_IOREQ_PENDING, KCTL_IOREQ_DONE };
+enum kctl_ioreq_type { KCTL_IOREQ_MMIO, KCTL_IOREQ_CFG };
+
+struct kctl_ioreq {
+	unsigned int state;	 /* enum kctl_ioreq_state: Keel sets PENDING, keel-dm DONE */
+	unsigned int type;	 /* enum kctl_ioreq_type */
+	unsigned int size;	 /* 1, 2, 4 (or 8 for MMIO) bytes */
+	unsigned int write;	 /* 1: a write of data */
+	unsigned long long addr; /* MMIO: guest-physical; CFG: device << 15 | function << 12 | register */
+	unsigned long long data; /* write: the value; read: keel-dm's answer */
+	int result;		 /* keel-dm: 0, or < 0 when nothing answers there: the VM is stopped */
+	unsigned int seq;	 /* Keel: counts this vCPU's requests */
+	unsigned char pad[24];
+};
+
+/* A VM's doorbell page: per PCI device number, one bit per doorbell (a virtio queue). */
+struct kctl_doorbells {
+	unsigned int pending[KCTL_DM_DEVS];
+};
 
 struct kctl_vm_info {
 	char name[16];
@@ -127,5 +179,10 @@ struct kctl_cmd {
 
 _Static_assert(sizeof(struct kctl_cmd) <= KCTL_CMD_SIZE, "a command fits its slot");
 _Static_assert(sizeof(struct kctl_vm_info) == 160, "ABI record size");
+_Static_assert(sizeof(struct kctl_ioreq) == 64, "ABI record size");
+_Static_assert(KCTL_IOREQ_VCPUS * sizeof(struct kctl_ioreq) == KCTL_IOREQ_VM_SIZE, "slots fit a page");
+_Static_assert(KCTL_CONSOLE_BASE + KCTL_MAX_VMS * KCTL_CONSOLE_SIZE == KCTL_IOREQ_BASE, "layout");
+_Static_assert(KCTL_IOREQ_BASE + KCTL_MAX_VMS * KCTL_IOREQ_VM_SIZE == KCTL_DOORBELL_BASE, "layout");
+_Static_assert(KCTL_DOORBELL_BASE + KCTL_MAX_VMS * KCTL_DOORBELL_VM_SIZE <= KCTL_BAR0_SIZE, "layout");
 
 #endif

@@ -110,6 +110,27 @@ enum vcpu_state {
 	VCPU_HALTED,	  /* HLT: until an interrupt is pending */
 	VCPU_WAIT_SIPI,	  /* an application processor before its start-up IPI */
 	VCPU_STOPPED,	  /* its VM is stopped or dead */
+	VCPU_WAIT_IO,	  /* until keel-dm answers its I/O request slot */
+};
+
+/* A device access keel-dm answered (type, address, size, direction as in struct kctl_ioreq). */
+struct dm_access {
+	u32 type, size;
+	bool write;
+	u64 addr, data;
+};
+
+/*
+ * A vCPU's accesses to keel-dm's devices. The exiting instruction is repeated
+ * once an answer is in; answers it already took are replayed in order, so an
+ * instruction making two accesses (a read-modify-write) completes.
+ */
+struct dm_io {
+	struct dm_access req; /* what the slot asks now */
+	bool waiting;	      /* req is in the slot, not yet taken back */
+	bool answered;	      /* keel-dm answered: no event injection on the next entry */
+	u32 nr_done, pos;
+	struct dm_access done[2];
 };
 
 struct vcpu {
@@ -132,6 +153,7 @@ struct vcpu {
 	bool in_guest; /* between entry and exit: may use cached guest-physical translations */
 	u64 sipi_vector;
 	u64 tsc_aux; /* IA32_TSC_AUX (RDTSCP, RDPID): no VMCB or VMCS field holds it */
+	struct dm_io dm;
 	void *fpu;   /* x87/SSE/AVX... state while the vCPU is off its CPU */
 	u64 xcr0;
 };

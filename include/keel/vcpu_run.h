@@ -10,13 +10,14 @@ enum exit_action {
 	ACT_RESUME, /* enter the guest again */
 	ACT_HALT,   /* the vCPU waits for an interrupt */
 	ACT_STOP,   /* the VM stopped (vcpu_kill, power-off): leave the run loop */
+	ACT_WAIT,   /* the vCPU waits for keel-dm (VCPU_WAIT_IO); the instruction runs again */
 };
 
 typedef enum exit_action (*exit_handler_fn)(struct vcpu *v, struct vm_exit *exit);
 
 /* Runs v until the slice ends (TSC deadline), it halts, its VM stops, or *kicked is set. */
 void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked);
-/* HALTED -> RUNNABLE when an interrupt it can take is pending. */
+/* HALTED -> RUNNABLE when an interrupt it can take is pending; WAIT_IO -> RUNNABLE when answered. */
 void vcpu_update_state(struct vcpu *v);
 /* Records why the VM must die and returns ACT_STOP. */
 enum exit_action vcpu_kill(struct vcpu *v, const char *fmt, ...) __printf(2, 3);

@@ -59,6 +59,12 @@ struct vm {
 	bool destroy_pending; /* free the struct too once its resources are gone */
 	bool loaded;	      /* a kernel is in place: it can start */
 	u32 console_head, console_tail; /* its control-device console rings, Keel's side */
+	u32 dm_devs; /* PCI device numbers keel-dm serves (bit n: 00:n.0) */
+	struct dm_doorbell {
+		gpa_t base;
+		u64 len;
+		u32 stride;
+	} dm_bells[32]; /* posted-write ranges, by device number */
 };
 
 extern struct vm *vms[];

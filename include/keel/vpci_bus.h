@@ -23,5 +23,7 @@ int vpci_bus_create(struct vm *vm, u64 ecam_base);
 int vpci_bus_add(struct vm *vm, struct vpci_func *f);
 /* The first free device number, or -1. */
 int vpci_bus_free_slot(struct vm *vm);
+/* A Keel function sits at 00:dev.0 (or there is no bus). */
+bool vpci_bus_used(struct vm *vm, u32 dev);
 
 #endif

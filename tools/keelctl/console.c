@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* keelctl console: a guest's serial console on this terminal until Ctrl-] is pressed. */
-#include "ctl.h"
+/* keelctl console: a guest's console (keel-dm's virtio console, else the UART) here until Ctrl-]. */
+#include "keelctl.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -83,8 +84,67 @@ static int feed(struct ctl *c, struct kctl_ring_hdr *in, unsigned vm_id)
 	return 0;
 }
 
-int console_run(struct ctl *c, const char *name, unsigned vm_id);
-int console_run(struct ctl *c, const char *name, unsigned vm_id)
+/*
+ * keel-dm's virtio console: after "ok" the socket is hvc0 both ways. Ctrl-]
+ * detaches; bytes typed before it in the same read still go to the guest.
+ */
+static int console_stream(int fd, const char *name)
+{
+	struct pollfd p[2] = { { fd, POLLIN, 0 }, { 0, POLLIN, 0 } };
+	unsigned char buf[4096];
+	const char *end = "detached from";
+
+	fprintf(stderr, "keelctl: console of %s; Ctrl-] detaches (virtio console, hvc0)\r\n", name);
+	raw_on();
+	for (;;) {
+		ssize_t n;
+		unsigned char *stop;
+
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[0].revents) {
+			n = read(fd, buf, sizeof(buf));
+			if (n <= 0) {
+				end = "keel-dm closed the console of"; /* the VM ended, or keel-dm did */
+				break;
+			}
+			if (write(1, buf, (size_t)n) != n)
+				errno = 0;
+		}
+		if (!p[1].revents)
+			continue;
+		n = read(0, buf, sizeof(buf));
+		if (n <= 0) {
+			p[1].fd = -1; /* end of input (a script): keep showing output until killed */
+			continue;
+		}
+		stop = memchr(buf, DETACH, (size_t)n);
+		if (write(fd, buf, stop ? (size_t)(stop - buf) : (size_t)n) < 0 || stop)
+			break;
+	}
+	raw_off();
+	fprintf(stderr, "\r\nkeelctl: %s %s\n", end, name);
+	close(fd);
+	return 0;
+}
+
+/* keel-dm's stream if it has a virtio console for name, else -1. */
+static int console_dm(const char *name)
+{
+	char req[64], line[512];
+	int fd;
+
+	snprintf(req, sizeof(req), "console %s", name);
+	fd = dm_client_open(req);
+	if (fd >= 0 && (dm_client_line(fd, line, sizeof(line)) || strcmp(line, "ok"))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* The UART: Keel's console rings. */
+static int console_uart(struct ctl *c, const char *name, unsigned vm_id)
 {
 	struct kctl_ring_hdr *out = ctl_ring(c, vm_id, KCTL_RING_OUT), *in = ctl_ring(c, vm_id, KCTL_RING_IN);
 	int stdin_open = 1;
@@ -101,9 +161,16 @@ int console_run(struct ctl *c, const char *name, unsigned vm_id)
 			break;
 		if (r < 0)
 			stdin_open = 0; /* end of input (a script): keep showing output until killed */
-		ctl_wait(c, 20);
+		ctl_wait(c, 20, KCTL_IRQ_CONSOLE);
 	}
 	raw_off();
 	fprintf(stderr, "\r\nkeelctl: detached from %s\n", name);
 	return 0;
+}
+
+int console_run(struct ctl *c, const char *name, unsigned vm_id)
+{
+	int dm = console_dm(name);
+
+	return dm >= 0 ? console_stream(dm, name) : console_uart(c, name, vm_id);
 }

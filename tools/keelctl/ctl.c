@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Finding the Keel control device through sysfs, mapping its BARs, and running commands. */
+#define _GNU_SOURCE /* program_invocation_short_name: keelctl or keel-dm */
 #include "ctl.h"
 #include <dirent.h>
 #include <errno.h>
@@ -19,7 +20,7 @@ void die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "keelctl: ");
+	fprintf(stderr, "%s: ", program_invocation_short_name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -76,7 +77,7 @@ static void open_uio(struct ctl *c)
 	while (d && (e = readdir(d)))
 		if (!strncmp(e->d_name, "uio", 3)) {
 			snprintf(dev, sizeof(dev), "/dev/%s", e->d_name);
-			c->uio_fd = open(dev, O_RDWR);
+			c->uio_fd = open(dev, O_RDWR | O_CLOEXEC);
 		}
 	if (d)
 		closedir(d);
@@ -90,7 +91,7 @@ static void setup_irq(struct ctl *c)
 	if (c->uio_fd < 0 || !irq)
 		return;
 	ctl_set_reg(c, KCTL_REG_IRQ_GSI, (uint32_t)irq);
-	ctl_set_reg(c, KCTL_REG_IRQ_ENABLE, KCTL_IRQ_CONSOLE | KCTL_IRQ_VM_STATE);
+	ctl_set_reg(c, KCTL_REG_IRQ_ENABLE, KCTL_IRQ_ALL);
 }
 
 void ctl_open(struct ctl *c)
@@ -98,6 +99,7 @@ void ctl_open(struct ctl *c)
 	char path[400];
 	int fd;
 
+	memset(c, 0, sizeof(*c));
 	if (geteuid() != 0)
 		die("must be run as root: the control device is mapped through sysfs");
 	if (!find_device(c->dev, sizeof(c->dev)))
@@ -111,7 +113,7 @@ void ctl_open(struct ctl *c)
 		close(fd);
 	}
 	snprintf(path, sizeof(path), "%s/resource0", c->dev);
-	fd = open(path, O_RDWR | O_SYNC);
+	fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
 	if (fd < 0)
 		die("cannot open %s: %s", path, strerror(errno));
 	c->bar0 = mmap(NULL, KCTL_BAR0_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -138,35 +140,65 @@ void ctl_set_reg(struct ctl *c, uint32_t reg, uint32_t val)
 	*(volatile uint32_t *)(c->bar0 + KCTL_REGS + reg) = val;
 }
 
+/* Records come back in text only for these. */
+static int ctl_text_out(unsigned op)
+{
+	return op == KCTL_OP_LIST || op == KCTL_OP_INFO;
+}
+
+int ctl_run_slot(struct ctl *c, unsigned slot, struct kctl_cmd *cmd)
+{
+	struct kctl_cmd *s = (struct kctl_cmd *)(c->bar0 + KCTL_CMD_BASE + (size_t)slot * KCTL_CMD_SIZE);
+	size_t head = offsetof(struct kctl_cmd, text), text = strnlen(cmd->text, KCTL_TEXT_MAX - 1);
+
+	memcpy(s, cmd, head);
+	if (text)
+		memcpy(s->text, cmd->text, text + 1);
+	__sync_synchronize();
+	if (c->keel)
+		c->keel(s);
+	else
+		ctl_set_reg(c, KCTL_REG_DOORBELL, slot); /* Keel runs it before this store completes */
+	__sync_synchronize();
+	memcpy(cmd, s, head);
+	if (ctl_text_out(cmd->op))
+		memcpy(cmd->text, s->text, sizeof(cmd->text));
+	return cmd->status;
+}
+
 int ctl_run(struct ctl *c, struct kctl_cmd *cmd)
 {
-	struct kctl_cmd *slot = (struct kctl_cmd *)(c->bar0 + KCTL_CMD_BASE);
-	int lock = open(KCTL_LOCK_FILE, O_CREAT | O_RDWR, 0600);
+	int lock = open(KCTL_LOCK_FILE, O_CREAT | O_RDWR | O_CLOEXEC, 0600), status;
 
 	if (lock < 0 || flock(lock, LOCK_EX))
 		die("cannot lock %s: %s", KCTL_LOCK_FILE, strerror(errno));
-	memcpy(slot, cmd, sizeof(*cmd));
-	__sync_synchronize();
-	ctl_set_reg(c, KCTL_REG_DOORBELL, 0); /* Keel runs it before this store completes */
-	__sync_synchronize();
-	memcpy(cmd, slot, sizeof(*cmd));
+	status = ctl_run_slot(c, 0, cmd);
 	close(lock);
-	return cmd->status;
+	return status;
+}
+
+void *ctl_window_map(struct ctl *c, uint64_t offset, uint64_t len)
+{
+	char path[400];
+	void *p;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/resource2", c->dev);
+	fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
+	err = errno;
+	close(fd);
+	errno = err;
+	return p == MAP_FAILED ? NULL : p;
 }
 
 void *ctl_window(struct ctl *c, uint64_t offset, uint64_t len)
 {
-	char path[400];
-	void *p;
-	int fd;
+	void *p = ctl_window_map(c, offset, len);
 
-	snprintf(path, sizeof(path), "%s/resource2", c->dev);
-	fd = open(path, O_RDWR | O_SYNC);
-	if (fd < 0)
-		die("cannot open the guest RAM window %s: %s", path, strerror(errno));
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
-	close(fd);
-	if (p == MAP_FAILED)
+	if (!p)
 		die("cannot map the guest RAM window (%s): was BAR2 assigned? see dmesg", strerror(errno));
 	return p;
 }
@@ -176,17 +208,35 @@ struct kctl_ring_hdr *ctl_ring(struct ctl *c, uint32_t vm_id, uint32_t which)
 	return (struct kctl_ring_hdr *)(c->bar0 + KCTL_CONSOLE_BASE + (uint64_t)vm_id * KCTL_CONSOLE_SIZE + which);
 }
 
-void ctl_wait(struct ctl *c, int ms)
+uint32_t ctl_irq_take(struct ctl *c, uint32_t ack)
+{
+	uint32_t status = ctl_reg(c, KCTL_REG_IRQ_STATUS);
+
+	if (status & ack)
+		ctl_set_reg(c, KCTL_REG_IRQ_ACK, status & ack);
+	return status;
+}
+
+void ctl_irq_rearm(struct ctl *c)
+{
+	uint32_t one = 1;
+
+	if (c->uio_fd >= 0 && write(c->uio_fd, &one, 4) != 4)
+		errno = 0;
+}
+
+uint32_t ctl_wait(struct ctl *c, int ms, uint32_t ack)
 {
 	struct pollfd p = { c->uio_fd, POLLIN, 0 };
-	uint32_t count, one = 1;
+	uint32_t count;
 
 	if (c->uio_fd < 0) {
 		usleep((useconds_t)ms * 1000);
-		return;
+		return ctl_irq_take(c, ack);
 	}
-	if (write(c->uio_fd, &one, 4) != 4) /* re-enable INTx (uio_pci_generic masks it) */
+	if (!(ctl_irq_take(c, ack) & ~ack))
+		ctl_irq_rearm(c);
+	if (poll(&p, 1, ms) > 0 && read(c->uio_fd, &count, 4) != 4)
 		errno = 0;
-	if (poll(&p, 1, ms) > 0 && read(c->uio_fd, &count, 4) == 4)
-		ctl_set_reg(c, KCTL_REG_IRQ_ACK, ctl_reg(c, KCTL_REG_IRQ_STATUS));
+	return ctl_irq_take(c, ack);
 }

@@ -1,65 +1,29 @@
 // SPDX-License-Identifier: MIT
 /* keelctl: create, start, stop, destroy, list and reach guest VMs from the service VM. */
-#include "ctl.h"
+#include "keelctl.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MiB (1ULL << 20)
-#define STAGE_TOP (3ULL << 30) /* staged images stay below the hole under 4 GiB */
 
 static const char *const state_names[] = { "created", "running", "stopped", "dead", "destroying" };
 
-static const char usage[] =
+const char keelctl_usage[] =
 	"usage: keelctl create NAME --mem SIZE --vcpus N --kernel FILE [--initrd FILE] [--cmdline STR]\n"
+	"                      [--disk FILE[,ro]]... [--net BRIDGE]... [--console virtio] [--rng]\n"
 	"       keelctl start NAME\n"
 	"       keelctl stop NAME [--force]\n"
 	"       keelctl destroy NAME\n"
 	"       keelctl list\n"
 	"       keelctl info NAME\n"
-	"       keelctl console NAME      (Ctrl-] detaches)\n";
+	"       keelctl console NAME      (Ctrl-] detaches)\n"
+	"  --disk, --net, --console virtio and --rng are virtio devices served by keel-dm, which must\n"
+	"  be running; --console virtio makes the default command line console=ttyS0 console=hvc0.\n";
 
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	uint64_t v = strtoull(s, &end, 0);
-
-	if (end == s)
-		die("'%s' is not a size (like 512M or 2G)", s);
-	switch (*end) {
-	case 'G': case 'g': return v << 30;
-	case 'M': case 'm': return v << 20;
-	case 'K': case 'k': return v << 10;
-	case 0: return v;
-	}
-	die("'%s' is not a size (like 512M or 2G)", s);
-}
-
-/* Reads a whole file, or says why it cannot. */
-static void *slurp(const char *path, uint64_t *size)
-{
-	struct stat st;
-	void *buf;
-	FILE *f = fopen(path, "rb");
-
-	if (!f)
-		die("cannot read '%s': %s", path, strerror(errno));
-	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || !st.st_size)
-		die("cannot read '%s': not a non-empty regular file", path);
-	*size = (uint64_t)st.st_size;
-	buf = malloc(*size);
-	if (!buf || fread(buf, 1, *size, f) != *size)
-		die("cannot read '%s': %s", path, strerror(errno));
-	fclose(f);
-	return buf;
-}
-
-static struct kctl_cmd *new_cmd(enum kctl_op op, const char *name)
+struct kctl_cmd *new_cmd(enum kctl_op op, const char *name)
 {
 	static struct kctl_cmd c;
 
@@ -73,61 +37,10 @@ static struct kctl_cmd *new_cmd(enum kctl_op op, const char *name)
 	return &c;
 }
 
-static void check(struct ctl *c, struct kctl_cmd *cmd, const char *what)
+void check(struct ctl *c, struct kctl_cmd *cmd, const char *what)
 {
 	if (ctl_run(c, cmd))
 		die("%s: %s", what, cmd->msg[0] ? cmd->msg : strerror(-cmd->status));
-}
-
-static int cmd_create(struct ctl *c, int argc, char **argv)
-{
-	uint64_t mem = 0, ksize, isize = 0, top, kgpa, igpa = 0;
-	const char *kernel = NULL, *initrd = NULL, *cmdline = "console=ttyS0", *name = argv[0];
-	unsigned vcpus = 1;
-	void *k, *rd = NULL;
-	uint8_t *win;
-	struct kctl_cmd *cmd;
-
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--mem")) mem = parse_size(argv[i + 1]);
-		else if (!strcmp(argv[i], "--vcpus")) vcpus = (unsigned)atoi(argv[i + 1]);
-		else if (!strcmp(argv[i], "--kernel")) kernel = argv[i + 1];
-		else if (!strcmp(argv[i], "--initrd")) initrd = argv[i + 1];
-		else if (!strcmp(argv[i], "--cmdline")) cmdline = argv[i + 1];
-		else die("unknown option '%s'\n%s", argv[i], usage);
-	}
-	if (!mem || !kernel)
-		die("create needs --mem and --kernel\n%s", usage);
-	if (strlen(cmdline) >= KCTL_TEXT_MAX)
-		die("the command line is longer than %d characters", KCTL_TEXT_MAX - 1);
-	k = slurp(kernel, &ksize); /* before anything changes */
-	if (initrd)
-		rd = slurp(initrd, &isize);
-	top = mem < STAGE_TOP ? mem : STAGE_TOP;
-	if (ksize + isize + MiB > top) /* staged above the first MiB; Keel copies them out */
-		die("%llu MiB of memory is too little for these images", (unsigned long long)(mem / MiB));
-	cmd = new_cmd(KCTL_OP_CREATE, name);
-	cmd->args[0] = mem;
-	cmd->args[1] = vcpus;
-	check(c, cmd, "create");
-	win = ctl_window(c, cmd->args[2], top);
-	igpa = (top - isize) & ~0xfffULL;
-	kgpa = (igpa - ksize) & ~0xfffULL;
-	memcpy(win + kgpa, k, ksize);
-	if (rd)
-		memcpy(win + igpa, rd, isize);
-	cmd = new_cmd(KCTL_OP_LOAD, name);
-	cmd->args[0] = kgpa, cmd->args[1] = ksize, cmd->args[2] = igpa, cmd->args[3] = isize;
-	strcpy(cmd->text, cmdline);
-	if (ctl_run(c, cmd)) {
-		char why[KCTL_MSG_MAX];
-
-		snprintf(why, sizeof(why), "%s", cmd->msg);
-		ctl_run(c, new_cmd(KCTL_OP_DESTROY, name)); /* leave nothing behind */
-		die("cannot load '%s': %s", kernel, why);
-	}
-	printf("created %s: %llu MiB, %u vCPU(s)\n", name, (unsigned long long)(mem / MiB), vcpus);
-	return 0;
 }
 
 static int find_vm(struct ctl *c, const char *name, struct kctl_vm_info *out)
@@ -200,10 +113,19 @@ static int cmd_list(struct ctl *c)
 	return 0;
 }
 
+static void info_device(const char *line)
+{
+	static int first = 1;
+
+	printf("%s%s\n", first ? "devices: " : "         ", line);
+	first = 0;
+}
+
 static int cmd_info(struct ctl *c, const char *name)
 {
 	struct kctl_cmd *cmd = new_cmd(KCTL_OP_INFO, name);
 	struct kctl_vm_info *v = (struct kctl_vm_info *)cmd->text;
+	char req[64], msg[512];
 
 	check(c, cmd, "info");
 	printf("name:    %s%s\nid:      %u\nstate:   %s%s%s\nvcpus:   %u\nmemory:  %llu MiB\n"
@@ -211,10 +133,11 @@ static int cmd_info(struct ctl *c, const char *name)
 	       v->name, v->service ? " (the service VM)" : "", v->id, state_name(v->state),
 	       v->why[0] ? ": " : "", v->why, v->vcpus, v->memory / MiB, v->uptime_ms / 1000,
 	       v->exits, v->name);
+	snprintf(req, sizeof(req), "devices %s", name);
+	if (dm_client_call(req, info_device, msg, sizeof(msg)) && access(KEEL_DM_SOCKET, F_OK) == 0)
+		printf("devices: unknown (%s)\n", msg);
 	return 0;
 }
-
-int console_run(struct ctl *c, const char *name, unsigned vm_id);
 
 int main(int argc, char **argv)
 {
@@ -222,11 +145,11 @@ int main(int argc, char **argv)
 	struct kctl_vm_info vm;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fputs(usage, argc < 2 ? stderr : stdout);
+		fputs(keelctl_usage, argc < 2 ? stderr : stdout);
 		return argc < 2;
 	}
 	if (strcmp(argv[1], "list") && argc < 3)
-		die("%s needs a VM name\n%s", argv[1], usage);
+		die("%s needs a VM name\n%s", argv[1], keelctl_usage);
 	ctl_open(&c);
 	if (!strcmp(argv[1], "create"))
 		return cmd_create(&c, argc - 2, argv + 2);
@@ -245,5 +168,5 @@ int main(int argc, char **argv)
 			die("console: no VM called '%s'", argv[2]);
 		return console_run(&c, argv[2], vm.id);
 	}
-	die("unknown command '%s'\n%s", argv[1], usage);
+	die("unknown command '%s'\n%s", argv[1], keelctl_usage);
 }

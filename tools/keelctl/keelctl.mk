@@ -1,7 +1,8 @@
 # keelctl, a static binary for the service VM's initramfs.
-KEELCTL_SRCS := tools/keelctl/keelctl.c tools/keelctl/ctl.c tools/keelctl/console.c
-$(BUILD)/tools/keelctl: $(KEELCTL_SRCS) tools/keelctl/ctl.h include/keel/keelctl_abi.h
+KEELCTL_SRCS := tools/keelctl/keelctl.c tools/keelctl/ctl.c tools/keelctl/console.c \
+	tools/keelctl/create.c tools/keelctl/dm_client.c
+$(BUILD)/tools/keelctl: $(KEELCTL_SRCS) tools/keelctl/ctl.h tools/keelctl/keelctl.h include/keel/keelctl_abi.h
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"
-	$(Q)$(CC) -std=gnu11 -O2 -g -static $(WARN) -Wno-missing-prototypes -Iinclude -Itools/keelctl \
+	$(Q)$(CC) -std=gnu11 -O2 -g -static $(WARN) -Iinclude -Itools/keelctl \
 		-o $@ $(KEELCTL_SRCS)

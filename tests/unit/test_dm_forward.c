@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+/* Host tests of forwarding to keel-dm: request slots, answers, replayed accesses, doorbells. */
+#include <keel/dm.h>
+#include <keel/irq_route.h>
+#include <keel/sched.h>
+#include <keel/vlapic.h>
+#include <keel/vm.h>
+#include <keel/vpci_bus.h>
+#include "test.h"
+
+/* --- stand-ins for the control device, the scheduler and the vLAPIC --- */
+static struct kctl_ioreq slots[KCTL_MAX_VMS][KCTL_IOREQ_VCPUS];
+static struct kctl_doorbells bells[KCTL_MAX_VMS];
+static u32 raised, kicks, msi_vector;
+struct vm *vms[KCTL_MAX_VMS];
+u32 nr_vms_created;
+
+struct kctl_ioreq *control_ioreq(u32 vm_id, u32 vcpu)
+{
+	return &slots[vm_id][vcpu];
+}
+
+struct kctl_doorbells *control_doorbells(u32 vm_id)
+{
+	return &bells[vm_id];
+}
+
+void control_raise(u32 irq)
+{
+	raised |= irq;
+}
+
+void sched_kick(struct vcpu *v)
+{
+	(void)v;
+	kicks++;
+}
+
+void vlapic_set_irq(struct vcpu *v, u8 vector)
+{
+	(void)v;
+	msi_vector = vector;
+}
+
+bool irq_route_from_msi(struct irq_route *r, struct vm *vm, u64 addr, u32 data)
+{
+	if ((addr & 0xfff00000) != 0xfee00000)
+		return false;
+	r->vcpu = vm->vcpus[0];
+	r->guest_vector = (u8)data;
+	return true;
+}
+
+bool vpci_bus_used(struct vm *vm, u32 dev)
+{
+	(void)vm;
+	return dev == 0;
+}
+
+static struct vm vm;
+static struct vcpu vcpu;
+
+static void setup(void)
+{
+	memset(&vm, 0, sizeof(vm));
+	memset(&vcpu, 0, sizeof(vcpu));
+	memset(slots, 0, sizeof(slots));
+	memset(bells, 0, sizeof(bells));
+	vm.id = 3;
+	vm.state = VM_CREATED;
+	vm.nr_vcpus = 1;
+	vm.vcpus[0] = &vcpu;
+	vcpu.vm = &vm;
+	vms[3] = &vm;
+	nr_vms_created = 4;
+	raised = kicks = 0;
+	dm_vm_init(&vm);
+	CHECK_EQ(dm_attach(&vm, 2, vm.why, sizeof(vm.why)), 0);
+	vm.state = VM_RUNNING;
+}
+
+/* keel-dm's side: answer the slot. */
+static void answer(u64 data, int result)
+{
+	struct kctl_ioreq *q = &slots[3][0];
+
+	CHECK_EQ(q->state, KCTL_IOREQ_PENDING);
+	q->data = data;
+	q->result = result;
+	q->state = KCTL_IOREQ_DONE;
+	dm_answered(3);
+	dm_update_state(&vcpu);
+}
+
+TEST(read_waits_then_completes_from_the_answer)
+{
+	u64 val = 0;
+	struct kctl_ioreq *q = &slots[3][0];
+
+	setup();
+	CHECK_EQ(dm_mmio(&vcpu, 0xc0001014, 1, false, &val), -EAGAIN);
+	CHECK_EQ(vcpu.state, VCPU_WAIT_IO);
+	CHECK_EQ(q->type, KCTL_IOREQ_MMIO);
+	CHECK_EQ(q->addr, 0xc0001014);
+	CHECK_EQ(q->size, 1);
+	CHECK_EQ(q->write, 0);
+	CHECK(raised & KCTL_IRQ_IOREQ);
+	dm_update_state(&vcpu); /* not answered yet */
+	CHECK_EQ(vcpu.state, VCPU_WAIT_IO);
+	answer(0x1234, 0); /* more than a byte: the guest sees only its size */
+	CHECK_EQ(kicks, 1);
+	CHECK_EQ(vcpu.state, VCPU_RUNNABLE);
+	CHECK(vcpu.dm.answered);
+	CHECK_EQ(dm_mmio(&vcpu, 0xc0001014, 1, false, &val), 0);
+	CHECK_EQ(val, 0x34);
+	CHECK_EQ(q->state, KCTL_IOREQ_IDLE);
+	dm_instruction_done(&vcpu);
+	CHECK_EQ(vcpu.dm.nr_done, 0);
+}
+
+TEST(read_modify_write_replays_the_read)
+{
+	u64 val = 0, w;
+	struct kctl_ioreq *q = &slots[3][0];
+	u32 seq;
+
+	setup();
+	CHECK_EQ(dm_mmio(&vcpu, 0xc0000010, 4, false, &val), -EAGAIN);
+	answer(0xf0, 0);
+	CHECK_EQ(dm_mmio(&vcpu, 0xc0000010, 4, false, &val), 0);
+	w = val | 1;
+	CHECK_EQ(dm_mmio(&vcpu, 0xc0000010, 4, true, &w), -EAGAIN);
+	CHECK_EQ(q->write, 1);
+	CHECK_EQ(q->data, 0xf1);
+	seq = q->seq;
+	answer(0, 0);
+	/* the instruction runs again: its read comes from the replay, not from keel-dm */
+	CHECK_EQ(dm_mmio(&vcpu, 0xc0000010, 4, false, &val), 0);
+	CHECK_EQ(val, 0xf0);
+	CHECK_EQ(dm_mmio(&vcpu, 0xc0000010, 4, true, &w), 0);
+	CHECK_EQ(q->seq, seq);
+	CHECK_EQ(q->state, KCTL_IOREQ_IDLE);
+}
+
+TEST(nothing_there_faults)
+{
+	u64 val = 0;
+
+	setup();
+	CHECK_EQ(dm_mmio(&vcpu, 0xd0000000, 4, false, &val), -EAGAIN);
+	answer(0, -1);
+	CHECK_EQ(dm_mmio(&vcpu, 0xd0000000, 4, false, &val), -EFAULT);
+}
+
+TEST(no_devices_no_forwarding)
+{
+	u64 val = 0;
+
+	setup();
+	vm.dm_devs = 0;
+	CHECK_EQ(dm_mmio(&vcpu, 0xc0000000, 4, false, &val), -EFAULT);
+	CHECK_EQ(slots[3][0].state, KCTL_IOREQ_IDLE);
+}
+
+TEST(doorbell_writes_are_posted)
+{
+	u64 val = 1;
+
+	setup();
+	CHECK_EQ(dm_set_doorbell(&vm, 2, 0xc0003000, 16, 4, vm.why, sizeof(vm.why)), 0);
+	CHECK_EQ(dm_mmio(&vcpu, 0xc0003008, 2, true, &val), 0);
+	CHECK_EQ(bells[3].pending[2], 1u << 2);
+	CHECK(raised & KCTL_IRQ_DOORBELL);
+	CHECK_EQ(vcpu.state, VCPU_RUNNABLE);
+	CHECK_EQ(slots[3][0].state, KCTL_IOREQ_IDLE);
+	/* a read there, or a write past the range, is an ordinary request */
+	CHECK_EQ(dm_mmio(&vcpu, 0xc0003008, 2, false, &val), -EAGAIN);
+	CHECK_EQ(dm_set_doorbell(&vm, 2, 0xc0003000, 4096, 4, vm.why, sizeof(vm.why)), -EINVAL);
+	CHECK_EQ(dm_set_doorbell(&vm, 5, 0xc0003000, 16, 4, vm.why, sizeof(vm.why)), -ENOENT);
+}
+
+TEST(attach_checks)
+{
+	setup();
+	CHECK_EQ(dm_attach(&vm, 3, vm.why, sizeof(vm.why)), -EBUSY); /* running */
+	vm.state = VM_CREATED;
+	CHECK_EQ(dm_attach(&vm, 2, vm.why, sizeof(vm.why)), -EEXIST);
+	CHECK_STR(vm.why, "00:02.0 of '' is taken");
+	CHECK_EQ(dm_attach(&vm, 0, vm.why, sizeof(vm.why)), -EINVAL);
+	CHECK_EQ(dm_attach(&vm, 32, vm.why, sizeof(vm.why)), -EINVAL);
+	CHECK_EQ(dm_attach(&vm, 31, vm.why, sizeof(vm.why)), 0);
+	CHECK(dm_owns_dev(&vm, 31) && dm_owns_dev(&vm, 2) && !dm_owns_dev(&vm, 3));
+}
+
+TEST(msi_reaches_the_vcpu)
+{
+	setup();
+	CHECK_EQ(dm_msi(&vm, 0xfee00000, 0x41, vm.why, sizeof(vm.why)), 0);
+	CHECK_EQ(msi_vector, 0x41);
+	CHECK_EQ(dm_msi(&vm, 0x12345000, 0x41, vm.why, sizeof(vm.why)), -EINVAL);
+}
+
+TEST(vcpu_beyond_the_slots_faults)
+{
+	u64 val = 0;
+
+	setup();
+	vcpu.id = KCTL_IOREQ_VCPUS;
+	CHECK_EQ(dm_access(&vcpu, KCTL_IOREQ_CFG, 2 << 15, 4, false, &val), -EFAULT);
+}

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: MIT
+/* keel-dm's dispatch against a fake control device: config and MMIO requests, doorbells, MSIs. */
+#include <stdlib.h>
+#include <unistd.h>
+#include "test.h"
+#include "tools/keel-dm/dm.h"
+
+#define VM_ID 3
+#define RAM_SIZE (1 << 20)
+#define BAR0_AT 0xc0000000ULL /* where Linux would place them, in the PCI MMIO window */
+#define BAR2_AT 0xc0004000ULL
+#define CFG(dev, fn, reg) ((u64)(dev) << 15 | (u64)(fn) << 12 | (reg))
+#define COMMON(f) (BAR0_AT + VIRTIO_PCI_COMMON_OFF + offsetof(struct virtio_pci_common_cfg, f))
+/* PCI LB 3.0 6.2: header offsets and command bits */
+#define CFG_COMMAND 0x04
+#define CFG_BAR0 0x10
+#define CMD_MEMORY 0x2
+#define CMD_MASTER 0x4
+#define MSIX_ENABLE 0x8000 /* PCI LB 3.0 6.8.2.3 */
+#define RING_DESC 0x1000
+#define RING_AVAIL 0x2000
+#define RING_USED 0x3000
+#define RNG_BUF 0x8000
+
+static struct ctl ctl;
+static struct dm dm = { .ctl = &ctl };
+static struct dm_vm vm;
+static u8 *ram;
+
+static void setup(void)
+{
+	ctl.bar0 = calloc(1, KCTL_BAR0_SIZE);
+	ctl.uio_fd = -1;
+	ram = calloc(1, RAM_SIZE);
+	memset(&vm, 0, sizeof(vm));
+	vm.dm = &dm;
+	strcpy(vm.name, "t");
+	vm.id = VM_ID;
+	vm.vcpus = 2;
+	vm.memory = RAM_SIZE;
+	guest_mem_init(&vm.mem);
+	guest_mem_add_region(&vm.mem, 0, RAM_SIZE, ram);
+	dm.vms[VM_ID] = &vm;
+}
+
+static void teardown(void)
+{
+	for (unsigned n = 0; n < KCTL_DM_DEVS; n++)
+		if (vm.devs[n])
+			dm_dev_close(vm.devs[n]);
+	dm.vms[VM_ID] = NULL;
+	free((void *)ctl.bar0);
+	free(ram);
+}
+
+/* What keel-dm last asked Keel, in its command slot. */
+static struct kctl_cmd *last_cmd(void)
+{
+	return (struct kctl_cmd *)(ctl.bar0 + KCTL_CMD_BASE + KCTL_DM_SLOT * KCTL_CMD_SIZE);
+}
+
+static struct kctl_ioreq *slot(unsigned id, unsigned vcpu)
+{
+	return (struct kctl_ioreq *)(ctl.bar0 + KCTL_IOREQ_BASE + id * KCTL_IOREQ_VM_SIZE) + vcpu;
+}
+
+/* A request in slot s, as Keel posts it. */
+static void post(struct kctl_ioreq *s, unsigned type, u64 addr, unsigned size, int write, u64 data)
+{
+	*s = (struct kctl_ioreq){ .type = type, .size = size, .write = (unsigned)write, .addr = addr,
+				  .data = data, .result = 12345 };
+	__atomic_store_n(&s->state, KCTL_IOREQ_PENDING, __ATOMIC_RELEASE);
+}
+
+/* One access of vCPU 1; the answer's data, its result in *result. */
+static u64 request(unsigned type, u64 addr, unsigned size, int write, u64 data, int *result)
+{
+	struct kctl_ioreq *s = slot(VM_ID, 1);
+
+	post(s, type, addr, size, write, data);
+	CHECK_EQ(dm_ioreq_serve(&dm, VM_ID, vm.vcpus, &vm), 1);
+	CHECK_EQ(s->state, KCTL_IOREQ_DONE);
+	CHECK_EQ(*(u32 *)(ctl.bar0 + KCTL_REG_IOREQ_DONE), VM_ID);
+	if (result)
+		*result = s->result;
+	else
+		CHECK_EQ(s->result, 0);
+	return s->data;
+}
+
+static u64 cfg_read(unsigned dev, unsigned reg, unsigned size)
+{
+	return request(KCTL_IOREQ_CFG, CFG(dev, 0, reg), size, 0, 0, NULL);
+}
+
+static void cfg_write(unsigned dev, unsigned reg, unsigned size, u64 val)
+{
+	request(KCTL_IOREQ_CFG, CFG(dev, 0, reg), size, 1, val, NULL);
+}
+
+static u64 mmio_read(u64 addr, unsigned size)
+{
+	return request(KCTL_IOREQ_MMIO, addr, size, 0, 0, NULL);
+}
+
+static void mmio_write(u64 addr, unsigned size, u64 val)
+{
+	request(KCTL_IOREQ_MMIO, addr, size, 1, val, NULL);
+}
+
+static struct dm_dev *attach(const char *line, char *msg, size_t len)
+{
+	char buf[256], *argv[8];
+	int argc;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	argc = dm_args_split(buf, argv, 8);
+	return dm_dev_attach(&vm, argc, argv, 0, msg, len);
+}
+
+static void place_bars(unsigned dev)
+{
+	cfg_write(dev, CFG_BAR0, 4, (u32)BAR0_AT);
+	cfg_write(dev, CFG_BAR0 + 4, 4, 0);
+	cfg_write(dev, CFG_BAR0 + 8, 4, (u32)BAR2_AT);
+	cfg_write(dev, CFG_BAR0 + 12, 4, 0);
+	cfg_write(dev, CFG_COMMAND, 2, CMD_MEMORY | CMD_MASTER);
+}
+
+TEST(keel_dm_disk_config_and_bars)
+{
+	char path[] = "/tmp/keel-dm-test-XXXXXX", line[300], msg[300];
+	int fd = mkstemp(path);
+	struct dm_dev *d;
+	int result;
+
+	setup();
+	CHECK(fd >= 0 && !ftruncate(fd, 1 << 20));
+	snprintf(line, sizeof(line), "disk %s ro", path);
+	d = attach(line, msg, sizeof(msg));
+	CHECK(d != NULL);
+	if (d) {
+		CHECK_EQ(d->number, 1);
+		CHECK_EQ(last_cmd()->op, KCTL_OP_DM_ATTACH);
+		CHECK_EQ(last_cmd()->args[0], 1);
+		CHECK_STR(last_cmd()->name, "t");
+		CHECK_EQ(cfg_read(1, 0, 2), VIRTIO_PCI_VENDOR);
+		CHECK_EQ(cfg_read(1, 2, 2), VIRTIO_PCI_DEVICE_BASE + VIRTIO_ID_BLOCK);
+		CHECK_EQ(request(KCTL_IOREQ_CFG, CFG(1, 1, 0), 4, 0, 0, NULL), 0xffffffff); /* function 1 */
+		CHECK_EQ(cfg_read(5, 0, 2), 0xffff); /* not keel-dm's */
+		CHECK_EQ(cfg_read(1, 0x100, 4), 0); /* extended space */
+		place_bars(1);
+		CHECK_EQ(last_cmd()->op, KCTL_OP_DM_DOORBELL);
+		CHECK_EQ(last_cmd()->args[0], 1);
+		CHECK_EQ(last_cmd()->args[1], BAR0_AT + VIRTIO_PCI_NOTIFY_OFF);
+		CHECK_EQ(last_cmd()->args[2], VIRTIO_PCI_NOTIFY_MULT);
+		CHECK_EQ(last_cmd()->args[3], VIRTIO_PCI_NOTIFY_MULT);
+		CHECK_EQ(mmio_read(COMMON(num_queues), 2), 1);
+		CHECK_EQ(mmio_read(BAR0_AT + VIRTIO_PCI_DEVICE_OFF, 8), (1 << 20) / 512); /* capacity */
+		request(KCTL_IOREQ_MMIO, 0xd0000000, 4, 0, 0, &result);
+		CHECK_EQ(result, -1);
+		cfg_write(1, CFG_COMMAND, 2, 0); /* decoding off: no doorbells */
+		CHECK_EQ(last_cmd()->op, KCTL_OP_DM_DOORBELL);
+		CHECK_EQ(last_cmd()->args[2], 0);
+		request(KCTL_IOREQ_MMIO, COMMON(num_queues), 2, 0, 0, &result);
+		CHECK_EQ(result, -1);
+		dm_dev_describe(d, line, sizeof(line));
+		CHECK(!strncmp(line, "00:01.0 disk /tmp/keel-dm-test-", 31));
+		CHECK(strstr(line, " ro") != NULL);
+	}
+	teardown();
+	unlink(path);
+	close(fd);
+}
+
+TEST(keel_dm_attach_failure_leaves_nothing)
+{
+	char msg[300];
+
+	setup();
+	CHECK(attach("disk /nonexistent/disk.img", msg, sizeof(msg)) == NULL);
+	CHECK(strstr(msg, "cannot open '/nonexistent/disk.img'") != NULL);
+	CHECK(attach("floppy /a", msg, sizeof(msg)) == NULL);
+	CHECK(attach("rng extra", msg, sizeof(msg)) == NULL);
+	CHECK_EQ(last_cmd()->op, 0); /* Keel was never asked */
+	for (unsigned n = 0; n < KCTL_DM_DEVS; n++)
+		CHECK(vm.devs[n] == NULL);
+	teardown();
+}
+
+/* An entropy device brought up through forwarded accesses only, as Linux would. */
+static void rng_bring_up(struct dm_dev *d)
+{
+	place_bars(d->number);
+	cfg_write(d->number, d->vp.cap_msix + 2, 2, MSIX_ENABLE);
+	mmio_write(BAR2_AT + 0, 4, 0xfee00000); /* vector 0: address, data, unmasked */
+	mmio_write(BAR2_AT + 8, 4, 0x41);
+	mmio_write(BAR2_AT + 12, 4, 0);
+	mmio_write(COMMON(device_status), 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	mmio_write(COMMON(driver_feature_select), 4, 1);
+	mmio_write(COMMON(driver_feature), 4, VIRTIO_F_VERSION_1 >> 32);
+	mmio_write(COMMON(device_status), 1, 0xb); /* + FEATURES_OK */
+	mmio_write(COMMON(queue_select), 2, 0);
+	mmio_write(COMMON(queue_size), 2, 8);
+	mmio_write(COMMON(queue_msix_vector), 2, 0);
+	mmio_write(COMMON(queue_desc), 8, RING_DESC);
+	mmio_write(COMMON(queue_driver), 8, RING_AVAIL);
+	mmio_write(COMMON(queue_device), 8, RING_USED);
+	mmio_write(COMMON(queue_enable), 2, 1);
+	mmio_write(COMMON(device_status), 1, 0xf); /* + DRIVER_OK */
+}
+
+/* Buffer i: one device-writable descriptor, made available. */
+static void rng_post(u16 i, u64 addr)
+{
+	struct virtq_desc *desc = (struct virtq_desc *)(ram + RING_DESC);
+	struct virtq_avail *avail = (struct virtq_avail *)(ram + RING_AVAIL);
+
+	desc[i] = (struct virtq_desc){ addr, 16, VIRTQ_DESC_F_WRITE, 0 };
+	avail->ring[i] = i;
+	avail->idx = (u16)(i + 1);
+}
+
+TEST(keel_dm_rng_doorbell_and_msi)
+{
+	struct kctl_doorbells *db;
+	struct virtq_used *used;
+	struct dm_dev *d;
+	char msg[300];
+	u8 zero[16] = { 0 };
+
+	setup();
+	db = (struct kctl_doorbells *)(ctl.bar0 + KCTL_DOORBELL_BASE + VM_ID * KCTL_DOORBELL_VM_SIZE);
+	used = (struct virtq_used *)(ram + RING_USED);
+	d = attach("rng", msg, sizeof(msg));
+	CHECK(d != NULL);
+	if (d) {
+		rng_bring_up(d);
+		CHECK_EQ(mmio_read(COMMON(device_status), 1), 0xf);
+		rng_post(0, RNG_BUF);
+		db->pending[d->number] = 1; /* queue 0, as Keel sets it */
+		dm_doorbells_take(&dm, &vm);
+		CHECK_EQ(db->pending[d->number], 0);
+		CHECK_EQ(used->idx, 1);
+		CHECK_EQ(used->ring[0].len, 16);
+		CHECK(memcmp(ram + RNG_BUF, zero, 16) != 0);
+		CHECK_EQ(last_cmd()->op, KCTL_OP_DM_MSI);
+		CHECK_EQ(last_cmd()->args[0], 0xfee00000);
+		CHECK_EQ(last_cmd()->args[1], 0x41);
+		rng_post(1, RNG_BUF + 16); /* a notify that came as an MMIO write */
+		mmio_write(BAR0_AT + VIRTIO_PCI_NOTIFY_OFF, 2, 0);
+		CHECK_EQ(used->idx, 2);
+		rng_post(2, RAM_SIZE + 0x1000); /* outside guest RAM: the device fails, keel-dm does not */
+		db->pending[d->number] = 1;
+		dm_doorbells_take(&dm, &vm);
+		dm_dev_describe(d, msg, sizeof(msg));
+		CHECK(!strncmp(msg, "00:01.0 rng FAILED: ", 20));
+	}
+	teardown();
+}
+
+TEST(keel_dm_hostile_and_orphan_requests)
+{
+	struct kctl_ioreq *s;
+	int result;
+
+	setup();
+	request(KCTL_IOREQ_MMIO, BAR0_AT, 3, 0, 0, &result); /* no such size */
+	CHECK_EQ(result, -1);
+	request(7, BAR0_AT, 4, 0, 0, &result); /* no such type */
+	CHECK_EQ(result, -1);
+	request(KCTL_IOREQ_CFG, CFG(1, 0, 0), 8, 0, 0, &result); /* config is at most 4 bytes */
+	CHECK_EQ(result, -1);
+	CHECK_EQ(dm_ioreq_serve(&dm, KCTL_MAX_VMS, 1, NULL), 0);
+	s = slot(9, 0); /* a VM keel-dm does not serve (a restart lost its devices) */
+	post(s, KCTL_IOREQ_CFG, CFG(2, 0, 0), 4, 0, 0);
+	CHECK_EQ(dm_ioreq_serve(&dm, 9, 1, NULL), 1);
+	CHECK_EQ(s->data, 0xffffffff);
+	CHECK_EQ(s->result, 0);
+	post(s, KCTL_IOREQ_MMIO, BAR0_AT, 4, 0, 0);
+	CHECK_EQ(dm_ioreq_serve(&dm, 9, 1, NULL), 1);
+	CHECK_EQ(s->result, -1);
+	CHECK_EQ(dm_ioreq_serve(&dm, 9, 1, NULL), 0); /* DONE is not answered twice */
+	teardown();
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* keel-dm's shared types: the VMs it serves, their devices, the device kinds, the daemon. */
+#ifndef KEEL_DM_H
+#define KEEL_DM_H
+
+#include "../keelctl/ctl.h"
+#include <keel/virtio_pci.h>
+#include <poll.h>
+
+#define DM_ARGS_MAX 320 /* "disk /root/a.img ro": what re-creates a device */
+#define DM_PCI_MMIO_BARS 2 /* BAR0 (virtio structures) and BAR2 (MSI-X) */
+
+struct dm;
+struct dm_vm;
+struct dm_dev;
+
+/* A kind of device and its backend in the service VM. */
+struct dm_kind {
+	const char *name; /* "disk", "net", "console", "rng" */
+	/* Opens the backend from the attach arguments (after the kind) and sets d->be, d->vdev. */
+	int (*open)(struct dm_dev *d, int argc, char **argv, char *msg, size_t len);
+	/* Flushes and frees everything open() made. */
+	void (*close)(struct dm_dev *d);
+	/* Optional: what `devices` shows after "00:02.0 " (else the attach arguments). */
+	void (*describe)(struct dm_dev *d, char *buf, size_t len);
+	/* Optional: does deferred work, then sets the fd (or -1) and events to poll. */
+	void (*prepare)(struct dm_dev *d, struct pollfd *p);
+	/* Optional: that fd is ready. */
+	void (*ready)(struct dm_dev *d, short revents);
+};
+
+struct dm_dev {
+	struct dm_vm *vm;
+	unsigned number; /* PCI device number on the guest's bus 0 */
+	const struct dm_kind *kind;
+	void *be; /* the backend's state */
+	struct virtio_dev *vdev; /* the device model inside be */
+	struct virtio_pci vp;
+	uint64_t doorbell; /* where the doorbell range is registered (0: none) */
+	char args[DM_ARGS_MAX]; /* the attach arguments, from the kind on */
+	int msi_failed; /* Keel refused an MSI: logged once */
+};
+
+/* A guest VM that has keel-dm devices. Keel reuses ids: a VM is its id and name. */
+struct dm_vm {
+	struct dm *dm;
+	char name[KCTL_NAME_MAX];
+	unsigned id, vcpus;
+	uint64_t memory, window_offset;
+	struct guest_mem mem;
+	void *low, *high; /* the window mappings: GPA 0 and GPA 4 GiB */
+	uint64_t low_len, high_len;
+	struct dm_dev *devs[KCTL_DM_DEVS];
+};
+
+struct dm {
+	struct ctl *ctl;
+	struct dm_vm *vms[KCTL_MAX_VMS]; /* by VM id */
+	const char *state_dir; /* devices files; NULL keeps none (tests) */
+};
+
+/* log.c: "keel-dm: " lines on stderr (the log file when a daemon). */
+void dm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* dev.c: one device of one VM. */
+const struct dm_kind *dm_kind_find(const char *name);
+/* Splits line at blanks into at most max words (in place); -1 if there are more. */
+int dm_args_split(char *line, char **argv, int max);
+/*
+ * Opens the backend, claims a device number (number 0: the first one
+ * KCTL_OP_DM_ATTACH gives; else that one, already Keel's for keel-dm, on a
+ * restart) and builds its PCI function. NULL with msg on failure, and
+ * nothing left behind.
+ */
+struct dm_dev *dm_dev_attach(struct dm_vm *vm, int argc, char **argv, unsigned number, char *msg,
+			     size_t len);
+void dm_dev_close(struct dm_dev *d);
+/* After a config write: (re-)register the notify region where BAR0 now is. */
+void dm_dev_doorbell_update(struct dm_dev *d);
+/* "00:02.0 disk /root/a.img ro[ FAILED: reason]" */
+void dm_dev_describe(struct dm_dev *d, char *buf, size_t len);
+/* Runs op (for VM name, or none) in keel-dm's command slot; status, cmd->msg says why. */
+int dm_cmd(struct dm *dm, unsigned op, const char *name, const uint64_t args[4], struct kctl_cmd *cmd);
+
+/* ioreq.c: answering forwarded accesses and doorbells. */
+/* Answers the PENDING slots of VM id (vm NULL: one keel-dm does not serve); returns how many. */
+int dm_ioreq_serve(struct dm *dm, unsigned id, unsigned vcpus, struct dm_vm *vm);
+void dm_doorbells_take(struct dm *dm, struct dm_vm *vm);
+
+/* vm.c: the served VMs. */
+struct dm_vm *dm_vm_find(struct dm *dm, const char *name);
+/* The served VM of info, or a new one with its RAM mapped; NULL with msg. */
+struct dm_vm *dm_vm_get(struct dm *dm, const struct kctl_vm_info *info, char *msg, size_t len);
+int dm_vm_info(struct dm *dm, const char *name, struct kctl_vm_info *out, char *msg, size_t len);
+const char *dm_vm_state_name(unsigned state);
+/* Closes every device (logging why, if given) and unmaps RAM; the devices file stays. */
+void dm_vm_close(struct dm_vm *vm, const char *why);
+/* Drops VMs that are gone, stopped or dead (and their devices files); answers requests of running VMs it does not serve. */
+void dm_vm_refresh(struct dm *dm);
+int dm_vm_ndevs(const struct dm_vm *vm);
+
+/* state.c: /run/keel-dm/<vm>.devices, to re-create devices after a restart. */
+void dm_state_save(struct dm_vm *vm);
+void dm_state_forget(struct dm *dm, const char *name);
+void dm_state_restore(struct dm *dm);
+
+/* server.c: the unix socket. */
+int dm_server_open(const char *path);
+void dm_server_accept(struct dm *dm, int listen_fd);
+
+/* console.c: hands a client socket the VM's virtio console (after its "ok"). */
+int dm_console_client(struct dm_dev *d, int fd);
+
+extern const struct dm_kind dm_disk_kind, dm_net_kind, dm_console_kind, dm_rng_kind;
+
+#endif
