@@ -100,7 +100,9 @@ class Machine:
                 "-serial", "chardev:ser0",
                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp_sock,
                 # the CPU state at every reset: a triple fault in Keel shows here
-                "-d", "cpu_reset", "-D", os.path.join(self.dir, "qemu.log")] + self.extra
+                # (KEEL_QEMU_LOG=int,cpu_reset adds every interrupt and exception: big)
+                "-d", os.environ.get("KEEL_QEMU_LOG", "cpu_reset"), "-D", os.path.join(self.dir, "qemu.log")] + \
+            self.extra + os.environ.get("KEEL_QEMU_ARGS", "").split()
 
     def start(self):
         disk = self.build_disk()

@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: MIT
+"""Driving keelctl on the service VM's serial console: boot, commands and their
+errors, listings, and `keelctl console NAME` sessions with a guest's shell."""
+import os
+import re
+import time
+
+from rig import BUILD, TestFailure, check, kernel_path
+
+KVER = os.path.basename(kernel_path())[len("vmlinuz-"):]
+PROMPT = r"/ # "
+GUEST_KERNEL = "/mnt/keel/guests/vmlinuz"
+GUEST_INITRD = "/mnt/keel/guests/initrd.img"
+
+
+def cfg(memory="512M"):
+    return ("service.kernel = vmlinuz\nservice.initrd = initrd.img\nservice.cmdline = console=ttyS0\n"
+            "service.memory = %s\nservice.vcpus = 2\n" % memory)
+
+
+def files():
+    f = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img"),
+         "guests/vmlinuz": kernel_path(), "guests/initrd.img": os.path.join(BUILD, "guest-initrd.img")}
+    for g in ("triplefault", "escape", "spin"):
+        f["guests/%s.elf" % g] = os.path.join(BUILD, "guests", g + ".elf")
+    return f
+
+
+def boot(m):
+    m.expect(r"Keel service VM: [^\n]* up", timeout=300)
+    m.expect(PROMPT, timeout=30)
+    time.sleep(1)
+
+
+def keelctl(m, args, timeout=120):
+    """Runs keelctl in the service VM: (its output, stdout and stderr together; exit status)."""
+    out = m.shell("keelctl %s 2>&1; echo rc=$?" % args, timeout=timeout)
+    out = re.sub(r"keel: [^\n]*\n", "", out)  # Keel's own log lines share the serial port
+    rc = re.search(r"rc=(\d+)$", out)
+    return out[:rc.start()].strip() if rc else out, int(rc.group(1)) if rc else -1
+
+
+def ok(m, args, timeout=120):
+    out, rc = keelctl(m, args, timeout)
+    check(rc == 0, "keelctl %s failed (%d): %s" % (args, rc, out), m)
+    return out
+
+
+def refused(m, args, message):
+    """The command fails with exit status 1 and a message matching `message`."""
+    out, rc = keelctl(m, args)
+    check(rc == 1 and re.search(message, out), "keelctl %s gave %d, %r, wanted /%s/" % (
+        args, rc, out, message), m)
+
+
+def create_linux(m, name, mem="256M", vcpus=1):
+    out = ok(m, "create %s --mem %s --vcpus %d --kernel %s --initrd %s --cmdline 'console=ttyS0 "
+                "keel.name=%s'" % (name, mem, vcpus, GUEST_KERNEL, GUEST_INITRD, name))
+    check("created %s" % name in out, "no 'created' from keelctl create: %r" % out, m)
+
+
+def wait_info(m, name, state, timeout=120):
+    """`keelctl info NAME` once the VM's state starts with `state`."""
+    deadline = time.time() + timeout
+    while True:
+        info = ok(m, "info " + name)
+        if re.search(r"state: +" + state, info) or time.time() > deadline:
+            return info
+        time.sleep(2)
+
+
+def listing(m):
+    """{name: (state, vcpus, MiB)} and the free KiB, from keelctl list."""
+    out = ok(m, "list")
+    vms = {g[0]: (g[1], int(g[2]), int(g[3])) for g in
+           re.findall(r"^(\S+) +(\w+) +(\d+) +(\d+) MiB +\d+ s +\d+$", out, re.M)}
+    free = re.search(r"memory: (\d+) KiB free of (\d+) KiB", out)
+    check(free, "no memory line in keelctl list: %r" % out, m)
+    return vms, int(free.group(1))
+
+
+def monitor_report(m):
+    """Puts Keel's own view of the VMs (the monitor's `vms`: states, RIPs, exits) in the log."""
+    m.send(b"\x1d\x1d")
+    try:
+        m.expect(r"keel> ", timeout=10)
+        m.send("vms\r")
+        time.sleep(3)
+        m.send("resume\r")
+    except TestFailure:
+        pass
+
+
+class Console:
+    """`keelctl console NAME` on the service VM's serial console, for one guest's shell."""
+
+    def __init__(self, m, name):
+        self.m, self.name = m, name
+
+    def __enter__(self):
+        mark = self.m.mark()
+        self.m.send("keelctl console %s\n" % self.name)
+        self.m.expect(r"console of %s; Ctrl-\] detaches" % self.name, timeout=20, start=mark)
+        time.sleep(0.5)
+        return self
+
+    def wait_shell(self, timeout=300):
+        """Waits for the guest's banner, then for a prompt after pressing Enter."""
+        try:
+            self.m.expect(r"Keel guest %s: " % self.name, timeout=timeout)
+        except TestFailure:
+            monitor_report(self.m)
+            raise
+        time.sleep(1)
+        mark = self.m.mark()
+        self.m.send("\n")
+        self.m.expect(r"\[%s\] / # " % self.name, timeout=60, start=mark)
+
+    def run(self, command, timeout=60):
+        return self.m.shell(command, timeout=timeout)
+
+    def __exit__(self, *exc):
+        mark = self.m.mark()
+        self.m.send(b"\x1d\n")
+        self.m.expect(r"detached from %s" % self.name, timeout=20, start=mark)
+        self.m.expect(PROMPT, timeout=20, start=mark)
+        time.sleep(0.5)

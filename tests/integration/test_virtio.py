@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: MIT
+"""Guests with virtio devices served by keel-dm in the service VM, driven by the
+stock Debian kernel's own virtio drivers: a 64 MiB pattern written to a virtio
+disk is exactly in the backing file after the guest is gone and reads back in
+another guest attached read-only; ext2 on a second disk; a shell on hvc0
+through `keelctl console`; /dev/hwrng; two guests and the service VM on one
+bridge (ping without loss, 64 MiB with a checksum); a hostile driver's looping
+descriptor chain puts its device in NEEDS_RESET while another guest's disk
+transfer completes intact."""
+import hashlib
+import re
+import time
+
+from guestctl import GUEST_INITRD, GUEST_KERNEL, Console, boot, files, ok, refused, wait_info
+from rig import Machine, check
+
+MiB = 1 << 20
+PATTERN_CMD = "yes keel-virtio-pattern | head -c %d" % (64 * MiB)
+SMALL_CMD = "yes keel-virtio-pattern | head -c %d" % (16 * MiB)
+
+
+def pattern_md5(size=64 * MiB):
+    line = b"keel-virtio-pattern\n"
+    data = line * (size // len(line) + 1)
+    return hashlib.md5(data[:size]).hexdigest()
+
+
+# One physical CPU: with two, QEMU 7.2's nested SVM corrupts the service VM's VMCB under this
+# much I/O (a second #VMEXIT saves the host's state over the guest's; see the closing note of
+# issue 8). The guests here do not need a second CPU; tests/integration/test_guests.py runs
+# guests on two.
+SMP = 1
+
+
+def cfg():
+    return ("service.kernel = vmlinuz\nservice.initrd = initrd.img\nservice.cmdline = console=ttyS0\n"
+            "service.memory = 1G\nservice.vcpus = 2\n")
+
+
+def create(m, name, devices, mem="256M", console="hvc0"):
+    out = ok(m, "create %s --mem %s --vcpus 1 --kernel %s --initrd %s --cmdline 'console=%s "
+                "keel.name=%s' %s" % (name, mem, GUEST_KERNEL, GUEST_INITRD, console, name, devices))
+    check("created %s" % name in out, "no 'created' from keelctl create: %r" % out, m)
+
+
+def md5_in(con_or_m, cmd):
+    out = con_or_m.run(cmd + " | md5sum", timeout=600) if hasattr(con_or_m, "run") else \
+        con_or_m.shell(cmd + " | md5sum", timeout=600)
+    found = re.search(r"\b([0-9a-f]{32})\b", out)
+    return found.group(1) if found else out
+
+
+def test_disk_console_rng():
+    """A 64 MiB pattern through a virtio disk into the backing file and back out read-only;
+    ext2 on a second disk; the shell on hvc0; /dev/hwrng."""
+    with Machine("virtio_disk", cfg(), files(), smp=SMP, timeout=1800) as m:
+        boot(m)
+        m.shell("dd if=/dev/zero of=/tmp/d1.img bs=1M count=64 2>/dev/null; "
+                "dd if=/dev/zero of=/tmp/d2.img bs=1M count=32 2>/dev/null")
+        refused(m, "create bad --mem 128M --vcpus 1 --kernel %s --disk /tmp/missing.img" % GUEST_KERNEL,
+                r"/tmp/missing.img")
+        check("bad" not in ok(m, "list"), "a refused create left a VM behind", m)
+        create(m, "g1", "--disk /tmp/d1.img --disk /tmp/d2.img --console virtio --rng")
+        info = ok(m, "info g1")
+        check(re.search(r"disk /tmp/d1.img", info) and re.search(r"rng", info),
+              "keelctl info does not list g1's devices: %r" % info, m)
+        ok(m, "start g1")
+        with Console(m, "g1") as con:
+            con.wait_shell(timeout=500)
+            check(con.run("cat /sys/class/tty/console/active") == "hvc0",
+                  "g1's console is not hvc0", m)
+            out = con.run("%s | dd of=/dev/vda bs=1M iflag=fullblock conv=fsync 2>&1" % PATTERN_CMD, timeout=900)
+            check("64+0 records out" in out, "write to vda: %r" % out, m)
+            out = con.run("mke2fs -q /dev/vdb && mount -t ext2 /dev/vdb /mnt && echo ext2-works > "
+                          "/mnt/f && umount /mnt && mount -t ext2 /dev/vdb /mnt && cat /mnt/f",
+                          timeout=300)
+            check(out.endswith("ext2-works"), "ext2 on vdb: %r" % out, m)
+            con.run("umount /mnt")
+            rng = con.run("cat /sys/class/misc/hw_random/rng_current")
+            check(rng.startswith("virtio_rng"), "hw_random uses %r, not virtio_rng" % rng, m)
+            a = con.run("head -c 32 /dev/hwrng | od -An -tx1 | tr -d ' \\n'")
+            b = con.run("head -c 32 /dev/hwrng | od -An -tx1 | tr -d ' \\n'")
+            check(len(a) == 64 and len(b) == 64 and a != b and a != "0" * 64,
+                  "/dev/hwrng gave %r and %r" % (a, b), m)
+        ok(m, "destroy g1")
+        want = pattern_md5()
+        got = md5_in(m, "head -c %d /tmp/d1.img" % (64 * MiB))
+        check(got == want, "backing file holds %s, the pattern is %s" % (got, want), m)
+
+        create(m, "g2", "--disk /tmp/d1.img,ro")
+        ok(m, "start g2")
+        with Console(m, "g2") as con:
+            con.wait_shell(timeout=500)
+            got = md5_in(con, "head -c %d /dev/vda" % (64 * MiB))
+            check(got == want, "g2 reads %s from the read-only disk, the pattern is %s" % (got, want), m)
+            out = con.run("echo x | dd of=/dev/vda conv=fsync 2>&1; echo rc=$?")
+            check(not out.endswith("rc=0"), "writing a read-only disk succeeded: %r" % out, m)
+        ok(m, "destroy g2")
+        check(md5_in(m, "head -c %d /tmp/d1.img" % (64 * MiB)) == want,
+              "the read-only guest changed the backing file", m)
+
+
+def test_bridge_between_guests():
+    """Two guests and the service VM on one bridge: ping without loss, 64 MiB with a checksum."""
+    with Machine("virtio_net", cfg(), files(), smp=SMP, timeout=1800) as m:
+        boot(m)
+        m.shell("ip link add br0 type bridge && ip addr add 10.78.0.1/24 dev br0 && ip link set br0 up")
+        refused(m, "create bad --mem 128M --vcpus 1 --kernel %s --net nosuchbr" % GUEST_KERNEL,
+                r"nosuchbr")
+        for i, name in enumerate(("n1", "n2")):
+            create(m, name, "--net br0", console="ttyS0")
+            ok(m, "start " + name)
+            with Console(m, name) as con:
+                con.wait_shell(timeout=500)
+                con.run("ip addr add 10.78.0.%d/24 dev eth0 && ip link set eth0 up" % (i + 2))
+        with Console(m, "n1") as con:
+            out = con.run("ping -c 10 -i 0.2 10.78.0.3", timeout=120)
+            check(" 0% packet loss" in out, "n1 -> n2 ping: %r" % out, m)
+            out = con.run("ping -c 10 -i 0.2 10.78.0.1", timeout=120)
+            check(" 0% packet loss" in out, "n1 -> service VM ping: %r" % out, m)
+            con.run("(nc -l -p 5001 | md5sum > /tmp/got) & sleep 1")
+        with Console(m, "n2") as con:
+            con.run("%s | nc 10.78.0.2 5001" % PATTERN_CMD, timeout=900)
+        with Console(m, "n1") as con:
+            deadline = time.time() + 120
+            got = ""
+            while time.time() < deadline and not re.search(r"[0-9a-f]{32}", got):
+                got = con.run("cat /tmp/got")
+                time.sleep(2)
+            check(pattern_md5() in got, "n1 received %r, the pattern is %s" % (got, pattern_md5()), m)
+        ok(m, "destroy n1")
+        ok(m, "destroy n2")
+
+
+def test_hostile_driver():
+    """A looping descriptor chain puts that guest's disk in NEEDS_RESET; another guest's disk
+    transfer at the same time completes intact."""
+    f = files()
+    f["guests/badring.elf"] = f["guests/spin.elf"].replace("spin.elf", "badring.elf")
+    with Machine("virtio_hostile", cfg(), f, smp=SMP, timeout=1800) as m:
+        boot(m)
+        m.shell("dd if=/dev/zero of=/tmp/good.img bs=1M count=16 2>/dev/null; "
+                "dd if=/dev/zero of=/tmp/bad.img bs=1M count=1 2>/dev/null")
+        create(m, "good", "--disk /tmp/good.img")
+        ok(m, "start good")
+        ok(m, "create bad --mem 16M --vcpus 1 --kernel /mnt/keel/guests/badring.elf "
+              "--disk /tmp/bad.img")
+        with Console(m, "good") as con:
+            con.wait_shell(timeout=500)
+            con.run("(%s | dd of=/dev/vda bs=1M iflag=fullblock conv=fsync 2>/dev/null; "
+                    "echo done > /tmp/w) & sleep 1" % SMALL_CMD)
+        ok(m, "start bad")
+        with Console(m, "bad") as con:
+            m.expect(r"badring: device needs reset", timeout=120)
+            m.expect(r"badring: reset ok", timeout=120)
+        log = m.shell("grep 'bad: 00:01.0 disk' /run/keel-dm.log")
+        check("descriptor chain" in log, "keel-dm did not log the looping chain: %r" % log, m)
+        with Console(m, "good") as con:
+            deadline = time.time() + 900
+            while con.run("cat /tmp/w 2>/dev/null") != "done":
+                check(time.time() < deadline, "the good guest's write did not finish", m)
+                time.sleep(5)
+            got = md5_in(con, "head -c %d /dev/vda" % (16 * MiB))
+            check(got == pattern_md5(16 * MiB), "the good guest's disk holds %s" % got, m)
+        check(wait_info(m, "good", "running", timeout=5), "good is not running", m)
+        ok(m, "destroy bad")
+        ok(m, "destroy good")
