@@ -20,6 +20,11 @@ Guest boot: `keelctl start` in the service VM -> the guest's shell banner on
 guest initramfs, RAM and vCPUs directly. Both also give the guest's own uptime
 at its banner.
 
+Guest virtio disk: a Linux guest's own virtio-blk driver writing (dd, fsync)
+and reading (cold cache) its disk: served by keel-dm from a file in the
+service VM, next to QEMU's virtio-blk-pci on a file, same guest kernel and
+initramfs, 1 CPU, the guest's clock.
+
 Exit round trip: tests/guests/exitcost.c times CPUID and a port read in a
 loop against an empty loop, in TSC ticks, run as a Keel VM and by QEMU
 directly, 1 CPU, -icount shift=0,sleep=off: the TSC counts instructions, so a
@@ -195,6 +200,48 @@ def io_bench(direct, ns, disk, out, port):
     return IO_MIB / disk_s, IO_MIB / net_s
 
 
+VD_MIB = 32
+GUEST_PROMPT = r"\[bench\] / # "
+
+
+def guest_disk(m):
+    """Sequential write (flushed) and read of the guest's /dev/vda, MiB/s on the guest's clock."""
+    m.expect(GUEST_BANNER, timeout=590)
+    time.sleep(1)
+    m.send("\n")
+    m.expect(GUEST_PROMPT, timeout=60)
+    w = timed(m, "dd if=/dev/zero of=/dev/vda bs=1M count=%d conv=fsync" % VD_MIB)
+    m.shell("echo 3 > /proc/sys/vm/drop_caches")
+    r = timed(m, "dd if=/dev/vda of=/dev/null bs=1M count=%d" % VD_MIB)
+    return VD_MIB / w, VD_MIB / r
+
+
+def virtio_disk_keel():
+    """A guest's virtio disk served by keel-dm (1 CPU, as the virtio tests run)."""
+    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img"),
+             "guest/vmlinuz": kernel_path(), "guest/initrd.img": os.path.join(BUILD, "guest-initrd.img")}
+    with Machine("bench_vd_keel", CFG % 1, files, smp=1, timeout=1800) as m:
+        m.expect(BANNER, timeout=590)
+        m.expect(r"/ # ", timeout=60)
+        time.sleep(2)
+        m.shell("dd if=/dev/zero of=/tmp/vd.img bs=1M count=%d 2>/dev/null" % VD_MIB)
+        m.shell("keelctl create bench --mem 256M --vcpus 1 --kernel /mnt/keel/guest/vmlinuz "
+                "--initrd /mnt/keel/guest/initrd.img --cmdline '%s' --disk /tmp/vd.img"
+                % GUEST_CMDLINE, timeout=120)
+        m.send("keelctl start bench && keelctl console bench\n")
+        return guest_disk(m)
+
+
+def virtio_disk_direct(out):
+    img = os.path.join(out, "vd.img")
+    with open(img, "wb") as f:
+        f.truncate(VD_MIB << 20)
+    d = (kernel_path(), os.path.join(BUILD, "guest-initrd.img"), GUEST_CMDLINE)
+    extra = ["-drive", "if=none,id=vd,format=raw,file=" + img, "-device", "virtio-blk-pci,drive=vd"]
+    with Machine("bench_vd_direct", None, smp=1, mem="256M", timeout=900, direct=d, extra=extra) as m:
+        return guest_disk(m)
+
+
 def main():
     out = os.path.join(BUILD, "bench")
     os.makedirs(out, exist_ok=True)
@@ -241,7 +288,14 @@ def main():
            ", ".join("%.1f" % r[0] for r in d_guest)),
         "  guest uptime at the banner, median: Keel %.2f s, QEMU direct %.2f s, ratio %.2f" % (ku, du, ku / du),
     ]
-    report = "\n".join(lines + io_lines + exit_lines + guest_lines)
+    (k_w, k_r), (d_w, d_r) = virtio_disk_keel(), virtio_disk_direct(out)
+    vd_lines = [
+        "guest virtio disk (%d MiB sequential, guest clock, 1 CPU; Keel: keel-dm on a file in the service VM's "
+        "tmpfs; QEMU direct: its virtio-blk-pci on a file)" % VD_MIB,
+        "  write (dd, fsync): Keel %.2f MiB/s, QEMU direct %.2f MiB/s, ratio %.3f" % (k_w, d_w, k_w / d_w),
+        "  read (dd, cold cache): Keel %.2f MiB/s, QEMU direct %.2f MiB/s, ratio %.3f" % (k_r, d_r, k_r / d_r),
+    ]
+    report = "\n".join(lines + io_lines + exit_lines + guest_lines + vd_lines)
     print(report)
     with open(os.path.join(BUILD, "bench.txt"), "w") as f:
         f.write(report + "\n")
