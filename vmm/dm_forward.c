@@ -16,6 +16,8 @@
 #include <keel/vm.h>
 #include <keel/vpci_bus.h>
 
+BUILD_ASSERT(ARRAY_SIZE(((struct vm *)0)->dm_bells) == KCTL_DM_DEVS, "a doorbell range a device");
+
 static struct kctl_ioreq *slot_of(struct vcpu *v)
 {
 	return control_ioreq(v->vm->id, v->id);
@@ -125,15 +127,14 @@ int dm_mmio(struct vcpu *v, gpa_t gpa, u8 size, bool write, u64 *val)
 
 	if (!vm->dm_devs)
 		return -EFAULT;
-	for (u32 dev = 0; write && dev < KCTL_DM_DEVS; dev++) {
+	for (u32 devs = write ? vm->dm_devs : 0; devs; devs &= devs - 1) {
+		u32 dev = (u32)__builtin_ctz(devs);
 		const struct dm_doorbell *b = &vm->dm_bells[dev];
-		struct kctl_doorbells *page;
 
-		if (!(vm->dm_devs & BIT(dev)) || !in_doorbell(b, gpa, size))
+		if (!in_doorbell(b, gpa, size))
 			continue;
-		page = control_doorbells(vm->id);
-		__atomic_fetch_or(&page->pending[dev], 1u << ((gpa - b->base) / b->stride),
-				  __ATOMIC_RELEASE);
+		__atomic_fetch_or(&control_doorbells(vm->id)->pending[dev],
+				  1u << ((gpa - b->base) / b->stride), __ATOMIC_RELEASE);
 		control_raise(KCTL_IRQ_DOORBELL);
 		return 0;
 	}

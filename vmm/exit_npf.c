@@ -109,6 +109,14 @@ static enum exit_action bad_insn(struct vcpu *v, gpa_t gpa, const u8 *b, size_t 
 			 (unsigned long long)gpa, hex, err);
 }
 
+static enum exit_action outside(struct vcpu *v, const struct vm_exit *e)
+{
+	return vcpu_kill(v, "%s guest-physical %llx, outside its RAM and devices (rip %llx)",
+			 e->npf.fetch ? "executed at" : e->npf.write ? "wrote to" : "read from",
+			 (unsigned long long)e->npf.gpa,
+			 (unsigned long long)vcpu_ops->get_reg(v, VCPU_RIP));
+}
+
 enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e)
 {
 	gpa_t gpa = e->npf.gpa;
@@ -118,11 +126,8 @@ enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e)
 	size_t n;
 	int ret;
 
-	if (!find(v->vm, gpa) && !v->vm->dm_devs)
-		return vcpu_kill(v, "%s guest-physical %llx, outside its RAM and devices (rip %llx)",
-				 e->npf.fetch ? "executed at" : e->npf.write ? "wrote to" : "read from",
-				 (unsigned long long)gpa,
-				 (unsigned long long)vcpu_ops->get_reg(v, VCPU_RIP));
+	if (!find(v->vm, gpa) && (!v->vm->dm_devs || e->npf.fetch))
+		return outside(v, e);
 	n = guest_fetch(v, bytes, sizeof(bytes));
 	ret = x86_decode(bytes, n, guest_mode(v), &insn);
 	if (ret)
@@ -132,9 +137,7 @@ enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e)
 	if (ret == -EAGAIN)
 		return ACT_WAIT; /* keel-dm answers first; the instruction runs again */
 	if (ret == -EFAULT && !find(v->vm, gpa))
-		return vcpu_kill(v, "%s guest-physical %llx: no device there (rip %llx)",
-				 e->npf.write ? "wrote to" : "read from", (unsigned long long)gpa,
-				 (unsigned long long)regs.rip);
+		return outside(v, e); /* keel-dm has nothing there either */
 	if (ret)
 		return bad_insn(v, gpa, bytes, insn.len, ret);
 	regs_store(v, &regs);

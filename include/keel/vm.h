@@ -64,7 +64,7 @@ struct vm {
 		gpa_t base;
 		u64 len;
 		u32 stride;
-	} dm_bells[32]; /* posted-write ranges, by device number */
+	} dm_bells[32]; /* posted-write ranges, by device number (KCTL_DM_DEVS) */
 };
 
 extern struct vm *vms[];

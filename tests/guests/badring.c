@@ -130,7 +130,7 @@ static u64 assign_bar(u32 dev, u32 i, u64 addr)
 	}
 	size = ~(((u64)m_hi << 32) | m_lo) + 1;
 	if (!m_lo && (!is64 || !m_hi))
-		return 0; /* not implemented */
+		return 0; /* no such BAR: it reads back 0 (PCI LB 3.0 6.2.5.1) */
 	if (addr & (size - 1))
 		fail_at(__LINE__, "BAR%u size %llx does not fit at %llx", i, (unsigned long long)size,
 			(unsigned long long)addr);
