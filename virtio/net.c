@@ -127,8 +127,30 @@ static void virtio_net_reset(struct virtio_dev *dev)
 	virtio_net_of(dev)->pairs = 1;
 }
 
+/* Across a restart: the active pairs (le16). */
+static u32 virtio_net_save(struct virtio_dev *dev, u8 buf[VIRTIO_MODEL_STATE_MAX])
+{
+	virtio_put_le16(buf, virtio_net_of(dev)->pairs);
+	return 2;
+}
+
+static int virtio_net_load(struct virtio_dev *dev, const u8 *buf, u32 len)
+{
+	struct virtio_net *net = virtio_net_of(dev);
+	u16 pairs = len == 2 ? virtio_get_le16(buf) : 0;
+
+	if (pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || pairs > net->max_pairs)
+		return -EINVAL;
+	net->pairs = pairs;
+	if (net->ops->set_pairs)
+		net->ops->set_pairs(net->ctx, pairs);
+	return 0;
+}
+
 static const struct virtio_dev_ops virtio_net_dev_ops = {
 	.reset = virtio_net_reset,
+	.save = virtio_net_save,
+	.load = virtio_net_load,
 	.features_ok = virtio_net_features_ok,
 	.driver_ok = virtio_net_driver_ok,
 	.queue_notify = virtio_net_queue_notify,

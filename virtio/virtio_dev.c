@@ -227,3 +227,9 @@ int virtio_dev_config_write(struct virtio_dev *dev, u32 off, u32 size,
 		dev->ops->config_write(dev, off, size, val);
 	return 0;
 }
+
+void virtio_dev_journal(struct virtio_dev *dev, struct vq_journal *j)
+{
+	for (u16 q = 0; q < dev->num_queues; q++)
+		vq_journal_attach(&dev->vqs[q], j ? &j[q] : NULL);
+}

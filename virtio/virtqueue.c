@@ -26,6 +26,7 @@ void vq_reset(struct virtqueue *vq)
 	vq->since_signal = 0;
 	vq->avail_wrap = vq->used_wrap = true; /* virtio 1.2 2.8.1 */
 	vq->npending = 0;
+	vq_journal_mark(vq);
 }
 
 int vq_fail(struct virtqueue *vq, const char *fmt, ...)
@@ -72,6 +73,7 @@ int vq_start(struct virtqueue *vq, bool packed, bool event_idx, bool indirect)
 	if (err)
 		return err;
 	vq->started = true;
+	vq_journal_mark(vq); /* the position's form depends on the layout */
 	return 0;
 }
 

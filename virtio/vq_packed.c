@@ -115,12 +115,16 @@ int vq_packed_pop(struct virtqueue *vq, struct vq_chain *c)
 	return 1;
 }
 
-bool vq_packed_has_avail(struct virtqueue *vq)
+bool vq_packed_avail_at(struct virtqueue *vq, u16 slot, bool wrap)
 {
 	const struct pvirtq_desc *ring = vq->desc;
 
-	return vq_packed_is_avail(vq_ring_load16(&ring[vq->last_avail].flags),
-				  vq->avail_wrap);
+	return vq_packed_is_avail(vq_ring_load16(&ring[slot].flags), wrap);
+}
+
+bool vq_packed_has_avail(struct virtqueue *vq)
+{
+	return vq_packed_avail_at(vq, vq->last_avail, vq->avail_wrap);
 }
 
 static u16 vq_packed_used_flags(bool wrap, u32 len)
@@ -130,9 +134,21 @@ static u16 vq_packed_used_flags(bool wrap, u32 len)
 	return len ? flags | VIRTQ_DESC_F_WRITE : flags;
 }
 
+/* Where the used side stands once the pending batch is published. */
+static u16 vq_packed_flush_end(const struct virtqueue *vq)
+{
+	u16 slot = vq->used_idx;
+	bool wrap = vq->used_wrap;
+
+	for (u16 i = 0; i < vq->npending; i++)
+		vq_packed_advance(vq, &slot, &wrap, vq->pending[i].ndesc);
+	return vq_journal_packed_pos(slot, wrap);
+}
+
 /*
  * virtio 1.2 2.8.9: the first used descriptor of a batch gets its flags
- * last, so the driver never sees part of a multi-buffer packet.
+ * last, so the driver never sees part of a multi-buffer packet. The
+ * journal goes around it (vq_journal.c).
  */
 void vq_packed_flush(struct virtqueue *vq)
 {
@@ -140,6 +156,7 @@ void vq_packed_flush(struct virtqueue *vq)
 	u16 slot = vq->used_idx, first = slot, first_flags = 0;
 	bool wrap = vq->used_wrap;
 
+	vq_journal_begin(vq, vq_packed_flush_end(vq));
 	for (u16 i = 0; i < vq->npending; i++) {
 		const struct vq_pending *p = &vq->pending[i];
 		u16 flags = vq_packed_used_flags(wrap, p->len);
@@ -159,10 +176,11 @@ void vq_packed_flush(struct virtqueue *vq)
 	vq_ring_store16(&ring[first].flags, first_flags);
 	vq->used_idx = slot;
 	vq->used_wrap = wrap;
+	vq_journal_commit(vq);
 }
 
 /* Ring position as one number in [0, 2N): slot, plus N on odd passes. */
-static u32 vq_packed_linear(const struct virtqueue *vq, u16 slot, bool wrap)
+u32 vq_packed_linear(const struct virtqueue *vq, u16 slot, bool wrap)
 {
 	return slot + (wrap ? 0u : vq->size);
 }

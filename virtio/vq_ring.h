@@ -89,6 +89,12 @@ int vq_chain_add(struct virtqueue *vq, struct vq_chain *c, u64 addr, u32 len,
 int vq_chain_indirect(struct virtqueue *vq, u64 addr, u32 len,
 		      const u8 **table, u32 *count);
 
+/* vq_journal.c: around every publish of used buffers, and at (re)start. */
+void vq_journal_mark(struct virtqueue *vq);
+void vq_journal_begin(struct virtqueue *vq, u16 to);
+void vq_journal_commit(struct virtqueue *vq);
+u16 vq_journal_packed_pos(u16 slot, bool wrap);
+
 /* vq_split.c */
 int vq_split_start(struct virtqueue *vq);
 int vq_split_pop(struct virtqueue *vq, struct vq_chain *c);
@@ -104,5 +110,7 @@ void vq_packed_flush(struct virtqueue *vq);
 bool vq_packed_should_notify(struct virtqueue *vq);
 void vq_packed_set_notify(struct virtqueue *vq, bool enable);
 bool vq_packed_has_avail(struct virtqueue *vq);
+bool vq_packed_avail_at(struct virtqueue *vq, u16 slot, bool wrap);
+u32 vq_packed_linear(const struct virtqueue *vq, u16 slot, bool wrap);
 
 #endif

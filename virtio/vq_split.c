@@ -127,11 +127,15 @@ bool vq_split_has_avail(struct virtqueue *vq)
 	return vq_ring_load16(&avail->idx) != vq->last_avail;
 }
 
-/* virtio 1.2 2.7.8.2: elements first, then idx, so the driver sees whole ones. */
+/*
+ * virtio 1.2 2.7.8.2: elements first, then idx, so the driver sees whole
+ * ones; the journal around them (vq_journal.c).
+ */
 void vq_split_flush(struct virtqueue *vq)
 {
 	struct virtq_used *used = vq->device;
 
+	vq_journal_begin(vq, (u16)(vq->used_idx + vq->npending));
 	for (u16 i = 0; i < vq->npending; i++) {
 		u16 slot = (u16)(vq->used_idx + i) & (vq->size - 1);
 
@@ -142,6 +146,7 @@ void vq_split_flush(struct virtqueue *vq)
 	vq->used_idx = (u16)(vq->used_idx + vq->npending);
 	vq->since_signal += vq->npending;
 	vq_ring_store16(&used->idx, vq->used_idx);
+	vq_journal_commit(vq);
 }
 
 /*

@@ -36,6 +36,7 @@
 
 #define VIRTIO_DEV_MAX_QUEUES 17 /* 8 net queue pairs plus the control queue */
 #define VIRTIO_FAULT_LEN 128
+#define VIRTIO_MODEL_STATE_MAX 16 /* a device model's own bytes in a saved state */
 
 struct virtio_dev;
 
@@ -48,6 +49,10 @@ struct virtio_dev_ops {
 	void (*queue_notify)(struct virtio_dev *dev, u16 queue);
 	/* A driver write to device-specific config, already bounds-checked. */
 	void (*config_write)(struct virtio_dev *dev, u32 off, u32 size, u32 val);
+	/* Optional: the model's own state across a restart (virtio_state.h); returns its length. */
+	u32 (*save)(struct virtio_dev *dev, u8 buf[VIRTIO_MODEL_STATE_MAX]);
+	/* 0 and taken, or -EINVAL and nothing changed. */
+	int (*load)(struct virtio_dev *dev, const u8 *buf, u32 len);
 };
 
 /* What a transport (virtio_pci) supplies to raise interrupts. */
@@ -109,6 +114,9 @@ int virtio_dev_config_read(struct virtio_dev *dev, u32 off, u32 size,
 			   u32 *val);
 int virtio_dev_config_write(struct virtio_dev *dev, u32 off, u32 size,
 			    u32 val);
+
+/* Keep each queue's used position in j[VIRTIO_DEV_MAX_QUEUES] (NULL: no longer). */
+void virtio_dev_journal(struct virtio_dev *dev, struct vq_journal *j);
 
 /* For the embedder: the NEEDS_RESET reason, or NULL while healthy. */
 const char *virtio_dev_fault(const struct virtio_dev *dev);

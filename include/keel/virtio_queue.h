@@ -108,6 +108,24 @@ struct vq_pending {
 	u32 len;
 };
 
+/*
+ * A queue's used-side position, kept in memory the embedder supplies and
+ * that outlives its process (keel-dm: a file mapped shared). A position
+ * is the free-running used idx (split) or slot | wrap << 15 (packed, the
+ * off_wrap form of virtio 1.2 2.8.10). Each publish of used buffers first
+ * records the batch and where it ends, then publishes, then moves used
+ * up; vq_journal.c says why a restarted device continues exactly.
+ */
+struct vq_journal {
+	u16 used; /* 0x0: used buffers are published up to here */
+	u16 to; /* 0x2: != used: batch[0, count) is being published up to here */
+	u16 count; /* 0x4 */
+	u16 reserved; /* 0x6 */
+	struct vq_pending batch[VIRTIO_QUEUE_SIZE_MAX]; /* 0x8 */
+};
+BUILD_ASSERT(offsetof(struct vq_journal, batch) == 0x8, "a file layout");
+BUILD_ASSERT(sizeof(struct vq_pending) == 8, "a file layout");
+
 /* Position on the available side, to give back buffers that were taken. */
 struct vq_cursor {
 	u16 idx;
@@ -143,6 +161,7 @@ struct virtqueue {
 
 	u16 npending;
 	struct vq_pending pending[VIRTIO_QUEUE_SIZE_MAX];
+	struct vq_journal *journal; /* NULL: the position is kept nowhere else */
 };
 
 void vq_init(struct virtqueue *vq, struct virtio_dev *dev, u16 index,
@@ -167,6 +186,17 @@ bool vq_should_notify(struct virtqueue *vq);
 /* Available buffer notification suppression; enable answers "more work?". */
 void vq_disable_notify(struct virtqueue *vq);
 bool vq_enable_notify(struct virtqueue *vq);
+
+/*
+ * Keep vq's used position in j from now on (NULL: no longer); j takes the
+ * current one. Restarting from a journal assumes what Keel's models do:
+ * buffers are completed in the order they were taken.
+ */
+void vq_journal_attach(struct virtqueue *vq, struct vq_journal *j);
+/* NULL if j can carry on a started queue of this size and layout; else why not. */
+const char *vq_journal_check(const struct vq_journal *j, u16 size, bool packed);
+/* Right after vq_start: continue where j says, finishing a publish that was cut short. */
+void vq_journal_resume(struct virtqueue *vq, const struct vq_journal *j);
 
 /* The driver broke the rules on this queue: NEEDS_RESET with a reason. -EIO. */
 int vq_fail(struct virtqueue *vq, const char *fmt, ...) __printf(2, 3);

@@ -2,6 +2,7 @@
 /* virtio-pci transport tests: config space, capabilities, BARs, negotiation, reset, ISR, MSI-X. */
 #include <stdlib.h>
 #include "test.h"
+#include "mem_disk.h"
 #include "virtio_driver_sim.h"
 #include <keel/virtio_rng.h>
 #include <keel/virtio_blk.h>
@@ -14,6 +15,7 @@ static struct virtio_rng rng;
 static struct virtio_blk blk;
 static struct vsim sim;
 static u8 disk[64 * 1024];
+static struct mem_disk mem = { disk, sizeof(disk) };
 
 static int rng_fill(void *ctx, void *buf, u32 len)
 {
@@ -23,32 +25,6 @@ static int rng_fill(void *ctx, void *buf, u32 len)
 }
 
 static const struct virtio_rng_ops rng_ops = { .fill = rng_fill };
-
-static int disk_rw(void *ctx, u64 off, const struct virtio_iov *iov, u32 n,
-		   bool write)
-{
-	(void)ctx;
-	for (u32 i = 0; i < n; off += iov[i].len, i++) {
-		if (write)
-			memcpy(disk + off, iov[i].base, iov[i].len);
-		else
-			memcpy(iov[i].base, disk + off, iov[i].len);
-	}
-	return 0;
-}
-
-static int disk_read(void *ctx, u64 off, const struct virtio_iov *iov, u32 n)
-{
-	return disk_rw(ctx, off, iov, n, false);
-}
-
-static int disk_write(void *ctx, u64 off, const struct virtio_iov *iov, u32 n)
-{
-	return disk_rw(ctx, off, iov, n, true);
-}
-
-static const struct virtio_blk_ops disk_ops = { .read = disk_read,
-						.write = disk_write };
 
 static void rng_setup(void)
 {
@@ -60,7 +36,7 @@ static void blk_setup(void)
 {
 	struct virtio_blk_params p = { .capacity = sizeof(disk), .serial = "pci" };
 
-	CHECK_EQ(virtio_blk_init(&blk, &p, &disk_ops, NULL), 0);
+	CHECK_EQ(virtio_blk_init(&blk, &p, &mem_disk_ops, &mem), 0);
 	CHECK_EQ(vsim_init(&sim, &blk.dev, 1 << 20), 0);
 }
 

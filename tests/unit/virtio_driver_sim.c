@@ -6,8 +6,6 @@
 #include "virtio_driver_sim.h"
 
 #define COMMON(f) offsetof(struct virtio_pci_common_cfg, f)
-#define BAR0_ADDR 0xe0000000ULL
-#define BAR2_ADDR 0xe0004000ULL
 
 static void vsim_msi(void *ctx, u64 addr, u32 data)
 {
@@ -34,19 +32,11 @@ static void vsim_fault(void *ctx, const char *reason)
 	snprintf(s->fault, sizeof(s->fault), "%s", reason);
 }
 
-int vsim_init(struct vsim *s, struct virtio_dev *dev, u64 ram_size)
+int vsim_replace(struct vsim *s, struct virtio_dev *dev)
 {
 	struct virtio_pci_params p = { 0 };
 
-	memset(s, 0, sizeof(*s));
-	s->ram = calloc(1, ram_size);
-	if (!s->ram)
-		return -ENOMEM;
-	s->ram_size = ram_size;
-	s->brk = 0x10000;
 	s->dev = dev;
-	guest_mem_init(&s->mem);
-	guest_mem_add_region(&s->mem, 0, ram_size, s->ram);
 	p.mem = &s->mem;
 	p.notify_msi = vsim_msi;
 	p.set_intx = vsim_intx;
@@ -55,9 +45,32 @@ int vsim_init(struct vsim *s, struct virtio_dev *dev, u64 ram_size)
 	return virtio_pci_init(&s->vp, dev, &p);
 }
 
+void vsim_init_bus(struct vsim *s, u8 *ram, u64 ram_size, const struct vsim_bus *bus)
+{
+	memset(s, 0, sizeof(*s));
+	s->bus = bus;
+	s->ram = ram;
+	s->ram_size = ram_size;
+	s->brk = 0x10000;
+	guest_mem_init(&s->mem);
+	guest_mem_add_region(&s->mem, 0, ram_size, s->ram);
+}
+
+int vsim_init(struct vsim *s, struct virtio_dev *dev, u64 ram_size)
+{
+	u8 *ram = calloc(1, ram_size);
+
+	if (!ram)
+		return -ENOMEM;
+	vsim_init_bus(s, ram, ram_size, NULL);
+	s->own_ram = true;
+	return vsim_replace(s, dev);
+}
+
 void vsim_free(struct vsim *s)
 {
-	free(s->ram);
+	if (s->own_ram)
+		free(s->ram);
 	s->ram = NULL;
 }
 
@@ -89,26 +102,36 @@ u32 vsim_cfg_read(struct vsim *s, u32 off, u32 size)
 {
 	u32 v = 0;
 
+	if (s->bus)
+		return (u32)s->bus->read(s->bus->ctx, true, 0, off, size);
 	virtio_pci_cfg_read(&s->vp, off, size, &v);
 	return v;
 }
 
 void vsim_cfg_write(struct vsim *s, u32 off, u32 size, u32 val)
 {
-	virtio_pci_cfg_write(&s->vp, off, size, val);
+	if (s->bus)
+		s->bus->write(s->bus->ctx, true, 0, off, size, val);
+	else
+		virtio_pci_cfg_write(&s->vp, off, size, val);
 }
 
 u64 vsim_bar_read(struct vsim *s, u32 bar, u64 off, u32 size)
 {
 	u64 v = 0;
 
+	if (s->bus)
+		return s->bus->read(s->bus->ctx, false, bar, off, size);
 	virtio_pci_bar_read(&s->vp, bar, off, size, &v);
 	return v;
 }
 
 void vsim_bar_write(struct vsim *s, u32 bar, u64 off, u32 size, u64 val)
 {
-	virtio_pci_bar_write(&s->vp, bar, off, size, val);
+	if (s->bus)
+		s->bus->write(s->bus->ctx, false, bar, off, size, val);
+	else
+		virtio_pci_bar_write(&s->vp, bar, off, size, val);
 }
 
 u64 vsim_common_read(struct vsim *s, u32 off, u32 size)
@@ -180,9 +203,9 @@ int vsim_probe(struct vsim *s)
 			s->msix_cap = at;
 		at = (u8)vsim_cfg_read(s, at + 1, 1);
 	}
-	vsim_cfg_write(s, 0x10, 4, (u32)BAR0_ADDR);
+	vsim_cfg_write(s, 0x10, 4, (u32)VSIM_BAR0_ADDR);
 	vsim_cfg_write(s, 0x14, 4, 0);
-	vsim_cfg_write(s, 0x18, 4, (u32)BAR2_ADDR);
+	vsim_cfg_write(s, 0x18, 4, (u32)VSIM_BAR2_ADDR);
 	vsim_cfg_write(s, 0x1c, 4, 0);
 	vsim_cfg_write(s, 0x04, 2, 0x6); /* memory + bus master */
 	if (s->msix_cap)

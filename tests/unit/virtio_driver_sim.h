@@ -7,6 +7,19 @@
 
 #define VSIM_MSI_ADDR 0xfee00000ULL
 #define VSIM_MSI_DATA_BASE 0x40 /* MSI data = base + vector */
+#define VSIM_BAR0_ADDR 0xe0000000ULL /* where vsim_probe places the BARs */
+#define VSIM_BAR2_ADDR 0xe0004000ULL
+
+/*
+ * How the driver reaches its PCI function when not straight through
+ * s->vp: an embedder's test routes the accesses its own way (cfg: a
+ * config access at off; else BAR bar at off).
+ */
+struct vsim_bus {
+	u64 (*read)(void *ctx, bool cfg, u32 bar, u64 off, u32 size);
+	void (*write)(void *ctx, bool cfg, u32 bar, u64 off, u32 size, u64 val);
+	void *ctx;
+};
 
 /* One guest buffer segment for vsim_post. */
 struct vsim_seg {
@@ -33,6 +46,8 @@ struct vsim_queue {
 };
 
 struct vsim {
+	const struct vsim_bus *bus; /* NULL: s->vp */
+	bool own_ram;
 	u8 *ram;
 	u64 ram_size;
 	u64 brk; /* bump allocator for guest RAM */
@@ -55,6 +70,10 @@ struct vsim {
 
 /* Fresh RAM (zeroed, 0x10000 reserved at 0) and a PCI function around dev. */
 int vsim_init(struct vsim *s, struct virtio_dev *dev, u64 ram_size);
+/* A driver of a function someone else serves, in their guest RAM, reached through bus. */
+void vsim_init_bus(struct vsim *s, u8 *ram, u64 ram_size, const struct vsim_bus *bus);
+/* A new device model (at power-on) behind the same guest, as after a restart. */
+int vsim_replace(struct vsim *s, struct virtio_dev *dev);
 void vsim_free(struct vsim *s);
 gpa_t vsim_alloc(struct vsim *s, u64 len, u64 align);
 void *vsim_ptr(struct vsim *s, gpa_t gpa);
