@@ -12,4 +12,4 @@ UNIT_SRCS_dm_forward := vmm/dm_forward.c lib/format.c
 # from tools/keel-dm/keel-dm.mk).
 UNIT_TESTS += keel_dm_ioreq keel_dm_server
 UNIT_SRCS_keel_dm_ioreq = $(KEEL_DM_SRCS)
-UNIT_SRCS_keel_dm_server = $(KEEL_DM_SRCS)
+UNIT_SRCS_keel_dm_server = $(KEEL_DM_SRCS) tests/unit/virtio_driver_sim.c

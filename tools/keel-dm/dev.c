@@ -175,12 +175,15 @@ struct dm_dev *dm_dev_attach(struct dm_vm *vm, int argc, char **argv, unsigned n
 	}
 	vm->devs[d->number] = d;
 	dm_log("%s: 00:%02x.0 %s", vm->name, d->number, d->args);
+	if (!number)
+		dm_dev_state_open(d, 0);
 	return d;
 }
 
 void dm_dev_close(struct dm_dev *d)
 {
 	d->vm->devs[d->number] = NULL;
+	dm_dev_state_close(d);
 	d->kind->close(d);
 	free(d);
 }

@@ -39,6 +39,7 @@ struct dm_dev {
 	uint64_t doorbell; /* where the doorbell range is registered (0: none) */
 	char args[DM_ARGS_MAX]; /* the attach arguments, from the kind on */
 	int msi_failed; /* Keel refused an MSI: logged once */
+	struct dm_dev_state *state; /* its state file, mapped (NULL: none kept) */
 };
 
 /* A guest VM that has keel-dm devices. Keel reuses ids: a VM is its id and name. */
@@ -68,9 +69,10 @@ const struct dm_kind *dm_kind_find(const char *name);
 int dm_args_split(char *line, char **argv, int max);
 /*
  * Opens the backend, claims a device number (number 0: the first one
- * KCTL_OP_DM_ATTACH gives; else that one, already Keel's for keel-dm, on a
- * restart) and builds its PCI function. NULL with msg on failure, and
- * nothing left behind.
+ * KCTL_OP_DM_ATTACH gives, and a new state file; else that one, already
+ * Keel's for keel-dm, on a restart: dm_dev_state_open is the caller's)
+ * and builds its PCI function. NULL with msg on failure, and nothing
+ * left behind.
  */
 struct dm_dev *dm_dev_attach(struct dm_vm *vm, int argc, char **argv, unsigned number, char *msg,
 			     size_t len);
@@ -98,6 +100,16 @@ void dm_vm_close(struct dm_vm *vm, const char *why);
 /* Drops VMs that are gone, stopped or dead (and their devices files); answers requests of running VMs it does not serve. */
 void dm_vm_refresh(struct dm *dm);
 int dm_vm_ndevs(const struct dm_vm *vm);
+
+/* dev_state.c: /run/keel-dm/<vm>.<NN>.state, a device's state kept current for a restarted keel-dm. */
+/* A new state file for d (restore 0), or the one a dead keel-dm left loaded into d: 1 if it was. */
+int dm_dev_state_open(struct dm_dev *d, int restore);
+/* After an access, doorbells or backend work that may have changed d's transport state. */
+void dm_dev_state_sync(struct dm_dev *d);
+/* A restored d: doorbells where BAR0 is, each running queue's interrupt once and served once. */
+void dm_dev_state_resume(struct dm_dev *d);
+void dm_dev_state_close(struct dm_dev *d);
+void dm_dev_state_forget(struct dm *dm, const char *vm);
 
 /* state.c: /run/keel-dm/<vm>.devices, to re-create devices after a restart. */
 void dm_state_save(struct dm_vm *vm);

@@ -45,6 +45,7 @@ static int dm_cfg(struct dm_vm *vm, struct dm_req *r)
 	if (r->write) {
 		virtio_pci_cfg_write(&d->vp, reg, r->size, (uint32_t)r->data); /* refused: ignored */
 		dm_dev_doorbell_update(d);
+		dm_dev_state_sync(d); /* before the answer: unanswered, a restart repeats it */
 		return 0;
 	}
 	if (virtio_pci_cfg_read(&d->vp, reg, r->size, &v))
@@ -80,10 +81,12 @@ static int dm_mmio(struct dm_vm *vm, struct dm_req *r)
 
 	if (!dm_size_ok(r->size, 8) || !(d = dm_mmio_dev(vm, r->addr, &bar, &off)))
 		return -1;
-	if (r->write)
+	if (r->write) {
 		virtio_pci_bar_write(&d->vp, bar, off, r->size, r->data); /* a refused access is dropped */
-	else if (virtio_pci_bar_read(&d->vp, bar, off, r->size, &r->data))
+		dm_dev_state_sync(d);
+	} else if (virtio_pci_bar_read(&d->vp, bar, off, r->size, &r->data)) {
 		r->data = dm_ones(r->size);
+	}
 	return 0;
 }
 
@@ -160,5 +163,6 @@ void dm_doorbells_take(struct dm *dm, struct dm_vm *vm)
 			if (q < d->vdev->num_queues)
 				virtio_pci_notify(&d->vp, (u16)q);
 		}
+		dm_dev_state_sync(d); /* a fault, net's pairs, a masked vector's PBA bit */
 	}
 }

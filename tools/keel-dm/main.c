@@ -133,6 +133,7 @@ static int dm_poll_set(struct dm *dm, int listen_fd, struct pollfd *p, struct dm
 				continue;
 			p[n] = (struct pollfd){ -1, 0, 0 };
 			d->kind->prepare(d, &p[n]);
+			dm_dev_state_sync(d);
 			owner[n] = d;
 			n += p[n].fd >= 0;
 		}
@@ -159,9 +160,12 @@ static void dm_loop(struct dm *dm, int listen_fd)
 		tick = dm_now_ms() - refreshed >= DM_REFRESH_MS;
 		status = dm_irq(dm, &p[1], tick);
 		dm_serve_vms(dm);
-		for (int i = 2; i < n; i++)
-			if (p[i].revents)
-				owner[i]->kind->ready(owner[i], p[i].revents);
+		for (int i = 2; i < n; i++) {
+			if (!p[i].revents)
+				continue;
+			owner[i]->kind->ready(owner[i], p[i].revents);
+			dm_dev_state_sync(owner[i]); /* frames and input into the guest may fail the device */
+		}
 		if (p[0].revents & POLLIN)
 			dm_server_accept(dm, listen_fd);
 		if ((status & KCTL_IRQ_VM_STATE) || tick) {
@@ -171,7 +175,7 @@ static void dm_loop(struct dm *dm, int listen_fd)
 	}
 }
 
-/* Disks flushed, TAPs gone; the devices files stay for the next keel-dm. */
+/* Disks flushed, TAPs gone; the devices and state files stay for the next keel-dm. */
 static void dm_shutdown(struct dm *dm)
 {
 	for (unsigned id = 0; id < KCTL_MAX_VMS; id++)

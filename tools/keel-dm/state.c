@@ -15,7 +15,8 @@
  * The file:
  *   vm <id> <name>
  *   <device number> <kind> <arguments>...
- * It records how each device was made, not its virtio state.
+ * It records how each device was made; each device's virtio state is in
+ * <name>.<NN>.state beside it (dev_state.c).
  */
 static void dm_state_path(struct dm *dm, const char *name, const char *suffix, char *buf, size_t len)
 {
@@ -48,22 +49,29 @@ void dm_state_save(struct dm_vm *vm)
 		dm_log("cannot write %s: %s", path, strerror(errno));
 }
 
+/* The devices file and every device's state file. */
 void dm_state_forget(struct dm *dm, const char *name)
 {
-	char path[256];
+	char path[300];
 
 	if (!dm->state_dir)
 		return;
 	dm_state_path(dm, name, DM_STATE_SUFFIX, path, sizeof(path));
 	unlink(path);
+	dm_dev_state_forget(dm, name);
 }
 
-/* Re-creates the devices in f of VM vm, as the device numbers Keel already routes to keel-dm. */
-static void dm_state_devices(struct dm_vm *vm, FILE *f)
+/*
+ * Re-creates the devices in f of VM vm, as the device numbers Keel
+ * already routes to keel-dm, each as its state file says the guest left
+ * it (else at power-on). Returns how many came back with their state.
+ */
+static int dm_state_devices(struct dm_vm *vm, FILE *f)
 {
 	char line[DM_ARGS_MAX + 16], msg[KCTL_MSG_MAX + 64], *argv[DM_STATE_WORDS];
+	struct dm_dev *d;
+	int argc, restored = 0;
 	unsigned n;
-	int argc;
 
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
@@ -72,17 +80,24 @@ static void dm_state_devices(struct dm_vm *vm, FILE *f)
 			dm_log("%s: a bad line in its devices file is skipped", vm->name);
 			continue;
 		}
-		if (!dm_dev_attach(vm, argc - 1, argv + 1, n, msg, sizeof(msg)))
+		d = dm_dev_attach(vm, argc - 1, argv + 1, n, msg, sizeof(msg));
+		if (!d) {
 			dm_log("%s: 00:%02x.0 cannot be re-created: %s", vm->name, n, msg);
+		} else if (dm_dev_state_open(d, 1)) {
+			dm_dev_state_resume(d);
+			restored++;
+		}
 	}
+	return restored;
 }
 
 /* One devices file: a VM still there (same id and name, not ended) gets its devices back. */
 static void dm_state_load(struct dm *dm, const char *file)
 {
-	char path[300], line[64], name[KCTL_NAME_MAX], msg[KCTL_MSG_MAX + 64];
+	char path[300], base[256], line[64], name[KCTL_NAME_MAX], msg[KCTL_MSG_MAX + 64];
 	struct kctl_vm_info info;
 	struct dm_vm *vm = NULL;
+	int restored;
 	unsigned id;
 	FILE *f;
 
@@ -98,16 +113,19 @@ static void dm_state_load(struct dm *dm, const char *file)
 			dm_log("%s: its devices cannot be re-created: %s", name, msg);
 	}
 	if (vm) {
-		dm_state_devices(vm, f);
-		dm_log("%s: %d device(s) re-created after a restart%s", vm->name, dm_vm_ndevs(vm),
-		       info.state == KCTL_VM_RUNNING ? " at power-on state: the running guest's drivers do not expect that"
-						     : "");
+		restored = dm_state_devices(vm, f);
+		if (restored == dm_vm_ndevs(vm))
+			dm_log("%s: %d device(s) restored after a restart", vm->name, restored);
+		else
+			dm_log("%s: %d device(s) restored after a restart, %d at power-on state", vm->name,
+			       restored, dm_vm_ndevs(vm) - restored);
 	}
 	fclose(f);
 	if (!vm || !dm_vm_ndevs(vm)) {
 		if (vm)
 			dm_vm_close(vm, NULL);
-		unlink(path);
+		snprintf(base, sizeof(base), "%.*s", (int)(strlen(file) - strlen(DM_STATE_SUFFIX)), file);
+		dm_state_forget(dm, base); /* by the file's name: its first line may be bad */
 	}
 }
 
