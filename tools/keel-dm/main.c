@@ -175,13 +175,19 @@ static void dm_loop(struct dm *dm, int listen_fd)
 	}
 }
 
-/* Disks flushed, TAPs gone; the devices and state files stay for the next keel-dm. */
-static void dm_shutdown(struct dm *dm)
+/*
+ * Disks flushed, TAPs gone; the devices and state files stay for the next
+ * keel-dm. The lock file says "stopped" instead of a pid: service-init's
+ * watcher leaves a keel-dm stopped on purpose alone.
+ */
+static void dm_shutdown(struct dm *dm, int lock)
 {
 	for (unsigned id = 0; id < KCTL_MAX_VMS; id++)
 		if (dm->vms[id])
 			dm_vm_close(dm->vms[id], NULL);
 	unlink(KEEL_DM_SOCKET);
+	if (ftruncate(lock, 0) || pwrite(lock, "stopped\n", 8, 0) != 8)
+		errno = 0;
 	dm_log("stopped");
 }
 
@@ -216,6 +222,6 @@ int main(int argc, char **argv)
 	if (ready >= 0 && (write(ready, "", 1) != 1 || close(ready)))
 		errno = 0;
 	dm_loop(&dm, listen_fd);
-	dm_shutdown(&dm);
+	dm_shutdown(&dm, lock);
 	return 0;
 }
