@@ -14,8 +14,9 @@ $(BUILD)/service-initrd.img: tools/initramfs/mkinitramfs.py tools/initramfs/serv
 		$(foreach m,$(SERVICE_MODULES),--module $(m)) --file bin/keelctl=$(BUILD)/tools/keelctl \
 		--file bin/keel-dm=$(BUILD)/tools/keel-dm
 
-# A guest's initramfs: busybox, the power button handler, a shell on the console it was given.
-$(BUILD)/guest-initrd.img: tools/initramfs/mkinitramfs.py tools/initramfs/guest-init
+# A guest's initramfs: busybox, the power button handler, a shell on the console it was given,
+# and randio for `make bench`'s random I/O on a guest's disk.
+$(BUILD)/guest-initrd.img: tools/initramfs/mkinitramfs.py tools/initramfs/guest-init $(BUILD)/tools/randio
 	@mkdir -p $(dir $@)
 	$(PYTHON) tools/initramfs/mkinitramfs.py $@ --init tools/initramfs/guest-init \
-		$(foreach m,$(GUEST_MODULES),--module $(m))
+		$(foreach m,$(GUEST_MODULES),--module $(m)) --file bin/randio=$(BUILD)/tools/randio
