@@ -124,9 +124,10 @@ test: deps
 	@$(MAKE) --no-print-directory all unit-build fuzz-build guests usb
 	$(PYTHON) tests/run.py
 
+# make bench P="virtio-disk virtio-net" runs only those parts (scripts/bench.py lists them).
 bench: deps
 	@$(MAKE) --no-print-directory all guests usb
-	$(PYTHON) scripts/bench.py
+	$(PYTHON) scripts/bench.py $(P)
 
 stats:
 	@echo "hypervisor core (boot arch core lib drivers vmm iommu and their headers), lines:"

@@ -53,9 +53,10 @@ def refused(m, args, message):
         args, rc, out, message), m)
 
 
-def create_linux(m, name, mem="256M", vcpus=1):
+def create_linux(m, name, mem="256M", vcpus=1, devices=""):
+    """A Linux guest with the guest initramfs, its shell on ttyS0; devices: e.g. "--net br0"."""
     out = ok(m, "create %s --mem %s --vcpus %d --kernel %s --initrd %s --cmdline 'console=ttyS0 "
-                "keel.name=%s'" % (name, mem, vcpus, GUEST_KERNEL, GUEST_INITRD, name))
+                "keel.name=%s' %s" % (name, mem, vcpus, GUEST_KERNEL, GUEST_INITRD, name, devices))
     check("created %s" % name in out, "no 'created' from keelctl create: %r" % out, m)
 
 
@@ -91,6 +92,16 @@ def monitor_report(m):
         pass
 
 
+def wait_guest_shell(m, name, timeout=300):
+    """Waits for a guest initramfs's banner on m's serial port (a Keel guest's console, or a guest
+    QEMU runs directly), then for its prompt after pressing Enter."""
+    m.expect(r"Keel guest %s: " % name, timeout=timeout)
+    time.sleep(1)
+    mark = m.mark()
+    m.send("\n")
+    m.expect(r"\[%s\] / # " % name, timeout=60, start=mark)
+
+
 class Console:
     """`keelctl console NAME` on the service VM's serial console, for one guest's shell."""
 
@@ -107,14 +118,10 @@ class Console:
     def wait_shell(self, timeout=300):
         """Waits for the guest's banner, then for a prompt after pressing Enter."""
         try:
-            self.m.expect(r"Keel guest %s: " % self.name, timeout=timeout)
+            wait_guest_shell(self.m, self.name, timeout)
         except TestFailure:
             monitor_report(self.m)
             raise
-        time.sleep(1)
-        mark = self.m.mark()
-        self.m.send("\n")
-        self.m.expect(r"\[%s\] / # " % self.name, timeout=60, start=mark)
 
     def run(self, command, timeout=60):
         return self.m.shell(command, timeout=timeout)
