@@ -38,6 +38,7 @@ LINK_INPUTS := $(EFI_CRT0) $(ALL_OBJS)
 LINK_LIBS := -L$(EFI_LIBDIR) -lgnuefi $(LIBGCC)
 
 .PHONY: all run test bench unit-build fuzz-build guests usb stats clean deps
+.DEFAULT_GOAL := all
 all: $(BUILD)/keel.efi
 
 $(BUILD)/obj/%.c.o: %.c Makefile

@@ -209,6 +209,13 @@ static bool svm_inject(struct vcpu *v, const struct vcpu_event *ev)
 {
 	struct vmcb_control *c = &sv(v)->vmcb->control;
 
+	if (ev->type == EVENT_EXTINT && svm_virq_inject) { /* see vmcb_post_virq() */
+		if (sv(v)->virq)
+			return false;
+		vmcb_post_virq(c, ev->vector);
+		sv(v)->virq = true;
+		return true;
+	}
 	if (c->event_inj & EVENT_VALID)
 		return false;
 	c->event_inj = ev->vector | ((u64)ev->type << EVENT_TYPE_SHIFT) | EVENT_VALID |
@@ -223,6 +230,8 @@ static bool svm_irq_window(struct vcpu *v)
 	bool open = (vmcb->save.rflags & RFLAGS_IF_FLAG) && !(vmcb->control.int_state & INT_SHADOW) &&
 		    !(vmcb->control.event_inj & EVENT_VALID);
 
+	if (sv(v)->virq) /* one interrupt in flight: V_IRQ is taken */
+		return false;
 	if (open) {
 		vmcb->control.int_ctl &= ~(u64)V_IRQ;
 		vmcb->control.intercept_misc1 &= ~ICPT_VINTR;

@@ -58,18 +58,27 @@ static void prepare_entry(struct vcpu *v, struct svm_vcpu *s, u32 cpu)
 }
 
 /* EXITINTINFO: an event whose delivery the exit interrupted goes back in (APM2 15.7.2). */
-static void requeue_event(struct vmcb_control *c)
+static void requeue_event(struct svm_vcpu *s, struct vmcb_control *c)
 {
 	u64 info = c->exit_int_info;
 	u32 type = (u32)(info & EVENT_TYPE_MASK) >> EVENT_TYPE_SHIFT;
+	u8 vector = (u8)(info & EVENT_VECTOR_MASK);
 
+	if (s->virq && !(c->int_ctl & V_IRQ))
+		s->virq = false; /* the guest took it */
 	if (!(info & EVENT_VALID))
 		return;
-	/* QEMU 7.2 reports interrupted external interrupts as exceptions */
-	if (type == 3 && (info & EVENT_VECTOR_MASK) >= 32)
-		info = (info & ~(u64)EVENT_TYPE_MASK & ~(u64)EVENT_ERROR_VALID);
-	c->event_inj = info;
 	c->exit_int_info = 0;
+	/* QEMU reports an interrupted external interrupt as an exception; under it, those go back in V_IRQ */
+	if (type == 3 && vector >= 32)
+		info &= ~(u64)EVENT_TYPE_MASK & ~(u64)EVENT_ERROR_VALID;
+	if (svm_virq_inject && (info & EVENT_TYPE_MASK) == 0) {
+		if (!s->virq) /* QEMU leaves V_IRQ set when the delivery it started faulted */
+			vmcb_post_virq(c, vector);
+		s->virq = true;
+		return;
+	}
+	c->event_inj = info;
 }
 
 static void decode_io(struct vm_exit *e, const struct vmcb *vmcb)
@@ -181,7 +190,7 @@ void svm_run(struct vcpu *v, struct vm_exit *exit)
 		vmcb->save.rip = rip;
 		vmcb->save.rflags = rflags;
 	}
-	requeue_event(&vmcb->control);
+	requeue_event(s, &vmcb->control);
 	if (vmcb->control.exit_code == SVM_EXIT_VINTR) {
 		vmcb->control.int_ctl &= ~(u64)V_IRQ;
 		vmcb->control.intercept_misc1 &= ~ICPT_VINTR;
