@@ -14,7 +14,8 @@ def main():
     disk = sys.argv[1]
     vars_fd = os.path.join(BUILD, "run-ovmf-vars.fd")
     shutil.copy("/usr/share/OVMF/OVMF_VARS_4M.fd", vars_fd)
-    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg",
+    # one TCG thread for both CPUs: see TCG in tests/rig.py
+    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg,thread=single",
            "-cpu", "EPYC,+svm,+npt", "-smp", "2", "-m", "2G",
            "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
            "-drive", "if=pflash,format=raw,unit=1,file=" + vars_fd,
