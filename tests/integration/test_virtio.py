@@ -227,6 +227,7 @@ def test_guest_reaches_outside_peer():
         with m:
             ns.start_peer("10.79.0.1", port, size, out, seconds=1500)
             boot(m)
+            m.shell("dmesg -n 1")  # the NIC's "Link is Up" would land in the middle of a command's output
             nic = m.shell("grep -l %s /sys/class/net/*/address" % mac).split("/")[-2:-1]
             check(nic, "no service VM interface has the e1000e's MAC", m)
             m.shell("ip link add br0 type bridge && ip link set %s master br0 && ip link set %s up && "
