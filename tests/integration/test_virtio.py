@@ -176,12 +176,12 @@ def test_keel_dm_restart():
     size = 32 * MiB
     with Machine("virtio_restart", cfg(), files(), smp=SMP, timeout=1800) as m:
         boot(m)
-        m.shell("dd if=/dev/zero of=/tmp/r.img bs=1M count=32 2>/dev/null")
+        m.shell("dmesg -n 1; dd if=/dev/zero of=/tmp/r.img bs=1M count=32 2>/dev/null")  # no kernel lines in outputs
         create(m, "r1", "--disk /tmp/r.img", console="ttyS0")  # ttyS0: Keel's, not keel-dm's
         ok(m, "start r1")
         with Console(m, "r1") as con:
             con.wait_shell(timeout=500)
-            con.run("head -c 4096 /dev/vda > /dev/null")  # the driver is up and has used its queue
+            con.run("dmesg -n 1; head -c 4096 /dev/vda > /dev/null")  # the driver is up and has used its queue
         old = m.shell("cat /run/keel-dm.lock")
         check(old.isdigit(), "no keel-dm pid in /run/keel-dm.lock: %r" % old, m)
         m.shell("kill -STOP " + old)  # frozen: the write below has to wait for it
@@ -211,6 +211,12 @@ def test_keel_dm_restart():
         check(restarts == "1", "keel-dm was started again %s times, not once" % restarts, m)
 
 
+def sha256_of(out):
+    """The SHA-256 in a command's output (a kernel message may come with it)."""
+    found = re.search(r"\b([0-9a-f]{64})\b", out)
+    return found.group(1) if found else out
+
+
 def test_guest_reaches_outside_peer():
     """A guest on a bridge with the service VM's passed-through e1000e reaches the test's peer
     behind it (a TAP in a network namespace of this test): ping without loss, 16 MiB each way."""
@@ -236,14 +242,14 @@ def test_guest_reaches_outside_peer():
             ok(m, "start o1")
             with Console(m, "o1") as con:
                 con.wait_shell(timeout=500)
-                con.run("ip addr add 10.79.0.2/24 dev eth0 && ip link set eth0 up")
+                con.run("dmesg -n 1; ip addr add 10.79.0.2/24 dev eth0 && ip link set eth0 up")
                 out_ping = con.run("ping -c 10 -i 0.2 -W 2 10.79.0.1", timeout=120)
                 check(" 0% packet loss" in out_ping, "o1 -> outside peer ping: %r" % out_ping, m)
-                got = con.run("nc 10.79.0.1 %d | sha256sum" % port, timeout=600).split()[0]
+                got = sha256_of(con.run("nc 10.79.0.1 %d | sha256sum" % port, timeout=600))
                 sent = open(os.path.join(out, "sent-%d" % port)).read().split()[0]
                 check(got == sent, "o1 downloaded %s from the peer, which sent %s" % (got, sent), m)
-                up = con.run("head -c %d /dev/urandom > /tmp/up; sha256sum < /tmp/up; "
-                             "nc 10.79.0.1 %d < /tmp/up" % (size, port + 1), timeout=600).split()[0]
+                up = sha256_of(con.run("head -c %d /dev/urandom > /tmp/up; sha256sum < /tmp/up; "
+                                       "nc 10.79.0.1 %d < /tmp/up" % (size, port + 1), timeout=600))
             deadline = time.time() + 60
             received = os.path.join(out, "received-%d" % (port + 1))
             while not os.path.exists(received) and time.time() < deadline:
