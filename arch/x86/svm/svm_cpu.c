@@ -42,20 +42,20 @@ int svm_cpu_enable(struct percpu *pc)
 
 	if (!hsave || !host)
 		return -ENOMEM;
+	svm_virq_inject = under_qemu_tcg(); /* see vmcb_post_virq() */
 	format_snprintf(pc->virt_report, sizeof(pc->virt_report),
 			"AMD-V rev %u, %u ASIDs, NPT %s, NRIP save %s, decode assists %s, "
 			"VMCB clean %s, flush-by-ASID %s, AVIC %s, VGIF %s: enabled%s",
 			r.eax & 0xff, r.ebx, yn(r.edx, SVM_NPT), yn(r.edx, SVM_NRIPS),
 			yn(r.edx, SVM_DECODE_ASSISTS), yn(r.edx, SVM_VMCB_CLEAN),
 			yn(r.edx, SVM_FLUSH_BY_ASID), yn(r.edx, SVM_AVIC), yn(r.edx, SVM_VGIF),
-			under_qemu_tcg() ? " (QEMU TCG: interrupts go in as V_IRQ)" : "");
+			svm_virq_inject ? " (QEMU TCG: interrupts via V_IRQ)" : "");
 	if (!(r.edx & SVM_NPT)) {
 		format_snprintf(pc->virt_report, sizeof(pc->virt_report),
 				"AMD-V rev %u without nested paging: Keel needs NPT", r.eax & 0xff);
 		return -ENOTSUP;
 	}
 	svm_nrip_save = r.edx & SVM_NRIPS; /* the same on every CPU of a machine */
-	svm_virq_inject = under_qemu_tcg(); /* see vmcb_post_virq() */
 	if (!(cpuid(0x80000001).edx & CPUID_80000001_EDX_PDPE1GB))
 		npt_format.leaf_levels &= ~BIT(2); /* APM2 15.25.2: NPT walks follow host paging */
 	pc->virt_area = virt_to_phys(hsave);
