@@ -71,7 +71,7 @@ static void open_uio(struct ctl *c)
 	DIR *d;
 	struct dirent *e;
 
-	c->uio_fd = -1;
+	c->uio_fd = c->cfg_fd = -1;
 	snprintf(dir, sizeof(dir), "%s/uio", c->dev);
 	d = opendir(dir);
 	while (d && (e = readdir(d)))
@@ -81,6 +81,10 @@ static void open_uio(struct ctl *c)
 		}
 	if (d)
 		closedir(d);
+	if (c->uio_fd >= 0) {
+		snprintf(dir, sizeof(dir), "%s/config", c->dev);
+		c->cfg_fd = open(dir, O_RDWR | O_CLOEXEC);
+	}
 }
 
 /* Tells Keel the IRQ Linux gave the function's INTx, and which events should raise it. */
@@ -152,8 +156,7 @@ int ctl_run_slot(struct ctl *c, unsigned slot, struct kctl_cmd *cmd)
 	size_t head = offsetof(struct kctl_cmd, text), text = strnlen(cmd->text, KCTL_TEXT_MAX - 1);
 
 	memcpy(s, cmd, head);
-	if (text)
-		memcpy(s->text, cmd->text, text + 1);
+	memcpy(s->text, cmd->text, text + 1); /* at least the NUL: an earlier answer's text is not ours */
 	__sync_synchronize();
 	if (c->keel)
 		c->keel(s);
@@ -217,12 +220,19 @@ uint32_t ctl_irq_take(struct ctl *c, uint32_t ack)
 	return status;
 }
 
+/* PCI Local Bus 3.0, 6.2.2: Command register at 0x04, bit 10 Interrupt Disable. */
+#define PCI_COMMAND 0x04
+#define PCI_COMMAND_INTX_DISABLE 0x400
+
 void ctl_irq_rearm(struct ctl *c)
 {
-	uint32_t one = 1;
+	uint16_t cmd;
 
-	if (c->uio_fd >= 0 && write(c->uio_fd, &one, 4) != 4)
-		errno = 0;
+	if (c->cfg_fd < 0 || pread(c->cfg_fd, &cmd, 2, PCI_COMMAND) != 2 || !(cmd & PCI_COMMAND_INTX_DISABLE))
+		return;
+	cmd = (uint16_t)(cmd & ~PCI_COMMAND_INTX_DISABLE);
+	if (pwrite(c->cfg_fd, &cmd, 2, PCI_COMMAND) != 2)
+		errno = 0; /* INTx stays masked: callers poll as well */
 }
 
 uint32_t ctl_wait(struct ctl *c, int ms, uint32_t ack)

@@ -13,6 +13,7 @@ struct ctl {
 	char dev[320];	    /* /sys/bus/pci/devices/<bdf> */
 	volatile uint8_t *bar0;
 	int uio_fd;	    /* -1: no uio_pci_generic, poll instead */
+	int cfg_fd;	    /* the function's config space (sysfs), to re-enable INTx */
 	uint64_t window_size;
 	void (*keel)(struct kctl_cmd *slot); /* tests: a fake Keel runs commands; NULL: the device */
 };
@@ -23,7 +24,7 @@ void ctl_open(struct ctl *c);
 int ctl_run(struct ctl *c, struct kctl_cmd *cmd);
 /*
  * Runs a command in a slot its caller owns alone (keel-dm: KCTL_DM_SLOT), no
- * lock. Only the header, msg and a non-empty text go in; text comes back
+ * lock. Only the header, msg and text up to its NUL go in; text comes back
  * for LIST and INFO only: the slot is uncached memory, each byte costs.
  */
 int ctl_run_slot(struct ctl *c, unsigned slot, struct kctl_cmd *cmd);
@@ -38,7 +39,9 @@ void ctl_set_reg(struct ctl *c, uint32_t reg, uint32_t val);
  * acknowledges only the KCTL_IRQ_* bits it handles: another's status bits
  * stay set for it to see. ctl_irq_take reads IRQ_STATUS, acknowledges the
  * bits of ack that are set, and returns the status read; ctl_irq_rearm
- * re-enables INTx (uio_pci_generic masks it at each interrupt).
+ * re-enables INTx: uio_pci_generic masks it at each interrupt and has no
+ * irqcontrol to unmask it (a write to /dev/uioN fails with ENOSYS), so
+ * Interrupt Disable is cleared in the command register through sysfs.
  */
 uint32_t ctl_irq_take(struct ctl *c, uint32_t ack);
 void ctl_irq_rearm(struct ctl *c);
