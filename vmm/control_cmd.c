@@ -173,8 +173,12 @@ static int cmd_stop(struct kctl_cmd *c)
 		return err;
 	if (vm->state != VM_RUNNING)
 		return fail(c, -EINVAL, "'%s' is not running (%s)", c->name, vm_state_name(vm->state));
+	c->text[sizeof(c->text) - 1] = 0;
+	for (char *p = c->text; *p; p++) /* it goes to Keel's log */
+		if (*p < ' ' || *p > '~')
+			*p = '?';
 	if (c->flags & KCTL_STOP_FORCE)
-		vm_stop(vm, "switched off by keelctl stop --force");
+		vm_stop(vm, "%s", c->text[0] ? c->text : "switched off by keelctl stop --force");
 	else
 		guest_power_button(vm);
 	return 0;

@@ -113,7 +113,7 @@ enum kctl_op {
 	KCTL_OP_CREATE,	 /* name, args[0] memory bytes, args[1] vCPUs -> vm_id, args[2] window offset */
 	KCTL_OP_LOAD,	 /* name, args[0..1] kernel gpa/size, args[2..3] initrd gpa/size, text = cmdline */
 	KCTL_OP_START,	 /* name */
-	KCTL_OP_STOP,	 /* name; flags KCTL_STOP_FORCE: off at once, else the ACPI power button */
+	KCTL_OP_STOP,	 /* name; flags KCTL_STOP_FORCE: off at once (text: why, if not empty), else the ACPI power button */
 	KCTL_OP_DESTROY, /* name: stop if running, free everything */
 	KCTL_OP_LIST,	 /* -> args[0] count of struct kctl_vm_info in text, args[1] free, args[2] total bytes */
 	KCTL_OP_INFO,	 /* name -> one struct kctl_vm_info in text */

@@ -30,7 +30,7 @@ static u8 *ram;
 static void setup(void)
 {
 	ctl.bar0 = calloc(1, KCTL_BAR0_SIZE);
-	ctl.uio_fd = -1;
+	ctl.uio_fd = ctl.cfg_fd = -1;
 	ram = calloc(1, RAM_SIZE);
 	memset(&vm, 0, sizeof(vm));
 	vm.dm = &dm;
@@ -153,9 +153,9 @@ TEST(keel_dm_disk_config_and_bars)
 		CHECK_EQ(last_cmd()->op, KCTL_OP_DM_DOORBELL);
 		CHECK_EQ(last_cmd()->args[0], 1);
 		CHECK_EQ(last_cmd()->args[1], BAR0_AT + VIRTIO_PCI_NOTIFY_OFF);
-		CHECK_EQ(last_cmd()->args[2], VIRTIO_PCI_NOTIFY_MULT);
+		CHECK_EQ(last_cmd()->args[2], vm.vcpus * VIRTIO_PCI_NOTIFY_MULT); /* a queue per vCPU */
 		CHECK_EQ(last_cmd()->args[3], VIRTIO_PCI_NOTIFY_MULT);
-		CHECK_EQ(mmio_read(COMMON(num_queues), 2), 1);
+		CHECK_EQ(mmio_read(COMMON(num_queues), 2), vm.vcpus);
 		CHECK_EQ(mmio_read(BAR0_AT + VIRTIO_PCI_DEVICE_OFF, 8), (1 << 20) / 512); /* capacity */
 		request(KCTL_IOREQ_MMIO, 0xd0000000, 4, 0, 0, &result);
 		CHECK_EQ(result, -1);
@@ -255,6 +255,11 @@ TEST(keel_dm_rng_doorbell_and_msi)
 		dm_doorbells_take(&dm, &vm);
 		dm_dev_describe(d, msg, sizeof(msg));
 		CHECK(!strncmp(msg, "00:01.0 rng FAILED: ", 20));
+		CHECK(mmio_read(COMMON(device_status), 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+		CHECK_EQ(last_cmd()->op, KCTL_OP_STOP); /* and the guest is switched off, saying why */
+		CHECK_EQ(last_cmd()->flags, KCTL_STOP_FORCE);
+		CHECK_STR(last_cmd()->name, "t");
+		CHECK(!strncmp(last_cmd()->text, "its virtio rng 00:01.0 misbehaved: queue 0: descriptor buffer", 61));
 	}
 	teardown();
 }

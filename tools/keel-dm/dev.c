@@ -39,11 +39,26 @@ static void dm_dev_msi(void *ctx, u64 addr, u32 data)
 		       d->number, d->kind->name, (unsigned long long)addr, data, cmd.msg);
 }
 
+/*
+ * The guest's driver broke the virtio rules (the device is in NEEDS_RESET
+ * already): a driver that does so is buggy or hostile, so the guest is
+ * switched off, with the reason in `keelctl info`. Its devices go at the
+ * next refresh, which sees it stopped.
+ */
 static void dm_dev_fault(void *ctx, const char *reason)
 {
 	struct dm_dev *d = ctx;
+	static struct kctl_cmd cmd;
 
-	dm_log("%s: 00:%02x.0 %s: %s", d->vm->name, d->number, d->kind->name, reason);
+	dm_log("%s: 00:%02x.0 %s: %s: the VM stops", d->vm->name, d->number, d->kind->name, reason);
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = KCTL_OP_STOP;
+	cmd.flags = KCTL_STOP_FORCE;
+	snprintf(cmd.name, sizeof(cmd.name), "%s", d->vm->name);
+	snprintf(cmd.text, sizeof(cmd.text), "its virtio %s 00:%02x.0 misbehaved: %s", d->kind->name, d->number,
+		 reason);
+	if (ctl_run_slot(d->vm->dm->ctl, KCTL_DM_SLOT, &cmd))
+		dm_log("%s: Keel did not stop it: %s", d->vm->name, cmd.msg);
 }
 
 void dm_dev_doorbell_update(struct dm_dev *d)
