@@ -1,13 +1,13 @@
 # What runs in the service VM: its initramfs.
 KVER := $(shell ls /lib/modules 2>/dev/null | sort | tail -1)
 SERVICE_MODULES := e1000e nvme virtio_net virtio_blk virtio_pci uio_pci_generic ahci tun bridge \
-	xhci_pci usb_storage sd_mod vfat nls_cp437 nls_ascii
+	xhci_pci usb_storage sd_mod vfat nls_cp437 nls_ascii loop
 # Guests: keel-dm's virtio devices (mkinitramfs.py adds virtio, virtio_ring, the virtio_pci_*_dev
 # libraries, mbcache, jbd2 and crc16 from modules.dep) and ext4, which mounts ext2 too; crc32c is
 # only a soft dependency of ext4 and jbd2, so it is named.
 GUEST_MODULES := button evdev virtio_pci virtio_blk virtio_net virtio_console virtio-rng \
 	crc32c_generic ext4
-$(BUILD)/service-initrd.img: tools/initramfs/mkinitramfs.py tools/initramfs/service-init $(BUILD)/tools/keelctl \
+$(BUILD)/service-initrd.img: tools/tools.mk tools/initramfs/mkinitramfs.py tools/initramfs/service-init $(BUILD)/tools/keelctl \
 		$(BUILD)/tools/keel-dm
 	@mkdir -p $(dir $@)
 	$(PYTHON) tools/initramfs/mkinitramfs.py $@ --init tools/initramfs/service-init \
@@ -16,7 +16,7 @@ $(BUILD)/service-initrd.img: tools/initramfs/mkinitramfs.py tools/initramfs/serv
 
 # A guest's initramfs: busybox, the power button handler, a shell on the console it was given,
 # and randio for `make bench`'s random I/O on a guest's disk.
-$(BUILD)/guest-initrd.img: tools/initramfs/mkinitramfs.py tools/initramfs/guest-init $(BUILD)/tools/randio
+$(BUILD)/guest-initrd.img: tools/tools.mk tools/initramfs/mkinitramfs.py tools/initramfs/guest-init $(BUILD)/tools/randio
 	@mkdir -p $(dir $@)
 	$(PYTHON) tools/initramfs/mkinitramfs.py $@ --init tools/initramfs/guest-init \
 		$(foreach m,$(GUEST_MODULES),--module $(m)) --file bin/randio=$(BUILD)/tools/randio

@@ -16,18 +16,20 @@
 #include <unistd.h>
 
 #define DISK_ZERO_CHUNK (64 * 1024)
+#define DISK_BOUNCE (1024 * 1024) /* O_DIRECT's staging buffer: a larger request goes in pieces */
+#define DISK_FILE_ALIGN 4096	  /* O_DIRECT granule of a file: safe on 512-byte and 4 KiB sectors */
 
 struct dm_disk {
 	struct virtio_blk blk;
-	int fd;
+	int fd;	 /* buffered: flushes, discards, zeroes, and requests O_DIRECT cannot take */
+	int dfd; /* O_DIRECT, or -1 where the backing refuses it (tmpfs) */
+	u32 align; /* dfd's offset and length granule */
+	u8 *bounce; /* DISK_BOUNCE bytes, aligned */
 	struct iovec iov[VIRTIO_QUEUE_SIZE_MAX];
 };
 
-/*
- * All of v at off: a short transfer goes on where it stopped. The buffers
- * are guest RAM in the window, a PFN mapping: no O_DIRECT.
- */
-static int dm_disk_rw(struct dm_disk *k, u64 off, const struct virtio_iov *v, u32 n, int write)
+/* All of v at off through the page cache: a short transfer goes on where it stopped. */
+static int dm_disk_cached(struct dm_disk *k, u64 off, const struct virtio_iov *v, u32 n, int write)
 {
 	struct iovec *iov = k->iov;
 	int cnt = (int)n;
@@ -52,6 +54,71 @@ static int dm_disk_rw(struct dm_disk *k, u64 off, const struct virtio_iov *v, u3
 	return 0;
 }
 
+/* Copies len bytes between buf and the guest buffers v from (*i, *at) on, moving that cursor. */
+static void dm_disk_copy(u8 *buf, size_t len, const struct virtio_iov *v, u32 *i, size_t *at, int to_guest)
+{
+	while (len) {
+		size_t n = v[*i].len - *at < len ? v[*i].len - *at : len;
+		u8 *g = (u8 *)v[*i].base + *at;
+
+		memcpy(to_guest ? g : buf, to_guest ? buf : g, n);
+		buf += n;
+		len -= n;
+		*at += n;
+		if (*at == v[*i].len) {
+			(*i)++;
+			*at = 0;
+		}
+	}
+}
+
+/*
+ * All of v at off with O_DIRECT, through the bounce buffer: the guest's
+ * buffers are in the BAR2 window, a PFN mapping, which O_DIRECT cannot pin
+ * (get_user_pages refuses it). The copy takes the place of the page
+ * cache's; the service VM caches nothing and a completed write is on the
+ * backing, not in its memory.
+ */
+static int dm_disk_direct(struct dm_disk *k, u64 off, const struct virtio_iov *v, u64 total, int write)
+{
+	size_t at = 0;
+	u32 i = 0;
+
+	while (total) {
+		size_t chunk = total < DISK_BOUNCE ? (size_t)total : DISK_BOUNCE, done = 0;
+
+		if (write)
+			dm_disk_copy(k->bounce, chunk, v, &i, &at, 0);
+		while (done < chunk) {
+			ssize_t r = write ? pwrite(k->dfd, k->bounce + done, chunk - done, (off_t)(off + done)) :
+					    pread(k->dfd, k->bounce + done, chunk - done, (off_t)(off + done));
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0 || r % k->align) /* 0: the file shrank; unaligned: cannot go on */
+				return r < 0 ? -errno : -EIO;
+			done += (size_t)r;
+		}
+		if (!write)
+			dm_disk_copy(k->bounce, chunk, v, &i, &at, 1);
+		off += chunk;
+		total -= chunk;
+	}
+	return 0;
+}
+
+/* O_DIRECT when the backing takes it and the request is aligned to its granule. */
+static int dm_disk_rw(struct dm_disk *k, u64 off, const struct virtio_iov *v, u32 n, int write)
+{
+	u64 total = 0;
+
+	for (u32 i = 0; i < n; i++)
+		total += v[i].len;
+	if (k->dfd >= 0 && !(off % k->align) && !(total % k->align))
+		return dm_disk_direct(k, off, v, total, write);
+	return dm_disk_cached(k, off, v, n, write);
+}
+
 static int dm_disk_read(void *ctx, u64 off, const struct virtio_iov *iov, u32 niov)
 {
 	return dm_disk_rw(ctx, off, iov, niov, 0);
@@ -62,6 +129,7 @@ static int dm_disk_write(void *ctx, u64 off, const struct virtio_iov *iov, u32 n
 	return dm_disk_rw(ctx, off, iov, niov, 1);
 }
 
+/* The backing's own write cache too: O_DIRECT bypasses only the service VM's. */
 static int dm_disk_flush(void *ctx)
 {
 	struct dm_disk *k = ctx;
@@ -142,6 +210,35 @@ static int dm_disk_flags(const char *path, bool ro)
 	return O_RDWR | O_CLOEXEC | (!stat(path, &st) && S_ISBLK(st.st_mode) ? O_EXCL : 0);
 }
 
+/*
+ * A second descriptor of the same file, with O_DIRECT (the first one's
+ * lock covers it: flock locks belong to the open file, and this one is
+ * only ever used next to it). Left -1 where the backing refuses it.
+ */
+static void dm_disk_open_direct(struct dm_disk *k, const char *path, bool ro)
+{
+	struct stat st;
+	int sector;
+
+	k->dfd = -1;
+	if (fstat(k->fd, &st) || posix_memalign((void **)&k->bounce, DISK_FILE_ALIGN, DISK_BOUNCE))
+		return;
+	k->align = DISK_FILE_ALIGN;
+	if (S_ISBLK(st.st_mode) && !ioctl(k->fd, BLKSSZGET, &sector) && sector >= 512 && sector <= 4096)
+		k->align = (u32)sector;
+	/* Without O_EXCL: the first descriptor holds the claim, a second exclusive open would fail. */
+	k->dfd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT);
+}
+
+static void dm_disk_free(struct dm_disk *k)
+{
+	if (k->dfd >= 0)
+		close(k->dfd);
+	close(k->fd);
+	free(k->bounce);
+	free(k);
+}
+
 /* disk PATH [ro] */
 static int dm_disk_open(struct dm_dev *d, int argc, char **argv, char *msg, size_t len)
 {
@@ -159,6 +256,7 @@ static int dm_disk_open(struct dm_dev *d, int argc, char **argv, char *msg, size
 		snprintf(msg, len, "out of memory");
 		return -1;
 	}
+	k->dfd = -1;
 	k->fd = open(path, dm_disk_flags(path, p.read_only));
 	if (k->fd < 0) {
 		snprintf(msg, len, "cannot open '%s': %s", path, strerror(errno));
@@ -172,6 +270,10 @@ static int dm_disk_open(struct dm_dev *d, int argc, char **argv, char *msg, size
 	p.capacity = dm_disk_size(k->fd, path, msg, len);
 	if (p.capacity < VIRTIO_BLK_SECTOR_SIZE)
 		goto out_close;
+	dm_disk_open_direct(k, path, p.read_only);
+	if (k->dfd >= 0) /* virtio 1.2 5.2.4: the guest then aligns its requests to what O_DIRECT takes */
+		p.physical_block_exp = (u8)__builtin_ctz(k->align / VIRTIO_BLK_SECTOR_SIZE);
+	p.num_queues = (u16)(d->vm->vcpus < VIRTIO_BLK_MAX_QUEUES ? d->vm->vcpus : VIRTIO_BLK_MAX_QUEUES);
 	base = strrchr(path, '/') + 1;
 	p.serial = base; /* up to 20 bytes of it */
 	if (virtio_blk_init(&k->blk, &p, &dm_disk_ops, k)) {
@@ -182,7 +284,8 @@ static int dm_disk_open(struct dm_dev *d, int argc, char **argv, char *msg, size
 	d->vdev = &k->blk.dev;
 	return 0;
 out_close:
-	close(k->fd);
+	dm_disk_free(k);
+	return -1;
 out_free:
 	free(k);
 	return -1;
@@ -195,12 +298,20 @@ static void dm_disk_close(struct dm_dev *d)
 	if (fdatasync(k->fd) && errno != EINVAL && errno != EROFS)
 		dm_log("%s: 00:%02x.0 %s: flush on close failed: %s", d->vm->name, d->number, d->args,
 		       strerror(errno));
-	close(k->fd);
-	free(k);
+	dm_disk_free(k);
+}
+
+/* "PATH [ro] (O_DIRECT)" or "(page cache)": what the operator can expect of a crash of the service VM. */
+static void dm_disk_describe(struct dm_dev *d, char *buf, size_t len)
+{
+	struct dm_disk *k = d->be;
+
+	snprintf(buf, len, "%s (%s)", d->args, k->dfd >= 0 ? "O_DIRECT" : "page cache");
 }
 
 const struct dm_kind dm_disk_kind = {
 	.name = "disk",
 	.open = dm_disk_open,
 	.close = dm_disk_close,
+	.describe = dm_disk_describe,
 };
