@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const struct dm_kind *const dm_kinds[] = { &dm_disk_kind, &dm_net_kind, &dm_console_kind,
-						  &dm_rng_kind };
+						  &dm_rng_kind, &dm_gpu_kind };
 
 const struct dm_kind *dm_kind_find(const char *name)
 {
@@ -163,7 +163,7 @@ struct dm_dev *dm_dev_attach(struct dm_vm *vm, int argc, char **argv, unsigned n
 	int err;
 
 	if (!k) {
-		snprintf(msg, len, "unknown device kind '%s': disk, net, console or rng",
+		snprintf(msg, len, "unknown device kind '%s': disk, net, console, rng or gpu",
 			 argc > 0 ? argv[0] : "");
 		return NULL;
 	}

@@ -16,7 +16,7 @@ struct dm_dev;
 
 /* A kind of device and its backend in the service VM. */
 struct dm_kind {
-	const char *name; /* "disk", "net", "console", "rng" */
+	const char *name; /* "disk", "net", "console", "rng", "gpu" */
 	/* Opens the backend from the attach arguments (after the kind) and sets d->be, d->vdev. */
 	int (*open)(struct dm_dev *d, int argc, char **argv, char *msg, size_t len);
 	/* Flushes and frees everything open() made. */
@@ -123,6 +123,9 @@ void dm_server_accept(struct dm *dm, int listen_fd);
 /* console.c: hands a client socket the VM's virtio console (after its "ok"). */
 int dm_console_client(struct dm_dev *d, int fd);
 
-extern const struct dm_kind dm_disk_kind, dm_net_kind, dm_console_kind, dm_rng_kind;
+extern const struct dm_kind dm_disk_kind, dm_net_kind, dm_console_kind, dm_rng_kind, dm_gpu_kind;
+
+/* gpu.c: the path of a gpu device's screen file (screen.h), "" when it has none. */
+const char *dm_gpu_screen(struct dm_dev *d);
 
 #endif

@@ -17,10 +17,12 @@
 
 /*
  * Requests, one line each, words separated by blanks:
- *   attach VM disk /PATH [ro] | attach VM net BRIDGE | attach VM console | attach VM rng
+ *   attach VM disk /PATH [ro] | attach VM net BRIDGE | attach VM console | attach VM rng |
+ *   attach VM gpu [WIDTHxHEIGHT]
  *                 -> "ok 00:NN.0" (its PCI address in the guest)
  *   devices VM    -> "00:NN.0 <kind> <arguments>[ FAILED: <why>]" a device, then "ok"
  *   console VM    -> "ok", then the connection is the VM's hvc0, both ways, backlog first
+ *   screen VM     -> "ok PATH": the VM's screen file (tools/keelctl/screen.h)
  * Any failure answers "error <what to tell the operator>" instead.
  */
 
@@ -132,6 +134,21 @@ static int dm_do_console(struct dm *dm, int fd, const char *name)
 	return 0;
 }
 
+static void dm_do_screen(struct dm *dm, int fd, const char *name)
+{
+	struct dm_vm *vm = dm_vm_find(dm, name);
+
+	for (unsigned n = 0; vm && n < KCTL_DM_DEVS; n++) {
+		if (!vm->devs[n] || vm->devs[n]->kind != &dm_gpu_kind)
+			continue;
+		if (!dm_gpu_screen(vm->devs[n])[0])
+			break;
+		dm_reply(fd, "ok %s", dm_gpu_screen(vm->devs[n]));
+		return;
+	}
+	dm_reply(fd, "error '%s' has no display (create it with --gpu)", name);
+}
+
 static void dm_do_attach(struct dm *dm, int fd, int argc, char **argv)
 {
 	char msg[KCTL_MSG_MAX + 64];
@@ -157,9 +174,12 @@ static int dm_serve(struct dm *dm, int fd, char *line)
 		dm_do_devices(dm, fd, argv[1]);
 	else if (argc == 2 && !strcmp(argv[0], "console"))
 		return dm_do_console(dm, fd, argv[1]);
+	else if (argc == 2 && !strcmp(argv[0], "screen"))
+		dm_do_screen(dm, fd, argv[1]);
 	else
 		dm_reply(fd, "error requests: attach VM disk PATH [ro] | attach VM net BRIDGE | "
-			     "attach VM console | attach VM rng | devices VM | console VM");
+			     "attach VM console | attach VM rng | attach VM gpu [WxH] | devices VM | "
+			     "console VM | screen VM");
 	return 0;
 }
 

@@ -126,6 +126,16 @@ static void parse_opts(struct create_opts *o, int argc, char **argv)
 			add_device(o, "rng");
 			continue;
 		}
+		if (!strcmp(opt, "--gpu")) { /* a mode may follow */
+			unsigned w, h;
+			char end;
+
+			if (val && sscanf(val, "%ux%u%c", &w, &h, &end) == 2)
+				add_device(o, "gpu %ux%u", w, h), i++;
+			else
+				add_device(o, "gpu");
+			continue;
+		}
 		if (++i == argc)
 			die("%s needs a value\n%s", opt, keelctl_usage);
 		if (!strcmp(opt, "--mem")) o->mem = parse_size(val);

@@ -14,14 +14,17 @@ static const char *const state_names[] = { "created", "running", "stopped", "dea
 const char keelctl_usage[] =
 	"usage: keelctl create NAME --mem SIZE --vcpus N --kernel FILE [--initrd FILE] [--cmdline STR]\n"
 	"                      [--disk FILE[,ro]]... [--net BRIDGE]... [--console virtio] [--rng]\n"
+	"                      [--gpu [WIDTHxHEIGHT]]\n"
 	"       keelctl start NAME\n"
 	"       keelctl stop NAME [--force]\n"
 	"       keelctl destroy NAME\n"
 	"       keelctl list\n"
 	"       keelctl info NAME\n"
 	"       keelctl console NAME      (Ctrl-] detaches)\n"
-	"  --disk, --net, --console virtio and --rng are virtio devices served by keel-dm, which must\n"
-	"  be running; --console virtio makes the default command line console=ttyS0 console=hvc0.\n";
+	"       keelctl screenshot NAME FILE.png\n"
+	"  --disk, --net, --console virtio, --rng and --gpu are virtio devices served by keel-dm, which\n"
+	"  must be running; --console virtio makes the default command line console=ttyS0 console=hvc0;\n"
+	"  --gpu's display prefers 1024x768 unless told (640x480 to 1920x1080).\n";
 
 struct kctl_cmd *new_cmd(enum kctl_op op, const char *name)
 {
@@ -163,6 +166,11 @@ int main(int argc, char **argv)
 		return cmd_list(&c);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(&c, argv[2]);
+	if (!strcmp(argv[1], "screenshot")) {
+		if (argc != 4)
+			die("screenshot needs a VM name and a file\n%s", keelctl_usage);
+		return cmd_screenshot(argv[2], argv[3]);
+	}
 	if (!strcmp(argv[1], "console")) {
 		if (find_vm(&c, argv[2], &vm))
 			die("console: no VM called '%s'", argv[2]);

@@ -15,6 +15,9 @@ void check(struct ctl *c, struct kctl_cmd *cmd, const char *what);
 /* create.c */
 int cmd_create(struct ctl *c, int argc, char **argv);
 
+/* screenshot.c */
+int cmd_screenshot(const char *name, const char *file);
+
 /* console.c */
 int console_run(struct ctl *c, const char *name, unsigned vm_id);
 

@@ -1,7 +1,9 @@
 # keelctl, a static binary for the service VM's initramfs.
 KEELCTL_SRCS := tools/keelctl/keelctl.c tools/keelctl/ctl.c tools/keelctl/console.c \
-	tools/keelctl/create.c tools/keelctl/dm_client.c
-$(BUILD)/tools/keelctl: $(KEELCTL_SRCS) tools/keelctl/ctl.h tools/keelctl/keelctl.h include/keel/keelctl_abi.h
+	tools/keelctl/create.c tools/keelctl/dm_client.c tools/keelctl/screenshot.c \
+	tools/keelctl/png.c
+$(BUILD)/tools/keelctl: $(KEELCTL_SRCS) tools/keelctl/ctl.h tools/keelctl/keelctl.h \
+		tools/keelctl/png.h tools/keelctl/screen.h include/keel/keelctl_abi.h
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"
 	$(Q)$(CC) -std=gnu11 -O2 -g -static $(WARN) -Iinclude -Itools/keelctl \

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT
+/* keel-dm gpu: a virtio-gpu display whose scanout keel-dm publishes as the guest's screen file. */
+#include "dm.h"
+#include "../keelctl/screen.h"
+#include <keel/virtio_gpu.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define GPU_MEMORY (64ull << 20) /* a guest's resources: a few 1920x1080 frame buffers */
+
+struct dm_gpu {
+	struct virtio_gpu gpu;
+	struct dm_dev *d;
+	struct screen *screen; /* SCREEN_BYTES, shared with readers */
+	char path[300]; /* "": anonymous (no state directory) */
+};
+
+static void *dm_gpu_alloc(void *ctx, u64 size)
+{
+	(void)ctx;
+	return calloc(1, size);
+}
+
+static void dm_gpu_free(void *ctx, void *p, u64 size)
+{
+	(void)ctx;
+	(void)size;
+	free(p);
+}
+
+static void dm_screen_begin(struct screen *s)
+{
+	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void dm_screen_end(struct screen *s)
+{
+	__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELEASE);
+}
+
+/* Rows of r from the surface into the screen, as XRGB (clipped to what the screen holds). */
+static void dm_screen_copy(struct screen *scr, const struct virtio_gpu_surface *s,
+			   const struct virtio_gpu_rect *r)
+{
+	uint32_t x1 = r->x + r->width < scr->width ? r->x + r->width : scr->width;
+	uint32_t y1 = r->y + r->height < scr->height ? r->y + r->height : scr->height;
+	bool same = s->format == VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM ||
+		    s->format == VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM;
+
+	for (uint32_t y = r->y; y < y1 && r->x < x1; y++) {
+		const u8 *src = s->pixels + (size_t)y * s->stride + (size_t)r->x * 4;
+		uint32_t *dst = scr->pixels + (size_t)y * scr->width + r->x;
+
+		if (same) {
+			memcpy(dst, src, (size_t)(x1 - r->x) * 4);
+			continue;
+		}
+		for (uint32_t x = r->x; x < x1; x++, src += 4)
+			*dst++ = virtio_gpu_pixel(s->format, src);
+	}
+}
+
+static void dm_gpu_scanout(void *ctx, const struct virtio_gpu_surface *s)
+{
+	struct dm_gpu *g = ctx;
+	struct screen *scr = g->screen;
+
+	dm_screen_begin(scr);
+	scr->width = s ? (s->width < SCREEN_MAX_W ? s->width : SCREEN_MAX_W) : 0;
+	scr->height = s ? (s->height < SCREEN_MAX_H ? s->height : SCREEN_MAX_H) : 0;
+	if (s)
+		dm_screen_copy(scr, s, &(struct virtio_gpu_rect){ 0, 0, s->width, s->height });
+	scr->updates++;
+	dm_screen_end(scr);
+}
+
+static void dm_gpu_flush(void *ctx, const struct virtio_gpu_surface *s, const struct virtio_gpu_rect *r)
+{
+	struct dm_gpu *g = ctx;
+
+	dm_screen_begin(g->screen);
+	dm_screen_copy(g->screen, s, r);
+	g->screen->updates++;
+	dm_screen_end(g->screen);
+}
+
+static const struct virtio_gpu_ops dm_gpu_ops = {
+	.alloc = dm_gpu_alloc,
+	.free = dm_gpu_free,
+	.scanout = dm_gpu_scanout,
+	.flush = dm_gpu_flush,
+};
+
+/* The screen file, made anew (or anonymous memory when keel-dm keeps no state). */
+static struct screen *dm_screen_open(struct dm_gpu *g, char *msg, size_t len)
+{
+	struct dm *dm = g->d->vm->dm;
+	void *p;
+	int fd = -1;
+
+	if (dm->state_dir) {
+		mkdir(dm->state_dir, 0700);
+		snprintf(g->path, sizeof(g->path), "%s/%s.screen", dm->state_dir, g->d->vm->name);
+		fd = open(g->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || ftruncate(fd, (off_t)SCREEN_BYTES)) {
+			snprintf(msg, len, "cannot make %s: %s", g->path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			unlink(g->path);
+			return NULL;
+		}
+	}
+	p = mmap(NULL, SCREEN_BYTES, PROT_READ | PROT_WRITE, fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS,
+		 fd, 0);
+	if (fd >= 0)
+		close(fd);
+	if (p == MAP_FAILED) {
+		snprintf(msg, len, "cannot map the screen: %s", strerror(errno));
+		if (g->path[0])
+			unlink(g->path);
+		return NULL;
+	}
+	memcpy(((struct screen *)p)->magic, SCREEN_MAGIC, 8);
+	return p;
+}
+
+/* gpu [WIDTHxHEIGHT] */
+static int dm_gpu_open(struct dm_dev *d, int argc, char **argv, char *msg, size_t len)
+{
+	struct virtio_gpu_params p = { .max_memory = GPU_MEMORY };
+	struct dm_gpu *g;
+	char end;
+
+	if (argc > 1 || (argc == 1 && sscanf(argv[0], "%ux%u%c", &p.width, &p.height, &end) != 2)) {
+		snprintf(msg, len, "usage: gpu [WIDTHxHEIGHT]");
+		return -1;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		snprintf(msg, len, "out of memory");
+		return -1;
+	}
+	if (virtio_gpu_init(&g->gpu, &p, &dm_gpu_ops, g)) {
+		snprintf(msg, len, "the display mode must be from %ux%u to %ux%u", VIRTIO_GPU_MIN_WIDTH,
+			 VIRTIO_GPU_MIN_HEIGHT, VIRTIO_GPU_MAX_WIDTH, VIRTIO_GPU_MAX_HEIGHT);
+		free(g);
+		return -1;
+	}
+	g->d = d;
+	g->screen = dm_screen_open(g, msg, len);
+	if (!g->screen) {
+		free(g);
+		return -1;
+	}
+	g->screen->mode_width = g->gpu.width;
+	g->screen->mode_height = g->gpu.height;
+	d->be = g;
+	d->vdev = &g->gpu.dev;
+	return 0;
+}
+
+static void dm_gpu_close(struct dm_dev *d)
+{
+	struct dm_gpu *g = d->be;
+
+	virtio_dev_reset(&g->gpu.dev); /* gives back every resource */
+	munmap(g->screen, SCREEN_BYTES);
+	if (g->path[0])
+		unlink(g->path);
+	free(g);
+}
+
+static void dm_gpu_describe(struct dm_dev *d, char *buf, size_t len)
+{
+	struct dm_gpu *g = d->be;
+
+	if (g->screen->width)
+		snprintf(buf, len, "gpu %ux%u, showing %ux%u", g->gpu.width, g->gpu.height, g->screen->width,
+			 g->screen->height);
+	else
+		snprintf(buf, len, "gpu %ux%u, display off", g->gpu.width, g->gpu.height);
+}
+
+const char *dm_gpu_screen(struct dm_dev *d)
+{
+	struct dm_gpu *g = d->be;
+
+	return g->path;
+}
+
+const struct dm_kind dm_gpu_kind = {
+	.name = "gpu",
+	.open = dm_gpu_open,
+	.close = dm_gpu_close,
+	.describe = dm_gpu_describe,
+};
