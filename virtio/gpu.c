@@ -462,13 +462,15 @@ static int virtio_gpu_cursor_cmd(struct virtio_dev *dev, struct virtqueue *vq,
 		if (res && (res->width > VIRTIO_GPU_CURSOR_DIM ||
 			    res->height > VIRTIO_GPU_CURSOR_DIM))
 			res = NULL;
+		gpu->cursor = (struct virtio_gpu_cursor){ .hot_x = b.hot_x, .hot_y = b.hot_y,
+							  .x = b.pos.x, .y = b.pos.y };
 		gpu->cursor_res = res ? res->id : 0;
-		gpu->cursor.pixels = res ? res->pixels : NULL;
-		gpu->cursor.format = res ? res->format : 0;
-		gpu->cursor.width = res ? res->width : 0;
-		gpu->cursor.height = res ? res->height : 0;
-		gpu->cursor.hot_x = b.hot_x;
-		gpu->cursor.hot_y = b.hot_y;
+		if (res) {
+			gpu->cursor.pixels = res->pixels;
+			gpu->cursor.format = res->format;
+			gpu->cursor.width = res->width;
+			gpu->cursor.height = res->height;
+		}
 	}
 	virtio_gpu_cursor_changed(gpu);
 	return 0;
