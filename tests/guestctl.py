@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: MIT
 """Driving keelctl on the service VM's serial console: boot, commands and their
 errors, listings, and `keelctl console NAME` sessions with a guest's shell."""
+import base64
+import gzip
+import hashlib
 import os
 import re
 import time
@@ -132,3 +135,16 @@ class Console:
         self.m.expect(r"detached from %s" % self.name, timeout=20, start=mark)
         self.m.expect(PROMPT, timeout=20, start=mark)
         time.sleep(0.5)
+
+
+def fetch(m, path, timeout=600):
+    """A file of the service VM, gzipped and base64-encoded over its serial console; checked by MD5."""
+    out = m.shell("md5sum < %s; gzip -c %s | base64" % (path, path), timeout=timeout)
+    lines = out.splitlines()
+    want = re.match(r"([0-9a-f]{32})\b", lines[0] if lines else "")
+    check(want, "no MD5 of %s: %r" % (path, out[:200]), m)
+    # Keel's own log lines may share the port: they are not base64 (they have spaces and ':').
+    data = gzip.decompress(base64.b64decode("".join(
+        l for l in lines[1:] if re.fullmatch(r"[A-Za-z0-9+/=]+", l))))
+    check(hashlib.md5(data).hexdigest() == want.group(1), "%s came over the console damaged" % path, m)
+    return data

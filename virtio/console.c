@@ -49,18 +49,6 @@ static const struct virtio_dev_ops virtio_console_dev_ops = {
 	.config_write = virtio_console_config_write,
 };
 
-/* One receive buffer: device-writable only (virtio 1.2 5.3.6.1). */
-static int virtio_console_rx_pop(struct virtqueue *vq, struct vq_chain *c)
-{
-	int r = vq_pop(vq, c);
-
-	if (!r && vq_enable_notify(vq))
-		r = vq_pop(vq, c); /* a buffer arrived as we asked for a kick */
-	if (r > 0 && c->nout)
-		r = vq_fail(vq, "console receive buffer has device-readable descriptors");
-	return r;
-}
-
 u32 virtio_console_input(struct virtio_console *con, const void *buf, u32 len)
 {
 	struct virtio_dev *dev = &con->dev;
@@ -69,7 +57,8 @@ u32 virtio_console_input(struct virtio_console *con, const void *buf, u32 len)
 
 	if (!(dev->status & VIRTIO_STATUS_DRIVER_OK) || dev->broken)
 		return 0;
-	while (done < len && virtio_console_rx_pop(vq, &con->chain) > 0) {
+	/* receive buffers are device-writable only (virtio 1.2 5.3.6.1) */
+	while (done < len && vq_pop_for_device(vq, &con->chain, "console receive buffer") > 0) {
 		n = vq_chain_write(&con->chain, 0, (const u8 *)buf + done,
 				   len - done);
 		if (vq_push(vq, &con->chain, n))

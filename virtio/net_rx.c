@@ -52,29 +52,18 @@ static void virtio_net_rx_copy(const struct vq_chain *c,
 		vq_chain_write(c, done, frame + off, n - done);
 }
 
-/* A receive buffer is device-writable only, and holds at least the header. */
-static int virtio_net_rx_check(struct virtqueue *vq, const struct vq_chain *c)
-{
-	if (c->nout)
-		return vq_fail(vq, "receive buffer has device-readable descriptors");
-	if (c->in_len < HDR_LEN)
-		return vq_fail(vq, "receive buffer of %u bytes is smaller than virtio_net_hdr",
-			       c->in_len);
-	return 0;
-}
-
 /*
- * Out of buffers: ask for a kick once the driver adds past this point
- * (virtio 1.2 2.7.10), then look once more in case it just did.
+ * A receive buffer is device-writable only, and holds at least the header.
+ * Out of buffers, a kick is asked for once the driver adds past this point
+ * (virtio 1.2 2.7.10).
  */
 static int virtio_net_rx_pop(struct virtqueue *vq, struct vq_chain *c)
 {
-	int r = vq_pop(vq, c);
+	int r = vq_pop_for_device(vq, c, "receive buffer");
 
-	if (!r && vq_enable_notify(vq))
-		r = vq_pop(vq, c);
-	if (r > 0 && virtio_net_rx_check(vq, c))
-		r = -EIO;
+	if (r > 0 && c->in_len < HDR_LEN)
+		r = vq_fail(vq, "receive buffer of %u bytes is smaller than virtio_net_hdr",
+			    c->in_len);
 	return r;
 }
 

@@ -4,11 +4,11 @@ VIRTIO_SRCS := virtio/guest_mem.c virtio/virtqueue.c virtio/vq_chain.c \
 	virtio/virtio_pci.c virtio/virtio_pci_bar.c virtio/virtio_pci_common.c \
 	virtio/virtio_pci_msix.c virtio/blk.c virtio/net.c virtio/net_rx.c \
 	virtio/console.c virtio/rng.c virtio/vq_journal.c virtio/virtio_dev_state.c \
-	virtio/virtio_pci_state.c virtio/gpu.c virtio/gpu_edid.c
+	virtio/virtio_pci_state.c virtio/gpu.c virtio/gpu_edid.c virtio/input.c
 VIRTIO_TEST_SRCS := $(VIRTIO_SRCS) tests/unit/virtio_driver_sim.c tests/unit/mem_disk.c lib/format.c
 
 UNIT_TESTS += virtio_queue virtio_pci virtio_blk virtio_net virtio_console \
-	virtio_rng virtio_hostile virtio_state virtio_gpu
+	virtio_rng virtio_hostile virtio_state virtio_gpu virtio_input
 UNIT_SRCS_virtio_queue := $(VIRTIO_TEST_SRCS)
 UNIT_SRCS_virtio_pci := $(VIRTIO_TEST_SRCS)
 UNIT_SRCS_virtio_blk := $(VIRTIO_TEST_SRCS)
@@ -18,6 +18,7 @@ UNIT_SRCS_virtio_rng := $(VIRTIO_TEST_SRCS)
 UNIT_SRCS_virtio_hostile := $(VIRTIO_TEST_SRCS)
 UNIT_SRCS_virtio_state := $(VIRTIO_TEST_SRCS)
 UNIT_SRCS_virtio_gpu := $(VIRTIO_TEST_SRCS)
+UNIT_SRCS_virtio_input := $(VIRTIO_TEST_SRCS)
 
 FUZZ_TARGETS += virtqueue virtio_blk virtio_gpu
 FUZZ_SRCS_virtqueue := $(VIRTIO_SRCS) lib/format.c

@@ -89,6 +89,17 @@ int vq_pop(struct virtqueue *vq, struct vq_chain *c)
 	return vq->packed ? vq_packed_pop(vq, c) : vq_split_pop(vq, c);
 }
 
+int vq_pop_for_device(struct virtqueue *vq, struct vq_chain *c, const char *what)
+{
+	int r = vq_pop(vq, c);
+
+	if (!r && vq_enable_notify(vq))
+		r = vq_pop(vq, c); /* a buffer arrived as we asked for a kick */
+	if (r > 0 && c->nout)
+		r = vq_fail(vq, "%s has device-readable descriptors", what);
+	return r;
+}
+
 struct vq_cursor vq_cursor(const struct virtqueue *vq)
 {
 	struct vq_cursor pos = { vq->last_avail, vq->avail_wrap };

@@ -172,6 +172,12 @@ int vq_start(struct virtqueue *vq, bool packed, bool event_idx, bool indirect);
 
 /* 1: c holds a buffer; 0: none available; <0: the device failed. */
 int vq_pop(struct virtqueue *vq, struct vq_chain *c);
+/*
+ * A buffer the device fills unasked (receive, events): as vq_pop, but
+ * when none is there it asks for a kick and looks once more, and a chain
+ * with device-readable descriptors fails the queue ("<what> has ...").
+ */
+int vq_pop_for_device(struct virtqueue *vq, struct vq_chain *c, const char *what);
 struct vq_cursor vq_cursor(const struct virtqueue *vq);
 void vq_rewind(struct virtqueue *vq, struct vq_cursor pos);
 
