@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "test.h"
+#include <keel/virtio_input.h>
 #include "tools/keel-dm/dm.h"
 #include "virtio_driver_sim.h"
 #include <keel/virtio_blk.h>
@@ -311,6 +312,54 @@ TEST(keel_dm_server_restart_recreates_devices)
 #define SECTOR VIRTIO_BLK_SECTOR_SIZE
 #define MSIX_ENABLE 0x8000 /* PCI LB 3.0 6.8.2.3: MSI-X message control */
 #define MSIX_MASKALL 0x4000
+
+/* Events keel-dm holds for an input device whose driver is not up yet. */
+static u32 held(struct dm_dev *d)
+{
+	return container_of(d->vdev, struct virtio_input, dev)->count;
+}
+
+TEST(keel_dm_server_input_stream)
+{
+	char out[512];
+	struct dm_dev *kbd, *tab;
+	int fd, old;
+
+	setup();
+	call("input web\n", out, sizeof(out));
+	CHECK_STR(out, "error 'web' has no virtio keyboard (create it with --gpu)\n");
+	call("attach web keyboard\n", out, sizeof(out));
+	CHECK_STR(out, "ok 00:02.0\n");
+	call("attach web tablet\n", out, sizeof(out));
+	CHECK_STR(out, "ok 00:03.0\n");
+	call("attach web keyboard\n", out, sizeof(out));
+	CHECK_STR(out, "error 'web' has a keyboard already\n");
+	kbd = dm.vms[VM_ID]->devs[2];
+	tab = dm.vms[VM_ID]->devs[3];
+	old = ask("input web\n");
+	answer(old, out, sizeof(out));
+	CHECK_STR(out, "ok\n");
+	fd = ask("input web\n"); /* the newest client takes over */
+	answer(fd, out, sizeof(out));
+	CHECK_STR(out, "ok\n");
+	answer(old, out, sizeof(out));
+	CHECK_STR(out, ""); /* closed */
+	close(old);
+	CHECK(write(fd, "key 30 1\npointer 100 200 1 0\nkey 9999 1\nbogus\npoi", 49) == 49);
+	kbd->kind->ready(kbd, POLLIN);
+	CHECK_EQ(held(kbd), 2); /* KEY_A down, SYN_REPORT; code 9999 is no key */
+	CHECK_EQ(held(tab), 4); /* ABS_X, ABS_Y, BTN_LEFT down, SYN_REPORT */
+	CHECK(write(fd, "nter 5 5 0\n", 11) == 11); /* the rest of a split line */
+	kbd->kind->ready(kbd, POLLIN);
+	CHECK_EQ(held(tab), 8); /* ABS_X, ABS_Y, BTN_LEFT up, SYN_REPORT */
+	call("devices web\n", out, sizeof(out));
+	CHECK_STR(out, "00:02.0 keyboard (attached)\n00:03.0 tablet\nok\n");
+	close(fd);
+	kbd->kind->ready(kbd, POLLIN | POLLHUP);
+	call("devices web\n", out, sizeof(out));
+	CHECK_STR(out, "00:02.0 keyboard\n00:03.0 tablet\nok\n");
+	teardown();
+}
 
 static struct vsim *drv; /* shared: the guest outlives the keel-dm child */
 

@@ -3,13 +3,17 @@
 """Builds a gzip'd cpio (newc) initramfs from Debian's busybox-static, the
 kernel modules named (with their dependencies from modules.dep, loaded in
 order by /etc/modules.load), an init script and extra files. Device nodes
-are written straight into the archive, so no root is needed.
+are written straight into the archive, so no root is needed. A --dynamic
+program comes with the shared libraries ldd finds for it, at their paths.
 
-usage: mkinitramfs.py OUT --init FILE [--kver VER] [--module NAME ...] [--file DEST=SRC ...]"""
+usage: mkinitramfs.py OUT --init FILE [--kver VER] [--module NAME ...] [--file DEST=SRC ...]
+                      [--dynamic DEST=SRC ...]"""
 import argparse
 import gzip
 import os
+import re
 import stat
+import subprocess
 import sys
 
 BUSYBOX = "/bin/busybox"
@@ -86,6 +90,17 @@ def module_closure(kver, names):
     return base, order
 
 
+def shared_libraries(program):
+    """The absolute paths ldd lists for program: its libraries and the dynamic loader."""
+    out = subprocess.run(["ldd", program], capture_output=True, text=True)
+    if out.returncode:
+        sys.exit("mkinitramfs: ldd %s: %s" % (program, out.stderr.strip()))
+    libs = re.findall(r"^\s*(?:\S+ => )?(/\S+) \(0x", out.stdout, re.M)
+    if "not found" in out.stdout:
+        sys.exit("mkinitramfs: %s needs a library this machine lacks:\n%s" % (program, out.stdout))
+    return libs
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -93,6 +108,7 @@ def main():
     ap.add_argument("--kver", default=None)
     ap.add_argument("--module", action="append", default=[])
     ap.add_argument("--file", action="append", default=[])
+    ap.add_argument("--dynamic", action="append", default=[])
     a = ap.parse_args()
     c = Cpio()
     for d in ("proc", "sys", "dev", "tmp", "run", "root", "mnt", "etc", "var/log"):
@@ -112,10 +128,15 @@ def main():
         for mod in order:
             c.file("lib/modules/%s/%s" % (kver, mod), open(os.path.join(base, mod), "rb").read())
         c.file("etc/modules.load", "".join("/lib/modules/%s/%s\n" % (kver, m) for m in order).encode())
-    for spec in a.file:
+    libs = []
+    for spec in a.dynamic:
+        libs += [l for l in shared_libraries(spec.partition("=")[2]) if l not in libs]
+    for spec in a.file + a.dynamic:
         dest, _, src = spec.partition("=")
         mode = os.stat(src).st_mode & 0o777
         c.file(dest, open(src, "rb").read(), mode)
+    for lib in libs:  # the file a symlink names, at the path the loader looks for
+        c.file(lib, open(os.path.realpath(lib), "rb").read(), 0o755)
     with open(a.out, "wb") as f:
         f.write(gzip.compress(c.finish(), 6))
 

@@ -7,7 +7,8 @@
 #include <string.h>
 
 static const struct dm_kind *const dm_kinds[] = { &dm_disk_kind, &dm_net_kind, &dm_console_kind,
-						  &dm_rng_kind, &dm_gpu_kind };
+						  &dm_rng_kind, &dm_gpu_kind,
+						  &dm_keyboard_kind, &dm_tablet_kind };
 
 const struct dm_kind *dm_kind_find(const char *name)
 {

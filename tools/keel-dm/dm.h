@@ -123,9 +123,26 @@ void dm_server_accept(struct dm *dm, int listen_fd);
 /* console.c: hands a client socket the VM's virtio console (after its "ok"). */
 int dm_console_client(struct dm_dev *d, int fd);
 
-extern const struct dm_kind dm_disk_kind, dm_net_kind, dm_console_kind, dm_rng_kind, dm_gpu_kind;
+extern const struct dm_kind dm_disk_kind, dm_net_kind, dm_console_kind, dm_rng_kind, dm_gpu_kind,
+	dm_keyboard_kind, dm_tablet_kind;
 
 /* gpu.c: the path of a gpu device's screen file (screen.h), "" when it has none. */
 const char *dm_gpu_screen(struct dm_dev *d);
+/* display.c: the machine's own display (/dev/fb0), the service VM's console or one guest's screen. */
+struct screen;
+/* d's screen onto the display from now on; 0, or -1 with msg (the display is unchanged). */
+int dm_display_show(struct dm_dev *d, const struct screen *s, char *msg, size_t len);
+/* The service VM's console back on the display (nothing if it is there). */
+void dm_display_service(void);
+bool dm_display_shows(const struct dm_dev *d);
+/* At start: a display a dead keel-dm held (the console left in KD_GRAPHICS) goes back to the console. */
+void dm_display_reset(void);
+/* d's screen changed in x, y, w, h (whole: its size changed); nothing unless it is shown. */
+void dm_display_update(struct dm_dev *d, const struct screen *s, uint32_t x, uint32_t y, uint32_t w,
+		       uint32_t h, bool whole);
+/* gpu.c: shows d (a gpu device) on the display; 0, or -1 with msg. */
+int dm_gpu_display(struct dm_dev *d, char *msg, size_t len);
+/* input.c: fd becomes the VM's input stream (key and pointer lines) after its "ok"; -1: no keyboard. */
+int dm_input_client(struct dm_vm *vm, int fd);
 
 #endif

@@ -9,16 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define GPU_MEMORY (64ull << 20) /* a guest's resources: a few 1920x1080 frame buffers */
+#define VNC_PORT_BASE 5900 /* RFB's display :0 (RFC 6143 1); a VM's display is :<its id> */
 
 struct dm_gpu {
 	struct virtio_gpu gpu;
 	struct dm_dev *d;
 	struct screen *screen; /* SCREEN_BYTES, shared with readers */
 	char path[300]; /* "": anonymous (no state directory) */
+	pid_t vnc; /* keel-vnc serving the screen file, 0: none */
+	unsigned port;
 };
 
 static void *dm_gpu_alloc(void *ctx, u64 size)
@@ -79,6 +85,7 @@ static void dm_gpu_scanout(void *ctx, const struct virtio_gpu_surface *s)
 		dm_screen_copy(scr, s, &(struct virtio_gpu_rect){ 0, 0, s->width, s->height });
 	scr->updates++;
 	dm_screen_end(scr);
+	dm_display_update(g->d, scr, 0, 0, 0, 0, true);
 }
 
 static void dm_gpu_flush(void *ctx, const struct virtio_gpu_surface *s, const struct virtio_gpu_rect *r)
@@ -89,6 +96,7 @@ static void dm_gpu_flush(void *ctx, const struct virtio_gpu_surface *s, const st
 	dm_screen_copy(g->screen, s, r);
 	g->screen->updates++;
 	dm_screen_end(g->screen);
+	dm_display_update(g->d, g->screen, r->x, r->y, r->width, r->height, false);
 }
 
 static const struct virtio_gpu_ops dm_gpu_ops = {
@@ -131,6 +139,42 @@ static struct screen *dm_screen_open(struct dm_gpu *g, char *msg, size_t len)
 	return p;
 }
 
+/*
+ * keel-vnc, a process of its own: the network-facing RFB code (libvncserver)
+ * never shares an address space with guest RAM. It reads the screen file and
+ * sends input back through the socket; it ends with keel-dm.
+ */
+static void dm_gpu_vnc_start(struct dm_gpu *g)
+{
+	char port[16];
+	pid_t pid;
+
+	g->port = VNC_PORT_BASE + g->d->vm->id;
+	snprintf(port, sizeof(port), "%u", g->port);
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execlp("keel-vnc", "keel-vnc", g->d->vm->name, g->path, port, KEEL_DM_SOCKET, (char *)NULL);
+		dm_log("%s: cannot run keel-vnc: %s", g->d->vm->name, strerror(errno));
+		_exit(127);
+	}
+	g->vnc = pid > 0 ? pid : 0;
+	if (pid < 0)
+		dm_log("%s: cannot start keel-vnc: %s", g->d->vm->name, strerror(errno));
+}
+
+/* 1 while keel-vnc runs (a dead one is reaped and forgotten). */
+static int dm_gpu_vnc_alive(struct dm_gpu *g)
+{
+	int st;
+
+	if (g->vnc && waitpid(g->vnc, &st, WNOHANG) == g->vnc) {
+		dm_log("%s: keel-vnc ended (status %d)", g->d->vm->name, st);
+		g->vnc = 0;
+	}
+	return g->vnc != 0;
+}
+
 /* gpu [WIDTHxHEIGHT] */
 static int dm_gpu_open(struct dm_dev *d, int argc, char **argv, char *msg, size_t len)
 {
@@ -163,6 +207,8 @@ static int dm_gpu_open(struct dm_dev *d, int argc, char **argv, char *msg, size_
 	g->screen->mode_height = g->gpu.height;
 	d->be = g;
 	d->vdev = &g->gpu.dev;
+	if (g->path[0])
+		dm_gpu_vnc_start(g);
 	return 0;
 }
 
@@ -170,6 +216,12 @@ static void dm_gpu_close(struct dm_dev *d)
 {
 	struct dm_gpu *g = d->be;
 
+	if (dm_display_shows(d))
+		dm_display_service();
+	if (g->vnc) {
+		kill(g->vnc, SIGTERM);
+		waitpid(g->vnc, NULL, 0);
+	}
 	virtio_dev_reset(&g->gpu.dev); /* gives back every resource */
 	munmap(g->screen, SCREEN_BYTES);
 	if (g->path[0])
@@ -180,12 +232,25 @@ static void dm_gpu_close(struct dm_dev *d)
 static void dm_gpu_describe(struct dm_dev *d, char *buf, size_t len)
 {
 	struct dm_gpu *g = d->be;
+	char vnc[32] = "";
+	int n;
 
+	if (dm_gpu_vnc_alive(g))
+		snprintf(vnc, sizeof(vnc), ", VNC port %u", g->port);
 	if (g->screen->width)
-		snprintf(buf, len, "gpu %ux%u, showing %ux%u", g->gpu.width, g->gpu.height, g->screen->width,
-			 g->screen->height);
+		n = snprintf(buf, len, "gpu %ux%u, showing %ux%u", g->gpu.width, g->gpu.height,
+			     g->screen->width, g->screen->height);
 	else
-		snprintf(buf, len, "gpu %ux%u, display off", g->gpu.width, g->gpu.height);
+		n = snprintf(buf, len, "gpu %ux%u, display off", g->gpu.width, g->gpu.height);
+	if (n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "%s%s", vnc, dm_display_shows(d) ? ", on the local display" : "");
+}
+
+int dm_gpu_display(struct dm_dev *d, char *msg, size_t len)
+{
+	struct dm_gpu *g = d->be;
+
+	return dm_display_show(d, g->screen, msg, len);
 }
 
 const char *dm_gpu_screen(struct dm_dev *d)

@@ -217,6 +217,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	dm_log("started (pid %d)", (int)getpid());
+	dm_display_reset();
 	dm_state_restore(&dm);
 	dm_vm_refresh(&dm); /* and requests left PENDING by an earlier keel-dm */
 	if (ready >= 0 && (write(ready, "", 1) != 1 || close(ready)))

@@ -18,11 +18,15 @@
 /*
  * Requests, one line each, words separated by blanks:
  *   attach VM disk /PATH [ro] | attach VM net BRIDGE | attach VM console | attach VM rng |
- *   attach VM gpu [WIDTHxHEIGHT]
+ *   attach VM gpu [WIDTHxHEIGHT] | attach VM keyboard | attach VM tablet
  *                 -> "ok 00:NN.0" (its PCI address in the guest)
  *   devices VM    -> "00:NN.0 <kind> <arguments>[ FAILED: <why>]" a device, then "ok"
  *   console VM    -> "ok", then the connection is the VM's hvc0, both ways, backlog first
  *   screen VM     -> "ok PATH": the VM's screen file (tools/keelctl/screen.h)
+ *   display VM    -> "ok": VM's screen on the machine's display (tools/keel-dm/display.c)
+ *   display --service -> "ok": the service VM's console back on it
+ *   input VM      -> "ok", then lines "key CODE 0|1" and "pointer X Y BUTTONS [WHEEL]"
+ *                    go to the VM's keyboard and tablet (tools/keel-dm/input.c)
  * Any failure answers "error <what to tell the operator>" instead.
  */
 
@@ -149,6 +153,42 @@ static void dm_do_screen(struct dm *dm, int fd, const char *name)
 	dm_reply(fd, "error '%s' has no display (create it with --gpu)", name);
 }
 
+/* "display VM" puts its screen on the machine's display; "display --service" takes it back. */
+static void dm_do_display(struct dm *dm, int fd, const char *name)
+{
+	struct dm_vm *vm = dm_vm_find(dm, name);
+	char msg[200];
+
+	if (!strcmp(name, "--service")) {
+		dm_display_service();
+		dm_reply(fd, "ok");
+		return;
+	}
+	for (unsigned n = 0; vm && n < KCTL_DM_DEVS; n++) {
+		if (!vm->devs[n] || vm->devs[n]->kind != &dm_gpu_kind)
+			continue;
+		if (dm_gpu_display(vm->devs[n], msg, sizeof(msg)))
+			dm_reply(fd, "error %s", msg);
+		else
+			dm_reply(fd, "ok");
+		return;
+	}
+	dm_reply(fd, "error '%s' has no display (create it with --gpu)", name);
+}
+
+/* 1 if fd now belongs to the VM's keyboard. */
+static int dm_do_input(struct dm *dm, int fd, const char *name)
+{
+	struct dm_vm *vm = dm_vm_find(dm, name);
+
+	if (vm && !dm_input_client(vm, fd)) {
+		dm_reply(fd, "ok");
+		return 1;
+	}
+	dm_reply(fd, "error '%s' has no virtio keyboard (create it with --gpu)", name);
+	return 0;
+}
+
 static void dm_do_attach(struct dm *dm, int fd, int argc, char **argv)
 {
 	char msg[KCTL_MSG_MAX + 64];
@@ -176,10 +216,15 @@ static int dm_serve(struct dm *dm, int fd, char *line)
 		return dm_do_console(dm, fd, argv[1]);
 	else if (argc == 2 && !strcmp(argv[0], "screen"))
 		dm_do_screen(dm, fd, argv[1]);
+	else if (argc == 2 && !strcmp(argv[0], "display"))
+		dm_do_display(dm, fd, argv[1]);
+	else if (argc == 2 && !strcmp(argv[0], "input"))
+		return dm_do_input(dm, fd, argv[1]);
 	else
 		dm_reply(fd, "error requests: attach VM disk PATH [ro] | attach VM net BRIDGE | "
-			     "attach VM console | attach VM rng | attach VM gpu [WxH] | devices VM | "
-			     "console VM | screen VM");
+			     "attach VM console | attach VM rng | attach VM gpu [WxH] | "
+			     "attach VM keyboard | attach VM tablet | devices VM | console VM | "
+			     "screen VM | input VM | display VM | display --service");
 	return 0;
 }
 

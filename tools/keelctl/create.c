@@ -126,7 +126,7 @@ static void parse_opts(struct create_opts *o, int argc, char **argv)
 			add_device(o, "rng");
 			continue;
 		}
-		if (!strcmp(opt, "--gpu")) { /* a mode may follow */
+		if (!strcmp(opt, "--gpu")) { /* a mode may follow; a screen comes with its input */
 			unsigned w, h;
 			char end;
 
@@ -134,6 +134,8 @@ static void parse_opts(struct create_opts *o, int argc, char **argv)
 				add_device(o, "gpu %ux%u", w, h), i++;
 			else
 				add_device(o, "gpu");
+			add_device(o, "keyboard");
+			add_device(o, "tablet");
 			continue;
 		}
 		if (++i == argc)

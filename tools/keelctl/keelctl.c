@@ -22,9 +22,11 @@ const char keelctl_usage[] =
 	"       keelctl info NAME\n"
 	"       keelctl console NAME      (Ctrl-] detaches)\n"
 	"       keelctl screenshot NAME FILE.png\n"
+	"       keelctl display NAME | --service   (the machine's own screen)\n"
 	"  --disk, --net, --console virtio, --rng and --gpu are virtio devices served by keel-dm, which\n"
 	"  must be running; --console virtio makes the default command line console=ttyS0 console=hvc0;\n"
-	"  --gpu's display prefers 1024x768 unless told (640x480 to 1920x1080).\n";
+	"  --gpu's display prefers 1024x768 unless told (640x480 to 1920x1080); it comes with a virtio\n"
+	"  keyboard and tablet, and keel-vnc serves it over VNC on port 5900 + the VM's id (keelctl info).\n";
 
 struct kctl_cmd *new_cmd(enum kctl_op op, const char *name)
 {
@@ -166,6 +168,20 @@ int main(int argc, char **argv)
 		return cmd_list(&c);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(&c, argv[2]);
+	if (!strcmp(argv[1], "display")) {
+		char req[64], msg[300];
+
+		if (argc != 3)
+			die("display needs a VM name or --service\n%s", keelctl_usage);
+		snprintf(req, sizeof(req), "display %s", argv[2]);
+		if (dm_client_call(req, NULL, msg, sizeof(msg)))
+			die("display: %s", msg);
+		if (!strcmp(argv[2], "--service"))
+			printf("the local display shows the service VM's console\n");
+		else
+			printf("the local display shows %s\n", argv[2]);
+		return 0;
+	}
 	if (!strcmp(argv[1], "screenshot")) {
 		if (argc != 4)
 			die("screenshot needs a VM name and a file\n%s", keelctl_usage);

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+/* keel-dm keyboard and tablet: virtio-input devices fed by one client stream of key and pointer lines. */
+#include "dm.h"
+#include <keel/virtio_input.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define INPUT_LINE 64
+
+struct dm_input {
+	struct virtio_input in;
+	struct dm_dev *d;
+	int client; /* keyboard only: the `input VM` stream, -1 if none */
+	char line[INPUT_LINE];
+	uint32_t len;
+	uint32_t buttons; /* the tablet's buttons as last sent (VNC's mask: 1 left, 2 middle, 4 right) */
+};
+
+static struct dm_dev *dm_input_find(struct dm_vm *vm, const struct dm_kind *kind)
+{
+	for (unsigned n = 0; vm && n < KCTL_DM_DEVS; n++)
+		if (vm->devs[n] && vm->devs[n]->kind == kind)
+			return vm->devs[n];
+	return NULL;
+}
+
+static void dm_input_send(struct dm_dev *d, struct virtio_input_event *ev, uint32_t n)
+{
+	struct dm_input *in = d->be;
+
+	ev[n++] = (struct virtio_input_event){ EV_SYN, SYN_REPORT, 0 };
+	virtio_input_send(&in->in, ev, n);
+	dm_dev_state_sync(d); /* a bad event buffer may have failed the device */
+}
+
+/*
+ * "key CODE 0|1": a Linux key code released or pressed.
+ * "pointer X Y BUTTONS [WHEEL]": X, Y in 0..32767; BUTTONS as RFB's mask
+ * (bit 0 left, 1 middle, 2 right); WHEEL in notches, up positive.
+ */
+static void dm_input_line(struct dm_input *kbd, const char *line)
+{
+	struct virtio_input_event ev[8];
+	static const uint16_t btn[3] = { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT };
+	unsigned code, down, x, y, buttons;
+	int wheel = 0, n = 0, args;
+	struct dm_dev *tab;
+	struct dm_input *t;
+
+	if (sscanf(line, "key %u %u", &code, &down) == 2 && code && code <= KEY_MAX_KEYBOARD) {
+		ev[0] = (struct virtio_input_event){ EV_KEY, (u16)code, down ? 1 : 0 };
+		dm_input_send(kbd->d, ev, 1);
+		return;
+	}
+	args = sscanf(line, "pointer %u %u %u %d", &x, &y, &buttons, &wheel);
+	tab = dm_input_find(kbd->d->vm, &dm_tablet_kind);
+	if (args < 3 || !tab)
+		return; /* not ours to judge: the client is keel-vnc, and a line too many costs nothing */
+	t = tab->be;
+	ev[n++] = (struct virtio_input_event){ EV_ABS, ABS_X, x > VIRTIO_INPUT_ABS_MAX ? VIRTIO_INPUT_ABS_MAX : x };
+	ev[n++] = (struct virtio_input_event){ EV_ABS, ABS_Y, y > VIRTIO_INPUT_ABS_MAX ? VIRTIO_INPUT_ABS_MAX : y };
+	for (unsigned b = 0; b < 3; b++)
+		if ((buttons ^ t->buttons) >> b & 1)
+			ev[n++] = (struct virtio_input_event){ EV_KEY, btn[b], buttons >> b & 1 };
+	t->buttons = buttons & 7;
+	if (wheel)
+		ev[n++] = (struct virtio_input_event){ EV_REL, REL_WHEEL, (u32)wheel };
+	dm_input_send(tab, ev, (uint32_t)n);
+}
+
+static void dm_input_drop(struct dm_input *in)
+{
+	if (in->client >= 0)
+		close(in->client);
+	in->client = -1;
+	in->len = 0;
+}
+
+/* keyboard, tablet (one of each a VM) */
+static int dm_input_open(struct dm_dev *d, int argc, char **argv, char *msg, size_t len,
+			 const struct dm_kind *kind, enum virtio_input_kind vkind)
+{
+	struct dm_input *in;
+
+	(void)argv;
+	if (argc) {
+		snprintf(msg, len, "usage: %s", kind->name);
+		return -1;
+	}
+	if (dm_input_find(d->vm, kind)) {
+		snprintf(msg, len, "'%s' has a %s already", d->vm->name, kind->name);
+		return -1;
+	}
+	in = calloc(1, sizeof(*in));
+	if (!in || virtio_input_init(&in->in, vkind, 0, NULL, NULL)) {
+		snprintf(msg, len, "cannot build the %s model", kind->name);
+		free(in);
+		return -1;
+	}
+	in->d = d;
+	in->client = -1;
+	d->be = in;
+	d->vdev = &in->in.dev;
+	return 0;
+}
+
+static int dm_keyboard_open(struct dm_dev *d, int argc, char **argv, char *msg, size_t len)
+{
+	return dm_input_open(d, argc, argv, msg, len, &dm_keyboard_kind, VIRTIO_INPUT_KEYBOARD);
+}
+
+static int dm_tablet_open(struct dm_dev *d, int argc, char **argv, char *msg, size_t len)
+{
+	return dm_input_open(d, argc, argv, msg, len, &dm_tablet_kind, VIRTIO_INPUT_TABLET);
+}
+
+static void dm_input_close(struct dm_dev *d)
+{
+	dm_input_drop(d->be);
+	free(d->be);
+}
+
+static void dm_input_describe(struct dm_dev *d, char *buf, size_t len)
+{
+	struct dm_input *in = d->be;
+
+	snprintf(buf, len, "%s%s", d->kind->name, in->client >= 0 ? " (attached)" : "");
+}
+
+static void dm_input_prepare(struct dm_dev *d, struct pollfd *p)
+{
+	struct dm_input *in = d->be;
+
+	p->fd = in->client;
+	p->events = POLLIN;
+}
+
+static void dm_input_ready(struct dm_dev *d, short revents)
+{
+	struct dm_input *in = d->be;
+	char *nl;
+	ssize_t n;
+
+	if (in->client < 0 || !(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	n = read(in->client, in->line + in->len, sizeof(in->line) - 1 - in->len);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		dm_input_drop(in);
+		return;
+	}
+	if (n < 0)
+		return;
+	in->len += (uint32_t)n;
+	in->line[in->len] = 0;
+	while ((nl = strchr(in->line, '\n'))) {
+		*nl = 0;
+		dm_input_line(in, in->line);
+		in->len -= (uint32_t)(nl + 1 - in->line);
+		memmove(in->line, nl + 1, in->len + 1);
+	}
+	if (in->len == sizeof(in->line) - 1) /* a line too long: not a client of ours */
+		dm_input_drop(in);
+}
+
+int dm_input_client(struct dm_vm *vm, int fd)
+{
+	struct dm_dev *d = dm_input_find(vm, &dm_keyboard_kind);
+	struct dm_input *in;
+
+	if (!d || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK))
+		return -1;
+	in = d->be;
+	dm_input_drop(in); /* the newest client takes over */
+	in->client = fd;
+	return 0;
+}
+
+const struct dm_kind dm_keyboard_kind = {
+	.name = "keyboard",
+	.open = dm_keyboard_open,
+	.close = dm_input_close,
+	.describe = dm_input_describe,
+	.prepare = dm_input_prepare,
+	.ready = dm_input_ready,
+};
+
+const struct dm_kind dm_tablet_kind = {
+	.name = "tablet",
+	.open = dm_tablet_open,
+	.close = dm_input_close,
+	.describe = dm_input_describe,
+};
