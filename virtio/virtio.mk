@@ -20,7 +20,8 @@ UNIT_SRCS_virtio_state := $(VIRTIO_TEST_SRCS)
 UNIT_SRCS_virtio_gpu := $(VIRTIO_TEST_SRCS)
 UNIT_SRCS_virtio_input := $(VIRTIO_TEST_SRCS)
 
-FUZZ_TARGETS += virtqueue virtio_blk virtio_gpu
+FUZZ_TARGETS += virtqueue virtio_blk virtio_gpu virtio_input
 FUZZ_SRCS_virtqueue := $(VIRTIO_SRCS) lib/format.c
 FUZZ_SRCS_virtio_blk := $(VIRTIO_SRCS) tests/unit/virtio_driver_sim.c lib/format.c
 FUZZ_SRCS_virtio_gpu := $(VIRTIO_SRCS) tests/unit/virtio_driver_sim.c lib/format.c
+FUZZ_SRCS_virtio_input := $(VIRTIO_SRCS) tests/unit/virtio_driver_sim.c lib/format.c
