@@ -46,6 +46,7 @@ class RFBClient:
         # server never draws one into the pixels
         self.s.sendall(struct.pack(">BxHii", 2, 2, 0, CURSOR))
         self.fb = bytearray(self.width * self.height * 4)
+        self.received = 0  # pixels received so far
 
     def _exact(self, n):
         data = b""
@@ -74,6 +75,7 @@ class RFBClient:
                     if enc != 0:
                         raise RFBError("encoding %d, only Raw was asked for" % enc)
                     data, pixels = self._exact(w * h * 4), True
+                    self.received += w * h
                     for row in range(h):
                         at = ((y + row) * self.width + x) * 4
                         self.fb[at:at + w * 4] = data[row * w * 4:(row + 1) * w * 4]

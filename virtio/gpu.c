@@ -233,23 +233,35 @@ static u32 virtio_gpu_attach(struct virtio_gpu *gpu, const struct vq_chain *c)
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
-/* Copy len bytes at off of res's backing (already checked to be inside it). */
-static void virtio_gpu_backing_read(const struct virtio_gpu_resource *res, u64 off,
-				    u8 *dst, u32 len)
+/* Where a walk of a resource's backing entries is: entry i starts at backing offset start. */
+struct virtio_gpu_walk {
+	u32 i;
+	u64 start;
+};
+
+/*
+ * Copy len bytes at off of res's backing (already checked to be inside
+ * it). Offsets only grow from one call to the next of a transfer, so the
+ * walk goes on from where it stopped rather than from the first entry.
+ */
+static void virtio_gpu_backing_read(const struct virtio_gpu_resource *res,
+				    struct virtio_gpu_walk *w, u64 off, u8 *dst, u32 len)
 {
-	for (u32 i = 0; i < res->nr_backing && len; i++) {
-		const struct virtio_iov *v = &res->backing[i];
+	while (len && w->i < res->nr_backing) {
+		const struct virtio_iov *v = &res->backing[w->i];
+		u64 at = off - w->start;
 		u32 n;
 
-		if (off >= v->len) {
-			off -= v->len;
+		if (at >= v->len) {
+			w->start += v->len;
+			w->i++;
 			continue;
 		}
-		n = (u32)MIN((u64)len, v->len - off);
-		memcpy(dst, (const u8 *)v->base + off, n);
+		n = (u32)MIN((u64)len, v->len - at);
+		memcpy(dst, (const u8 *)v->base + at, n);
 		dst += n;
 		len -= n;
-		off = 0;
+		off += n;
 	}
 }
 
@@ -260,6 +272,7 @@ static void virtio_gpu_backing_read(const struct virtio_gpu_resource *res, u64 o
 static u32 virtio_gpu_transfer(struct virtio_gpu *gpu, const struct vq_chain *c)
 {
 	struct virtio_gpu_transfer_to_host_2d b;
+	struct virtio_gpu_walk walk = { 0, 0 };
 	struct virtio_gpu_resource *res;
 	u32 stride, row;
 
@@ -280,7 +293,7 @@ static u32 virtio_gpu_transfer(struct virtio_gpu *gpu, const struct vq_chain *c)
 	    (u64)(b.r.height - 1) * stride + row > res->backing_len - b.offset)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	for (u32 h = 0; h < b.r.height; h++)
-		virtio_gpu_backing_read(res, b.offset + (u64)h * stride,
+		virtio_gpu_backing_read(res, &walk, b.offset + (u64)h * stride,
 					res->pixels + (u64)(b.r.y + h) * stride +
 						(u64)b.r.x * BPP,
 					row);

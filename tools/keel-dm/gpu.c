@@ -13,9 +13,16 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GPU_MEMORY (64ull << 20) /* a guest's resources: a few 1920x1080 frame buffers */
+/*
+ * The screen file (and VNC, screenshots, the local display) follows the
+ * guest's flushes at most this often: a guest that redraws without pause
+ * would otherwise keep keel-dm copying and the readers' seqlock retrying.
+ */
+#define PUBLISH_MS 40
 #define VNC_PORT_BASE 5900 /* RFB's display :0 (RFC 6143 1); a VM's display is :<its id> */
 
 struct dm_gpu {
@@ -25,7 +32,17 @@ struct dm_gpu {
 	char path[300]; /* "": anonymous (no state directory) */
 	pid_t vnc; /* keel-vnc serving the screen file, 0: none */
 	unsigned port;
+	struct virtio_gpu_rect dirty; /* flushed, not yet in the screen file (width 0: nothing) */
+	uint64_t published; /* when the screen file last changed, CLOCK_MONOTONIC ms */
 };
+
+static uint64_t dm_gpu_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
 
 static void *dm_gpu_alloc(void *ctx, u64 size)
 {
@@ -78,6 +95,8 @@ static void dm_gpu_scanout(void *ctx, const struct virtio_gpu_surface *s)
 	struct dm_gpu *g = ctx;
 	struct screen *scr = g->screen;
 
+	g->dirty.width = 0; /* all of it goes now */
+	g->published = dm_gpu_now_ms();
 	dm_screen_begin(scr);
 	scr->width = s ? (s->width < SCREEN_MAX_W ? s->width : SCREEN_MAX_W) : 0;
 	scr->height = s ? (s->height < SCREEN_MAX_H ? s->height : SCREEN_MAX_H) : 0;
@@ -88,15 +107,53 @@ static void dm_gpu_scanout(void *ctx, const struct virtio_gpu_surface *s)
 	dm_display_update(g->d, scr, 0, 0, 0, 0, true);
 }
 
+/* The flushed rectangles so far, from the scanout as it is now, into the screen file. */
+static void dm_gpu_publish(struct dm_gpu *g)
+{
+	struct virtio_gpu_surface s;
+	const struct virtio_gpu_rect *r = &g->dirty;
+
+	if (!r->width)
+		return;
+	if (virtio_gpu_surface(&g->gpu, &s)) {
+		dm_screen_begin(g->screen);
+		dm_screen_copy(g->screen, &s, r);
+		g->screen->updates++;
+		dm_screen_end(g->screen);
+		dm_display_update(g->d, g->screen, r->x, r->y, r->width, r->height, false);
+	}
+	g->dirty.width = 0;
+	g->published = dm_gpu_now_ms();
+}
+
 static void dm_gpu_flush(void *ctx, const struct virtio_gpu_surface *s, const struct virtio_gpu_rect *r)
 {
 	struct dm_gpu *g = ctx;
+	struct virtio_gpu_rect *d = &g->dirty;
 
-	dm_screen_begin(g->screen);
-	dm_screen_copy(g->screen, s, r);
-	g->screen->updates++;
-	dm_screen_end(g->screen);
-	dm_display_update(g->d, g->screen, r->x, r->y, r->width, r->height, false);
+	(void)s;
+	if (!d->width) {
+		*d = *r;
+	} else { /* the smallest rectangle holding both */
+		uint32_t x1 = MAX(d->x + d->width, r->x + r->width), y1 = MAX(d->y + d->height, r->y + r->height);
+
+		d->x = MIN(d->x, r->x);
+		d->y = MIN(d->y, r->y);
+		d->width = x1 - d->x;
+		d->height = y1 - d->y;
+	}
+	if (dm_gpu_now_ms() - g->published >= PUBLISH_MS)
+		dm_gpu_publish(g);
+}
+
+/* Flushes held back by PUBLISH_MS go out once it has passed (keel-dm polls at least every 20 ms). */
+static void dm_gpu_prepare(struct dm_dev *d, struct pollfd *p)
+{
+	struct dm_gpu *g = d->be;
+
+	if (g->dirty.width && dm_gpu_now_ms() - g->published >= PUBLISH_MS)
+		dm_gpu_publish(g);
+	p->fd = -1;
 }
 
 static const struct virtio_gpu_ops dm_gpu_ops = {
@@ -265,4 +322,5 @@ const struct dm_kind dm_gpu_kind = {
 	.open = dm_gpu_open,
 	.close = dm_gpu_close,
 	.describe = dm_gpu_describe,
+	.prepare = dm_gpu_prepare,
 };
