@@ -262,6 +262,8 @@ def test_vnc():
             x = 512 * 32767 // (W - 1)
             check((3, 0, x) in ptr and (1, 0x110, 1) in ptr and (1, 0x110, 0) in ptr,
                   "the guest's tablet saw %r, not ABS_X %d and BTN_LEFT down, up" % (ptr, x), m)
+        ps = m.shell("ps | grep '[k]eel-vnc v1'")
+        check(re.search(r"^\s*\d+\s+nobody\s", ps), "keel-vnc does not run as nobody: %r" % ps, m)
         ok(m, "destroy v1")
         info = m.shell("ps | grep -c '[k]eel-vnc'")
         check(info == "0", "keel-vnc still runs after the guest is gone: %r" % info, m)

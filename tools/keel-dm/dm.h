@@ -58,6 +58,7 @@ struct dm {
 	struct ctl *ctl;
 	struct dm_vm *vms[KCTL_MAX_VMS]; /* by VM id */
 	const char *state_dir; /* devices files; NULL keeps none (tests) */
+	const char *vnc; /* the program serving each display over VNC (keel-vnc); NULL: none (tests) */
 };
 
 /* log.c: "keel-dm: " lines on stderr (the log file when a daemon). */
@@ -142,7 +143,21 @@ void dm_display_update(struct dm_dev *d, const struct screen *s, uint32_t x, uin
 		       uint32_t h, bool whole);
 /* gpu.c: shows d (a gpu device) on the display; 0, or -1 with msg. */
 int dm_gpu_display(struct dm_dev *d, char *msg, size_t len);
-/* input.c: fd becomes the VM's input stream (key and pointer lines) after its "ok"; -1: no keyboard. */
-int dm_input_client(struct dm_vm *vm, int fd);
+/*
+ * input.c: a stream of "key CODE 0|1" and "pointer X Y BUTTONS [WHEEL]"
+ * lines for a VM's keyboard and tablet. A display owns one: keel-vnc's.
+ */
+struct dm_input_stream {
+	int fd; /* -1: none */
+	char line[64];
+	uint32_t len;
+};
+/* fd becomes the stream (the one before is closed); -1 if it cannot be made non-blocking. */
+int dm_input_stream_attach(struct dm_input_stream *s, int fd);
+void dm_input_stream_close(struct dm_input_stream *s);
+/* The stream's fd polled revents: whole lines go to vm's keyboard and tablet. */
+void dm_input_stream_read(struct dm_vm *vm, struct dm_input_stream *s, short revents);
+/* gpu.c: fd becomes the input stream of d (a gpu device); 0, or -1. */
+int dm_gpu_input(struct dm_dev *d, int fd);
 
 #endif

@@ -32,6 +32,7 @@ struct dm_gpu {
 	char path[300]; /* "": anonymous (no state directory) */
 	pid_t vnc; /* keel-vnc serving the screen file, 0: none */
 	unsigned port;
+	struct dm_input_stream input; /* keel-vnc's keys and pointer */
 	struct virtio_gpu_rect dirty; /* flushed, not yet in the screen file (width 0: nothing) */
 	uint64_t published; /* when the screen file last changed, CLOCK_MONOTONIC ms */
 };
@@ -146,14 +147,32 @@ static void dm_gpu_flush(void *ctx, const struct virtio_gpu_surface *s, const st
 		dm_gpu_publish(g);
 }
 
-/* Flushes held back by PUBLISH_MS go out once it has passed (keel-dm polls at least every 20 ms). */
+/*
+ * Flushes held back by PUBLISH_MS go out once it has passed (keel-dm polls
+ * at least every 20 ms); the input stream is polled.
+ */
 static void dm_gpu_prepare(struct dm_dev *d, struct pollfd *p)
 {
 	struct dm_gpu *g = d->be;
 
 	if (g->dirty.width && dm_gpu_now_ms() - g->published >= PUBLISH_MS)
 		dm_gpu_publish(g);
-	p->fd = -1;
+	p->fd = g->input.fd;
+	p->events = POLLIN;
+}
+
+static void dm_gpu_ready(struct dm_dev *d, short revents)
+{
+	struct dm_gpu *g = d->be;
+
+	dm_input_stream_read(d->vm, &g->input, revents);
+}
+
+int dm_gpu_input(struct dm_dev *d, int fd)
+{
+	struct dm_gpu *g = d->be;
+
+	return dm_input_stream_attach(&g->input, fd);
 }
 
 static const struct virtio_gpu_ops dm_gpu_ops = {
@@ -198,21 +217,25 @@ static struct screen *dm_screen_open(struct dm_gpu *g, char *msg, size_t len)
 
 /*
  * keel-vnc, a process of its own: the network-facing RFB code (libvncserver)
- * never shares an address space with guest RAM. It reads the screen file and
- * sends input back through the socket; it ends with keel-dm.
+ * never shares an address space with guest RAM. It reads the screen file,
+ * sends input lines back through keel-dm's socket (`input VM`), then runs
+ * as nobody; it ends with keel-dm.
  */
 static void dm_gpu_vnc_start(struct dm_gpu *g)
 {
+	const char *vnc = g->d->vm->dm->vnc;
 	char port[16];
 	pid_t pid;
 
+	if (!vnc)
+		return;
 	g->port = VNC_PORT_BASE + g->d->vm->id;
 	snprintf(port, sizeof(port), "%u", g->port);
 	pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		execlp("keel-vnc", "keel-vnc", g->d->vm->name, g->path, port, KEEL_DM_SOCKET, (char *)NULL);
-		dm_log("%s: cannot run keel-vnc: %s", g->d->vm->name, strerror(errno));
+		execlp(vnc, vnc, g->d->vm->name, g->path, port, KEEL_DM_SOCKET, (char *)NULL);
+		dm_log("%s: cannot run %s: %s", g->d->vm->name, vnc, strerror(errno));
 		_exit(127);
 	}
 	g->vnc = pid > 0 ? pid : 0;
@@ -255,6 +278,7 @@ static int dm_gpu_open(struct dm_dev *d, int argc, char **argv, char *msg, size_
 		return -1;
 	}
 	g->d = d;
+	g->input.fd = -1;
 	g->screen = dm_screen_open(g, msg, len);
 	if (!g->screen) {
 		free(g);
@@ -275,6 +299,7 @@ static void dm_gpu_close(struct dm_dev *d)
 
 	if (dm_display_shows(d))
 		dm_display_service();
+	dm_input_stream_close(&g->input);
 	if (g->vnc) {
 		kill(g->vnc, SIGTERM);
 		waitpid(g->vnc, NULL, 0);
@@ -323,4 +348,5 @@ const struct dm_kind dm_gpu_kind = {
 	.close = dm_gpu_close,
 	.describe = dm_gpu_describe,
 	.prepare = dm_gpu_prepare,
+	.ready = dm_gpu_ready,
 };

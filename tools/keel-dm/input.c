@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* keel-dm keyboard and tablet: virtio-input devices fed by one client stream of key and pointer lines. */
+/* keel-dm keyboard and tablet: virtio-input devices, fed by the key and pointer lines of a display's input stream. */
 #include "dm.h"
 #include <keel/virtio_input.h>
 #include <errno.h>
@@ -9,14 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define INPUT_LINE 64
-
 struct dm_input {
 	struct virtio_input in;
 	struct dm_dev *d;
-	int client; /* keyboard only: the `input VM` stream, -1 if none */
-	char line[INPUT_LINE];
-	uint32_t len;
 	uint32_t buttons; /* the tablet's buttons as last sent (VNC's mask: 1 left, 2 middle, 4 right) */
 };
 
@@ -42,22 +37,23 @@ static void dm_input_send(struct dm_dev *d, struct virtio_input_event *ev, uint3
  * "pointer X Y BUTTONS [WHEEL]": X, Y in 0..32767; BUTTONS as RFB's mask
  * (bit 0 left, 1 middle, 2 right); WHEEL in notches, up positive.
  */
-static void dm_input_line(struct dm_input *kbd, const char *line)
+static void dm_input_line(struct dm_vm *vm, const char *line)
 {
 	struct virtio_input_event ev[8];
 	static const uint16_t btn[3] = { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT };
 	unsigned code, down, x, y, buttons;
 	int wheel = 0, n = 0, args;
-	struct dm_dev *tab;
+	struct dm_dev *kbd = dm_input_find(vm, &dm_keyboard_kind), *tab;
 	struct dm_input *t;
 
 	if (sscanf(line, "key %u %u", &code, &down) == 2 && code && code <= KEY_MAX_KEYBOARD) {
 		ev[0] = (struct virtio_input_event){ EV_KEY, (u16)code, down ? 1 : 0 };
-		dm_input_send(kbd->d, ev, 1);
+		if (kbd)
+			dm_input_send(kbd, ev, 1);
 		return;
 	}
 	args = sscanf(line, "pointer %u %u %u %d", &x, &y, &buttons, &wheel);
-	tab = dm_input_find(kbd->d->vm, &dm_tablet_kind);
+	tab = dm_input_find(vm, &dm_tablet_kind);
 	if (args < 3 || !tab)
 		return; /* not ours to judge: the client is keel-vnc, and a line too many costs nothing */
 	t = tab->be;
@@ -72,12 +68,47 @@ static void dm_input_line(struct dm_input *kbd, const char *line)
 	dm_input_send(tab, ev, (uint32_t)n);
 }
 
-static void dm_input_drop(struct dm_input *in)
+void dm_input_stream_close(struct dm_input_stream *s)
 {
-	if (in->client >= 0)
-		close(in->client);
-	in->client = -1;
-	in->len = 0;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->len = 0;
+}
+
+int dm_input_stream_attach(struct dm_input_stream *s, int fd)
+{
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK))
+		return -1;
+	dm_input_stream_close(s); /* the newest client takes over */
+	s->fd = fd;
+	return 0;
+}
+
+void dm_input_stream_read(struct dm_vm *vm, struct dm_input_stream *s, short revents)
+{
+	char *nl;
+	ssize_t n;
+
+	if (s->fd < 0 || !(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	n = read(s->fd, s->line + s->len, sizeof(s->line) - 1 - s->len);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		dm_input_stream_close(s);
+		return;
+	}
+	if (n < 0)
+		return;
+	s->len += (uint32_t)n;
+	s->line[s->len] = 0;
+	while ((nl = strchr(s->line, '\n'))) {
+		*nl = 0;
+		dm_input_line(vm, s->line);
+		s->len -= (uint32_t)(nl + 1 - s->line);
+		memmove(s->line, nl + 1, s->len + 1);
+	}
+	if (s->len == sizeof(s->line) - 1) /* a line too long: not a client of ours */
+		dm_input_stream_close(s);
 }
 
 /* keyboard, tablet (one of each a VM) */
@@ -102,7 +133,6 @@ static int dm_input_open(struct dm_dev *d, int argc, char **argv, char *msg, siz
 		return -1;
 	}
 	in->d = d;
-	in->client = -1;
 	d->be = in;
 	d->vdev = &in->in.dev;
 	return 0;
@@ -120,77 +150,17 @@ static int dm_tablet_open(struct dm_dev *d, int argc, char **argv, char *msg, si
 
 static void dm_input_close(struct dm_dev *d)
 {
-	dm_input_drop(d->be);
 	free(d->be);
-}
-
-static void dm_input_describe(struct dm_dev *d, char *buf, size_t len)
-{
-	struct dm_input *in = d->be;
-
-	snprintf(buf, len, "%s%s", d->kind->name, in->client >= 0 ? " (attached)" : "");
-}
-
-static void dm_input_prepare(struct dm_dev *d, struct pollfd *p)
-{
-	struct dm_input *in = d->be;
-
-	p->fd = in->client;
-	p->events = POLLIN;
-}
-
-static void dm_input_ready(struct dm_dev *d, short revents)
-{
-	struct dm_input *in = d->be;
-	char *nl;
-	ssize_t n;
-
-	if (in->client < 0 || !(revents & (POLLIN | POLLHUP | POLLERR)))
-		return;
-	n = read(in->client, in->line + in->len, sizeof(in->line) - 1 - in->len);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		dm_input_drop(in);
-		return;
-	}
-	if (n < 0)
-		return;
-	in->len += (uint32_t)n;
-	in->line[in->len] = 0;
-	while ((nl = strchr(in->line, '\n'))) {
-		*nl = 0;
-		dm_input_line(in, in->line);
-		in->len -= (uint32_t)(nl + 1 - in->line);
-		memmove(in->line, nl + 1, in->len + 1);
-	}
-	if (in->len == sizeof(in->line) - 1) /* a line too long: not a client of ours */
-		dm_input_drop(in);
-}
-
-int dm_input_client(struct dm_vm *vm, int fd)
-{
-	struct dm_dev *d = dm_input_find(vm, &dm_keyboard_kind);
-	struct dm_input *in;
-
-	if (!d || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK))
-		return -1;
-	in = d->be;
-	dm_input_drop(in); /* the newest client takes over */
-	in->client = fd;
-	return 0;
 }
 
 const struct dm_kind dm_keyboard_kind = {
 	.name = "keyboard",
 	.open = dm_keyboard_open,
 	.close = dm_input_close,
-	.describe = dm_input_describe,
-	.prepare = dm_input_prepare,
-	.ready = dm_input_ready,
 };
 
 const struct dm_kind dm_tablet_kind = {
 	.name = "tablet",
 	.open = dm_tablet_open,
 	.close = dm_input_close,
-	.describe = dm_input_describe,
 };

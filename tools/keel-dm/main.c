@@ -194,7 +194,7 @@ static void dm_shutdown(struct dm *dm, int lock)
 int main(int argc, char **argv)
 {
 	static struct ctl c;
-	static struct dm dm = { .ctl = &c, .state_dir = DM_STATE_DIR };
+	static struct dm dm = { .ctl = &c, .state_dir = DM_STATE_DIR, .vnc = "keel-vnc" };
 	struct sigaction sa = { .sa_handler = dm_on_signal };
 	int foreground = argc == 2 && !strcmp(argv[1], "--foreground"), ready = -1, lock, listen_fd;
 

@@ -25,8 +25,9 @@
  *   screen VM     -> "ok PATH": the VM's screen file (tools/keelctl/screen.h)
  *   display VM    -> "ok": VM's screen on the machine's display (tools/keel-dm/display.c)
  *   display --service -> "ok": the service VM's console back on it
- *   input VM      -> "ok", then lines "key CODE 0|1" and "pointer X Y BUTTONS [WHEEL]"
- *                    go to the VM's keyboard and tablet (tools/keel-dm/input.c)
+ *   input VM      -> "ok", then the connection is the VM's display's input stream (one at
+ *                    a time, the newest wins): lines "key CODE 0|1" and "pointer X Y
+ *                    BUTTONS [WHEEL]" for its keyboard and tablet (tools/keel-dm/input.c)
  * Any failure answers "error <what to tell the operator>" instead.
  */
 
@@ -138,54 +139,55 @@ static int dm_do_console(struct dm *dm, int fd, const char *name)
 	return 0;
 }
 
-static void dm_do_screen(struct dm *dm, int fd, const char *name)
+/* The VM's display, if it has one. */
+static struct dm_dev *dm_gpu_of(struct dm *dm, const char *name)
 {
 	struct dm_vm *vm = dm_vm_find(dm, name);
 
-	for (unsigned n = 0; vm && n < KCTL_DM_DEVS; n++) {
-		if (!vm->devs[n] || vm->devs[n]->kind != &dm_gpu_kind)
-			continue;
-		if (!dm_gpu_screen(vm->devs[n])[0])
-			break;
-		dm_reply(fd, "ok %s", dm_gpu_screen(vm->devs[n]));
-		return;
-	}
-	dm_reply(fd, "error '%s' has no display (create it with --gpu)", name);
+	for (unsigned n = 0; vm && n < KCTL_DM_DEVS; n++)
+		if (vm->devs[n] && vm->devs[n]->kind == &dm_gpu_kind)
+			return vm->devs[n];
+	return NULL;
+}
+
+static void dm_do_screen(struct dm *dm, int fd, const char *name)
+{
+	struct dm_dev *d = dm_gpu_of(dm, name);
+
+	if (d && dm_gpu_screen(d)[0])
+		dm_reply(fd, "ok %s", dm_gpu_screen(d));
+	else
+		dm_reply(fd, "error '%s' has no display (create it with --gpu)", name);
 }
 
 /* "display VM" puts its screen on the machine's display; "display --service" takes it back. */
 static void dm_do_display(struct dm *dm, int fd, const char *name)
 {
-	struct dm_vm *vm = dm_vm_find(dm, name);
+	struct dm_dev *d = dm_gpu_of(dm, name);
 	char msg[200];
 
 	if (!strcmp(name, "--service")) {
 		dm_display_service();
 		dm_reply(fd, "ok");
-		return;
+	} else if (!d) {
+		dm_reply(fd, "error '%s' has no display (create it with --gpu)", name);
+	} else if (dm_gpu_display(d, msg, sizeof(msg))) {
+		dm_reply(fd, "error %s", msg);
+	} else {
+		dm_reply(fd, "ok");
 	}
-	for (unsigned n = 0; vm && n < KCTL_DM_DEVS; n++) {
-		if (!vm->devs[n] || vm->devs[n]->kind != &dm_gpu_kind)
-			continue;
-		if (dm_gpu_display(vm->devs[n], msg, sizeof(msg)))
-			dm_reply(fd, "error %s", msg);
-		else
-			dm_reply(fd, "ok");
-		return;
-	}
-	dm_reply(fd, "error '%s' has no display (create it with --gpu)", name);
 }
 
-/* 1 if fd now belongs to the VM's keyboard. */
+/* 1 if fd now belongs to the VM's display as its input stream. */
 static int dm_do_input(struct dm *dm, int fd, const char *name)
 {
-	struct dm_vm *vm = dm_vm_find(dm, name);
+	struct dm_dev *d = dm_gpu_of(dm, name);
 
-	if (vm && !dm_input_client(vm, fd)) {
+	if (d && !dm_gpu_input(d, fd)) {
 		dm_reply(fd, "ok");
 		return 1;
 	}
-	dm_reply(fd, "error '%s' has no virtio keyboard (create it with --gpu)", name);
+	dm_reply(fd, "error '%s' has no display (create it with --gpu)", name);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <grp.h>
 #include <unistd.h>
 
 #define POLL_US 20000 /* the screen file is looked at 50 times a second */
@@ -35,11 +36,15 @@ static void vnc_log(const char *fmt, ...)
 		fputc('\n', stderr);
 }
 
-/* keel-dm's input stream for the VM ("input VM" -> "ok"), opened when first needed. */
+/*
+ * keel-dm's input stream for the VM's display ("input VM" -> "ok"), opened
+ * once, before privileges go: keel-dm answers from its loop, soon after it
+ * started this process.
+ */
 static int input_open(void)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	struct timeval limit = { .tv_sec = 1 };
+	struct timeval limit = { .tv_sec = 10 };
 	char req[96], reply[160];
 	ssize_t n;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -74,10 +79,9 @@ static void input_line(const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (input_fd < 0)
-		input_fd = input_open();
 	if (input_fd >= 0 && send(input_fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
-		close(input_fd); /* keel-dm went away or took a new client: the next event reconnects */
+		vnc_log("input lost: keel-dm closed the stream (another client took it?)");
+		close(input_fd);
 		input_fd = -1;
 	}
 }
@@ -109,6 +113,17 @@ static void xrgb_format(rfbScreenInfoPtr s)
 	s->serverFormat.redShift = 16;
 	s->serverFormat.greenShift = 8;
 	s->serverFormat.blueShift = 0;
+}
+
+/* From here on nobody: a flaw in the RFB code reaches a read-only screen and an input stream. */
+static int drop_privileges(void)
+{
+	const gid_t nogroup = 65534;
+	const uid_t nobody = 65534;
+
+	if (setgroups(0, NULL) || setgid(nogroup) || setuid(nobody))
+		return -1;
+	return setuid(0) == 0 ? -1 : 0; /* there is no way back */
 }
 
 static void on_term(int sig)
@@ -180,9 +195,14 @@ int main(int argc, char **argv)
 	s->alwaysShared = TRUE;
 	s->kbdAddEvent = on_key;
 	s->ptrAddEvent = on_pointer;
+	input_fd = input_open();
 	rfbInitServer(s);
 	if (s->listenSock == RFB_INVALID_SOCKET) {
 		vnc_log("cannot listen on TCP port %d", port);
+		return 1;
+	}
+	if (drop_privileges()) {
+		vnc_log("cannot become nobody: %s", strerror(errno));
 		return 1;
 	}
 	vnc_log("serving the screen on TCP port %d", port);
