@@ -62,7 +62,8 @@ class RFBClient:
 
     def frame(self, incremental=False):
         """Asks for the whole screen (7.5.3) and reads messages until an update with pixels arrives."""
-        self.s.sendall(struct.pack(">BBHHHH", 3, 1 if incremental else 0, 0, 0, self.width, self.height))
+        request = struct.pack(">BBHHHH", 3, 1 if incremental else 0, 0, 0, self.width, self.height)
+        self.s.sendall(request)
         while True:
             kind = self._exact(1)[0]
             if kind == 0:  # 7.6.1 FramebufferUpdate
@@ -82,8 +83,7 @@ class RFBClient:
                 if pixels:
                     return self.fb
                 # only the cursor came: the request is answered, ask again
-                self.s.sendall(struct.pack(">BBHHHH", 3, 1 if incremental else 0, 0, 0,
-                                           self.width, self.height))
+                self.s.sendall(request)
                 continue
             if kind == 2:  # 7.6.3 Bell
                 continue

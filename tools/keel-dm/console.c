@@ -99,6 +99,7 @@ static void dm_con_input(struct dm_con *c)
 static int dm_con_open(struct dm_dev *d, int argc, char **argv, char *msg, size_t len)
 {
 	struct virtio_console_params p = { 0 };
+	struct dm_dev *other;
 	struct dm_con *c;
 
 	(void)argv;
@@ -106,11 +107,10 @@ static int dm_con_open(struct dm_dev *d, int argc, char **argv, char *msg, size_
 		snprintf(msg, len, "usage: console");
 		return -1;
 	}
-	for (unsigned n = 0; n < KCTL_DM_DEVS; n++)
-		if (d->vm->devs[n] && d->vm->devs[n]->kind == &dm_console_kind) {
-			snprintf(msg, len, "'%s' has a virtio console already (00:%02x.0)", d->vm->name, n);
-			return -1;
-		}
+	if ((other = dm_vm_dev(d->vm, &dm_console_kind))) {
+		snprintf(msg, len, "'%s' has a virtio console already (00:%02x.0)", d->vm->name, other->number);
+		return -1;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c || virtio_console_init(&c->con, &p, &dm_con_ops, c)) {
 		snprintf(msg, len, "cannot build the console model");

@@ -47,10 +47,11 @@ static bool dm_display_native(void)
 void dm_display_update(struct dm_dev *d, const struct screen *s, uint32_t x, uint32_t y, uint32_t w,
 		       uint32_t h, bool whole)
 {
-	bool native = dm_display_native();
+	bool native;
 
 	if (d != disp.shown)
 		return;
+	native = dm_display_native();
 	if (whole) { /* a new mode: black around it, then centred (clipped when larger) */
 		memset(disp.fb, 0, disp.fb_len);
 		disp.x0 = s->width < disp.var.xres ? (disp.var.xres - s->width) / 2 : 0;

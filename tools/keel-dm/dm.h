@@ -101,6 +101,8 @@ void dm_vm_close(struct dm_vm *vm, const char *why);
 /* Drops VMs that are gone, stopped or dead (and their devices files); answers requests of running VMs it does not serve. */
 void dm_vm_refresh(struct dm *dm);
 int dm_vm_ndevs(const struct dm_vm *vm);
+/* vm's first device of that kind (vm NULL, or none: NULL). */
+struct dm_dev *dm_vm_dev(const struct dm_vm *vm, const struct dm_kind *kind);
 
 /* dev_state.c: /run/keel-dm/<vm>.<NN>.state, a device's state kept current for a restarted keel-dm. */
 /* A new state file for d (restore 0), or the one a dead keel-dm left loaded into d: 1 if it was. */

@@ -11,17 +11,8 @@
 
 struct dm_input {
 	struct virtio_input in;
-	struct dm_dev *d;
 	uint32_t buttons; /* the tablet's buttons as last sent (VNC's mask: 1 left, 2 middle, 4 right) */
 };
-
-static struct dm_dev *dm_input_find(struct dm_vm *vm, const struct dm_kind *kind)
-{
-	for (unsigned n = 0; vm && n < KCTL_DM_DEVS; n++)
-		if (vm->devs[n] && vm->devs[n]->kind == kind)
-			return vm->devs[n];
-	return NULL;
-}
 
 static void dm_input_send(struct dm_dev *d, struct virtio_input_event *ev, uint32_t n)
 {
@@ -43,7 +34,7 @@ static void dm_input_line(struct dm_vm *vm, const char *line)
 	static const uint16_t btn[3] = { BTN_LEFT, BTN_MIDDLE, BTN_RIGHT };
 	unsigned code, down, x, y, buttons;
 	int wheel = 0, n = 0, args;
-	struct dm_dev *kbd = dm_input_find(vm, &dm_keyboard_kind), *tab;
+	struct dm_dev *kbd = dm_vm_dev(vm, &dm_keyboard_kind), *tab;
 	struct dm_input *t;
 
 	if (sscanf(line, "key %u %u", &code, &down) == 2 && code && code <= KEY_MAX_KEYBOARD) {
@@ -53,7 +44,7 @@ static void dm_input_line(struct dm_vm *vm, const char *line)
 		return;
 	}
 	args = sscanf(line, "pointer %u %u %u %d", &x, &y, &buttons, &wheel);
-	tab = dm_input_find(vm, &dm_tablet_kind);
+	tab = dm_vm_dev(vm, &dm_tablet_kind);
 	if (args < 3 || !tab)
 		return; /* not ours to judge: the client is keel-vnc, and a line too many costs nothing */
 	t = tab->be;
@@ -122,7 +113,7 @@ static int dm_input_open(struct dm_dev *d, int argc, char **argv, char *msg, siz
 		snprintf(msg, len, "usage: %s", kind->name);
 		return -1;
 	}
-	if (dm_input_find(d->vm, kind)) {
+	if (dm_vm_dev(d->vm, kind)) {
 		snprintf(msg, len, "'%s' has a %s already", d->vm->name, kind->name);
 		return -1;
 	}
@@ -132,7 +123,6 @@ static int dm_input_open(struct dm_dev *d, int argc, char **argv, char *msg, siz
 		free(in);
 		return -1;
 	}
-	in->d = d;
 	d->be = in;
 	d->vdev = &in->in.dev;
 	return 0;

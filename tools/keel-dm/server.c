@@ -127,27 +127,20 @@ static void dm_do_devices(struct dm *dm, int fd, const char *name)
 /* 1 if fd now belongs to the console. */
 static int dm_do_console(struct dm *dm, int fd, const char *name)
 {
-	struct dm_vm *vm = dm_vm_find(dm, name);
+	struct dm_dev *d = dm_vm_dev(dm_vm_find(dm, name), &dm_console_kind);
 
-	for (unsigned n = 0; vm && n < KCTL_DM_DEVS; n++) {
-		if (!vm->devs[n] || vm->devs[n]->kind != &dm_console_kind)
-			continue;
-		dm_reply(fd, "ok");
-		return !dm_console_client(vm->devs[n], fd);
+	if (!d) {
+		dm_reply(fd, "error '%s' has no virtio console", name);
+		return 0;
 	}
-	dm_reply(fd, "error '%s' has no virtio console", name);
-	return 0;
+	dm_reply(fd, "ok");
+	return !dm_console_client(d, fd);
 }
 
 /* The VM's display, if it has one. */
 static struct dm_dev *dm_gpu_of(struct dm *dm, const char *name)
 {
-	struct dm_vm *vm = dm_vm_find(dm, name);
-
-	for (unsigned n = 0; vm && n < KCTL_DM_DEVS; n++)
-		if (vm->devs[n] && vm->devs[n]->kind == &dm_gpu_kind)
-			return vm->devs[n];
-	return NULL;
+	return dm_vm_dev(dm_vm_find(dm, name), &dm_gpu_kind);
 }
 
 static void dm_do_screen(struct dm *dm, int fd, const char *name)

@@ -20,6 +20,14 @@ struct dm_vm *dm_vm_find(struct dm *dm, const char *name)
 	return NULL;
 }
 
+struct dm_dev *dm_vm_dev(const struct dm_vm *vm, const struct dm_kind *kind)
+{
+	for (unsigned n = 0; vm && n < KCTL_DM_DEVS; n++)
+		if (vm->devs[n] && vm->devs[n]->kind == kind)
+			return vm->devs[n];
+	return NULL;
+}
+
 int dm_vm_ndevs(const struct dm_vm *vm)
 {
 	int n = 0;

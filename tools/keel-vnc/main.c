@@ -188,6 +188,8 @@ int main(int argc, char **argv)
 	if (!s)
 		return 1;
 	s->frameBuffer = calloc((size_t)w * h, 4);
+	if (!s->frameBuffer)
+		return 1;
 	xrgb_format(s);
 	s->desktopName = vm_name;
 	s->port = s->ipv6port = port;
