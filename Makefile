@@ -19,20 +19,21 @@ CORE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protecto
 	-maccumulate-outgoing-args -DGNU_EFI_USE_MS_ABI $(WARN) -Iinclude -I.
 EFI_CFLAGS := -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64
 HOST_CFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
-	-fno-sanitize-recover=all $(WARN) -Wno-missing-prototypes -Iinclude -I. -Itests/unit
+	-fno-sanitize-recover=all $(WARN) -Wno-missing-prototypes -Iinclude -I. -Itests/unit -Itests/unit/virtio -Itools/lib
 
 CORE_SRCS :=
 UNIT_TESTS :=
 FUZZ_TARGETS :=
 include boot/boot.mk arch/x86/x86.mk core/core.mk lib/lib.mk drivers/drivers.mk
-include tests/unit/unit.mk tests/guests/guests.mk $(wildcard vmm/*.mk virtio/*.mk tools/*.mk tools/*/*.mk)
+include tests/unit/unit.mk tests/guests/guests.mk $(wildcard vmm/*.mk vmm/*/*.mk virtio/*.mk tools/*.mk tools/*/*.mk)
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(1))
 CORE_OBJS := $(call obj,$(CORE_SRCS)) $(BUILD)/obj/gen/font.c.o
 BOOT_OBJS := $(call obj,$(BOOT_EFI_SRCS))
 ALL_OBJS := $(CORE_OBJS) $(BOOT_OBJS)
 LIBGCC := $(shell $(CC) -print-libgcc-file-name)
-HEADERS := $(wildcard include/keel/*.h arch/x86/*.h arch/x86/*/*.h tests/unit/*.h)
+HEADERS := $(wildcard include/*/*.h include/uapi/*/*.h arch/x86/*.h arch/x86/*/*.h tests/unit/*.h \
+	tests/unit/*/*.h)
 LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined -T linker.ld
 LINK_INPUTS := $(EFI_CRT0) $(ALL_OBJS)
 LINK_LIBS := -L$(EFI_LIBDIR) -lgnuefi $(LIBGCC)
@@ -84,10 +85,12 @@ $(BUILD)/keel.efi: $(BUILD)/keel.so
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # --- host unit tests ---
+# tests/unit/<part>/test_<name>.c for each name in UNIT_TESTS; UNIT_SRCS_<name> lists what it tests
+unit_src = $(firstword $(wildcard tests/unit/*/test_$(1).c))
 define unit_rule
-$(BUILD)/tests/unit/test_$(1): tests/unit/test_$(1).c tests/unit/test_main.c $(UNIT_SRCS_$(1)) tests/unit/test.h $(HEADERS)
+$(BUILD)/tests/unit/test_$(1): $(call unit_src,$(1)) tests/unit/test_main.c $(UNIT_SRCS_$(1)) tests/unit/test.h $(HEADERS)
 	@mkdir -p $$(dir $$@)
-	$(CC) $(HOST_CFLAGS) -o $$@ tests/unit/test_$(1).c tests/unit/test_main.c $(UNIT_SRCS_$(1))
+	$(CC) $(HOST_CFLAGS) -o $$@ $(call unit_src,$(1)) tests/unit/test_main.c $(UNIT_SRCS_$(1))
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 UNIT_BINS := $(foreach t,$(UNIT_TESTS),$(BUILD)/tests/unit/test_$(t))
@@ -132,10 +135,10 @@ bench: deps
 
 stats:
 	@echo "hypervisor core (boot arch core lib drivers vmm iommu and their headers), lines:"
-	@cat $$(find boot arch core lib drivers vmm iommu include -name '*.[chS]' \
-		! -name 'virtio*.h' ! -name guest_mem.h) | wc -l
+	@cat $$(find boot arch core lib drivers vmm iommu include/keel include/lib include/uapi \
+		-name '*.[chS]') | wc -l
 	@echo "virtio device models (virtio/ and their headers), lines:"
-	@cat virtio/*.[ch] include/keel/virtio*.h include/keel/guest_mem.h | wc -l
+	@cat $$(find virtio include/virtio -name '*.[ch]') | wc -l
 
 clean:
 	rm -rf $(BUILD)

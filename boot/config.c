@@ -6,8 +6,8 @@
  * keys and bad values are errors, so that a typo never goes unnoticed.
  */
 #include <keel/config.h>
-#include <keel/format.h>
-#include <keel/string.h>
+#include <lib/format.h>
+#include <lib/string.h>
 
 #define LINE_MAX 2048
 

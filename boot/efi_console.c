@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Boot-time messages: the UEFI text console, plus the serial port when the firmware does not mirror it. */
 #include "efi_boot.h"
-#include <keel/format.h>
-#include <keel/string.h>
+#include <lib/format.h>
+#include <lib/string.h>
 #include <keel/uart.h>
 
 EFI_SYSTEM_TABLE *efi_st;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Reading keel.cfg and the files it names from the volume keel.efi was started from. */
 #include "efi_boot.h"
-#include <keel/string.h>
+#include <lib/string.h>
 
 EFI_FILE_HANDLE efi_open_boot_volume(EFI_HANDLE image, EFI_LOADED_IMAGE **li_out)
 {

@@ -6,11 +6,11 @@
  * reported on the console and control returns to the firmware.
  */
 #include "efi_boot.h"
-#include <keel/calendar.h>
-#include <keel/format.h>
+#include <lib/calendar.h>
+#include <lib/format.h>
 #include <keel/linux_boot.h>
 #include <keel/mem_map.h>
-#include <keel/string.h>
+#include <lib/string.h>
 #include <keel/virt_detect.h>
 
 #define CONFIG_FILE "keel.cfg"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Physical memory map editing, shared by the boot stub and host tests. */
 #include <keel/mem_map.h>
-#include <keel/string.h>
+#include <lib/string.h>
 
 int mem_map_add(struct mem_map *m, u64 base, u64 size, u32 type)
 {

@@ -9,10 +9,10 @@
  */
 #include <arch/x86/tsc.h>
 #include <keel/fbcon.h>
-#include <keel/format.h>
+#include <lib/format.h>
 #include <keel/log.h>
 #include <keel/spinlock.h>
-#include <keel/string.h>
+#include <lib/string.h>
 #include <keel/uart.h>
 
 #define LOG_PREFIX "keel: "

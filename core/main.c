@@ -12,7 +12,7 @@
 #include <arch/x86/virt.h>
 #include <keel/acpi.h>
 #include <keel/boot_vms.h>
-#include <keel/calendar.h>
+#include <lib/calendar.h>
 #include <keel/debug_exit.h>
 #include <keel/control.h>
 #include <keel/fbcon.h>

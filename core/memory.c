@@ -4,7 +4,7 @@
 #include <keel/mem_map.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
-#include <keel/string.h>
+#include <lib/string.h>
 
 void memory_init(struct boot_info *bi)
 {

@@ -7,12 +7,12 @@
  */
 #include <arch/x86/cpu.h>
 #include <arch/x86/percpu.h>
-#include <keel/format.h>
+#include <lib/format.h>
 #include <keel/log.h>
 #include <keel/monitor.h>
 #include <keel/page_alloc.h>
 #include <keel/platform.h>
-#include <keel/string.h>
+#include <lib/string.h>
 #include <keel/uart.h>
 
 #define LINE_MAX 128

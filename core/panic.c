@@ -4,7 +4,7 @@
 #include <arch/x86/irq.h>
 #include <arch/x86/percpu.h>
 #include <keel/debug_exit.h>
-#include <keel/format.h>
+#include <lib/format.h>
 #include <keel/log.h>
 
 static struct percpu *current_percpu(void)

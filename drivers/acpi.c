@@ -3,7 +3,7 @@
 #include <keel/acpi.h>
 #include <keel/log.h>
 #include <keel/memory.h>
-#include <keel/string.h>
+#include <lib/string.h>
 
 #define MADT_ENTRIES_OFFSET 44
 #define MADT_LAPIC 0	      /* 5.2.12.2 */

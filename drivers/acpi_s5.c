@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Finding the S5 (soft-off) sleep type in the DSDT's AML without an AML interpreter. */
 #include <keel/acpi.h>
-#include <keel/string.h>
+#include <lib/string.h>
 
 /* ACPI 6.5 20.2: the AML encodings this scan understands. */
 #define AML_PACKAGE_OP 0x12

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Framebuffer text console: draws the log with a PSF font converted at build time. */
 #include <keel/fbcon.h>
-#include <keel/string.h>
+#include <lib/string.h>
 
 #define FIRST_GLYPH 0x20
 #define LAST_GLYPH 0x7e

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Gregorian calendar arithmetic for the wall clock Keel gives its guests. */
-#include <keel/calendar.h>
+#include <lib/calendar.h>
 
 #define SECS_PER_DAY 86400ULL
 #define EPOCH_WEEKDAY 4 /* 1970-01-01 was a Thursday */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* A small printf engine: integers, strings and pointers, no floating point. */
-#include <keel/format.h>
+#include <lib/format.h>
 
 struct spec {
 	bool left, zero, plus, space, alt;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Memory and string primitives for the freestanding core (gcc may emit calls to these). */
-#include <keel/string.h>
+#include <lib/string.h>
 
 void *memcpy(void *dst, const void *src, size_t n)
 {

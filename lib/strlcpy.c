@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* strlcpy(): bounded, always-terminated copy (kept apart so host tests can link it beside glibc). */
-#include <keel/string.h>
+#include <lib/string.h>
 
 size_t strlcpy(char *dst, const char *src, size_t size)
 {

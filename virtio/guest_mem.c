@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Guest RAM lookup for the device models: a region table or the embedder's own map(). */
-#include <keel/guest_mem.h>
-#include <keel/string.h>
+#include <virtio/guest_mem.h>
+#include <lib/string.h>
 
 void guest_mem_init(struct guest_mem *gm)
 {

@@ -1,11 +1,11 @@
 # virtio device models: freestanding, built into keel-dm and the host tests, never into the core.
-VIRTIO_SRCS := virtio/guest_mem.c virtio/virtqueue.c virtio/vq_chain.c \
-	virtio/vq_split.c virtio/vq_packed.c virtio/virtio_dev.c \
-	virtio/virtio_pci.c virtio/virtio_pci_bar.c virtio/virtio_pci_common.c \
-	virtio/virtio_pci_msix.c virtio/blk.c virtio/net.c virtio/net_rx.c \
-	virtio/console.c virtio/rng.c virtio/vq_journal.c virtio/virtio_dev_state.c \
-	virtio/virtio_pci_state.c virtio/gpu.c virtio/gpu_edid.c virtio/input.c
-VIRTIO_TEST_SRCS := $(VIRTIO_SRCS) tests/unit/virtio_driver_sim.c tests/unit/mem_disk.c lib/format.c
+VIRTIO_SRCS := virtio/guest_mem.c virtio/queue/virtqueue.c virtio/queue/vq_chain.c \
+	virtio/queue/vq_split.c virtio/queue/vq_packed.c virtio/virtio_dev.c \
+	virtio/pci/virtio_pci.c virtio/pci/virtio_pci_bar.c virtio/pci/virtio_pci_common.c \
+	virtio/pci/virtio_pci_msix.c virtio/dev/blk.c virtio/dev/net.c virtio/dev/net_rx.c \
+	virtio/dev/console.c virtio/dev/rng.c virtio/queue/vq_journal.c virtio/virtio_dev_state.c \
+	virtio/pci/virtio_pci_state.c virtio/dev/gpu.c virtio/dev/gpu_edid.c virtio/dev/input.c
+VIRTIO_TEST_SRCS := $(VIRTIO_SRCS) tests/unit/virtio/virtio_driver_sim.c tests/unit/virtio/mem_disk.c lib/format.c
 
 UNIT_TESTS += virtio_queue virtio_pci virtio_blk virtio_net virtio_console \
 	virtio_rng virtio_hostile virtio_state virtio_gpu virtio_input
@@ -22,6 +22,6 @@ UNIT_SRCS_virtio_input := $(VIRTIO_TEST_SRCS)
 
 FUZZ_TARGETS += virtqueue virtio_blk virtio_gpu virtio_input
 FUZZ_SRCS_virtqueue := $(VIRTIO_SRCS) lib/format.c
-FUZZ_SRCS_virtio_blk := $(VIRTIO_SRCS) tests/unit/virtio_driver_sim.c lib/format.c
-FUZZ_SRCS_virtio_gpu := $(VIRTIO_SRCS) tests/unit/virtio_driver_sim.c lib/format.c
-FUZZ_SRCS_virtio_input := $(VIRTIO_SRCS) tests/unit/virtio_driver_sim.c lib/format.c
+FUZZ_SRCS_virtio_blk := $(VIRTIO_SRCS) tests/unit/virtio/virtio_driver_sim.c lib/format.c
+FUZZ_SRCS_virtio_gpu := $(VIRTIO_SRCS) tests/unit/virtio/virtio_driver_sim.c lib/format.c
+FUZZ_SRCS_virtio_input := $(VIRTIO_SRCS) tests/unit/virtio/virtio_driver_sim.c lib/format.c

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The device status machine, feature negotiation, queue dispatch and NEEDS_RESET faults. */
-#include <keel/virtio.h>
-#include <keel/format.h>
-#include <keel/string.h>
+#include <virtio/virtio.h>
+#include <lib/format.h>
+#include <lib/string.h>
 
 int virtio_dev_init(struct virtio_dev *dev, u32 device_id, u64 features,
 		    u16 num_queues, u16 queue_size, void *config,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* A virtio device's status, features and queue setup as a plain struct, and back onto a fresh device. */
-#include <keel/virtio_state.h>
-#include <keel/string.h>
+#include <virtio/state.h>
+#include <lib/string.h>
 
 static void virtio_dev_state_save_queue(const struct virtqueue *vq,
 					struct virtio_queue_state *qs)

@@ -6,7 +6,7 @@
 #include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
 #include <keel/dm.h>
-#include <keel/format.h>
+#include <lib/format.h>
 #include <keel/log.h>
 #include <keel/vcpu_run.h>
 #include <keel/vlapic.h>

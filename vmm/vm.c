@@ -5,12 +5,12 @@
 #include <arch/x86/irq.h>
 #include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
-#include <keel/format.h>
+#include <lib/format.h>
 #include <keel/log.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
 #include <keel/sched.h>
-#include <keel/string.h>
+#include <lib/string.h>
 #include <keel/vlapic.h>
 #include <keel/vm.h>
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* Monitor commands about VMs: list them with their vCPUs, states and exit counts. */
 #include <arch/x86/tsc.h>
-#include <keel/format.h>
+#include <lib/format.h>
 #include <keel/irq_route.h>
 #include <keel/monitor.h>
 #include <keel/pci.h>
-#include <keel/string.h>
+#include <lib/string.h>
 #include <keel/vcpu_run.h>
 #include <keel/vm.h>
 

@@ -3,7 +3,7 @@
 #ifndef ARCH_X86_APIC_H
 #define ARCH_X86_APIC_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 /* Register offsets in the xAPIC page (SDM 3A table 11-1); x2APIC MSR = 0x800 + offset/16. */
 #define APIC_ID 0x20

@@ -3,7 +3,7 @@
 #ifndef ARCH_X86_CPU_H
 #define ARCH_X86_CPU_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;

@@ -3,7 +3,7 @@
 #ifndef ARCH_X86_DESC_H
 #define ARCH_X86_DESC_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 #define SEL_CODE64 0x08
 #define SEL_DATA 0x10

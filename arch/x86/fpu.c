@@ -2,7 +2,7 @@
 /* XSAVE/XRSTOR of a vCPU's extended state (SDM 1 chapter 13), FXSAVE where XSAVE is missing. */
 #include <arch/x86/cpu.h>
 #include <arch/x86/fpu.h>
-#include <keel/string.h>
+#include <lib/string.h>
 
 #define XCR0_X87 BIT(0)
 #define FXSAVE_SIZE 512

@@ -3,7 +3,7 @@
 #ifndef ARCH_X86_FPU_H
 #define ARCH_X86_FPU_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 /* Enables XSAVE on this CPU (CR4.OSXSAVE, OSFXSR); Keel itself never uses these registers. */
 void fpu_cpu_init(void);

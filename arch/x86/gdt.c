@@ -4,7 +4,7 @@
 #include <arch/x86/percpu.h>
 #include <keel/log.h>
 #include <keel/page_alloc.h>
-#include <keel/string.h>
+#include <lib/string.h>
 
 #define IDT_ENTRIES 256
 #define ISR_STUB_SIZE 16

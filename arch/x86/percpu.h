@@ -4,7 +4,7 @@
 #define ARCH_X86_PERCPU_H
 
 #include <arch/x86/desc.h>
-#include <keel/types.h>
+#include <lib/types.h>
 
 #define MAX_CPUS 64
 #define CPU_STACK_SIZE (32 * KiB)

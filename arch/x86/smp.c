@@ -7,7 +7,7 @@
 #include <arch/x86/tsc.h>
 #include <keel/log.h>
 #include <keel/memory.h>
-#include <keel/string.h>
+#include <lib/string.h>
 
 #define INIT_DELAY_US 10000
 #define SIPI_DELAY_US 200

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Detects AMD-V or VT-x and whether the firmware left it usable. */
 #include <arch/x86/cpu.h>
-#include <keel/string.h>
+#include <lib/string.h>
 #include <keel/virt_detect.h>
 
 #define MSR_VM_CR 0xc0010114 /* APM2 15.30.1 */

@@ -3,7 +3,7 @@
 #ifndef KEEL_ACPI_H
 #define KEEL_ACPI_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 #define ACPI_MAX_CPUS 64
 #define ACPI_MAX_IOAPICS 8

@@ -3,7 +3,7 @@
 #ifndef KEEL_AML_H
 #define KEEL_AML_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 #define AML_MAX_DEPTH 8
 

@@ -4,7 +4,7 @@
 #define KEEL_BOOT_INFO_H
 
 #include <keel/config.h>
-#include <keel/types.h>
+#include <lib/types.h>
 
 #define BOOT_INFO_MAGIC 0x4b45454c424f4f54ULL /* "KEELBOOT" */
 #define BOOT_MAX_REGIONS 512

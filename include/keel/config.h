@@ -3,7 +3,7 @@
 #ifndef KEEL_CONFIG_H
 #define KEEL_CONFIG_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 #define CONFIG_PATH_MAX 128
 #define CONFIG_CMDLINE_MAX 1024

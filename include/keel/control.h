@@ -3,8 +3,8 @@
 #ifndef KEEL_CONTROL_H
 #define KEEL_CONTROL_H
 
-#include <keel/keelctl_abi.h>
-#include <keel/types.h>
+#include <uapi/keel/keelctl_abi.h>
+#include <lib/types.h>
 
 struct vm;
 struct vuart;
@@ -28,7 +28,7 @@ u8 *control_console_page(u32 vm_id);
 struct kctl_ioreq *control_ioreq(u32 vm_id, u32 vcpu);
 struct kctl_doorbells *control_doorbells(u32 vm_id);
 
-/* vmm/control_cmd.c */
+/* vmm/control/control_cmd.c */
 void control_execute(struct kctl_cmd *c);
 
 #endif

@@ -3,7 +3,7 @@
 #ifndef KEEL_DEBUG_EXIT_H
 #define KEEL_DEBUG_EXIT_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 #define KEEL_EXIT_SUCCESS 0x10 /* QEMU exit status 33 */
 #define KEEL_EXIT_FAILURE 0x11 /* 35 */

@@ -3,8 +3,8 @@
 #ifndef KEEL_DM_H
 #define KEEL_DM_H
 
-#include <keel/keelctl_abi.h>
-#include <keel/types.h>
+#include <uapi/keel/keelctl_abi.h>
+#include <lib/types.h>
 
 struct vm;
 struct vcpu;
@@ -28,7 +28,7 @@ void dm_answered(u32 vm_id);
 /* A fresh VM: empty slots and doorbells. */
 void dm_vm_init(struct vm *vm);
 
-/* Control commands (vmm/control_cmd.c parses and checks the VM first). */
+/* Control commands (vmm/control/control_cmd.c parses and checks the VM first). */
 int dm_attach(struct vm *vm, u64 dev, char *msg, u32 msg_len);
 int dm_set_doorbell(struct vm *vm, u64 dev, u64 gpa, u64 len, u64 stride, char *msg, u32 msg_len);
 int dm_msi(struct vm *vm, u64 addr, u64 data, char *msg, u32 msg_len);

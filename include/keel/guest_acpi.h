@@ -3,7 +3,7 @@
 #ifndef KEEL_GUEST_ACPI_H
 #define KEEL_GUEST_ACPI_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 #define GUEST_ACPI_MAX_VCPUS 4096 /* processor devices \_SB.C000 to \_SB.CFFF */
 

@@ -3,7 +3,7 @@
 #ifndef KEEL_LOADER_H
 #define KEEL_LOADER_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 struct vm;
 

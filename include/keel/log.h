@@ -4,7 +4,7 @@
 #define KEEL_LOG_H
 
 #include <keel/config.h>
-#include <keel/types.h>
+#include <lib/types.h>
 
 void log_init(u16 serial_port, u32 baud, u32 level);
 void log_printf(u32 level, const char *fmt, ...) __printf(2, 3);

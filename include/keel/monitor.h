@@ -3,7 +3,7 @@
 #ifndef KEEL_MONITOR_H
 #define KEEL_MONITOR_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 #define MONITOR_ESCAPE 0x1d /* Ctrl-] */
 

@@ -3,7 +3,7 @@
 #ifndef KEEL_PAGETABLE_H
 #define KEEL_PAGETABLE_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 #define PT_R BIT(0)
 #define PT_W BIT(1)

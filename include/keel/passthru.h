@@ -38,12 +38,12 @@ int passthru_init(struct vm *vm, const struct boot_info *bi);
 /* Config space as the service VM sees it. */
 u32 passthru_cfg_read(u16 bdf, u32 off, u32 size);
 void passthru_cfg_write(u16 bdf, u32 off, u32 size, u32 val);
-/* vmm/passthru_msix.c */
+/* vmm/pci/assign_msix.c */
 int msix_init(struct pt_dev *d);
 void msix_update_trap(struct pt_dev *d);
 void msix_ctrl_written(struct pt_dev *d);
 u64 pt_bar_address(const struct pt_dev *d, u32 bar);
-/* vmm/passthru_cfg.c: the port and ECAM traps */
+/* vmm/pci/cfg_trap.c: the port and ECAM traps */
 int passthru_trap_config(struct vm *vm);
 
 #endif

@@ -25,12 +25,12 @@ struct service_layout {
 /* Builds, loads and starts the service VM, or says why it cannot. */
 int service_vm_start(struct boot_info *bi, const struct acpi_info *ai);
 
-/* vmm/service_mem.c */
+/* vmm/service/service_mem.c */
 int service_mem_alloc(struct service_layout *sl, const struct boot_info *bi, u64 bytes);
 int service_mem_e820(struct service_layout *sl, const struct boot_info *bi);
 int service_mem_map(struct vm *vm, const struct service_layout *sl, const struct boot_info *bi,
 		    const struct acpi_info *ai);
-/* vmm/service_acpi.c: returns the RSDP's address */
+/* vmm/service/service_acpi.c: returns the RSDP's address */
 u64 service_acpi_build(const struct service_layout *sl, const struct acpi_info *ai, u32 vcpus);
 
 #endif

@@ -3,7 +3,7 @@
 #ifndef KEEL_SPINLOCK_H
 #define KEEL_SPINLOCK_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 struct spinlock {
 	u32 next;

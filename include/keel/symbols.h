@@ -3,7 +3,7 @@
 #ifndef KEEL_SYMBOLS_H
 #define KEEL_SYMBOLS_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 /* Name of the function containing addr and the offset into it, or NULL. */
 const char *symbol_lookup(u64 addr, u64 *offset);

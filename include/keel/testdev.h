@@ -3,7 +3,7 @@
 #ifndef KEEL_TESTDEV_H
 #define KEEL_TESTDEV_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 #define TESTDEV_EXIT_PORT 0xf4	    /* write a status byte: the VM powers off with it */
 #define TESTDEV_SCRATCH_PORT 0xe0   /* 4 ports, read back what was written, any width */

@@ -3,7 +3,7 @@
 #ifndef KEEL_UART_H
 #define KEEL_UART_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 void uart_init(u16 port, u32 baud);
 void uart_write(const char *s, size_t n);

@@ -4,7 +4,7 @@
 #define KEEL_VCPU_H
 
 #include <keel/pagetable.h>
-#include <keel/types.h>
+#include <lib/types.h>
 
 struct vm;
 struct vcpu;

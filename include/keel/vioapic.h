@@ -3,7 +3,7 @@
 #ifndef KEEL_VIOAPIC_H
 #define KEEL_VIOAPIC_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 struct vm;
 struct vioapic;
@@ -29,7 +29,7 @@ struct vioapic_mirror {
 void vioapic_set_mirror(struct vioapic *io, const struct vioapic_mirror *m);
 struct vm *vioapic_vm(struct vioapic *io);
 u32 vioapic_gsi_base(struct vioapic *io);
-/* vmm/intx_mirror.c */
+/* vmm/pci/intx_mirror.c */
 void intx_mirror_attach(struct vioapic *io);
 
 #endif

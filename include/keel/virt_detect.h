@@ -3,7 +3,7 @@
 #ifndef KEEL_VIRT_DETECT_H
 #define KEEL_VIRT_DETECT_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 enum virt_kind { VIRT_NONE = 0, VIRT_SVM, VIRT_VMX };
 

@@ -3,7 +3,7 @@
 #ifndef KEEL_VPCI_BUS_H
 #define KEEL_VPCI_BUS_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 struct vm;
 struct vcpu;

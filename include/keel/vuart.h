@@ -3,7 +3,7 @@
 #ifndef KEEL_VUART_H
 #define KEEL_VUART_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 struct vm;
 struct vuart;

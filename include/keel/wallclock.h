@@ -3,7 +3,7 @@
 #ifndef KEEL_WALLCLOCK_H
 #define KEEL_WALLCLOCK_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 void wallclock_init(u64 boot_epoch);
 /* Seconds since 1970 (UTC), 0 when the firmware gave no time. */

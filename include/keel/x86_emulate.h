@@ -3,7 +3,7 @@
 #ifndef KEEL_X86_EMULATE_H
 #define KEEL_X86_EMULATE_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 /*
  * Keel has no decode assists: on a nested page fault or EPT violation it

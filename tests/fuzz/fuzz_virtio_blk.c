@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <keel/virtio_blk.h>
-#include "tests/unit/virtio_driver_sim.h"
+#include <virtio/blk.h>
+#include "tests/unit/virtio/virtio_driver_sim.h"
 
 /*
  * Input: one flags byte (packed, indirect, read-only, two queues), then

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <keel/virtio_gpu.h>
-#include "tests/unit/virtio_driver_sim.h"
+#include <virtio/gpu.h>
+#include "tests/unit/virtio/virtio_driver_sim.h"
 
 /*
  * Input: commands, each a type selector byte, a body length byte and

@@ -2,8 +2,8 @@
 /* libFuzzer: virtio-input config queries, event and status buffers of any size, and host events. */
 #include <stdlib.h>
 #include <string.h>
-#include <keel/virtio_input.h>
-#include "tests/unit/virtio_driver_sim.h"
+#include <virtio/input.h>
+#include "tests/unit/virtio/virtio_driver_sim.h"
 
 /*
  * Input: operations of 4 bytes, op then three arguments:

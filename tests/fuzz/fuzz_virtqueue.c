@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <keel/virtio_pci.h>
-#include <keel/virtio_net.h>
-#include <keel/virtio_console.h>
-#include <keel/virtio_rng.h>
+#include <virtio/pci.h>
+#include <virtio/net.h>
+#include <virtio/console.h>
+#include <virtio/rng.h>
 
 /*
  * Input: flags, queue size, rounds, device (bit 7: skew the ring

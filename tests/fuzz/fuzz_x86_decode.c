@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for vmm/x86_decode.c and vmm/x86_emulate.c: decodes the
+ * libFuzzer target for vmm/emul/x86_decode.c and vmm/emul/x86_emulate.c: decodes the
  * input in every mode from a heap buffer of exactly its size, checks the
  * decoder's invariants, then emulates what decoded against bounds-checked
  * fakes, also with one field of the decoded instruction corrupted.

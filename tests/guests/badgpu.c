@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Test guest: a hostile virtio-gpu driver whose malformed commands must each be refused, then a picture. */
 #include "lib/vpci.h"
-#include <keel/virtio_gpu.h>
+#include <virtio/gpu.h>
 
 const char test_name[] = "badgpu";
 

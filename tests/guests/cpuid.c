@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Test guest: CPUID answers are the host's, filtered, plus Keel's hypervisor leaf. */
 #include "lib/guest.h"
-#include <keel/string.h>
+#include <lib/string.h>
 
 const char test_name[] = "cpuid";
 

@@ -5,7 +5,7 @@
  * emulate); results, flags and memory must agree.
  */
 #include "lib/guest.h"
-#include <keel/string.h>
+#include <lib/string.h>
 
 const char test_name[] = "mmio";
 

@@ -45,14 +45,53 @@ def test_every_file_says_what_it_is_for():
         raise TestFailure("missing SPDX or purpose line: " + ", ".join(bad))
 
 
-def test_virtio_is_freestanding():
-    """virtio/ includes only headers from include/ (so it builds in keel-dm and in tests)."""
+# Which headers each part of the tree may include (STYLE.md "header tiers"). System and compiler
+# headers (<stdint.h>, <poll.h>...) are free everywhere but in the hypervisor and virtio/.
+TIERS = [
+    # (where, may include: prefixes of <...> names; None: any system header too)
+    ("include/uapi/", ("stdint.h", "stddef.h")),
+    ("include/lib/", ("lib/", "stdbool.h", "stddef.h", "stdint.h", "stdarg.h")),
+    ("include/virtio/", ("virtio/", "lib/")),
+    ("virtio/", ("virtio/", "lib/")),
+    ("tools/", ("uapi/", "lib/", "virtio/", None)),
+]
+HYPERVISOR = ("boot/", "arch/", "core/", "drivers/", "lib/", "vmm/", "iommu/", "include/keel/")
+OURS = ("keel/", "arch/", "lib/", "uapi/", "virtio/", "vmm/", "drivers/", "core/", "boot/", "iommu/",
+        "tests/", "tools/")
+
+
+def includes(rel):
+    """The <...> includes of a file (quoted ones are its own folder's private headers)."""
+    text = open(os.path.join(ROOT, rel), errors="replace").read()
+    return re.findall(r'^\s*#\s*include\s*<([^>]+)>', text, re.M)
+
+
+def test_header_tiers():
+    """uapi is self-contained, lib includes only lib, virtio/ only its API and lib, tools never the
+    hypervisor's internal headers, and the hypervisor never virtio's API."""
     bad = []
     for rel in sources():
-        if not rel.startswith("virtio/"):
+        if rel.startswith("tests/"):
             continue
-        for inc in INCLUDE.findall(open(os.path.join(ROOT, rel)).read()):
-            if not inc.startswith("keel/") and not os.path.exists(os.path.join(ROOT, "virtio", inc)):
-                bad.append("%s includes %s" % (rel, inc))
+        for inc in includes(rel):
+            if rel.startswith(HYPERVISOR) and inc.startswith("virtio/"):
+                bad.append("%s (hypervisor) includes <%s>" % (rel, inc))
+            for where, allowed in TIERS:
+                if not rel.startswith(where):
+                    continue
+                system_ok = None in allowed and not inc.startswith(OURS)
+                if not system_ok and not inc.startswith(tuple(a for a in allowed if a)):
+                    bad.append("%s includes <%s>" % (rel, inc))
     if bad:
         raise TestFailure("\n".join(bad))
+
+
+def test_source_folders_stay_small():
+    """No source folder holds more than 16 C files directly (a folder per concern instead)."""
+    counts = {}
+    for rel in sources():
+        if rel.endswith(".c") and not rel.startswith(("tests/fuzz/corpus", "tests/data")):
+            counts[os.path.dirname(rel)] = counts.get(os.path.dirname(rel), 0) + 1
+    big = ["%s has %d" % (d, n) for d, n in sorted(counts.items()) if n > 16]
+    if big:
+        raise TestFailure("folders with more than 16 C files: " + ", ".join(big))

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Host stand-in for the hypervisor log: messages go to stderr, panic aborts. */
-#include <keel/format.h>
+#include <lib/format.h>
 #include <keel/log.h>
 #include <stdio.h>
 #include <stdlib.h>

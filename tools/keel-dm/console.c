@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* keel-dm console: a virtio console (the guest's hvc0), its backlog, and one keelctl client. */
 #include "dm.h"
-#include <keel/virtio_console.h>
+#include <virtio/console.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* /run/keel-dm/<vm>.<NN>.state: a device's virtio-pci state and queue journals, mapped shared so they outlive keel-dm. */
 #include "dm.h"
-#include <keel/virtio_state.h>
+#include <virtio/state.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,7 +30,7 @@
  *              before the answer has Keel's request still PENDING, and the
  *              new keel-dm answers it again
  *   journal[]  each queue's used position, which virtio/ itself writes
- *              around every publish (virtio/vq_journal.c)
+ *              around every publish (virtio/queue/vq_journal.c)
  */
 struct dm_dev_state {
 	uint32_t magic, version, size, vm_id;

@@ -2,7 +2,7 @@
 /* keel-dm disk: a virtio-blk device over a file or block device of the service VM. */
 #define _GNU_SOURCE /* fallocate's FALLOC_FL_* */
 #include "dm.h"
-#include <keel/virtio_blk.h>
+#include <virtio/blk.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* keel-dm's local display: one guest's screen copied onto the machine's framebuffer (the service VM's /dev/fb0). */
 #include "dm.h"
-#include "../keelctl/screen.h"
+#include "screen.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fb.h>

@@ -3,8 +3,8 @@
 #ifndef KEEL_DM_H
 #define KEEL_DM_H
 
-#include "../keelctl/ctl.h"
-#include <keel/virtio_pci.h>
+#include "ctl.h"
+#include <virtio/pci.h>
 #include <poll.h>
 
 #define DM_ARGS_MAX 320 /* "disk /root/a.img ro": what re-creates a device */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* keel-dm gpu: a virtio-gpu display whose scanout keel-dm publishes as the guest's screen file. */
 #include "dm.h"
-#include "../keelctl/screen.h"
-#include <keel/virtio_gpu.h>
+#include "screen.h"
+#include <virtio/gpu.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* keel-dm keyboard and tablet: virtio-input devices, fed by the key and pointer lines of a display's input stream. */
 #include "dm.h"
-#include <keel/virtio_input.h>
+#include <virtio/input.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* keel-dm net: a virtio-net device on a TAP interface (kt-<vm id>-<device>) in a bridge. */
 #include "dm.h"
-#include <keel/virtio_net.h>
+#include <virtio/net.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* keel-dm rng: a virtio entropy device fed by the service VM's getrandom(). */
 #include "dm.h"
-#include <keel/virtio_rng.h>
+#include <virtio/rng.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>

@@ -22,7 +22,7 @@
  *                 -> "ok 00:NN.0" (its PCI address in the guest)
  *   devices VM    -> "00:NN.0 <kind> <arguments>[ FAILED: <why>]" a device, then "ok"
  *   console VM    -> "ok", then the connection is the VM's hvc0, both ways, backlog first
- *   screen VM     -> "ok PATH": the VM's screen file (tools/keelctl/screen.h)
+ *   screen VM     -> "ok PATH": the VM's screen file (tools/lib/screen.h)
  *   display VM    -> "ok": VM's screen on the machine's display (tools/keel-dm/display.c)
  *   display --service -> "ok": the service VM's console back on it
  *   input VM      -> "ok", then the connection is the VM's display's input stream (one at

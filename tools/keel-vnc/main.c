@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* keel-vnc: one guest's screen file served over VNC (libvncserver), its key and pointer input sent to keel-dm. */
 #include "keymap.h"
-#include "../keelctl/screen.h"
+#include "screen.h"
 #include <rfb/rfb.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define POLL_US 20000 /* the screen file is looked at 50 times a second */
-#define ABS_MAX 32767 /* the virtio tablet's axes (include/keel/virtio_input.h) */
+#define ABS_MAX 32767 /* the virtio tablet's axes (include/virtio/input.h) */
 
 static const char *vm_name, *dm_socket;
 static int input_fd = -1;

@@ -1,10 +1,10 @@
 # keelctl, a static binary for the service VM's initramfs.
-KEELCTL_SRCS := tools/keelctl/keelctl.c tools/keelctl/ctl.c tools/keelctl/console.c \
+KEELCTL_SRCS := tools/keelctl/keelctl.c tools/lib/ctl.c tools/keelctl/console.c \
 	tools/keelctl/create.c tools/keelctl/dm_client.c tools/keelctl/screenshot.c \
 	tools/keelctl/png.c
-$(BUILD)/tools/keelctl: $(KEELCTL_SRCS) tools/keelctl/ctl.h tools/keelctl/keelctl.h \
-		tools/keelctl/png.h tools/keelctl/screen.h include/keel/keelctl_abi.h
+$(BUILD)/tools/keelctl: $(KEELCTL_SRCS) tools/lib/ctl.h tools/keelctl/keelctl.h \
+		tools/keelctl/png.h tools/lib/screen.h include/uapi/keel/keelctl_abi.h
 	@mkdir -p $(dir $@)
 	@echo "  TOOL    $@"
-	$(Q)$(CC) -std=gnu11 -O2 -g -static $(WARN) -Iinclude -Itools/keelctl \
+	$(Q)$(CC) -std=gnu11 -O2 -g -static $(WARN) -Iinclude -Itools/lib \
 		-o $@ $(KEELCTL_SRCS)

@@ -6,7 +6,7 @@
 #include <arch/x86/virt.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
-#include <keel/string.h>
+#include <lib/string.h>
 #include <keel/vm.h>
 
 #define MSRPM_RANGES 3

@@ -4,7 +4,7 @@
 #include <arch/x86/percpu.h>
 #include <arch/x86/svm/vmcb.h>
 #include <arch/x86/virt.h>
-#include <keel/format.h>
+#include <lib/format.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
 

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * The EPT format for vmm/pagetable.c: 4 levels, leaves of 4 KiB and 2 MiB,
+ * The EPT format for core/pagetable.c: 4 levels, leaves of 4 KiB and 2 MiB,
  * write-back memory (uncached for PT_UC mappings), SDM 3C 29.3.2 tables
  * 29-1 to 29-6. And, for an EPT misconfiguration exit, which entry on the
  * walk of the faulting address is wrong and why.
  */
 #include <arch/x86/vmx/vmcs.h>
 #include <arch/x86/vmx/vmx.h>
-#include <keel/format.h>
+#include <lib/format.h>
 #include <keel/memory.h>
 #include <keel/pagetable.h>
 

@@ -10,7 +10,7 @@
 #ifndef ARCH_X86_VMX_VMCS_H
 #define ARCH_X86_VMX_VMCS_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 /* --- field encodings, SDM 3D appendix B --- */
 /* 16-bit (B.1) */

@@ -12,7 +12,7 @@
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
 #include <keel/spinlock.h>
-#include <keel/string.h>
+#include <lib/string.h>
 #include <keel/vm.h>
 
 #define MSR_BITMAP_HIGH 0xc0000000 /* SDM 3C 25.6.9: 0-1fff and c0000000-c0001fff */

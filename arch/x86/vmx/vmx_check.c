@@ -8,7 +8,7 @@
  */
 #include <arch/x86/vmx/vmcs.h>
 #include <arch/x86/vmx/vmx_check.h>
-#include <keel/format.h>
+#include <lib/format.h>
 
 #define CR0_PE BIT(0)
 #define CR0_WP BIT(16)

@@ -8,7 +8,7 @@
 #ifndef ARCH_X86_VMX_VMX_CHECK_H
 #define ARCH_X86_VMX_VMX_CHECK_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 struct vmx_seg_state {
 	u16 sel;

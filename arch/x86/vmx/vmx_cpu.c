@@ -11,7 +11,7 @@
 #include <arch/x86/percpu.h>
 #include <arch/x86/vmx/vmcs.h>
 #include <arch/x86/vmx/vmx.h>
-#include <keel/format.h>
+#include <lib/format.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
 

@@ -13,7 +13,7 @@
 #include <arch/x86/vmx/vmcs.h>
 #include <arch/x86/vmx/vmx.h>
 #include <arch/x86/vmx/vmx_check.h>
-#include <keel/format.h>
+#include <lib/format.h>
 #include <keel/vm.h>
 
 #define RFLAGS_TF_BIT BIT(8)

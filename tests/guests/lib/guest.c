@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Test guest runtime: COM1 output, an IDT whose traps call handlers, and the PASS/FAIL/exit protocol. */
 #include "guest.h"
-#include <keel/format.h>
+#include <lib/format.h>
 
 #define COM1 0x3f8
 #define LSR_THRE 0x20

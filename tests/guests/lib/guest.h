@@ -3,7 +3,7 @@
 #ifndef TEST_GUEST_H
 #define TEST_GUEST_H
 
-#include <keel/types.h>
+#include <lib/types.h>
 
 #define TESTDEV_EXIT_PORT 0xf4
 #define TESTDEV_SCRATCH_PORT 0xe0

@@ -4,8 +4,8 @@
 #define TEST_VPCI_H
 
 #include "guest.h"
-#include <keel/string.h>
-#include <keel/virtio_queue.h>
+#include <lib/string.h>
+#include <virtio/queue.h>
 
 /* virtio 1.2 2.1: device status bits. */
 #define ST_ACKNOWLEDGE 0x01

@@ -1,0 +1,2 @@
+# The hypervisor's side of the control device ABI: registers, commands, keel-dm forwarding.
+CORE_SRCS += vmm/control/control_dev.c vmm/control/control_cmd.c vmm/control/dm_forward.c

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Control commands from the service VM (struct kctl_cmd, keelctl_abi.h).
+ * Each is parsed and checked first; on any error the slot says why in
+ * words and nothing has changed.
+ */
+#include <arch/x86/percpu.h>
+#include <arch/x86/tsc.h>
+#include <keel/control.h>
+#include <keel/dm.h>
+#include <lib/format.h>
+#include <keel/guest.h>
+#include <keel/log.h>
+#include <keel/memory.h>
+#include <keel/page_alloc.h>
+#include <lib/string.h>
+#include <keel/vm.h>
+
+#define MIN_MEMORY (16 * MiB)
+#define MAX_IMAGE (512 * MiB)
+
+static int fail(struct kctl_cmd *c, int err, const char *fmt, ...) __printf(3, 4);
+static int fail(struct kctl_cmd *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	format_vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static bool valid_name(const char *n)
+{
+	size_t len = strnlen(n, KCTL_NAME_MAX);
+
+	if (!len || len >= KCTL_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '-' || n[i] == '_'))
+			return false;
+	return true;
+}
+
+/* The named guest (not the service VM), or NULL with the reason set. */
+static struct vm *guest_named(struct kctl_cmd *c, int *err)
+{
+	struct vm *vm;
+
+	c->name[KCTL_NAME_MAX - 1] = 0;
+	vm = vm_find(c->name);
+	if (!vm) {
+		*err = fail(c, -ENOENT, "no VM called '%s'", c->name);
+		return NULL;
+	}
+	if (vm->id == 0) {
+		*err = fail(c, -EPERM, "'%s' is the service VM: it is managed from the Keel monitor",
+			    c->name);
+		return NULL;
+	}
+	return vm;
+}
+
+static u64 free_bytes(void)
+{
+	return page_alloc_free_pages() * PAGE_SIZE;
+}
+
+static int cmd_create(struct kctl_cmd *c)
+{
+	u64 mem = c->args[0], offset;
+	u32 vcpus = (u32)c->args[1];
+	struct guest_config gc = { c->name, mem, vcpus, nr_cpus > 1 ? 1 : 0, false, control_console_out, NULL };
+	char err[GUEST_ERR_MAX];
+	struct vm *vm;
+
+	c->name[KCTL_NAME_MAX - 1] = 0;
+	if (!valid_name(c->name))
+		return fail(c, -EINVAL, "'%s' is not a VM name: use 1 to 15 of a-z 0-9 - _", c->name);
+	if (vm_find(c->name))
+		return fail(c, -EEXIST, "a VM called '%s' exists already", c->name);
+	if (mem < MIN_MEMORY || mem % (2 * MiB))
+		return fail(c, -EINVAL, "memory must be a multiple of 2 MiB, at least 16 MiB");
+	if (!vcpus || vcpus > VM_MAX_VCPUS)
+		return fail(c, -EINVAL, "vCPUs must be between 1 and %d", VM_MAX_VCPUS);
+	if (mem + 64 * MiB > free_bytes())
+		return fail(c, -ENOMEM, "not enough free memory: %llu MiB asked, %llu MiB free",
+			    (unsigned long long)(mem / MiB), (unsigned long long)(free_bytes() / MiB));
+	vm = guest_create(&gc, err);
+	if (!vm)
+		return fail(c, -ENOMEM, "%s", err);
+	memset(control_console_page(vm->id), 0, KCTL_CONSOLE_SIZE);
+	dm_vm_init(vm);
+	if (control_window_map(vm, &offset)) {
+		vm_destroy(vm);
+		return fail(c, -ENOSPC, "the guest RAM window has no room for %llu MiB more",
+			    (unsigned long long)(mem / MiB));
+	}
+	c->vm_id = vm->id;
+	c->args[2] = offset;
+	return 0;
+}
+
+/*
+ * Moves len bytes of guest memory to fresh pool pages (the images the tool
+ * staged there) and clears them in the guest: it starts with clean RAM.
+ */
+static u8 *copy_out(struct vm *vm, gpa_t gpa, u64 len, u64 *pages)
+{
+	u8 *buf;
+
+	*pages = ALIGN_UP(len ?: 1, PAGE_SIZE) / PAGE_SIZE;
+	buf = page_alloc_zeroed(*pages);
+	if (buf && (vm_read(vm, gpa, buf, len) || vm_zero(vm, gpa, len))) {
+		page_free(buf, *pages);
+		return NULL;
+	}
+	return buf;
+}
+
+static int cmd_load(struct kctl_cmd *c)
+{
+	int err = 0;
+	struct vm *vm = guest_named(c, &err);
+	u64 kp = 0, ip = 0;
+	u8 *k, *rd = NULL;
+	char why[GUEST_ERR_MAX];
+
+	if (!vm)
+		return err;
+	if (vm->state != VM_CREATED)
+		return fail(c, -EBUSY, "'%s' has been started already", c->name);
+	if (!c->args[1] || c->args[1] > MAX_IMAGE || c->args[3] > MAX_IMAGE)
+		return fail(c, -EINVAL, "kernel or initrd size out of range");
+	c->text[KCTL_TEXT_MAX - 1] = 0;
+	k = copy_out(vm, c->args[0], c->args[1], &kp);
+	if (k && c->args[3])
+		rd = copy_out(vm, c->args[2], c->args[3], &ip);
+	if (!k || (c->args[3] && !rd))
+		err = fail(c, -ENOMEM, "cannot read the staged images (outside the VM's RAM, or no memory)");
+	else if (guest_load(vm, k, c->args[1], rd, c->args[3], c->text, why))
+		err = fail(c, -ENOEXEC, "%s", why);
+	else
+		vm->loaded = true;
+	if (k)
+		page_free(k, kp);
+	if (rd)
+		page_free(rd, ip);
+	return err;
+}
+
+static int cmd_start(struct kctl_cmd *c)
+{
+	int err = 0;
+	struct vm *vm = guest_named(c, &err);
+
+	if (!vm)
+		return err;
+	if (vm->state != VM_CREATED || !vm->loaded)
+		return fail(c, -EINVAL, "'%s' is %s", c->name,
+			    vm->state != VM_CREATED ? vm_state_name(vm->state) : "not loaded");
+	vm_start(vm);
+	control_raise(KCTL_IRQ_VM_STATE);
+	return 0;
+}
+
+static int cmd_stop(struct kctl_cmd *c)
+{
+	int err = 0;
+	struct vm *vm = guest_named(c, &err);
+
+	if (!vm)
+		return err;
+	if (vm->state != VM_RUNNING)
+		return fail(c, -EINVAL, "'%s' is not running (%s)", c->name, vm_state_name(vm->state));
+	c->text[sizeof(c->text) - 1] = 0;
+	for (char *p = c->text; *p; p++) /* it goes to Keel's log */
+		if (*p < ' ' || *p > '~')
+			*p = '?';
+	if (c->flags & KCTL_STOP_FORCE)
+		vm_stop(vm, "%s", c->text[0] ? c->text : "switched off by keelctl stop --force");
+	else
+		guest_power_button(vm);
+	return 0;
+}
+
+static int cmd_destroy(struct kctl_cmd *c)
+{
+	int err = 0;
+	struct vm *vm = guest_named(c, &err);
+
+	if (!vm)
+		return err;
+	control_window_unmap(vm);
+	vm_destroy(vm);
+	control_raise(KCTL_IRQ_VM_STATE);
+	return 0;
+}
+
+static void info_of(struct vm *vm, struct kctl_vm_info *r)
+{
+	u64 exits = vm->exits_retired;
+
+	memset(r, 0, sizeof(*r));
+	strlcpy(r->name, vm->name, sizeof(r->name));
+	r->id = vm->id;
+	r->state = vm->destroy_pending ? KCTL_VM_DESTROYING : (u32)vm->state;
+	r->vcpus = vm->nr_vcpus;
+	r->service = vm->id == 0;
+	r->memory = vm->ram_size;
+	r->uptime_ms = vm->start_ns && vm->state == VM_RUNNING ? (time_ns() - vm->start_ns) / 1000000 : 0;
+	for (u32 i = 0; i < vm->nr_vcpus && !vm->resources_freed; i++)
+		exits += vm->vcpus[i]->exits_total;
+	r->exits = exits;
+	r->window_offset = vm->id ? control_window_offset(vm) : 0;
+	strlcpy(r->why, vm->why, sizeof(r->why));
+}
+
+static int cmd_list(struct kctl_cmd *c)
+{
+	struct kctl_vm_info *r = (struct kctl_vm_info *)c->text;
+	u32 n = 0;
+
+	for (u32 i = 0; i < nr_vms_created && (n + 1) * sizeof(*r) <= sizeof(c->text); i++)
+		if (vms[i] && !vms[i]->destroy_pending)
+			info_of(vms[i], &r[n++]);
+	c->args[0] = n;
+	c->args[1] = free_bytes();
+	c->args[2] = page_alloc_total_pages() * PAGE_SIZE;
+	return 0;
+}
+
+static int cmd_info(struct kctl_cmd *c)
+{
+	struct vm *vm;
+
+	c->name[KCTL_NAME_MAX - 1] = 0;
+	vm = vm_find(c->name);
+	for (u32 i = 0; !vm && i < nr_vms_created; i++) /* else one still being destroyed */
+		if (vms[i] && !strcmp(vms[i]->name, c->name))
+			vm = vms[i];
+	if (!vm)
+		return fail(c, -ENOENT, "no VM called '%s'", c->name);
+	info_of(vm, (struct kctl_vm_info *)c->text);
+	return 0;
+}
+
+static int cmd_dm_attach(struct kctl_cmd *c)
+{
+	int err = 0;
+	struct vm *vm = guest_named(c, &err);
+
+	return vm ? dm_attach(vm, c->args[0], c->msg, sizeof(c->msg)) : err;
+}
+
+static int cmd_dm_doorbell(struct kctl_cmd *c)
+{
+	int err = 0;
+	struct vm *vm = guest_named(c, &err);
+
+	return vm ? dm_set_doorbell(vm, c->args[0], c->args[1], c->args[2], c->args[3], c->msg,
+				    sizeof(c->msg)) : err;
+}
+
+static int cmd_dm_msi(struct kctl_cmd *c)
+{
+	int err = 0;
+	struct vm *vm = guest_named(c, &err);
+
+	return vm ? dm_msi(vm, c->args[0], c->args[1], c->msg, sizeof(c->msg)) : err;
+}
+
+void control_execute(struct kctl_cmd *c)
+{
+	static int (*const ops[KCTL_OP_COUNT])(struct kctl_cmd *) = {
+		[KCTL_OP_CREATE] = cmd_create, [KCTL_OP_LOAD] = cmd_load,
+		[KCTL_OP_START] = cmd_start,   [KCTL_OP_STOP] = cmd_stop,
+		[KCTL_OP_DESTROY] = cmd_destroy, [KCTL_OP_LIST] = cmd_list,
+		[KCTL_OP_INFO] = cmd_info,
+		[KCTL_OP_DM_ATTACH] = cmd_dm_attach, [KCTL_OP_DM_DOORBELL] = cmd_dm_doorbell,
+		[KCTL_OP_DM_MSI] = cmd_dm_msi,
+	};
+	static struct kctl_cmd copy; /* the service VM could change its slot while we work */
+	u32 op;
+
+	vm_admin_lock();
+	memcpy(&copy, c, sizeof(copy));
+	op = copy.op;
+	copy.msg[0] = 0;
+	copy.status = op < KCTL_OP_COUNT && ops[op] ? ops[op](&copy) :
+		      fail(&copy, -ENOSYS, "unknown command %u", op);
+	memcpy(c, &copy, sizeof(copy));
+	vm_admin_unlock();
+}

@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The Keel control device in the service VM (layout: include/uapi/keel/keelctl_abi.h).
+ * Why it lives in the hypervisor: it is the service VM's only door to Keel
+ * itself (VM life cycle, consoles, the guest RAM window), so nothing in the
+ * service VM can provide it.
+ *
+ * BAR0's first page traps (registers); the rest is Keel memory mapped
+ * straight into the service VM (command slots, console rings). BAR2 maps
+ * each guest's RAM at the offset its create command got.
+ */
+#include <arch/x86/cpu.h>
+#include <arch/x86/percpu.h>
+#include <keel/control.h>
+#include <keel/dm.h>
+#include <keel/log.h>
+#include <keel/memory.h>
+#include <keel/page_alloc.h>
+#include <keel/pci.h>
+#include <keel/sched.h>
+#include <lib/string.h>
+#include <keel/vioapic.h>
+#include <keel/vm.h>
+#include <keel/vuart.h>
+
+#define SHARED_SIZE (KCTL_BAR0_SIZE - KCTL_CMD_BASE)
+#define BAR_MEM64 0x4
+#define BAR_PREFETCH 0x8
+#define WINDOW_GRAIN (2 * MiB)
+#define WINDOW_BLOCKS_MAX 32768 /* 64 GiB */
+#define CTL_SRC 1	       /* our source bit on the vIOAPIC pin */
+
+static struct {
+	struct vm *svc;
+	u16 bdf;
+	u16 command;
+	u8 int_line;
+	u32 bar[6]; /* as the guest wrote them */
+	u64 bar0, bar2; /* where they are mapped now (0: not) */
+	u64 window_size;
+	u32 irq_status, irq_enable, gsi;
+	u8 *shared;
+	struct mmio_handler *regs;
+	u8 window_used[WINDOW_BLOCKS_MAX / 8];
+	u64 window_off[KCTL_MAX_VMS], window_span[KCTL_MAX_VMS];
+	struct spinlock out_lock; /* a guest's vCPUs may all print at once */
+	struct spinlock line_lock; /* orders updates of the INTx level */
+} ctl = { .out_lock = SPINLOCK_INIT, .line_lock = SPINLOCK_INIT };
+
+u8 *control_console_page(u32 vm_id)
+{
+	return ctl.shared + (KCTL_CONSOLE_BASE - KCTL_CMD_BASE) + (u64)vm_id * KCTL_CONSOLE_SIZE;
+}
+
+struct kctl_ioreq *control_ioreq(u32 vm_id, u32 vcpu)
+{
+	return (struct kctl_ioreq *)(ctl.shared + (KCTL_IOREQ_BASE - KCTL_CMD_BASE) +
+				     (u64)vm_id * KCTL_IOREQ_VM_SIZE) + vcpu;
+}
+
+struct kctl_doorbells *control_doorbells(u32 vm_id)
+{
+	return (struct kctl_doorbells *)(ctl.shared + (KCTL_DOORBELL_BASE - KCTL_CMD_BASE) +
+					 (u64)vm_id * KCTL_DOORBELL_VM_SIZE);
+}
+
+/* --- interrupt --- */
+
+/* Under a lock: a raise and an acknowledgement on two CPUs must not leave the older level. */
+static void update_line(void)
+{
+	u64 flags = spin_lock_irqsave(&ctl.line_lock);
+	bool pending = READ_ONCE(ctl.irq_status) & ctl.irq_enable;
+	bool level = pending && !(ctl.command & PCI_CMD_INTX_DISABLE) && ctl.gsi;
+
+	if (ctl.gsi && ctl.svc->ioapic)
+		vioapic_set_pin_src(ctl.svc->ioapic, ctl.gsi, CTL_SRC, level);
+	spin_unlock_irqrestore(&ctl.line_lock, flags);
+}
+
+void control_raise(u32 irq)
+{
+	if (!ctl.svc || (__atomic_fetch_or(&ctl.irq_status, irq, __ATOMIC_ACQ_REL) & irq))
+		return; /* already pending: the line is up */
+	update_line();
+}
+
+/* --- registers --- */
+
+static int regs_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
+{
+	(void)v, (void)opaque, (void)size;
+	switch (off) {
+	case KCTL_REG_MAGIC:
+		*val = KCTL_MAGIC;
+		break;
+	case KCTL_REG_VERSION:
+		*val = KCTL_ABI_VERSION;
+		break;
+	case KCTL_REG_IRQ_STATUS:
+		*val = READ_ONCE(ctl.irq_status);
+		break;
+	case KCTL_REG_IRQ_ENABLE:
+		*val = ctl.irq_enable;
+		break;
+	case KCTL_REG_IRQ_GSI:
+		*val = ctl.gsi;
+		break;
+	case KCTL_REG_WINDOW_SIZE:
+		*val = (u32)(ctl.window_size / MiB);
+		break;
+	default:
+		*val = 0;
+	}
+	return 0;
+}
+
+static int regs_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
+{
+	(void)v, (void)opaque, (void)size;
+	switch (off) {
+	case KCTL_REG_DOORBELL:
+		if (val < KCTL_CMD_SLOTS)
+			control_execute((struct kctl_cmd *)(ctl.shared + val * KCTL_CMD_SIZE));
+		break;
+	case KCTL_REG_IRQ_ACK:
+		__atomic_fetch_and(&ctl.irq_status, ~(u32)val, __ATOMIC_ACQ_REL);
+		break;
+	case KCTL_REG_IRQ_ENABLE:
+		ctl.irq_enable = (u32)val;
+		break;
+	case KCTL_REG_IRQ_GSI:
+		if (val < VIOAPIC_PINS) {
+			if (ctl.gsi && ctl.gsi != val)
+				vioapic_set_pin_src(ctl.svc->ioapic, ctl.gsi, CTL_SRC, false);
+			ctl.gsi = (u32)val;
+		}
+		break;
+	case KCTL_REG_CONSOLE_KICK:
+		control_console_poll();
+		break;
+	case KCTL_REG_IOREQ_DONE:
+		dm_answered((u32)val);
+		break;
+	}
+	update_line();
+	return 0;
+}
+
+/* --- the guest RAM window (BAR2) --- */
+
+struct window_map {
+	struct vm *svc;
+	u64 base;
+	int ret;
+};
+
+static int map_leaf(void *ctx, u64 gpa, hpa_t pa, u64 size, u32 perms)
+{
+	struct window_map *w = ctx;
+
+	(void)perms;
+	w->ret = vm_map(w->svc, w->base + gpa, pa, size, PT_RWX);
+	return w->ret;
+}
+
+u64 control_window_offset(const struct vm *vm)
+{
+	return ctl.window_off[vm->id];
+}
+
+static void window_place(struct vm *vm)
+{
+	struct window_map w = { ctl.svc, ctl.bar2 + ctl.window_off[vm->id], 0 };
+
+	if (ctl.bar2 && !vm->resources_freed)
+		pt_walk(&vm->gpa, map_leaf, &w);
+}
+
+/*
+ * After mappings left the service VM's tables: no vCPU of it may keep the
+ * old translations, and the table pages that emptied go back to the pool
+ * only once every vCPU of it on another CPU has left guest mode (a CPU
+ * walking the tables may still read them until then).
+ */
+static void service_flush(void)
+{
+	struct vm *svc = ctl.svc;
+
+	vcpu_ops->flush_gpa(svc);
+	for (u32 i = 0; i < svc->nr_vcpus; i++)
+		sched_kick(svc->vcpus[i]);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the flush request before reading in_guest */
+	for (u32 i = 0; i < svc->nr_vcpus; i++) {
+		struct vcpu *v = svc->vcpus[i];
+		u64 seen = READ_ONCE(v->exits_total);
+
+		while (READ_ONCE(v->in_guest) && READ_ONCE(v->exits_total) == seen)
+			cpu_relax();
+	}
+	pt_free_deferred(&svc->gpa);
+}
+
+static void window_remove(u32 id)
+{
+	if (ctl.bar2 && ctl.window_span[id]) {
+		ctl.svc->gpa.defer_frees = true;
+		pt_unmap(&ctl.svc->gpa, ctl.bar2 + ctl.window_off[id], ctl.window_span[id]);
+		service_flush();
+		ctl.svc->gpa.defer_frees = false;
+	}
+}
+
+static u64 gpa_span(struct vm *vm)
+{
+	return vm->ram_size > 3 * GiB ? vm->ram_size + GiB : vm->ram_size; /* the hole below 4 GiB */
+}
+
+int control_window_map(struct vm *vm, u64 *offset)
+{
+	u64 blocks = ALIGN_UP(gpa_span(vm), WINDOW_GRAIN) / WINDOW_GRAIN;
+	u64 total = ctl.window_size / WINDOW_GRAIN, run = 0;
+
+	for (u64 b = 0; b < total; b++) {
+		run = (ctl.window_used[b / 8] & (1u << (b % 8))) ? 0 : run + 1;
+		if (run < blocks)
+			continue;
+		for (u64 k = b + 1 - blocks; k <= b; k++)
+			ctl.window_used[k / 8] |= (u8)(1u << (k % 8));
+		ctl.window_off[vm->id] = (b + 1 - blocks) * WINDOW_GRAIN;
+		ctl.window_span[vm->id] = blocks * WINDOW_GRAIN;
+		*offset = ctl.window_off[vm->id];
+		window_place(vm);
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+void control_window_unmap(struct vm *vm)
+{
+	u64 first = ctl.window_off[vm->id] / WINDOW_GRAIN;
+
+	window_remove(vm->id);
+	for (u64 k = first; k < first + ctl.window_span[vm->id] / WINDOW_GRAIN; k++)
+		ctl.window_used[k / 8] &= (u8)~(1u << (k % 8));
+	ctl.window_span[vm->id] = 0;
+}
+
+/* --- BARs: follow where the service VM puts them --- */
+
+static u64 bar_addr(u32 i)
+{
+	return ((u64)ctl.bar[i + 1] << 32 | ctl.bar[i]) & ~0xfULL;
+}
+
+static void place_bars(void)
+{
+	bool on = ctl.command & PCI_CMD_MEMORY;
+	u64 b0 = on ? bar_addr(0) : 0, b2 = on ? bar_addr(2) : 0;
+
+	if (b0 != ctl.bar0) {
+		if (ctl.bar0)
+			vm_map(ctl.svc, ctl.bar0, ctl.bar0, KCTL_BAR0_SIZE, PT_RWX); /* back to identity */
+		ctl.regs->base = b0;
+		ctl.regs->size = b0 ? PAGE_SIZE : 0;
+		if (b0) {
+			pt_unmap(&ctl.svc->gpa, b0, PAGE_SIZE);
+			vm_map(ctl.svc, b0 + KCTL_CMD_BASE, virt_to_phys(ctl.shared), SHARED_SIZE, PT_RWX);
+		}
+		ctl.bar0 = b0;
+	}
+	if (b2 != ctl.bar2) {
+		for (u32 id = 0; id < KCTL_MAX_VMS; id++)
+			window_remove(id);
+		if (ctl.bar2)
+			vm_map(ctl.svc, ctl.bar2, ctl.bar2, ctl.window_size, PT_RWX);
+		/*
+		 * Nothing but guest RAM inside the window: the identity map's 1 GiB leaves
+		 * go, so a guest's window tables are all freed when it goes (to the KiB).
+		 */
+		if (b2)
+			pt_unmap(&ctl.svc->gpa, b2, ctl.window_size);
+		ctl.bar2 = b2;
+		for (u32 id = 0; b2 && id < nr_vms_created; id++)
+			if (vms[id] && ctl.window_span[id])
+				window_place(vms[id]);
+	}
+	service_flush();
+}
+
+/* --- config space --- */
+
+static u32 cfg_dword(u32 reg)
+{
+	switch (reg) {
+	case 0x00:
+		return (u32)KCTL_DEVICE << 16 | KCTL_VENDOR;
+	case 0x04: /* status bit 3: interrupt pending (PCI 3.0 6.2.3) */
+		return ctl.command | ((ctl.irq_status & ctl.irq_enable) ? PCI_STATUS_INTERRUPT << 16 : 0);
+	case 0x08:
+		return KCTL_CLASS << 8 | 1;
+	case 0x10: case 0x14: case 0x18: case 0x1c:
+		return ctl.bar[(reg - 0x10) / 4];
+	case 0x2c:
+		return (u32)KCTL_DEVICE << 16 | KCTL_VENDOR;
+	case 0x3c:
+		return 1u << 8 | ctl.int_line; /* INTA */
+	default:
+		return 0;
+	}
+}
+
+bool control_cfg_read(u16 bdf, u32 off, u32 size, u32 *val)
+{
+	if (!ctl.svc || bdf != ctl.bdf)
+		return false;
+	*val = cfg_dword(off & ~3u) >> ((off & 3) * 8);
+	if (size < 4)
+		*val &= (1u << (size * 8)) - 1;
+	return true;
+}
+
+static void bar_write(u32 i, u32 val)
+{
+	u64 size = i < 2 ? KCTL_BAR0_SIZE : ctl.window_size;
+	u32 flags = i == 0 ? BAR_MEM64 : i == 2 ? BAR_MEM64 | BAR_PREFETCH : 0;
+
+	if (i >= 4)
+		return; /* the device has no BAR4/5: unused BARs are hardwired to 0 (PCI 3.0 6.2.5.1) */
+	if (i & 1) /* upper halves: sizing reads back what the size allows */
+		ctl.bar[i] = val & (u32)(~(size - 1) >> 32);
+	else
+		ctl.bar[i] = (val & (u32)~(size - 1) & ~0xfu) | flags;
+}
+
+bool control_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
+{
+	u32 reg = off & ~3u, shift = (off & 3) * 8;
+	u32 mask = (size == 4 ? 0xffffffff : (1u << (size * 8)) - 1) << shift;
+	u32 v = (cfg_dword(reg) & ~mask) | ((val << shift) & mask);
+
+	if (!ctl.svc || bdf != ctl.bdf)
+		return false;
+	if (reg == 0x04)
+		ctl.command = (u16)(v & (PCI_CMD_MEMORY | PCI_CMD_MASTER | PCI_CMD_INTX_DISABLE));
+	else if (reg >= 0x10 && reg < 0x20)
+		bar_write((reg - 0x10) / 4, v);
+	else if (reg == 0x3c)
+		ctl.int_line = (u8)v;
+	place_bars();
+	update_line();
+	return true;
+}
+
+/* --- consoles --- */
+
+void control_console_out(struct vuart *u, void *ctx, u8 byte)
+{
+	struct vm *vm = vuart_vm(u);
+	struct kctl_ring_hdr *r = (struct kctl_ring_hdr *)(control_console_page(vm->id) + KCTL_RING_OUT);
+	u8 *data = (u8 *)(r + 1);
+	u64 flags = spin_lock_irqsave(&ctl.out_lock);
+	u32 head = vm->console_head; /* Keel's own copy: the service VM can scribble on r->head */
+
+	(void)ctx;
+	data[head % KCTL_OUT_DATA] = byte; /* the oldest byte goes if nobody read it (keelctl_abi.h) */
+	vm->console_head = head + 1;
+	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
+	spin_unlock_irqrestore(&ctl.out_lock, flags);
+	control_raise(KCTL_IRQ_CONSOLE);
+}
+
+/*
+ * Keyboard bytes from the in rings into the guests' UARTs. Called on the boot CPU and on a
+ * kick from the service VM: one at a time (or bytes get reordered), and never while a
+ * VM is being freed; a caller that finds the lock taken leaves the work to its holder.
+ */
+void control_console_poll(void)
+{
+	if (!vm_admin_trylock())
+		return;
+	for (u32 id = 0; ctl.svc && id < nr_vms_created; id++) {
+		struct vm *vm = vms[id];
+		struct kctl_ring_hdr *r;
+		u8 *data;
+		u32 tail, head;
+
+		if (!vm || vm == ctl.svc || vm->state != VM_RUNNING || !vm->uart)
+			continue;
+		r = (struct kctl_ring_hdr *)(control_console_page(id) + KCTL_RING_IN);
+		data = (u8 *)(r + 1);
+		tail = vm->console_tail; /* Keel's own copy */
+		head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE); /* read once: the service VM writes it */
+		if (head - tail > KCTL_IN_DATA)
+			tail = head; /* a broken producer: drop what it claims */
+		while (tail != head && vuart_receive(vm->uart, data[tail % KCTL_IN_DATA]))
+			tail++;
+		vm->console_tail = tail;
+		__atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
+	}
+	vm_admin_unlock();
+}
+
+int control_init(struct vm *service, u64 window_size)
+{
+	struct mmio_handler h = { 0, 0, regs_read, regs_write, NULL };
+	int dev;
+
+	for (dev = 31; dev > 0 && pci_find(PCI_BDF(0, dev, 0)); dev--)
+		;
+	ctl.shared = page_alloc_zeroed(SHARED_SIZE / PAGE_SIZE);
+	if (!dev || !ctl.shared)
+		return -ENOSPC;
+	ctl.regs = vm_register_mmio(service, &h);
+	if (!ctl.regs)
+		return -ENOSPC;
+	ctl.svc = service;
+	ctl.bdf = PCI_BDF(0, dev, 0);
+	ctl.window_size = MIN(window_size, (u64)WINDOW_BLOCKS_MAX * WINDOW_GRAIN);
+	bar_write(0, 0);
+	bar_write(1, 0);
+	bar_write(2, 0);
+	bar_write(3, 0);
+	pr_info("control device at 00:%02x.0, guest RAM window %llu GiB", dev,
+		(unsigned long long)(ctl.window_size / GiB));
+	return 0;
+}

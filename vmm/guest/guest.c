@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The guest platform, in the style of Cloud Hypervisor: RAM from Keel's pool
+ * at GPA 0 (with the usual hole below 4 GiB), local APICs (xAPIC and
+ * x2APIC), an I/O APIC, a 16550 on COM1, a PCI bus behind ECAM, HW-reduced
+ * ACPI tables with a PM timer, sleep and reset registers and a power button
+ * on a Generic Event Device, PIT channel 2 for TSC calibration. No 8259, no
+ * PIT interrupts, no legacy BIOS.
+ */
+#include <arch/x86/cpu.h>
+#include <arch/x86/tsc.h>
+#include <lib/format.h>
+#include <keel/guest.h>
+#include <keel/guest_acpi.h>
+#include <keel/linux_boot.h>
+#include <keel/loader.h>
+#include <keel/log.h>
+#include <keel/page_alloc.h>
+#include <keel/memory.h>
+#include <lib/string.h>
+#include <keel/testdev.h>
+#include <keel/vioapic.h>
+#include <keel/vlapic.h>
+#include <keel/vm.h>
+#include <keel/vpci_bus.h>
+#include <keel/vpit.h>
+#include <keel/vrtc.h>
+
+#define IOAPIC_BASE 0xfec00000ULL
+#define PM_PORT_BASE 0x600
+#define SLEEP_STS_PORT 0x600
+#define SLEEP_CTL_PORT 0x604
+#define PM_TIMER_PORT 0x608
+#define RESET_PORT 0x60c
+#define RESET_VALUE 0x1
+#define PM_PORTS 0x10
+#define SLP_EN BIT(5) /* ACPI 6.5 4.8.3.7, sleep control register */
+#define PM_TIMER_HZ 3579545ULL
+#define GED_GSI 9
+#define COM1_PORT 0x3f8
+#define COM1_GSI 4
+
+static int pm_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
+{
+	u64 ns = time_ns();
+
+	(void)v, (void)opaque, (void)size;
+	if (port >= PM_TIMER_PORT && port < PM_TIMER_PORT + 4) /* ACPI 6.5 4.8.3.3, 32 bits */
+		*val = (u32)((ns / 1000000000ULL) * PM_TIMER_HZ + (ns % 1000000000ULL) * PM_TIMER_HZ / 1000000000ULL);
+	else
+		*val = 0;
+	return 0;
+}
+
+static int pm_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
+{
+	(void)opaque, (void)size;
+	if (port == SLEEP_CTL_PORT && (val & SLP_EN))
+		vm_stop(v->vm, "powered off");
+	else if (port == RESET_PORT && (val & 0xff) == RESET_VALUE)
+		vm_stop(v->vm, "reset by the guest; start it again to reboot");
+	return 0;
+}
+
+static void platform_of(struct vm *vm, struct guest_platform *p)
+{
+	*p = (struct guest_platform){
+		.nr_vcpus = vm->nr_vcpus,
+		.ioapic_base = IOAPIC_BASE,
+		.ioapic_id = 0,
+		.ioapic_gsi_base = 0,
+		.ecam_base = GUEST_ECAM_BASE,
+		.bus_end = 0,
+		.mmio32_base = GUEST_MMIO32_BASE,
+		.mmio32_size = GUEST_MMIO32_SIZE,
+		.mmio64_base = GUEST_MMIO64_BASE,
+		.mmio64_size = GUEST_MMIO64_SIZE,
+		.io_base = 0x1000,
+		.io_size = 0xf000,
+		.pm_timer_port = PM_TIMER_PORT,
+		.sleep_ctl_port = SLEEP_CTL_PORT,
+		.sleep_sts_port = SLEEP_STS_PORT,
+		.reset_port = RESET_PORT,
+		.reset_value = RESET_VALUE,
+		.ged_gsi = GED_GSI,
+		.com1_port = COM1_PORT,
+		.com1_gsi = COM1_GSI,
+	};
+}
+
+static int add_ram(struct vm *vm, u64 size)
+{
+	u64 low = MIN(size, GUEST_RAM_BELOW_4G);
+	int ret = vm_add_ram(vm, 0, low);
+
+	if (!ret && size > low)
+		ret = vm_add_ram(vm, 4 * GiB, size - low);
+	return ret;
+}
+
+static int add_acpi(struct vm *vm)
+{
+	struct guest_platform p;
+	u8 *buf = page_alloc_zeroed(GUEST_ACPI_SIZE / PAGE_SIZE);
+	int n;
+
+	if (!buf)
+		return -ENOMEM;
+	platform_of(vm, &p);
+	n = guest_acpi_build(&p, GUEST_ACPI_BASE, buf, GUEST_ACPI_SIZE);
+	if (n > 0)
+		n = vm_write(vm, GUEST_ACPI_BASE, buf, (size_t)n);
+	page_free(buf, GUEST_ACPI_SIZE / PAGE_SIZE);
+	return n < 0 ? n : 0;
+}
+
+static int add_devices(struct vm *vm, const struct guest_config *gc)
+{
+	struct io_handler pm = { PM_PORT_BASE, PM_PORTS, pm_read, pm_write, NULL };
+
+	if (vlapic_register_mmio(vm) || !vioapic_create(vm, IOAPIC_BASE, 0, 0))
+		return -ENOMEM;
+	vm->uart = vuart_create(vm, COM1_PORT, COM1_GSI, gc->console, gc->console_ctx);
+	if (!vm->uart || vm_register_io(vm, &pm) || vpci_bus_create(vm, GUEST_ECAM_BASE) ||
+	    vpit_attach(vm) || vrtc_attach(vm))
+		return -ENOMEM;
+	if (gc->testdev && testdev_attach(vm))
+		return -ENOMEM;
+	return add_acpi(vm);
+}
+
+struct vm *guest_create(const struct guest_config *gc, char *err)
+{
+	struct vm *vm = vm_create(gc->name, gc->vcpus, gc->first_cpu);
+
+	if (!vm) {
+		strlcpy(err, "cannot create the VM (out of memory or too many VMs)", GUEST_ERR_MAX);
+		return NULL;
+	}
+	if (add_ram(vm, gc->memory)) {
+		format_snprintf(err, GUEST_ERR_MAX, "not enough free memory for %llu MiB (%llu MiB free)",
+				(unsigned long long)(gc->memory / MiB),
+				(unsigned long long)((page_alloc_free_pages() * PAGE_SIZE + vm->ram_size) / MiB));
+		goto out_fail;
+	}
+	if (add_devices(vm, gc)) {
+		strlcpy(err, "out of memory for its devices", GUEST_ERR_MAX);
+		goto out_fail;
+	}
+	return vm;
+out_fail:
+	vm_destroy(vm);
+	return NULL;
+}
+
+/* The guest's e820 map: low RAM, the BIOS area (ACPI tables inside), RAM, ECAM, RAM above 4 GiB. */
+static u32 guest_e820(struct vm *vm, struct e820_entry *e)
+{
+	u64 low_top = MIN(vm->ram_size, GUEST_RAM_BELOW_4G);
+	u32 n = 0;
+
+	e[n++] = (struct e820_entry){ 0, GUEST_LOW_RAM_END, E820_RAM };
+	e[n++] = (struct e820_entry){ GUEST_LOW_RAM_END, GUEST_ACPI_BASE - GUEST_LOW_RAM_END, E820_RESERVED };
+	e[n++] = (struct e820_entry){ GUEST_ACPI_BASE, GUEST_ACPI_SIZE, E820_ACPI };
+	e[n++] = (struct e820_entry){ MiB, low_top - MiB, E820_RAM };
+	e[n++] = (struct e820_entry){ GUEST_ECAM_BASE, MiB, E820_RESERVED };
+	if (vm->ram_size > low_top)
+		e[n++] = (struct e820_entry){ 4 * GiB, vm->ram_size - low_top, E820_RAM };
+	return n;
+}
+
+int guest_load(struct vm *vm, const u8 *kernel, u64 kernel_size, const u8 *initrd, u64 initrd_size,
+	       const char *cmdline, char *err)
+{
+	struct e820_entry e820[8];
+	char why[LINUX_ERR_MAX], line[GUEST_CMDLINE_MAX];
+	struct linux_boot lb = {
+		.kernel = kernel, .kernel_size = kernel_size, .initrd = initrd,
+		.initrd_size = initrd_size, .cmdline = line, .rsdp = GUEST_ACPI_BASE,
+		.e820 = e820, .nr_e820 = guest_e820(vm, e820), .boot_area = GUEST_BOOT_AREA,
+	};
+
+	char mb[LOADER_ERR_MAX];
+
+	if (!linux_check_image(kernel, kernel_size, why)) {
+		/*
+		 * Linux calibrates the TSC against the PIT or PM timer by polling them,
+		 * which needs each port read to take well under 10 us: not so when every
+		 * read is a VM exit (nested, above all). Tell it the frequency instead.
+		 */
+		int n;
+
+		if (strstr(cmdline, "tsc_early_khz="))
+			n = format_snprintf(line, sizeof(line), "%s", cmdline);
+		else
+			n = format_snprintf(line, sizeof(line), "%s tsc_early_khz=%llu", cmdline,
+					    (unsigned long long)(tsc_hz() / 1000));
+		if (n >= (int)sizeof(line)) {
+			format_snprintf(err, GUEST_ERR_MAX, "command line longer than %u bytes",
+					(u32)sizeof(line) - 32);
+			return -E2BIG;
+		}
+		return linux_load(vm, &lb, err);
+	}
+	if (initrd) { /* multiboot modules are not supported: say so rather than ignore it */
+		format_snprintf(err, GUEST_ERR_MAX, "%s; an initrd needs a Linux kernel", why);
+		return -ENOEXEC;
+	}
+	if (!multiboot_load(vm, kernel, kernel_size, cmdline, mb))
+		return 0;
+	format_snprintf(err, GUEST_ERR_MAX, "neither a Linux bzImage (%s) nor a multiboot kernel (%s)",
+			why, mb);
+	return -ENOEXEC;
+}
+
+void guest_power_button(struct vm *vm)
+{
+	vioapic_set_pin(vm->ioapic, GED_GSI, true); /* the GED's interrupt is edge-triggered */
+	vioapic_set_pin(vm->ioapic, GED_GSI, false);
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Multiboot v1 loader (Multiboot Specification 0.6.96): finds the header in
+ * the first 8 KiB, loads by its address fields or by the ELF program
+ * headers, writes the information structure and a memory map, and starts
+ * the boot CPU in flat 32-bit protected mode with EAX = 0x2BADB002.
+ */
+#include <lib/format.h>
+#include <keel/loader.h>
+#include <lib/string.h>
+#include <keel/vm.h>
+
+#define MB_MAGIC 0x1badb002
+#define MB_BOOT_MAGIC 0x2badb002
+#define MB_SEARCH 8192
+#define MB_FLAG_ADDRESSES BIT(16)
+#define MB_FLAG_UNSUPPORTED 0x0000fffc /* video mode etc.; bits 0-1 are fine */
+#define MBI_ADDR 0x9000		       /* information structure, below 640 KiB */
+#define MBI_CMDLINE (MBI_ADDR + 0x100)
+#define MBI_MMAP (MBI_ADDR + 0x800)
+#define MBI_MEM BIT(0)
+#define MBI_CMD BIT(2)
+#define MBI_MMAP_FLAG BIT(6)
+#define LOW_MEM_KB 640
+#define ELF_PT_LOAD 1
+
+struct mb_header {
+	u32 magic, flags, checksum;
+	u32 header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr;
+};
+
+struct mb_info {
+	u32 flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+	u32 syms[4];
+	u32 mmap_length, mmap_addr;
+} __packed;
+BUILD_ASSERT(offsetof(struct mb_info, mmap_addr) == 48, "Multiboot 3.3");
+
+struct mb_mmap {
+	u32 size;
+	u64 base, len;
+	u32 type;
+} __packed;
+
+static int bad(char *err, const char *msg)
+{
+	strlcpy(err, msg, LOADER_ERR_MAX);
+	return -ENOEXEC;
+}
+
+static const struct mb_header *find_header(const u8 *img, u64 size, u64 *off)
+{
+	for (u64 o = 0; o + sizeof(struct mb_header) <= MIN(size, MB_SEARCH); o += 4) {
+		const struct mb_header *h = (const void *)(img + o);
+
+		if (h->magic == MB_MAGIC && (u32)(h->magic + h->flags + h->checksum) == 0) {
+			*off = o;
+			return h;
+		}
+	}
+	return NULL;
+}
+
+static int load_by_header(struct vm *vm, const u8 *img, u64 size, const struct mb_header *h,
+			  u64 hoff, u32 *entry, char *err)
+{
+	u64 start = hoff - (u64)(h->header_addr - h->load_addr);
+	u64 end = h->load_end_addr ? h->load_end_addr - h->load_addr + start : size;
+	u64 bss_end = h->bss_end_addr;
+
+	if (h->header_addr < h->load_addr || hoff < (u64)(h->header_addr - h->load_addr) ||
+	    end > size || end < start)
+		return bad(err, "multiboot header: load addresses do not match the file");
+	if (vm_write(vm, h->load_addr, img + start, end - start))
+		return bad(err, "multiboot image does not fit in the VM's RAM");
+	/* RAM comes zeroed from vm_add_ram: the bss only has to lie inside it */
+	for (u64 a = ALIGN_DOWN((u64)h->load_addr + (end - start), PAGE_SIZE); a < bss_end; a += PAGE_SIZE)
+		if (!vm_is_ram(vm, a))
+			return bad(err, "multiboot bss does not fit in the VM's RAM");
+	*entry = h->entry_addr;
+	return 0;
+}
+
+/* ELF32 or ELF64 (System V ABI): copy every PT_LOAD to its physical address. */
+static int load_elf(struct vm *vm, const u8 *img, u64 size, u32 *entry, char *err)
+{
+	bool is64 = size > 4 && img[4] == 2;
+	u64 phoff, ent;
+	u32 phnum, phentsize;
+
+	if (size < 64 || memcmp(img, "\x7f" "ELF", 4))
+		return bad(err, "not an ELF file and no multiboot address fields");
+	memcpy(&phoff, img + (is64 ? 32 : 28), is64 ? 8 : 4);
+	if (!is64)
+		phoff &= 0xffffffff;
+	phentsize = img[is64 ? 54 : 42] | img[is64 ? 55 : 43] << 8;
+	phnum = img[is64 ? 56 : 44] | img[is64 ? 57 : 45] << 8;
+	ent = 0;
+	memcpy(&ent, img + 24, is64 ? 8 : 4);
+	if (phoff > size || (u64)phnum * phentsize > size - phoff || phentsize < (is64 ? 56u : 32u))
+		return bad(err, "ELF program headers lie outside the file");
+	for (u32 i = 0; i < phnum; i++) {
+		const u8 *ph = img + phoff + (u64)i * phentsize;
+		u64 type = 0, off = 0, paddr = 0, filesz = 0, memsz = 0;
+
+		memcpy(&type, ph, 4);
+		memcpy(&off, ph + (is64 ? 8 : 4), is64 ? 8 : 4);
+		memcpy(&paddr, ph + (is64 ? 24 : 12), is64 ? 8 : 4);
+		memcpy(&filesz, ph + (is64 ? 32 : 16), is64 ? 8 : 4);
+		memcpy(&memsz, ph + (is64 ? 40 : 20), is64 ? 8 : 4);
+		if (type != ELF_PT_LOAD)
+			continue;
+		if (off > size || filesz > size - off || filesz > memsz)
+			return bad(err, "ELF segment lies outside the file");
+		if (vm_write(vm, paddr, img + off, filesz))
+			return bad(err, "ELF segment does not fit in the VM's RAM");
+	}
+	*entry = (u32)ent;
+	return 0;
+}
+
+static void write_info(struct vm *vm, const char *cmdline)
+{
+	struct mb_info mbi = { 0 };
+	struct mb_mmap map[2] = {
+		{ 20, 0, LOW_MEM_KB * KiB, 1 },
+		{ 20, MiB, vm->ram_size - MiB, 1 },
+	};
+
+	mbi.flags = MBI_MEM | MBI_CMD | MBI_MMAP_FLAG;
+	mbi.mem_lower = LOW_MEM_KB;
+	mbi.mem_upper = (u32)((vm->ram_size - MiB) / KiB);
+	mbi.cmdline = MBI_CMDLINE;
+	mbi.mmap_addr = MBI_MMAP;
+	mbi.mmap_length = sizeof(map);
+	vm_write(vm, MBI_CMDLINE, cmdline, strnlen(cmdline, 0x6ff) + 1);
+	vm_write(vm, MBI_MMAP, map, sizeof(map));
+	vm_write(vm, MBI_ADDR, &mbi, sizeof(mbi));
+}
+
+static void set_entry_state(struct vcpu *v, u32 entry)
+{
+	/* flat 4 GiB segments: code (type 0xB) and data (type 0x3), 32-bit, page granular */
+	struct vcpu_segment code = { 0x08, 0xc9b, 0xffffffff, 0 }, data = { 0x10, 0xc93, 0xffffffff, 0 };
+	static const enum vcpu_seg datas[] = { SEG_DS, SEG_ES, SEG_SS, SEG_FS, SEG_GS };
+
+	vcpu_ops->set_seg(v, SEG_CS, &code);
+	for (u32 i = 0; i < ARRAY_SIZE(datas); i++)
+		vcpu_ops->set_seg(v, datas[i], &data);
+	vcpu_ops->set_reg(v, VCPU_CR0, 0x11); /* PE | ET, paging off */
+	vcpu_ops->set_reg(v, VCPU_RFLAGS, 0x2);
+	vcpu_ops->set_reg(v, VCPU_RIP, entry);
+	v->gpr[RAX] = MB_BOOT_MAGIC;
+	v->gpr[RBX] = MBI_ADDR;
+}
+
+int multiboot_load(struct vm *vm, const u8 *img, u64 size, const char *cmdline, char *err)
+{
+	u64 hoff;
+	const struct mb_header *h = find_header(img, size, &hoff);
+	u32 entry = 0;
+	int ret;
+
+	if (!h)
+		return bad(err, "no multiboot header in the first 8 KiB");
+	if (h->flags & MB_FLAG_UNSUPPORTED)
+		return bad(err, "multiboot header asks for features Keel does not offer (video mode?)");
+	if (vm->ram_size < 2 * MiB)
+		return bad(err, "a multiboot VM needs at least 2 MiB of RAM");
+	if (h->flags & MB_FLAG_ADDRESSES)
+		ret = load_by_header(vm, img, size, h, hoff, &entry, err);
+	else
+		ret = load_elf(vm, img, size, &entry, err);
+	if (ret)
+		return ret;
+	write_info(vm, cmdline);
+	set_entry_state(vm->vcpus[0], entry);
+	return 0;
+}

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+/*
+ * MSI-X of passed-through functions (PCI 3.0 6.8.2). The pages of the
+ * device's BAR that hold the vector table are taken out of the service VM's
+ * map; its accesses to table entries are kept as the guest's view, and the
+ * device's real table gets Keel's address/data for each unmasked entry.
+ * Anything else in those pages goes to the device unchanged.
+ */
+#include <keel/log.h>
+#include <keel/memory.h>
+#include <keel/page_alloc.h>
+#include <keel/passthru.h>
+#include <lib/string.h>
+#include <keel/vm.h>
+
+#define MSIX_CTRL_SIZE GENMASK(10, 0)
+#define MSIX_CTRL_MASKALL BIT(14)
+#define MSIX_CTRL_ENABLE BIT(15)
+#define ENTRY_MASKED BIT(0)
+#define ENTRY_SIZE 16
+
+static volatile u32 *phys_entry(struct pt_dev *d, u32 i)
+{
+	return phys_to_virt(pt_bar_address(d, d->table_bir) + d->table_off + (u64)i * ENTRY_SIZE);
+}
+
+/* Writes entry i to the device: Keel's vector while the guest's entry is deliverable, else masked. */
+static void program(struct pt_dev *d, u32 i)
+{
+	struct msix_entry *e = &d->table[i];
+	struct irq_route *r = &d->msix_routes[i];
+	volatile u32 *p = phys_entry(d, i);
+	u64 addr = ((u64)e->addr_hi << 32) | e->addr_lo;
+	bool ok = !(e->ctrl & ENTRY_MASKED) && irq_route_from_msi(r, d->vm, addr, e->data) &&
+		  !irq_route_bind(r);
+
+	p[3] = ENTRY_MASKED; /* mask while changing (PCI 3.0 6.8.2.9) */
+	if (!ok)
+		return;
+	p[0] = (u32)irq_route_msi_addr(r);
+	p[1] = (u32)(irq_route_msi_addr(r) >> 32);
+	p[2] = irq_route_msi_data(r);
+	p[3] = 0;
+}
+
+static u64 forward(u64 pa, u8 size, u64 val, bool write)
+{
+	volatile void *p = phys_to_virt(pa);
+
+	if (write) {
+		if (size == 1)
+			*(volatile u8 *)p = (u8)val;
+		else if (size == 2)
+			*(volatile u16 *)p = (u16)val;
+		else if (size == 4)
+			*(volatile u32 *)p = (u32)val;
+		else
+			*(volatile u64 *)p = val;
+		return 0;
+	}
+	return size == 1 ? *(volatile u8 *)p : size == 2 ? *(volatile u16 *)p :
+	       size == 4 ? *(volatile u32 *)p : *(volatile u64 *)p;
+}
+
+static u64 table_start(const struct pt_dev *d)
+{
+	return pt_bar_address(d, d->table_bir) + d->table_off;
+}
+
+static int trap_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
+{
+	struct pt_dev *d = opaque;
+	u64 pa = d->trap->base + off, t = table_start(d);
+
+	(void)v;
+	if (pa >= t && pa + size <= t + (u64)d->msix_n * ENTRY_SIZE) {
+		*val = 0;
+		memcpy(val, (u8 *)d->table + (pa - t), size);
+		return 0;
+	}
+	*val = forward(pa, size, 0, false);
+	return 0;
+}
+
+static int trap_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
+{
+	struct pt_dev *d = opaque;
+	u64 pa = d->trap->base + off, t = table_start(d);
+
+	(void)v;
+	if (pa >= t && pa + size <= t + (u64)d->msix_n * ENTRY_SIZE) {
+		memcpy((u8 *)d->table + (pa - t), &val, size);
+		for (u64 i = (pa - t) / ENTRY_SIZE; i <= (pa - t + size - 1) / ENTRY_SIZE; i++)
+			program(d, (u32)i);
+		return 0;
+	}
+	forward(pa, size, val, true);
+	return 0;
+}
+
+void msix_update_trap(struct pt_dev *d)
+{
+	u64 t, base, size;
+
+	if (!d->f->msix_cap)
+		return;
+	t = table_start(d);
+	base = ALIGN_DOWN(t, PAGE_SIZE);
+	size = ALIGN_UP(t + (u64)d->msix_n * ENTRY_SIZE, PAGE_SIZE) - base;
+	/* BAR values are live only while memory decoding is on (sizing happens with it off) */
+	if (!(pci_read(d->f->bdf, PCI_COMMAND, 2) & PCI_CMD_MEMORY) || !pt_bar_address(d, d->table_bir) ||
+	    (d->trap->base == base && d->trap->size == size))
+		return;
+	if (d->trap->size)
+		vm_map(d->vm, d->trap->base, d->trap->base, d->trap->size, PT_RWX);
+	pt_unmap(&d->vm->gpa, base, size);
+	vcpu_ops->flush_gpa(d->vm);
+	d->trap->base = base;
+	d->trap->size = size;
+}
+
+void msix_ctrl_written(struct pt_dev *d)
+{
+	for (u32 i = 0; i < d->msix_n; i++)
+		if (!(d->table[i].ctrl & ENTRY_MASKED))
+			program(d, i);
+}
+
+int msix_init(struct pt_dev *d)
+{
+	u16 bdf = d->f->bdf;
+	u8 cap = d->f->msix_cap;
+	u32 tbl = pci_read(bdf, cap + 4, 4);
+	struct mmio_handler h = { 0, 0, trap_read, trap_write, d };
+
+	d->msix_n = MIN((pci_read(bdf, cap + 2, 2) & MSIX_CTRL_SIZE) + 1, MSIX_MAX_ENTRIES);
+	d->table_bir = tbl & 7;
+	d->table_off = tbl & ~7u;
+	d->table = page_alloc_zeroed(ALIGN_UP(d->msix_n * sizeof(*d->table), PAGE_SIZE) / PAGE_SIZE);
+	d->msix_routes = page_alloc_zeroed(ALIGN_UP(d->msix_n * sizeof(*d->msix_routes), PAGE_SIZE) / PAGE_SIZE);
+	if (!d->table || !d->msix_routes)
+		return -ENOMEM;
+	for (u32 i = 0; i < d->msix_n; i++)
+		d->table[i].ctrl = ENTRY_MASKED; /* reset state (PCI 3.0 6.8.2.9) */
+	d->trap = vm_register_mmio(d->vm, &h);
+	if (!d->trap)
+		return -ENOSPC;
+	msix_update_trap(d);
+	return 0;
+}

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+/* The test device (see include/keel/testdev.h): ports and an MMIO page with RAM semantics. */
+#include <keel/page_alloc.h>
+#include <lib/string.h>
+#include <keel/testdev.h>
+#include <keel/vm.h>
+
+struct testdev {
+	u32 scratch;
+	u8 page[PAGE_SIZE];
+};
+
+static int exit_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
+{
+	(void)opaque, (void)port, (void)size;
+	vm_stop(v->vm, "powered off by its test device, status 0x%02x", val & 0xff);
+	return 0;
+}
+
+static int scratch_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
+{
+	struct testdev *t = opaque;
+	u32 shift = (port - TESTDEV_SCRATCH_PORT) * 8;
+
+	(void)v, (void)size;
+	*val = t->scratch >> shift;
+	return 0;
+}
+
+static int scratch_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
+{
+	struct testdev *t = opaque;
+	u32 shift = (port - TESTDEV_SCRATCH_PORT) * 8;
+	u32 mask = (size == 4 ? 0xffffffff : (1u << (size * 8)) - 1) << shift;
+
+	(void)v;
+	t->scratch = (t->scratch & ~mask) | ((val << shift) & mask);
+	return 0;
+}
+
+static int page_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
+{
+	struct testdev *t = opaque;
+
+	(void)v;
+	*val = 0;
+	if (off + size <= PAGE_SIZE)
+		memcpy(val, t->page + off, size);
+	return 0;
+}
+
+static int page_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
+{
+	struct testdev *t = opaque;
+
+	(void)v;
+	if (off + size <= PAGE_SIZE)
+		memcpy(t->page + off, &val, size);
+	return 0;
+}
+
+static void testdev_free(void *opaque)
+{
+	page_free(opaque, 2);
+}
+
+int testdev_attach(struct vm *vm)
+{
+	struct testdev *t = page_alloc_zeroed(2);
+	struct io_handler ex = { TESTDEV_EXIT_PORT, 1, NULL, exit_write, t };
+	struct io_handler sc = { TESTDEV_SCRATCH_PORT, 4, scratch_read, scratch_write, t };
+	struct mmio_handler pg = { TESTDEV_MMIO_BASE, PAGE_SIZE, page_read, page_write, t };
+
+	BUILD_ASSERT(sizeof(struct testdev) <= 2 * PAGE_SIZE, "two pages");
+	if (!t)
+		return -ENOMEM;
+	if (vm_add_cleanup(vm, testdev_free, t))
+		return -ENOSPC;
+	if (vm_register_io(vm, &ex) || vm_register_io(vm, &sc) || !vm_register_mmio(vm, &pg))
+		return -ENOSPC;
+	return 0;
+}

@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Virtual local APIC (SDM 3A chapter 11). Registers live in a page laid out
+ * like the xAPIC's; x2APIC MSR 0x800 + n maps to offset n * 16. The timer
+ * counts a 1 GHz virtual bus clock and is kept as a host TSC deadline.
+ */
+#include <arch/x86/cpu.h>
+#include <arch/x86/tsc.h>
+#include <keel/memory.h>
+#include <keel/page_alloc.h>
+#include <keel/sched.h>
+#include <lib/string.h>
+#include <keel/vcpu_run.h>
+#include <keel/vioapic.h>
+#include <keel/vlapic.h>
+#include <keel/vm.h>
+
+#define REG_ID 0x20
+#define REG_VERSION 0x30
+#define REG_TPR 0x80
+#define REG_PPR 0xa0
+#define REG_EOI 0xb0
+#define REG_LDR 0xd0
+#define REG_DFR 0xe0
+#define REG_SVR 0xf0
+#define REG_ISR 0x100
+#define REG_TMR 0x180
+#define REG_IRR 0x200
+#define REG_ESR 0x280
+#define REG_ICR_LO 0x300
+#define REG_ICR_HI 0x310
+#define REG_LVT_TIMER 0x320
+#define REG_LVT_ERROR 0x370
+#define REG_TIMER_ICR 0x380
+#define REG_TIMER_CCR 0x390
+#define REG_TIMER_DCR 0x3e0
+#define REG_SELF_IPI 0x3f0
+
+#define VERSION_VALUE 0x50014 /* version 0x14, 6 LVT entries (max LVT 5) */
+#define SVR_ENABLE BIT(8)
+#define LVT_MASK BIT(16)
+#define LVT_TIMER_MODE(v) (((v) >> 17) & 3)
+#define TIMER_ONESHOT 0
+#define TIMER_PERIODIC 1
+#define TIMER_TSC_DEADLINE 2
+#define ICR_MODE(v) (((v) >> 8) & 7)
+#define ICR_LOGICAL BIT(11)
+#define ICR_SHORTHAND(v) (((v) >> 18) & 3)
+#define MODE_FIXED 0
+#define MODE_LOWEST 1
+#define MODE_NMI 4
+#define MODE_INIT 5
+#define MODE_SIPI 6
+#define MSR_APIC_BASE_NUM 0x1b
+#define MSR_TSC_DEADLINE 0x6e0
+#define MSR_X2APIC_FIRST 0x800
+#define MSR_X2APIC_LAST 0x8ff
+#define BASE_BSP BIT(8)
+#define BASE_X2APIC BIT(10)
+#define BASE_ENABLE BIT(11)
+#define BUS_HZ 1000000000ULL /* virtual APIC bus clock */
+
+struct vlapic {
+	struct vcpu *vcpu;
+	u32 *regs; /* one page, the xAPIC layout */
+	u64 base_msr;
+	u64 timer_start;    /* host TSC when the count was loaded */
+	u64 timer_deadline; /* host TSC; 0 = not armed */
+	u64 tsc_deadline;   /* IA32_TSC_DEADLINE as the guest wrote it */
+};
+
+static u32 reg(struct vlapic *l, u32 off)
+{
+	return __atomic_load_n(&l->regs[off / 4], __ATOMIC_ACQUIRE);
+}
+
+static void set_reg(struct vlapic *l, u32 off, u32 v)
+{
+	__atomic_store_n(&l->regs[off / 4], v, __ATOMIC_RELEASE);
+}
+
+static bool x2apic(struct vlapic *l)
+{
+	return l->base_msr & BASE_X2APIC;
+}
+
+struct vlapic *vlapic_create(struct vcpu *v)
+{
+	struct vlapic *l = page_alloc_zeroed(1);
+	u32 *regs = page_alloc_zeroed(1);
+
+	if (!l || !regs) {
+		if (l)
+			page_free(l, 1);
+		if (regs)
+			page_free(regs, 1);
+		return NULL;
+	}
+	l->vcpu = v;
+	l->regs = regs;
+	l->base_msr = VLAPIC_BASE | BASE_ENABLE | (v->id == 0 ? BASE_BSP : 0);
+	set_reg(l, REG_ID, v->id << 24);
+	set_reg(l, REG_VERSION, VERSION_VALUE);
+	set_reg(l, REG_DFR, 0xffffffff);
+	set_reg(l, REG_SVR, 0xff);
+	for (u32 off = REG_LVT_TIMER; off <= REG_LVT_ERROR; off += 0x10)
+		set_reg(l, off, LVT_MASK);
+	return l;
+}
+
+void vlapic_destroy(struct vlapic *l)
+{
+	page_free(l->regs, 1);
+	page_free(l, 1);
+}
+
+/* Highest set bit in one of the 256-bit arrays (ISR, TMR, IRR), or -1. */
+static int highest(struct vlapic *l, u32 base)
+{
+	for (int i = 7; i >= 0; i--) {
+		u32 w = reg(l, base + (u32)i * 0x10);
+
+		if (w)
+			return i * 32 + 31 - __builtin_clz(w);
+	}
+	return -1;
+}
+
+static void bit_set(struct vlapic *l, u32 base, int vec)
+{
+	__atomic_fetch_or(&l->regs[(base + (u32)(vec / 32) * 0x10) / 4], 1u << (vec % 32),
+			  __ATOMIC_ACQ_REL);
+}
+
+static void bit_clear(struct vlapic *l, u32 base, int vec)
+{
+	__atomic_fetch_and(&l->regs[(base + (u32)(vec / 32) * 0x10) / 4], ~(1u << (vec % 32)),
+			   __ATOMIC_ACQ_REL);
+}
+
+/* SDM 3A 11.8.3.1: PPR = TPR if its class is at least the highest in-service class. */
+static u32 ppr(struct vlapic *l)
+{
+	u32 tpr = reg(l, REG_TPR) & 0xff;
+	int isr = highest(l, REG_ISR);
+	u32 isrv = isr < 0 ? 0 : (u32)isr;
+
+	return (tpr >> 4) >= (isrv >> 4) ? tpr : (isrv & 0xf0);
+}
+
+int vlapic_pending_vector(struct vlapic *l)
+{
+	int irr = highest(l, REG_IRR);
+
+	if (irr < 0 || !(reg(l, REG_SVR) & SVR_ENABLE) || !(l->base_msr & BASE_ENABLE))
+		return -1;
+	return ((u32)irr >> 4) > (ppr(l) >> 4) ? irr : -1;
+}
+
+void vlapic_accept(struct vlapic *l, int vec)
+{
+	bit_clear(l, REG_IRR, vec);
+	bit_set(l, REG_ISR, vec);
+}
+
+void vlapic_set_irq_trig(struct vcpu *v, u8 vector, bool level)
+{
+	if (vector < 16)
+		return; /* illegal vector: the real APIC sets ESR and drops it */
+	if (level)
+		bit_set(v->lapic, REG_TMR, vector);
+	else
+		bit_clear(v->lapic, REG_TMR, vector);
+	bit_set(v->lapic, REG_IRR, vector);
+	sched_kick(v);
+}
+
+void vlapic_set_irq(struct vcpu *v, u8 vector)
+{
+	vlapic_set_irq_trig(v, vector, false);
+}
+
+static bool bit_test(struct vlapic *l, u32 base, int vec)
+{
+	return reg(l, base + (u32)(vec / 32) * 0x10) & (1u << (vec % 32));
+}
+
+static void eoi(struct vlapic *l)
+{
+	int vec = highest(l, REG_ISR);
+
+	if (vec < 0)
+		return;
+	bit_clear(l, REG_ISR, vec);
+	if (bit_test(l, REG_TMR, vec) && l->vcpu->vm->ioapic) /* SDM 3A 11.8.5 */
+		vioapic_eoi(l->vcpu->vm->ioapic, (u8)vec);
+}
+
+/* --- timer --- */
+
+static u64 ns_to_tsc(u64 ns)
+{
+	return ns / 1000000000ULL * tsc_hz() + ns % 1000000000ULL * tsc_hz() / 1000000000ULL;
+}
+
+static u64 divisor(struct vlapic *l)
+{
+	u32 d = reg(l, REG_TIMER_DCR);
+	u32 code = (d & 3) | ((d >> 1) & 4); /* SDM 3A figure 11-10 */
+
+	return code == 7 ? 1 : 2ULL << code;
+}
+
+static u64 period_tsc(struct vlapic *l)
+{
+	return ns_to_tsc((u64)reg(l, REG_TIMER_ICR) * divisor(l) * (1000000000ULL / BUS_HZ));
+}
+
+static void timer_load(struct vlapic *l)
+{
+	l->timer_start = rdtsc();
+	/* the run loop arms the host timer from this before the next entry */
+	l->timer_deadline = reg(l, REG_TIMER_ICR) ? l->timer_start + period_tsc(l) : 0;
+}
+
+static u32 timer_current(struct vlapic *l)
+{
+	u64 now = rdtsc(), period = period_tsc(l);
+
+	if (!l->timer_deadline || !period || now >= l->timer_deadline)
+		return 0;
+	return (u32)((l->timer_deadline - now) * reg(l, REG_TIMER_ICR) / period);
+}
+
+u64 vlapic_timer_deadline(struct vlapic *l)
+{
+	if (LVT_TIMER_MODE(reg(l, REG_LVT_TIMER)) == TIMER_TSC_DEADLINE)
+		return l->tsc_deadline;
+	return l->timer_deadline;
+}
+
+void vlapic_timer_check(struct vlapic *l)
+{
+	u32 lvt = reg(l, REG_LVT_TIMER);
+	u64 now = rdtsc(), deadline = vlapic_timer_deadline(l);
+
+	if (!deadline || now < deadline)
+		return;
+	if (!(lvt & LVT_MASK))
+		bit_set(l, REG_IRR, (int)(lvt & 0xff));
+	if (LVT_TIMER_MODE(lvt) == TIMER_TSC_DEADLINE) {
+		l->tsc_deadline = 0;
+	} else if (LVT_TIMER_MODE(lvt) == TIMER_PERIODIC && period_tsc(l)) {
+		u64 p = period_tsc(l);
+
+		l->timer_deadline += p * ((now - l->timer_deadline) / p + 1); /* skip missed periods */
+	} else {
+		l->timer_deadline = 0;
+	}
+}
+
+/* --- inter-processor interrupts --- */
+
+static bool logical_match(struct vlapic *l, u32 dest)
+{
+	u32 ldr = reg(l, REG_LDR);
+
+	if (x2apic(l)) /* SDM 3A 11.12.10.2: cluster in 31:16, bit in 15:0 */
+		return (ldr >> 16) == (dest >> 16) && (ldr & dest & 0xffff);
+	if ((reg(l, REG_DFR) >> 28) == 0xf) /* flat model */
+		return (ldr >> 24) & dest & 0xff;
+	return (ldr >> 28) == ((dest >> 4) & 0xf) && ((ldr >> 24) & dest & 0xf); /* cluster */
+}
+
+static bool targets(struct vlapic *src, struct vlapic *dst, u64 icr, u32 dest)
+{
+	switch (ICR_SHORTHAND(icr)) {
+	case 1:
+		return src == dst;
+	case 2:
+		return true;
+	case 3:
+		return src != dst;
+	}
+	if (icr & ICR_LOGICAL)
+		return logical_match(dst, dest);
+	if (dest == (x2apic(src) ? 0xffffffff : 0xff))
+		return true;
+	return dst->vcpu->id == dest;
+}
+
+static void deliver(struct vcpu *t, u64 icr)
+{
+	u8 vec = (u8)icr;
+
+	switch (ICR_MODE(icr)) {
+	case MODE_FIXED:
+	case MODE_LOWEST:
+		vlapic_set_irq(t, vec);
+		break;
+	case MODE_NMI:
+		t->nmi_pending = true;
+		sched_kick(t);
+		break;
+	case MODE_INIT:
+		if (t->id != 0)
+			WRITE_ONCE(t->state, VCPU_WAIT_SIPI);
+		break;
+	case MODE_SIPI:
+		if (t->state == VCPU_WAIT_SIPI) {
+			vcpu_start_ap(t, vec);
+			sched_kick(t);
+		}
+		break;
+	}
+}
+
+struct vcpu *vlapic_find_dest(struct vm *vm, u32 dest, bool logical)
+{
+	u64 icr = logical ? ICR_LOGICAL : 0;
+
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		if (targets(vm->vcpus[0]->lapic, vm->vcpus[i]->lapic, icr, dest))
+			return vm->vcpus[i]; /* lowest priority or a single target: the first will do */
+	return NULL;
+}
+
+static void send_ipi(struct vlapic *l, u64 icr, u32 dest)
+{
+	struct vm *vm = l->vcpu->vm;
+
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		if (targets(l, vm->vcpus[i]->lapic, icr, dest))
+			deliver(vm->vcpus[i], icr);
+}
+
+/* --- register access, shared by MMIO and MSRs --- */
+
+static u32 read_reg(struct vlapic *l, u32 off)
+{
+	switch (off) {
+	case REG_PPR:
+		return ppr(l);
+	case REG_TIMER_CCR:
+		return timer_current(l);
+	case REG_LDR:
+		if (x2apic(l))
+			return ((l->vcpu->id >> 4) << 16) | (1u << (l->vcpu->id & 0xf));
+		return reg(l, off);
+	case REG_ID:
+		return x2apic(l) ? l->vcpu->id : reg(l, off);
+	default:
+		return off < 0x400 ? reg(l, off) : 0;
+	}
+}
+
+static void write_lvt_timer(struct vlapic *l, u32 v)
+{
+	u32 old = reg(l, REG_LVT_TIMER);
+
+	if (!(reg(l, REG_SVR) & SVR_ENABLE))
+		v |= LVT_MASK;
+	set_reg(l, REG_LVT_TIMER, v & 0x700ff);
+	if (LVT_TIMER_MODE(old) != LVT_TIMER_MODE(v)) { /* a mode change stops the timer */
+		l->timer_deadline = 0;
+		l->tsc_deadline = 0;
+	}
+}
+
+static void write_reg(struct vlapic *l, u32 off, u64 v)
+{
+	switch (off) {
+	case REG_TPR:
+		set_reg(l, off, (u32)v & 0xff);
+		break;
+	case REG_EOI:
+		eoi(l);
+		break;
+	case REG_LDR:
+		set_reg(l, off, (u32)v & 0xff000000);
+		break;
+	case REG_DFR:
+		set_reg(l, off, (u32)v | 0x0fffffff);
+		break;
+	case REG_SVR:
+		set_reg(l, off, (u32)v & 0x13ff);
+		break;
+	case REG_ESR:
+		set_reg(l, off, 0);
+		break;
+	case REG_ICR_LO:
+		set_reg(l, off, (u32)v & ~(1u << 12)); /* delivery is immediate: never pending */
+		if (x2apic(l))
+			set_reg(l, REG_ICR_HI, (u32)(v >> 32));
+		send_ipi(l, (u32)v, x2apic(l) ? (u32)(v >> 32) : reg(l, REG_ICR_HI) >> 24);
+		break;
+	case REG_ICR_HI:
+		set_reg(l, off, (u32)v & 0xff000000);
+		break;
+	case REG_LVT_TIMER:
+		write_lvt_timer(l, (u32)v);
+		break;
+	case REG_TIMER_ICR:
+		set_reg(l, off, (u32)v);
+		if (LVT_TIMER_MODE(reg(l, REG_LVT_TIMER)) != TIMER_TSC_DEADLINE)
+			timer_load(l);
+		break;
+	case REG_TIMER_DCR:
+		set_reg(l, off, (u32)v & 0xb);
+		break;
+	case REG_SELF_IPI:
+		vlapic_set_irq(l->vcpu, (u8)v);
+		break;
+	default:
+		if (off >= 0x330 && off <= 0x370) /* other LVT entries: stored, never fire */
+			set_reg(l, off, (u32)v & 0x117ff);
+		break;
+	}
+}
+
+static int mmio_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
+{
+	(void)opaque;
+	*val = 0;
+	if (size == 4 && IS_ALIGNED(off, 4) && !x2apic(v->lapic))
+		*val = read_reg(v->lapic, (u32)off & ~0xfu);
+	return 0;
+}
+
+static int mmio_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
+{
+	(void)opaque;
+	if (size == 4 && IS_ALIGNED(off, 16) && !x2apic(v->lapic) && off != REG_SELF_IPI)
+		write_reg(v->lapic, (u32)off, val & 0xffffffff);
+	return 0;
+}
+
+int vlapic_register_mmio(struct vm *vm)
+{
+	struct mmio_handler h = { VLAPIC_BASE, PAGE_SIZE, mmio_read, mmio_write, NULL };
+
+	return vm_register_mmio(vm, &h) ? 0 : -ENOSPC;
+}
+
+bool vlapic_owns_msr(u32 msr)
+{
+	return msr == MSR_APIC_BASE_NUM || msr == MSR_TSC_DEADLINE ||
+	       (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST);
+}
+
+int vlapic_msr_read(struct vcpu *v, u32 msr, u64 *val)
+{
+	struct vlapic *l = v->lapic;
+
+	if (msr == MSR_APIC_BASE_NUM) {
+		*val = l->base_msr;
+	} else if (msr == MSR_TSC_DEADLINE) {
+		*val = l->tsc_deadline;
+	} else {
+		u32 off = (msr - MSR_X2APIC_FIRST) << 4;
+
+		if (!x2apic(l) || off == REG_EOI || off == REG_SELF_IPI || off == REG_DFR)
+			return -EPERM;
+		*val = read_reg(l, off);
+		if (off == REG_ICR_LO)
+			*val |= (u64)reg(l, REG_ICR_HI) << 32;
+	}
+	return 0;
+}
+
+int vlapic_msr_write(struct vcpu *v, u32 msr, u64 val)
+{
+	struct vlapic *l = v->lapic;
+
+	if (msr == MSR_APIC_BASE_NUM) {
+		if ((val & ~0xfffULL) != VLAPIC_BASE)
+			return -EPERM; /* relocation is not supported */
+		l->base_msr = (val & (BASE_ENABLE | BASE_X2APIC)) | VLAPIC_BASE |
+			      (l->base_msr & BASE_BSP);
+	} else if (msr == MSR_TSC_DEADLINE) {
+		l->tsc_deadline = val;
+	} else {
+		u32 off = (msr - MSR_X2APIC_FIRST) << 4;
+
+		if (!x2apic(l) || off == REG_ICR_HI || off == REG_DFR || off == REG_LDR)
+			return -EPERM;
+		write_reg(l, off, val);
+	}
+	return 0;
+}
