@@ -9,7 +9,7 @@
 #include <keel/control.h>
 #include <keel/log.h>
 #include <keel/page_alloc.h>
-#include <keel/passthru.h>
+#include <keel/assign.h>
 #include <keel/vm.h>
 
 #define MSI_CTRL_ENABLE BIT(0)
@@ -19,17 +19,17 @@
 #define BAR_IO BIT(0)
 #define BAR_TYPE_64 0x4
 
-static struct pt_dev devs[PCI_MAX_FUNCS];
+static struct assigned_dev devs[PCI_MAX_FUNCS];
 static const struct boot_info *boot;
 
-static struct pt_dev *dev_of(u16 bdf)
+static struct assigned_dev *dev_of(u16 bdf)
 {
 	struct pci_func *f = pci_find(bdf);
 
 	return f && !f->hidden ? &devs[f - pci_funcs] : NULL;
 }
 
-u64 pt_bar_address(const struct pt_dev *d, u32 bar)
+u64 assign_bar_address(const struct assigned_dev *d, u32 bar)
 {
 	u32 lo = pci_read(d->f->bdf, PCI_BAR0 + bar * 4, 4);
 	u64 a = lo & ~0xfULL;
@@ -43,12 +43,12 @@ u64 pt_bar_address(const struct pt_dev *d, u32 bar)
 
 /* --- MSI --- */
 
-static bool msi_64(const struct pt_dev *d)
+static bool msi_64(const struct assigned_dev *d)
 {
 	return d->msi_ctrl & MSI_CTRL_64BIT;
 }
 
-static void msi_program(struct pt_dev *d)
+static void msi_program(struct assigned_dev *d)
 {
 	u16 bdf = d->f->bdf;
 	u8 cap = d->f->msi_cap;
@@ -69,7 +69,7 @@ static void msi_program(struct pt_dev *d)
 }
 
 /* The MSI registers as the guest wrote them; one message only (MMC = 0). */
-static bool msi_access(struct pt_dev *d, u32 off, u32 size, u32 *val, bool write)
+static bool msi_access(struct assigned_dev *d, u32 off, u32 size, u32 *val, bool write)
 {
 	bool is64 = msi_64(d);
 	u32 rel = off - d->f->msi_cap, data_off = is64 ? 12 : 8;
@@ -116,12 +116,12 @@ static bool overlaps_foreign_ram(u64 base, u64 size)
 }
 
 /* Memory decoding on, with a BAR over RAM (Keel's or a guest's)? Then keep it off. */
-static u32 guard_command(struct pt_dev *d, u32 cmd)
+static u32 guard_command(struct assigned_dev *d, u32 cmd)
 {
 	if (!(cmd & PCI_CMD_MEMORY) || d->f->header_type & 0x7f)
 		return cmd;
 	for (u32 bar = 0; bar < 6; bar++) {
-		u64 a = pt_bar_address(d, bar);
+		u64 a = assign_bar_address(d, bar);
 
 		if (a && overlaps_foreign_ram(a, PAGE_SIZE)) {
 			if (!d->placement_refused)
@@ -135,9 +135,9 @@ static u32 guard_command(struct pt_dev *d, u32 cmd)
 	return cmd;
 }
 
-u32 passthru_cfg_read(u16 bdf, u32 off, u32 size)
+u32 assign_cfg_read(u16 bdf, u32 off, u32 size)
 {
-	struct pt_dev *d = dev_of(bdf);
+	struct assigned_dev *d = dev_of(bdf);
 	u32 val;
 
 	if (control_cfg_read(bdf, off, size, &val))
@@ -149,9 +149,9 @@ u32 passthru_cfg_read(u16 bdf, u32 off, u32 size)
 	return pci_read(bdf, off, size);
 }
 
-void passthru_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
+void assign_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
 {
-	struct pt_dev *d = dev_of(bdf);
+	struct assigned_dev *d = dev_of(bdf);
 
 	if (control_cfg_write(bdf, off, size, val))
 		return;
@@ -161,15 +161,15 @@ void passthru_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
 		val = (val & 0xffff0000) | guard_command(d, val & 0xffff);
 	pci_write(bdf, off, size, val);
 	if (off == PCI_COMMAND)
-		msix_update_trap(d);
+		assign_msix_update_trap(d);
 	if (off >= PCI_BAR0 && off < PCI_BAR0 + 24 && !(d->f->header_type & 0x7f)) {
 		u32 cmd = pci_read(bdf, PCI_COMMAND, 2);
 
 		pci_write(bdf, PCI_COMMAND, 2, guard_command(d, cmd));
-		msix_update_trap(d);
+		assign_msix_update_trap(d);
 	}
 	if (d->f->msix_cap && off <= d->f->msix_cap + 2u && off + size > d->f->msix_cap + 2u)
-		msix_ctrl_written(d);
+		assign_msix_ctrl_written(d);
 }
 
 static bool reserved(const struct boot_info *bi, u16 bdf)
@@ -180,12 +180,12 @@ static bool reserved(const struct boot_info *bi, u16 bdf)
 	return false;
 }
 
-int passthru_init(struct vm *vm, const struct boot_info *bi)
+int assign_init(struct vm *vm, const struct boot_info *bi)
 {
 	boot = bi;
 	for (u32 i = 0; i < pci_nr_funcs; i++) {
 		struct pci_func *f = &pci_funcs[i];
-		struct pt_dev *d = &devs[i];
+		struct assigned_dev *d = &devs[i];
 
 		if (reserved(bi, f->bdf)) {
 			f->hidden = true;
@@ -197,8 +197,8 @@ int passthru_init(struct vm *vm, const struct boot_info *bi)
 		d->vm = vm;
 		if (f->msi_cap)
 			d->msi_ctrl = (u16)pci_read(f->bdf, f->msi_cap + 2, 2) & MSI_CTRL_64BIT;
-		if (f->msix_cap && msix_init(d))
+		if (f->msix_cap && assign_msix_init(d))
 			return -ENOMEM;
 	}
-	return passthru_trap_config(vm);
+	return cfg_trap_init(vm);
 }

@@ -9,7 +9,7 @@
 #include <keel/log.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
-#include <keel/passthru.h>
+#include <keel/assign.h>
 #include <lib/string.h>
 #include <keel/vm.h>
 
@@ -19,13 +19,13 @@
 #define ENTRY_MASKED BIT(0)
 #define ENTRY_SIZE 16
 
-static volatile u32 *phys_entry(struct pt_dev *d, u32 i)
+static volatile u32 *phys_entry(struct assigned_dev *d, u32 i)
 {
-	return phys_to_virt(pt_bar_address(d, d->table_bir) + d->table_off + (u64)i * ENTRY_SIZE);
+	return phys_to_virt(assign_bar_address(d, d->table_bir) + d->table_off + (u64)i * ENTRY_SIZE);
 }
 
 /* Writes entry i to the device: Keel's vector while the guest's entry is deliverable, else masked. */
-static void program(struct pt_dev *d, u32 i)
+static void program(struct assigned_dev *d, u32 i)
 {
 	struct msix_entry *e = &d->table[i];
 	struct irq_route *r = &d->msix_routes[i];
@@ -62,14 +62,14 @@ static u64 forward(u64 pa, u8 size, u64 val, bool write)
 	       size == 4 ? *(volatile u32 *)p : *(volatile u64 *)p;
 }
 
-static u64 table_start(const struct pt_dev *d)
+static u64 table_start(const struct assigned_dev *d)
 {
-	return pt_bar_address(d, d->table_bir) + d->table_off;
+	return assign_bar_address(d, d->table_bir) + d->table_off;
 }
 
 static int trap_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
 {
-	struct pt_dev *d = opaque;
+	struct assigned_dev *d = opaque;
 	u64 pa = d->trap->base + off, t = table_start(d);
 
 	(void)v;
@@ -84,7 +84,7 @@ static int trap_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
 
 static int trap_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 {
-	struct pt_dev *d = opaque;
+	struct assigned_dev *d = opaque;
 	u64 pa = d->trap->base + off, t = table_start(d);
 
 	(void)v;
@@ -98,7 +98,7 @@ static int trap_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 	return 0;
 }
 
-void msix_update_trap(struct pt_dev *d)
+void assign_msix_update_trap(struct assigned_dev *d)
 {
 	u64 t, base, size;
 
@@ -108,7 +108,7 @@ void msix_update_trap(struct pt_dev *d)
 	base = ALIGN_DOWN(t, PAGE_SIZE);
 	size = ALIGN_UP(t + (u64)d->msix_n * ENTRY_SIZE, PAGE_SIZE) - base;
 	/* BAR values are live only while memory decoding is on (sizing happens with it off) */
-	if (!(pci_read(d->f->bdf, PCI_COMMAND, 2) & PCI_CMD_MEMORY) || !pt_bar_address(d, d->table_bir) ||
+	if (!(pci_read(d->f->bdf, PCI_COMMAND, 2) & PCI_CMD_MEMORY) || !assign_bar_address(d, d->table_bir) ||
 	    (d->trap->base == base && d->trap->size == size))
 		return;
 	if (d->trap->size)
@@ -119,14 +119,14 @@ void msix_update_trap(struct pt_dev *d)
 	d->trap->size = size;
 }
 
-void msix_ctrl_written(struct pt_dev *d)
+void assign_msix_ctrl_written(struct assigned_dev *d)
 {
 	for (u32 i = 0; i < d->msix_n; i++)
 		if (!(d->table[i].ctrl & ENTRY_MASKED))
 			program(d, i);
 }
 
-int msix_init(struct pt_dev *d)
+int assign_msix_init(struct assigned_dev *d)
 {
 	u16 bdf = d->f->bdf;
 	u8 cap = d->f->msix_cap;
@@ -145,6 +145,6 @@ int msix_init(struct pt_dev *d)
 	d->trap = vm_register_mmio(d->vm, &h);
 	if (!d->trap)
 		return -ENOSPC;
-	msix_update_trap(d);
+	assign_msix_update_trap(d);
 	return 0;
 }

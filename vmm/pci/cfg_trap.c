@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * The service VM's two ways into PCI configuration space, both trapped and
- * sent through passthru_cfg_read/write: the 0xCF8 address latch with the
+ * sent through assign_cfg_read/write: the 0xCF8 address latch with the
  * 0xCFC-0xCFF data window (PCI Local Bus 3.0 3.2.2.3.2; byte accesses to
  * 0xCF9, the reset control register, still reach the chipset), and the ECAM
  * window (PCIe 5.0 7.2.2), taken out of its memory map.
  */
 #include <arch/x86/cpu.h>
-#include <keel/passthru.h>
+#include <keel/assign.h>
 #include <keel/vm.h>
 
 #define CF8 0xcf8
@@ -42,7 +42,7 @@ static int data_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 {
 	(void)v, (void)opaque;
 	*val = (latch & CF8_ENABLE) ?
-		       passthru_cfg_read((u16)(latch >> 8), (latch & 0xfc) + (port - CFC), size) :
+		       assign_cfg_read((u16)(latch >> 8), (latch & 0xfc) + (port - CFC), size) :
 		       0xffffffff;
 	return 0;
 }
@@ -51,7 +51,7 @@ static int data_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 {
 	(void)v, (void)opaque;
 	if (latch & CF8_ENABLE)
-		passthru_cfg_write((u16)(latch >> 8), (latch & 0xfc) + (port - CFC), size, val);
+		assign_cfg_write((u16)(latch >> 8), (latch & 0xfc) + (port - CFC), size, val);
 	return 0;
 }
 
@@ -65,11 +65,11 @@ static int ecam_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
 {
 	(void)v, (void)opaque;
 	if (size == 8) { /* split: config space has no 64-bit registers */
-		*val = passthru_cfg_read(ecam_bdf(off), off & 0xfff, 4) |
-		       (u64)passthru_cfg_read(ecam_bdf(off), (off & 0xfff) + 4, 4) << 32;
+		*val = assign_cfg_read(ecam_bdf(off), off & 0xfff, 4) |
+		       (u64)assign_cfg_read(ecam_bdf(off), (off & 0xfff) + 4, 4) << 32;
 		return 0;
 	}
-	*val = passthru_cfg_read(ecam_bdf(off), off & 0xfff, size);
+	*val = assign_cfg_read(ecam_bdf(off), off & 0xfff, size);
 	return 0;
 }
 
@@ -77,15 +77,15 @@ static int ecam_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 {
 	(void)v, (void)opaque;
 	if (size == 8) {
-		passthru_cfg_write(ecam_bdf(off), off & 0xfff, 4, (u32)val);
-		passthru_cfg_write(ecam_bdf(off), (off & 0xfff) + 4, 4, (u32)(val >> 32));
+		assign_cfg_write(ecam_bdf(off), off & 0xfff, 4, (u32)val);
+		assign_cfg_write(ecam_bdf(off), (off & 0xfff) + 4, 4, (u32)(val >> 32));
 		return 0;
 	}
-	passthru_cfg_write(ecam_bdf(off), off & 0xfff, size, (u32)val);
+	assign_cfg_write(ecam_bdf(off), off & 0xfff, size, (u32)val);
 	return 0;
 }
 
-int passthru_trap_config(struct vm *vm)
+int cfg_trap_init(struct vm *vm)
 {
 	struct io_handler a = { CF8, 4, addr_read, addr_write, NULL };
 	struct io_handler d = { CFC, 4, data_read, data_write, NULL };

@@ -14,7 +14,7 @@
 #include <keel/memory.h>
 #include <keel/monitor.h>
 #include <keel/page_alloc.h>
-#include <keel/passthru.h>
+#include <keel/assign.h>
 #include <keel/service_vm.h>
 #include <keel/vioapic.h>
 #include <keel/vlapic.h>
@@ -66,7 +66,7 @@ static int add_devices(struct vm *vm, const struct boot_info *bi, const struct a
 		intx_mirror_attach(vm->ioapic); /* the devices' INTx */
 	if (control_init(vm, bi->config.control_window)) /* keelctl's door into Keel */
 		return -ENOSPC;
-	return passthru_init(vm, bi);	   /* config space, MSI and MSI-X */
+	return assign_init(vm, bi);	   /* config space, MSI and MSI-X */
 }
 
 static int load_kernel(struct vm *vm, const struct boot_info *bi, u64 rsdp)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* PCI functions passed through to the service VM: virtual config space, MSI/MSI-X, INTx. */
-#ifndef KEEL_PASSTHRU_H
-#define KEEL_PASSTHRU_H
+/* Host PCI functions owned by a VM (today the service VM): virtual config space, MSI/MSI-X, BAR guards. */
+#ifndef KEEL_ASSIGN_H
+#define KEEL_ASSIGN_H
 
 #include <keel/boot_info.h>
 #include <keel/irq_route.h>
@@ -15,7 +15,7 @@ struct msix_entry {
 	u32 addr_lo, addr_hi, data, ctrl; /* the guest's view (PCI 3.0 6.8.2.6) */
 };
 
-struct pt_dev {
+struct assigned_dev {
 	struct pci_func *f;
 	struct vm *vm;
 	/* MSI (PCI 3.0 6.8.1) */
@@ -34,16 +34,16 @@ struct pt_dev {
 };
 
 /* Takes every function keel.cfg does not reserve (and Keel does not keep) for the service VM. */
-int passthru_init(struct vm *vm, const struct boot_info *bi);
+int assign_init(struct vm *vm, const struct boot_info *bi);
 /* Config space as the service VM sees it. */
-u32 passthru_cfg_read(u16 bdf, u32 off, u32 size);
-void passthru_cfg_write(u16 bdf, u32 off, u32 size, u32 val);
+u32 assign_cfg_read(u16 bdf, u32 off, u32 size);
+void assign_cfg_write(u16 bdf, u32 off, u32 size, u32 val);
 /* vmm/pci/assign_msix.c */
-int msix_init(struct pt_dev *d);
-void msix_update_trap(struct pt_dev *d);
-void msix_ctrl_written(struct pt_dev *d);
-u64 pt_bar_address(const struct pt_dev *d, u32 bar);
+int assign_msix_init(struct assigned_dev *d);
+void assign_msix_update_trap(struct assigned_dev *d);
+void assign_msix_ctrl_written(struct assigned_dev *d);
+u64 assign_bar_address(const struct assigned_dev *d, u32 bar);
 /* vmm/pci/cfg_trap.c: the port and ECAM traps */
-int passthru_trap_config(struct vm *vm);
+int cfg_trap_init(struct vm *vm);
 
 #endif
