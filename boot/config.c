@@ -83,9 +83,9 @@ int config_parse_size(const char *s, u64 *out)
 		const char *suffix;
 		u64 mult;
 	} units[] = {
-		{ "", 1 },	    { "K", KiB }, { "KiB", KiB }, { "M", MiB },
-		{ "MiB", MiB }, { "G", GiB }, { "GiB", GiB }, { "T", 1024 * GiB },
-		{ "TiB", 1024 * GiB },
+		{ "", 1 },	{ "K", KiB },	     { "KiB", KiB },
+		{ "M", MiB },	{ "MiB", MiB },	     { "G", GiB },
+		{ "GiB", GiB }, { "T", 1024 * GiB }, { "TiB", 1024 * GiB },
 	};
 	const char *end;
 	u64 v;
@@ -108,8 +108,11 @@ static int set_serial(struct parser *p, const char *v)
 	static const struct {
 		const char *name;
 		u16 port;
-	} names[] = { { "none", 0 }, { "com1", 0x3f8 }, { "com2", 0x2f8 },
-		      { "com3", 0x3e8 }, { "com4", 0x2e8 } };
+	} names[] = { { "none", 0 },
+		      { "com1", 0x3f8 },
+		      { "com2", 0x2f8 },
+		      { "com3", 0x3e8 },
+		      { "com4", 0x2e8 } };
 	u64 port;
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
@@ -119,7 +122,10 @@ static int set_serial(struct parser *p, const char *v)
 		}
 	}
 	if (parse_number(v, &port) || port == 0 || port > 0xfff8)
-		return fail(p, "serial: expected none, com1..com4 or an I/O port such as 0x3f8, got '%s'", v);
+		return fail(
+			p,
+			"serial: expected none, com1..com4 or an I/O port such as 0x3f8, got '%s'",
+			v);
 	p->cfg->serial_port = (u16)port;
 	return 0;
 }
@@ -129,15 +135,19 @@ static int set_baud(struct parser *p, const char *v)
 	u64 baud;
 
 	if (parse_number(v, &baud) || baud == 0 || 115200 % baud)
-		return fail(p, "serial.baud: expected a divisor of 115200 such as 115200 or 9600, got '%s'", v);
+		return fail(
+			p,
+			"serial.baud: expected a divisor of 115200 such as 115200 or 9600, got '%s'",
+			v);
 	p->cfg->serial_baud = (u32)baud;
 	return 0;
 }
 
 static int set_log_level(struct parser *p, const char *v)
 {
-	static const char *const names[] = { [LOG_ERROR] = "error", [LOG_WARN] = "warn",
-					     [LOG_INFO] = "info", [LOG_DEBUG] = "debug" };
+	static const char *const names[] = {
+		[LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug"
+	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		if (!strcmp(v, names[i])) {
@@ -181,7 +191,8 @@ static int set_initrd(struct parser *p, const char *v)
 static int set_cmdline(struct parser *p, const char *v)
 {
 	if (strlen(v) >= CONFIG_CMDLINE_MAX)
-		return fail(p, "service.cmdline: longer than %d characters", CONFIG_CMDLINE_MAX - 1);
+		return fail(p, "service.cmdline: longer than %d characters",
+			    CONFIG_CMDLINE_MAX - 1);
 	strlcpy(p->cfg->service_cmdline, v, CONFIG_CMDLINE_MAX);
 	return 0;
 }
@@ -194,7 +205,8 @@ static int hex_field(const char **s, char stop, u32 max, u32 *out)
 		char c = **s;
 		u32 d = c >= '0' && c <= '9' ? (u32)(c - '0') :
 			c >= 'a' && c <= 'f' ? (u32)(c - 'a' + 10) :
-			c >= 'A' && c <= 'F' ? (u32)(c - 'A' + 10) : 99;
+			c >= 'A' && c <= 'F' ? (u32)(c - 'A' + 10) :
+					       99;
 
 		if (d > 15)
 			return -EINVAL;
@@ -234,13 +246,16 @@ static int set_pci_reserve(struct parser *p, const char *v)
 		if (!n)
 			break;
 		if (n >= sizeof(item))
-			return fail(p, "pci.reserve: '%.20s' is not a PCI function like 00:03.0", v);
+			return fail(p, "pci.reserve: '%.20s' is not a PCI function like 00:03.0",
+				    v);
 		memcpy(item, v, n);
 		item[n] = 0;
 		if (p->cfg->nr_pci_reserved >= CONFIG_MAX_RESERVED_PCI)
-			return fail(p, "pci.reserve: more than %d functions", CONFIG_MAX_RESERVED_PCI);
+			return fail(p, "pci.reserve: more than %d functions",
+				    CONFIG_MAX_RESERVED_PCI);
 		if (parse_bdf(item, &p->cfg->pci_reserved[p->cfg->nr_pci_reserved]))
-			return fail(p, "pci.reserve: '%s' is not a PCI function like 00:03.0", item);
+			return fail(p, "pci.reserve: '%s' is not a PCI function like 00:03.0",
+				    item);
 		p->cfg->nr_pci_reserved++;
 		v += n;
 	}
@@ -254,7 +269,8 @@ static int set_memory(struct parser *p, const char *v)
 	if (config_parse_size(v, &size))
 		return fail(p, "service.memory: expected a size such as 512M or 2G, got '%s'", v);
 	if (size < CONFIG_MIN_SERVICE_MEMORY)
-		return fail(p, "service.memory: %s is too small; the service VM needs at least 64M", v);
+		return fail(p, "service.memory: %s is too small; the service VM needs at least 64M",
+			    v);
 	p->cfg->service_memory = size;
 	return 0;
 }
@@ -264,7 +280,8 @@ static int set_window(struct parser *p, const char *v)
 	u64 size;
 
 	if (config_parse_size(v, &size) || size < GiB || size > 64 * GiB || (size & (size - 1)))
-		return fail(p, "control.window: expected a power of two from 1G to 64G, got '%s'", v);
+		return fail(p, "control.window: expected a power of two from 1G to 64G, got '%s'",
+			    v);
 	p->cfg->control_window = size;
 	return 0;
 }
@@ -286,16 +303,11 @@ static const struct {
 	const char *key;
 	setter_fn set;
 } keys[] = {
-	{ "serial", set_serial },
-	{ "serial.baud", set_baud },
-	{ "log_level", set_log_level },
-	{ "debug_exit_port", set_debug_exit },
-	{ "service.kernel", set_kernel },
-	{ "service.initrd", set_initrd },
-	{ "service.cmdline", set_cmdline },
-	{ "service.memory", set_memory },
-	{ "service.vcpus", set_vcpus },
-	{ "pci.reserve", set_pci_reserve },
+	{ "serial", set_serial },	    { "serial.baud", set_baud },
+	{ "log_level", set_log_level },	    { "debug_exit_port", set_debug_exit },
+	{ "service.kernel", set_kernel },   { "service.initrd", set_initrd },
+	{ "service.cmdline", set_cmdline }, { "service.memory", set_memory },
+	{ "service.vcpus", set_vcpus },	    { "pci.reserve", set_pci_reserve },
 	{ "control.window", set_window },
 };
 BUILD_ASSERT(ARRAY_SIZE(keys) <= 32, "seen is a u32 bitmask");
@@ -383,26 +395,30 @@ static int vm_set_value(struct parser *p, struct config_vm *vm, const char *fiel
 		return set_path(p, vm->kernel, "vm kernel", v);
 	if (!strcmp(field, "cmdline")) {
 		if (strlen(v) >= CONFIG_PATH_MAX)
-			return fail(p, "vm.%s.cmdline: longer than %d characters", vm->name, CONFIG_PATH_MAX - 1);
+			return fail(p, "vm.%s.cmdline: longer than %d characters", vm->name,
+				    CONFIG_PATH_MAX - 1);
 		strlcpy(vm->cmdline, v, CONFIG_PATH_MAX);
 		return 0;
 	}
 	if (!strcmp(field, "memory")) {
 		if (config_parse_size(v, &vm->memory) || vm->memory < CONFIG_MIN_VM_MEMORY)
-			return fail(p, "vm.%s.memory: expected a size of at least 2M such as 64M, got '%s'", vm->name, v);
+			return fail(
+				p,
+				"vm.%s.memory: expected a size of at least 2M such as 64M, got '%s'",
+				vm->name, v);
 		return 0;
 	}
 	if (!strcmp(field, "vcpus")) {
 		if (parse_number(v, &n) || n < 1 || n > CONFIG_MAX_CPUS)
-			return fail(p, "vm.%s.vcpus: expected a number from 1 to %d, got '%s'", vm->name,
-				    CONFIG_MAX_CPUS, v);
+			return fail(p, "vm.%s.vcpus: expected a number from 1 to %d, got '%s'",
+				    vm->name, CONFIG_MAX_CPUS, v);
 		vm->vcpus = (u32)n;
 		return 0;
 	}
 	if (!strcmp(field, "cpu")) {
 		if (parse_number(v, &n) || n >= CONFIG_MAX_CPUS)
-			return fail(p, "vm.%s.cpu: expected a CPU number from 0 to %d, got '%s'", vm->name,
-				    CONFIG_MAX_CPUS - 1, v);
+			return fail(p, "vm.%s.cpu: expected a CPU number from 0 to %d, got '%s'",
+				    vm->name, CONFIG_MAX_CPUS - 1, v);
 		vm->first_cpu = (u32)n;
 		return 0;
 	}
@@ -412,7 +428,10 @@ static int vm_set_value(struct parser *p, struct config_vm *vm, const char *fiel
 		vm->testdev = !strcmp(v, "on");
 		return 0;
 	}
-	return fail(p, "unknown key 'vm.%s.%.30s' (VM keys: kernel, cmdline, memory, vcpus, cpu, testdev)", vm->name, field);
+	return fail(
+		p,
+		"unknown key 'vm.%s.%.30s' (VM keys: kernel, cmdline, memory, vcpus, cpu, testdev)",
+		vm->name, field);
 }
 
 static int vm_set(struct parser *p, const char *key, const char *v)
@@ -421,7 +440,10 @@ static int vm_set(struct parser *p, const char *key, const char *v)
 	struct config_vm *vm;
 
 	if (!dot || !valid_name(key, (size_t)(dot - key)))
-		return fail(p, "bad VM key 'vm.%.40s': expected vm.<name>.<key> with a name of up to 15 of a-z 0-9 - _", key);
+		return fail(
+			p,
+			"bad VM key 'vm.%.40s': expected vm.<name>.<key> with a name of up to 15 of a-z 0-9 - _",
+			key);
 	vm = vm_get(p, key, (size_t)(dot - key));
 	if (!vm)
 		return fail(p, "more than %d VMs", CONFIG_MAX_VMS);
@@ -440,8 +462,7 @@ static void set_defaults(struct keel_config *cfg)
 	strlcpy(cfg->service_cmdline, "console=ttyS0", CONFIG_CMDLINE_MAX);
 }
 
-int config_parse(const char *text, size_t len, struct keel_config *cfg, char *err,
-		 size_t err_size)
+int config_parse(const char *text, size_t len, struct keel_config *cfg, char *err, size_t err_size)
 {
 	struct parser p = { .cfg = cfg, .err = err, .err_size = err_size };
 	char line[LINE_MAX];
@@ -471,6 +492,8 @@ int config_parse(const char *text, size_t len, struct keel_config *cfg, char *er
 		if (!cfg->vms[i].kernel[0])
 			return fail(&p, "vm.%s.kernel is not set", cfg->vms[i].name);
 	if (!cfg->service_kernel[0] && !cfg->nr_vms)
-		return fail(&p, "service.kernel is not set; name the service VM's kernel, e.g. 'service.kernel = vmlinuz'");
+		return fail(
+			&p,
+			"service.kernel is not set; name the service VM's kernel, e.g. 'service.kernel = vmlinuz'");
 	return 0;
 }

@@ -21,8 +21,7 @@ EFI_FILE_HANDLE efi_open_boot_volume(EFI_HANDLE image, EFI_LOADED_IMAGE **li_out
 EFI_STATUS efi_read_file(EFI_FILE_HANDLE root, const char *path, u64 *base, u64 *size);
 
 /* Fills bi->map from a UEFI memory map; called after ExitBootServices. */
-void efi_convert_memory_map(struct boot_info *bi, const void *map, UINTN map_size,
-			    UINTN desc_size);
+void efi_convert_memory_map(struct boot_info *bi, const void *map, UINTN map_size, UINTN desc_size);
 
 /* Switches to the core's stack and calls core_main(bi); never returns. */
 void boot_enter_core(struct boot_info *bi, u64 stack_top) __noreturn;

@@ -124,8 +124,12 @@ static u64 read_clock(void)
 
 	if (EFI_ERROR(efi_st->RuntimeServices->GetTime(&t, NULL)))
 		return 0;
-	d = (struct date_time){ .year = t.Year, .month = t.Month, .day = t.Day,
-				.hour = t.Hour, .min = t.Minute, .sec = t.Second };
+	d = (struct date_time){ .year = t.Year,
+				.month = t.Month,
+				.day = t.Day,
+				.hour = t.Hour,
+				.min = t.Minute,
+				.sec = t.Second };
 	return epoch_from_date(&d);
 }
 
@@ -155,8 +159,8 @@ static void find_framebuffer(struct boot_framebuffer *fb)
 static EFI_STATUS alloc_pages(EFI_ALLOCATE_TYPE type, u64 max, u64 bytes, u64 *out)
 {
 	EFI_PHYSICAL_ADDRESS addr = max;
-	EFI_STATUS st = efi_bs->AllocatePages(type, EfiLoaderData, ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE,
-					      &addr);
+	EFI_STATUS st = efi_bs->AllocatePages(type, EfiLoaderData,
+					      ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE, &addr);
 
 	if (EFI_ERROR(st)) {
 		efi_print("keel: out of boot memory (%llu KiB): %s\n",

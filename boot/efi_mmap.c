@@ -27,8 +27,7 @@ static u32 region_type(u32 efi_type)
 	}
 }
 
-void efi_convert_memory_map(struct boot_info *bi, const void *map, UINTN map_size,
-			    UINTN desc_size)
+void efi_convert_memory_map(struct boot_info *bi, const void *map, UINTN map_size, UINTN desc_size)
 {
 	const u8 *p = map;
 
@@ -36,10 +35,11 @@ void efi_convert_memory_map(struct boot_info *bi, const void *map, UINTN map_siz
 	for (UINTN off = 0; off + desc_size <= map_size; off += desc_size) {
 		const EFI_MEMORY_DESCRIPTOR *d = (const void *)(p + off);
 
-		mem_map_add(&bi->map, d->PhysicalStart, d->NumberOfPages * PAGE_SIZE, region_type(d->Type));
+		mem_map_add(&bi->map, d->PhysicalStart, d->NumberOfPages * PAGE_SIZE,
+			    region_type(d->Type));
 	}
 	mem_map_normalize(&bi->map);
 	for (u32 i = 0; i < bi->nr_modules; i++)
-		mem_map_carve(&bi->map, bi->modules[i].base, ALIGN_UP(bi->modules[i].size ?: 1, PAGE_SIZE),
-			      MEM_MODULE);
+		mem_map_carve(&bi->map, bi->modules[i].base,
+			      ALIGN_UP(bi->modules[i].size ?: 1, PAGE_SIZE), MEM_MODULE);
 }

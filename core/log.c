@@ -22,7 +22,7 @@
 
 static struct spinlock log_lock = SPINLOCK_INIT;
 static u32 log_level = LOG_INFO;
-static bool log_unlocked; /* set once something fatal happened */
+static bool log_unlocked;    /* set once something fatal happened */
 static bool console_midline; /* the service VM's last byte was not a newline */
 static u64 console_last_ns;
 static char held[HELD_MAX];

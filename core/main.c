@@ -123,8 +123,8 @@ static void report_date(void)
 		return;
 	}
 	date_from_epoch(wallclock_seconds(), &d);
-	pr_info("date: %04u-%02u-%02u %02u:%02u:%02u UTC (from the firmware)", d.year, d.month, d.day,
-		d.hour, d.min, d.sec);
+	pr_info("date: %04u-%02u-%02u %02u:%02u:%02u UTC (from the firmware)", d.year, d.month,
+		d.day, d.hour, d.min, d.sec);
 }
 
 void core_main(struct boot_info *bi)
@@ -132,34 +132,36 @@ void core_main(struct boot_info *bi)
 	struct percpu *bsp;
 	const char *clock;
 
-	tsc_mark_boot();			/* time zero of time_ns() */
+	tsc_mark_boot(); /* time zero of time_ns() */
 	boot_info = bi;
-	log_init(bi->config.serial_port, bi->config.serial_baud, bi->config.log_level); /* serial console */
-	fbcon_init(&bi->fb);			/* mirror on the GOP framebuffer */
+	/* serial console */
+	log_init(bi->config.serial_port, bi->config.serial_baud, bi->config.log_level);
+	fbcon_init(&bi->fb);			     /* mirror on the GOP framebuffer */
 	debug_exit_init(bi->config.debug_exit_port); /* test rigs only */
 	pr_info("Keel %s hypervisor: core started", KEEL_VERSION);
-	memory_init(bi);			/* page pool over free RAM */
-	bsp = percpu_alloc(0, 0, bi->stack_base, bi->stack_size); /* boot CPU keeps the stub's stack */
+	memory_init(bi); /* page pool over free RAM */
+	/* boot CPU keeps the stub's stack */
+	bsp = percpu_alloc(0, 0, bi->stack_base, bi->stack_size);
 	if (!bsp)
 		panic("out of memory for the boot CPU's data");
 	nr_cpus = 1;
-	cpu_load_tables(bsp);			/* own GDT, TSS, IDT, GS */
-	paging_init(bi);			/* own identity-mapped page tables */
-	memory_release_boot_services(bi);	/* firmware boot memory joins the pool */
+	cpu_load_tables(bsp);		  /* own GDT, TSS, IDT, GS */
+	paging_init(bi);		  /* own identity-mapped page tables */
+	memory_release_boot_services(bi); /* firmware boot memory joins the pool */
 	memory_report(bi);
-	if (acpi_parse(bi->rsdp, &acpi))	/* CPUs, IOAPICs, timers */
+	if (acpi_parse(bi->rsdp, &acpi)) /* CPUs, IOAPICs, timers */
 		panic("cannot continue without ACPI tables");
-	platform_init(&acpi);			/* reset and power-off paths */
-	monitor_init();				/* Ctrl-] Ctrl-] opens it */
+	platform_init(&acpi); /* reset and power-off paths */
+	monitor_init();	      /* Ctrl-] Ctrl-] opens it */
 	vm_monitor_init();
-	pic_disable();				/* no legacy interrupts */
-	apic_init();				/* boot CPU's local APIC */
+	pic_disable(); /* no legacy interrupts */
+	apic_init();   /* boot CPU's local APIC */
 	bsp->apic_id = apic_id();
-	ioapic_init(&acpi);			/* every pin masked */
-	irq_route_init();			/* vectors for devices' interrupts */
-	pci_init(&acpi);			/* the machine's PCI functions */
+	ioapic_init(&acpi);				       /* every pin masked */
+	irq_route_init();				       /* vectors for devices' interrupts */
+	pci_init(&acpi);				       /* the machine's PCI functions */
 	serial_irq_init(bi->config.serial_port, bsp->apic_id); /* console input */
-	clock = tsc_calibrate(&acpi);		/* TSC against PM timer or PIT */
+	clock = tsc_calibrate(&acpi);			       /* TSC against PM timer or PIT */
 	apic_timer_calibrate();
 	pr_info("clock: TSC %llu MHz (from the %s), APIC timer %llu kHz, %s mode",
 		(unsigned long long)(tsc_hz() / 1000000), clock,
@@ -167,9 +169,9 @@ void core_main(struct boot_info *bi)
 	wallclock_init(bi->boot_epoch);
 	report_date();
 	irq_register(VECTOR_TIMER, timer_tick);
-	if (!virt_select())			/* AMD-V or VT-x backend */
+	if (!virt_select()) /* AMD-V or VT-x backend */
 		panic("no usable hardware virtualization");
-	cpu_bring_up(bsp);			/* tick, virtualization on the boot CPU */
+	cpu_bring_up(bsp);			  /* tick, virtualization on the boot CPU */
 	smp_boot(&acpi, bi->trampoline, ap_main); /* INIT-SIPI-SIPI every other CPU */
 	pr_info("%u of %u CPUs online, %s enabled on %u", nr_cpus, acpi.nr_cpus, virt_name(),
 		nr_cpus - virt_failures);
@@ -177,12 +179,12 @@ void core_main(struct boot_info *bi)
 	if (virt_failures)
 		debug_exit(KEEL_EXIT_FAILURE);
 	if (bi->config.service_kernel[0])
-		service_vm_start(bi, &acpi);	/* Linux with the machine's devices */
-	boot_vms_start(bi);			/* the VMs keel.cfg defines */
+		service_vm_start(bi, &acpi); /* Linux with the machine's devices */
+	boot_vms_start(bi);		     /* the VMs keel.cfg defines */
 	if (!bi->config.nr_vms && !bi->config.service_kernel[0]) {
 		pr_info("boot complete; no service VM yet, idling (Ctrl-] twice opens the monitor)");
 		debug_exit(KEEL_EXIT_SUCCESS);
 	}
 	sched_set_housekeeping(housekeeping);
-	sched_loop();				/* run vCPUs on this CPU too */
+	sched_loop(); /* run vCPUs on this CPU too */
 }

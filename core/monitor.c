@@ -170,14 +170,15 @@ static void open_monitor(void)
 {
 	mon.active = true;
 	mon.len = 0;
-	monitor_print("\nKeel monitor; 'help' lists commands, 'exit' returns to the console\n" PROMPT);
+	monitor_print(
+		"\nKeel monitor; 'help' lists commands, 'exit' returns to the console\n" PROMPT);
 }
 
 /* Passes a byte to the console; false if it has no room (the byte stays queued). */
 static bool to_console(u8 c)
 {
 	if (!mon.sink)
-		return true; /* nobody listens: drop it */
+		return true;   /* nobody listens: drop it */
 	if (mon.escape_seen) { /* a single Ctrl-] belongs to the console */
 		if (!mon.sink(MONITOR_ESCAPE))
 			return false;

@@ -232,9 +232,11 @@ static int walk_level(const struct page_table *pt, const u64 *table, u32 level, 
 		if (!f->present(e))
 			continue;
 		if (f->is_leaf(e, level))
-			ret = fn(ctx, va, f->address(e, level), PT_LEVEL_SIZE(level), f->perms(e, level));
+			ret = fn(ctx, va, f->address(e, level), PT_LEVEL_SIZE(level),
+				 f->perms(e, level));
 		else
-			ret = walk_level(pt, table_at(f->address(e, level)), level - 1, va, fn, ctx);
+			ret = walk_level(pt, table_at(f->address(e, level)), level - 1, va, fn,
+					 ctx);
 		if (ret)
 			return ret;
 	}

@@ -31,7 +31,8 @@ void panic(const char *fmt, ...)
 	pr_err("PANIC on CPU %d: %s", pc ? (int)pc->cpu : 0, msg);
 	if (pc) {
 		pr_err("backtrace:");
-		backtrace((u64)(uintptr_t)__builtin_frame_address(0), pc->stack_base, pc->stack_top);
+		backtrace((u64)(uintptr_t)__builtin_frame_address(0), pc->stack_base,
+			  pc->stack_top);
 	}
 	debug_exit(KEEL_EXIT_PANIC);
 	cpu_stop();

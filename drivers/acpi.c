@@ -6,11 +6,11 @@
 #include <lib/string.h>
 
 #define MADT_ENTRIES_OFFSET 44
-#define MADT_LAPIC 0	      /* 5.2.12.2 */
-#define MADT_IOAPIC 1	      /* 5.2.12.3 */
-#define MADT_OVERRIDE 2	      /* 5.2.12.5 */
-#define MADT_LAPIC_ADDRESS 5  /* 5.2.12.8 */
-#define MADT_X2APIC 9	      /* 5.2.12.12 */
+#define MADT_LAPIC 0	     /* 5.2.12.2 */
+#define MADT_IOAPIC 1	     /* 5.2.12.3 */
+#define MADT_OVERRIDE 2	     /* 5.2.12.5 */
+#define MADT_LAPIC_ADDRESS 5 /* 5.2.12.8 */
+#define MADT_X2APIC 9	     /* 5.2.12.12 */
 #define MADT_CPU_ENABLED BIT(0)
 #define MADT_CPU_ONLINE_CAPABLE BIT(1)
 #define MADT_PCAT_COMPAT BIT(0)
@@ -166,11 +166,13 @@ static void parse_fadt(const struct acpi_header *h, struct acpi_info *ai)
 	memcpy(&f, h, MIN(h->length, sizeof(f)));
 	x = h->length >= offsetof(struct acpi_fadt, x_pm_tmr_blk) + sizeof(struct acpi_gas);
 	ai->fadt = virt_to_phys(h);
-	ai->dsdt = (h->length >= offsetof(struct acpi_fadt, x_dsdt) + 8 && f.x_dsdt) ? f.x_dsdt : f.dsdt;
+	ai->dsdt = (h->length >= offsetof(struct acpi_fadt, x_dsdt) + 8 && f.x_dsdt) ? f.x_dsdt :
+										       f.dsdt;
 	ai->hw_reduced = f.flags & FADT_HW_REDUCED;
 	ai->sci_irq = f.sci_int;
 	ai->pm_timer_port = f.pm_tmr_len == 4 || f.x_pm_tmr_blk.address ?
-				    io_port(&f.x_pm_tmr_blk, f.pm_tmr_blk, x) : 0;
+				    io_port(&f.x_pm_tmr_blk, f.pm_tmr_blk, x) :
+				    0;
 	ai->pm_timer_32bit = f.flags & FADT_TMR_VAL_EXT;
 	ai->pm1a_cnt = io_port(&f.x_pm1a_cnt_blk, f.pm1a_cnt_blk, x);
 	ai->pm1b_cnt = io_port(&f.x_pm1b_cnt_blk, f.pm1b_cnt_blk, x);

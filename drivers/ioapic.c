@@ -11,7 +11,7 @@
 #define REDIR_MASKED BIT(16)
 #define REDIR_LEVEL BIT(15)
 #define REDIR_ACTIVE_LOW BIT(13)
-#define MPS_POLARITY_MASK 0x3	 /* MADT INTI flags, ACPI 6.5 table 5.26 */
+#define MPS_POLARITY_MASK 0x3 /* MADT INTI flags, ACPI 6.5 table 5.26 */
 #define MPS_POLARITY_LOW 0x3
 #define MPS_TRIGGER_MASK 0xc
 #define MPS_TRIGGER_LEVEL 0xc
@@ -36,7 +36,9 @@ static void reg_write(const struct acpi_ioapic *io, u32 reg, u32 v)
 
 u32 ioapic_pins(u32 index)
 {
-	return index < acpi->nr_ioapics ? ((reg_read(&acpi->ioapics[index], REG_VERSION) >> 16) & 0xff) + 1 : 0;
+	return index < acpi->nr_ioapics ?
+		       ((reg_read(&acpi->ioapics[index], REG_VERSION) >> 16) & 0xff) + 1 :
+		       0;
 }
 
 static const struct acpi_ioapic *find(u32 gsi, u32 *pin)
@@ -62,8 +64,9 @@ void ioapic_init(const struct acpi_info *ai)
 			reg_write(&ai->ioapics[i], REG_REDIR(p) + 1, 0);
 			reg_write(&ai->ioapics[i], REG_REDIR(p), REDIR_MASKED);
 		}
-		pr_debug("ioapic %u at %x: GSI %u-%u masked", ai->ioapics[i].id, ai->ioapics[i].address,
-			 ai->ioapics[i].gsi_base, ai->ioapics[i].gsi_base + n - 1);
+		pr_debug("ioapic %u at %x: GSI %u-%u masked", ai->ioapics[i].id,
+			 ai->ioapics[i].address, ai->ioapics[i].gsi_base,
+			 ai->ioapics[i].gsi_base + n - 1);
 	}
 }
 

@@ -39,8 +39,8 @@ u64 pci_ecam_size(void)
 
 static volatile void *ecam_ptr(u16 bdf, u32 off)
 {
-	return (volatile u8 *)phys_to_virt(ecam) + (((u64)(PCI_BUS(bdf) - bus_start) << 20) |
-						   ((u64)(bdf & 0xff) << 12) | off);
+	return (volatile u8 *)phys_to_virt(ecam) +
+	       (((u64)(PCI_BUS(bdf) - bus_start) << 20) | ((u64)(bdf & 0xff) << 12) | off);
 }
 
 u32 pci_read(u16 bdf, u32 off, u32 size)
@@ -51,13 +51,17 @@ u32 pci_read(u16 bdf, u32 off, u32 size)
 	if (ecam && PCI_BUS(bdf) >= bus_start && PCI_BUS(bdf) <= bus_end) {
 		volatile void *p = ecam_ptr(bdf, off);
 
-		return size == 1 ? *(volatile u8 *)p : size == 2 ? *(volatile u16 *)p : *(volatile u32 *)p;
+		return size == 1 ? *(volatile u8 *)p :
+		       size == 2 ? *(volatile u16 *)p :
+				   *(volatile u32 *)p;
 	}
 	if (off >= 256)
 		return 0xffffffff;
 	flags = spin_lock_irqsave(&cf8_lock);
 	outl(CF8_ADDR, CF8_ENABLE | (u32)bdf << 8 | (off & 0xfc));
-	v = size == 1 ? inb(CFC_DATA + (off & 3)) : size == 2 ? inw(CFC_DATA + (off & 2)) : inl(CFC_DATA);
+	v = size == 1 ? inb(CFC_DATA + (off & 3)) :
+	    size == 2 ? inw(CFC_DATA + (off & 2)) :
+			inl(CFC_DATA);
 	spin_unlock_irqrestore(&cf8_lock, flags);
 	return v;
 }

@@ -22,7 +22,8 @@ static u64 days_before_year(u32 y)
 {
 	u64 n = y - 1;
 
-	return 365ULL * (y - 1970) + (n / 4 - n / 100 + n / 400) - (1969 / 4 - 1969 / 100 + 1969 / 400);
+	return 365ULL * (y - 1970) + (n / 4 - n / 100 + n / 400) -
+	       (1969 / 4 - 1969 / 100 + 1969 / 400);
 }
 
 u64 epoch_from_date(const struct date_time *d)

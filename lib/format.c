@@ -5,7 +5,7 @@
 struct spec {
 	bool left, zero, plus, space, alt;
 	int width;
-	int prec; /* -1: none */
+	int prec;   /* -1: none */
 	int length; /* 0 int, 1 long, 2 long long, -1 short, -2 char, 3 size_t */
 };
 
@@ -49,8 +49,8 @@ static char *utoa(char *end, u64 v, unsigned base, bool upper)
 	return end;
 }
 
-static void put_number(struct out *o, const struct spec *sp, u64 v, bool neg,
-		       unsigned base, bool upper)
+static void put_number(struct out *o, const struct spec *sp, u64 v, bool neg, unsigned base,
+		       bool upper)
 {
 	char buf[24], *end = buf + sizeof(buf);
 	char *s = (v == 0 && sp->prec == 0) ? end : utoa(end, v, base, upper);

@@ -53,7 +53,8 @@ typedef struct {
 	UINT8 reset_value;
 	UINT8 reserved2[3];
 	UINT64 x_firmware_ctrl, x_dsdt;
-	acpi_gas x_pm1a_evt, x_pm1b_evt, x_pm1a_cnt, x_pm1b_cnt, x_pm2_cnt, x_pm_tmr, x_gpe0, x_gpe1;
+	acpi_gas x_pm1a_evt, x_pm1b_evt, x_pm1a_cnt, x_pm1b_cnt, x_pm2_cnt, x_pm_tmr, x_gpe0,
+		x_gpe1;
 } __attribute__((packed)) acpi_fadt;
 
 typedef struct {
@@ -66,10 +67,12 @@ typedef struct {
 	EFI_STATUS(EFIAPI *info)(void *self, UINTN n, void *out);
 } mp_services_protocol;
 
-static EFI_GUID acpi_table_guid = { 0xffe06bdd, 0x6107, 0x46a6,
-				    { 0x7b, 0xb2, 0x5a, 0x9c, 0x7e, 0xc5, 0x27, 0x5c } };
-static EFI_GUID mp_services_guid = { 0x3fdda605, 0xa76e, 0x4f46,
-				     { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } };
+static EFI_GUID acpi_table_guid = {
+	0xffe06bdd, 0x6107, 0x46a6, { 0x7b, 0xb2, 0x5a, 0x9c, 0x7e, 0xc5, 0x27, 0x5c }
+};
+static EFI_GUID mp_services_guid = {
+	0x3fdda605, 0xa76e, 0x4f46, { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 }
+};
 
 /* \_S5_ = Package (4) { 0, 0, 0, 0 }: Bochs' PIIX4 powers off on SLP_TYP 0 (its BIOS DSDT says so). */
 static const UINT8 s5_aml[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00 };
@@ -164,7 +167,7 @@ static void build_fadt(void)
 		fadt.pm_tmr_len = 4;
 	}
 	fadt.century = 0x32;
-	fadt.iapc_boot_arch = 3;	/* legacy devices, 8042 */
+	fadt.iapc_boot_arch = 3;	   /* legacy devices, 8042 */
 	fadt.flags = (1 << 0) | (1 << 10); /* WBINVD, RESET_REG_SUP */
 	fadt.reset_reg = (acpi_gas){ 1, 8, 0, 1, RESET_PORT };
 	fadt.reset_value = 6;

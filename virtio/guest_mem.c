@@ -58,8 +58,7 @@ int guest_mem_read(const struct guest_mem *gm, gpa_t gpa, void *dst, size_t len)
 	return 0;
 }
 
-int guest_mem_write(const struct guest_mem *gm, gpa_t gpa, const void *src,
-		    size_t len)
+int guest_mem_write(const struct guest_mem *gm, gpa_t gpa, const void *src, size_t len)
 {
 	void *dst;
 

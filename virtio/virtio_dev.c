@@ -4,9 +4,8 @@
 #include <lib/format.h>
 #include <lib/string.h>
 
-int virtio_dev_init(struct virtio_dev *dev, u32 device_id, u64 features,
-		    u16 num_queues, u16 queue_size, void *config,
-		    u32 config_len, const struct virtio_dev_ops *ops)
+int virtio_dev_init(struct virtio_dev *dev, u32 device_id, u64 features, u16 num_queues,
+		    u16 queue_size, void *config, u32 config_len, const struct virtio_dev_ops *ops)
 {
 	if (!num_queues || num_queues > VIRTIO_DEV_MAX_QUEUES || !queue_size ||
 	    queue_size > VIRTIO_QUEUE_SIZE_MAX || !ops || !ops->queue_notify ||
@@ -42,8 +41,7 @@ void virtio_dev_reset(struct virtio_dev *dev)
 		dev->ops->reset(dev);
 }
 
-void virtio_dev_vfail(struct virtio_dev *dev, int queue, const char *fmt,
-		      va_list ap)
+void virtio_dev_vfail(struct virtio_dev *dev, int queue, const char *fmt, va_list ap)
 {
 	int n = 0;
 
@@ -51,8 +49,7 @@ void virtio_dev_vfail(struct virtio_dev *dev, int queue, const char *fmt,
 		return; /* the first reason is the interesting one */
 	dev->broken = true;
 	if (queue >= 0)
-		n = format_snprintf(dev->fault, sizeof(dev->fault), "queue %d: ",
-				    queue);
+		n = format_snprintf(dev->fault, sizeof(dev->fault), "queue %d: ", queue);
 	n = MIN(MAX(n, 0), (int)sizeof(dev->fault) - 1);
 	format_vsnprintf(dev->fault + n, sizeof(dev->fault) - n, fmt, ap);
 	/* virtio 1.2 2.1.2: set NEEDS_RESET, then tell a running driver. */
@@ -106,8 +103,7 @@ static void virtio_dev_driver_ok(struct virtio_dev *dev)
 	for (u16 q = 0; q < dev->num_queues; q++) {
 		struct virtqueue *vq = &dev->vqs[q];
 
-		if (vq->enabled && !vq->started &&
-		    virtio_dev_start_queue(dev, vq))
+		if (vq->enabled && !vq->started && virtio_dev_start_queue(dev, vq))
 			return;
 	}
 	if (dev->ops->driver_ok)
@@ -124,11 +120,10 @@ void virtio_dev_set_status(struct virtio_dev *dev, u8 status)
 		return;
 	}
 	status |= old & VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-	if ((status & VIRTIO_STATUS_FEATURES_OK) &&
-	    !(old & VIRTIO_STATUS_FEATURES_OK) && !virtio_dev_features_ok(dev))
+	if ((status & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
+	    !virtio_dev_features_ok(dev))
 		status &= (u8)~VIRTIO_STATUS_FEATURES_OK;
-	if (!(status & VIRTIO_STATUS_DRIVER_OK) ||
-	    (old & VIRTIO_STATUS_DRIVER_OK)) {
+	if (!(status & VIRTIO_STATUS_DRIVER_OK) || (old & VIRTIO_STATUS_DRIVER_OK)) {
 		dev->status = status;
 		return;
 	}
@@ -157,8 +152,7 @@ void virtio_dev_queue_enable(struct virtio_dev *dev, u16 queue)
 
 void virtio_dev_queue_notify(struct virtio_dev *dev, u16 queue)
 {
-	if (queue >= dev->num_queues || dev->broken ||
-	    !(dev->status & VIRTIO_STATUS_DRIVER_OK) ||
+	if (queue >= dev->num_queues || dev->broken || !(dev->status & VIRTIO_STATUS_DRIVER_OK) ||
 	    !dev->vqs[queue].started)
 		return;
 	dev->ops->queue_notify(dev, queue);
@@ -174,8 +168,8 @@ void virtio_dev_queue_used(struct virtio_dev *dev, struct virtqueue *vq)
  * virtio 1.2 2.7.10: run with available notifications off, then turn
  * them back on and look once more so a late buffer is not stranded.
  */
-void virtio_dev_drain(struct virtio_dev *dev, struct virtqueue *vq,
-		      struct vq_chain *c, virtio_handle_fn handle)
+void virtio_dev_drain(struct virtio_dev *dev, struct virtqueue *vq, struct vq_chain *c,
+		      virtio_handle_fn handle)
 {
 	int r, used;
 
@@ -200,15 +194,13 @@ void virtio_dev_config_changed(struct virtio_dev *dev)
 		dev->transport->config_interrupt(dev);
 }
 
-static bool virtio_dev_config_range(const struct virtio_dev *dev, u32 off,
-				    u32 size)
+static bool virtio_dev_config_range(const struct virtio_dev *dev, u32 off, u32 size)
 {
-	return (size == 1 || size == 2 || size == 4) &&
-	       off < dev->config_len && size <= dev->config_len - off;
+	return (size == 1 || size == 2 || size == 4) && off < dev->config_len &&
+	       size <= dev->config_len - off;
 }
 
-int virtio_dev_config_read(struct virtio_dev *dev, u32 off, u32 size,
-			   u32 *val)
+int virtio_dev_config_read(struct virtio_dev *dev, u32 off, u32 size, u32 *val)
 {
 	*val = 0;
 	if (!virtio_dev_config_range(dev, off, size))
@@ -218,8 +210,7 @@ int virtio_dev_config_read(struct virtio_dev *dev, u32 off, u32 size,
 	return 0;
 }
 
-int virtio_dev_config_write(struct virtio_dev *dev, u32 off, u32 size,
-			    u32 val)
+int virtio_dev_config_write(struct virtio_dev *dev, u32 off, u32 size, u32 val)
 {
 	if (!virtio_dev_config_range(dev, off, size))
 		return -EINVAL;

@@ -3,8 +3,7 @@
 #include <virtio/state.h>
 #include <lib/string.h>
 
-static void virtio_dev_state_save_queue(const struct virtqueue *vq,
-					struct virtio_queue_state *qs)
+static void virtio_dev_state_save_queue(const struct virtqueue *vq, struct virtio_queue_state *qs)
 {
 	qs->desc = vq->desc_gpa;
 	qs->driver = vq->driver_gpa;
@@ -28,24 +27,22 @@ void virtio_dev_state_save(struct virtio_dev *dev, struct virtio_dev_state *s)
 	if (dev->broken)
 		memcpy(s->fault, dev->fault, sizeof(s->fault));
 	if (dev->ops->save)
-		s->model_len = (u8)MIN(dev->ops->save(dev, s->model),
-				       (u32)VIRTIO_MODEL_STATE_MAX);
+		s->model_len = (u8)MIN(dev->ops->save(dev, s->model), (u32)VIRTIO_MODEL_STATE_MAX);
 	for (u16 q = 0; q < dev->num_queues; q++)
 		virtio_dev_state_save_queue(&dev->vqs[q], &s->vq[q]);
 }
 
 /* A started queue needs DRIVER_OK, rings of a size the device offers, and its journal. */
-static const char *virtio_dev_state_check_queue(
-	const struct virtio_dev *dev, const struct virtio_dev_state *s, u16 q,
-	const struct vq_journal *j)
+static const char *virtio_dev_state_check_queue(const struct virtio_dev *dev,
+						const struct virtio_dev_state *s, u16 q,
+						const struct vq_journal *j)
 {
 	const struct virtio_queue_state *qs = &s->vq[q];
 	bool packed = s->driver_features & VIRTIO_F_RING_PACKED;
 
 	if (!qs->started)
 		return NULL;
-	if (!(s->status & VIRTIO_STATUS_DRIVER_OK) || !qs->enabled ||
-	    qs->packed != packed)
+	if (!(s->status & VIRTIO_STATUS_DRIVER_OK) || !qs->enabled || qs->packed != packed)
 		return "a queue runs that could not have started";
 	if (!qs->size || qs->size > dev->vqs[q].size_max)
 		return "a running queue has a size the device does not offer";
@@ -54,20 +51,17 @@ static const char *virtio_dev_state_check_queue(
 	return vq_journal_check(&j[q], qs->size, packed);
 }
 
-const char *virtio_dev_state_check(const struct virtio_dev *dev,
-				   const struct virtio_dev_state *s,
+const char *virtio_dev_state_check(const struct virtio_dev *dev, const struct virtio_dev_state *s,
 				   const struct vq_journal *j)
 {
 	const char *why = NULL;
 
-	if (s->device_id != dev->device_id ||
-	    s->num_queues != dev->num_queues ||
+	if (s->device_id != dev->device_id || s->num_queues != dev->num_queues ||
 	    s->device_features != dev->device_features)
 		return "it is of another device (type, queues or features differ)";
 	if (s->driver_features & ~s->device_features)
 		return "the driver has features the device never offered";
-	if (s->model_len > VIRTIO_MODEL_STATE_MAX ||
-	    (s->model_len && !dev->ops->load))
+	if (s->model_len > VIRTIO_MODEL_STATE_MAX || (s->model_len && !dev->ops->load))
 		return "it holds device-model bytes this model does not take";
 	for (u16 q = 0; q < dev->num_queues && !why; q++)
 		why = virtio_dev_state_check_queue(dev, s, q, j);
@@ -86,14 +80,12 @@ static void virtio_dev_state_apply_queue(struct virtio_dev *dev, u16 q,
 	vq->desc_gpa = qs->desc;
 	vq->driver_gpa = qs->driver;
 	vq->device_gpa = qs->device;
-	if (qs->started &&
-	    !vq_start(vq, qs->packed, virtio_dev_has(dev, VIRTIO_F_EVENT_IDX),
-		      virtio_dev_has(dev, VIRTIO_F_INDIRECT_DESC)))
+	if (qs->started && !vq_start(vq, qs->packed, virtio_dev_has(dev, VIRTIO_F_EVENT_IDX),
+				     virtio_dev_has(dev, VIRTIO_F_INDIRECT_DESC)))
 		vq_journal_resume(vq, &j[q]);
 }
 
-int virtio_dev_state_apply(struct virtio_dev *dev,
-			   const struct virtio_dev_state *s,
+int virtio_dev_state_apply(struct virtio_dev *dev, const struct virtio_dev_state *s,
 			   const struct vq_journal *j)
 {
 	if (s->model_len && dev->ops->load(dev, s->model, s->model_len))

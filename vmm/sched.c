@@ -140,7 +140,6 @@ void sched_loop(void)
 			continue;
 		}
 		rl->last = v;
-		vcpu_run_slice(v, rdtsc() + tsc_hz() * SCHED_SLICE_NS / 1000000000ULL,
-			       &rl->kicked);
+		vcpu_run_slice(v, rdtsc() + tsc_hz() * SCHED_SLICE_NS / 1000000000ULL, &rl->kicked);
 	}
 }

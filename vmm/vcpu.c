@@ -166,11 +166,13 @@ void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 			deliver_events(v);
 		arm_timer(v, slice_end);
 		load_guest_msrs(v);
-		__atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST); /* before the entry reads flush requests */
+		/* before the entry reads flush requests */
+		__atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
 		vcpu_ops->run(v, &exit);
 		WRITE_ONCE(v->in_guest, false);
 		v->dm.answered = false;
-		__asm__ volatile("sti; nop; cli" ::: "memory"); /* take the host interrupt that exited */
+		/* take the host interrupt that exited */
+		__asm__ volatile("sti; nop; cli" ::: "memory");
 		act = exit_dispatch(v, &exit);
 		if (act == ACT_HALT && v->state == VCPU_RUNNABLE)
 			WRITE_ONCE(v->state, VCPU_HALTED);

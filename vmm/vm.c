@@ -75,9 +75,11 @@ static void vm_free_resources(struct vm *vm)
 		if (v->lapic)
 			vlapic_destroy(v->lapic);
 		if (v->fpu) {
-			for (u32 c = 0; c < nr_cpus; c++) /* a new vCPU at this address must not inherit it */
-				__atomic_compare_exchange_n(&cpus[c]->fpu_loaded, &(void *){ v }, NULL, false,
-							    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+			/* a new vCPU at this address must not inherit it */
+			for (u32 c = 0; c < nr_cpus; c++)
+				__atomic_compare_exchange_n(&cpus[c]->fpu_loaded, &(void *){ v },
+							    NULL, false, __ATOMIC_SEQ_CST,
+							    __ATOMIC_SEQ_CST);
 			page_free(v->fpu, ALIGN_UP(fpu_area_size(), PAGE_SIZE) / PAGE_SIZE);
 		}
 		if (v->arch)
@@ -100,8 +102,9 @@ struct vm *vm_create(const char *name, u32 nr_vcpus, u32 first_cpu)
 
 	if (!vm || nr_vcpus == 0 || nr_vcpus > VM_MAX_VCPUS || !vcpu_ops->run) {
 		pr_err("vm %s: cannot create: %s", name,
-		       !vm ? "out of memory" : !vcpu_ops->run ? "this backend does not run VMs yet" :
-							 "bad vCPU count");
+		       !vm	      ? "out of memory" :
+		       !vcpu_ops->run ? "this backend does not run VMs yet" :
+					"bad vCPU count");
 		goto out_free;
 	}
 	strlcpy(vm->name, name, sizeof(vm->name));
@@ -353,8 +356,10 @@ struct vm *vm_find(const char *name)
 
 const char *vm_state_name(enum vm_state s)
 {
-	static const char *const names[] = { [VM_CREATED] = "created", [VM_RUNNING] = "running",
-					     [VM_STOPPED] = "stopped", [VM_DEAD] = "dead" };
+	static const char *const names[] = { [VM_CREATED] = "created",
+					     [VM_RUNNING] = "running",
+					     [VM_STOPPED] = "stopped",
+					     [VM_DEAD] = "dead" };
 
 	return s < ARRAY_SIZE(names) ? names[s] : "?";
 }

@@ -11,7 +11,8 @@
 
 static const char *vcpu_state_name(enum vcpu_state s)
 {
-	static const char *const names[] = { [VCPU_RUNNABLE] = "runnable", [VCPU_HALTED] = "halted",
+	static const char *const names[] = { [VCPU_RUNNABLE] = "runnable",
+					     [VCPU_HALTED] = "halted",
 					     [VCPU_WAIT_SIPI] = "waiting for SIPI",
 					     [VCPU_STOPPED] = "stopped" };
 
@@ -47,8 +48,8 @@ static void cmd_vms(const char *args)
 		if (!vm)
 			continue;
 		up = vm->start_ns ? (time_ns() - vm->start_ns) / 1000000000ULL : 0;
-		monitor_print("  %u %-15s %-8s %u vCPU(s), %llu MiB, up %llu s%s%s\n", vm->id, vm->name,
-			      vm_state_name(vm->state), vm->nr_vcpus,
+		monitor_print("  %u %-15s %-8s %u vCPU(s), %llu MiB, up %llu s%s%s\n", vm->id,
+			      vm->name, vm_state_name(vm->state), vm->nr_vcpus,
 			      (unsigned long long)(vm->ram_size / MiB), (unsigned long long)up,
 			      vm->why[0] ? ": " : "", vm->why);
 		for (u32 j = 0; j < vm->nr_vcpus && !vm->resources_freed; j++)
@@ -63,8 +64,9 @@ static void cmd_pci(const char *args)
 		const struct pci_func *f = &pci_funcs[i];
 
 		monitor_print("  %02x:%02x.%x %04x:%04x class %06x %-8s%s%s\n", PCI_BUS(f->bdf),
-			      PCI_DEV(f->bdf), PCI_FN(f->bdf), f->vendor, f->device, f->class_rev >> 8,
-			      f->owner, f->msi_cap ? " msi" : "", f->msix_cap ? " msi-x" : "");
+			      PCI_DEV(f->bdf), PCI_FN(f->bdf), f->vendor, f->device,
+			      f->class_rev >> 8, f->owner, f->msi_cap ? " msi" : "",
+			      f->msix_cap ? " msi-x" : "");
 	}
 	monitor_print("  %u device interrupts routed to vCPUs\n", irq_route_count());
 }

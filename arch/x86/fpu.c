@@ -18,7 +18,8 @@ void fpu_cpu_init(void)
 	has_xsave = cpuid(1).ecx & CPUID_1_ECX_XSAVE;
 	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT | (has_xsave ? CR4_OSXSAVE : 0));
 	if (has_xsave)
-		area_size = MAX(cpuid_count(0xd, 0).ecx, FXSAVE_SIZE + 64); /* all features (SDM 1 13.2) */
+		/* all features (SDM 1 13.2) */
+		area_size = MAX(cpuid_count(0xd, 0).ecx, FXSAVE_SIZE + 64);
 }
 
 u32 fpu_area_size(void)

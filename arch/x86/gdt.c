@@ -77,8 +77,8 @@ struct percpu *percpu_alloc(u32 cpu, u32 apic_id, u64 stack_base, u64 stack_size
 	pc->self = pc;
 	pc->cpu = cpu;
 	pc->apic_id = apic_id;
-	pc->stack_base = stack_base ? stack_base
-				    : (u64)(uintptr_t)page_alloc_zeroed(CPU_STACK_SIZE / PAGE_SIZE);
+	pc->stack_base = stack_base ? stack_base :
+				      (u64)(uintptr_t)page_alloc_zeroed(CPU_STACK_SIZE / PAGE_SIZE);
 	pc->stack_top = pc->stack_base + (stack_base ? stack_size : CPU_STACK_SIZE);
 	for (int i = 0; i < 3; i++) {
 		u64 ist = (u64)(uintptr_t)page_alloc_zeroed(IST_STACK_SIZE / PAGE_SIZE);

@@ -39,7 +39,7 @@ static u64 measure_pit(void)
 	u64 t0, t1;
 
 	outb(PIT_GATE, (inb(PIT_GATE) & ~0x02) | 0x01); /* gate on, speaker off */
-	outb(PIT_CMD, 0xb0); /* channel 2, lo/hi, mode 0 */
+	outb(PIT_CMD, 0xb0);				/* channel 2, lo/hi, mode 0 */
 	outb(PIT_CH2, (u8)count);
 	outb(PIT_CH2, (u8)(count >> 8));
 	t0 = rdtsc();
@@ -55,8 +55,9 @@ const char *tsc_calibrate(const struct acpi_info *ai)
 	const char *src = ai->pm_timer_port ? "ACPI PM timer" : "PIT";
 
 	for (int i = 0; i < CAL_RUNS; i++) {
-		u64 v = ai->pm_timer_port ? measure_pm_timer(ai->pm_timer_port, ai->pm_timer_32bit)
-					  : measure_pit();
+		u64 v = ai->pm_timer_port ?
+				measure_pm_timer(ai->pm_timer_port, ai->pm_timer_32bit) :
+				measure_pit();
 		int j = i;
 
 		for (; j > 0 && runs[j - 1] > v; j--) /* keep sorted */

@@ -22,7 +22,8 @@ void virt_detect(struct virt_support *vs)
 	if (max_ext >= 0x80000001 && (cpuid(0x80000001).ecx & CPUID_80000001_ECX_SVM)) {
 		vs->kind = VIRT_SVM;
 		if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS)
-			vs->problem = "AMD-V (SVM) is disabled in the firmware settings (VM_CR.SVMDIS)";
+			vs->problem =
+				"AMD-V (SVM) is disabled in the firmware settings (VM_CR.SVMDIS)";
 		return;
 	}
 	if (cpuid(1).ecx & CPUID_1_ECX_VMX) {
@@ -30,7 +31,8 @@ void virt_detect(struct virt_support *vs)
 
 		vs->kind = VIRT_VMX;
 		if ((fc & FEATURE_CONTROL_LOCKED) && !(fc & FEATURE_CONTROL_VMXON_OUTSIDE_SMX))
-			vs->problem = "Intel VT-x is disabled in the firmware settings (IA32_FEATURE_CONTROL locked without VMX)";
+			vs->problem =
+				"Intel VT-x is disabled in the firmware settings (IA32_FEATURE_CONTROL locked without VMX)";
 		return;
 	}
 	vs->problem = "this CPU has neither AMD-V (SVM) nor Intel VT-x (VMX)";

@@ -77,20 +77,20 @@ struct acpi_fadt { /* ACPI 6.5 5.2.9 */
 	u8 duty_offset, duty_width, day_alrm, mon_alrm, century;
 	u16 iapc_boot_arch; /* 109 */
 	u8 reserved1;
-	u32 flags;	      /* 112 */
+	u32 flags;		   /* 112 */
 	struct acpi_gas reset_reg; /* 116 */
-	u8 reset_value;	      /* 128 */
+	u8 reset_value;		   /* 128 */
 	u16 arm_boot_arch;
 	u8 minor_version; /* 131 */
 	u64 x_firmware_ctrl;
-	u64 x_dsdt;		   /* 140 */
+	u64 x_dsdt;			/* 140 */
 	struct acpi_gas x_pm1a_evt_blk; /* 148 */
 	struct acpi_gas x_pm1b_evt_blk, x_pm1a_cnt_blk, x_pm1b_cnt_blk, x_pm2_cnt_blk;
 	struct acpi_gas x_pm_tmr_blk; /* 208 */
 	struct acpi_gas x_gpe0_blk, x_gpe1_blk;
 	struct acpi_gas sleep_control; /* 244 */
 	struct acpi_gas sleep_status;  /* 256 */
-	u64 hypervisor_id;	  /* 268 */
+	u64 hypervisor_id;	       /* 268 */
 } __packed;
 BUILD_ASSERT(offsetof(struct acpi_fadt, dsdt) == 40, "ACPI 6.5 5.2.9");
 BUILD_ASSERT(offsetof(struct acpi_fadt, pm1a_evt_blk) == 56, "ACPI 6.5 5.2.9");

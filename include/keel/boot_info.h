@@ -57,14 +57,15 @@ struct boot_info {
 	u64 magic;
 	struct keel_config config;
 	u64 rsdp; /* physical address of the ACPI RSDP, 0 if none */
-	u64 boot_epoch; /* the firmware's clock at boot, seconds since 1970 (taken as UTC); 0 if unknown */
+	/* the firmware's clock at boot, seconds since 1970 (taken as UTC); 0 if unknown */
+	u64 boot_epoch;
 	struct boot_framebuffer fb;
 	u32 nr_modules;
 	struct boot_module modules[BOOT_MAX_MODULES]; /* every file keel.cfg names */
-	u64 image_base, image_size; /* keel.efi as loaded */
-	u64 trampoline; /* one page below 1 MiB for the AP start-up code */
+	u64 image_base, image_size;		      /* keel.efi as loaded */
+	u64 trampoline;		    /* one page below 1 MiB for the AP start-up code */
 	u64 stack_base, stack_size; /* the boot CPU's stack */
-	bool firmware_serial; /* the UEFI console already mirrored to the serial port */
+	bool firmware_serial;	    /* the UEFI console already mirrored to the serial port */
 	struct mem_map map;
 };
 

@@ -24,13 +24,13 @@ struct config_vm {
 	u64 memory;
 	u32 vcpus;
 	u32 first_cpu; /* vCPU i runs on physical CPU (first_cpu + i) mod CPU count */
-	bool testdev;	/* the diagnostic device that test guests use */
+	bool testdev;  /* the diagnostic device that test guests use */
 };
 
 struct keel_config {
 	u16 serial_port; /* I/O port of the 16550; 0 = none */
 	u32 serial_baud;
-	u32 log_level; /* enum log_level */
+	u32 log_level;	     /* enum log_level */
 	u16 debug_exit_port; /* test rigs: write the final status here; 0 = off */
 	char service_kernel[CONFIG_PATH_MAX];
 	char service_initrd[CONFIG_PATH_MAX]; /* "" = none */
@@ -41,7 +41,8 @@ struct keel_config {
 	u32 nr_vms;
 	struct config_vm vms[CONFIG_MAX_VMS];
 	u32 nr_pci_reserved;
-	u16 pci_reserved[CONFIG_MAX_RESERVED_PCI]; /* bus << 8 | dev << 3 | fn: kept from the service VM */
+	/* bus << 8 | dev << 3 | fn: kept from the service VM */
+	u16 pci_reserved[CONFIG_MAX_RESERVED_PCI];
 };
 
 /*
@@ -49,8 +50,7 @@ struct keel_config {
  * cfg, starting from defaults. On error returns -EINVAL and writes a one-line
  * message naming the line to err; cfg is then unspecified.
  */
-int config_parse(const char *text, size_t len, struct keel_config *cfg,
-		 char *err, size_t err_size);
+int config_parse(const char *text, size_t len, struct keel_config *cfg, char *err, size_t err_size);
 
 /* Parses "512M", "2G", "65536K", "1048576" (bytes) into *out. */
 int config_parse_size(const char *s, u64 *out);

@@ -11,9 +11,9 @@ struct vm;
 #define GUEST_CMDLINE_MAX 2048 /* Linux x86 COMMAND_LINE_SIZE */
 
 /* Guest-physical layout. */
-#define GUEST_ACPI_BASE 0xe0000ULL	/* RSDP and tables, in the BIOS area */
+#define GUEST_ACPI_BASE 0xe0000ULL /* RSDP and tables, in the BIOS area */
 #define GUEST_ACPI_SIZE 0x10000ULL
-#define GUEST_BOOT_AREA 0x10000ULL	/* boot_params, page tables for the Linux entry */
+#define GUEST_BOOT_AREA 0x10000ULL /* boot_params, page tables for the Linux entry */
 #define GUEST_LOW_RAM_END 0x9fc00ULL
 #define GUEST_MMIO32_BASE 0xc0000000ULL /* PCI BARs */
 #define GUEST_MMIO32_SIZE 0x20000000ULL

@@ -7,10 +7,10 @@
 
 /* An interrupt source owned by a VM (an MSI, an MSI-X entry, an I/O APIC pin). */
 struct irq_route {
-	struct vcpu *vcpu;     /* where the guest wants it */
+	struct vcpu *vcpu; /* where the guest wants it */
 	u8 guest_vector;
-	u8 host_vector;	       /* 0: not allocated */
-	u32 host_apic;	       /* the physical CPU it arrives on */
+	u8 host_vector;			   /* 0: not allocated */
+	u32 host_apic;			   /* the physical CPU it arrives on */
 	void (*fire)(struct irq_route *r); /* NULL: raise guest_vector on vcpu */
 	void *opaque;
 	u64 count;

@@ -30,7 +30,8 @@ struct linux_boot {
 	const struct e820_entry *e820;
 	u32 nr_e820;
 	const struct boot_framebuffer *fb; /* handed over as an EFI framebuffer, or NULL */
-	gpa_t boot_area;		   /* BOOT_AREA_SIZE bytes of RAM for boot_params, GDT, page tables */
+	/* BOOT_AREA_SIZE bytes of RAM for boot_params, GDT, page tables */
+	gpa_t boot_area;
 };
 
 #define LINUX_BOOT_AREA_SIZE (64 * KiB)

@@ -27,9 +27,9 @@ void log_panic_mode(void);
 void panic(const char *fmt, ...) __printf(1, 2) __noreturn;
 
 /* A hypervisor bug. */
-#define ASSERT(c)                                                                   \
-	do {                                                                        \
-		if (unlikely(!(c)))                                                 \
+#define ASSERT(c)                                                                        \
+	do {                                                                             \
+		if (unlikely(!(c)))                                                      \
 			panic("assertion '%s' failed at %s:%d", #c, __FILE__, __LINE__); \
 	} while (0)
 

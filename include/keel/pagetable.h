@@ -13,7 +13,7 @@
 #define PT_UC BIT(4)	/* uncached (device memory), for formats that carry a memory type */
 
 /* 4 KiB at level 1, 2 MiB at level 2, 1 GiB at level 3 (what each entry at that level spans). */
-#define PT_LEVEL_SHIFT(l) (12 + 9 * ((l) - 1))
+#define PT_LEVEL_SHIFT(l) (12 + 9 * ((l)-1))
 #define PT_LEVEL_SIZE(l) (1ULL << PT_LEVEL_SHIFT(l))
 
 /*
@@ -60,8 +60,8 @@ int pt_unmap(struct page_table *pt, u64 va, u64 size);
 /* Translates va; false if unmapped. *size gets the leaf's page size. */
 bool pt_lookup(const struct page_table *pt, u64 va, hpa_t *pa, u32 *perms, u64 *size);
 /* Calls fn for each leaf in address order (va, pa, size, perms); stops if fn returns nonzero. */
-int pt_walk(const struct page_table *pt, int (*fn)(void *ctx, u64 va, hpa_t pa, u64 size, u32 perms),
-	    void *ctx);
+int pt_walk(const struct page_table *pt,
+	    int (*fn)(void *ctx, u64 va, hpa_t pa, u64 size, u32 perms), void *ctx);
 void pt_destroy(struct page_table *pt);
 
 #endif

@@ -9,7 +9,7 @@
 #define PCI_BDF(bus, dev, fn) ((u16)((bus) << 8 | (dev) << 3 | (fn)))
 #define PCI_BUS(bdf) ((bdf) >> 8)
 #define PCI_DEV(bdf) (((bdf) >> 3) & 0x1f)
-#define PCI_FN(bdf) ((bdf) & 7)
+#define PCI_FN(bdf) ((bdf)&7)
 
 /* Config space registers (PCI Local Bus 3.0 6.2, PCIe 5.0 7.5.1). */
 #define PCI_VENDOR 0x00

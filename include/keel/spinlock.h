@@ -10,7 +10,10 @@ struct spinlock {
 	u32 owner;
 };
 
-#define SPINLOCK_INIT { 0, 0 }
+#define SPINLOCK_INIT \
+	{             \
+		0, 0  \
+	}
 
 static inline void spin_lock(struct spinlock *l)
 {
@@ -30,8 +33,8 @@ static inline bool spin_trylock(struct spinlock *l)
 	u32 owner = __atomic_load_n(&l->owner, __ATOMIC_ACQUIRE);
 	u32 expect = owner;
 
-	return __atomic_compare_exchange_n(&l->next, &expect, owner + 1, false,
-					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+	return __atomic_compare_exchange_n(&l->next, &expect, owner + 1, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
 }
 
 static inline u64 spin_lock_irqsave(struct spinlock *l)

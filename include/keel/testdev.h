@@ -5,8 +5,8 @@
 
 #include <lib/types.h>
 
-#define TESTDEV_EXIT_PORT 0xf4	    /* write a status byte: the VM powers off with it */
-#define TESTDEV_SCRATCH_PORT 0xe0   /* 4 ports, read back what was written, any width */
+#define TESTDEV_EXIT_PORT 0xf4		/* write a status byte: the VM powers off with it */
+#define TESTDEV_SCRATCH_PORT 0xe0	/* 4 ports, read back what was written, any width */
 #define TESTDEV_MMIO_BASE 0xfed40000ULL /* one page of registers that behave like RAM */
 
 struct vm;

@@ -13,25 +13,25 @@ struct percpu;
 
 /* Exit reasons every backend maps its own codes onto. */
 enum exit_reason {
-	EXIT_NONE,	  /* nothing to do: resume */
-	EXIT_EXTINT,	  /* a physical interrupt for the hypervisor */
+	EXIT_NONE,   /* nothing to do: resume */
+	EXIT_EXTINT, /* a physical interrupt for the hypervisor */
 	EXIT_NMI,
-	EXIT_IRQ_WINDOW,  /* the guest can take an interrupt now */
+	EXIT_IRQ_WINDOW, /* the guest can take an interrupt now */
 	EXIT_CPUID,
 	EXIT_MSR_READ,
 	EXIT_MSR_WRITE,
 	EXIT_IO,
-	EXIT_NPF,	  /* nested page fault / EPT violation */
+	EXIT_NPF, /* nested page fault / EPT violation */
 	EXIT_HLT,
-	EXIT_HYPERCALL,	  /* VMMCALL / VMCALL */
-	EXIT_EXCEPTION,	  /* an intercepted guest exception */
-	EXIT_SHUTDOWN,	  /* triple fault */
-	EXIT_INVALID,	  /* VM entry failed: bad guest state */
+	EXIT_HYPERCALL, /* VMMCALL / VMCALL */
+	EXIT_EXCEPTION, /* an intercepted guest exception */
+	EXIT_SHUTDOWN,	/* triple fault */
+	EXIT_INVALID,	/* VM entry failed: bad guest state */
 	EXIT_XSETBV,
 	EXIT_TASK_SWITCH,
 	EXIT_PAUSE,
-	EXIT_UD,	  /* an instruction the guest may not use here (VMRUN, MONITOR...): #UD */
-	EXIT_INIT,	  /* INIT signal */
+	EXIT_UD,   /* an instruction the guest may not use here (VMRUN, MONITOR...): #UD */
+	EXIT_INIT, /* INIT signal */
 	EXIT_UNKNOWN,
 	EXIT_COUNT
 };
@@ -78,7 +78,18 @@ enum vcpu_reg {
 	VCPU_REG_COUNT
 };
 
-enum vcpu_seg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_GDTR, SEG_IDTR };
+enum vcpu_seg {
+	SEG_ES,
+	SEG_CS,
+	SEG_SS,
+	SEG_DS,
+	SEG_FS,
+	SEG_GS,
+	SEG_LDTR,
+	SEG_TR,
+	SEG_GDTR,
+	SEG_IDTR
+};
 
 /* attr: type(3:0) S(4) DPL(6:5) P(7) AVL(8) L(9) D/B(10) G(11), as in the VMCB (APM2 15.5.1). */
 struct vcpu_segment {
@@ -107,10 +118,10 @@ enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, 
 
 enum vcpu_state {
 	VCPU_RUNNABLE,
-	VCPU_HALTED,	  /* HLT: until an interrupt is pending */
-	VCPU_WAIT_SIPI,	  /* an application processor before its start-up IPI */
-	VCPU_STOPPED,	  /* its VM is stopped or dead */
-	VCPU_WAIT_IO,	  /* until keel-dm answers its I/O request slot */
+	VCPU_HALTED,	/* HLT: until an interrupt is pending */
+	VCPU_WAIT_SIPI, /* an application processor before its start-up IPI */
+	VCPU_STOPPED,	/* its VM is stopped or dead */
+	VCPU_WAIT_IO,	/* until keel-dm answers its I/O request slot */
 };
 
 /* A device access keel-dm answered (type, address, size, direction as in struct kctl_ioreq). */
@@ -146,15 +157,15 @@ struct vcpu {
 	volatile bool nmi_pending;
 	volatile bool running; /* inside the backend's run() right now */
 	volatile bool queued;  /* on its physical CPU's run list */
-	struct vcpu *next; /* on its physical CPU's run list */
+	struct vcpu *next;     /* on its physical CPU's run list */
 	u64 exits[EXIT_COUNT];
 	u64 exits_total;
-	u64 exit_rip; /* guest RIP at the latest exit */
+	u64 exit_rip;  /* guest RIP at the latest exit */
 	bool in_guest; /* between entry and exit: may use cached guest-physical translations */
 	u64 sipi_vector;
 	u64 tsc_aux; /* IA32_TSC_AUX (RDTSCP, RDPID): no VMCB or VMCS field holds it */
 	struct dm_io dm;
-	void *fpu;   /* x87/SSE/AVX... state while the vCPU is off its CPU */
+	void *fpu; /* x87/SSE/AVX... state while the vCPU is off its CPU */
 	u64 xcr0;
 };
 

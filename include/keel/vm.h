@@ -55,11 +55,11 @@ struct vm {
 	} cleanups[VM_MAX_CLEANUPS]; /* device teardown, run when the VM's memory is freed */
 	u64 start_ns;
 	bool resources_freed;
-	u64 exits_retired;     /* exits of vCPUs already freed (a dead VM keeps its count) */
+	u64 exits_retired;    /* exits of vCPUs already freed (a dead VM keeps its count) */
 	bool destroy_pending; /* free the struct too once its resources are gone */
 	bool loaded;	      /* a kernel is in place: it can start */
 	u32 console_head, console_tail; /* its control-device console rings, Keel's side */
-	u32 dm_devs; /* PCI device numbers keel-dm serves (bit n: 00:n.0) */
+	u32 dm_devs;			/* PCI device numbers keel-dm serves (bit n: 00:n.0) */
 	struct dm_doorbell {
 		gpa_t base;
 		u64 len;

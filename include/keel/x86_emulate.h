@@ -23,13 +23,13 @@
 #define X86_RFLAGS_SF BIT(7)
 #define X86_RFLAGS_DF BIT(10)
 #define X86_RFLAGS_OF BIT(11)
-#define X86_RFLAGS_ARITH                                                    \
-	(X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF |    \
-	 X86_RFLAGS_SF | X86_RFLAGS_OF)
+#define X86_RFLAGS_ARITH                                                                 \
+	(X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF | X86_RFLAGS_SF | \
+	 X86_RFLAGS_OF)
 
 /* What the code segment says about default operand and address sizes. */
 enum x86_mode {
-	X86_MODE_REAL,   /* real or virtual-8086 mode: 16-bit defaults */
+	X86_MODE_REAL,	 /* real or virtual-8086 mode: 16-bit defaults */
 	X86_MODE_PROT16, /* protected mode, CS.D = 0 */
 	X86_MODE_PROT32, /* protected mode or compatibility mode, CS.D = 1 */
 	X86_MODE_LONG64, /* 64-bit mode: CS.L = 1 */
@@ -38,15 +38,34 @@ enum x86_mode {
 
 /* General-purpose registers in ModRM/REX encoding order (SDM vol. 2A 2.1.5). */
 enum x86_gpr {
-	X86_RAX, X86_RCX, X86_RDX, X86_RBX, X86_RSP, X86_RBP, X86_RSI, X86_RDI,
-	X86_R8, X86_R9, X86_R10, X86_R11, X86_R12, X86_R13, X86_R14, X86_R15,
+	X86_RAX,
+	X86_RCX,
+	X86_RDX,
+	X86_RBX,
+	X86_RSP,
+	X86_RBP,
+	X86_RSI,
+	X86_RDI,
+	X86_R8,
+	X86_R9,
+	X86_R10,
+	X86_R11,
+	X86_R12,
+	X86_R13,
+	X86_R14,
+	X86_R15,
 	X86_GPR_COUNT,
 };
 #define X86_REG_NONE 0xff
 
 /* Segment registers in Sreg encoding order (SDM vol. 2A 3.1.1.3). */
 enum x86_seg {
-	X86_SEG_ES, X86_SEG_CS, X86_SEG_SS, X86_SEG_DS, X86_SEG_FS, X86_SEG_GS,
+	X86_SEG_ES,
+	X86_SEG_CS,
+	X86_SEG_SS,
+	X86_SEG_DS,
+	X86_SEG_FS,
+	X86_SEG_GS,
 	X86_SEG_COUNT,
 };
 
@@ -74,10 +93,10 @@ enum x86_op {
 /* Where the operands are; "rm" is the ModRM r/m operand (or moffs). */
 enum x86_form {
 	X86_FORM_NONE,
-	X86_FORM_RM_REG,   /* r/m is the destination, ModRM.reg the source */
-	X86_FORM_REG_RM,   /* ModRM.reg is the destination, r/m the source */
-	X86_FORM_RM_IMM,   /* r/m is the destination, the immediate the source */
-	X86_FORM_STRING,   /* MOVS/STOS: [seg:rSI] or the accumulator to [ES:rDI] */
+	X86_FORM_RM_REG, /* r/m is the destination, ModRM.reg the source */
+	X86_FORM_REG_RM, /* ModRM.reg is the destination, r/m the source */
+	X86_FORM_RM_IMM, /* r/m is the destination, the immediate the source */
+	X86_FORM_STRING, /* MOVS/STOS: [seg:rSI] or the accumulator to [ES:rDI] */
 	X86_FORM_COUNT,
 };
 
@@ -89,7 +108,7 @@ struct x86_mem {
 	u8 base;  /* enum x86_gpr or X86_REG_NONE */
 	u8 index; /* enum x86_gpr or X86_REG_NONE */
 	u8 scale; /* 1, 2, 4 or 8 */
-	u8 seg;   /* enum x86_seg after overrides; for MOVS, the source's */
+	u8 seg;	  /* enum x86_seg after overrides; for MOVS, the source's */
 	bool rip_rel;
 	s64 disp;
 };
@@ -98,24 +117,24 @@ struct x86_mem {
 struct x86_insn {
 	u8 bytes[X86_MAX_INSN_LEN]; /* the instruction, for messages */
 	u8 len;
-	u8 mode;      /* enum x86_mode */
-	u8 op;        /* enum x86_op */
-	u8 form;      /* enum x86_form */
-	u8 opcode;    /* last opcode byte */
+	u8 mode;       /* enum x86_mode */
+	u8 op;	       /* enum x86_op */
+	u8 form;       /* enum x86_form */
+	u8 opcode;     /* last opcode byte */
 	bool two_byte; /* opcode is in the 0F map */
-	u8 op_size;   /* register/immediate operand, bytes: 1, 2, 4, 8 */
-	u8 mem_size;  /* memory operand, bytes (differs for MOVZX and kin) */
-	u8 addr_size; /* 2, 4, 8 */
-	u8 imm_size;  /* immediate bytes in the encoding, 0 if none */
-	u8 rep;       /* 0, or the last of 0xf2/0xf3 */
+	u8 op_size;    /* register/immediate operand, bytes: 1, 2, 4, 8 */
+	u8 mem_size;   /* memory operand, bytes (differs for MOVZX and kin) */
+	u8 addr_size;  /* 2, 4, 8 */
+	u8 imm_size;   /* immediate bytes in the encoding, 0 if none */
+	u8 rep;	       /* 0, or the last of 0xf2/0xf3 */
 	bool lock;
-	u8 rex;       /* the REX byte that applies, 0 if none */
+	u8 rex; /* the REX byte that applies, 0 if none */
 	u8 modrm;
 	u8 sib;
-	u8 reg;       /* ModRM.reg + REX.R, or the implicit accumulator */
+	u8 reg;		/* ModRM.reg + REX.R, or the implicit accumulator */
 	bool reg_high8; /* reg names AH, CH, DH or BH */
 	bool rm_is_reg; /* ModRM.mod == 3: no memory operand */
-	u8 rm_reg;      /* the r/m register when rm_is_reg */
+	u8 rm_reg;	/* the r/m register when rm_is_reg */
 	bool rm_high8;
 	struct x86_mem mem;
 	u64 imm; /* sign-extended to 64 bits; the emulator truncates */
@@ -150,8 +169,7 @@ struct x86_emul_ops {
  * would exceed X86_MAX_INSN_LEN, -EINVAL for an encoding that raises #UD,
  * -ENOTSUP for a valid one outside the supported set.
  */
-int x86_decode(const u8 *bytes, size_t len, enum x86_mode mode,
-	       struct x86_insn *out);
+int x86_decode(const u8 *bytes, size_t len, enum x86_mode mode, struct x86_insn *out);
 
 /*
  * Performs insn, whose access faulted at fault_gpa, on regs. Returns 0, or a
@@ -160,9 +178,8 @@ int x86_decode(const u8 *bytes, size_t len, enum x86_mode mode,
  * one iteration per call and leave rip unchanged until rCX reaches 0. Not
  * for faults taken while the CPU walked the guest's page tables.
  */
-int x86_emulate_mmio(struct x86_regs *regs, const struct x86_insn *insn,
-		     gpa_t fault_gpa, const struct x86_emul_ops *ops,
-		     void *ctx);
+int x86_emulate_mmio(struct x86_regs *regs, const struct x86_insn *insn, gpa_t fault_gpa,
+		     const struct x86_emul_ops *ops, void *ctx);
 
 /* The linear address of insn's ModRM or moffs memory operand. */
 u64 x86_insn_linear(const struct x86_regs *regs, const struct x86_insn *insn);

@@ -6,10 +6,10 @@
 #include <lib/types.h>
 
 struct date_time {
-	u32 year;	    /* 1970 and later */
-	u8 month, day;	    /* 1-12, 1-31 */
+	u32 year;      /* 1970 and later */
+	u8 month, day; /* 1-12, 1-31 */
 	u8 hour, min, sec;
-	u8 weekday;	    /* 0 Sunday .. 6 Saturday */
+	u8 weekday; /* 0 Sunday .. 6 Saturday */
 };
 
 /* Seconds since the epoch; 0 for a date before 1970 or fields out of range. */

@@ -35,53 +35,52 @@
 
 /* virtio 1.2 5.2.4: device configuration layout. */
 struct virtio_blk_config {
-	u64 capacity; /* 0x00: in 512-byte sectors */
-	u32 size_max; /* 0x08 */
-	u32 seg_max; /* 0x0c */
-	u16 cylinders; /* 0x10 */
-	u8 heads; /* 0x12 */
-	u8 sectors; /* 0x13 */
-	u32 blk_size; /* 0x14 */
-	u8 physical_block_exp; /* 0x18 */
-	u8 alignment_offset; /* 0x19 */
-	u16 min_io_size; /* 0x1a */
-	u32 opt_io_size; /* 0x1c */
-	u8 writeback; /* 0x20 */
-	u8 unused0; /* 0x21 */
-	u16 num_queues; /* 0x22 */
-	u32 max_discard_sectors; /* 0x24 */
-	u32 max_discard_seg; /* 0x28 */
-	u32 discard_sector_alignment; /* 0x2c */
-	u32 max_write_zeroes_sectors; /* 0x30 */
-	u32 max_write_zeroes_seg; /* 0x34 */
-	u8 write_zeroes_may_unmap; /* 0x38 */
-	u8 unused1[3]; /* 0x39 */
-	u32 max_secure_erase_sectors; /* 0x3c */
-	u32 max_secure_erase_seg; /* 0x40 */
+	u64 capacity;			   /* 0x00: in 512-byte sectors */
+	u32 size_max;			   /* 0x08 */
+	u32 seg_max;			   /* 0x0c */
+	u16 cylinders;			   /* 0x10 */
+	u8 heads;			   /* 0x12 */
+	u8 sectors;			   /* 0x13 */
+	u32 blk_size;			   /* 0x14 */
+	u8 physical_block_exp;		   /* 0x18 */
+	u8 alignment_offset;		   /* 0x19 */
+	u16 min_io_size;		   /* 0x1a */
+	u32 opt_io_size;		   /* 0x1c */
+	u8 writeback;			   /* 0x20 */
+	u8 unused0;			   /* 0x21 */
+	u16 num_queues;			   /* 0x22 */
+	u32 max_discard_sectors;	   /* 0x24 */
+	u32 max_discard_seg;		   /* 0x28 */
+	u32 discard_sector_alignment;	   /* 0x2c */
+	u32 max_write_zeroes_sectors;	   /* 0x30 */
+	u32 max_write_zeroes_seg;	   /* 0x34 */
+	u8 write_zeroes_may_unmap;	   /* 0x38 */
+	u8 unused1[3];			   /* 0x39 */
+	u32 max_secure_erase_sectors;	   /* 0x3c */
+	u32 max_secure_erase_seg;	   /* 0x40 */
 	u32 secure_erase_sector_alignment; /* 0x44 */
 } __packed;
 BUILD_ASSERT(offsetof(struct virtio_blk_config, blk_size) == 0x14, "virtio 1.2 5.2.4");
 BUILD_ASSERT(offsetof(struct virtio_blk_config, opt_io_size) == 0x1c, "virtio 1.2 5.2.4");
 BUILD_ASSERT(offsetof(struct virtio_blk_config, num_queues) == 0x22, "virtio 1.2 5.2.4");
-BUILD_ASSERT(offsetof(struct virtio_blk_config, max_discard_sectors) == 0x24,
-	     "virtio 1.2 5.2.4");
+BUILD_ASSERT(offsetof(struct virtio_blk_config, max_discard_sectors) == 0x24, "virtio 1.2 5.2.4");
 BUILD_ASSERT(offsetof(struct virtio_blk_config, write_zeroes_may_unmap) == 0x38,
 	     "virtio 1.2 5.2.4");
 BUILD_ASSERT(sizeof(struct virtio_blk_config) == 0x48, "virtio 1.2 5.2.4");
 
 /* virtio 1.2 5.2.6: the device-readable request header. */
 struct virtio_blk_req_hdr {
-	u32 type; /* 0x0 */
+	u32 type;     /* 0x0 */
 	u32 reserved; /* 0x4 */
-	u64 sector; /* 0x8 */
+	u64 sector;   /* 0x8 */
 };
 BUILD_ASSERT(sizeof(struct virtio_blk_req_hdr) == 16, "virtio 1.2 5.2.6");
 
 /* virtio 1.2 5.2.6: one discard / write-zeroes range. */
 struct virtio_blk_range {
-	u64 sector; /* 0x0 */
+	u64 sector;	 /* 0x0 */
 	u32 num_sectors; /* 0x8 */
-	u32 flags; /* 0xc: VIRTIO_BLK_WZ_F_UNMAP */
+	u32 flags;	 /* 0xc: VIRTIO_BLK_WZ_F_UNMAP */
 };
 BUILD_ASSERT(sizeof(struct virtio_blk_range) == 16, "virtio 1.2 5.2.6");
 
@@ -93,8 +92,7 @@ BUILD_ASSERT(sizeof(struct virtio_blk_range) == 16, "virtio 1.2 5.2.6");
  */
 struct virtio_blk_ops {
 	int (*read)(void *ctx, u64 off, const struct virtio_iov *iov, u32 niov);
-	int (*write)(void *ctx, u64 off, const struct virtio_iov *iov,
-		     u32 niov);
+	int (*write)(void *ctx, u64 off, const struct virtio_iov *iov, u32 niov);
 	int (*flush)(void *ctx);
 	int (*discard)(void *ctx, u64 off, u64 len);
 	int (*write_zeroes)(void *ctx, u64 off, u64 len, bool unmap);
@@ -105,8 +103,8 @@ struct virtio_blk_params {
 	bool read_only;
 	u16 num_queues; /* 0 or 1: one queue; more offers VIRTIO_BLK_F_MQ */
 	u16 queue_size; /* 0: VIRTIO_QUEUE_SIZE_MAX */
-	u32 size_max; /* 0: no VIRTIO_BLK_F_SIZE_MAX */
-	u32 blk_size; /* 0: 512 */
+	u32 size_max;	/* 0: no VIRTIO_BLK_F_SIZE_MAX */
+	u32 blk_size;	/* 0: 512 */
 	u8 physical_block_exp;
 	u16 min_io_size; /* in blk_size blocks */
 	u32 opt_io_size;

@@ -15,10 +15,10 @@
 
 /* virtio 1.2 5.3.4: device configuration layout. */
 struct virtio_console_config {
-	u16 cols; /* 0x0 */
-	u16 rows; /* 0x2 */
+	u16 cols;	  /* 0x0 */
+	u16 rows;	  /* 0x2 */
 	u32 max_nr_ports; /* 0x4 */
-	u32 emerg_wr; /* 0x8 */
+	u32 emerg_wr;	  /* 0x8 */
 } __packed;
 BUILD_ASSERT(offsetof(struct virtio_console_config, emerg_wr) == 0x8, "virtio 1.2 5.3.4");
 BUILD_ASSERT(sizeof(struct virtio_console_config) == 12, "virtio 1.2 5.3.4");
@@ -46,8 +46,7 @@ struct virtio_console {
 	struct vq_chain chain;
 };
 
-int virtio_console_init(struct virtio_console *con,
-			const struct virtio_console_params *p,
+int virtio_console_init(struct virtio_console *con, const struct virtio_console_params *p,
 			const struct virtio_console_ops *ops, void *ctx);
 /* Host-to-guest bytes; returns how many fit the posted buffers (0: none). */
 u32 virtio_console_input(struct virtio_console *con, const void *buf, u32 len);

@@ -53,9 +53,9 @@
 
 #define VIRTIO_GPU_MAX_SCANOUTS 16 /* display-info slots (virtio 1.2 5.7.6.8) */
 #define VIRTIO_GPU_EDID_BYTES 1024
-#define VIRTIO_GPU_MAX_RESOURCES 64 /* live at once, per device */
+#define VIRTIO_GPU_MAX_RESOURCES 64  /* live at once, per device */
 #define VIRTIO_GPU_MAX_BACKING 16384 /* mem entries of one resource */
-#define VIRTIO_GPU_MAX_DIM 16384 /* a resource's width or height */
+#define VIRTIO_GPU_MAX_DIM 16384     /* a resource's width or height */
 #define VIRTIO_GPU_MIN_WIDTH 640
 #define VIRTIO_GPU_MIN_HEIGHT 480
 #define VIRTIO_GPU_MAX_WIDTH 1920
@@ -64,20 +64,20 @@
 
 /* virtio 1.2 5.7.4: device configuration. */
 struct virtio_gpu_config {
-	u32 events_read; /* 0x0 */
+	u32 events_read;  /* 0x0 */
 	u32 events_clear; /* 0x4 */
 	u32 num_scanouts; /* 0x8 */
-	u32 num_capsets; /* 0xc */
+	u32 num_capsets;  /* 0xc */
 };
 BUILD_ASSERT(sizeof(struct virtio_gpu_config) == 16, "virtio 1.2 5.7.4");
 
 /* virtio 1.2 5.7.6.7: the header of every request and response. */
 struct virtio_gpu_ctrl_hdr {
-	u32 type; /* 0x00 */
-	u32 flags; /* 0x04 */
-	u64 fence_id; /* 0x08 */
-	u32 ctx_id; /* 0x10 */
-	u8 ring_idx; /* 0x14 */
+	u32 type;      /* 0x00 */
+	u32 flags;     /* 0x04 */
+	u64 fence_id;  /* 0x08 */
+	u32 ctx_id;    /* 0x10 */
+	u8 ring_idx;   /* 0x14 */
 	u8 padding[3]; /* 0x15 */
 };
 BUILD_ASSERT(sizeof(struct virtio_gpu_ctrl_hdr) == 24, "virtio 1.2 5.7.6.7");
@@ -185,14 +185,14 @@ struct virtio_gpu_ops {
 
 struct virtio_gpu_params {
 	u32 width, height; /* the preferred mode; 0: 1024x768 */
-	u64 max_memory; /* host bytes for all resources and their backing lists; 0: 64 MiB */
-	u16 queue_size; /* 0: VIRTIO_QUEUE_SIZE_MAX */
+	u64 max_memory;	   /* host bytes for all resources and their backing lists; 0: 64 MiB */
+	u16 queue_size;	   /* 0: VIRTIO_QUEUE_SIZE_MAX */
 };
 
 struct virtio_gpu_resource {
 	u32 id; /* 0: a free slot */
 	u32 format, width, height;
-	u8 *pixels; /* width * height * 4 bytes, from ops->alloc */
+	u8 *pixels;		    /* width * height * 4 bytes, from ops->alloc */
 	struct virtio_iov *backing; /* host views of the guest pages */
 	u32 nr_backing;
 	u64 backing_len;

@@ -36,7 +36,6 @@ void *guest_mem_map(const struct guest_mem *gm, gpa_t gpa, u64 len);
 
 /* Copies; -EFAULT (and nothing copied) unless the whole range is guest RAM. */
 int guest_mem_read(const struct guest_mem *gm, gpa_t gpa, void *dst, size_t len);
-int guest_mem_write(const struct guest_mem *gm, gpa_t gpa, const void *src,
-		    size_t len);
+int guest_mem_write(const struct guest_mem *gm, gpa_t gpa, const void *src, size_t len);
 
 #endif

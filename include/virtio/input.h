@@ -50,7 +50,7 @@ struct virtio_input_devids {
 struct virtio_input_config {
 	u8 select; /* 0x0 */
 	u8 subsel; /* 0x1 */
-	u8 size; /* 0x2 */
+	u8 size;   /* 0x2 */
 	u8 reserved[5];
 	union {
 		char string[128];
@@ -88,7 +88,7 @@ struct virtio_input {
 	struct virtio_input_config config;
 	struct virtio_input_event pending[VIRTIO_INPUT_PENDING];
 	u32 head, count; /* the held events, oldest at head */
-	u64 dropped; /* events that found the hold full */
+	u64 dropped;	 /* events that found the hold full */
 	struct vq_chain chain;
 };
 

@@ -24,11 +24,11 @@
 #define VIRTIO_NET_F_MQ BIT(22)
 
 /* The offloads a backend (e.g. a TAP with IFF_VNET_HDR) may take on. */
-#define VIRTIO_NET_OFFLOADS                                                  \
-	(VIRTIO_NET_F_CSUM | VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_GUEST_TSO4 | \
-	 VIRTIO_NET_F_GUEST_TSO6 | VIRTIO_NET_F_GUEST_ECN |                      \
-	 VIRTIO_NET_F_GUEST_UFO | VIRTIO_NET_F_HOST_TSO4 |                       \
-	 VIRTIO_NET_F_HOST_TSO6 | VIRTIO_NET_F_HOST_ECN | VIRTIO_NET_F_HOST_UFO)
+#define VIRTIO_NET_OFFLOADS                                                          \
+	(VIRTIO_NET_F_CSUM | VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_GUEST_TSO4 |     \
+	 VIRTIO_NET_F_GUEST_TSO6 | VIRTIO_NET_F_GUEST_ECN | VIRTIO_NET_F_GUEST_UFO | \
+	 VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6 | VIRTIO_NET_F_HOST_ECN |   \
+	 VIRTIO_NET_F_HOST_UFO)
 
 /* virtio 1.2 5.1.4: status bits. */
 #define VIRTIO_NET_S_LINK_UP BIT(0)
@@ -56,15 +56,15 @@
 
 /* virtio 1.2 5.1.4: device configuration layout. */
 struct virtio_net_config {
-	u8 mac[6]; /* 0x00 */
-	u16 status; /* 0x06 */
-	u16 max_virtqueue_pairs; /* 0x08 */
-	u16 mtu; /* 0x0a */
-	u32 speed; /* 0x0c */
-	u8 duplex; /* 0x10 */
-	u8 rss_max_key_size; /* 0x11 */
+	u8 mac[6];			      /* 0x00 */
+	u16 status;			      /* 0x06 */
+	u16 max_virtqueue_pairs;	      /* 0x08 */
+	u16 mtu;			      /* 0x0a */
+	u32 speed;			      /* 0x0c */
+	u8 duplex;			      /* 0x10 */
+	u8 rss_max_key_size;		      /* 0x11 */
 	u16 rss_max_indirection_table_length; /* 0x12 */
-	u32 supported_hash_types; /* 0x14 */
+	u32 supported_hash_types;	      /* 0x14 */
 } __packed;
 BUILD_ASSERT(offsetof(struct virtio_net_config, status) == 0x06, "virtio 1.2 5.1.4");
 BUILD_ASSERT(offsetof(struct virtio_net_config, mtu) == 0x0a, "virtio 1.2 5.1.4");
@@ -73,11 +73,11 @@ BUILD_ASSERT(sizeof(struct virtio_net_config) == 0x18, "virtio 1.2 5.1.4");
 
 /* virtio 1.2 5.1.6: the header before every frame (no hash report). */
 struct virtio_net_hdr {
-	u8 flags; /* 0x0 */
-	u8 gso_type; /* 0x1 */
-	u16 hdr_len; /* 0x2 */
-	u16 gso_size; /* 0x4 */
-	u16 csum_start; /* 0x6 */
+	u8 flags;	 /* 0x0 */
+	u8 gso_type;	 /* 0x1 */
+	u16 hdr_len;	 /* 0x2 */
+	u16 gso_size;	 /* 0x4 */
+	u16 csum_start;	 /* 0x6 */
 	u16 csum_offset; /* 0x8 */
 	u16 num_buffers; /* 0xa */
 };
@@ -94,17 +94,17 @@ BUILD_ASSERT(sizeof(struct virtio_net_hdr) == 12, "virtio 1.2 5.1.6");
 struct virtio_net_ops {
 	int (*transmit)(void *ctx, u16 pair, const struct virtio_net_hdr *hdr,
 			const struct virtio_iov *frame, u32 niov);
-	void (*rx_ready)(void *ctx, u16 pair); /* optional */
-	void (*set_pairs)(void *ctx, u16 pairs); /* optional */
+	void (*rx_ready)(void *ctx, u16 pair);	   /* optional */
+	void (*set_pairs)(void *ctx, u16 pairs);   /* optional */
 	void (*features)(void *ctx, u64 features); /* optional */
 };
 
 struct virtio_net_params {
 	u8 mac[6];
-	u16 max_pairs; /* 0 or 1: one pair; more offers VIRTIO_NET_F_MQ */
+	u16 max_pairs;	/* 0 or 1: one pair; more offers VIRTIO_NET_F_MQ */
 	u16 queue_size; /* 0: VIRTIO_QUEUE_SIZE_MAX */
-	u16 mtu; /* 0: no VIRTIO_NET_F_MTU */
-	u64 offloads; /* subset of VIRTIO_NET_OFFLOADS the backend handles */
+	u16 mtu;	/* 0: no VIRTIO_NET_F_MTU */
+	u64 offloads;	/* subset of VIRTIO_NET_OFFLOADS the backend handles */
 	bool link_down;
 };
 
@@ -131,7 +131,7 @@ void virtio_net_set_link(struct virtio_net *net, bool up);
  * -ENOTSUP: hdr asks for an offload the driver did not accept;
  * -EIO: the device is broken or not running.
  */
-int virtio_net_rx(struct virtio_net *net, u16 pair,
-		  const struct virtio_net_hdr *hdr, const void *frame, u32 len);
+int virtio_net_rx(struct virtio_net *net, u16 pair, const struct virtio_net_hdr *hdr,
+		  const void *frame, u32 len);
 
 #endif

@@ -50,15 +50,15 @@
 
 /* virtio 1.2 4.1.4: struct virtio_pci_cap. */
 struct virtio_pci_cap {
-	u8 cap_vndr; /* 0x0: 0x09, vendor-specific */
-	u8 cap_next; /* 0x1 */
-	u8 cap_len; /* 0x2 */
-	u8 cfg_type; /* 0x3 */
-	u8 bar; /* 0x4 */
-	u8 id; /* 0x5 */
+	u8 cap_vndr;   /* 0x0: 0x09, vendor-specific */
+	u8 cap_next;   /* 0x1 */
+	u8 cap_len;    /* 0x2 */
+	u8 cfg_type;   /* 0x3 */
+	u8 bar;	       /* 0x4 */
+	u8 id;	       /* 0x5 */
 	u8 padding[2]; /* 0x6 */
-	u32 offset; /* 0x8 */
-	u32 length; /* 0xc */
+	u32 offset;    /* 0x8 */
+	u32 length;    /* 0xc */
 };
 BUILD_ASSERT(offsetof(struct virtio_pci_cap, bar) == 0x4, "virtio 1.2 4.1.4");
 BUILD_ASSERT(offsetof(struct virtio_pci_cap, offset) == 0x8, "virtio 1.2 4.1.4");
@@ -68,45 +68,39 @@ BUILD_ASSERT(sizeof(struct virtio_pci_cap) == 16, "virtio 1.2 4.1.4");
 /* virtio 1.2 4.1.4.3: the common configuration structure. */
 struct virtio_pci_common_cfg {
 	u32 device_feature_select; /* 0x00 */
-	u32 device_feature; /* 0x04 */
+	u32 device_feature;	   /* 0x04 */
 	u32 driver_feature_select; /* 0x08 */
-	u32 driver_feature; /* 0x0c */
-	u16 config_msix_vector; /* 0x10 */
-	u16 num_queues; /* 0x12 */
-	u8 device_status; /* 0x14 */
-	u8 config_generation; /* 0x15 */
-	u16 queue_select; /* 0x16 */
-	u16 queue_size; /* 0x18 */
-	u16 queue_msix_vector; /* 0x1a */
-	u16 queue_enable; /* 0x1c */
-	u16 queue_notify_off; /* 0x1e */
-	u64 queue_desc; /* 0x20 */
-	u64 queue_driver; /* 0x28 */
-	u64 queue_device; /* 0x30 */
-	u16 queue_notify_data; /* 0x38 */
-	u16 queue_reset; /* 0x3a */
+	u32 driver_feature;	   /* 0x0c */
+	u16 config_msix_vector;	   /* 0x10 */
+	u16 num_queues;		   /* 0x12 */
+	u8 device_status;	   /* 0x14 */
+	u8 config_generation;	   /* 0x15 */
+	u16 queue_select;	   /* 0x16 */
+	u16 queue_size;		   /* 0x18 */
+	u16 queue_msix_vector;	   /* 0x1a */
+	u16 queue_enable;	   /* 0x1c */
+	u16 queue_notify_off;	   /* 0x1e */
+	u64 queue_desc;		   /* 0x20 */
+	u64 queue_driver;	   /* 0x28 */
+	u64 queue_device;	   /* 0x30 */
+	u16 queue_notify_data;	   /* 0x38 */
+	u16 queue_reset;	   /* 0x3a */
 } __packed;
 BUILD_ASSERT(offsetof(struct virtio_pci_common_cfg, config_msix_vector) == 0x10,
 	     "virtio 1.2 4.1.4.3");
-BUILD_ASSERT(offsetof(struct virtio_pci_common_cfg, device_status) == 0x14,
-	     "virtio 1.2 4.1.4.3");
-BUILD_ASSERT(offsetof(struct virtio_pci_common_cfg, queue_select) == 0x16,
-	     "virtio 1.2 4.1.4.3");
-BUILD_ASSERT(offsetof(struct virtio_pci_common_cfg, queue_enable) == 0x1c,
-	     "virtio 1.2 4.1.4.3");
-BUILD_ASSERT(offsetof(struct virtio_pci_common_cfg, queue_desc) == 0x20,
-	     "virtio 1.2 4.1.4.3");
-BUILD_ASSERT(offsetof(struct virtio_pci_common_cfg, queue_device) == 0x30,
-	     "virtio 1.2 4.1.4.3");
-BUILD_ASSERT(offsetof(struct virtio_pci_common_cfg, queue_reset) == 0x3a,
-	     "virtio 1.2 4.1.4.3");
+BUILD_ASSERT(offsetof(struct virtio_pci_common_cfg, device_status) == 0x14, "virtio 1.2 4.1.4.3");
+BUILD_ASSERT(offsetof(struct virtio_pci_common_cfg, queue_select) == 0x16, "virtio 1.2 4.1.4.3");
+BUILD_ASSERT(offsetof(struct virtio_pci_common_cfg, queue_enable) == 0x1c, "virtio 1.2 4.1.4.3");
+BUILD_ASSERT(offsetof(struct virtio_pci_common_cfg, queue_desc) == 0x20, "virtio 1.2 4.1.4.3");
+BUILD_ASSERT(offsetof(struct virtio_pci_common_cfg, queue_device) == 0x30, "virtio 1.2 4.1.4.3");
+BUILD_ASSERT(offsetof(struct virtio_pci_common_cfg, queue_reset) == 0x3a, "virtio 1.2 4.1.4.3");
 BUILD_ASSERT(sizeof(struct virtio_pci_common_cfg) == 0x3c, "virtio 1.2 4.1.4.3");
 
 /* What the embedder (keel-dm, a test) supplies. Zero fields take defaults. */
 struct virtio_pci_params {
 	const struct guest_mem *mem;
-	u16 msix_vectors; /* 0: one per queue plus one for config */
-	u32 class_code; /* 0: by device type */
+	u16 msix_vectors;	      /* 0: one per queue plus one for config */
+	u32 class_code;		      /* 0: by device type */
 	u16 subsys_vendor, subsys_id; /* 0: 0x1af4, 0x1040 + device ID */
 	/* An MSI-X message to inject into the guest (required). */
 	void (*notify_msi)(void *ctx, u64 addr, u32 data);
@@ -121,16 +115,16 @@ struct virtio_pci_params {
 struct virtio_pci_msix_entry {
 	u32 addr_lo; /* 0x0 */
 	u32 addr_hi; /* 0x4 */
-	u32 data; /* 0x8 */
-	u32 ctrl; /* 0xc: bit 0 masks the vector */
+	u32 data;    /* 0x8 */
+	u32 ctrl;    /* 0xc: bit 0 masks the vector */
 };
 BUILD_ASSERT(sizeof(struct virtio_pci_msix_entry) == 16, "PCI LB 3.0 6.8.2.6");
 
 struct virtio_pci {
 	struct virtio_dev *dev;
 	struct virtio_pci_params params;
-	u8 cfg[256]; /* PCI configuration space image */
-	u8 wmask[256]; /* bits a plain config write may change */
+	u8 cfg[256];		  /* PCI configuration space image */
+	u8 wmask[256];		  /* bits a plain config write may change */
 	u8 cap_pci_cfg, cap_msix; /* capability offsets */
 	u16 nvec;
 	u32 dfselect, gfselect;
@@ -169,10 +163,8 @@ void virtio_pci_reset(struct virtio_pci *vp);
 /* Forwarded guest accesses; size 1, 2, 4 (and 8 for BARs). -EINVAL if refused. */
 int virtio_pci_cfg_read(struct virtio_pci *vp, u32 off, u32 size, u32 *val);
 int virtio_pci_cfg_write(struct virtio_pci *vp, u32 off, u32 size, u32 val);
-int virtio_pci_bar_read(struct virtio_pci *vp, u32 bar, u64 off, u32 size,
-			u64 *val);
-int virtio_pci_bar_write(struct virtio_pci *vp, u32 bar, u64 off, u32 size,
-			 u64 val);
+int virtio_pci_bar_read(struct virtio_pci *vp, u32 bar, u64 off, u32 size, u64 *val);
+int virtio_pci_bar_write(struct virtio_pci *vp, u32 bar, u64 off, u32 size, u64 val);
 /* A doorbell that bypassed BAR decoding (e.g. an eventfd per queue). */
 void virtio_pci_notify(struct virtio_pci *vp, u16 queue);
 

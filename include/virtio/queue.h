@@ -32,10 +32,10 @@ struct virtio_dev;
 
 /* virtio 1.2 2.7.5: split descriptor; also the indirect-table entry. */
 struct virtq_desc {
-	u64 addr; /* 0x0 */
-	u32 len; /* 0x8 */
+	u64 addr;  /* 0x0 */
+	u32 len;   /* 0x8 */
 	u16 flags; /* 0xc */
-	u16 next; /* 0xe */
+	u16 next;  /* 0xe */
 };
 BUILD_ASSERT(offsetof(struct virtq_desc, len) == 0x8, "virtio 1.2 2.7.5");
 BUILD_ASSERT(offsetof(struct virtq_desc, flags) == 0xc, "virtio 1.2 2.7.5");
@@ -44,32 +44,32 @@ BUILD_ASSERT(sizeof(struct virtq_desc) == 16, "virtio 1.2 2.7.5");
 
 /* virtio 1.2 2.7.6: avail ring header; le16 ring[size] and used_event follow. */
 struct virtq_avail {
-	u16 flags; /* 0x0 */
-	u16 idx; /* 0x2 */
+	u16 flags;  /* 0x0 */
+	u16 idx;    /* 0x2 */
 	u16 ring[]; /* 0x4 */
 };
 BUILD_ASSERT(offsetof(struct virtq_avail, ring) == 0x4, "virtio 1.2 2.7.6");
 
 /* virtio 1.2 2.7.8: one used-ring element. */
 struct virtq_used_elem {
-	u32 id; /* 0x0 */
+	u32 id;	 /* 0x0 */
 	u32 len; /* 0x4 */
 };
 BUILD_ASSERT(sizeof(struct virtq_used_elem) == 8, "virtio 1.2 2.7.8");
 
 /* virtio 1.2 2.7.8: used ring header; ring[size] and avail_event follow. */
 struct virtq_used {
-	u16 flags; /* 0x0 */
-	u16 idx; /* 0x2 */
+	u16 flags;		       /* 0x0 */
+	u16 idx;		       /* 0x2 */
 	struct virtq_used_elem ring[]; /* 0x4 */
 };
 BUILD_ASSERT(offsetof(struct virtq_used, ring) == 0x4, "virtio 1.2 2.7.8");
 
 /* virtio 1.2 2.8.13: packed descriptor. */
 struct pvirtq_desc {
-	u64 addr; /* 0x0 */
-	u32 len; /* 0x8 */
-	u16 id; /* 0xc */
+	u64 addr;  /* 0x0 */
+	u32 len;   /* 0x8 */
+	u16 id;	   /* 0xc */
 	u16 flags; /* 0xe */
 };
 BUILD_ASSERT(offsetof(struct pvirtq_desc, id) == 0xc, "virtio 1.2 2.8.13");
@@ -78,7 +78,7 @@ BUILD_ASSERT(sizeof(struct pvirtq_desc) == 16, "virtio 1.2 2.8.13");
 
 /* virtio 1.2 2.8.14: event suppression (driver area and device area). */
 struct pvirtq_event_suppress {
-	u16 desc; /* 0x0: off[14:0], wrap[15] */
+	u16 desc;  /* 0x0: off[14:0], wrap[15] */
 	u16 flags; /* 0x2: RING_EVENT_FLAGS_* */
 };
 BUILD_ASSERT(sizeof(struct pvirtq_event_suppress) == 4, "virtio 1.2 2.8.14");
@@ -94,7 +94,7 @@ struct virtio_iov {
  * iov[0, nout) followed by device-writable ones iov[nout, nout + nin).
  */
 struct vq_chain {
-	u16 id; /* split: head index; packed: buffer id */
+	u16 id;	   /* split: head index; packed: buffer id */
 	u16 ndesc; /* packed: ring slots the buffer occupied */
 	u16 nout, nin;
 	u32 out_len, in_len; /* byte totals, overflow-checked */
@@ -117,9 +117,9 @@ struct vq_pending {
  * up; vq_journal.c says why a restarted device continues exactly.
  */
 struct vq_journal {
-	u16 used; /* 0x0: used buffers are published up to here */
-	u16 to; /* 0x2: != used: batch[0, count) is being published up to here */
-	u16 count; /* 0x4 */
+	u16 used;     /* 0x0: used buffers are published up to here */
+	u16 to;	      /* 0x2: != used: batch[0, count) is being published up to here */
+	u16 count;    /* 0x4 */
 	u16 reserved; /* 0x6 */
 	struct vq_pending batch[VIRTIO_QUEUE_SIZE_MAX]; /* 0x8 */
 };
@@ -148,7 +148,7 @@ struct virtqueue {
 
 	bool started;
 	bool packed, event_idx, indirect;
-	void *desc; /* descriptor table or ring */
+	void *desc;   /* descriptor table or ring */
 	void *driver; /* avail ring or driver event suppression */
 	void *device; /* used ring or device event suppression */
 
@@ -156,7 +156,7 @@ struct virtqueue {
 	bool avail_wrap;
 	u16 used_idx; /* split: free-running index; packed: slot */
 	bool used_wrap;
-	u16 signalled; /* used position at the last notify decision */
+	u16 signalled;	  /* used position at the last notify decision */
 	u32 since_signal; /* used slots written since then */
 
 	u16 npending;
@@ -164,8 +164,7 @@ struct virtqueue {
 	struct vq_journal *journal; /* NULL: the position is kept nowhere else */
 };
 
-void vq_init(struct virtqueue *vq, struct virtio_dev *dev, u16 index,
-	     u16 size_max);
+void vq_init(struct virtqueue *vq, struct virtio_dev *dev, u16 index, u16 size_max);
 void vq_reset(struct virtqueue *vq);
 /* Map and check the rings the driver programmed; fails the device if bad. */
 int vq_start(struct virtqueue *vq, bool packed, bool event_idx, bool indirect);
@@ -209,8 +208,7 @@ int vq_fail(struct virtqueue *vq, const char *fmt, ...) __printf(2, 3);
 
 /* Copy between a chain's readable/writable bytes and device memory. */
 u32 vq_chain_read(const struct vq_chain *c, u32 off, void *dst, u32 len);
-u32 vq_chain_write(const struct vq_chain *c, u32 off, const void *src,
-		   u32 len);
+u32 vq_chain_write(const struct vq_chain *c, u32 off, const void *src, u32 len);
 /* Describe bytes [off, off + len) of one side as iovecs; returns the count. */
 u32 vq_chain_slice(const struct vq_chain *c, bool writable, u32 off, u32 len,
 		   struct virtio_iov *out, u32 max);

@@ -18,7 +18,7 @@ struct virtio_rng {
 };
 
 /* queue_size 0: VIRTIO_QUEUE_SIZE_MAX. */
-int virtio_rng_init(struct virtio_rng *rng, u16 queue_size,
-		    const struct virtio_rng_ops *ops, void *ctx);
+int virtio_rng_init(struct virtio_rng *rng, u16 queue_size, const struct virtio_rng_ops *ops,
+		    void *ctx);
 
 #endif

@@ -30,9 +30,8 @@
 #define VIRTIO_F_IN_ORDER BIT(35)
 
 /* What every Keel device offers on top of its own bits. */
-#define VIRTIO_TRANSPORT_FEATURES                                         \
-	(VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC | VIRTIO_F_EVENT_IDX | \
-	 VIRTIO_F_RING_PACKED)
+#define VIRTIO_TRANSPORT_FEATURES \
+	(VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC | VIRTIO_F_EVENT_IDX | VIRTIO_F_RING_PACKED)
 
 #define VIRTIO_DEV_MAX_QUEUES 17 /* 8 net queue pairs plus the control queue */
 #define VIRTIO_FAULT_LEN 128
@@ -84,25 +83,21 @@ struct virtio_dev {
 };
 
 /* Called by device models. */
-int virtio_dev_init(struct virtio_dev *dev, u32 device_id, u64 features,
-		    u16 num_queues, u16 queue_size, void *config,
-		    u32 config_len, const struct virtio_dev_ops *ops);
+int virtio_dev_init(struct virtio_dev *dev, u32 device_id, u64 features, u16 num_queues,
+		    u16 queue_size, void *config, u32 config_len, const struct virtio_dev_ops *ops);
 bool virtio_dev_has(const struct virtio_dev *dev, u64 feature);
 void virtio_dev_queue_used(struct virtio_dev *dev, struct virtqueue *vq);
 /*
  * Serve every available buffer of vq with handle(), which returns the
  * bytes it wrote or <0 after failing the device; then notify if due.
  */
-typedef int (*virtio_handle_fn)(struct virtio_dev *dev, struct virtqueue *vq,
-				struct vq_chain *c);
-void virtio_dev_drain(struct virtio_dev *dev, struct virtqueue *vq,
-		      struct vq_chain *c, virtio_handle_fn handle);
+typedef int (*virtio_handle_fn)(struct virtio_dev *dev, struct virtqueue *vq, struct vq_chain *c);
+void virtio_dev_drain(struct virtio_dev *dev, struct virtqueue *vq, struct vq_chain *c,
+		      virtio_handle_fn handle);
 void virtio_dev_config_changed(struct virtio_dev *dev);
 /* Misbehaving driver: sets DEVICE_NEEDS_RESET (once) and records why. */
-void virtio_dev_fail(struct virtio_dev *dev, const char *fmt, ...)
-	__printf(2, 3);
-void virtio_dev_vfail(struct virtio_dev *dev, int queue, const char *fmt,
-		      va_list ap);
+void virtio_dev_fail(struct virtio_dev *dev, const char *fmt, ...) __printf(2, 3);
+void virtio_dev_vfail(struct virtio_dev *dev, int queue, const char *fmt, va_list ap);
 
 /* Called by transports. */
 void virtio_dev_reset(struct virtio_dev *dev);
@@ -110,10 +105,8 @@ void virtio_dev_set_status(struct virtio_dev *dev, u8 status);
 void virtio_dev_set_driver_features(struct virtio_dev *dev, u64 features);
 void virtio_dev_queue_notify(struct virtio_dev *dev, u16 queue);
 void virtio_dev_queue_enable(struct virtio_dev *dev, u16 queue);
-int virtio_dev_config_read(struct virtio_dev *dev, u32 off, u32 size,
-			   u32 *val);
-int virtio_dev_config_write(struct virtio_dev *dev, u32 off, u32 size,
-			    u32 val);
+int virtio_dev_config_read(struct virtio_dev *dev, u32 off, u32 size, u32 *val);
+int virtio_dev_config_write(struct virtio_dev *dev, u32 off, u32 size, u32 val);
 
 /* Keep each queue's used position in j[VIRTIO_DEV_MAX_QUEUES] (NULL: no longer). */
 void virtio_dev_journal(struct virtio_dev *dev, struct vq_journal *j);

@@ -29,8 +29,7 @@ static void check_range(u64 off, u64 len)
 		abort();
 }
 
-static int disk_rw(void *ctx, u64 off, const struct virtio_iov *iov, u32 n,
-		   bool write)
+static int disk_rw(void *ctx, u64 off, const struct virtio_iov *iov, u32 n, bool write)
 {
 	u64 total = 0;
 
@@ -138,8 +137,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	struct virtio_blk_params p = { .capacity = DISK_SIZE, .serial = "fuzz" };
 	u64 feat = VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC | VIRTIO_F_EVENT_IDX |
-		   VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_DISCARD |
-		   VIRTIO_BLK_F_WRITE_ZEROES | VIRTIO_BLK_F_MQ | VIRTIO_BLK_F_RO;
+		   VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_DISCARD | VIRTIO_BLK_F_WRITE_ZEROES |
+		   VIRTIO_BLK_F_MQ | VIRTIO_BLK_F_RO;
 	u32 id, len, nused = 0;
 	size_t n;
 	u8 flags;
@@ -152,8 +151,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	p.queue_size = 16;
 	if (flags & 1)
 		feat |= VIRTIO_F_RING_PACKED;
-	if (virtio_blk_init(&blk, &p, &ops, NULL) ||
-	    vsim_init(&sim, &blk.dev, RAM_SIZE) ||
+	if (virtio_blk_init(&blk, &p, &ops, NULL) || vsim_init(&sim, &blk.dev, RAM_SIZE) ||
 	    vsim_start(&sim, feat, blk.dev.num_queues))
 		abort();
 	data++;
@@ -173,8 +171,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	if (getenv("FUZZ_VERBOSE"))
 		fprintf(stderr, "fault: %s, sim saw %u used, %u msi\n",
 			virtio_dev_fault(&blk.dev) ?: "none", nused, sim.msi_count);
-	if (virtio_dev_fault(&blk.dev) &&
-	    !(vsim_status(&sim) & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+	if (virtio_dev_fault(&blk.dev) && !(vsim_status(&sim) & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
 		abort();
 	vsim_free(&sim);
 	return 0;

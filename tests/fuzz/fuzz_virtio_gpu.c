@@ -21,11 +21,16 @@
 #define LIMIT (1 << 20)
 
 static const u32 types[] = {
-	VIRTIO_GPU_CMD_GET_DISPLAY_INFO, VIRTIO_GPU_CMD_RESOURCE_CREATE_2D,
-	VIRTIO_GPU_CMD_RESOURCE_UNREF, VIRTIO_GPU_CMD_SET_SCANOUT,
-	VIRTIO_GPU_CMD_RESOURCE_FLUSH, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D,
-	VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING,
-	VIRTIO_GPU_CMD_GET_EDID, VIRTIO_GPU_CMD_GET_CAPSET_INFO,
+	VIRTIO_GPU_CMD_GET_DISPLAY_INFO,
+	VIRTIO_GPU_CMD_RESOURCE_CREATE_2D,
+	VIRTIO_GPU_CMD_RESOURCE_UNREF,
+	VIRTIO_GPU_CMD_SET_SCANOUT,
+	VIRTIO_GPU_CMD_RESOURCE_FLUSH,
+	VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D,
+	VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING,
+	VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING,
+	VIRTIO_GPU_CMD_GET_EDID,
+	VIRTIO_GPU_CMD_GET_CAPSET_INFO,
 };
 
 static struct virtio_gpu gpu;
@@ -54,17 +59,16 @@ static void fz_scanout(void *ctx, const struct virtio_gpu_surface *s)
 					     (u64)s->width * 4 - 1);
 }
 
-static void fz_flush(void *ctx, const struct virtio_gpu_surface *s,
-		     const struct virtio_gpu_rect *r)
+static void fz_flush(void *ctx, const struct virtio_gpu_surface *s, const struct virtio_gpu_rect *r)
 {
 	(void)ctx;
-	if (!r->width || !r->height || r->x + r->width > s->width ||
-	    r->y + r->height > s->height)
+	if (!r->width || !r->height || r->x + r->width > s->width || r->y + r->height > s->height)
 		abort();
 }
 
-static const struct virtio_gpu_ops ops = { .alloc = fz_alloc, .free = fz_free,
-					   .scanout = fz_scanout, .flush = fz_flush };
+static const struct virtio_gpu_ops ops = {
+	.alloc = fz_alloc, .free = fz_free, .scanout = fz_scanout, .flush = fz_flush
+};
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	bool malformed = false;
 	u32 id, len;
 
-	if (virtio_input_init(&in, size && (data[0] & 1) ? VIRTIO_INPUT_TABLET : VIRTIO_INPUT_KEYBOARD,
+	if (virtio_input_init(&in,
+			      size && (data[0] & 1) ? VIRTIO_INPUT_TABLET : VIRTIO_INPUT_KEYBOARD,
 			      16, NULL, NULL) ||
 	    vsim_init(&sim, &in.dev, RAM_SIZE) || vsim_start(&sim, VIRTIO_F_VERSION_1, 2))
 		abort();
@@ -51,17 +52,23 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			if (op == 1 ? seg.len < sizeof(struct virtio_input_event) :
 				      seg.len < sizeof(struct virtio_input_event) || (c & 1))
 				malformed = true;
-			if (vsim_post(&sim, op == 1 ? VIRTIO_INPUT_EVENT_QUEUE : VIRTIO_INPUT_STATUS_QUEUE,
+			if (vsim_post(&sim,
+				      op == 1 ? VIRTIO_INPUT_EVENT_QUEUE :
+						VIRTIO_INPUT_STATUS_QUEUE,
 				      &seg, op == 2 && !(c & 1), op == 1 || (c & 1), false) < 0) {
-				malformed = true; /* the ring is full: the test's own doing, stop here */
+				/* the ring is full: the test's own doing, stop here */
+				malformed = true;
 				n = 128;
 				break;
 			}
-			vsim_kick(&sim, op == 1 ? VIRTIO_INPUT_EVENT_QUEUE : VIRTIO_INPUT_STATUS_QUEUE);
+			vsim_kick(&sim,
+				  op == 1 ? VIRTIO_INPUT_EVENT_QUEUE : VIRTIO_INPUT_STATUS_QUEUE);
 			break;
 		case 3: {
-			struct virtio_input_event ev[4] = { { EV_KEY, a, 1 }, { EV_KEY, a, 0 },
-							    { EV_ABS, 0, b }, { EV_SYN, SYN_REPORT, 0 } };
+			struct virtio_input_event ev[4] = { { EV_KEY, a, 1 },
+							    { EV_KEY, a, 0 },
+							    { EV_ABS, 0, b },
+							    { EV_SYN, SYN_REPORT, 0 } };
 
 			virtio_input_send(&in, ev, 1 + c % 4);
 			break;

@@ -142,8 +142,7 @@ static void round_trip(struct virtio_dev *dev, u8 kind, const u8 *d, size_t n)
 	static const u8 frame[1600];
 
 	for (u16 q = 0; q < dev->num_queues; q++)
-		virtio_pci_bar_write(&vp, VIRTIO_PCI_BAR_CFG,
-				     VIRTIO_PCI_NOTIFY_OFF + 4u * q, 2, q);
+		virtio_pci_bar_write(&vp, VIRTIO_PCI_BAR_CFG, VIRTIO_PCI_NOTIFY_OFF + 4u * q, 2, q);
 	if (kind % 3 == 0)
 		virtio_net_rx(&net, 0, NULL, frame, n ? d[0] * 6u : 60);
 	else if (kind % 3 == 1)
@@ -189,8 +188,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		size -= img;
 	}
 	if (getenv("FUZZ_VERBOSE"))
-		fprintf(stderr, "kind %u status 0x%x fault: %s\n", kind % 3,
-			dev->status, virtio_dev_fault(dev) ?: "none");
+		fprintf(stderr, "kind %u status 0x%x fault: %s\n", kind % 3, dev->status,
+			virtio_dev_fault(dev) ?: "none");
 	if (virtio_dev_fault(dev) && !(dev->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
 		abort(); /* a fault must always show in the status */
 	return 0;

@@ -87,8 +87,7 @@ static int fz_ram_read(void *ctx, gpa_t gpa, void *buf, unsigned int size)
 	return 0;
 }
 
-static int fz_ram_write(void *ctx, gpa_t gpa, const void *buf,
-			unsigned int size)
+static int fz_ram_write(void *ctx, gpa_t gpa, const void *buf, unsigned int size)
 {
 	struct fz *f = ctx;
 
@@ -128,13 +127,11 @@ static void fz_check_decode(const struct x86_insn *in, size_t size)
 	struct x86_insn again;
 	u8 *exact;
 
-	if (in->len < 1 || in->len > X86_MAX_INSN_LEN || in->len > size ||
-	    !x86_mnemonic(in))
+	if (in->len < 1 || in->len > X86_MAX_INSN_LEN || in->len > size || !x86_mnemonic(in))
 		__builtin_trap();
 	exact = malloc(in->len);
 	memcpy(exact, in->bytes, in->len);
-	if (x86_decode(exact, in->len, in->mode, &again) ||
-	    memcmp(&again, in, sizeof(again)))
+	if (x86_decode(exact, in->len, in->mode, &again) || memcmp(&again, in, sizeof(again)))
 		__builtin_trap();
 	if (x86_decode(exact, in->len - 1u, in->mode, &again) != -EAGAIN)
 		__builtin_trap();
@@ -160,12 +157,12 @@ static void fz_emulate(struct fz *f, const struct x86_insn *in)
 
 /* The u8 fields a buggy caller could hand over damaged (no bools: UB). */
 static const size_t fz_fields[] = {
-	offsetof(struct x86_insn, len),	     offsetof(struct x86_insn, mode),
-	offsetof(struct x86_insn, op),	     offsetof(struct x86_insn, form),
-	offsetof(struct x86_insn, op_size),  offsetof(struct x86_insn, mem_size),
+	offsetof(struct x86_insn, len),	      offsetof(struct x86_insn, mode),
+	offsetof(struct x86_insn, op),	      offsetof(struct x86_insn, form),
+	offsetof(struct x86_insn, op_size),   offsetof(struct x86_insn, mem_size),
 	offsetof(struct x86_insn, addr_size), offsetof(struct x86_insn, rep),
-	offsetof(struct x86_insn, reg),	     offsetof(struct x86_insn, rm_reg),
-	offsetof(struct x86_insn, mem.base), offsetof(struct x86_insn, mem.index),
+	offsetof(struct x86_insn, reg),	      offsetof(struct x86_insn, rm_reg),
+	offsetof(struct x86_insn, mem.base),  offsetof(struct x86_insn, mem.index),
 	offsetof(struct x86_insn, mem.scale), offsetof(struct x86_insn, mem.seg),
 };
 

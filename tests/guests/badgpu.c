@@ -30,7 +30,8 @@ static u32 command(u32 type, const void *body, u32 len)
 	q.desc[1] = (struct vdesc){ (u64)&resp, sizeof(resp), VIRTQ_DESC_F_WRITE, 0 };
 	vpci_kick(&v, &q, 0);
 	if (!vpci_wait_used(&q, ++used))
-		fail_at(__LINE__, "no answer to command 0x%x (status 0x%02x)", type, vpci_status(&v));
+		fail_at(__LINE__, "no answer to command 0x%x (status 0x%02x)", type,
+			vpci_status(&v));
 	return *(volatile u32 *)&resp.hdr.type;
 }
 
@@ -48,7 +49,8 @@ static void expect(const char *what, u32 type, const void *body, u32 len, u32 wa
 void test_main(void)
 {
 	const struct virtio_gpu_rect all = { 0, 0, PW, PH }, out = { PW - 8, 0, 16, PH };
-	struct virtio_gpu_resource_create_2d create = { RES, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, PW, PH };
+	struct virtio_gpu_resource_create_2d create = { RES, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, PW,
+							PH };
 	struct {
 		struct virtio_gpu_resource_attach_backing a;
 		struct virtio_gpu_mem_entry e;
@@ -75,7 +77,8 @@ void test_main(void)
 	expect("huge resource", VIRTIO_GPU_CMD_RESOURCE_CREATE_2D,
 	       &(struct virtio_gpu_resource_create_2d){ RES, 2, 16384, 16384 }, sizeof(create),
 	       VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY);
-	expect("short body", VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, &create, 8, VIRTIO_GPU_RESP_ERR_UNSPEC);
+	expect("short body", VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, &create, 8,
+	       VIRTIO_GPU_RESP_ERR_UNSPEC);
 	expect("create", VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, &create, sizeof(create),
 	       VIRTIO_GPU_RESP_OK_NODATA);
 	expect("duplicate resource", VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, &create, sizeof(create),
@@ -123,7 +126,8 @@ void test_main(void)
 	/* The display still works: the picture goes up. */
 	expect("transfer", VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, &xfer, sizeof(xfer),
 	       VIRTIO_GPU_RESP_OK_NODATA);
-	expect("scanout", VIRTIO_GPU_CMD_SET_SCANOUT, &scan, sizeof(scan), VIRTIO_GPU_RESP_OK_NODATA);
+	expect("scanout", VIRTIO_GPU_CMD_SET_SCANOUT, &scan, sizeof(scan),
+	       VIRTIO_GPU_RESP_OK_NODATA);
 	expect("flush", VIRTIO_GPU_CMD_RESOURCE_FLUSH, &flush, sizeof(flush),
 	       VIRTIO_GPU_RESP_OK_NODATA);
 	gprintf("badgpu: picture up\n");

@@ -18,13 +18,13 @@ void test_main(void)
 	CHECK(a >= 0x40000001);
 	cpuid(1, 0, &a, &b, &c, &d);
 	CHECK(c & (1u << 31));	 /* hypervisor present */
-	CHECK(!(c & (1u << 5)));  /* no VMX */
-	CHECK(!(c & (1u << 3)));  /* no MONITOR/MWAIT */
+	CHECK(!(c & (1u << 5))); /* no VMX */
+	CHECK(!(c & (1u << 3))); /* no MONITOR/MWAIT */
 	CHECK(c & (1u << 21));	 /* x2APIC */
 	CHECK(d & (1u << 9));	 /* APIC */
 	CHECK_EQ(b >> 24, 0);	 /* APIC ID of vCPU 0 */
 	cpuid(0x80000001, 0, &a, &b, &c, &d);
-	CHECK(!(c & (1u << 2)));  /* no SVM */
+	CHECK(!(c & (1u << 2))); /* no SVM */
 	CHECK(d & (1u << 29));	 /* long mode, which we are in */
 	cpuid(0x8000000a, 0, &a, &b, &c, &d);
 	CHECK_EQ(a | b | c | d, 0);

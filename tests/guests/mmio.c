@@ -20,14 +20,14 @@ static u8 ram[4096] __attribute__((aligned(4096)));
 static u8 *const dev = (u8 *)TESTDEV_MMIO;
 static u32 cases;
 
-#define FORM(name, body)                                                                 \
-	static struct res name(u8 *p, u64 reg)                                          \
-	{                                                                                \
-		u64 fl;                                                                  \
-		__asm__ volatile(body "\n\tpushfq\n\tpopq %[fl]"                         \
-				 : [r] "+r"(reg), [fl] "=r"(fl)                          \
-				 : [p] "r"(p), [i] "r"(2ULL)                             \
-				 : "memory", "cc");                                      \
+#define FORM(name, body)                                                                        \
+	static struct res name(u8 *p, u64 reg)                                                  \
+	{                                                                                       \
+		u64 fl;                                                                         \
+		__asm__ volatile(body "\n\tpushfq\n\tpopq %[fl]"                                \
+				 : [r] "+r"(reg), [fl] "=r"(fl)                                 \
+				 : [p] "r"(p), [i] "r"(2ULL)                                    \
+				 : "memory", "cc");                                             \
 		return (struct res){ reg, fl, ((volatile u64 *)p)[0], ((volatile u64 *)p)[1] }; \
 	}
 
@@ -88,11 +88,12 @@ static void compare(const char *name, struct res (*fn)(u8 *, u64), u64 reg, u64 
 	cases++;
 	if (a.reg != b.reg || (a.flags & mask) != (b.flags & mask) || a.mem0 != b.mem0 ||
 	    a.mem1 != b.mem1)
-		fail_at(__LINE__, "%s: ram reg %llx flags %llx mem %llx %llx, mmio reg %llx flags %llx mem %llx %llx",
+		fail_at(__LINE__,
+			"%s: ram reg %llx flags %llx mem %llx %llx, mmio reg %llx flags %llx mem %llx %llx",
 			name, (unsigned long long)a.reg, (unsigned long long)(a.flags & mask),
-			(unsigned long long)a.mem0, (unsigned long long)a.mem1, (unsigned long long)b.reg,
-			(unsigned long long)(b.flags & mask), (unsigned long long)b.mem0,
-			(unsigned long long)b.mem1);
+			(unsigned long long)a.mem0, (unsigned long long)a.mem1,
+			(unsigned long long)b.reg, (unsigned long long)(b.flags & mask),
+			(unsigned long long)b.mem0, (unsigned long long)b.mem1);
 }
 
 #define CMP(fn, reg, mask) compare(#fn, fn, reg, mask)
@@ -165,7 +166,13 @@ static void strings(void)
 
 void test_main(void)
 {
-	static const u64 values[] = { 0, 1, 0x7f, 0x80, 0xffff, 0x80000000ULL, 0xffffffffffffffffULL,
+	static const u64 values[] = { 0,
+				      1,
+				      0x7f,
+				      0x80,
+				      0xffff,
+				      0x80000000ULL,
+				      0xffffffffffffffffULL,
 				      0x123456789abcdef0ULL };
 
 	for (u32 i = 0; i < sizeof(values) / sizeof(values[0]); i++)

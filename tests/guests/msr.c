@@ -35,9 +35,9 @@ void test_main(void)
 	wrmsr(0x277, 0x0007010600070106ULL);
 	CHECK_EQ(rdmsr(0x277), 0x0007010600070106ULL);
 	efer = rdmsr(0xc0000080);
-	CHECK(efer & (1 << 8));	   /* LME */
-	CHECK(efer & (1 << 10));   /* LMA */
-	CHECK(!(efer & (1 << 12))); /* SVME hidden */
+	CHECK(efer & (1 << 8));			  /* LME */
+	CHECK(efer & (1 << 10));		  /* LMA */
+	CHECK(!(efer & (1 << 12)));		  /* SVME hidden */
 	CHECK_EQ(rdmsr(0xc0010114) & 0x18, 0x18); /* VM_CR: SVM disabled and locked */
 	t0 = rdmsr(0x10);
 	t1 = rdmsr(0x10);

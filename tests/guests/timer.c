@@ -92,8 +92,8 @@ static void tsc_deadline(void)
 void test_main(void)
 {
 	trap_set(VEC, on_timer);
-	trap_set(0xff, on_timer); /* spurious: harmless */
-	CHECK_EQ(APIC[0x30 / 4] & 0xff, 0x14);	/* version, read through MMIO emulation */
+	trap_set(0xff, on_timer);	       /* spurious: harmless */
+	CHECK_EQ(APIC[0x30 / 4] & 0xff, 0x14); /* version, read through MMIO emulation */
 	periodic();
 	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1 << 10)); /* x2APIC mode */
 	x2 = true;

@@ -95,3 +95,33 @@ def test_source_folders_stay_small():
     big = ["%s has %d" % (d, n) for d, n in sorted(counts.items()) if n > 16]
     if big:
         raise TestFailure("folders with more than 16 C files: " + ", ".join(big))
+
+
+def c_sources():
+    return sorted(rel for rel in sources()
+                  if rel.endswith((".c", ".h")) and not rel.startswith(("tests/data/", "tests/fuzz/corpus")))
+
+
+def test_every_c_file_is_formatted():
+    """clang-format (Debian 12's, with the checked-in .clang-format) leaves every C file as it is;
+    the config never disables formatting, and each `clang-format off` has a reason above it."""
+    import subprocess
+    config = open(os.path.join(ROOT, ".clang-format")).read()
+    if re.search(r"^\s*DisableFormat:\s*true", config, re.M):
+        raise TestFailure(".clang-format sets DisableFormat")
+    p = subprocess.run(["clang-format", "--dry-run", "--Werror"] + c_sources(), cwd=ROOT,
+                       capture_output=True, text=True)
+    if p.returncode:
+        files = sorted(set(re.findall(r"^(\S+?):\d+:\d+: error", p.stderr, re.M)))
+        raise TestFailure("not formatted (run clang-format -i on them): " + ", ".join(files)
+                          + "\n" + p.stderr[:2000])
+    bad = []
+    for rel in c_sources():
+        lines = open(os.path.join(ROOT, rel), errors="replace").read().splitlines()
+        for i, line in enumerate(lines):
+            if "clang-format off" in line:
+                above = lines[i - 1].strip() if i else ""
+                if not above.startswith(("/*", "//", "*")) or "clang-format" in above:
+                    bad.append("%s:%d" % (rel, i + 1))
+    if bad:
+        raise TestFailure("clang-format off without a reason on the line above: " + ", ".join(bad))

@@ -25,38 +25,37 @@ extern int test_failed_checks;
 	}                                                                 \
 	static void test_##name(void)
 
-#define CHECK(cond)                                                       \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			fprintf(stderr, "  %s:%d: CHECK(%s) failed\n",    \
-				__FILE__, __LINE__, #cond);               \
-			test_failed_checks++;                             \
-		}                                                         \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+			test_failed_checks++;                                                      \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                    \
-	do {                                                              \
-		long long _a = (long long)(a), _b = (long long)(b);       \
-		if (_a != _b) {                                           \
-			fprintf(stderr,                                   \
-				"  %s:%d: %s == %s failed: %lld (0x%llx) "\
-				"vs %lld (0x%llx)\n",                     \
-				__FILE__, __LINE__, #a, #b, _a, _a, _b,   \
-				_b);                                      \
-			test_failed_checks++;                             \
-		}                                                         \
+#define CHECK_EQ(a, b)                                                       \
+	do {                                                                 \
+		long long _a = (long long)(a), _b = (long long)(b);          \
+		if (_a != _b) {                                              \
+			fprintf(stderr,                                      \
+				"  %s:%d: %s == %s failed: %lld (0x%llx) "   \
+				"vs %lld (0x%llx)\n",                        \
+				__FILE__, __LINE__, #a, #b, _a, _a, _b, _b); \
+			test_failed_checks++;                                \
+		}                                                            \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                   \
-	do {                                                              \
-		const char *_a = (a), *_b = (b);                          \
-		if (!_a || !_b || strcmp(_a, _b)) {                       \
-			fprintf(stderr, "  %s:%d: %s == %s failed: "      \
-				"\"%s\" vs \"%s\"\n", __FILE__, __LINE__, \
-				#a, #b, _a ? _a : "(null)",               \
-				_b ? _b : "(null)");                      \
-			test_failed_checks++;                             \
-		}                                                         \
+#define CHECK_STR(a, b)                                                         \
+	do {                                                                    \
+		const char *_a = (a), *_b = (b);                                \
+		if (!_a || !_b || strcmp(_a, _b)) {                             \
+			fprintf(stderr,                                         \
+				"  %s:%d: %s == %s failed: "                    \
+				"\"%s\" vs \"%s\"\n",                           \
+				__FILE__, __LINE__, #a, #b, _a ? _a : "(null)", \
+				_b ? _b : "(null)");                            \
+			test_failed_checks++;                                   \
+		}                                                               \
 	} while (0)
 
 #endif

@@ -11,14 +11,14 @@
 #include <unistd.h>
 
 #define CON_BACKLOG (28 * 1024) /* what a client that attaches later sees first */
-#define CON_INPUT 4096 /* client bytes the guest has no receive buffer for yet */
+#define CON_INPUT 4096		/* client bytes the guest has no receive buffer for yet */
 
 struct dm_con {
 	struct virtio_console con;
 	struct dm_dev *d;
 	uint8_t backlog[CON_BACKLOG];
 	uint64_t head; /* bytes the guest ever wrote */
-	int client; /* -1: none */
+	int client;    /* -1: none */
 	uint64_t sent; /* how far into the output the client is */
 	uint8_t in[CON_INPUT];
 	uint32_t in_len;
@@ -66,7 +66,8 @@ static void dm_con_output(void *ctx, const void *buf, u32 len)
 		len = CON_BACKLOG;
 	}
 	while (len) {
-		uint32_t at = (uint32_t)(c->head % CON_BACKLOG), n = len < CON_BACKLOG - at ? len : CON_BACKLOG - at;
+		uint32_t at = (uint32_t)(c->head % CON_BACKLOG),
+			 n = len < CON_BACKLOG - at ? len : CON_BACKLOG - at;
 
 		memcpy(c->backlog + at, p, n);
 		c->head += n;
@@ -108,7 +109,8 @@ static int dm_con_open(struct dm_dev *d, int argc, char **argv, char *msg, size_
 		return -1;
 	}
 	if ((other = dm_vm_dev(d->vm, &dm_console_kind))) {
-		snprintf(msg, len, "'%s' has a virtio console already (00:%02x.0)", d->vm->name, other->number);
+		snprintf(msg, len, "'%s' has a virtio console already (00:%02x.0)", d->vm->name,
+			 other->number);
 		return -1;
 	}
 	c = calloc(1, sizeof(*c));
@@ -148,7 +150,8 @@ static void dm_con_prepare(struct dm_dev *d, struct pollfd *p)
 		dm_con_input(c);
 	}
 	p->fd = c->client;
-	p->events = (short)((c->in_len < CON_INPUT ? POLLIN : 0) | (c->sent != c->head ? POLLOUT : 0));
+	p->events =
+		(short)((c->in_len < CON_INPUT ? POLLIN : 0) | (c->sent != c->head ? POLLOUT : 0));
 }
 
 static void dm_con_ready(struct dm_dev *d, short revents)
@@ -178,10 +181,12 @@ static void dm_con_ready(struct dm_dev *d, short revents)
 
 int dm_console_client(struct dm_dev *d, int fd)
 {
-	static const char took[] = "\r\nkeel-dm: another keelctl console took this console over\r\n";
+	static const char took[] =
+		"\r\nkeel-dm: another keelctl console took this console over\r\n";
 	struct dm_con *c = d->be;
 
-	if (c->client >= 0 && send(c->client, took, sizeof(took) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+	if (c->client >= 0 &&
+	    send(c->client, took, sizeof(took) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		errno = 0;
 	dm_con_drop(c);
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK))

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct dm_kind *const dm_kinds[] = { &dm_disk_kind, &dm_net_kind, &dm_console_kind,
-						  &dm_rng_kind, &dm_gpu_kind,
-						  &dm_keyboard_kind, &dm_tablet_kind };
+static const struct dm_kind *const dm_kinds[] = { &dm_disk_kind,  &dm_net_kind, &dm_console_kind,
+						  &dm_rng_kind,	  &dm_gpu_kind, &dm_keyboard_kind,
+						  &dm_tablet_kind };
 
 const struct dm_kind *dm_kind_find(const char *name)
 {
@@ -18,7 +18,8 @@ const struct dm_kind *dm_kind_find(const char *name)
 	return NULL;
 }
 
-int dm_cmd(struct dm *dm, unsigned op, const char *name, const uint64_t args[4], struct kctl_cmd *cmd)
+int dm_cmd(struct dm *dm, unsigned op, const char *name, const uint64_t args[4],
+	   struct kctl_cmd *cmd)
 {
 	memset(cmd, 0, offsetof(struct kctl_cmd, text) + 1);
 	cmd->op = op;
@@ -36,8 +37,9 @@ static void dm_dev_msi(void *ctx, u64 addr, u32 data)
 	struct kctl_cmd cmd;
 
 	if (dm_cmd(d->vm->dm, KCTL_OP_DM_MSI, d->vm->name, args, &cmd) && !d->msi_failed++)
-		dm_log("%s: 00:%02x.0 %s: Keel refused an MSI (address %#llx data %#x): %s", d->vm->name,
-		       d->number, d->kind->name, (unsigned long long)addr, data, cmd.msg);
+		dm_log("%s: 00:%02x.0 %s: Keel refused an MSI (address %#llx data %#x): %s",
+		       d->vm->name, d->number, d->kind->name, (unsigned long long)addr, data,
+		       cmd.msg);
 }
 
 /*
@@ -56,8 +58,8 @@ static void dm_dev_fault(void *ctx, const char *reason)
 	cmd.op = KCTL_OP_STOP;
 	cmd.flags = KCTL_STOP_FORCE;
 	snprintf(cmd.name, sizeof(cmd.name), "%s", d->vm->name);
-	snprintf(cmd.text, sizeof(cmd.text), "its virtio %s 00:%02x.0 misbehaved: %s", d->kind->name, d->number,
-		 reason);
+	snprintf(cmd.text, sizeof(cmd.text), "its virtio %s 00:%02x.0 misbehaved: %s",
+		 d->kind->name, d->number, reason);
 	if (ctl_run_slot(d->vm->dm->ctl, KCTL_DM_SLOT, &cmd))
 		dm_log("%s: Keel did not stop it: %s", d->vm->name, cmd.msg);
 }
@@ -112,8 +114,9 @@ static int dm_dev_set_args(struct dm_dev *d, int argc, char **argv)
 /* Opens the backend as device number n and builds its PCI function. */
 static int dm_dev_open(struct dm_dev *d, unsigned n, int argc, char **argv, char *msg, size_t len)
 {
-	struct virtio_pci_params p = { .mem = &d->vm->mem, .notify_msi = dm_dev_msi,
-				       .on_fault = dm_dev_fault, .ctx = d };
+	struct virtio_pci_params p = {
+		.mem = &d->vm->mem, .notify_msi = dm_dev_msi, .on_fault = dm_dev_fault, .ctx = d
+	};
 
 	d->number = n;
 	if (d->kind->open(d, argc - 1, argv + 1, msg, len))
@@ -184,7 +187,8 @@ struct dm_dev *dm_dev_attach(struct dm_vm *vm, int argc, char **argv, unsigned n
 		free(d);
 		return NULL;
 	}
-	err = number ? dm_dev_open(d, number, argc, argv, msg, len) : dm_dev_claim(d, argc, argv, msg, len);
+	err = number ? dm_dev_open(d, number, argc, argv, msg, len) :
+		       dm_dev_claim(d, argc, argv, msg, len);
 	if (err) {
 		free(d);
 		return NULL;

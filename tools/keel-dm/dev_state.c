@@ -63,7 +63,8 @@ static struct dm_dev_state *dm_dev_state_map(const char *path, int create, char 
 		snprintf(why, len, "%s", strerror(errno));
 	else if (sb.st_size != (off_t)sizeof(*st))
 		snprintf(why, len, "it is %lld bytes, not %zu", (long long)sb.st_size, sizeof(*st));
-	else if ((st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED)
+	else if ((st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
+		 MAP_FAILED)
 		snprintf(why, len, "%s", strerror(errno));
 	close(fd);
 	return st == MAP_FAILED ? NULL : st;

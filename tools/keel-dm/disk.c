@@ -17,13 +17,13 @@
 
 #define DISK_ZERO_CHUNK (64 * 1024)
 #define DISK_BOUNCE (1024 * 1024) /* O_DIRECT's staging buffer: a larger request goes in pieces */
-#define DISK_FILE_ALIGN 4096	  /* O_DIRECT granule of a file: safe on 512-byte and 4 KiB sectors */
+#define DISK_FILE_ALIGN 4096 /* O_DIRECT granule of a file: safe on 512-byte and 4 KiB sectors */
 
 struct dm_disk {
 	struct virtio_blk blk;
-	int fd;	 /* buffered: flushes, discards, zeroes, and requests O_DIRECT cannot take */
-	int dfd; /* O_DIRECT, or -1 where the backing refuses it (tmpfs) */
-	u32 align; /* dfd's offset and length granule */
+	int fd;	    /* buffered: flushes, discards, zeroes, and requests O_DIRECT cannot take */
+	int dfd;    /* O_DIRECT, or -1 where the backing refuses it (tmpfs) */
+	u32 align;  /* dfd's offset and length granule */
 	u8 *bounce; /* DISK_BOUNCE bytes, aligned */
 	struct iovec iov[VIRTIO_QUEUE_SIZE_MAX];
 };
@@ -37,7 +37,8 @@ static int dm_disk_cached(struct dm_disk *k, u64 off, const struct virtio_iov *v
 	for (u32 i = 0; i < n; i++)
 		iov[i] = (struct iovec){ v[i].base, v[i].len };
 	while (cnt > 0) {
-		ssize_t r = write ? pwritev(k->fd, iov, cnt, (off_t)off) : preadv(k->fd, iov, cnt, (off_t)off);
+		ssize_t r = write ? pwritev(k->fd, iov, cnt, (off_t)off) :
+				    preadv(k->fd, iov, cnt, (off_t)off);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -55,7 +56,8 @@ static int dm_disk_cached(struct dm_disk *k, u64 off, const struct virtio_iov *v
 }
 
 /* Copies len bytes between buf and the guest buffers v from (*i, *at) on, moving that cursor. */
-static void dm_disk_copy(u8 *buf, size_t len, const struct virtio_iov *v, u32 *i, size_t *at, int to_guest)
+static void dm_disk_copy(u8 *buf, size_t len, const struct virtio_iov *v, u32 *i, size_t *at,
+			 int to_guest)
 {
 	while (len) {
 		size_t n = v[*i].len - *at < len ? v[*i].len - *at : len;
@@ -79,7 +81,8 @@ static void dm_disk_copy(u8 *buf, size_t len, const struct virtio_iov *v, u32 *i
  * cache's; the service VM caches nothing and a completed write is on the
  * backing, not in its memory.
  */
-static int dm_disk_direct(struct dm_disk *k, u64 off, const struct virtio_iov *v, u64 total, int write)
+static int dm_disk_direct(struct dm_disk *k, u64 off, const struct virtio_iov *v, u64 total,
+			  int write)
 {
 	size_t at = 0;
 	u32 i = 0;
@@ -90,12 +93,15 @@ static int dm_disk_direct(struct dm_disk *k, u64 off, const struct virtio_iov *v
 		if (write)
 			dm_disk_copy(k->bounce, chunk, v, &i, &at, 0);
 		while (done < chunk) {
-			ssize_t r = write ? pwrite(k->dfd, k->bounce + done, chunk - done, (off_t)(off + done)) :
-					    pread(k->dfd, k->bounce + done, chunk - done, (off_t)(off + done));
+			ssize_t r = write ? pwrite(k->dfd, k->bounce + done, chunk - done,
+						   (off_t)(off + done)) :
+					    pread(k->dfd, k->bounce + done, chunk - done,
+						  (off_t)(off + done));
 
 			if (r < 0 && errno == EINTR)
 				continue;
-			if (r <= 0 || r % k->align) /* 0: the file shrank; unaligned: cannot go on */
+			/* 0: the file shrank; unaligned: cannot go on */
+			if (r <= 0 || r % k->align)
 				return r < 0 ? -errno : -EIO;
 			done += (size_t)r;
 		}
@@ -224,7 +230,8 @@ static void dm_disk_open_direct(struct dm_disk *k, const char *path, bool ro)
 	if (fstat(k->fd, &st) || posix_memalign((void **)&k->bounce, DISK_FILE_ALIGN, DISK_BOUNCE))
 		return;
 	k->align = DISK_FILE_ALIGN;
-	if (S_ISBLK(st.st_mode) && !ioctl(k->fd, BLKSSZGET, &sector) && sector >= 512 && sector <= 4096)
+	if (S_ISBLK(st.st_mode) && !ioctl(k->fd, BLKSSZGET, &sector) && sector >= 512 &&
+	    sector <= 4096)
 		k->align = (u32)sector;
 	/* Without O_EXCL: the first descriptor holds the claim, a second exclusive open would fail. */
 	k->dfd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT);
@@ -264,16 +271,19 @@ static int dm_disk_open(struct dm_dev *d, int argc, char **argv, char *msg, size
 	}
 	/* Two writers of one image corrupt it: one read-write user, or any number of readers. */
 	if (flock(k->fd, (p.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
-		snprintf(msg, len, "'%s' is in use by another disk%s", path, p.read_only ? " (read-write)" : "");
+		snprintf(msg, len, "'%s' is in use by another disk%s", path,
+			 p.read_only ? " (read-write)" : "");
 		goto out_close;
 	}
 	p.capacity = dm_disk_size(k->fd, path, msg, len);
 	if (p.capacity < VIRTIO_BLK_SECTOR_SIZE)
 		goto out_close;
 	dm_disk_open_direct(k, path, p.read_only);
-	if (k->dfd >= 0) /* virtio 1.2 5.2.4: the guest then aligns its requests to what O_DIRECT takes */
+	/* virtio 1.2 5.2.4: the guest then aligns its requests to what O_DIRECT takes */
+	if (k->dfd >= 0)
 		p.physical_block_exp = (u8)__builtin_ctz(k->align / VIRTIO_BLK_SECTOR_SIZE);
-	p.num_queues = (u16)(d->vm->vcpus < VIRTIO_BLK_MAX_QUEUES ? d->vm->vcpus : VIRTIO_BLK_MAX_QUEUES);
+	p.num_queues =
+		(u16)(d->vm->vcpus < VIRTIO_BLK_MAX_QUEUES ? d->vm->vcpus : VIRTIO_BLK_MAX_QUEUES);
 	base = strrchr(path, '/') + 1;
 	p.serial = base; /* up to 20 bytes of it */
 	if (virtio_blk_init(&k->blk, &p, &dm_disk_ops, k)) {
@@ -296,8 +306,8 @@ static void dm_disk_close(struct dm_dev *d)
 	struct dm_disk *k = d->be;
 
 	if (fdatasync(k->fd) && errno != EINVAL && errno != EROFS)
-		dm_log("%s: 00:%02x.0 %s: flush on close failed: %s", d->vm->name, d->number, d->args,
-		       strerror(errno));
+		dm_log("%s: 00:%02x.0 %s: flush on close failed: %s", d->vm->name, d->number,
+		       d->args, strerror(errno));
 	dm_disk_free(k);
 }
 

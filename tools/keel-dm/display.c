@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define DM_FB "/dev/fb0" /* efifb: the UEFI GOP framebuffer Keel hands the service VM */
+#define DM_FB "/dev/fb0"   /* efifb: the UEFI GOP framebuffer Keel hands the service VM */
 #define DM_TTY "/dev/tty0" /* the service VM's consoles, drawn by fbcon on that framebuffer */
 
 static struct {
@@ -68,8 +68,9 @@ void dm_display_update(struct dm_dev *d, const struct screen *s, uint32_t x, uin
 	h = MIN(h, disp.var.yres > disp.y0 + y ? disp.var.yres - disp.y0 - y : 0);
 	for (uint32_t row = y; row < y + h; row++) {
 		const uint32_t *src = s->pixels + (size_t)row * s->width + x;
-		uint32_t *dst = (uint32_t *)(disp.fb + (size_t)(disp.y0 + row) * disp.fix.line_length) +
-				disp.x0 + x;
+		uint32_t *dst =
+			(uint32_t *)(disp.fb + (size_t)(disp.y0 + row) * disp.fix.line_length) +
+			disp.x0 + x;
 
 		if (native) {
 			memcpy(dst, src, (size_t)w * 4);
@@ -101,7 +102,8 @@ static int dm_display_take(char *msg, size_t len)
 {
 	disp.fb_fd = open(DM_FB, O_RDWR | O_CLOEXEC);
 	if (disp.fb_fd < 0) {
-		snprintf(msg, len, "the service VM has no local display (%s: %s)", DM_FB, strerror(errno));
+		snprintf(msg, len, "the service VM has no local display (%s: %s)", DM_FB,
+			 strerror(errno));
 		return -1;
 	}
 	if (ioctl(disp.fb_fd, FBIOGET_VSCREENINFO, &disp.var) ||
@@ -118,7 +120,8 @@ static int dm_display_take(char *msg, size_t len)
 	}
 	disp.tty_fd = open(DM_TTY, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (disp.tty_fd < 0 || ioctl(disp.tty_fd, KDSETMODE, KD_GRAPHICS)) {
-		snprintf(msg, len, "cannot take the console off the display (%s: %s)", DM_TTY, strerror(errno));
+		snprintf(msg, len, "cannot take the console off the display (%s: %s)", DM_TTY,
+			 strerror(errno));
 		munmap(disp.fb, disp.fb_len);
 		goto fail;
 	}

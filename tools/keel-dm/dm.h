@@ -7,7 +7,7 @@
 #include <virtio/pci.h>
 #include <poll.h>
 
-#define DM_ARGS_MAX 320 /* "disk /root/a.img ro": what re-creates a device */
+#define DM_ARGS_MAX 320	   /* "disk /root/a.img ro": what re-creates a device */
 #define DM_PCI_MMIO_BARS 2 /* BAR0 (virtio structures) and BAR2 (MSI-X) */
 
 struct dm;
@@ -33,12 +33,12 @@ struct dm_dev {
 	struct dm_vm *vm;
 	unsigned number; /* PCI device number on the guest's bus 0 */
 	const struct dm_kind *kind;
-	void *be; /* the backend's state */
+	void *be;		 /* the backend's state */
 	struct virtio_dev *vdev; /* the device model inside be */
 	struct virtio_pci vp;
-	uint64_t doorbell; /* where the doorbell range is registered (0: none) */
-	char args[DM_ARGS_MAX]; /* the attach arguments, from the kind on */
-	int msi_failed; /* Keel refused an MSI: logged once */
+	uint64_t doorbell;	    /* where the doorbell range is registered (0: none) */
+	char args[DM_ARGS_MAX];	    /* the attach arguments, from the kind on */
+	int msi_failed;		    /* Keel refused an MSI: logged once */
 	struct dm_dev_state *state; /* its state file, mapped (NULL: none kept) */
 };
 
@@ -57,8 +57,9 @@ struct dm_vm {
 struct dm {
 	struct ctl *ctl;
 	struct dm_vm *vms[KCTL_MAX_VMS]; /* by VM id */
-	const char *state_dir; /* devices files; NULL keeps none (tests) */
-	const char *vnc; /* the program serving each display over VNC (keel-vnc); NULL: none (tests) */
+	const char *state_dir;		 /* devices files; NULL keeps none (tests) */
+	/* the program serving each display over VNC (keel-vnc); NULL: none (tests) */
+	const char *vnc;
 };
 
 /* log.c: "keel-dm: " lines on stderr (the log file when a daemon). */
@@ -83,7 +84,8 @@ void dm_dev_doorbell_update(struct dm_dev *d);
 /* "00:02.0 disk /root/a.img ro[ FAILED: reason]" */
 void dm_dev_describe(struct dm_dev *d, char *buf, size_t len);
 /* Runs op (for VM name, or none) in keel-dm's command slot; status, cmd->msg says why. */
-int dm_cmd(struct dm *dm, unsigned op, const char *name, const uint64_t args[4], struct kctl_cmd *cmd);
+int dm_cmd(struct dm *dm, unsigned op, const char *name, const uint64_t args[4],
+	   struct kctl_cmd *cmd);
 
 /* ioreq.c: answering forwarded accesses and doorbells. */
 /* Answers the PENDING slots of VM id (vm NULL: one keel-dm does not serve); returns how many. */

@@ -29,12 +29,12 @@ struct dm_gpu {
 	struct virtio_gpu gpu;
 	struct dm_dev *d;
 	struct screen *screen; /* SCREEN_BYTES, shared with readers */
-	char path[300]; /* "": anonymous (no state directory) */
-	pid_t vnc; /* keel-vnc serving the screen file, 0: none */
+	char path[300];	       /* "": anonymous (no state directory) */
+	pid_t vnc;	       /* keel-vnc serving the screen file, 0: none */
 	unsigned port;
 	struct dm_input_stream input; /* keel-vnc's keys and pointer */
 	struct virtio_gpu_rect dirty; /* flushed, not yet in the screen file (width 0: nothing) */
-	uint64_t published; /* when the screen file last changed, CLOCK_MONOTONIC ms */
+	uint64_t published;	      /* when the screen file last changed, CLOCK_MONOTONIC ms */
 };
 
 static uint64_t dm_gpu_now_ms(void)
@@ -127,7 +127,8 @@ static void dm_gpu_publish(struct dm_gpu *g)
 	g->published = dm_gpu_now_ms();
 }
 
-static void dm_gpu_flush(void *ctx, const struct virtio_gpu_surface *s, const struct virtio_gpu_rect *r)
+static void dm_gpu_flush(void *ctx, const struct virtio_gpu_surface *s,
+			 const struct virtio_gpu_rect *r)
 {
 	struct dm_gpu *g = ctx;
 	struct virtio_gpu_rect *d = &g->dirty;
@@ -136,7 +137,8 @@ static void dm_gpu_flush(void *ctx, const struct virtio_gpu_surface *s, const st
 	if (!d->width) {
 		*d = *r;
 	} else { /* the smallest rectangle holding both */
-		uint32_t x1 = MAX(d->x + d->width, r->x + r->width), y1 = MAX(d->y + d->height, r->y + r->height);
+		uint32_t x1 = MAX(d->x + d->width, r->x + r->width),
+			 y1 = MAX(d->y + d->height, r->y + r->height);
 
 		d->x = MIN(d->x, r->x);
 		d->y = MIN(d->y, r->y);
@@ -201,8 +203,8 @@ static struct screen *dm_screen_open(struct dm_gpu *g, char *msg, size_t len)
 			return NULL;
 		}
 	}
-	p = mmap(NULL, SCREEN_BYTES, PROT_READ | PROT_WRITE, fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS,
-		 fd, 0);
+	p = mmap(NULL, SCREEN_BYTES, PROT_READ | PROT_WRITE,
+		 fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS, fd, 0);
 	if (fd >= 0)
 		close(fd);
 	if (p == MAP_FAILED) {
@@ -272,8 +274,9 @@ static int dm_gpu_open(struct dm_dev *d, int argc, char **argv, char *msg, size_
 		return -1;
 	}
 	if (virtio_gpu_init(&g->gpu, &p, &dm_gpu_ops, g)) {
-		snprintf(msg, len, "the display mode must be from %ux%u to %ux%u", VIRTIO_GPU_MIN_WIDTH,
-			 VIRTIO_GPU_MIN_HEIGHT, VIRTIO_GPU_MAX_WIDTH, VIRTIO_GPU_MAX_HEIGHT);
+		snprintf(msg, len, "the display mode must be from %ux%u to %ux%u",
+			 VIRTIO_GPU_MIN_WIDTH, VIRTIO_GPU_MIN_HEIGHT, VIRTIO_GPU_MAX_WIDTH,
+			 VIRTIO_GPU_MAX_HEIGHT);
 		free(g);
 		return -1;
 	}
@@ -325,7 +328,8 @@ static void dm_gpu_describe(struct dm_dev *d, char *buf, size_t len)
 	else
 		n = snprintf(buf, len, "gpu %ux%u, display off", g->gpu.width, g->gpu.height);
 	if (n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, "%s%s", vnc, dm_display_shows(d) ? ", on the local display" : "");
+		snprintf(buf + n, len - (size_t)n, "%s%s", vnc,
+			 dm_display_shows(d) ? ", on the local display" : "");
 }
 
 int dm_gpu_display(struct dm_dev *d, char *msg, size_t len)

@@ -11,7 +11,8 @@
 
 struct dm_input {
 	struct virtio_input in;
-	uint32_t buttons; /* the tablet's buttons as last sent (VNC's mask: 1 left, 2 middle, 4 right) */
+	/* the tablet's buttons as last sent (VNC's mask: 1 left, 2 middle, 4 right) */
+	uint32_t buttons;
 };
 
 static void dm_input_send(struct dm_dev *d, struct virtio_input_event *ev, uint32_t n)
@@ -46,10 +47,15 @@ static void dm_input_line(struct dm_vm *vm, const char *line)
 	args = sscanf(line, "pointer %u %u %u %d", &x, &y, &buttons, &wheel);
 	tab = dm_vm_dev(vm, &dm_tablet_kind);
 	if (args < 3 || !tab)
-		return; /* not ours to judge: the client is keel-vnc, and a line too many costs nothing */
+		/* not ours to judge: the client is keel-vnc, and a line too many costs nothing */
+		return;
 	t = tab->be;
-	ev[n++] = (struct virtio_input_event){ EV_ABS, ABS_X, x > VIRTIO_INPUT_ABS_MAX ? VIRTIO_INPUT_ABS_MAX : x };
-	ev[n++] = (struct virtio_input_event){ EV_ABS, ABS_Y, y > VIRTIO_INPUT_ABS_MAX ? VIRTIO_INPUT_ABS_MAX : y };
+	ev[n++] =
+		(struct virtio_input_event){ EV_ABS, ABS_X,
+					     x > VIRTIO_INPUT_ABS_MAX ? VIRTIO_INPUT_ABS_MAX : x };
+	ev[n++] =
+		(struct virtio_input_event){ EV_ABS, ABS_Y,
+					     y > VIRTIO_INPUT_ABS_MAX ? VIRTIO_INPUT_ABS_MAX : y };
 	for (unsigned b = 0; b < 3; b++)
 		if ((buttons ^ t->buttons) >> b & 1)
 			ev[n++] = (struct virtio_input_event){ EV_KEY, btn[b], buttons >> b & 1 };

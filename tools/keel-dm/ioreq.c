@@ -5,7 +5,7 @@
 
 #define CFG_DEV(a) ((unsigned)((a) >> 15) & (KCTL_DM_DEVS - 1))
 #define CFG_FN(a) ((unsigned)((a) >> 12) & 7)
-#define CFG_REG(a) ((uint32_t)(a) & 0xfff)
+#define CFG_REG(a) ((uint32_t)(a)&0xfff)
 #define CFG_SPACE 256 /* conventional PCI: registers past it read 0 */
 
 /* One request, copied out of its slot field by field, once. */
@@ -16,7 +16,8 @@ struct dm_req {
 
 static volatile struct kctl_ioreq *dm_slot(struct dm *dm, unsigned id, unsigned vcpu)
 {
-	return (volatile struct kctl_ioreq *)(dm->ctl->bar0 + KCTL_IOREQ_BASE + (size_t)id * KCTL_IOREQ_VM_SIZE +
+	return (volatile struct kctl_ioreq *)(dm->ctl->bar0 + KCTL_IOREQ_BASE +
+					      (size_t)id * KCTL_IOREQ_VM_SIZE +
 					      (size_t)vcpu * sizeof(struct kctl_ioreq));
 }
 
@@ -43,7 +44,8 @@ static int dm_cfg(struct dm_vm *vm, struct dm_req *r)
 		return 0;
 	}
 	if (r->write) {
-		virtio_pci_cfg_write(&d->vp, reg, r->size, (uint32_t)r->data); /* refused: ignored */
+		/* refused: ignored */
+		virtio_pci_cfg_write(&d->vp, reg, r->size, (uint32_t)r->data);
 		dm_dev_doorbell_update(d);
 		dm_dev_state_sync(d); /* before the answer: unanswered, a restart repeats it */
 		return 0;
@@ -82,7 +84,8 @@ static int dm_mmio(struct dm_vm *vm, struct dm_req *r)
 	if (!dm_size_ok(r->size, 8) || !(d = dm_mmio_dev(vm, r->addr, &bar, &off)))
 		return -1;
 	if (r->write) {
-		virtio_pci_bar_write(&d->vp, bar, off, r->size, r->data); /* a refused access is dropped */
+		/* a refused access is dropped */
+		virtio_pci_bar_write(&d->vp, bar, off, r->size, r->data);
 		dm_dev_state_sync(d);
 	} else if (virtio_pci_bar_read(&d->vp, bar, off, r->size, &r->data)) {
 		r->data = dm_ones(r->size);
@@ -106,11 +109,13 @@ static int dm_answer(struct dm_vm *vm, unsigned id, unsigned vcpu, struct dm_req
 	else
 		snprintf(name, sizeof(name), "VM %u", id);
 	if (r->type > KCTL_IOREQ_CFG)
-		dm_log("%s: vCPU %u: a request of unknown type %u: the VM stops", name, vcpu, r->type);
+		dm_log("%s: vCPU %u: a request of unknown type %u: the VM stops", name, vcpu,
+		       r->type);
 	else
-		dm_log("%s: vCPU %u: nothing answers a %u-byte %s %s %#llx%s: the VM stops", name, vcpu,
-		       r->size, r->write ? "write to" : "read of", r->type == KCTL_IOREQ_CFG ? "config" : "MMIO",
-		       (unsigned long long)r->addr, vm ? "" : " (keel-dm serves no devices of it)");
+		dm_log("%s: vCPU %u: nothing answers a %u-byte %s %s %#llx%s: the VM stops", name,
+		       vcpu, r->size, r->write ? "write to" : "read of",
+		       r->type == KCTL_IOREQ_CFG ? "config" : "MMIO", (unsigned long long)r->addr,
+		       vm ? "" : " (keel-dm serves no devices of it)");
 	return result;
 }
 
@@ -146,8 +151,9 @@ int dm_ioreq_serve(struct dm *dm, unsigned id, unsigned vcpus, struct dm_vm *vm)
 
 void dm_doorbells_take(struct dm *dm, struct dm_vm *vm)
 {
-	struct kctl_doorbells *db = (struct kctl_doorbells *)(dm->ctl->bar0 + KCTL_DOORBELL_BASE +
-							       (size_t)vm->id * KCTL_DOORBELL_VM_SIZE);
+	struct kctl_doorbells *db =
+		(struct kctl_doorbells *)(dm->ctl->bar0 + KCTL_DOORBELL_BASE +
+					  (size_t)vm->id * KCTL_DOORBELL_VM_SIZE);
 
 	for (unsigned n = 0; n < KCTL_DM_DEVS; n++) {
 		struct dm_dev *d = vm->devs[n];

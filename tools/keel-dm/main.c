@@ -15,7 +15,7 @@
 #define DM_LOCK "/run/keel-dm.lock"
 #define DM_LOG "/run/keel-dm.log"
 #define DM_STATE_DIR "/run/keel-dm"
-#define DM_POLL_MS 20 /* the safety net for a lost interrupt */
+#define DM_POLL_MS 20	   /* the safety net for a lost interrupt */
 #define DM_REFRESH_MS 1000 /* how often Keel's VM list is read without a VM_STATE interrupt */
 #define DM_POLL_MAX (2 + KCTL_MAX_VMS * KCTL_DM_DEVS)
 
@@ -103,7 +103,8 @@ static uint32_t dm_irq(struct dm *dm, const struct pollfd *uio, int anyway)
 		return 0;
 	if (fired && read(dm->ctl->uio_fd, &count, 4) != 4)
 		errno = 0;
-	status = ctl_irq_take(dm->ctl, KCTL_IRQ_ALL); /* before the scan: later requests raise it again */
+	/* before the scan: later requests raise it again */
+	status = ctl_irq_take(dm->ctl, KCTL_IRQ_ALL);
 	ctl_irq_rearm(dm->ctl);
 	return status;
 }
@@ -164,7 +165,8 @@ static void dm_loop(struct dm *dm, int listen_fd)
 			if (!p[i].revents)
 				continue;
 			owner[i]->kind->ready(owner[i], p[i].revents);
-			dm_dev_state_sync(owner[i]); /* frames and input into the guest may fail the device */
+			/* frames and input into the guest may fail the device */
+			dm_dev_state_sync(owner[i]);
 		}
 		if (p[0].revents & POLLIN)
 			dm_server_accept(dm, listen_fd);
@@ -199,9 +201,11 @@ int main(int argc, char **argv)
 	int foreground = argc == 2 && !strcmp(argv[1], "--foreground"), ready = -1, lock, listen_fd;
 
 	if (argc > 2 || (argc == 2 && !foreground)) {
-		fprintf(stderr, "usage: keel-dm [--foreground]\n"
-				"  serves the virtio devices 'keelctl create --disk/--net/--console/--rng' attach;\n"
-				"  socket %s, log %s\n", KEEL_DM_SOCKET, DM_LOG);
+		fprintf(stderr,
+			"usage: keel-dm [--foreground]\n"
+			"  serves the virtio devices 'keelctl create --disk/--net/--console/--rng' attach;\n"
+			"  socket %s, log %s\n",
+			KEEL_DM_SOCKET, DM_LOG);
 		return 2;
 	}
 	ctl_open(&c);

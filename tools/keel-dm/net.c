@@ -20,8 +20,8 @@
 #define NET_FRAME_MAX (NET_HDR + 65536 + 256) /* a TSO frame from the TAP and its header */
 #define NET_RX_BURST 64 /* frames a wake: one busy guest must not starve the others */
 /* What the TAP does for the guest: checksums and TCP segmentation, both ways. */
-#define NET_OFFLOADS                                                                          \
-	(VIRTIO_NET_F_CSUM | VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6 |                \
+#define NET_OFFLOADS                                                           \
+	(VIRTIO_NET_F_CSUM | VIRTIO_NET_F_HOST_TSO4 | VIRTIO_NET_F_HOST_TSO6 | \
 	 VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_GUEST_TSO4 | VIRTIO_NET_F_GUEST_TSO6)
 
 struct dm_net {
@@ -30,7 +30,7 @@ struct dm_net {
 	int fd; /* the TAP; -1 once it vanished */
 	char ifname[IFNAMSIZ], bridge[IFNAMSIZ];
 	uint64_t features; /* what the driver accepted */
-	uint32_t held; /* bytes in frame that found no receive buffer (0: none) */
+	uint32_t held;	   /* bytes in frame that found no receive buffer (0: none) */
 	int rx_ready;
 	struct iovec tx[VIRTIO_QUEUE_SIZE_MAX + 1];
 	uint8_t frame[NET_FRAME_MAX];
@@ -71,7 +71,8 @@ static void dm_net_features(void *ctx, u64 f)
 	if (f & VIRTIO_NET_F_GUEST_TSO6)
 		off |= TUN_F_TSO6;
 	if (t->fd >= 0 && ioctl(t->fd, TUNSETOFFLOAD, off))
-		dm_log("%s: %s: TUNSETOFFLOAD %#x: %s", t->d->vm->name, t->ifname, off, strerror(errno));
+		dm_log("%s: %s: TUNSETOFFLOAD %#x: %s", t->d->vm->name, t->ifname, off,
+		       strerror(errno));
 }
 
 static const struct virtio_net_ops dm_net_ops = {
@@ -111,13 +112,15 @@ static int dm_net_tap(struct dm_net *t, char *msg, size_t len)
 
 	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (t->fd < 0) {
-		snprintf(msg, len, "cannot open /dev/net/tun (is the tun module loaded?): %s", strerror(errno));
+		snprintf(msg, len, "cannot open /dev/net/tun (is the tun module loaded?): %s",
+			 strerror(errno));
 		return -1;
 	}
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->ifname);
 	if (ioctl(t->fd, TUNSETIFF, &ifr) || ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) ||
 	    ioctl(t->fd, TUNSETOFFLOAD, 0)) {
-		snprintf(msg, len, "cannot set up TAP interface %s: %s", t->ifname, strerror(errno));
+		snprintf(msg, len, "cannot set up TAP interface %s: %s", t->ifname,
+			 strerror(errno));
 		close(t->fd);
 		return -1;
 	}
@@ -142,7 +145,8 @@ static int dm_net_bridge(struct dm_net *t, char *msg, size_t len)
 		}
 	}
 	if (err)
-		snprintf(msg, len, "cannot %s %s (bridge %s): %s", what, t->ifname, t->bridge, strerror(errno));
+		snprintf(msg, len, "cannot %s %s (bridge %s): %s", what, t->ifname, t->bridge,
+			 strerror(errno));
 	if (s >= 0)
 		close(s);
 	return err;
@@ -154,8 +158,10 @@ static int dm_net_check_bridge(const char *br, char *msg, size_t len)
 	struct stat st;
 
 	if (strlen(br) >= IFNAMSIZ || strchr(br, '/') || !if_nametoindex(br)) {
-		snprintf(msg, len, "no network interface called '%s' (make the bridge first: ip link add %s type bridge)",
-			 br, br);
+		snprintf(
+			msg, len,
+			"no network interface called '%s' (make the bridge first: ip link add %s type bridge)",
+			br, br);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", br);
@@ -169,7 +175,8 @@ static int dm_net_check_bridge(const char *br, char *msg, size_t len)
 /* net BRIDGE */
 static int dm_net_open(struct dm_dev *d, int argc, char **argv, char *msg, size_t len)
 {
-	struct virtio_net_params p = { .mac = { 0x52, 0x54, 0x00, 0x4b, (u8)d->vm->id, (u8)d->number },
+	struct virtio_net_params p = { .mac = { 0x52, 0x54, 0x00, 0x4b, (u8)d->vm->id,
+						(u8)d->number },
 				       .offloads = NET_OFFLOADS };
 	struct dm_net *t;
 
@@ -238,8 +245,8 @@ static void dm_net_ready(struct dm_dev *d, short revents)
 	struct dm_net *t = d->be;
 
 	if (revents & (POLLERR | POLLHUP | POLLNVAL)) {
-		dm_log("%s: 00:%02x.0 net: TAP %s went away; the link is down", d->vm->name, d->number,
-		       t->ifname);
+		dm_log("%s: 00:%02x.0 net: TAP %s went away; the link is down", d->vm->name,
+		       d->number, t->ifname);
 		close(t->fd);
 		t->fd = -1;
 		virtio_net_set_link(&t->net, false);

@@ -95,8 +95,8 @@ static struct dm_dev *dm_attach(struct dm *dm, int argc, char **argv, char *msg,
 	if (dm_vm_info(dm, argv[1], &info, msg, len))
 		return NULL;
 	if (info.service || info.state != KCTL_VM_CREATED) {
-		snprintf(msg, len, "'%s' is %s: devices are attached between create and start", argv[1],
-			 info.service ? "the service VM" : dm_vm_state_name(info.state));
+		snprintf(msg, len, "'%s' is %s: devices are attached between create and start",
+			 argv[1], info.service ? "the service VM" : dm_vm_state_name(info.state));
 		return NULL;
 	}
 	vm = dm_vm_get(dm, &info, msg, len);
@@ -225,7 +225,8 @@ static int dm_serve(struct dm *dm, int fd, char *line)
 
 void dm_server_accept(struct dm *dm, int listen_fd)
 {
-	struct timeval limit = { .tv_sec = 1 }; /* a stuck client must not stop the guests' devices */
+	/* a stuck client must not stop the guests' devices */
+	struct timeval limit = { .tv_sec = 1 };
 	char line[DM_LINE_MAX];
 	int fd;
 
@@ -233,7 +234,8 @@ void dm_server_accept(struct dm *dm, int listen_fd)
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
 		if (dm_read_line(fd, line, sizeof(line)))
-			dm_reply(fd, "error send one request line of at most %d bytes", DM_LINE_MAX - 1);
+			dm_reply(fd, "error send one request line of at most %d bytes",
+				 DM_LINE_MAX - 1);
 		else if (dm_serve(dm, fd, line))
 			continue;
 		close(fd);

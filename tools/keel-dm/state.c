@@ -18,7 +18,8 @@
  * It records how each device was made; each device's virtio state is in
  * <name>.<NN>.state beside it (dev_state.c).
  */
-static void dm_state_path(struct dm *dm, const char *name, const char *suffix, char *buf, size_t len)
+static void dm_state_path(struct dm *dm, const char *name, const char *suffix, char *buf,
+			  size_t len)
 {
 	snprintf(buf, len, "%s/%s%s", dm->state_dir, name, suffix);
 }
@@ -117,14 +118,15 @@ static void dm_state_load(struct dm *dm, const char *file)
 		if (restored == dm_vm_ndevs(vm))
 			dm_log("%s: %d device(s) restored after a restart", vm->name, restored);
 		else
-			dm_log("%s: %d device(s) restored after a restart, %d at power-on state", vm->name,
-			       restored, dm_vm_ndevs(vm) - restored);
+			dm_log("%s: %d device(s) restored after a restart, %d at power-on state",
+			       vm->name, restored, dm_vm_ndevs(vm) - restored);
 	}
 	fclose(f);
 	if (!vm || !dm_vm_ndevs(vm)) {
 		if (vm)
 			dm_vm_close(vm, NULL);
-		snprintf(base, sizeof(base), "%.*s", (int)(strlen(file) - strlen(DM_STATE_SUFFIX)), file);
+		snprintf(base, sizeof(base), "%.*s", (int)(strlen(file) - strlen(DM_STATE_SUFFIX)),
+			 file);
 		dm_state_forget(dm, base); /* by the file's name: its first line may be bad */
 	}
 }

@@ -7,10 +7,11 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define LOW_RAM_MAX (3ULL << 30) /* GPA [0, 3 GiB) is at window offset + 0 */
+#define LOW_RAM_MAX (3ULL << 30)  /* GPA [0, 3 GiB) is at window offset + 0 */
 #define HIGH_RAM_GPA (4ULL << 30) /* the rest at GPA 4 GiB, window offset + 4 GiB */
 
-static const char *const dm_state_names[] = { "created", "running", "stopped", "dead", "being destroyed" };
+static const char *const dm_state_names[] = { "created", "running", "stopped", "dead",
+					      "being destroyed" };
 
 struct dm_vm *dm_vm_find(struct dm *dm, const char *name)
 {
@@ -60,7 +61,8 @@ int dm_vm_info(struct dm *dm, const char *name, struct kctl_vm_info *out, char *
 
 const char *dm_vm_state_name(unsigned state)
 {
-	return state < sizeof(dm_state_names) / sizeof(dm_state_names[0]) ? dm_state_names[state] : "?";
+	return state < sizeof(dm_state_names) / sizeof(dm_state_names[0]) ? dm_state_names[state] :
+									    "?";
 }
 
 static void dm_vm_unmap(struct dm_vm *vm)

@@ -21,9 +21,9 @@ struct row {
 
 static const struct row rows[] = {
 	{ row_num, row_num_shift, 2 }, /* KEY_1 */
-	{ row_q, row_q_shift, 16 }, /* KEY_Q */
-	{ row_a, row_a_shift, 30 }, /* KEY_A */
-	{ row_z, row_z_shift, 43 }, /* KEY_BACKSLASH, then KEY_Z = 44 */
+	{ row_q, row_q_shift, 16 },    /* KEY_Q */
+	{ row_a, row_a_shift, 30 },    /* KEY_A */
+	{ row_z, row_z_shift, 43 },    /* KEY_BACKSLASH, then KEY_Z = 44 */
 };
 
 /* Function and modifier keys: keysyms 0xffxx (keysymdef.h "TTY function keys" and on). */
@@ -31,20 +31,20 @@ static const struct {
 	uint32_t keysym;
 	unsigned code;
 } specials[] = {
-	{ 0xff08, 14 }, /* BackSpace: KEY_BACKSPACE */
-	{ 0xff09, 15 }, /* Tab */
-	{ 0xff0d, 28 }, /* Return: KEY_ENTER */
-	{ 0xff1b, 1 }, /* Escape */
-	{ 0x0020, 57 }, /* space */
-	{ 0xffe1, 42 }, /* Shift_L: KEY_LEFTSHIFT */
-	{ 0xffe2, 54 }, /* Shift_R */
-	{ 0xffe3, 29 }, /* Control_L */
-	{ 0xffe4, 97 }, /* Control_R */
-	{ 0xffe9, 56 }, /* Alt_L */
+	{ 0xff08, 14 },	 /* BackSpace: KEY_BACKSPACE */
+	{ 0xff09, 15 },	 /* Tab */
+	{ 0xff0d, 28 },	 /* Return: KEY_ENTER */
+	{ 0xff1b, 1 },	 /* Escape */
+	{ 0x0020, 57 },	 /* space */
+	{ 0xffe1, 42 },	 /* Shift_L: KEY_LEFTSHIFT */
+	{ 0xffe2, 54 },	 /* Shift_R */
+	{ 0xffe3, 29 },	 /* Control_L */
+	{ 0xffe4, 97 },	 /* Control_R */
+	{ 0xffe9, 56 },	 /* Alt_L */
 	{ 0xffea, 100 }, /* Alt_R */
 	{ 0xffeb, 125 }, /* Super_L: KEY_LEFTMETA */
 	{ 0xffec, 126 }, /* Super_R */
-	{ 0xffe5, 58 }, /* Caps_Lock */
+	{ 0xffe5, 58 },	 /* Caps_Lock */
 	{ 0xff50, 102 }, /* Home */
 	{ 0xff51, 105 }, /* Left */
 	{ 0xff52, 103 }, /* Up */
@@ -55,9 +55,9 @@ static const struct {
 	{ 0xff57, 107 }, /* End */
 	{ 0xff63, 110 }, /* Insert */
 	{ 0xffff, 111 }, /* Delete */
-	{ 0xff7f, 69 }, /* Num_Lock */
-	{ 0xff14, 70 }, /* Scroll_Lock */
-	{ 0xff61, 99 }, /* Print: KEY_SYSRQ */
+	{ 0xff7f, 69 },	 /* Num_Lock */
+	{ 0xff14, 70 },	 /* Scroll_Lock */
+	{ 0xff61, 99 },	 /* Print: KEY_SYSRQ */
 	{ 0xff13, 119 }, /* Pause */
 	{ 0xff67, 127 }, /* Menu: KEY_COMPOSE */
 };

@@ -105,7 +105,8 @@ static int console_stream(int fd, const char *name)
 		if (p[0].revents) {
 			n = read(fd, buf, sizeof(buf));
 			if (n <= 0) {
-				end = "keel-dm closed the console of"; /* the VM ended, or keel-dm did */
+				/* the VM ended, or keel-dm did */
+				end = "keel-dm closed the console of";
 				break;
 			}
 			if (write(1, buf, (size_t)n) != n)
@@ -115,7 +116,8 @@ static int console_stream(int fd, const char *name)
 			continue;
 		n = read(0, buf, sizeof(buf));
 		if (n <= 0) {
-			p[1].fd = -1; /* end of input (a script): keep showing output until killed */
+			/* end of input (a script): keep showing output until killed */
+			p[1].fd = -1;
 			continue;
 		}
 		stop = memchr(buf, DETACH, (size_t)n);
@@ -146,7 +148,8 @@ static int console_dm(const char *name)
 /* The UART: Keel's console rings. */
 static int console_uart(struct ctl *c, const char *name, unsigned vm_id)
 {
-	struct kctl_ring_hdr *out = ctl_ring(c, vm_id, KCTL_RING_OUT), *in = ctl_ring(c, vm_id, KCTL_RING_IN);
+	struct kctl_ring_hdr *out = ctl_ring(c, vm_id, KCTL_RING_OUT),
+			     *in = ctl_ring(c, vm_id, KCTL_RING_IN);
 	int stdin_open = 1;
 
 	fprintf(stderr, "keelctl: console of %s; Ctrl-] detaches\r\n", name);
@@ -160,7 +163,8 @@ static int console_uart(struct ctl *c, const char *name, unsigned vm_id)
 		if (r == 1)
 			break;
 		if (r < 0)
-			stdin_open = 0; /* end of input (a script): keep showing output until killed */
+			/* end of input (a script): keep showing output until killed */
+			stdin_open = 0;
 		ctl_wait(c, 20, KCTL_IRQ_CONSOLE);
 	}
 	raw_off();

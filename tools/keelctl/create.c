@@ -32,10 +32,17 @@ static uint64_t parse_size(const char *s)
 	if (end == s)
 		die("'%s' is not a size (like 512M or 2G)", s);
 	switch (*end) {
-	case 'G': case 'g': return v << 30;
-	case 'M': case 'm': return v << 20;
-	case 'K': case 'k': return v << 10;
-	case 0: return v;
+	case 'G':
+	case 'g':
+		return v << 30;
+	case 'M':
+	case 'm':
+		return v << 20;
+	case 'K':
+	case 'k':
+		return v << 10;
+	case 0:
+		return v;
 	}
 	die("'%s' is not a size (like 512M or 2G)", s);
 }
@@ -59,7 +66,8 @@ static void *slurp(const char *path, uint64_t *size)
 	return buf;
 }
 
-static void add_device(struct create_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_device(struct create_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void add_device(struct create_opts *o, const char *fmt, ...)
 {
 	va_list ap;
@@ -89,7 +97,8 @@ static void add_disk(struct create_opts *o, const char *spec)
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		die("--disk %s: neither a file nor a block device", file);
 	if (access(path, ro ? R_OK : R_OK | W_OK))
-		die("--disk %s: %s%s", file, strerror(errno), ro ? "" : " (add ,ro for a read-only disk)");
+		die("--disk %s: %s%s", file, strerror(errno),
+		    ro ? "" : " (add ,ro for a read-only disk)");
 	if (strpbrk(path, " \t\n"))
 		die("--disk %s: keel-dm takes paths without blanks", path);
 	add_device(o, "disk %s%s", path, ro ? " ro" : "");
@@ -140,15 +149,24 @@ static void parse_opts(struct create_opts *o, int argc, char **argv)
 		}
 		if (++i == argc)
 			die("%s needs a value\n%s", opt, keelctl_usage);
-		if (!strcmp(opt, "--mem")) o->mem = parse_size(val);
-		else if (!strcmp(opt, "--vcpus")) o->vcpus = (unsigned)atoi(val);
-		else if (!strcmp(opt, "--kernel")) o->kernel = val;
-		else if (!strcmp(opt, "--initrd")) o->initrd = val;
-		else if (!strcmp(opt, "--cmdline")) o->cmdline = val;
-		else if (!strcmp(opt, "--disk")) add_disk(o, val);
-		else if (!strcmp(opt, "--net")) add_net(o, val);
-		else if (!strcmp(opt, "--console")) set_console(o, val);
-		else die("unknown option '%s'\n%s", opt, keelctl_usage);
+		if (!strcmp(opt, "--mem"))
+			o->mem = parse_size(val);
+		else if (!strcmp(opt, "--vcpus"))
+			o->vcpus = (unsigned)atoi(val);
+		else if (!strcmp(opt, "--kernel"))
+			o->kernel = val;
+		else if (!strcmp(opt, "--initrd"))
+			o->initrd = val;
+		else if (!strcmp(opt, "--cmdline"))
+			o->cmdline = val;
+		else if (!strcmp(opt, "--disk"))
+			add_disk(o, val);
+		else if (!strcmp(opt, "--net"))
+			add_net(o, val);
+		else if (!strcmp(opt, "--console"))
+			set_console(o, val);
+		else
+			die("unknown option '%s'\n%s", opt, keelctl_usage);
 	}
 	if (o->virtio_console)
 		add_device(o, "console");
@@ -192,7 +210,8 @@ static void stage_and_load(struct ctl *c, const struct create_opts *o, uint64_t 
 	if (im->initrd)
 		memcpy(win + igpa, im->initrd, im->isize);
 	cmd = new_cmd(KCTL_OP_LOAD, o->name);
-	cmd->args[0] = kgpa, cmd->args[1] = im->ksize, cmd->args[2] = igpa, cmd->args[3] = im->isize;
+	cmd->args[0] = kgpa, cmd->args[1] = im->ksize, cmd->args[2] = igpa,
+	cmd->args[3] = im->isize;
 	strcpy(cmd->text, o->cmdline);
 	if (ctl_run(c, cmd)) {
 		char why[KCTL_MSG_MAX];
@@ -218,8 +237,10 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 	im.kernel = slurp(o.kernel, &im.ksize);
 	if (o.initrd)
 		im.initrd = slurp(o.initrd, &im.isize);
-	if (im.ksize + im.isize + MiB > (o.mem < STAGE_TOP ? o.mem : STAGE_TOP)) /* staged above the first MiB */
-		die("%llu MiB of memory is too little for these images", (unsigned long long)(o.mem / MiB));
+	/* staged above the first MiB */
+	if (im.ksize + im.isize + MiB > (o.mem < STAGE_TOP ? o.mem : STAGE_TOP))
+		die("%llu MiB of memory is too little for these images",
+		    (unsigned long long)(o.mem / MiB));
 	snprintf(probe, sizeof(probe), "devices %s", o.name);
 	if (o.ndevs && dm_client_call(probe, NULL, msg, sizeof(msg)))
 		die("%s", msg);
@@ -229,7 +250,8 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 	check(c, cmd, "create");
 	stage_and_load(c, &o, cmd->args[2], &im);
 	attach_devices(c, &o, addr);
-	printf("created %s: %llu MiB, %u vCPU(s)\n", o.name, (unsigned long long)(o.mem / MiB), o.vcpus);
+	printf("created %s: %llu MiB, %u vCPU(s)\n", o.name, (unsigned long long)(o.mem / MiB),
+	       o.vcpus);
 	for (int i = 0; i < o.ndevs; i++)
 		printf("  %s %s\n", addr[i], o.devs[i]);
 	return 0;

@@ -110,10 +110,12 @@ static int cmd_list(struct ctl *c)
 	struct kctl_vm_info *v = (struct kctl_vm_info *)cmd->text;
 
 	check(c, cmd, "list");
-	printf("%-15s %-8s %5s %9s %10s %10s\n", "NAME", "STATE", "VCPUS", "MEMORY", "UPTIME", "EXITS");
+	printf("%-15s %-8s %5s %9s %10s %10s\n", "NAME", "STATE", "VCPUS", "MEMORY", "UPTIME",
+	       "EXITS");
 	for (unsigned long long i = 0; i < cmd->args[0]; i++)
-		printf("%-15s %-8s %5u %6llu MiB %8llu s %10llu\n", v[i].name, state_name(v[i].state),
-		       v[i].vcpus, v[i].memory / MiB, v[i].uptime_ms / 1000, v[i].exits);
+		printf("%-15s %-8s %5u %6llu MiB %8llu s %10llu\n", v[i].name,
+		       state_name(v[i].state), v[i].vcpus, v[i].memory / MiB, v[i].uptime_ms / 1000,
+		       v[i].exits);
 	printf("memory: %llu KiB free of %llu KiB\n", cmd->args[1] >> 10, cmd->args[2] >> 10);
 	return 0;
 }

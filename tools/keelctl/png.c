@@ -26,7 +26,8 @@ uint32_t png_adler32(uint32_t adler, const void *buf, size_t len)
 	uint32_t a = adler & 0xffff, b = adler >> 16;
 
 	while (len) {
-		size_t n = len < 5552 ? len : 5552; /* RFC 1950: the largest run before b can overflow */
+		/* RFC 1950: the largest run before b can overflow */
+		size_t n = len < 5552 ? len : 5552;
 
 		len -= n;
 		while (n--) {
@@ -41,7 +42,8 @@ uint32_t png_adler32(uint32_t adler, const void *buf, size_t len)
 
 static void put32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+	p[3] = (uint8_t)v;
 }
 
 static int chunk(FILE *f, const char *type, const uint8_t *data, uint32_t len)

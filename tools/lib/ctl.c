@@ -55,7 +55,8 @@ static int find_device(char *out, size_t len)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(dir, sizeof(dir), SYSFS_PCI "/%s", e->d_name);
-		if (read_hex(dir, "vendor") == KCTL_VENDOR && read_hex(dir, "device") == KCTL_DEVICE) {
+		if (read_hex(dir, "vendor") == KCTL_VENDOR &&
+		    read_hex(dir, "device") == KCTL_DEVICE) {
 			snprintf(out, len, "%s", dir);
 			found = 1;
 		}
@@ -152,16 +153,19 @@ static int ctl_text_out(unsigned op)
 
 int ctl_run_slot(struct ctl *c, unsigned slot, struct kctl_cmd *cmd)
 {
-	struct kctl_cmd *s = (struct kctl_cmd *)(c->bar0 + KCTL_CMD_BASE + (size_t)slot * KCTL_CMD_SIZE);
+	struct kctl_cmd *s =
+		(struct kctl_cmd *)(c->bar0 + KCTL_CMD_BASE + (size_t)slot * KCTL_CMD_SIZE);
 	size_t head = offsetof(struct kctl_cmd, text), text = strnlen(cmd->text, KCTL_TEXT_MAX - 1);
 
 	memcpy(s, cmd, head);
-	memcpy(s->text, cmd->text, text + 1); /* at least the NUL: an earlier answer's text is not ours */
+	/* at least the NUL: an earlier answer's text is not ours */
+	memcpy(s->text, cmd->text, text + 1);
 	__sync_synchronize();
 	if (c->keel)
 		c->keel(s);
 	else
-		ctl_set_reg(c, KCTL_REG_DOORBELL, slot); /* Keel runs it before this store completes */
+		/* Keel runs it before this store completes */
+		ctl_set_reg(c, KCTL_REG_DOORBELL, slot);
 	__sync_synchronize();
 	memcpy(cmd, s, head);
 	if (ctl_text_out(cmd->op))
@@ -202,13 +206,15 @@ void *ctl_window(struct ctl *c, uint64_t offset, uint64_t len)
 	void *p = ctl_window_map(c, offset, len);
 
 	if (!p)
-		die("cannot map the guest RAM window (%s): was BAR2 assigned? see dmesg", strerror(errno));
+		die("cannot map the guest RAM window (%s): was BAR2 assigned? see dmesg",
+		    strerror(errno));
 	return p;
 }
 
 struct kctl_ring_hdr *ctl_ring(struct ctl *c, uint32_t vm_id, uint32_t which)
 {
-	return (struct kctl_ring_hdr *)(c->bar0 + KCTL_CONSOLE_BASE + (uint64_t)vm_id * KCTL_CONSOLE_SIZE + which);
+	return (struct kctl_ring_hdr *)(c->bar0 + KCTL_CONSOLE_BASE +
+					(uint64_t)vm_id * KCTL_CONSOLE_SIZE + which);
 }
 
 uint32_t ctl_irq_take(struct ctl *c, uint32_t ack)
@@ -228,7 +234,8 @@ void ctl_irq_rearm(struct ctl *c)
 {
 	uint16_t cmd;
 
-	if (c->cfg_fd < 0 || pread(c->cfg_fd, &cmd, 2, PCI_COMMAND) != 2 || !(cmd & PCI_COMMAND_INTX_DISABLE))
+	if (c->cfg_fd < 0 || pread(c->cfg_fd, &cmd, 2, PCI_COMMAND) != 2 ||
+	    !(cmd & PCI_COMMAND_INTX_DISABLE))
 		return;
 	cmd = (uint16_t)(cmd & ~PCI_COMMAND_INTX_DISABLE);
 	if (pwrite(c->cfg_fd, &cmd, 2, PCI_COMMAND) != 2)

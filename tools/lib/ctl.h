@@ -10,12 +10,13 @@
 #define KEEL_DM_SOCKET "/run/keel-dm.sock" /* keel-dm's requests (tools/keel-dm/server.c) */
 
 struct ctl {
-	char dev[320];	    /* /sys/bus/pci/devices/<bdf> */
+	char dev[320]; /* /sys/bus/pci/devices/<bdf> */
 	volatile uint8_t *bar0;
-	int uio_fd;	    /* -1: no uio_pci_generic, poll instead */
-	int cfg_fd;	    /* the function's config space (sysfs), to re-enable INTx */
+	int uio_fd; /* -1: no uio_pci_generic, poll instead */
+	int cfg_fd; /* the function's config space (sysfs), to re-enable INTx */
 	uint64_t window_size;
-	void (*keel)(struct kctl_cmd *slot); /* tests: a fake Keel runs commands; NULL: the device */
+	/* tests: a fake Keel runs commands; NULL: the device */
+	void (*keel)(struct kctl_cmd *slot);
 };
 
 /* Finds and maps the device; exits with a message on any problem. */

@@ -32,7 +32,8 @@ struct screen {
  * Copies the screen into buf (SCREEN_MAX_W * SCREEN_MAX_H pixels) with its
  * size; 0, or -1 if keel-dm kept writing (try again) or it is not a screen.
  */
-static inline int screen_copy(const volatile struct screen *s, uint32_t *buf, uint32_t *w, uint32_t *h)
+static inline int screen_copy(const volatile struct screen *s, uint32_t *buf, uint32_t *w,
+			      uint32_t *h)
 {
 	uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 

@@ -13,7 +13,7 @@
 
 #define BLOCK 4096
 #define MiB (1ULL << 20)
-#define MAX_COUNT 100000000UL /* a bound that keeps COUNT * BLOCK and the run time sane */
+#define MAX_COUNT 100000000UL	 /* a bound that keeps COUNT * BLOCK and the run time sane */
 #define MAX_SPAN_MIB (1UL << 24) /* 16 TiB */
 
 static const char usage[] =
@@ -96,16 +96,18 @@ static int open_device(const struct randio_args *a)
 	off_t size;
 
 	if (fd < 0 && errno == EINVAL)
-		fail(1, "%s: cannot be opened with O_DIRECT (its file system may not support it: "
-			"older kernels' tmpfs does not)", a->path);
+		fail(1,
+		     "%s: cannot be opened with O_DIRECT (its file system may not support it: "
+		     "older kernels' tmpfs does not)",
+		     a->path);
 	if (fd < 0)
 		fail(1, "%s: %s", a->path, strerror(errno));
 	size = lseek(fd, 0, SEEK_END);
 	if (size < 0)
 		fail(1, "%s: cannot find its size: %s", a->path, strerror(errno));
 	if ((unsigned long long)size < span)
-		fail(1, "%s: %lld bytes, smaller than the span of %llu MiB", a->path, (long long)size,
-		     span / MiB);
+		fail(1, "%s: %lld bytes, smaller than the span of %llu MiB", a->path,
+		     (long long)size, span / MiB);
 	return fd;
 }
 
@@ -130,11 +132,11 @@ static double run(const struct randio_args *a, int fd, unsigned char *buf)
 		ssize_t n = a->write ? pwrite(fd, buf, BLOCK, off) : pread(fd, buf, BLOCK, off);
 
 		if (n < 0)
-			fail(1, "%s at offset %lld of %s: %s", a->write ? "write" : "read", (long long)off,
-			     a->path, strerror(errno));
+			fail(1, "%s at offset %lld of %s: %s", a->write ? "write" : "read",
+			     (long long)off, a->path, strerror(errno));
 		if (n != BLOCK)
-			fail(1, "%s at offset %lld of %s: %zd bytes of %d", a->write ? "write" : "read",
-			     (long long)off, a->path, n, BLOCK);
+			fail(1, "%s at offset %lld of %s: %zd bytes of %d",
+			     a->write ? "write" : "read", (long long)off, a->path, n, BLOCK);
 	}
 	if (a->write && fdatasync(fd))
 		fail(1, "fdatasync of %s: %s", a->path, strerror(errno));
@@ -153,7 +155,7 @@ int main(int argc, char **argv)
 	memset(buf, 0xa5, BLOCK);
 	s = run(&a, fd, buf);
 	close(fd);
-	printf("randio: %s %lu x 4 KiB in %.3f s: %.0f IOPS\n", a.write ? "write" : "read", a.count, s,
-	       s > 0 ? (double)a.count / s : 0.0);
+	printf("randio: %s %lu x 4 KiB in %.3f s: %.0f IOPS\n", a.write ? "write" : "read", a.count,
+	       s, s > 0 ? (double)a.count / s : 0.0);
 	return 0;
 }

@@ -12,8 +12,7 @@ static struct virtio_blk *virtio_blk_of(struct virtio_dev *dev)
 }
 
 /* [sector, sector + count) lies inside the disk (no overflow possible). */
-static bool virtio_blk_in_range(const struct virtio_blk *blk, u64 sector,
-				u64 count)
+static bool virtio_blk_in_range(const struct virtio_blk *blk, u64 sector, u64 count)
 {
 	return sector <= blk->sectors && count <= blk->sectors - sector;
 }
@@ -22,8 +21,8 @@ static bool virtio_blk_in_range(const struct virtio_blk *blk, u64 sector,
  * IN: data is the writable part up to the status byte.
  * OUT: data is the readable part after the header.
  */
-static u8 virtio_blk_rw(struct virtio_blk *blk, const struct vq_chain *c,
-			u64 sector, bool write, u32 *used)
+static u8 virtio_blk_rw(struct virtio_blk *blk, const struct vq_chain *c, u64 sector, bool write,
+			u32 *used)
 {
 	u32 len = write ? c->out_len - HDR_LEN : c->in_len - 1;
 	u32 n;
@@ -35,8 +34,7 @@ static u8 virtio_blk_rw(struct virtio_blk *blk, const struct vq_chain *c,
 		return VIRTIO_BLK_S_IOERR;
 	if (!len)
 		return VIRTIO_BLK_S_OK;
-	n = vq_chain_slice(c, !write, write ? HDR_LEN : 0, len, blk->data,
-			   ARRAY_SIZE(blk->data));
+	n = vq_chain_slice(c, !write, write ? HDR_LEN : 0, len, blk->data, ARRAY_SIZE(blk->data));
 	if (write) {
 		err = blk->ops->write(blk->ctx, sector * SECTOR, blk->data, n);
 	} else {
@@ -47,8 +45,7 @@ static u8 virtio_blk_rw(struct virtio_blk *blk, const struct vq_chain *c,
 }
 
 /* virtio 1.2 5.2.6: a NUL-padded ID of up to 20 bytes. */
-static u8 virtio_blk_get_id(struct virtio_blk *blk, const struct vq_chain *c,
-			    u32 *used)
+static u8 virtio_blk_get_id(struct virtio_blk *blk, const struct vq_chain *c, u32 *used)
 {
 	u32 len = MIN(c->in_len - 1, (u32)VIRTIO_BLK_ID_BYTES);
 
@@ -58,26 +55,23 @@ static u8 virtio_blk_get_id(struct virtio_blk *blk, const struct vq_chain *c,
 	return VIRTIO_BLK_S_OK;
 }
 
-static u8 virtio_blk_check_range(const struct virtio_blk *blk,
-				 const struct virtio_blk_range *r, u32 type)
+static u8 virtio_blk_check_range(const struct virtio_blk *blk, const struct virtio_blk_range *r,
+				 u32 type)
 {
 	u32 allowed = type == VIRTIO_BLK_T_WRITE_ZEROES ? VIRTIO_BLK_WZ_F_UNMAP : 0;
-	u32 max = type == VIRTIO_BLK_T_WRITE_ZEROES ?
-			  blk->config.max_write_zeroes_sectors :
-			  blk->config.max_discard_sectors;
+	u32 max = type == VIRTIO_BLK_T_WRITE_ZEROES ? blk->config.max_write_zeroes_sectors :
+						      blk->config.max_discard_sectors;
 
 	/* virtio 1.2 5.2.6.2: unknown flags, or unmap on discard: UNSUPP. */
 	if (r->flags & ~allowed)
 		return VIRTIO_BLK_S_UNSUPP;
-	if (r->num_sectors > max ||
-	    !virtio_blk_in_range(blk, r->sector, r->num_sectors))
+	if (r->num_sectors > max || !virtio_blk_in_range(blk, r->sector, r->num_sectors))
 		return VIRTIO_BLK_S_IOERR;
 	return VIRTIO_BLK_S_OK;
 }
 
 /* Discard / write zeroes: copy every range once, check all, then apply. */
-static u8 virtio_blk_ranges(struct virtio_blk *blk, const struct vq_chain *c,
-			    u32 type)
+static u8 virtio_blk_ranges(struct virtio_blk *blk, const struct vq_chain *c, u32 type)
 {
 	struct virtio_blk_range r[VIRTIO_BLK_MAX_RANGES];
 	u32 len = c->out_len - HDR_LEN, n = len / sizeof(r[0]);
@@ -112,13 +106,11 @@ static u8 virtio_blk_execute(struct virtio_blk *blk, const struct vq_chain *c,
 	switch (h->type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
-		return virtio_blk_rw(blk, c, h->sector, h->type == VIRTIO_BLK_T_OUT,
-				     used);
+		return virtio_blk_rw(blk, c, h->sector, h->type == VIRTIO_BLK_T_OUT, used);
 	case VIRTIO_BLK_T_FLUSH:
 		if (!blk->ops->flush)
 			return VIRTIO_BLK_S_UNSUPP;
-		return blk->ops->flush(blk->ctx) ? VIRTIO_BLK_S_IOERR :
-						   VIRTIO_BLK_S_OK;
+		return blk->ops->flush(blk->ctx) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_GET_ID:
 		return virtio_blk_get_id(blk, c, used);
 	case VIRTIO_BLK_T_DISCARD:
@@ -139,8 +131,7 @@ static u8 virtio_blk_execute(struct virtio_blk *blk, const struct vq_chain *c,
  * device-writable byte). A header or status on the wrong side is a
  * framing error no request status can report: the device needs a reset.
  */
-static int virtio_blk_request(struct virtio_dev *dev, struct virtqueue *vq,
-			      struct vq_chain *c)
+static int virtio_blk_request(struct virtio_dev *dev, struct virtqueue *vq, struct vq_chain *c)
 {
 	struct virtio_blk *blk = virtio_blk_of(dev);
 	struct virtio_blk_req_hdr h;
@@ -160,16 +151,14 @@ static int virtio_blk_request(struct virtio_dev *dev, struct virtqueue *vq,
 
 static void virtio_blk_queue_notify(struct virtio_dev *dev, u16 queue)
 {
-	virtio_dev_drain(dev, &dev->vqs[queue], &virtio_blk_of(dev)->chain,
-			 virtio_blk_request);
+	virtio_dev_drain(dev, &dev->vqs[queue], &virtio_blk_of(dev)->chain, virtio_blk_request);
 }
 
 static const struct virtio_dev_ops virtio_blk_dev_ops = {
 	.queue_notify = virtio_blk_queue_notify,
 };
 
-static u64 virtio_blk_features(const struct virtio_blk_params *p,
-			       const struct virtio_blk_ops *ops)
+static u64 virtio_blk_features(const struct virtio_blk_params *p, const struct virtio_blk_ops *ops)
 {
 	u64 f = VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_TOPOLOGY;
 
@@ -189,9 +178,8 @@ static u64 virtio_blk_features(const struct virtio_blk_params *p,
 }
 
 /* virtio 1.2 5.2.4: fill the config; all fields are little-endian like the host. */
-static void virtio_blk_fill_config(struct virtio_blk *blk,
-				   const struct virtio_blk_params *p, u16 nq,
-				   u16 qsize)
+static void virtio_blk_fill_config(struct virtio_blk *blk, const struct virtio_blk_params *p,
+				   u16 nq, u16 qsize)
 {
 	struct virtio_blk_config *cfg = &blk->config;
 	u32 bs = p->blk_size ? p->blk_size : SECTOR;
@@ -220,14 +208,11 @@ int virtio_blk_init(struct virtio_blk *blk, const struct virtio_blk_params *p,
 	u16 qsize = p->queue_size ? p->queue_size : VIRTIO_QUEUE_SIZE_MAX;
 	int err;
 
-	if (!ops || !ops->read || !ops->write || nq > VIRTIO_BLK_MAX_QUEUES ||
-	    qsize < 4 || (p->blk_size && (p->blk_size < SECTOR ||
-					  p->blk_size & (p->blk_size - 1))))
+	if (!ops || !ops->read || !ops->write || nq > VIRTIO_BLK_MAX_QUEUES || qsize < 4 ||
+	    (p->blk_size && (p->blk_size < SECTOR || p->blk_size & (p->blk_size - 1))))
 		return -EINVAL;
-	err = virtio_dev_init(&blk->dev, VIRTIO_ID_BLOCK,
-			      virtio_blk_features(p, ops), nq, qsize,
-			      &blk->config, sizeof(blk->config),
-			      &virtio_blk_dev_ops);
+	err = virtio_dev_init(&blk->dev, VIRTIO_ID_BLOCK, virtio_blk_features(p, ops), nq, qsize,
+			      &blk->config, sizeof(blk->config), &virtio_blk_dev_ops);
 	if (err)
 		return err;
 	blk->ops = ops;
@@ -236,8 +221,7 @@ int virtio_blk_init(struct virtio_blk *blk, const struct virtio_blk_params *p,
 	blk->read_only = p->read_only;
 	memset(blk->serial, 0, sizeof(blk->serial));
 	if (p->serial)
-		memcpy(blk->serial, p->serial,
-		       strnlen(p->serial, VIRTIO_BLK_ID_BYTES));
+		memcpy(blk->serial, p->serial, strnlen(p->serial, VIRTIO_BLK_ID_BYTES));
 	virtio_blk_fill_config(blk, p, nq, qsize);
 	return 0;
 }

@@ -9,8 +9,7 @@ static struct virtio_console *virtio_console_of(struct virtio_dev *dev)
 }
 
 /* virtio 1.2 5.3.6: transmit buffers are device-readable bytes for the port. */
-static int virtio_console_tx(struct virtio_dev *dev, struct virtqueue *vq,
-			     struct vq_chain *c)
+static int virtio_console_tx(struct virtio_dev *dev, struct virtqueue *vq, struct vq_chain *c)
 {
 	struct virtio_console *con = virtio_console_of(dev);
 
@@ -26,15 +25,13 @@ static void virtio_console_queue_notify(struct virtio_dev *dev, u16 queue)
 	struct virtio_console *con = virtio_console_of(dev);
 
 	if (queue == VIRTIO_CONSOLE_TX_QUEUE)
-		virtio_dev_drain(dev, &dev->vqs[queue], &con->chain,
-				 virtio_console_tx);
+		virtio_dev_drain(dev, &dev->vqs[queue], &con->chain, virtio_console_tx);
 	else if (con->ops->rx_ready)
 		con->ops->rx_ready(con->ctx);
 }
 
 /* virtio 1.2 5.3.4: a write to emerg_wr prints one character. */
-static void virtio_console_config_write(struct virtio_dev *dev, u32 off,
-					u32 size, u32 val)
+static void virtio_console_config_write(struct virtio_dev *dev, u32 off, u32 size, u32 val)
 {
 	struct virtio_console *con = virtio_console_of(dev);
 	u8 ch = (u8)val;
@@ -59,8 +56,7 @@ u32 virtio_console_input(struct virtio_console *con, const void *buf, u32 len)
 		return 0;
 	/* receive buffers are device-writable only (virtio 1.2 5.3.6.1) */
 	while (done < len && vq_pop_for_device(vq, &con->chain, "console receive buffer") > 0) {
-		n = vq_chain_write(&con->chain, 0, (const u8 *)buf + done,
-				   len - done);
+		n = vq_chain_write(&con->chain, 0, (const u8 *)buf + done, len - done);
 		if (vq_push(vq, &con->chain, n))
 			break;
 		done += n;
@@ -77,8 +73,7 @@ void virtio_console_resize(struct virtio_console *con, u16 cols, u16 rows)
 	virtio_dev_config_changed(&con->dev);
 }
 
-int virtio_console_init(struct virtio_console *con,
-			const struct virtio_console_params *p,
+int virtio_console_init(struct virtio_console *con, const struct virtio_console_params *p,
 			const struct virtio_console_ops *ops, void *ctx)
 {
 	u16 qsize = p->queue_size ? p->queue_size : VIRTIO_QUEUE_SIZE_MAX;
@@ -89,9 +84,8 @@ int virtio_console_init(struct virtio_console *con,
 		return -EINVAL;
 	if (p->cols || p->rows)
 		features |= VIRTIO_CONSOLE_F_SIZE;
-	err = virtio_dev_init(&con->dev, VIRTIO_ID_CONSOLE, features, 2, qsize,
-			      &con->config, sizeof(con->config),
-			      &virtio_console_dev_ops);
+	err = virtio_dev_init(&con->dev, VIRTIO_ID_CONSOLE, features, 2, qsize, &con->config,
+			      sizeof(con->config), &virtio_console_dev_ops);
 	if (err)
 		return err;
 	con->ops = ops;

@@ -71,8 +71,8 @@ static struct virtio_gpu_resource *virtio_gpu_find(struct virtio_gpu *gpu, u32 i
 static bool virtio_gpu_rect_inside(const struct virtio_gpu_resource *res,
 				   const struct virtio_gpu_rect *r)
 {
-	return r->x <= res->width && r->width <= res->width - r->x &&
-	       r->y <= res->height && r->height <= res->height - r->y;
+	return r->x <= res->width && r->width <= res->width - r->x && r->y <= res->height &&
+	       r->height <= res->height - r->y;
 }
 
 const struct virtio_gpu_surface *virtio_gpu_surface(struct virtio_gpu *gpu,
@@ -294,8 +294,7 @@ static u32 virtio_gpu_transfer(struct virtio_gpu *gpu, const struct vq_chain *c)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	for (u32 h = 0; h < b.r.height; h++)
 		virtio_gpu_backing_read(res, &walk, b.offset + (u64)h * stride,
-					res->pixels + (u64)(b.r.y + h) * stride +
-						(u64)b.r.x * BPP,
+					res->pixels + (u64)(b.r.y + h) * stride + (u64)b.r.x * BPP,
 					row);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
@@ -358,8 +357,7 @@ static u32 virtio_gpu_flush(struct virtio_gpu *gpu, const struct vq_chain *c)
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
-static u32 virtio_gpu_display_info(struct virtio_gpu *gpu, union virtio_gpu_resp *resp,
-				   u32 *len)
+static u32 virtio_gpu_display_info(struct virtio_gpu *gpu, union virtio_gpu_resp *resp, u32 *len)
 {
 	struct virtio_gpu_display_one *m = &resp->info.pmodes[0];
 
@@ -429,8 +427,7 @@ static u32 virtio_gpu_execute(struct virtio_gpu *gpu, const struct vq_chain *c, 
  * response (device-writable). A fenced request's response carries the
  * fence back; requests complete in order, so the fence is signalled.
  */
-static int virtio_gpu_control(struct virtio_dev *dev, struct virtqueue *vq,
-			      struct vq_chain *c)
+static int virtio_gpu_control(struct virtio_dev *dev, struct virtqueue *vq, struct vq_chain *c)
 {
 	struct virtio_gpu *gpu = virtio_gpu_of(dev);
 	struct virtio_gpu_ctrl_hdr h;
@@ -453,8 +450,7 @@ static int virtio_gpu_control(struct virtio_dev *dev, struct virtqueue *vq,
 }
 
 /* virtio 1.2 5.7.6.10: cursor commands have no response; bad ones are ignored. */
-static int virtio_gpu_cursor_cmd(struct virtio_dev *dev, struct virtqueue *vq,
-				 struct vq_chain *c)
+static int virtio_gpu_cursor_cmd(struct virtio_dev *dev, struct virtqueue *vq, struct vq_chain *c)
 {
 	struct virtio_gpu *gpu = virtio_gpu_of(dev);
 	struct virtio_gpu_update_cursor b;
@@ -462,8 +458,9 @@ static int virtio_gpu_cursor_cmd(struct virtio_dev *dev, struct virtqueue *vq,
 	struct virtio_gpu_ctrl_hdr h;
 
 	if (c->out_len < HDR)
-		return vq_fail(vq, "gpu cursor request header is not device-readable (%u readable bytes)",
-			       c->out_len);
+		return vq_fail(
+			vq, "gpu cursor request header is not device-readable (%u readable bytes)",
+			c->out_len);
 	vq_chain_read(c, 0, &h, HDR);
 	if ((h.type != VIRTIO_GPU_CMD_UPDATE_CURSOR && h.type != VIRTIO_GPU_CMD_MOVE_CURSOR) ||
 	    !virtio_gpu_body(c, &b, sizeof(b)) || b.pos.scanout_id != 0)
@@ -472,11 +469,12 @@ static int virtio_gpu_cursor_cmd(struct virtio_dev *dev, struct virtqueue *vq,
 	gpu->cursor.y = b.pos.y;
 	if (h.type == VIRTIO_GPU_CMD_UPDATE_CURSOR) {
 		res = virtio_gpu_find(gpu, b.resource_id);
-		if (res && (res->width > VIRTIO_GPU_CURSOR_DIM ||
-			    res->height > VIRTIO_GPU_CURSOR_DIM))
+		if (res &&
+		    (res->width > VIRTIO_GPU_CURSOR_DIM || res->height > VIRTIO_GPU_CURSOR_DIM))
 			res = NULL;
-		gpu->cursor = (struct virtio_gpu_cursor){ .hot_x = b.hot_x, .hot_y = b.hot_y,
-							  .x = b.pos.x, .y = b.pos.y };
+		gpu->cursor = (struct virtio_gpu_cursor){
+			.hot_x = b.hot_x, .hot_y = b.hot_y, .x = b.pos.x, .y = b.pos.y
+		};
 		gpu->cursor_res = res ? res->id : 0;
 		if (res) {
 			gpu->cursor.pixels = res->pixels;
@@ -541,8 +539,8 @@ int virtio_gpu_init(struct virtio_gpu *gpu, const struct virtio_gpu_params *p,
 	memset(&gpu->cursor, 0, sizeof(gpu->cursor));
 	gpu->config = (struct virtio_gpu_config){ .num_scanouts = 1 };
 	err = virtio_dev_init(&gpu->dev, VIRTIO_ID_GPU, VIRTIO_GPU_F_EDID, 2,
-			      p->queue_size ? p->queue_size : VIRTIO_QUEUE_SIZE_MAX,
-			      &gpu->config, sizeof(gpu->config), &virtio_gpu_dev_ops);
+			      p->queue_size ? p->queue_size : VIRTIO_QUEUE_SIZE_MAX, &gpu->config,
+			      sizeof(gpu->config), &virtio_gpu_dev_ops);
 	if (err)
 		return err;
 	gpu->ops = ops;

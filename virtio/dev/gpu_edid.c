@@ -9,8 +9,8 @@
 #define STD_5_4 0x80
 #define STD_16_9 0xc0
 static const u8 standard_timings[8][2] = {
-	{ 1152 / 8 - 31, STD_4_3 }, { 1280 / 8 - 31, STD_16_9 }, { 1280 / 8 - 31, STD_16_10 },
-	{ 1280 / 8 - 31, STD_5_4 }, { 1440 / 8 - 31, STD_16_10 }, { 1600 / 8 - 31, STD_16_9 },
+	{ 1152 / 8 - 31, STD_4_3 },   { 1280 / 8 - 31, STD_16_9 },  { 1280 / 8 - 31, STD_16_10 },
+	{ 1280 / 8 - 31, STD_5_4 },   { 1440 / 8 - 31, STD_16_10 }, { 1600 / 8 - 31, STD_16_9 },
 	{ 1680 / 8 - 31, STD_16_10 }, { 1920 / 8 - 31, STD_16_9 },
 };
 
@@ -24,7 +24,7 @@ static void edid_detailed(u8 *d, u32 w, u32 h)
 {
 	u32 hblank = 160, hfront = 48, hsync = 32, vfront = 3, vsync = 6;
 	u32 vblank = MAX((h * 276 + 9723) / 9724, vfront + vsync + 6); /* 0.0276 = 460 us * 60 */
-	u32 clock = (w + hblank) * (h + vblank) * 60 / 10000; /* in 10 kHz */
+	u32 clock = (w + hblank) * (h + vblank) * 60 / 10000;	       /* in 10 kHz */
 	u32 wmm = 480, hmm = wmm * h / w;
 
 	d[0] = (u8)clock;
@@ -61,7 +61,9 @@ void virtio_gpu_edid(u8 e[128], u32 width, u32 height)
 	static const u8 header[8] = { 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0 };
 	/* E-EDID 3.7: sRGB primaries and white point, 10-bit fixed point. */
 	static const u8 srgb[10] = { 0xee, 0x91, 0xa3, 0x54, 0x4c, 0x99, 0x26, 0x0f, 0x50, 0x54 };
-	static const u8 range[13] = { 50, 75, 30, 160, 17, 0x01, '\n', ' ', ' ', ' ', ' ', ' ', ' ' };
+	static const u8 range[13] = {
+		50, 75, 30, 160, 17, 0x01, '\n', ' ', ' ', ' ', ' ', ' ', ' '
+	};
 	u8 sum = 0;
 
 	memset(e, 0, 128);
@@ -70,14 +72,14 @@ void virtio_gpu_edid(u8 e[128], u32 width, u32 height)
 	e[8] = (u8)(('K' - '@') << 2 | ('E' - '@') >> 3);
 	e[9] = (u8)((('E' - '@') & 7) << 5 | ('E' - '@'));
 	e[10] = 0x01; /* product code */
-	e[16] = 1; /* week */
+	e[16] = 1;    /* week */
 	e[17] = 2026 - 1990;
 	e[18] = 1; /* EDID 1.4 */
 	e[19] = 4;
 	e[20] = 0x80; /* digital input */
-	e[21] = 48; /* cm: 480 mm, as the detailed timing says */
+	e[21] = 48;   /* cm: 480 mm, as the detailed timing says */
 	e[22] = (u8)(48 * height / width);
-	e[23] = 120; /* gamma 2.2: (2.2 - 1) * 100 */
+	e[23] = 120;  /* gamma 2.2: (2.2 - 1) * 100 */
 	e[24] = 0x06; /* sRGB default colour space, the preferred timing is native */
 	memcpy(e + 25, srgb, sizeof(srgb));
 	/* E-EDID 3.8: established timings 640x480@60, 800x600@60, 1024x768@60. */

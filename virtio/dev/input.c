@@ -8,7 +8,10 @@ static struct virtio_input *virtio_input_of(struct virtio_dev *dev)
 	return container_of(dev, struct virtio_input, dev);
 }
 
-static void bit_set(u8 *map, u32 bit) { map[bit / 8] |= (u8)(1u << (bit % 8)); }
+static void bit_set(u8 *map, u32 bit)
+{
+	map[bit / 8] |= (u8)(1u << (bit % 8));
+}
 
 /* The size field is the last byte in use (virtio 1.2 5.8.5: 0 means "no such data"). */
 static u8 bitmap_size(const u8 *map)
@@ -47,7 +50,8 @@ static void virtio_input_select(struct virtio_input *in)
 		break;
 	case VIRTIO_INPUT_CFG_ID_DEVIDS:
 		if (!cfg->subsel) {
-			cfg->u.ids = (struct virtio_input_devids){ BUS_VIRTUAL, 0x4b45, kbd ? 1 : 2, 1 };
+			cfg->u.ids =
+				(struct virtio_input_devids){ BUS_VIRTUAL, 0x4b45, kbd ? 1 : 2, 1 };
 			cfg->size = sizeof(cfg->u.ids);
 		}
 		break;
@@ -108,7 +112,8 @@ static void virtio_input_flush(struct virtio_input *in)
 		const struct virtio_input_event *ev = &in->pending[in->head];
 
 		if (in->chain.in_len < sizeof(*ev)) {
-			vq_fail(vq, "event buffer of %u bytes is smaller than an event", in->chain.in_len);
+			vq_fail(vq, "event buffer of %u bytes is smaller than an event",
+				in->chain.in_len);
 			return;
 		}
 		vq_chain_write(&in->chain, 0, ev, sizeof(*ev));
@@ -144,7 +149,8 @@ static int virtio_input_status(struct virtio_dev *dev, struct virtqueue *vq, str
 	if (c->nin)
 		return vq_fail(vq, "status buffer has device-writable descriptors");
 	if (c->out_len < sizeof(ev))
-		return vq_fail(vq, "status buffer of %u bytes is smaller than an event", c->out_len);
+		return vq_fail(vq, "status buffer of %u bytes is smaller than an event",
+			       c->out_len);
 	vq_chain_read(c, 0, &ev, sizeof(ev));
 	if (in->ops && in->ops->status)
 		in->ops->status(in->ctx, &ev);

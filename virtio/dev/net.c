@@ -16,8 +16,7 @@ static u16 virtio_net_ctrl_queue(const struct virtio_net *net)
 }
 
 /* virtio 1.2 5.1.6.2: header, then the frame; all device-readable. */
-static int virtio_net_tx(struct virtio_dev *dev, struct virtqueue *vq,
-			 struct vq_chain *c)
+static int virtio_net_tx(struct virtio_dev *dev, struct virtqueue *vq, struct vq_chain *c)
 {
 	struct virtio_net *net = virtio_net_of(dev);
 	struct virtio_net_hdr h;
@@ -37,14 +36,12 @@ static int virtio_net_tx(struct virtio_dev *dev, struct virtqueue *vq,
 }
 
 /* virtio 1.2 5.1.6.5.6: le16 virtqueue_pairs in 1..max_virtqueue_pairs. */
-static u8 virtio_net_ctrl_mq(struct virtio_net *net, const struct vq_chain *c,
-			     u8 cmd)
+static u8 virtio_net_ctrl_mq(struct virtio_net *net, const struct vq_chain *c, u8 cmd)
 {
 	u8 data[2];
 	u16 pairs;
 
-	if (cmd != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET ||
-	    !virtio_dev_has(&net->dev, VIRTIO_NET_F_MQ) ||
+	if (cmd != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET || !virtio_dev_has(&net->dev, VIRTIO_NET_F_MQ) ||
 	    vq_chain_read(c, 2, data, sizeof(data)) != sizeof(data))
 		return VIRTIO_NET_ERR;
 	pairs = virtio_get_le16(data);
@@ -57,8 +54,7 @@ static u8 virtio_net_ctrl_mq(struct virtio_net *net, const struct vq_chain *c,
 }
 
 /* virtio 1.2 5.1.6.5: class, command, data (readable), then the ack byte. */
-static int virtio_net_ctrl(struct virtio_dev *dev, struct virtqueue *vq,
-			   struct vq_chain *c)
+static int virtio_net_ctrl(struct virtio_dev *dev, struct virtqueue *vq, struct vq_chain *c)
 {
 	struct virtio_net *net = virtio_net_of(dev);
 	u8 hdr[2], ack = VIRTIO_NET_ERR;
@@ -106,8 +102,7 @@ static int virtio_net_features_ok(struct virtio_dev *dev, u64 f)
 {
 	(void)dev;
 	for (u32 i = 0; i < ARRAY_SIZE(virtio_net_deps); i++) {
-		if ((f & virtio_net_deps[i].feature) &&
-		    !(f & virtio_net_deps[i].needs))
+		if ((f & virtio_net_deps[i].feature) && !(f & virtio_net_deps[i].needs))
 			return -EINVAL;
 	}
 	return 0;
@@ -177,9 +172,8 @@ int virtio_net_init(struct virtio_net *net, const struct virtio_net_params *p,
 
 	if (!ops || !ops->transmit || pairs > VIRTIO_NET_MAX_PAIRS)
 		return -EINVAL;
-	err = virtio_dev_init(&net->dev, VIRTIO_ID_NET,
-			      virtio_net_features(p, pairs), (u16)(2 * pairs + 1),
-			      qsize, &net->config, sizeof(net->config),
+	err = virtio_dev_init(&net->dev, VIRTIO_ID_NET, virtio_net_features(p, pairs),
+			      (u16)(2 * pairs + 1), qsize, &net->config, sizeof(net->config),
 			      &virtio_net_dev_ops);
 	if (err)
 		return err;

@@ -7,15 +7,13 @@
 #define NUM_BUFFERS_OFF offsetof(struct virtio_net_hdr, num_buffers)
 
 /* virtio 1.2 5.1.6.4.1: no offload the driver did not accept. */
-static bool virtio_net_rx_hdr_ok(const struct virtio_dev *dev,
-				 const struct virtio_net_hdr *h)
+static bool virtio_net_rx_hdr_ok(const struct virtio_dev *dev, const struct virtio_net_hdr *h)
 {
 	u8 gso = h->gso_type & (u8)~VIRTIO_NET_HDR_GSO_ECN;
 
 	if (h->flags && !virtio_dev_has(dev, VIRTIO_NET_F_GUEST_CSUM))
 		return false;
-	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) &&
-	    !virtio_dev_has(dev, VIRTIO_NET_F_GUEST_ECN))
+	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !virtio_dev_has(dev, VIRTIO_NET_F_GUEST_ECN))
 		return false;
 	switch (gso) {
 	case VIRTIO_NET_HDR_GSO_NONE:
@@ -35,9 +33,8 @@ static bool virtio_net_rx_hdr_ok(const struct virtio_dev *dev,
  * Copy bytes [off, off + n) of the packet as the guest sees it (header,
  * then frame) to the start of c's device-writable bytes.
  */
-static void virtio_net_rx_copy(const struct vq_chain *c,
-			       const struct virtio_net_hdr *h, const u8 *frame,
-			       u32 off, u32 n)
+static void virtio_net_rx_copy(const struct vq_chain *c, const struct virtio_net_hdr *h,
+			       const u8 *frame, u32 off, u32 n)
 {
 	u32 done = 0;
 
@@ -69,8 +66,7 @@ static int virtio_net_rx_pop(struct virtqueue *vq, struct vq_chain *c)
 
 /* Without MRG_RXBUF the whole packet must fit one buffer (virtio 1.2 5.1.6.3.2). */
 static int virtio_net_rx_single(struct virtio_net *net, struct virtqueue *vq,
-				const struct virtio_net_hdr *h, const u8 *frame,
-				u32 len)
+				const struct virtio_net_hdr *h, const u8 *frame, u32 len)
 {
 	struct vq_chain *c = &net->rx_chain;
 	struct vq_cursor start = vq_cursor(vq);
@@ -87,8 +83,7 @@ static int virtio_net_rx_single(struct virtio_net *net, struct virtqueue *vq,
 }
 
 /* Remember where num_buffers lives in the first buffer, to set it last. */
-static u32 virtio_net_rx_nb_slot(const struct vq_chain *c,
-				 struct virtio_iov nb[2])
+static u32 virtio_net_rx_nb_slot(const struct vq_chain *c, struct virtio_iov nb[2])
 {
 	return vq_chain_slice(c, true, NUM_BUFFERS_OFF, 2, nb, 2);
 }
@@ -108,8 +103,7 @@ static void virtio_net_rx_put_nb(const struct virtio_iov *nb, u32 n, u16 val)
  * publish them together, or give all back if the queue runs dry.
  */
 static int virtio_net_rx_merge(struct virtio_net *net, struct virtqueue *vq,
-			       const struct virtio_net_hdr *h, const u8 *frame,
-			       u32 len)
+			       const struct virtio_net_hdr *h, const u8 *frame, u32 len)
 {
 	struct vq_chain *c = &net->rx_chain;
 	struct vq_cursor start = vq_cursor(vq);
@@ -147,8 +141,8 @@ static int virtio_net_rx_merge(struct virtio_net *net, struct virtqueue *vq,
 	return 0;
 }
 
-int virtio_net_rx(struct virtio_net *net, u16 pair,
-		  const struct virtio_net_hdr *hdr, const void *frame, u32 len)
+int virtio_net_rx(struct virtio_net *net, u16 pair, const struct virtio_net_hdr *hdr,
+		  const void *frame, u32 len)
 {
 	struct virtio_dev *dev = &net->dev;
 	struct virtio_net_hdr h = { 0 };

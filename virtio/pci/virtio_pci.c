@@ -4,8 +4,7 @@
 #include <lib/string.h>
 #include "virtio_pci_priv.h"
 
-static void virtio_pci_put(struct virtio_pci *vp, u32 off, u32 size, u32 val,
-			   u32 wmask)
+static void virtio_pci_put(struct virtio_pci *vp, u32 off, u32 size, u32 val, u32 wmask)
 {
 	for (u32 i = 0; i < size; i++) {
 		vp->cfg[off + i] = (u8)(val >> (8 * i));
@@ -14,8 +13,7 @@ static void virtio_pci_put(struct virtio_pci *vp, u32 off, u32 size, u32 val,
 }
 
 /* Append a capability of len bytes to the list; returns its offset. */
-static u8 virtio_pci_add_cap(struct virtio_pci *vp, u8 *prev, u8 *next,
-			     u8 id, u8 len)
+static u8 virtio_pci_add_cap(struct virtio_pci *vp, u8 *prev, u8 *next, u8 id, u8 len)
 {
 	u8 at = *next;
 
@@ -31,8 +29,8 @@ static u8 virtio_pci_add_cap(struct virtio_pci *vp, u8 *prev, u8 *next,
 }
 
 /* virtio 1.2 4.1.4: one struct virtio_pci_cap pointing into BAR0. */
-static u8 virtio_pci_add_vcap(struct virtio_pci *vp, u8 *prev, u8 *next,
-			      u8 type, u32 off, u32 len, u8 cap_len)
+static u8 virtio_pci_add_vcap(struct virtio_pci *vp, u8 *prev, u8 *next, u8 type, u32 off, u32 len,
+			      u8 cap_len)
 {
 	u8 at = virtio_pci_add_cap(vp, prev, next, PCI_CAP_ID_VNDR, cap_len);
 
@@ -49,19 +47,17 @@ static void virtio_pci_build_caps(struct virtio_pci *vp)
 	const struct virtio_dev *dev = vp->dev;
 	u8 prev = 0, next = PCI_CAP_START, at;
 
-	virtio_pci_add_vcap(vp, &prev, &next, VIRTIO_PCI_CAP_COMMON_CFG,
-			    VIRTIO_PCI_COMMON_OFF, VIRTIO_PCI_COMMON_LEN, 16);
-	at = virtio_pci_add_vcap(vp, &prev, &next, VIRTIO_PCI_CAP_NOTIFY_CFG,
-				 VIRTIO_PCI_NOTIFY_OFF,
+	virtio_pci_add_vcap(vp, &prev, &next, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_COMMON_OFF,
+			    VIRTIO_PCI_COMMON_LEN, 16);
+	at = virtio_pci_add_vcap(vp, &prev, &next, VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_PCI_NOTIFY_OFF,
 				 dev->num_queues * VIRTIO_PCI_NOTIFY_MULT,
 				 VIRTIO_PCI_NOTIFY_CAP_LEN);
 	virtio_pci_put(vp, at + 16, 4, VIRTIO_PCI_NOTIFY_MULT, 0);
-	virtio_pci_add_vcap(vp, &prev, &next, VIRTIO_PCI_CAP_ISR_CFG,
-			    VIRTIO_PCI_ISR_OFF, VIRTIO_PCI_ISR_LEN, 16);
+	virtio_pci_add_vcap(vp, &prev, &next, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_ISR_OFF,
+			    VIRTIO_PCI_ISR_LEN, 16);
 	if (dev->config_len)
 		virtio_pci_add_vcap(vp, &prev, &next, VIRTIO_PCI_CAP_DEVICE_CFG,
-				    VIRTIO_PCI_DEVICE_OFF,
-				    ALIGN_UP(dev->config_len, 4), 16);
+				    VIRTIO_PCI_DEVICE_OFF, ALIGN_UP(dev->config_len, 4), 16);
 	/* virtio 1.2 4.1.4.9: bar, offset, length and data are driver-writable. */
 	at = virtio_pci_add_vcap(vp, &prev, &next, VIRTIO_PCI_CAP_PCI_CFG, 0, 0,
 				 VIRTIO_PCI_CFG_CAP_LEN);
@@ -70,14 +66,12 @@ static void virtio_pci_build_caps(struct virtio_pci *vp)
 	virtio_pci_put(vp, at + 12, 4, 0, 0xffffffff);
 	vp->cap_pci_cfg = at;
 	/* PCI LB 3.0 6.8.2: MSI-X, table and PBA in BAR2. */
-	at = virtio_pci_add_cap(vp, &prev, &next, PCI_CAP_ID_MSIX,
-				PCI_MSIX_CAP_LEN);
+	at = virtio_pci_add_cap(vp, &prev, &next, PCI_CAP_ID_MSIX, PCI_MSIX_CAP_LEN);
 	virtio_pci_put(vp, at + PCI_MSIX_CTRL, 2, vp->nvec - 1u,
 		       PCI_MSIX_CTRL_MASKALL | PCI_MSIX_CTRL_ENABLE);
-	virtio_pci_put(vp, at + PCI_MSIX_TABLE, 4,
-		       VIRTIO_PCI_MSIX_TABLE_OFF | VIRTIO_PCI_BAR_MSIX, 0);
-	virtio_pci_put(vp, at + PCI_MSIX_PBA, 4,
-		       VIRTIO_PCI_MSIX_PBA_OFF | VIRTIO_PCI_BAR_MSIX, 0);
+	virtio_pci_put(vp, at + PCI_MSIX_TABLE, 4, VIRTIO_PCI_MSIX_TABLE_OFF | VIRTIO_PCI_BAR_MSIX,
+		       0);
+	virtio_pci_put(vp, at + PCI_MSIX_PBA, 4, VIRTIO_PCI_MSIX_PBA_OFF | VIRTIO_PCI_BAR_MSIX, 0);
 	vp->cap_msix = at;
 }
 
@@ -96,11 +90,9 @@ static void virtio_pci_build(struct virtio_pci *vp)
 	memset(vp->cfg, 0, sizeof(vp->cfg));
 	memset(vp->wmask, 0, sizeof(vp->wmask));
 	virtio_pci_put(vp, PCI_VENDOR_ID, 2, VIRTIO_PCI_VENDOR, 0);
-	virtio_pci_put(vp, PCI_DEVICE_ID, 2,
-		       VIRTIO_PCI_DEVICE_BASE + vp->dev->device_id, 0);
+	virtio_pci_put(vp, PCI_DEVICE_ID, 2, VIRTIO_PCI_DEVICE_BASE + vp->dev->device_id, 0);
 	virtio_pci_put(vp, PCI_COMMAND, 2, 0,
-		       PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-			       PCI_COMMAND_INTX_DISABLE);
+		       PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
 	virtio_pci_put(vp, PCI_STATUS, 2, PCI_STATUS_CAP_LIST, 0);
 	/* Revision 1: a non-transitional device (virtio 1.2 4.1.2.1). */
 	virtio_pci_put(vp, PCI_REVISION, 4, p->class_code << 8 | 1, 0);
@@ -164,7 +156,6 @@ void virtio_pci_reset(struct virtio_pci *vp)
 	virtio_pci_common_reset(vp);
 }
 
-
 void virtio_pci_notify(struct virtio_pci *vp, u16 queue)
 {
 	/* A function without bus mastering cannot touch the rings. */
@@ -176,8 +167,7 @@ void virtio_pci_notify(struct virtio_pci *vp, u16 queue)
  * virtio 1.2 4.1.4.9: pci_cfg_data is a window of cap.length bytes at
  * cap.offset of BAR cap.bar; every access to it performs one BAR access.
  */
-static void virtio_pci_cfg_window(struct virtio_pci *vp, u32 off, u32 size,
-				  u32 *val, bool write)
+static void virtio_pci_cfg_window(struct virtio_pci *vp, u32 off, u32 size, u32 *val, bool write)
 {
 	u8 *cap = &vp->cfg[vp->cap_pci_cfg];
 	u8 *data = cap + VIRTIO_PCI_CFG_CAP_DATA;
@@ -191,11 +181,10 @@ static void virtio_pci_cfg_window(struct virtio_pci *vp, u32 off, u32 size,
 	}
 	if (len == 1 || len == 2 || len == 4) {
 		if (write) {
-			virtio_pci_bar_write(vp, cap[4], virtio_get_le32(cap + 8),
-					     len, virtio_get_le32(data));
+			virtio_pci_bar_write(vp, cap[4], virtio_get_le32(cap + 8), len,
+					     virtio_get_le32(data));
 		} else {
-			virtio_pci_bar_read(vp, cap[4], virtio_get_le32(cap + 8),
-					    len, &bar_val);
+			virtio_pci_bar_read(vp, cap[4], virtio_get_le32(cap + 8), len, &bar_val);
 			virtio_put_le32(data, (u32)bar_val);
 		}
 	}
@@ -215,8 +204,8 @@ static bool virtio_pci_in_window(const struct virtio_pci *vp, u32 off)
 
 static bool virtio_pci_cfg_ok(u32 off, u32 size)
 {
-	return (size == 1 || size == 2 || size == 4) && off < 256 &&
-	       size <= 256 - off && !(off & (size - 1));
+	return (size == 1 || size == 2 || size == 4) && off < 256 && size <= 256 - off &&
+	       !(off & (size - 1));
 }
 
 int virtio_pci_cfg_read(struct virtio_pci *vp, u32 off, u32 size, u32 *val)
@@ -232,8 +221,7 @@ int virtio_pci_cfg_read(struct virtio_pci *vp, u32 off, u32 size, u32 *val)
 		u8 b = vp->cfg[off + i];
 
 		/* virtio 1.2 4.1.4.5.1: Interrupt Status mirrors ISR under INTx. */
-		if (off + i == PCI_STATUS && vp->isr &&
-		    !virtio_pci_msix_enabled(vp))
+		if (off + i == PCI_STATUS && vp->isr && !virtio_pci_msix_enabled(vp))
 			b |= PCI_STATUS_INTERRUPT;
 		*val |= (u32)b << (8 * i);
 	}
@@ -251,8 +239,7 @@ int virtio_pci_cfg_write(struct virtio_pci *vp, u32 off, u32 size, u32 val)
 	for (u32 i = 0; i < size; i++) {
 		u8 m = vp->wmask[off + i];
 
-		vp->cfg[off + i] = (u8)((vp->cfg[off + i] & ~m) |
-					((val >> (8 * i)) & m));
+		vp->cfg[off + i] = (u8)((vp->cfg[off + i] & ~m) | ((val >> (8 * i)) & m));
 	}
 	/* Command (INTx disable) or MSI-X control may have changed. */
 	virtio_pci_msix_update(vp);

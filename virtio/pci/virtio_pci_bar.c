@@ -16,17 +16,15 @@ u64 virtio_pci_bar_addr(const struct virtio_pci *vp, u32 bar)
 {
 	u32 reg = PCI_BAR0 + 4 * bar;
 
-	if (!virtio_pci_bar_size(bar) ||
-	    !(virtio_pci_cfg16(vp, PCI_COMMAND) & PCI_COMMAND_MEMORY))
+	if (!virtio_pci_bar_size(bar) || !(virtio_pci_cfg16(vp, PCI_COMMAND) & PCI_COMMAND_MEMORY))
 		return 0;
-	return (virtio_get_le64(&vp->cfg[reg]) & ~0xfULL) &
-	       ~(virtio_pci_bar_size(bar) - 1);
+	return (virtio_get_le64(&vp->cfg[reg]) & ~0xfULL) & ~(virtio_pci_bar_size(bar) - 1);
 }
 
 static bool virtio_pci_access_ok(u64 off, u32 size, u64 limit)
 {
-	return (size == 1 || size == 2 || size == 4 || size == 8) &&
-	       off < limit && size <= limit - off && !(off & (size - 1));
+	return (size == 1 || size == 2 || size == 4 || size == 8) && off < limit &&
+	       size <= limit - off && !(off & (size - 1));
 }
 
 /*
@@ -34,8 +32,7 @@ static bool virtio_pci_access_ok(u64 off, u32 size, u64 limit)
  * bytes past the structure read as 0 and ignore writes, like the rest
  * of the 4 KiB window.
  */
-static void virtio_pci_devcfg_read(struct virtio_pci *vp, u32 off, u32 size,
-				   u64 *val)
+static void virtio_pci_devcfg_read(struct virtio_pci *vp, u32 off, u32 size, u64 *val)
 {
 	u32 lo = 0, hi = 0;
 
@@ -48,8 +45,7 @@ static void virtio_pci_devcfg_read(struct virtio_pci *vp, u32 off, u32 size,
 	*val = (u64)hi << 32 | lo;
 }
 
-static void virtio_pci_devcfg_write(struct virtio_pci *vp, u32 off, u32 size,
-				    u64 val)
+static void virtio_pci_devcfg_write(struct virtio_pci *vp, u32 off, u32 size, u64 val)
 {
 	if (size != 8) {
 		virtio_dev_config_write(vp->dev, off, size, (u32)val);
@@ -59,8 +55,7 @@ static void virtio_pci_devcfg_write(struct virtio_pci *vp, u32 off, u32 size,
 	virtio_dev_config_write(vp->dev, off + 4, 4, (u32)(val >> 32));
 }
 
-static int virtio_pci_cfgbar_read(struct virtio_pci *vp, u32 off, u32 size,
-				  u64 *val)
+static int virtio_pci_cfgbar_read(struct virtio_pci *vp, u32 off, u32 size, u64 *val)
 {
 	switch (off & ~0xfffu) {
 	case VIRTIO_PCI_COMMON_OFF:
@@ -78,8 +73,7 @@ static int virtio_pci_cfgbar_read(struct virtio_pci *vp, u32 off, u32 size,
 	}
 }
 
-static int virtio_pci_cfgbar_write(struct virtio_pci *vp, u32 off, u32 size,
-				   u64 val)
+static int virtio_pci_cfgbar_write(struct virtio_pci *vp, u32 off, u32 size, u64 val)
 {
 	switch (off & ~0xfffu) {
 	case VIRTIO_PCI_COMMON_OFF:
@@ -99,8 +93,7 @@ static int virtio_pci_cfgbar_write(struct virtio_pci *vp, u32 off, u32 size,
 	}
 }
 
-int virtio_pci_bar_read(struct virtio_pci *vp, u32 bar, u64 off, u32 size,
-			u64 *val)
+int virtio_pci_bar_read(struct virtio_pci *vp, u32 bar, u64 off, u32 size, u64 *val)
 {
 	*val = 0;
 	if (!virtio_pci_access_ok(off, size, virtio_pci_bar_size(bar)))
@@ -110,8 +103,7 @@ int virtio_pci_bar_read(struct virtio_pci *vp, u32 bar, u64 off, u32 size,
 	return virtio_pci_msix_read(vp, (u32)off, size, val);
 }
 
-int virtio_pci_bar_write(struct virtio_pci *vp, u32 bar, u64 off, u32 size,
-			 u64 val)
+int virtio_pci_bar_write(struct virtio_pci *vp, u32 bar, u64 off, u32 size, u64 val)
 {
 	if (!virtio_pci_access_ok(off, size, virtio_pci_bar_size(bar)))
 		return -EINVAL;

@@ -31,19 +31,16 @@ static u32 virtio_pci_common_feature_word(u64 features, u32 select)
 }
 
 /* The structure as the driver would see it for the selected queue. */
-static void virtio_pci_common_image(struct virtio_pci *vp,
-				    struct virtio_pci_common_cfg *c)
+static void virtio_pci_common_image(struct virtio_pci *vp, struct virtio_pci_common_cfg *c)
 {
 	const struct virtio_dev *dev = vp->dev;
 	const struct virtqueue *vq = virtio_pci_common_vq(vp);
 
 	memset(c, 0, sizeof(*c));
 	c->device_feature_select = vp->dfselect;
-	c->device_feature = virtio_pci_common_feature_word(dev->device_features,
-							   vp->dfselect);
+	c->device_feature = virtio_pci_common_feature_word(dev->device_features, vp->dfselect);
 	c->driver_feature_select = vp->gfselect;
-	c->driver_feature = virtio_pci_common_feature_word(dev->driver_features,
-							   vp->gfselect);
+	c->driver_feature = virtio_pci_common_feature_word(dev->driver_features, vp->gfselect);
 	c->config_msix_vector = vp->config_vector;
 	c->num_queues = dev->num_queues;
 	c->device_status = dev->status;
@@ -154,8 +151,7 @@ static void virtio_pci_common_write16(struct virtio_pci *vp, u32 off, u16 val)
 		break;
 	case COMMON(queue_msix_vector):
 		if (vq)
-			vp->queue_vector[vp->queue_select] =
-				virtio_pci_common_vector(vp, val);
+			vp->queue_vector[vp->queue_select] = virtio_pci_common_vector(vp, val);
 		break;
 	case COMMON(queue_enable):
 		if (vq && val == 1)

@@ -3,8 +3,7 @@
 #include <virtio/pci.h>
 #include "virtio_pci_priv.h"
 
-BUILD_ASSERT(VIRTIO_PCI_MSIX_MAX * sizeof(struct virtio_pci_msix_entry) <=
-		     VIRTIO_PCI_MSIX_PBA_OFF,
+BUILD_ASSERT(VIRTIO_PCI_MSIX_MAX * sizeof(struct virtio_pci_msix_entry) <= VIRTIO_PCI_MSIX_PBA_OFF,
 	     "the table must end before the PBA");
 BUILD_ASSERT(VIRTIO_PCI_MSIX_MAX <= 64, "the PBA is one u64");
 
@@ -28,8 +27,7 @@ static void virtio_pci_msix_fire(struct virtio_pci *vp, u16 v)
 {
 	const struct virtio_pci_msix_entry *e = &vp->msix[v];
 
-	vp->params.notify_msi(vp->params.ctx, (u64)e->addr_hi << 32 | e->addr_lo,
-			      e->data);
+	vp->params.notify_msi(vp->params.ctx, (u64)e->addr_hi << 32 | e->addr_lo, e->data);
 }
 
 /* PCI LB 3.0 6.8.3.5: a masked vector's message waits in the PBA. */

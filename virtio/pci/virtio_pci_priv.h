@@ -49,10 +49,8 @@ static inline u16 virtio_pci_cfg16(const struct virtio_pci *vp, u32 off)
 }
 
 /* virtio_pci_common.c */
-int virtio_pci_common_read(struct virtio_pci *vp, u32 off, u32 size,
-			   u64 *val);
-void virtio_pci_common_write(struct virtio_pci *vp, u32 off, u32 size,
-			     u64 val);
+int virtio_pci_common_read(struct virtio_pci *vp, u32 off, u32 size, u64 *val);
+void virtio_pci_common_write(struct virtio_pci *vp, u32 off, u32 size, u64 val);
 void virtio_pci_common_reset(struct virtio_pci *vp);
 
 /* virtio_pci_msix.c */

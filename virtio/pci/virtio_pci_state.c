@@ -4,8 +4,7 @@
 #include <lib/string.h>
 #include "virtio_pci_priv.h"
 
-void virtio_pci_state_save(const struct virtio_pci *vp,
-			   struct virtio_pci_state *s)
+void virtio_pci_state_save(const struct virtio_pci *vp, struct virtio_pci_state *s)
 {
 	memset(s, 0, sizeof(*s));
 	virtio_dev_state_save(vp->dev, &s->dev);
@@ -45,14 +44,12 @@ static const char *virtio_pci_state_check(const struct virtio_pci *vp,
  * BARs, MSI-X enable and mask, the pci_cfg window's registers); the rest
  * stays as this build describes the function.
  */
-static void virtio_pci_state_apply(struct virtio_pci *vp,
-				   const struct virtio_pci_state *s)
+static void virtio_pci_state_apply(struct virtio_pci *vp, const struct virtio_pci_state *s)
 {
 	u64 vectors = vp->nvec >= 64 ? ~0ULL : BIT(vp->nvec) - 1;
 
 	for (u32 i = 0; i < sizeof(vp->cfg); i++)
-		vp->cfg[i] = (u8)((vp->cfg[i] & ~vp->wmask[i]) |
-				  (s->cfg[i] & vp->wmask[i]));
+		vp->cfg[i] = (u8)((vp->cfg[i] & ~vp->wmask[i]) | (s->cfg[i] & vp->wmask[i]));
 	for (u16 v = 0; v < vp->nvec; v++) {
 		vp->msix[v] = s->msix[v];
 		vp->msix[v].ctrl &= PCI_MSIX_ENTRY_MASKED;
@@ -66,8 +63,7 @@ static void virtio_pci_state_apply(struct virtio_pci *vp,
 		vp->queue_vector[q] = s->queue_vector[q];
 }
 
-int virtio_pci_state_load(struct virtio_pci *vp,
-			  const struct virtio_pci_state *s,
+int virtio_pci_state_load(struct virtio_pci *vp, const struct virtio_pci_state *s,
 			  struct vq_journal *j, const char **why)
 {
 	*why = virtio_pci_state_check(vp, s, j);

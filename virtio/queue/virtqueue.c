@@ -4,8 +4,7 @@
 #include <lib/string.h>
 #include "vq_ring.h"
 
-void vq_init(struct virtqueue *vq, struct virtio_dev *dev, u16 index,
-	     u16 size_max)
+void vq_init(struct virtqueue *vq, struct virtio_dev *dev, u16 index, u16 size_max)
 {
 	memset(vq, 0, sizeof(*vq));
 	vq->dev = dev;
@@ -41,19 +40,18 @@ int vq_fail(struct virtqueue *vq, const char *fmt, ...)
 }
 
 /* A ring area: wholly in guest RAM and aligned as virtio 1.2 2.7 / 2.8.10.1 ask. */
-void *vq_map_area(struct virtqueue *vq, const char *what, gpa_t gpa, u64 len,
-		  u64 align)
+void *vq_map_area(struct virtqueue *vq, const char *what, gpa_t gpa, u64 len, u64 align)
 {
 	void *p = guest_mem_map(vq->dev->mem, gpa, len);
 
 	if (!p) {
-		vq_fail(vq, "%s 0x%llx+0x%llx is outside guest RAM", what,
-			(unsigned long long)gpa, (unsigned long long)len);
+		vq_fail(vq, "%s 0x%llx+0x%llx is outside guest RAM", what, (unsigned long long)gpa,
+			(unsigned long long)len);
 		return NULL;
 	}
 	if (!IS_ALIGNED(gpa, align) || !IS_ALIGNED((uintptr_t)p, align)) {
-		vq_fail(vq, "%s 0x%llx is not %llu-byte aligned", what,
-			(unsigned long long)gpa, (unsigned long long)align);
+		vq_fail(vq, "%s 0x%llx is not %llu-byte aligned", what, (unsigned long long)gpa,
+			(unsigned long long)align);
 		return NULL;
 	}
 	return p;
@@ -64,8 +62,7 @@ int vq_start(struct virtqueue *vq, bool packed, bool event_idx, bool indirect)
 	int err;
 
 	if (!vq->size || vq->size > vq->size_max)
-		return vq_fail(vq, "queue size %u not in 1..%u", vq->size,
-			       vq->size_max);
+		return vq_fail(vq, "queue size %u not in 1..%u", vq->size, vq->size_max);
 	vq->packed = packed;
 	vq->event_idx = event_idx;
 	vq->indirect = indirect;
@@ -157,8 +154,7 @@ bool vq_should_notify(struct virtqueue *vq)
 {
 	if (!vq_live(vq))
 		return false;
-	return vq->packed ? vq_packed_should_notify(vq) :
-			    vq_split_should_notify(vq);
+	return vq->packed ? vq_packed_should_notify(vq) : vq_split_should_notify(vq);
 }
 
 void vq_disable_notify(struct virtqueue *vq)

@@ -12,8 +12,7 @@ void vq_chain_init(struct vq_chain *c)
 	c->out_len = c->in_len = 0;
 }
 
-static int vq_chain_account(struct virtqueue *vq, u32 *total, u16 *count,
-			    u32 len)
+static int vq_chain_account(struct virtqueue *vq, u32 *total, u16 *count, u32 len)
 {
 	if (len > UINT32_MAX - *total)
 		return vq_fail(vq, "descriptor chain length overflows 32 bits");
@@ -29,19 +28,16 @@ static int vq_chain_account(struct virtqueue *vq, u32 *total, u16 *count,
  * device-readable segments before the device-writable ones
  * (virtio 1.2 2.7.4.2, 2.8.17).
  */
-int vq_chain_add(struct virtqueue *vq, struct vq_chain *c, u64 addr, u32 len,
-		 bool writable)
+int vq_chain_add(struct virtqueue *vq, struct vq_chain *c, u64 addr, u32 len, bool writable)
 {
 	u32 n = (u32)c->nout + c->nin;
 	void *p;
 	int err;
 
 	if (n >= vq->size_max)
-		return vq_fail(vq, "descriptor chain is longer than %u descriptors",
-			       vq->size_max);
+		return vq_fail(vq, "descriptor chain is longer than %u descriptors", vq->size_max);
 	if (!len)
-		return vq_fail(vq, "zero-length descriptor at chain position %u",
-			       n);
+		return vq_fail(vq, "zero-length descriptor at chain position %u", n);
 	if (!writable && c->nin)
 		return vq_fail(vq, "device-readable descriptor after a device-writable one");
 	p = guest_mem_map(vq->dev->mem, addr, len);
@@ -60,14 +56,12 @@ int vq_chain_add(struct virtqueue *vq, struct vq_chain *c, u64 addr, u32 len,
 }
 
 /* virtio 1.2 2.7.5.3 and 2.8.7: an indirect table is whole 16-byte entries. */
-int vq_chain_indirect(struct virtqueue *vq, u64 addr, u32 len,
-		      const u8 **table, u32 *count)
+int vq_chain_indirect(struct virtqueue *vq, u64 addr, u32 len, const u8 **table, u32 *count)
 {
 	if (!vq->indirect)
 		return vq_fail(vq, "indirect descriptor without VIRTIO_F_INDIRECT_DESC");
 	if (!len || len % sizeof(struct virtq_desc))
-		return vq_fail(vq, "indirect table length %u is not a multiple of 16",
-			       len);
+		return vq_fail(vq, "indirect table length %u is not a multiple of 16", len);
 	*count = len / sizeof(struct virtq_desc);
 	if (*count > vq->size_max)
 		return vq_fail(vq, "indirect table of %u descriptors exceeds the queue size %u",
@@ -80,8 +74,7 @@ int vq_chain_indirect(struct virtqueue *vq, u64 addr, u32 len,
 }
 
 /* Copy to or from one side's segments, starting at byte off of that side. */
-static u32 vq_chain_copy(const struct vq_chain *c, bool writable, u32 off,
-			 u8 *buf, u32 len)
+static u32 vq_chain_copy(const struct vq_chain *c, bool writable, u32 off, u8 *buf, u32 len)
 {
 	u32 first = writable ? c->nout : 0;
 	u32 end = writable ? (u32)c->nout + c->nin : c->nout;
@@ -110,8 +103,7 @@ u32 vq_chain_read(const struct vq_chain *c, u32 off, void *dst, u32 len)
 	return vq_chain_copy(c, false, off, dst, len);
 }
 
-u32 vq_chain_write(const struct vq_chain *c, u32 off, const void *src,
-		   u32 len)
+u32 vq_chain_write(const struct vq_chain *c, u32 off, const void *src, u32 len)
 {
 	return vq_chain_copy(c, true, off, (u8 *)src, len);
 }

@@ -51,7 +51,7 @@ u16 vq_journal_packed_pos(u16 slot, bool wrap)
 
 static u16 vq_journal_slot(u16 pos)
 {
-	return pos & (u16)~(1u << RING_EVENT_WRAP_SHIFT);
+	return pos & (u16)(~(1u << RING_EVENT_WRAP_SHIFT));
 }
 
 static bool vq_journal_wrap(u16 pos)
@@ -61,8 +61,7 @@ static bool vq_journal_wrap(u16 pos)
 
 static u16 vq_journal_pos(const struct virtqueue *vq)
 {
-	return vq->packed ? vq_journal_packed_pos(vq->used_idx, vq->used_wrap) :
-			    vq->used_idx;
+	return vq->packed ? vq_journal_packed_pos(vq->used_idx, vq->used_wrap) : vq->used_idx;
 }
 
 /* At reset and start: nothing in flight, the position as it now is. */
@@ -108,8 +107,7 @@ void vq_journal_commit(struct virtqueue *vq)
 /* Packed: slots from used to to, as the sum of the batch's buffer lengths must be. */
 static u32 vq_journal_span(const struct vq_journal *j, u16 size)
 {
-	u32 from = vq_journal_slot(j->used) +
-		   (vq_journal_wrap(j->used) ? 0u : size);
+	u32 from = vq_journal_slot(j->used) + (vq_journal_wrap(j->used) ? 0u : size);
 	u32 to = vq_journal_slot(j->to) + (vq_journal_wrap(j->to) ? 0u : size);
 
 	return (to + 2u * size - from) % (2u * size);
@@ -119,13 +117,11 @@ const char *vq_journal_check(const struct vq_journal *j, u16 size, bool packed)
 {
 	u32 slots = 0;
 
-	if (packed && (vq_journal_slot(j->used) >= size ||
-		       vq_journal_slot(j->to) >= size))
+	if (packed && (vq_journal_slot(j->used) >= size || vq_journal_slot(j->to) >= size))
 		return "a journal position lies outside its queue";
 	if (j->to == j->used)
 		return NULL;
-	if (!j->count || j->count > size ||
-	    (!packed && (u16)(j->to - j->used) != j->count))
+	if (!j->count || j->count > size || (!packed && (u16)(j->to - j->used) != j->count))
 		return "a journal batch has the wrong number of buffers";
 	for (u16 i = 0; i < j->count; i++) {
 		const struct vq_pending *p = &j->batch[i];
@@ -152,16 +148,14 @@ static void vq_journal_seek(struct virtqueue *vq, u16 pos)
 /* The batch in flight was not shown to the driver yet (split: harmless to show again). */
 static bool vq_journal_unshown(struct virtqueue *vq)
 {
-	return !vq->packed ||
-	       vq_packed_avail_at(vq, vq->used_idx, vq->used_wrap);
+	return !vq->packed || vq_packed_avail_at(vq, vq->used_idx, vq->used_wrap);
 }
 
 void vq_journal_resume(struct virtqueue *vq, const struct vq_journal *j)
 {
 	vq_journal_seek(vq, j->used);
 	if (j->to != j->used && vq_journal_unshown(vq)) {
-		memcpy(vq->pending, j->batch,
-		       j->count * sizeof(vq->pending[0]));
+		memcpy(vq->pending, j->batch, j->count * sizeof(vq->pending[0]));
 		vq->npending = j->count;
 		if (vq->packed)
 			vq_packed_flush(vq);
@@ -174,8 +168,7 @@ void vq_journal_resume(struct virtqueue *vq, const struct vq_journal *j)
 	vq->last_avail = vq->used_idx;
 	vq->avail_wrap = vq->used_wrap;
 	/* Interrupt decisions start afresh: the embedder signals each queue once. */
-	vq->signalled = vq->packed ? (u16)vq_packed_linear(vq, vq->used_idx,
-							   vq->used_wrap) :
+	vq->signalled = vq->packed ? (u16)vq_packed_linear(vq, vq->used_idx, vq->used_wrap) :
 				     vq->used_idx;
 	vq->since_signal = 0;
 }

@@ -15,27 +15,23 @@ int vq_packed_start(struct virtqueue *vq)
 	const u64 ev = sizeof(struct pvirtq_event_suppress);
 
 	vq->desc = vq_map_area(vq, "descriptor ring", vq->desc_gpa,
-				 (u64)vq->size * sizeof(struct pvirtq_desc), 16);
+			       (u64)vq->size * sizeof(struct pvirtq_desc), 16);
 	if (!vq->desc)
 		return -EIO;
-	vq->driver = vq_map_area(vq, "driver event area", vq->driver_gpa,
-				   ev, 4);
+	vq->driver = vq_map_area(vq, "driver event area", vq->driver_gpa, ev, 4);
 	if (!vq->driver)
 		return -EIO;
-	vq->device = vq_map_area(vq, "device event area", vq->device_gpa,
-				   ev, 4);
+	vq->device = vq_map_area(vq, "device event area", vq->device_gpa, ev, 4);
 	return vq->device ? 0 : -EIO;
 }
 
 /* virtio 1.2 2.8.1: available means AVAIL == wrap counter and USED != it. */
 static bool vq_packed_is_avail(u16 flags, bool wrap)
 {
-	return !!(flags & VIRTQ_DESC_F_AVAIL) == wrap &&
-	       !!(flags & VIRTQ_DESC_F_USED) != wrap;
+	return !!(flags & VIRTQ_DESC_F_AVAIL) == wrap && !!(flags & VIRTQ_DESC_F_USED) != wrap;
 }
 
-static void vq_packed_advance(const struct virtqueue *vq, u16 *slot,
-			      bool *wrap, u16 n)
+static void vq_packed_advance(const struct virtqueue *vq, u16 *slot, bool *wrap, u16 n)
 {
 	*slot = (u16)(*slot + n);
 	if (*slot >= vq->size) {
@@ -58,15 +54,13 @@ static int vq_packed_indirect(struct virtqueue *vq, struct vq_chain *c,
 		vq_ring_read_desc(table + i * sizeof(struct pvirtq_desc), &d);
 		if (d.w14 & VIRTQ_DESC_F_INDIRECT)
 			return vq_fail(vq, "indirect descriptor inside an indirect table");
-		err = vq_chain_add(vq, c, d.addr, d.len,
-				   d.w14 & VIRTQ_DESC_F_WRITE);
+		err = vq_chain_add(vq, c, d.addr, d.len, d.w14 & VIRTQ_DESC_F_WRITE);
 	}
 	return err;
 }
 
 /* One ring slot of a buffer; flags were loaded (once) and checked by the caller. */
-static int vq_packed_take(struct virtqueue *vq, struct vq_chain *c, u16 slot,
-			  u16 flags)
+static int vq_packed_take(struct virtqueue *vq, struct vq_chain *c, u16 slot, u16 flags)
 {
 	const struct pvirtq_desc *ring = vq->desc;
 	struct vq_raw_desc d;
@@ -76,8 +70,7 @@ static int vq_packed_take(struct virtqueue *vq, struct vq_chain *c, u16 slot,
 	c->id = d.w12; /* virtio 1.2 2.8.6: the last descriptor's id counts */
 	c->ndesc++;
 	if (!(flags & VIRTQ_DESC_F_INDIRECT))
-		return vq_chain_add(vq, c, d.addr, d.len,
-				    flags & VIRTQ_DESC_F_WRITE);
+		return vq_chain_add(vq, c, d.addr, d.len, flags & VIRTQ_DESC_F_WRITE);
 	if (c->ndesc != 1 || (flags & VIRTQ_DESC_F_NEXT))
 		return vq_fail(vq, "indirect descriptor chained with NEXT");
 	return vq_packed_indirect(vq, c, &d);
@@ -102,12 +95,12 @@ int vq_packed_pop(struct virtqueue *vq, struct vq_chain *c)
 		if (err)
 			return err;
 		vq_packed_advance(vq, &slot, &wrap, 1);
-		if (!(flags & VIRTQ_DESC_F_NEXT) ||
-		    (flags & VIRTQ_DESC_F_INDIRECT))
+		if (!(flags & VIRTQ_DESC_F_NEXT) || (flags & VIRTQ_DESC_F_INDIRECT))
 			break;
 		flags = vq_ring_load16(&ring[slot].flags);
 		if (!vq_packed_is_avail(flags, wrap))
-			return vq_fail(vq, "descriptor chain runs into slot %u, which is not available",
+			return vq_fail(vq,
+				       "descriptor chain runs into slot %u, which is not available",
 				       slot);
 	}
 	vq->last_avail = slot;
@@ -220,6 +213,5 @@ void vq_packed_set_notify(struct virtqueue *vq, bool enable)
 {
 	struct pvirtq_event_suppress *ev = vq->device;
 
-	vq_ring_store16(&ev->flags, enable ? RING_EVENT_FLAGS_ENABLE :
-					     RING_EVENT_FLAGS_DISABLE);
+	vq_ring_store16(&ev->flags, enable ? RING_EVENT_FLAGS_ENABLE : RING_EVENT_FLAGS_DISABLE);
 }

@@ -63,31 +63,25 @@ static inline void vq_ring_read_desc(const void *p, struct vq_raw_desc *d)
 
 	if (!((uintptr_t)p & 7)) {
 		d->addr = __atomic_load_n((const u64 *)p, __ATOMIC_RELAXED);
-		d->len = __atomic_load_n((const u32 *)((const u8 *)p + 8),
-					 __ATOMIC_RELAXED);
+		d->len = __atomic_load_n((const u32 *)((const u8 *)p + 8), __ATOMIC_RELAXED);
 		d->w12 = vq_ring_load16((const u8 *)p + 12);
 		d->w14 = vq_ring_load16((const u8 *)p + 14);
 		return;
 	}
 	for (int i = 0; i < 16; i++)
 		tmp[i] = b[i];
-	d->addr = (u64)tmp[0] | (u64)tmp[1] << 8 | (u64)tmp[2] << 16 |
-		  (u64)tmp[3] << 24 | (u64)tmp[4] << 32 | (u64)tmp[5] << 40 |
-		  (u64)tmp[6] << 48 | (u64)tmp[7] << 56;
-	d->len = (u32)tmp[8] | (u32)tmp[9] << 8 | (u32)tmp[10] << 16 |
-		 (u32)tmp[11] << 24;
+	d->addr = (u64)tmp[0] | (u64)tmp[1] << 8 | (u64)tmp[2] << 16 | (u64)tmp[3] << 24 |
+		  (u64)tmp[4] << 32 | (u64)tmp[5] << 40 | (u64)tmp[6] << 48 | (u64)tmp[7] << 56;
+	d->len = (u32)tmp[8] | (u32)tmp[9] << 8 | (u32)tmp[10] << 16 | (u32)tmp[11] << 24;
 	d->w12 = (u16)(tmp[12] | tmp[13] << 8);
 	d->w14 = (u16)(tmp[14] | tmp[15] << 8);
 }
 
 /* virtqueue.c: shared by both layouts. */
-void *vq_map_area(struct virtqueue *vq, const char *what, gpa_t gpa, u64 len,
-		  u64 align);
+void *vq_map_area(struct virtqueue *vq, const char *what, gpa_t gpa, u64 len, u64 align);
 void vq_chain_init(struct vq_chain *c);
-int vq_chain_add(struct virtqueue *vq, struct vq_chain *c, u64 addr, u32 len,
-		 bool writable);
-int vq_chain_indirect(struct virtqueue *vq, u64 addr, u32 len,
-		      const u8 **table, u32 *count);
+int vq_chain_add(struct virtqueue *vq, struct vq_chain *c, u64 addr, u32 len, bool writable);
+int vq_chain_indirect(struct virtqueue *vq, u64 addr, u32 len, const u8 **table, u32 *count);
 
 /* vq_journal.c: around every publish of used buffers, and at (re)start. */
 void vq_journal_mark(struct virtqueue *vq);

@@ -17,21 +17,18 @@ int vq_split_start(struct virtqueue *vq)
 	u64 n = vq->size, event = vq->event_idx ? sizeof(u16) : 0;
 
 	if (n & (n - 1))
-		return vq_fail(vq, "split queue size %u is not a power of 2",
-			       vq->size);
-	vq->desc = vq_map_area(vq, "descriptor table", vq->desc_gpa,
-				n * sizeof(struct virtq_desc), 16);
+		return vq_fail(vq, "split queue size %u is not a power of 2", vq->size);
+	vq->desc = vq_map_area(vq, "descriptor table", vq->desc_gpa, n * sizeof(struct virtq_desc),
+			       16);
 	if (!vq->desc)
 		return -EIO;
 	vq->driver = vq_map_area(vq, "avail ring", vq->driver_gpa,
-				  sizeof(struct virtq_avail) + n * 2 + event, 2);
+				 sizeof(struct virtq_avail) + n * 2 + event, 2);
 	if (!vq->driver)
 		return -EIO;
-	vq->device = vq_map_area(vq, "used ring", vq->device_gpa,
-				  sizeof(struct virtq_used) +
-					  n * sizeof(struct virtq_used_elem) +
-					  event,
-				  4);
+	vq->device = vq_map_area(
+		vq, "used ring", vq->device_gpa,
+		sizeof(struct virtq_used) + n * sizeof(struct virtq_used_elem) + event, 4);
 	return vq->device ? 0 : -EIO;
 }
 
@@ -55,13 +52,12 @@ static int vq_split_indirect(struct virtqueue *vq, struct vq_chain *c,
 		vq_ring_read_desc(table + i * sizeof(struct virtq_desc), &d);
 		if (d.w12 & VIRTQ_DESC_F_INDIRECT)
 			return vq_fail(vq, "indirect descriptor inside an indirect table");
-		err = vq_chain_add(vq, c, d.addr, d.len,
-				   d.w12 & VIRTQ_DESC_F_WRITE);
+		err = vq_chain_add(vq, c, d.addr, d.len, d.w12 & VIRTQ_DESC_F_WRITE);
 		if (err || !(d.w12 & VIRTQ_DESC_F_NEXT))
 			return err;
 		if (d.w14 >= count)
-			return vq_fail(vq, "indirect descriptor links to %u, table has %u",
-				       d.w14, count);
+			return vq_fail(vq, "indirect descriptor links to %u, table has %u", d.w14,
+				       count);
 		i = d.w14;
 	}
 }
@@ -81,13 +77,12 @@ static int vq_split_walk(struct virtqueue *vq, struct vq_chain *c, u16 head)
 		vq_ring_read_desc(&table[i], &d);
 		if (d.w12 & VIRTQ_DESC_F_INDIRECT)
 			return vq_split_indirect(vq, c, &d);
-		err = vq_chain_add(vq, c, d.addr, d.len,
-				   d.w12 & VIRTQ_DESC_F_WRITE);
+		err = vq_chain_add(vq, c, d.addr, d.len, d.w12 & VIRTQ_DESC_F_WRITE);
 		if (err || !(d.w12 & VIRTQ_DESC_F_NEXT))
 			return err;
 		if (d.w14 >= vq->size)
-			return vq_fail(vq, "descriptor %u links to %u, queue size %u",
-				       i, d.w14, vq->size);
+			return vq_fail(vq, "descriptor %u links to %u, queue size %u", i, d.w14,
+				       vq->size);
 		i = d.w14;
 	}
 }
@@ -103,13 +98,12 @@ int vq_split_pop(struct virtqueue *vq, struct vq_chain *c)
 	if (!ahead)
 		return 0;
 	if (ahead > vq->size)
-		return vq_fail(vq, "avail idx %u is %u entries past %u, queue size %u",
-			       idx, ahead, vq->last_avail, vq->size);
+		return vq_fail(vq, "avail idx %u is %u entries past %u, queue size %u", idx, ahead,
+			       vq->last_avail, vq->size);
 	vq_ring_rmb(); /* ring entries were written before idx */
 	head = vq_ring_load16(&avail->ring[vq->last_avail & (vq->size - 1)]);
 	if (head >= vq->size)
-		return vq_fail(vq, "avail ring names descriptor %u, queue size %u",
-			       head, vq->size);
+		return vq_fail(vq, "avail ring names descriptor %u, queue size %u", head, vq->size);
 	vq_chain_init(c);
 	c->id = head;
 	c->ndesc = 1;
@@ -165,8 +159,7 @@ bool vq_split_should_notify(struct virtqueue *vq)
 	if (!since)
 		return false;
 	if (!vq->event_idx)
-		return !(vq_ring_load16(&avail->flags) &
-			 VIRTQ_AVAIL_F_NO_INTERRUPT);
+		return !(vq_ring_load16(&avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 	if (since > 0xffff)
 		return true; /* the u16 window below would wrap */
 	event = vq_ring_load16(&avail->ring[vq->size]);

@@ -37,7 +37,8 @@ static bool valid_name(const char *n)
 	if (!len || len >= KCTL_NAME_MAX)
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '-' || n[i] == '_'))
+		if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '-' ||
+		      n[i] == '_'))
 			return false;
 	return true;
 }
@@ -54,8 +55,8 @@ static struct vm *guest_named(struct kctl_cmd *c, int *err)
 		return NULL;
 	}
 	if (vm->id == 0) {
-		*err = fail(c, -EPERM, "'%s' is the service VM: it is managed from the Keel monitor",
-			    c->name);
+		*err = fail(c, -EPERM,
+			    "'%s' is the service VM: it is managed from the Keel monitor", c->name);
 		return NULL;
 	}
 	return vm;
@@ -70,13 +71,16 @@ static int cmd_create(struct kctl_cmd *c)
 {
 	u64 mem = c->args[0], offset;
 	u32 vcpus = (u32)c->args[1];
-	struct guest_config gc = { c->name, mem, vcpus, nr_cpus > 1 ? 1 : 0, false, control_console_out, NULL };
+	struct guest_config gc = {
+		c->name, mem, vcpus, nr_cpus > 1 ? 1 : 0, false, control_console_out, NULL
+	};
 	char err[GUEST_ERR_MAX];
 	struct vm *vm;
 
 	c->name[KCTL_NAME_MAX - 1] = 0;
 	if (!valid_name(c->name))
-		return fail(c, -EINVAL, "'%s' is not a VM name: use 1 to 15 of a-z 0-9 - _", c->name);
+		return fail(c, -EINVAL, "'%s' is not a VM name: use 1 to 15 of a-z 0-9 - _",
+			    c->name);
 	if (vm_find(c->name))
 		return fail(c, -EEXIST, "a VM called '%s' exists already", c->name);
 	if (mem < MIN_MEMORY || mem % (2 * MiB))
@@ -85,7 +89,8 @@ static int cmd_create(struct kctl_cmd *c)
 		return fail(c, -EINVAL, "vCPUs must be between 1 and %d", VM_MAX_VCPUS);
 	if (mem + 64 * MiB > free_bytes())
 		return fail(c, -ENOMEM, "not enough free memory: %llu MiB asked, %llu MiB free",
-			    (unsigned long long)(mem / MiB), (unsigned long long)(free_bytes() / MiB));
+			    (unsigned long long)(mem / MiB),
+			    (unsigned long long)(free_bytes() / MiB));
 	vm = guest_create(&gc, err);
 	if (!vm)
 		return fail(c, -ENOMEM, "%s", err);
@@ -137,7 +142,8 @@ static int cmd_load(struct kctl_cmd *c)
 	if (k && c->args[3])
 		rd = copy_out(vm, c->args[2], c->args[3], &ip);
 	if (!k || (c->args[3] && !rd))
-		err = fail(c, -ENOMEM, "cannot read the staged images (outside the VM's RAM, or no memory)");
+		err = fail(c, -ENOMEM,
+			   "cannot read the staged images (outside the VM's RAM, or no memory)");
 	else if (guest_load(vm, k, c->args[1], rd, c->args[3], c->text, why))
 		err = fail(c, -ENOEXEC, "%s", why);
 	else
@@ -172,7 +178,8 @@ static int cmd_stop(struct kctl_cmd *c)
 	if (!vm)
 		return err;
 	if (vm->state != VM_RUNNING)
-		return fail(c, -EINVAL, "'%s' is not running (%s)", c->name, vm_state_name(vm->state));
+		return fail(c, -EINVAL, "'%s' is not running (%s)", c->name,
+			    vm_state_name(vm->state));
 	c->text[sizeof(c->text) - 1] = 0;
 	for (char *p = c->text; *p; p++) /* it goes to Keel's log */
 		if (*p < ' ' || *p > '~')
@@ -208,7 +215,8 @@ static void info_of(struct vm *vm, struct kctl_vm_info *r)
 	r->vcpus = vm->nr_vcpus;
 	r->service = vm->id == 0;
 	r->memory = vm->ram_size;
-	r->uptime_ms = vm->start_ns && vm->state == VM_RUNNING ? (time_ns() - vm->start_ns) / 1000000 : 0;
+	r->uptime_ms =
+		vm->start_ns && vm->state == VM_RUNNING ? (time_ns() - vm->start_ns) / 1000000 : 0;
 	for (u32 i = 0; i < vm->nr_vcpus && !vm->resources_freed; i++)
 		exits += vm->vcpus[i]->exits_total;
 	r->exits = exits;
@@ -259,7 +267,8 @@ static int cmd_dm_doorbell(struct kctl_cmd *c)
 	struct vm *vm = guest_named(c, &err);
 
 	return vm ? dm_set_doorbell(vm, c->args[0], c->args[1], c->args[2], c->args[3], c->msg,
-				    sizeof(c->msg)) : err;
+				    sizeof(c->msg)) :
+		    err;
 }
 
 static int cmd_dm_msi(struct kctl_cmd *c)
@@ -273,11 +282,15 @@ static int cmd_dm_msi(struct kctl_cmd *c)
 void control_execute(struct kctl_cmd *c)
 {
 	static int (*const ops[KCTL_OP_COUNT])(struct kctl_cmd *) = {
-		[KCTL_OP_CREATE] = cmd_create, [KCTL_OP_LOAD] = cmd_load,
-		[KCTL_OP_START] = cmd_start,   [KCTL_OP_STOP] = cmd_stop,
-		[KCTL_OP_DESTROY] = cmd_destroy, [KCTL_OP_LIST] = cmd_list,
+		[KCTL_OP_CREATE] = cmd_create,
+		[KCTL_OP_LOAD] = cmd_load,
+		[KCTL_OP_START] = cmd_start,
+		[KCTL_OP_STOP] = cmd_stop,
+		[KCTL_OP_DESTROY] = cmd_destroy,
+		[KCTL_OP_LIST] = cmd_list,
 		[KCTL_OP_INFO] = cmd_info,
-		[KCTL_OP_DM_ATTACH] = cmd_dm_attach, [KCTL_OP_DM_DOORBELL] = cmd_dm_doorbell,
+		[KCTL_OP_DM_ATTACH] = cmd_dm_attach,
+		[KCTL_OP_DM_DOORBELL] = cmd_dm_doorbell,
 		[KCTL_OP_DM_MSI] = cmd_dm_msi,
 	};
 	static struct kctl_cmd copy; /* the service VM could change its slot while we work */
@@ -287,8 +300,9 @@ void control_execute(struct kctl_cmd *c)
 	memcpy(&copy, c, sizeof(copy));
 	op = copy.op;
 	copy.msg[0] = 0;
-	copy.status = op < KCTL_OP_COUNT && ops[op] ? ops[op](&copy) :
-		      fail(&copy, -ENOSYS, "unknown command %u", op);
+	copy.status = op < KCTL_OP_COUNT && ops[op] ?
+			      ops[op](&copy) :
+			      fail(&copy, -ENOSYS, "unknown command %u", op);
 	memcpy(c, &copy, sizeof(copy));
 	vm_admin_unlock();
 }

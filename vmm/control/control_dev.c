@@ -28,14 +28,14 @@
 #define BAR_PREFETCH 0x8
 #define WINDOW_GRAIN (2 * MiB)
 #define WINDOW_BLOCKS_MAX 32768 /* 64 GiB */
-#define CTL_SRC 1	       /* our source bit on the vIOAPIC pin */
+#define CTL_SRC 1		/* our source bit on the vIOAPIC pin */
 
 static struct {
 	struct vm *svc;
 	u16 bdf;
 	u16 command;
 	u8 int_line;
-	u32 bar[6]; /* as the guest wrote them */
+	u32 bar[6];	/* as the guest wrote them */
 	u64 bar0, bar2; /* where they are mapped now (0: not) */
 	u64 window_size;
 	u32 irq_status, irq_enable, gsi;
@@ -43,7 +43,7 @@ static struct {
 	struct mmio_handler *regs;
 	u8 window_used[WINDOW_BLOCKS_MAX / 8];
 	u64 window_off[KCTL_MAX_VMS], window_span[KCTL_MAX_VMS];
-	struct spinlock out_lock; /* a guest's vCPUs may all print at once */
+	struct spinlock out_lock;  /* a guest's vCPUs may all print at once */
 	struct spinlock line_lock; /* orders updates of the INTx level */
 } ctl = { .out_lock = SPINLOCK_INIT, .line_lock = SPINLOCK_INIT };
 
@@ -55,7 +55,8 @@ u8 *control_console_page(u32 vm_id)
 struct kctl_ioreq *control_ioreq(u32 vm_id, u32 vcpu)
 {
 	return (struct kctl_ioreq *)(ctl.shared + (KCTL_IOREQ_BASE - KCTL_CMD_BASE) +
-				     (u64)vm_id * KCTL_IOREQ_VM_SIZE) + vcpu;
+				     (u64)vm_id * KCTL_IOREQ_VM_SIZE) +
+	       vcpu;
 }
 
 struct kctl_doorbells *control_doorbells(u32 vm_id)
@@ -213,7 +214,8 @@ static void window_remove(u32 id)
 
 static u64 gpa_span(struct vm *vm)
 {
-	return vm->ram_size > 3 * GiB ? vm->ram_size + GiB : vm->ram_size; /* the hole below 4 GiB */
+	/* the hole below 4 GiB */
+	return vm->ram_size > 3 * GiB ? vm->ram_size + GiB : vm->ram_size;
 }
 
 int control_window_map(struct vm *vm, u64 *offset)
@@ -242,7 +244,7 @@ void control_window_unmap(struct vm *vm)
 
 	window_remove(vm->id);
 	for (u64 k = first; k < first + ctl.window_span[vm->id] / WINDOW_GRAIN; k++)
-		ctl.window_used[k / 8] &= (u8)~(1u << (k % 8));
+		ctl.window_used[k / 8] &= (u8)(~(1u << (k % 8)));
 	ctl.window_span[vm->id] = 0;
 }
 
@@ -260,12 +262,14 @@ static void place_bars(void)
 
 	if (b0 != ctl.bar0) {
 		if (ctl.bar0)
-			vm_map(ctl.svc, ctl.bar0, ctl.bar0, KCTL_BAR0_SIZE, PT_RWX); /* back to identity */
+			/* back to identity */
+			vm_map(ctl.svc, ctl.bar0, ctl.bar0, KCTL_BAR0_SIZE, PT_RWX);
 		ctl.regs->base = b0;
 		ctl.regs->size = b0 ? PAGE_SIZE : 0;
 		if (b0) {
 			pt_unmap(&ctl.svc->gpa, b0, PAGE_SIZE);
-			vm_map(ctl.svc, b0 + KCTL_CMD_BASE, virt_to_phys(ctl.shared), SHARED_SIZE, PT_RWX);
+			vm_map(ctl.svc, b0 + KCTL_CMD_BASE, virt_to_phys(ctl.shared), SHARED_SIZE,
+			       PT_RWX);
 		}
 		ctl.bar0 = b0;
 	}
@@ -296,10 +300,14 @@ static u32 cfg_dword(u32 reg)
 	case 0x00:
 		return (u32)KCTL_DEVICE << 16 | KCTL_VENDOR;
 	case 0x04: /* status bit 3: interrupt pending (PCI 3.0 6.2.3) */
-		return ctl.command | ((ctl.irq_status & ctl.irq_enable) ? PCI_STATUS_INTERRUPT << 16 : 0);
+		return ctl.command |
+		       ((ctl.irq_status & ctl.irq_enable) ? PCI_STATUS_INTERRUPT << 16 : 0);
 	case 0x08:
 		return KCTL_CLASS << 8 | 1;
-	case 0x10: case 0x14: case 0x18: case 0x1c:
+	case 0x10:
+	case 0x14:
+	case 0x18:
+	case 0x1c:
 		return ctl.bar[(reg - 0x10) / 4];
 	case 0x2c:
 		return (u32)KCTL_DEVICE << 16 | KCTL_VENDOR;
@@ -326,11 +334,12 @@ static void bar_write(u32 i, u32 val)
 	u32 flags = i == 0 ? BAR_MEM64 : i == 2 ? BAR_MEM64 | BAR_PREFETCH : 0;
 
 	if (i >= 4)
-		return; /* the device has no BAR4/5: unused BARs are hardwired to 0 (PCI 3.0 6.2.5.1) */
+		/* the device has no BAR4/5: unused BARs are hardwired to 0 (PCI 3.0 6.2.5.1) */
+		return;
 	if (i & 1) /* upper halves: sizing reads back what the size allows */
 		ctl.bar[i] = val & (u32)(~(size - 1) >> 32);
 	else
-		ctl.bar[i] = (val & (u32)~(size - 1) & ~0xfu) | flags;
+		ctl.bar[i] = (val & (u32)(~(size - 1)) & ~0xfu) | flags;
 }
 
 bool control_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
@@ -357,13 +366,15 @@ bool control_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
 void control_console_out(struct vuart *u, void *ctx, u8 byte)
 {
 	struct vm *vm = vuart_vm(u);
-	struct kctl_ring_hdr *r = (struct kctl_ring_hdr *)(control_console_page(vm->id) + KCTL_RING_OUT);
+	struct kctl_ring_hdr *r =
+		(struct kctl_ring_hdr *)(control_console_page(vm->id) + KCTL_RING_OUT);
 	u8 *data = (u8 *)(r + 1);
 	u64 flags = spin_lock_irqsave(&ctl.out_lock);
 	u32 head = vm->console_head; /* Keel's own copy: the service VM can scribble on r->head */
 
 	(void)ctx;
-	data[head % KCTL_OUT_DATA] = byte; /* the oldest byte goes if nobody read it (keelctl_abi.h) */
+	/* the oldest byte goes if nobody read it (keelctl_abi.h) */
+	data[head % KCTL_OUT_DATA] = byte;
 	vm->console_head = head + 1;
 	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
 	spin_unlock_irqrestore(&ctl.out_lock, flags);
@@ -390,7 +401,8 @@ void control_console_poll(void)
 		r = (struct kctl_ring_hdr *)(control_console_page(id) + KCTL_RING_IN);
 		data = (u8 *)(r + 1);
 		tail = vm->console_tail; /* Keel's own copy */
-		head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE); /* read once: the service VM writes it */
+		/* read once: the service VM writes it */
+		head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
 		if (head - tail > KCTL_IN_DATA)
 			tail = head; /* a broken producer: drop what it claims */
 		while (tail != head && vuart_receive(vm->uart, data[tail % KCTL_IN_DATA]))

@@ -25,7 +25,8 @@ static struct kctl_ioreq *slot_of(struct vcpu *v)
 
 static bool same(const struct dm_access *a, const struct dm_access *b)
 {
-	return a->type == b->type && a->addr == b->addr && a->size == b->size && a->write == b->write;
+	return a->type == b->type && a->addr == b->addr && a->size == b->size &&
+	       a->write == b->write;
 }
 
 static u64 size_mask(u32 size)
@@ -52,7 +53,8 @@ static int take_answer(struct vcpu *v, const struct dm_access *a, u64 *val)
 	WRITE_ONCE(q->state, KCTL_IOREQ_IDLE);
 	v->dm.waiting = false;
 	if (!same(&done, a))
-		return 1; /* the guest went elsewhere meanwhile (it cannot, barring a bug): ask anew */
+		/* the guest went elsewhere meanwhile (it cannot, barring a bug): ask anew */
+		return 1;
 	if (result < 0)
 		return -EFAULT;
 	if (v->dm.nr_done < ARRAY_SIZE(v->dm.done))
@@ -190,7 +192,8 @@ static int refuse(char *msg, u32 len, int err, const char *fmt, ...)
 int dm_attach(struct vm *vm, u64 dev, char *msg, u32 msg_len)
 {
 	if (vm->state != VM_CREATED)
-		return refuse(msg, msg_len, -EBUSY, "'%s' has been started: devices go on before", vm->name);
+		return refuse(msg, msg_len, -EBUSY, "'%s' has been started: devices go on before",
+			      vm->name);
 	if (dev < 1 || dev >= KCTL_DM_DEVS)
 		return refuse(msg, msg_len, -EINVAL, "PCI device number %llu: must be 1 to %u",
 			      (unsigned long long)dev, KCTL_DM_DEVS - 1);
@@ -207,7 +210,8 @@ int dm_set_doorbell(struct vm *vm, u64 dev, u64 gpa, u64 len, u64 stride, char *
 		return refuse(msg, msg_len, -ENOENT, "00:%02llx.0 of '%s' is not keel-dm's",
 			      (unsigned long long)dev, vm->name);
 	if (len && (!stride || len / stride > 32 || len > PAGE_SIZE || gpa + len < gpa))
-		return refuse(msg, msg_len, -EINVAL, "doorbell range: at most 32 doorbells in 4 KiB");
+		return refuse(msg, msg_len, -EINVAL,
+			      "doorbell range: at most 32 doorbells in 4 KiB");
 	vm->dm_bells[dev] = (struct dm_doorbell){ gpa, len, (u32)stride };
 	return 0;
 }

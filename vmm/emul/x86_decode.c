@@ -35,7 +35,7 @@
 /* ModRM and SIB fields (SDM vol. 2A 2.1.5, tables 2-1 to 2-3). */
 #define MODRM_MOD(m) ((m) >> 6)
 #define MODRM_REG(m) (((m) >> 3) & 7)
-#define MODRM_RM(m) ((m) & 7)
+#define MODRM_RM(m) ((m)&7)
 #define MOD_DISP0 0
 #define MOD_DISP8 1
 #define MOD_DISP32 2 /* disp16 with 16-bit addressing */
@@ -47,15 +47,15 @@
 #define SIB_NO_BASE 5 /* with mod 0 */
 
 /* Per-opcode attributes. */
-#define D_MODRM BIT(0)  /* a ModRM byte follows */
-#define D_BYTE BIT(1)   /* 8-bit operands */
-#define D_IMM8 BIT(2)   /* 8-bit immediate, sign-extended */
-#define D_IMMZ BIT(3)   /* 16-bit or 32-bit immediate by operand size */
-#define D_MOFFS BIT(4)  /* address-size offset instead of ModRM */
-#define D_NO64 BIT(5)   /* #UD in 64-bit mode */
+#define D_MODRM BIT(0)	/* a ModRM byte follows */
+#define D_BYTE BIT(1)	/* 8-bit operands */
+#define D_IMM8 BIT(2)	/* 8-bit immediate, sign-extended */
+#define D_IMMZ BIT(3)	/* 16-bit or 32-bit immediate by operand size */
+#define D_MOFFS BIT(4)	/* address-size offset instead of ModRM */
+#define D_NO64 BIT(5)	/* #UD in 64-bit mode */
 #define D_ONLY64 BIT(6) /* a different instruction outside 64-bit mode */
-#define D_SRC8 BIT(7)   /* memory source is 8-bit (MOVZX/MOVSX) */
-#define D_SRC16 BIT(8)  /* memory source is 16-bit */
+#define D_SRC8 BIT(7)	/* memory source is 8-bit (MOVZX/MOVSX) */
+#define D_SRC16 BIT(8)	/* memory source is 16-bit */
 
 enum x86_group { GRP_NONE, GRP_1, GRP_3, GRP_11 };
 
@@ -67,11 +67,11 @@ struct x86_opdesc {
 };
 
 /* The eight ALU blocks 00-3F: Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev (SDM vol. 2D A-2). */
-#define ALU_ROW(opc, o)                                                     \
-	[(opc) + 0] = { o, X86_FORM_RM_REG, GRP_NONE, D_MODRM | D_BYTE },   \
-	[(opc) + 1] = { o, X86_FORM_RM_REG, GRP_NONE, D_MODRM },            \
-	[(opc) + 2] = { o, X86_FORM_REG_RM, GRP_NONE, D_MODRM | D_BYTE },   \
-	[(opc) + 3] = { o, X86_FORM_REG_RM, GRP_NONE, D_MODRM }
+#define ALU_ROW(opc, o)                                                            \
+	[(opc) + 0] = { o, X86_FORM_RM_REG, GRP_NONE, D_MODRM | D_BYTE },          \
+		 [(opc) + 1] = { o, X86_FORM_RM_REG, GRP_NONE, D_MODRM },          \
+		 [(opc) + 2] = { o, X86_FORM_REG_RM, GRP_NONE, D_MODRM | D_BYTE }, \
+		 [(opc) + 3] = { o, X86_FORM_REG_RM, GRP_NONE, D_MODRM }
 
 /* One-byte opcode map (SDM vol. 2D table A-2); op 0 means unsupported. */
 static const struct x86_opdesc x86_map1[256] = {
@@ -112,9 +112,9 @@ static const struct x86_opdesc x86_map1[256] = {
 
 /* The few two-byte opcodes (SDM vol. 2D table A-3). */
 static const struct x86_opdesc x86_map2_movx[4] = {
-	{ X86_OP_MOVZX, X86_FORM_REG_RM, GRP_NONE, D_MODRM | D_SRC8 },  /* B6 */
+	{ X86_OP_MOVZX, X86_FORM_REG_RM, GRP_NONE, D_MODRM | D_SRC8 },	/* B6 */
 	{ X86_OP_MOVZX, X86_FORM_REG_RM, GRP_NONE, D_MODRM | D_SRC16 }, /* B7 */
-	{ X86_OP_MOVSX, X86_FORM_REG_RM, GRP_NONE, D_MODRM | D_SRC8 },  /* BE */
+	{ X86_OP_MOVSX, X86_FORM_REG_RM, GRP_NONE, D_MODRM | D_SRC8 },	/* BE */
 	{ X86_OP_MOVSX, X86_FORM_REG_RM, GRP_NONE, D_MODRM | D_SRC16 }, /* BF */
 };
 
@@ -131,8 +131,7 @@ static const u8 x86_rm16_base[8] = {
 	X86_RBX, X86_RBX, X86_RBP, X86_RBP, X86_RSI, X86_RDI, X86_RBP, X86_RBX,
 };
 static const u8 x86_rm16_index[8] = {
-	X86_RSI, X86_RDI, X86_RSI, X86_RDI,
-	X86_REG_NONE, X86_REG_NONE, X86_REG_NONE, X86_REG_NONE,
+	X86_RSI, X86_RDI, X86_RSI, X86_RDI, X86_REG_NONE, X86_REG_NONE, X86_REG_NONE, X86_REG_NONE,
 };
 
 struct x86_cursor {
@@ -211,8 +210,7 @@ static bool x86_seg_prefix(u8 b, u8 *seg)
  * prefix of a group wins. A REX byte counts only directly before the opcode;
  * one followed by a legacy prefix is ignored (SDM vol. 2A 2.2.1).
  */
-static int x86_prefixes(struct x86_cursor *c, struct x86_insn *in, u8 *seg,
-			u8 *opc)
+static int x86_prefixes(struct x86_cursor *c, struct x86_insn *in, u8 *seg, u8 *opc)
 {
 	bool opsize = false, adsize = false;
 	u8 b;
@@ -243,8 +241,7 @@ static int x86_prefixes(struct x86_cursor *c, struct x86_insn *in, u8 *seg,
 	return 0;
 }
 
-static int x86_disp(struct x86_cursor *c, struct x86_insn *in, u8 mod,
-		    u8 wide)
+static int x86_disp(struct x86_cursor *c, struct x86_insn *in, u8 mod, u8 wide)
 {
 	if (mod == MOD_DISP8)
 		return x86_fetch_signed(c, 1, &in->mem.disp);
@@ -346,8 +343,7 @@ static int x86_group_op(struct x86_insn *in, u8 group)
 	return 0;
 }
 
-static const struct x86_opdesc *x86_lookup(struct x86_cursor *c,
-					   struct x86_insn *in, u8 opc,
+static const struct x86_opdesc *x86_lookup(struct x86_cursor *c, struct x86_insn *in, u8 opc,
 					   int *rc)
 {
 	in->opcode = opc;
@@ -358,10 +354,14 @@ static const struct x86_opdesc *x86_lookup(struct x86_cursor *c,
 		return NULL;
 	in->two_byte = true;
 	switch (in->opcode) {
-	case 0xb6: return &x86_map2_movx[0];
-	case 0xb7: return &x86_map2_movx[1];
-	case 0xbe: return &x86_map2_movx[2];
-	case 0xbf: return &x86_map2_movx[3];
+	case 0xb6:
+		return &x86_map2_movx[0];
+	case 0xb7:
+		return &x86_map2_movx[1];
+	case 0xbe:
+		return &x86_map2_movx[2];
+	case 0xbf:
+		return &x86_map2_movx[3];
 	}
 	return &x86_unsupported;
 }
@@ -399,15 +399,12 @@ static int x86_immediate(struct x86_cursor *c, struct x86_insn *in, u16 attr)
 /* LOCK is legal only on a read-modify-write of memory (SDM vol. 2A LOCK). */
 static bool x86_lock_ok(const struct x86_insn *in)
 {
-	if (in->rm_is_reg || in->form == X86_FORM_REG_RM ||
-	    in->form == X86_FORM_STRING)
+	if (in->rm_is_reg || in->form == X86_FORM_REG_RM || in->form == X86_FORM_STRING)
 		return false;
-	return (in->op >= X86_OP_ADD && in->op <= X86_OP_XOR) ||
-	       in->op == X86_OP_XCHG;
+	return (in->op >= X86_OP_ADD && in->op <= X86_OP_XOR) || in->op == X86_OP_XCHG;
 }
 
-static int x86_operands(struct x86_cursor *c, struct x86_insn *in,
-			const struct x86_opdesc *d)
+static int x86_operands(struct x86_cursor *c, struct x86_insn *in, const struct x86_opdesc *d)
 {
 	s64 moffs;
 	int rc;
@@ -457,14 +454,13 @@ static int x86_decode_body(struct x86_cursor *c, struct x86_insn *in)
 		return -EINVAL;
 	/* BP or SP as base selects SS (SDM vol. 1 3.7.4.1). */
 	if (seg == X86_SEG_COUNT)
-		seg = (in->mem.base == X86_RSP || in->mem.base == X86_RBP) ?
-			      X86_SEG_SS : X86_SEG_DS;
+		seg = (in->mem.base == X86_RSP || in->mem.base == X86_RBP) ? X86_SEG_SS :
+									     X86_SEG_DS;
 	in->mem.seg = seg;
 	return 0;
 }
 
-int x86_decode(const u8 *bytes, size_t len, enum x86_mode mode,
-	       struct x86_insn *out)
+int x86_decode(const u8 *bytes, size_t len, enum x86_mode mode, struct x86_insn *out)
 {
 	struct x86_cursor c = { .bytes = bytes, .len = len };
 	int rc;
@@ -491,15 +487,12 @@ int x86_decode(const u8 *bytes, size_t len, enum x86_mode mode,
 }
 
 static const char *const x86_op_names[X86_OP_COUNT] = {
-	[X86_OP_NONE] = "(bad)",   [X86_OP_MOV] = "mov",
-	[X86_OP_MOVZX] = "movzx",  [X86_OP_MOVSX] = "movsx",
-	[X86_OP_MOVSXD] = "movsxd", [X86_OP_ADD] = "add",
-	[X86_OP_OR] = "or",	   [X86_OP_ADC] = "adc",
-	[X86_OP_SBB] = "sbb",	   [X86_OP_AND] = "and",
-	[X86_OP_SUB] = "sub",	   [X86_OP_XOR] = "xor",
-	[X86_OP_CMP] = "cmp",	   [X86_OP_TEST] = "test",
-	[X86_OP_XCHG] = "xchg",	   [X86_OP_MOVS] = "movs",
-	[X86_OP_STOS] = "stos",
+	[X86_OP_NONE] = "(bad)",  [X86_OP_MOV] = "mov",	      [X86_OP_MOVZX] = "movzx",
+	[X86_OP_MOVSX] = "movsx", [X86_OP_MOVSXD] = "movsxd", [X86_OP_ADD] = "add",
+	[X86_OP_OR] = "or",	  [X86_OP_ADC] = "adc",	      [X86_OP_SBB] = "sbb",
+	[X86_OP_AND] = "and",	  [X86_OP_SUB] = "sub",	      [X86_OP_XOR] = "xor",
+	[X86_OP_CMP] = "cmp",	  [X86_OP_TEST] = "test",     [X86_OP_XCHG] = "xchg",
+	[X86_OP_MOVS] = "movs",	  [X86_OP_STOS] = "stos",
 };
 
 const char *x86_mnemonic(const struct x86_insn *insn)

@@ -36,15 +36,13 @@ static u64 x86_reg_get(const struct x86_regs *r, u8 reg, u8 size, bool high8)
 }
 
 /* 8/16-bit writes keep the upper bits, 32-bit writes zero-extend (SDM vol. 1 3.4.1.1). */
-static void x86_reg_set(struct x86_regs *r, u8 reg, u8 size, bool high8,
-			u64 val)
+static void x86_reg_set(struct x86_regs *r, u8 reg, u8 size, bool high8, u64 val)
 {
 	u64 *g;
 
 	if (high8) {
 		g = &r->gpr[reg - X86_RSP];
-		*g = (*g & ~(0xffULL << X86_HIGH8_SHIFT)) |
-		     ((val & 0xff) << X86_HIGH8_SHIFT);
+		*g = (*g & ~(0xffULL << X86_HIGH8_SHIFT)) | ((val & 0xff) << X86_HIGH8_SHIFT);
 		return;
 	}
 	g = &r->gpr[reg];
@@ -68,19 +66,16 @@ static void x86_advance(struct x86_regs *r, const struct x86_insn *insn)
 }
 
 /* In 64-bit mode only FS and GS have bases (SDM vol. 1 3.3.7.1). */
-static u64 x86_seg_base(const struct x86_regs *r, const struct x86_insn *insn,
-			u8 seg)
+static u64 x86_seg_base(const struct x86_regs *r, const struct x86_insn *insn, u8 seg)
 {
 	if (seg >= X86_SEG_COUNT)
 		return 0;
-	if (insn->mode == X86_MODE_LONG64 && seg != X86_SEG_FS &&
-	    seg != X86_SEG_GS)
+	if (insn->mode == X86_MODE_LONG64 && seg != X86_SEG_FS && seg != X86_SEG_GS)
 		return 0;
 	return r->seg_base[seg];
 }
 
-static u64 x86_linear(const struct x86_regs *r, const struct x86_insn *insn,
-		      u8 seg, u64 ea)
+static u64 x86_linear(const struct x86_regs *r, const struct x86_insn *insn, u8 seg, u64 ea)
 {
 	u64 lin = x86_seg_base(r, insn, seg) + ea;
 
@@ -127,8 +122,7 @@ static u64 x86_szp_flags(u64 res, u8 size)
 static u64 x86_alu(u8 op, u8 size, u64 dst, u64 src, u64 rflags, u64 *flags)
 {
 	u64 mask = x86_mask(size), sign = BIT(8 * size - 1), res, f = 0;
-	bool carry = (op == X86_OP_ADC || op == X86_OP_SBB) &&
-		     (rflags & X86_RFLAGS_CF);
+	bool carry = (op == X86_OP_ADC || op == X86_OP_SBB) && (rflags & X86_RFLAGS_CF);
 
 	dst &= mask;
 	src &= mask;
@@ -166,8 +160,8 @@ static u64 x86_alu(u8 op, u8 size, u64 dst, u64 src, u64 rflags, u64 *flags)
 	return res;
 }
 
-static int x86_emul_mov(struct x86_regs *regs, const struct x86_insn *insn,
-			gpa_t gpa, const struct x86_emul_ops *ops, void *ctx)
+static int x86_emul_mov(struct x86_regs *regs, const struct x86_insn *insn, gpa_t gpa,
+			const struct x86_emul_ops *ops, void *ctx)
 {
 	u64 val;
 	int rc;
@@ -179,21 +173,18 @@ static int x86_emul_mov(struct x86_regs *regs, const struct x86_insn *insn,
 		val &= x86_mask(insn->mem_size);
 		if (insn->op == X86_OP_MOVSX || insn->op == X86_OP_MOVSXD)
 			val = x86_sign_extend(val, insn->mem_size);
-		x86_reg_set(regs, insn->reg, insn->op_size, insn->reg_high8,
-			    val);
+		x86_reg_set(regs, insn->reg, insn->op_size, insn->reg_high8, val);
 		return 0;
 	}
 	if (insn->form == X86_FORM_RM_IMM)
 		val = insn->imm;
 	else
-		val = x86_reg_get(regs, insn->reg, insn->op_size,
-				  insn->reg_high8);
-	return ops->mmio_write(ctx, gpa, insn->mem_size,
-			       val & x86_mask(insn->mem_size));
+		val = x86_reg_get(regs, insn->reg, insn->op_size, insn->reg_high8);
+	return ops->mmio_write(ctx, gpa, insn->mem_size, val & x86_mask(insn->mem_size));
 }
 
-static int x86_emul_alu(struct x86_regs *regs, const struct x86_insn *insn,
-			gpa_t gpa, const struct x86_emul_ops *ops, void *ctx)
+static int x86_emul_alu(struct x86_regs *regs, const struct x86_insn *insn, gpa_t gpa,
+			const struct x86_emul_ops *ops, void *ctx)
 {
 	bool mem_dst = insn->form != X86_FORM_REG_RM;
 	u8 size = insn->op_size;
@@ -206,14 +197,13 @@ static int x86_emul_alu(struct x86_regs *regs, const struct x86_insn *insn,
 		other = insn->imm;
 	else
 		other = x86_reg_get(regs, insn->reg, size, insn->reg_high8);
-	res = x86_alu(insn->op, size, mem_dst ? mem : other,
-		      mem_dst ? other : mem, regs->rflags, &flags);
+	res = x86_alu(insn->op, size, mem_dst ? mem : other, mem_dst ? other : mem, regs->rflags,
+		      &flags);
 	if (insn->op != X86_OP_CMP && insn->op != X86_OP_TEST) {
 		if (mem_dst)
 			rc = ops->mmio_write(ctx, gpa, size, res);
 		else
-			x86_reg_set(regs, insn->reg, size, insn->reg_high8,
-				    res);
+			x86_reg_set(regs, insn->reg, size, insn->reg_high8, res);
 	}
 	if (rc)
 		return rc;
@@ -221,8 +211,8 @@ static int x86_emul_alu(struct x86_regs *regs, const struct x86_insn *insn,
 	return 0;
 }
 
-static int x86_emul_xchg(struct x86_regs *regs, const struct x86_insn *insn,
-			 gpa_t gpa, const struct x86_emul_ops *ops, void *ctx)
+static int x86_emul_xchg(struct x86_regs *regs, const struct x86_insn *insn, gpa_t gpa,
+			 const struct x86_emul_ops *ops, void *ctx)
 {
 	u8 size = insn->op_size;
 	u64 mem;
@@ -230,8 +220,7 @@ static int x86_emul_xchg(struct x86_regs *regs, const struct x86_insn *insn,
 
 	if (!rc)
 		rc = ops->mmio_write(ctx, gpa, size,
-				     x86_reg_get(regs, insn->reg, size,
-						 insn->reg_high8));
+				     x86_reg_get(regs, insn->reg, size, insn->reg_high8));
 	if (!rc)
 		x86_reg_set(regs, insn->reg, size, insn->reg_high8, mem);
 	return rc;
@@ -242,8 +231,8 @@ static int x86_emul_xchg(struct x86_regs *regs, const struct x86_insn *insn,
  * the decoded address. A mismatch means the decode is not the instruction
  * that faulted (the guest rewrote it). Split accesses are not supported.
  */
-static int x86_check_access(const struct x86_regs *regs,
-			    const struct x86_insn *insn, gpa_t fault_gpa)
+static int x86_check_access(const struct x86_regs *regs, const struct x86_insn *insn,
+			    gpa_t fault_gpa)
 {
 	u64 off = X86_PAGE_OFFSET(x86_insn_linear(regs, insn));
 
@@ -299,8 +288,7 @@ static bool x86_operands_ok(const struct x86_insn *insn)
 	/* A register operand cannot have faulted on memory. */
 	if (insn->rm_is_reg)
 		return false;
-	if (insn->form != X86_FORM_RM_IMM &&
-	    !x86_reg_ok(insn->reg, insn->reg_high8))
+	if (insn->form != X86_FORM_RM_IMM && !x86_reg_ok(insn->reg, insn->reg_high8))
 		return false;
 	if (m->base != X86_REG_NONE && m->base >= X86_GPR_COUNT)
 		return false;
@@ -310,20 +298,18 @@ static bool x86_operands_ok(const struct x86_insn *insn)
 }
 
 /* The emulator's own check of what it is given: never index out of range. */
-static int x86_validate(const struct x86_regs *regs,
-			const struct x86_insn *insn,
+static int x86_validate(const struct x86_regs *regs, const struct x86_insn *insn,
 			const struct x86_emul_ops *ops)
 {
-	if (!regs || !ops->mmio_read || !ops->mmio_write || !ops->translate ||
-	    !ops->ram_read || !ops->ram_write)
+	if (!regs || !ops->mmio_read || !ops->mmio_write || !ops->translate || !ops->ram_read ||
+	    !ops->ram_write)
 		return -EINVAL;
-	if (!insn->len || insn->len > X86_MAX_INSN_LEN ||
-	    insn->op >= X86_OP_COUNT || insn->form >= X86_FORM_COUNT ||
-	    !(x86_op_forms[insn->op] & BIT(insn->form)) ||
+	if (!insn->len || insn->len > X86_MAX_INSN_LEN || insn->op >= X86_OP_COUNT ||
+	    insn->form >= X86_FORM_COUNT || !(x86_op_forms[insn->op] & BIT(insn->form)) ||
 	    insn->mode >= X86_MODE_COUNT)
 		return -EINVAL;
-	if (!x86_size_ok(insn->op_size) || !x86_size_ok(insn->mem_size) ||
-	    insn->addr_size < 2 || !x86_size_ok(insn->addr_size))
+	if (!x86_size_ok(insn->op_size) || !x86_size_ok(insn->mem_size) || insn->addr_size < 2 ||
+	    !x86_size_ok(insn->addr_size))
 		return -EINVAL;
 	if (!x86_extends(insn->op) && insn->mem_size != insn->op_size)
 		return -EINVAL;
@@ -336,9 +322,8 @@ struct x86_side {
 	bool mmio;
 };
 
-static int x86_side_locate(const struct x86_regs *regs,
-			   const struct x86_insn *insn, gpa_t fault_gpa,
-			   const struct x86_emul_ops *ops, void *ctx, u8 seg,
+static int x86_side_locate(const struct x86_regs *regs, const struct x86_insn *insn,
+			   gpa_t fault_gpa, const struct x86_emul_ops *ops, void *ctx, u8 seg,
 			   u8 reg, bool write, struct x86_side *s)
 {
 	u64 ea = regs->gpr[reg] & x86_mask(insn->addr_size);
@@ -354,8 +339,8 @@ static int x86_side_locate(const struct x86_regs *regs,
 	return 0;
 }
 
-static int x86_side_read(const struct x86_side *s, u8 size,
-			 const struct x86_emul_ops *ops, void *ctx, u64 *val)
+static int x86_side_read(const struct x86_side *s, u8 size, const struct x86_emul_ops *ops,
+			 void *ctx, u64 *val)
 {
 	u8 buf[8];
 	int rc;
@@ -372,8 +357,8 @@ static int x86_side_read(const struct x86_side *s, u8 size,
 	return ops->mmio_read(ctx, s->gpa, size, val);
 }
 
-static int x86_side_write(const struct x86_side *s, u8 size,
-			  const struct x86_emul_ops *ops, void *ctx, u64 val)
+static int x86_side_write(const struct x86_side *s, u8 size, const struct x86_emul_ops *ops,
+			  void *ctx, u64 val)
 {
 	u8 buf[8];
 	int rc;
@@ -392,13 +377,11 @@ static int x86_side_write(const struct x86_side *s, u8 size,
 static void x86_string_step(struct x86_regs *regs, const struct x86_insn *insn)
 {
 	u8 as = insn->addr_size;
-	u64 delta = (regs->rflags & X86_RFLAGS_DF) ? -(u64)insn->op_size :
-						     insn->op_size;
+	u64 delta = (regs->rflags & X86_RFLAGS_DF) ? -(u64)insn->op_size : insn->op_size;
 
 	x86_reg_set(regs, X86_RDI, as, false, regs->gpr[X86_RDI] + delta);
 	if (insn->op == X86_OP_MOVS)
-		x86_reg_set(regs, X86_RSI, as, false,
-			    regs->gpr[X86_RSI] + delta);
+		x86_reg_set(regs, X86_RSI, as, false, regs->gpr[X86_RSI] + delta);
 	if (insn->rep) {
 		x86_reg_set(regs, X86_RCX, as, false, regs->gpr[X86_RCX] - 1);
 		/* RIP stays: the guest re-executes the next iteration. */
@@ -412,9 +395,8 @@ static void x86_string_step(struct x86_regs *regs, const struct x86_insn *insn)
  * One element of MOVS or STOS. Both addresses are translated before any
  * access; the side on fault_gpa's page is MMIO, the other RAM.
  */
-static int x86_emul_string(struct x86_regs *regs, const struct x86_insn *insn,
-			   gpa_t fault_gpa, const struct x86_emul_ops *ops,
-			   void *ctx)
+static int x86_emul_string(struct x86_regs *regs, const struct x86_insn *insn, gpa_t fault_gpa,
+			   const struct x86_emul_ops *ops, void *ctx)
 {
 	u8 size = insn->op_size;
 	struct x86_side src, dst;
@@ -426,13 +408,12 @@ static int x86_emul_string(struct x86_regs *regs, const struct x86_insn *insn,
 		return 0;
 	}
 	if (insn->op == X86_OP_MOVS) {
-		rc = x86_side_locate(regs, insn, fault_gpa, ops, ctx,
-				     insn->mem.seg, X86_RSI, false, &src);
+		rc = x86_side_locate(regs, insn, fault_gpa, ops, ctx, insn->mem.seg, X86_RSI, false,
+				     &src);
 		if (rc)
 			return rc;
 	}
-	rc = x86_side_locate(regs, insn, fault_gpa, ops, ctx, X86_SEG_ES,
-			     X86_RDI, true, &dst);
+	rc = x86_side_locate(regs, insn, fault_gpa, ops, ctx, X86_SEG_ES, X86_RDI, true, &dst);
 	if (rc)
 		return rc;
 	if (insn->op == X86_OP_MOVS)
@@ -446,9 +427,8 @@ static int x86_emul_string(struct x86_regs *regs, const struct x86_insn *insn,
 	return rc;
 }
 
-int x86_emulate_mmio(struct x86_regs *regs, const struct x86_insn *insn,
-		     gpa_t fault_gpa, const struct x86_emul_ops *ops,
-		     void *ctx)
+int x86_emulate_mmio(struct x86_regs *regs, const struct x86_insn *insn, gpa_t fault_gpa,
+		     const struct x86_emul_ops *ops, void *ctx)
 {
 	int rc;
 

@@ -4,16 +4,26 @@
 #include <keel/vm.h>
 
 const char *const exit_names[EXIT_COUNT] = {
-	[EXIT_NONE] = "none",		[EXIT_EXTINT] = "external interrupt",
-	[EXIT_NMI] = "NMI",		[EXIT_IRQ_WINDOW] = "interrupt window",
-	[EXIT_CPUID] = "CPUID",		[EXIT_MSR_READ] = "RDMSR",
-	[EXIT_MSR_WRITE] = "WRMSR",	[EXIT_IO] = "port I/O",
-	[EXIT_NPF] = "nested page fault", [EXIT_HLT] = "HLT",
-	[EXIT_HYPERCALL] = "hypercall",	[EXIT_EXCEPTION] = "exception",
-	[EXIT_SHUTDOWN] = "shutdown (triple fault)", [EXIT_INVALID] = "invalid guest state",
-	[EXIT_XSETBV] = "XSETBV",	[EXIT_TASK_SWITCH] = "task switch",
-	[EXIT_PAUSE] = "PAUSE",		[EXIT_UD] = "unsupported instruction",
-	[EXIT_INIT] = "INIT",		[EXIT_UNKNOWN] = "unknown",
+	[EXIT_NONE] = "none",
+	[EXIT_EXTINT] = "external interrupt",
+	[EXIT_NMI] = "NMI",
+	[EXIT_IRQ_WINDOW] = "interrupt window",
+	[EXIT_CPUID] = "CPUID",
+	[EXIT_MSR_READ] = "RDMSR",
+	[EXIT_MSR_WRITE] = "WRMSR",
+	[EXIT_IO] = "port I/O",
+	[EXIT_NPF] = "nested page fault",
+	[EXIT_HLT] = "HLT",
+	[EXIT_HYPERCALL] = "hypercall",
+	[EXIT_EXCEPTION] = "exception",
+	[EXIT_SHUTDOWN] = "shutdown (triple fault)",
+	[EXIT_INVALID] = "invalid guest state",
+	[EXIT_XSETBV] = "XSETBV",
+	[EXIT_TASK_SWITCH] = "task switch",
+	[EXIT_PAUSE] = "PAUSE",
+	[EXIT_UD] = "unsupported instruction",
+	[EXIT_INIT] = "INIT",
+	[EXIT_UNKNOWN] = "unknown",
 };
 BUILD_ASSERT(ARRAY_SIZE(exit_names) == EXIT_COUNT, "a name for every exit reason");
 

@@ -20,7 +20,7 @@
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define MSR_AMD_HWCR 0xc0010015
 #define MSR_AMD_VM_CR 0xc0010114
-#define VM_CR_LOCK BIT(3)     /* APM2 15.30.1 */
+#define VM_CR_LOCK BIT(3) /* APM2 15.30.1 */
 #define VM_CR_SVMDIS BIT(4)
 #define MSR_AMD_OSVW_LEN 0xc0010140
 #define MSR_AMD_OSVW_STATUS 0xc0010141
@@ -109,7 +109,7 @@ static int write_tsc_aux(struct vcpu *v, u32 msr, u64 val)
 	(void)msr;
 	if (val >> 32)
 		return -EINVAL; /* SDM 2B RDTSCP: bits 63:32 are reserved */
-	v->tsc_aux = val; /* loaded into the CPU before the next entry */
+	v->tsc_aux = val;	/* loaded into the CPU before the next entry */
 	return 0;
 }
 
@@ -133,7 +133,8 @@ static const struct msr_handler msrs[] = {
 	{ MSR_MTRR_CAP, read_zero, NULL },
 	{ MSR_MCG_CAP, read_zero, NULL },
 	{ MSR_MCG_STATUS, read_zero, write_ignore },
-	{ 0x1a0, read_zero, write_ignore }, /* IA32_MISC_ENABLE: Linux's verify_cpu reads it on Intel */
+	/* IA32_MISC_ENABLE: Linux's verify_cpu reads it on Intel */
+	{ 0x1a0, read_zero, write_ignore },
 	{ MSR_PAT, read_reg, write_reg },
 	{ MSR_MTRR_DEF_TYPE, read_mtrr_def, write_ignore },
 	{ MSR_EFER, read_reg, write_reg },

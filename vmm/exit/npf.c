@@ -105,14 +105,17 @@ static enum exit_action bad_insn(struct vcpu *v, gpa_t gpa, const u8 *b, size_t 
 		hex[k++] = ' ';
 	}
 	hex[k ? k - 1 : 0] = 0;
-	return vcpu_kill(v, "cannot emulate the MMIO access at %llx: instruction bytes [%s] (error %d)",
-			 (unsigned long long)gpa, hex, err);
+	return vcpu_kill(
+		v, "cannot emulate the MMIO access at %llx: instruction bytes [%s] (error %d)",
+		(unsigned long long)gpa, hex, err);
 }
 
 static enum exit_action outside(struct vcpu *v, const struct vm_exit *e)
 {
 	return vcpu_kill(v, "%s guest-physical %llx, outside its RAM and devices (rip %llx)",
-			 e->npf.fetch ? "executed at" : e->npf.write ? "wrote to" : "read from",
+			 e->npf.fetch ? "executed at" :
+			 e->npf.write ? "wrote to" :
+					"read from",
 			 (unsigned long long)e->npf.gpa,
 			 (unsigned long long)vcpu_ops->get_reg(v, VCPU_RIP));
 }

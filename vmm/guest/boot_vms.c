@@ -12,8 +12,8 @@ void boot_vms_start(const struct boot_info *bi)
 	for (u32 i = 0; i < bi->config.nr_vms; i++) {
 		const struct config_vm *c = &bi->config.vms[i];
 		const struct boot_module *m = boot_module_find(bi, c->kernel);
-		struct guest_config gc = { c->name, c->memory, c->vcpus, c->first_cpu, c->testdev,
-					   vuart_sink_log, NULL };
+		struct guest_config gc = { c->name,    c->memory,      c->vcpus, c->first_cpu,
+					   c->testdev, vuart_sink_log, NULL };
 		char err[GUEST_ERR_MAX];
 		struct vm *vm = guest_create(&gc, err);
 

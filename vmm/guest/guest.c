@@ -46,7 +46,8 @@ static int pm_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 
 	(void)v, (void)opaque, (void)size;
 	if (port >= PM_TIMER_PORT && port < PM_TIMER_PORT + 4) /* ACPI 6.5 4.8.3.3, 32 bits */
-		*val = (u32)((ns / 1000000000ULL) * PM_TIMER_HZ + (ns % 1000000000ULL) * PM_TIMER_HZ / 1000000000ULL);
+		*val = (u32)((ns / 1000000000ULL) * PM_TIMER_HZ +
+			     (ns % 1000000000ULL) * PM_TIMER_HZ / 1000000000ULL);
 	else
 		*val = 0;
 	return 0;
@@ -138,9 +139,11 @@ struct vm *guest_create(const struct guest_config *gc, char *err)
 		return NULL;
 	}
 	if (add_ram(vm, gc->memory)) {
-		format_snprintf(err, GUEST_ERR_MAX, "not enough free memory for %llu MiB (%llu MiB free)",
-				(unsigned long long)(gc->memory / MiB),
-				(unsigned long long)((page_alloc_free_pages() * PAGE_SIZE + vm->ram_size) / MiB));
+		format_snprintf(
+			err, GUEST_ERR_MAX, "not enough free memory for %llu MiB (%llu MiB free)",
+			(unsigned long long)(gc->memory / MiB),
+			(unsigned long long)((page_alloc_free_pages() * PAGE_SIZE + vm->ram_size) /
+					     MiB));
 		goto out_fail;
 	}
 	if (add_devices(vm, gc)) {
@@ -160,7 +163,8 @@ static u32 guest_e820(struct vm *vm, struct e820_entry *e)
 	u32 n = 0;
 
 	e[n++] = (struct e820_entry){ 0, GUEST_LOW_RAM_END, E820_RAM };
-	e[n++] = (struct e820_entry){ GUEST_LOW_RAM_END, GUEST_ACPI_BASE - GUEST_LOW_RAM_END, E820_RESERVED };
+	e[n++] = (struct e820_entry){ GUEST_LOW_RAM_END, GUEST_ACPI_BASE - GUEST_LOW_RAM_END,
+				      E820_RESERVED };
 	e[n++] = (struct e820_entry){ GUEST_ACPI_BASE, GUEST_ACPI_SIZE, E820_ACPI };
 	e[n++] = (struct e820_entry){ MiB, low_top - MiB, E820_RAM };
 	e[n++] = (struct e820_entry){ GUEST_ECAM_BASE, MiB, E820_RESERVED };
@@ -175,9 +179,15 @@ int guest_load(struct vm *vm, const u8 *kernel, u64 kernel_size, const u8 *initr
 	struct e820_entry e820[8];
 	char why[LINUX_ERR_MAX], line[GUEST_CMDLINE_MAX];
 	struct linux_boot lb = {
-		.kernel = kernel, .kernel_size = kernel_size, .initrd = initrd,
-		.initrd_size = initrd_size, .cmdline = line, .rsdp = GUEST_ACPI_BASE,
-		.e820 = e820, .nr_e820 = guest_e820(vm, e820), .boot_area = GUEST_BOOT_AREA,
+		.kernel = kernel,
+		.kernel_size = kernel_size,
+		.initrd = initrd,
+		.initrd_size = initrd_size,
+		.cmdline = line,
+		.rsdp = GUEST_ACPI_BASE,
+		.e820 = e820,
+		.nr_e820 = guest_e820(vm, e820),
+		.boot_area = GUEST_BOOT_AREA,
 	};
 
 	char mb[LOADER_ERR_MAX];
@@ -208,8 +218,8 @@ int guest_load(struct vm *vm, const u8 *kernel, u64 kernel_size, const u8 *initr
 	}
 	if (!multiboot_load(vm, kernel, kernel_size, cmdline, mb))
 		return 0;
-	format_snprintf(err, GUEST_ERR_MAX, "neither a Linux bzImage (%s) nor a multiboot kernel (%s)",
-			why, mb);
+	format_snprintf(err, GUEST_ERR_MAX,
+			"neither a Linux bzImage (%s) nor a multiboot kernel (%s)", why, mb);
 	return -ENOEXEC;
 }
 

@@ -78,12 +78,16 @@ int linux_check_image(const u8 *img, u64 size, char *err)
 {
 	u32 setup;
 
-	if (size < 0x1000 || rd16(img, OFF_BOOT_FLAG) != 0xaa55 || rd32(img, OFF_HEADER) != HDR_MAGIC)
-		return bad(err, "not a Linux bzImage (no boot sector signature or 'HdrS' header)", 0);
+	if (size < 0x1000 || rd16(img, OFF_BOOT_FLAG) != 0xaa55 ||
+	    rd32(img, OFF_HEADER) != HDR_MAGIC)
+		return bad(err, "not a Linux bzImage (no boot sector signature or 'HdrS' header)",
+			   0);
 	if (rd16(img, OFF_VERSION) < MIN_VERSION)
-		return bad(err, "boot protocol %x is too old; Keel needs 2.12 or later", rd16(img, OFF_VERSION));
+		return bad(err, "boot protocol %x is too old; Keel needs 2.12 or later",
+			   rd16(img, OFF_VERSION));
 	if (!(rd16(img, OFF_XLOADFLAGS) & XLF_KERNEL_64))
-		return bad(err, "the kernel has no 64-bit entry point (xloadflags %x)", rd16(img, OFF_XLOADFLAGS));
+		return bad(err, "the kernel has no 64-bit entry point (xloadflags %x)",
+			   rd16(img, OFF_XLOADFLAGS));
 	setup = img[OFF_SETUP_SECTS] ? img[OFF_SETUP_SECTS] : 4;
 	if ((u64)(setup + 1) * 512 >= size)
 		return bad(err, "setup code (%u sectors) leaves no kernel in the file", setup);
@@ -121,7 +125,8 @@ static gpa_t place_initrd(const struct linux_boot *lb, u64 max, u64 kstart, u64 
 		if (a < kend && a + lb->initrd_size > kstart) {
 			if (kstart < e->addr + lb->initrd_size)
 				continue;
-			a = ALIGN_DOWN(kstart - lb->initrd_size, PAGE_SIZE); /* just below the kernel */
+			/* just below the kernel */
+			a = ALIGN_DOWN(kstart - lb->initrd_size, PAGE_SIZE);
 		}
 		if (a >= e->addr && a + lb->initrd_size <= top && a > best)
 			best = a;
@@ -144,10 +149,10 @@ static void screen_info(u8 *bp, const struct boot_framebuffer *fb)
 	memcpy(si + 24, &base, 4);
 	memcpy(si + 28, &size, 4);
 	memcpy(si + 36, &line, 2);
-	si[38] = 8, si[39] = bgr ? 16 : 0;  /* red size, position */
-	si[40] = 8, si[41] = 8;		    /* green */
-	si[42] = 8, si[43] = bgr ? 0 : 16;  /* blue */
-	si[44] = 8, si[45] = 24;	    /* reserved */
+	si[38] = 8, si[39] = bgr ? 16 : 0; /* red size, position */
+	si[40] = 8, si[41] = 8;		   /* green */
+	si[42] = 8, si[43] = bgr ? 0 : 16; /* blue */
+	si[44] = 8, si[45] = 24;	   /* reserved */
 	memcpy(si + 54, &caps, 4);
 	memcpy(si + 58, &ext, 4);
 }
@@ -155,7 +160,8 @@ static void screen_info(u8 *bp, const struct boot_framebuffer *fb)
 static void fill_params(u8 *bp, const u8 *img, const struct linux_boot *lb, gpa_t cmdline,
 			gpa_t initrd)
 {
-	u32 hdr_end = OFF_HEADER + img[OFF_JUMP + 1]; /* the jump's offset byte gives the header's size */
+	/* the jump's offset byte gives the header's size */
+	u32 hdr_end = OFF_HEADER + img[OFF_JUMP + 1];
 	u32 lo;
 
 	memset(bp, 0, BOOT_PARAMS_SIZE);
@@ -213,7 +219,8 @@ static void set_entry(struct vcpu *v, gpa_t area, gpa_t entry)
 {
 	/* boot.rst: __BOOT_CS = 0x10 (64-bit code), __BOOT_DS = 0x18 (data) */
 	static const u64 gdt[4] = { 0, 0, 0x00af9a000000ffffULL, 0x00cf92000000ffffULL };
-	struct vcpu_segment cs = { 0x10, 0xa9b, 0xffffffff, 0 }, ds = { 0x18, 0xc93, 0xffffffff, 0 };
+	struct vcpu_segment cs = { 0x10, 0xa9b, 0xffffffff, 0 },
+			    ds = { 0x18, 0xc93, 0xffffffff, 0 };
 	struct vcpu_segment gdtr = { 0, 0, sizeof(gdt) - 1, area + AREA_GDT };
 	static const enum vcpu_seg data[] = { SEG_DS, SEG_ES, SEG_SS, SEG_FS, SEG_GS };
 
@@ -248,7 +255,9 @@ int linux_load(struct vm *vm, const struct linux_boot *lb, char *err)
 	u64 koff = (u64)(setup + 1) * 512, ksize = lb->kernel_size - koff;
 	u64 align = MAX(rd32(img, OFF_KERNEL_ALIGNMENT), 2 * MiB);
 	u64 need = MAX(rd32(img, OFF_INIT_SIZE), ksize);
-	u64 initrd_max = (rd16(img, OFF_XLOADFLAGS) & XLF_ABOVE_4G) ? ~0ULL : rd32(img, OFF_INITRD_ADDR_MAX) + 1ULL;
+	u64 initrd_max = (rd16(img, OFF_XLOADFLAGS) & XLF_ABOVE_4G) ?
+				 ~0ULL :
+				 rd32(img, OFF_INITRD_ADDR_MAX) + 1ULL;
 	u8 bp[BOOT_PARAMS_SIZE];
 	gpa_t kaddr, initrd = 0, cmd = lb->boot_area + AREA_CMDLINE;
 	int ret = linux_check_image(img, lb->kernel_size, err);
@@ -256,14 +265,16 @@ int linux_load(struct vm *vm, const struct linux_boot *lb, char *err)
 	if (ret)
 		return ret;
 	if (strlen(lb->cmdline) >= MIN(rd32(img, OFF_CMDLINE_SIZE) + 1, (u32)PAGE_SIZE))
-		return bad(err, "the command line is longer than the kernel takes (%u)", rd32(img, OFF_CMDLINE_SIZE));
+		return bad(err, "the command line is longer than the kernel takes (%u)",
+			   rd32(img, OFF_CMDLINE_SIZE));
 	kaddr = place_kernel(lb, MAX(rd32(img, OFF_PREF_ADDRESS), 16 * MiB), align, need);
 	if (!kaddr)
 		return bad(err, "no RAM region holds the kernel's %u MiB", (u32)(need / MiB));
 	if (lb->initrd) {
 		initrd = place_initrd(lb, initrd_max, kaddr, kaddr + need);
 		if (!initrd)
-			return bad(err, "no RAM left for the %u KiB initrd", (u32)(lb->initrd_size / KiB));
+			return bad(err, "no RAM left for the %u KiB initrd",
+				   (u32)(lb->initrd_size / KiB));
 	}
 	ret = build_tables(vm, lb->boot_area, ram_top(lb), err);
 	if (ret)

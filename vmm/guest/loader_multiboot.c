@@ -74,7 +74,8 @@ static int load_by_header(struct vm *vm, const u8 *img, u64 size, const struct m
 	if (vm_write(vm, h->load_addr, img + start, end - start))
 		return bad(err, "multiboot image does not fit in the VM's RAM");
 	/* RAM comes zeroed from vm_add_ram: the bss only has to lie inside it */
-	for (u64 a = ALIGN_DOWN((u64)h->load_addr + (end - start), PAGE_SIZE); a < bss_end; a += PAGE_SIZE)
+	for (u64 a = ALIGN_DOWN((u64)h->load_addr + (end - start), PAGE_SIZE); a < bss_end;
+	     a += PAGE_SIZE)
 		if (!vm_is_ram(vm, a))
 			return bad(err, "multiboot bss does not fit in the VM's RAM");
 	*entry = h->entry_addr;
@@ -88,7 +89,10 @@ static int load_elf(struct vm *vm, const u8 *img, u64 size, u32 *entry, char *er
 	u64 phoff, ent;
 	u32 phnum, phentsize;
 
-	if (size < 64 || memcmp(img, "\x7f" "ELF", 4))
+	if (size < 64 || memcmp(img,
+				"\x7f"
+				"ELF",
+				4))
 		return bad(err, "not an ELF file and no multiboot address fields");
 	memcpy(&phoff, img + (is64 ? 32 : 28), is64 ? 8 : 4);
 	if (!is64)
@@ -141,7 +145,8 @@ static void write_info(struct vm *vm, const char *cmdline)
 static void set_entry_state(struct vcpu *v, u32 entry)
 {
 	/* flat 4 GiB segments: code (type 0xB) and data (type 0x3), 32-bit, page granular */
-	struct vcpu_segment code = { 0x08, 0xc9b, 0xffffffff, 0 }, data = { 0x10, 0xc93, 0xffffffff, 0 };
+	struct vcpu_segment code = { 0x08, 0xc9b, 0xffffffff, 0 },
+			    data = { 0x10, 0xc93, 0xffffffff, 0 };
 	static const enum vcpu_seg datas[] = { SEG_DS, SEG_ES, SEG_SS, SEG_FS, SEG_GS };
 
 	vcpu_ops->set_seg(v, SEG_CS, &code);
@@ -164,7 +169,8 @@ int multiboot_load(struct vm *vm, const u8 *img, u64 size, const char *cmdline, 
 	if (!h)
 		return bad(err, "no multiboot header in the first 8 KiB");
 	if (h->flags & MB_FLAG_UNSUPPORTED)
-		return bad(err, "multiboot header asks for features Keel does not offer (video mode?)");
+		return bad(err,
+			   "multiboot header asks for features Keel does not offer (video mode?)");
 	if (vm->ram_size < 2 * MiB)
 		return bad(err, "a multiboot VM needs at least 2 MiB of RAM");
 	if (h->flags & MB_FLAG_ADDRESSES)

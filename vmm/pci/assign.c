@@ -126,8 +126,8 @@ static u32 guard_command(struct assigned_dev *d, u32 cmd)
 		if (a && overlaps_foreign_ram(a, PAGE_SIZE)) {
 			if (!d->placement_refused)
 				pr_err("pci %02x:%02x.%x: the service VM put BAR %u at %llx, on RAM it does not own: memory decoding refused",
-				       PCI_BUS(d->f->bdf), PCI_DEV(d->f->bdf), PCI_FN(d->f->bdf), bar,
-				       (unsigned long long)a);
+				       PCI_BUS(d->f->bdf), PCI_DEV(d->f->bdf), PCI_FN(d->f->bdf),
+				       bar, (unsigned long long)a);
 			d->placement_refused = true;
 			return cmd & ~PCI_CMD_MEMORY;
 		}

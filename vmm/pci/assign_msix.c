@@ -21,7 +21,8 @@
 
 static volatile u32 *phys_entry(struct assigned_dev *d, u32 i)
 {
-	return phys_to_virt(assign_bar_address(d, d->table_bir) + d->table_off + (u64)i * ENTRY_SIZE);
+	return phys_to_virt(assign_bar_address(d, d->table_bir) + d->table_off +
+			    (u64)i * ENTRY_SIZE);
 }
 
 /* Writes entry i to the device: Keel's vector while the guest's entry is deliverable, else masked. */
@@ -58,8 +59,10 @@ static u64 forward(u64 pa, u8 size, u64 val, bool write)
 			*(volatile u64 *)p = val;
 		return 0;
 	}
-	return size == 1 ? *(volatile u8 *)p : size == 2 ? *(volatile u16 *)p :
-	       size == 4 ? *(volatile u32 *)p : *(volatile u64 *)p;
+	return size == 1 ? *(volatile u8 *)p :
+	       size == 2 ? *(volatile u16 *)p :
+	       size == 4 ? *(volatile u32 *)p :
+			   *(volatile u64 *)p;
 }
 
 static u64 table_start(const struct assigned_dev *d)
@@ -108,7 +111,8 @@ void assign_msix_update_trap(struct assigned_dev *d)
 	base = ALIGN_DOWN(t, PAGE_SIZE);
 	size = ALIGN_UP(t + (u64)d->msix_n * ENTRY_SIZE, PAGE_SIZE) - base;
 	/* BAR values are live only while memory decoding is on (sizing happens with it off) */
-	if (!(pci_read(d->f->bdf, PCI_COMMAND, 2) & PCI_CMD_MEMORY) || !assign_bar_address(d, d->table_bir) ||
+	if (!(pci_read(d->f->bdf, PCI_COMMAND, 2) & PCI_CMD_MEMORY) ||
+	    !assign_bar_address(d, d->table_bir) ||
 	    (d->trap->base == base && d->trap->size == size))
 		return;
 	if (d->trap->size)
@@ -136,8 +140,10 @@ int assign_msix_init(struct assigned_dev *d)
 	d->msix_n = MIN((pci_read(bdf, cap + 2, 2) & MSIX_CTRL_SIZE) + 1, MSIX_MAX_ENTRIES);
 	d->table_bir = tbl & 7;
 	d->table_off = tbl & ~7u;
-	d->table = page_alloc_zeroed(ALIGN_UP(d->msix_n * sizeof(*d->table), PAGE_SIZE) / PAGE_SIZE);
-	d->msix_routes = page_alloc_zeroed(ALIGN_UP(d->msix_n * sizeof(*d->msix_routes), PAGE_SIZE) / PAGE_SIZE);
+	d->table =
+		page_alloc_zeroed(ALIGN_UP(d->msix_n * sizeof(*d->table), PAGE_SIZE) / PAGE_SIZE);
+	d->msix_routes = page_alloc_zeroed(
+		ALIGN_UP(d->msix_n * sizeof(*d->msix_routes), PAGE_SIZE) / PAGE_SIZE);
 	if (!d->table || !d->msix_routes)
 		return -ENOMEM;
 	for (u32 i = 0; i < d->msix_n; i++)

@@ -91,7 +91,8 @@ bool irq_route_from_msi(struct irq_route *r, struct vm *vm, u64 addr, u32 data)
 {
 	struct vcpu *v;
 
-	if ((addr & 0xfff00000) != MSI_BASE || (MSI_DATA_MODE(data) != 0 && MSI_DATA_MODE(data) != 1))
+	if ((addr & 0xfff00000) != MSI_BASE ||
+	    (MSI_DATA_MODE(data) != 0 && MSI_DATA_MODE(data) != 1))
 		return false; /* not an interrupt Keel can deliver (SMI, INIT...) */
 	v = vlapic_find_dest(vm, (u32)((addr >> MSI_DEST_SHIFT) & 0xff), addr & MSI_DEST_LOGICAL);
 	if (!v || (data & 0xff) < 16)

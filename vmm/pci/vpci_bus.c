@@ -14,7 +14,7 @@
 #define CF8 0xcf8
 #define CFC 0xcfc
 #define CF8_ENABLE BIT(31)
-#define BRIDGE_ID 0x48424b45 /* vendor 0x4b45 "KE", device 0x4842 "HB" (not PCI-SIG assigned) */
+#define BRIDGE_ID 0x48424b45	/* vendor 0x4b45 "KE", device 0x4842 "HB" (not PCI-SIG assigned) */
 #define BRIDGE_CLASS 0x06000000 /* host bridge (PCI Code and ID 1.14 table D-7) */
 
 struct vpci_bus {
@@ -110,7 +110,8 @@ static int port_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 	if (port == CF8)
 		*val = size == 4 ? b->latch : 0xffffffff;
 	else if (port >= CFC && (b->latch & CF8_ENABLE))
-		return cfg_read(v, b, (b->latch >> 8) & 0xffff, (b->latch & 0xfc) + (port - CFC), size, val);
+		return cfg_read(v, b, (b->latch >> 8) & 0xffff, (b->latch & 0xfc) + (port - CFC),
+				size, val);
 	return 0;
 }
 
@@ -121,7 +122,8 @@ static int port_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 	if (port == CF8 && size == 4)
 		b->latch = val;
 	else if (port >= CFC && (b->latch & CF8_ENABLE))
-		return cfg_write(v, b, (b->latch >> 8) & 0xffff, (b->latch & 0xfc) + (port - CFC), size, val);
+		return cfg_write(v, b, (b->latch >> 8) & 0xffff, (b->latch & 0xfc) + (port - CFC),
+				 size, val);
 	return 0;
 }
 

@@ -45,7 +45,8 @@ int service_mem_alloc(struct service_layout *sl, const struct boot_info *bi, u64
 		const struct mem_region *r = &bi->map.r[i];
 		u64 start = MAX(r->base, 0x10000);
 
-		if (r->type == MEM_FREE && start + LINUX_BOOT_AREA_SIZE <= MIN(r->base + r->size, LOW_LIMIT)) {
+		if (r->type == MEM_FREE &&
+		    start + LINUX_BOOT_AREA_SIZE <= MIN(r->base + r->size, LOW_LIMIT)) {
 			sl->boot_area = start;
 			return 0;
 		}
@@ -88,7 +89,8 @@ int service_mem_e820(struct service_layout *sl, const struct boot_info *bi)
 		const struct mem_region *r = &bi->map.r[i];
 		bool low_free = r->type == MEM_FREE && r->base < LOW_LIMIT;
 
-		mem_map_add(&m, r->base, r->size, is_host_ram(r->type) && !low_free ? MEM_HYPERVISOR : r->type);
+		mem_map_add(&m, r->base, r->size,
+			    is_host_ram(r->type) && !low_free ? MEM_HYPERVISOR : r->type);
 	}
 	mem_map_normalize(&m);
 	for (u32 i = 0; i < sl->nr_ram; i++)
@@ -99,7 +101,8 @@ int service_mem_e820(struct service_layout *sl, const struct boot_info *bi)
 	if (m.nr > E820_MAX)
 		return -E2BIG;
 	for (u32 i = 0; i < m.nr; i++)
-		sl->e820[i] = (struct e820_entry){ m.r[i].base, m.r[i].size, e820_type(m.r[i].type) };
+		sl->e820[i] =
+			(struct e820_entry){ m.r[i].base, m.r[i].size, e820_type(m.r[i].type) };
 	sl->nr_e820 = m.nr;
 	return 0;
 }
@@ -134,7 +137,8 @@ int service_mem_map(struct vm *vm, const struct service_layout *sl, const struct
 			ret = pt_unmap(&vm->gpa, start, end - start);
 	}
 	for (u32 i = 0; !ret && i < sl->nr_ram; i++) /* owned: back to the pool if the VM dies */
-		ret = vm_map(vm, sl->ram[i].base, sl->ram[i].base, sl->ram[i].size, PT_RWX | PT_OWNED);
+		ret = vm_map(vm, sl->ram[i].base, sl->ram[i].base, sl->ram[i].size,
+			     PT_RWX | PT_OWNED);
 	if (!ret)
 		ret = vm_map(vm, sl->acpi_page, sl->acpi_page, PAGE_SIZE, PT_RWX);
 	if (!ret) /* emulated: the local APIC page and the I/O APICs */

@@ -55,25 +55,27 @@ static int add_devices(struct vm *vm, const struct boot_info *bi, const struct a
 
 	if (vlapic_register_mmio(vm))
 		return -ENOMEM;
-	if (ai->nr_ioapics &&
-	    !vioapic_create(vm, ai->ioapics[0].address, (u8)ai->ioapics[0].id, ai->ioapics[0].gsi_base))
+	if (ai->nr_ioapics && !vioapic_create(vm, ai->ioapics[0].address, (u8)ai->ioapics[0].id,
+					      ai->ioapics[0].gsi_base))
 		return -ENOMEM;
-	vm->uart = vuart_create(vm, port, (u8)ioapic_isa_gsi(COM_IRQ(port), &flags), vuart_sink_serial, NULL);
+	vm->uart = vuart_create(vm, port, (u8)ioapic_isa_gsi(COM_IRQ(port), &flags),
+				vuart_sink_serial, NULL);
 	if (!vm->uart)
 		return -ENOMEM;
 	open_ports(vm, port);
 	if (vm->ioapic)
-		intx_mirror_attach(vm->ioapic); /* the devices' INTx */
+		intx_mirror_attach(vm->ioapic);		 /* the devices' INTx */
 	if (control_init(vm, bi->config.control_window)) /* keelctl's door into Keel */
 		return -ENOSPC;
-	return assign_init(vm, bi);	   /* config space, MSI and MSI-X */
+	return assign_init(vm, bi); /* config space, MSI and MSI-X */
 }
 
 static int load_kernel(struct vm *vm, const struct boot_info *bi, u64 rsdp)
 {
 	const struct boot_module *k = boot_module_find(bi, bi->config.service_kernel);
 	const struct boot_module *rd = bi->config.service_initrd[0] ?
-					       boot_module_find(bi, bi->config.service_initrd) : NULL;
+					       boot_module_find(bi, bi->config.service_initrd) :
+					       NULL;
 	struct linux_boot lb = {
 		.kernel = phys_to_virt(k->base),
 		.kernel_size = k->size,
@@ -105,11 +107,13 @@ static int build(struct vm *vm, struct boot_info *bi, const struct acpi_info *ai
 		return -ENOMEM;
 	}
 	layout.acpi_page = page_alloc_range(1, 1, 0);
-	if (!layout.acpi_page || service_mem_e820(&layout, bi) || service_mem_map(vm, &layout, bi, ai)) {
+	if (!layout.acpi_page || service_mem_e820(&layout, bi) ||
+	    service_mem_map(vm, &layout, bi, ai)) {
 		pr_err("service VM: cannot build its memory map");
 		return -ENOMEM;
 	}
-	vm->ram_size = bi->config.service_memory; /* identity-mapped, so vm_add_ram did not count it */
+	/* identity-mapped, so vm_add_ram did not count it */
+	vm->ram_size = bi->config.service_memory;
 	rsdp = service_acpi_build(&layout, ai, vcpus);
 	if (add_devices(vm, bi, ai))
 		return -ENOMEM;
@@ -138,8 +142,8 @@ int service_vm_start(struct boot_info *bi, const struct acpi_info *ai)
 	if (bi->fb.format != FB_NONE)
 		fbcon_release(); /* the screen is the service VM's now */
 	pr_info("service VM: %u vCPU(s), %llu MiB in %u chunk(s), kernel %s, cmdline \"%s\", "
-		"starting %llu ms after the core", vcpus,
-		(unsigned long long)(bi->config.service_memory / MiB), layout.nr_ram,
+		"starting %llu ms after the core",
+		vcpus, (unsigned long long)(bi->config.service_memory / MiB), layout.nr_ram,
 		bi->config.service_kernel, bi->config.service_cmdline,
 		(unsigned long long)(time_ns() / 1000000));
 	vm_start(vm);

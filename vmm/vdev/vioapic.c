@@ -36,7 +36,7 @@ struct vioapic {
 	u64 rte[VIOAPIC_PINS];
 	bool level[VIOAPIC_PINS];
 	u8 sources[VIOAPIC_PINS]; /* a bit per source driving the pin: its level is their OR */
-	u32 claimed; /* bit per pin owned by an emulated device */
+	u32 claimed;		  /* bit per pin owned by an emulated device */
 	const struct vioapic_mirror *mirror;
 };
 
@@ -113,7 +113,7 @@ void vioapic_set_pin_src(struct vioapic *io, u32 pin, u32 src, bool level)
 	if (level)
 		io->sources[pin] |= (u8)(1u << src);
 	else
-		io->sources[pin] &= (u8)~(1u << src);
+		io->sources[pin] &= (u8)(~(1u << src));
 	level = io->sources[pin] != 0;
 	rising = level && !io->level[pin];
 	io->level[pin] = level;
@@ -141,7 +141,8 @@ void vioapic_eoi(struct vioapic *io, u8 vector)
 			deliver(io, pin); /* still asserted: again */
 	}
 	spin_unlock_irqrestore(&io->lock, flags);
-	for (u32 pin = 0; pin < VIOAPIC_PINS; pin++) /* the device decides whether it still asserts */
+	/* the device decides whether it still asserts */
+	for (u32 pin = 0; pin < VIOAPIC_PINS; pin++)
 		if ((done & (1u << pin)) && mirrored(io, pin))
 			io->mirror->eoi(io, pin);
 }

@@ -253,7 +253,8 @@ void vlapic_timer_check(struct vlapic *l)
 	} else if (LVT_TIMER_MODE(lvt) == TIMER_PERIODIC && period_tsc(l)) {
 		u64 p = period_tsc(l);
 
-		l->timer_deadline += p * ((now - l->timer_deadline) / p + 1); /* skip missed periods */
+		/* skip missed periods */
+		l->timer_deadline += p * ((now - l->timer_deadline) / p + 1);
 	} else {
 		l->timer_deadline = 0;
 	}
@@ -321,7 +322,8 @@ struct vcpu *vlapic_find_dest(struct vm *vm, u32 dest, bool logical)
 
 	for (u32 i = 0; i < vm->nr_vcpus; i++)
 		if (targets(vm->vcpus[0]->lapic, vm->vcpus[i]->lapic, icr, dest))
-			return vm->vcpus[i]; /* lowest priority or a single target: the first will do */
+			/* lowest priority or a single target: the first will do */
+			return vm->vcpus[i];
 	return NULL;
 }
 

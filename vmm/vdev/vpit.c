@@ -22,7 +22,7 @@
 #define CMD_MODE(c) (((c) >> 1) & 7)
 
 struct vpit {
-	u8 gate;      /* port 0x61 bits 0-1 */
+	u8 gate; /* port 0x61 bits 0-1 */
 	u8 access, mode;
 	u16 reload;
 	bool lo_written, read_hi, latched;
@@ -105,7 +105,8 @@ static int pit_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 	(void)v, (void)size;
 	if (port == PORT_GATE) {
 		if ((b & GATE_ENABLE) && !(p->gate & GATE_ENABLE))
-			p->start_ns = time_ns(); /* a rising gate restarts the count (modes 0, 1, 5) */
+			/* a rising gate restarts the count (modes 0, 1, 5) */
+			p->start_ns = time_ns();
 		p->gate = b & 3;
 	} else if (port == PORT_CMD) {
 		command(p, b);
@@ -134,7 +135,8 @@ int vpit_attach(struct vm *vm)
 
 	if (!p)
 		return -ENOMEM;
-	if (vm_add_cleanup(vm, vpit_free, p) || vm_register_io(vm, &counters) || vm_register_io(vm, &gate))
+	if (vm_add_cleanup(vm, vpit_free, p) || vm_register_io(vm, &counters) ||
+	    vm_register_io(vm, &gate))
 		return -ENOSPC;
 	return 0;
 }

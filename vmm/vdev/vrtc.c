@@ -25,10 +25,10 @@
 #define REG_B 0x0b
 #define REG_C 0x0c
 #define REG_D 0x0d
-#define REG_CENTURY 0x32 /* the FADT's CENTURY field names no other; Linux defaults to it too */
+#define REG_CENTURY 0x32   /* the FADT's CENTURY field names no other; Linux defaults to it too */
 #define A_DIVIDER_32K 0x20 /* 32.768 kHz time base, no periodic rate; UIP (bit 7) never set */
 #define A_RATE_1K 0x06
-#define B_SET BIT(7)	  /* updates frozen while the guest sets the time */
+#define B_SET BIT(7) /* updates frozen while the guest sets the time */
 #define B_BINARY BIT(2)
 #define B_24H BIT(1)
 #define D_VALID BIT(7) /* valid RAM and time: the battery is good */
@@ -78,17 +78,28 @@ static u8 read_reg(struct vrtc *r, u8 reg)
 
 	date_from_epoch(guest_now(r), &d);
 	switch (reg) {
-	case REG_SEC: return to_reg(r, d.sec);
-	case REG_MIN: return to_reg(r, d.min);
-	case REG_HOUR: return hour_reg(r, d.hour);
-	case REG_WEEKDAY: return to_reg(r, d.weekday + 1u);
-	case REG_DAY: return to_reg(r, d.day);
-	case REG_MONTH: return to_reg(r, d.month);
-	case REG_YEAR: return to_reg(r, d.year % 100);
-	case REG_CENTURY: return to_reg(r, d.year / 100);
-	case REG_C: return 0; /* no interrupt flags */
-	case REG_D: return D_VALID;
-	default: return r->ram[reg];
+	case REG_SEC:
+		return to_reg(r, d.sec);
+	case REG_MIN:
+		return to_reg(r, d.min);
+	case REG_HOUR:
+		return hour_reg(r, d.hour);
+	case REG_WEEKDAY:
+		return to_reg(r, d.weekday + 1u);
+	case REG_DAY:
+		return to_reg(r, d.day);
+	case REG_MONTH:
+		return to_reg(r, d.month);
+	case REG_YEAR:
+		return to_reg(r, d.year % 100);
+	case REG_CENTURY:
+		return to_reg(r, d.year / 100);
+	case REG_C:
+		return 0; /* no interrupt flags */
+	case REG_D:
+		return D_VALID;
+	default:
+		return r->ram[reg];
 	}
 }
 
@@ -100,14 +111,29 @@ static void set_time(struct vrtc *r, u8 reg, u8 val)
 
 	date_from_epoch(guest_now(r), &d);
 	switch (reg) {
-	case REG_SEC: d.sec = (u8)from_reg(r, val); break;
-	case REG_MIN: d.min = (u8)from_reg(r, val); break;
-	case REG_HOUR: d.hour = hour_of(r, val); break;
-	case REG_DAY: d.day = (u8)from_reg(r, val); break;
-	case REG_MONTH: d.month = (u8)from_reg(r, val); break;
-	case REG_YEAR: d.year = d.year / 100 * 100 + from_reg(r, val) % 100; break;
-	case REG_CENTURY: d.year = from_reg(r, val) * 100 + d.year % 100; break;
-	default: return; /* the weekday follows from the date */
+	case REG_SEC:
+		d.sec = (u8)from_reg(r, val);
+		break;
+	case REG_MIN:
+		d.min = (u8)from_reg(r, val);
+		break;
+	case REG_HOUR:
+		d.hour = hour_of(r, val);
+		break;
+	case REG_DAY:
+		d.day = (u8)from_reg(r, val);
+		break;
+	case REG_MONTH:
+		d.month = (u8)from_reg(r, val);
+		break;
+	case REG_YEAR:
+		d.year = d.year / 100 * 100 + from_reg(r, val) % 100;
+		break;
+	case REG_CENTURY:
+		d.year = from_reg(r, val) * 100 + d.year % 100;
+		break;
+	default:
+		return; /* the weekday follows from the date */
 	}
 	t = epoch_from_date(&d);
 	if (t) /* a half-set date (day 31 before the month) waits for the next write */

@@ -167,7 +167,8 @@ static void vuart_write_reg(struct vuart *u, u32 off, u8 b)
 			u->dlm = b;
 		} else {
 			if ((b & IER_THRE) && !(u->ier & IER_THRE))
-				u->thre_pending = true; /* enabling it with THR empty interrupts at once */
+				/* enabling it with THR empty interrupts at once */
+				u->thre_pending = true;
 			u->ier = b & 0x0f;
 		}
 		break;

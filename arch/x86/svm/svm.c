@@ -15,9 +15,18 @@
 #define RFLAGS_IF_FLAG BIT(9)
 
 static const u32 passthrough_msrs[] = {
-	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
-	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR, LSTAR, CSTAR, SFMASK */
-	0x174, 0x175, 0x176,				 /* SYSENTER_CS/ESP/EIP */
+	MSR_FS_BASE,
+	MSR_GS_BASE,
+	MSR_KERNEL_GS_BASE,
+	/* STAR, LSTAR, CSTAR, SFMASK */
+	0xc0000081,
+	0xc0000082,
+	0xc0000083,
+	0xc0000084,
+	/* SYSENTER_CS/ESP/EIP */
+	0x174,
+	0x175,
+	0x176,
 };
 
 static struct svm_vcpu *sv(struct vcpu *v)
@@ -49,7 +58,7 @@ static void svm_intercept_io(struct vm *vm, u16 port, bool on)
 	if (on)
 		s->iopm[port / 8] |= (u8)(1u << (port % 8));
 	else
-		s->iopm[port / 8] &= (u8)~(1u << (port % 8));
+		s->iopm[port / 8] &= (u8)(~(1u << (port % 8)));
 }
 
 static int svm_vm_init(struct vm *vm)
@@ -115,8 +124,8 @@ static int svm_vcpu_create(struct vcpu *v)
 	s->vmcb_pa = virt_to_phys(s->vmcb);
 	s->flush = true;
 	c = &s->vmcb->control;
-	c->intercept_misc1 = ICPT_INTR | ICPT_NMI | ICPT_CPUID | ICPT_INVD | ICPT_HLT | ICPT_INVLPGA |
-			     ICPT_IOIO | ICPT_MSR | ICPT_TASK_SWITCH | ICPT_SHUTDOWN;
+	c->intercept_misc1 = ICPT_INTR | ICPT_NMI | ICPT_CPUID | ICPT_INVD | ICPT_HLT |
+			     ICPT_INVLPGA | ICPT_IOIO | ICPT_MSR | ICPT_TASK_SWITCH | ICPT_SHUTDOWN;
 	c->intercept_misc2 = ICPT_VMRUN | ICPT_VMMCALL | ICPT_VMLOAD | ICPT_VMSAVE | ICPT_STGI |
 			     ICPT_CLGI | ICPT_SKINIT | ICPT_MONITOR | ICPT_MWAIT | ICPT_MWAIT_COND;
 	c->iopm_base_pa = virt_to_phys(svm->iopm);
@@ -173,18 +182,20 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, u64 val)
 {
 	if (r == VCPU_EFER)
 		val |= EFER_SVME;
-	if (r == VCPU_RIP) /* the instruction at the old RIP retired: its STI shadow ends (Bochs loads int_state) */
+	/* the instruction at the old RIP retired: its STI shadow ends (Bochs loads int_state) */
+	if (r == VCPU_RIP)
 		sv(v)->vmcb->control.int_state &= ~(u64)INT_SHADOW;
 	*reg_field(&sv(v)->vmcb->save, r) = val;
 }
 
 static struct vmcb_seg *seg_field(struct vmcb_save *st, enum vcpu_seg s)
 {
-	struct vmcb_seg *segs[] = { [SEG_ES] = &st->es,	    [SEG_CS] = &st->cs,
-				    [SEG_SS] = &st->ss,	    [SEG_DS] = &st->ds,
-				    [SEG_FS] = &st->fs,	    [SEG_GS] = &st->gs,
-				    [SEG_LDTR] = &st->ldtr, [SEG_TR] = &st->tr,
-				    [SEG_GDTR] = &st->gdtr, [SEG_IDTR] = &st->idtr };
+	struct vmcb_seg *segs[] = {
+		[SEG_ES] = &st->es,	[SEG_CS] = &st->cs, [SEG_SS] = &st->ss,
+		[SEG_DS] = &st->ds,	[SEG_FS] = &st->fs, [SEG_GS] = &st->gs,
+		[SEG_LDTR] = &st->ldtr, [SEG_TR] = &st->tr, [SEG_GDTR] = &st->gdtr,
+		[SEG_IDTR] = &st->idtr
+	};
 
 	return segs[s];
 }
@@ -227,7 +238,8 @@ static bool svm_inject(struct vcpu *v, const struct vcpu_event *ev)
 static bool svm_irq_window(struct vcpu *v)
 {
 	struct vmcb *vmcb = sv(v)->vmcb;
-	bool open = (vmcb->save.rflags & RFLAGS_IF_FLAG) && !(vmcb->control.int_state & INT_SHADOW) &&
+	bool open = (vmcb->save.rflags & RFLAGS_IF_FLAG) &&
+		    !(vmcb->control.int_state & INT_SHADOW) &&
 		    !(vmcb->control.event_inj & EVENT_VALID);
 
 	if (sv(v)->virq) /* one interrupt in flight: V_IRQ is taken */

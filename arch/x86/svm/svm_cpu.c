@@ -26,7 +26,8 @@ static bool under_qemu_tcg(void)
 {
 	struct cpuid_regs h = cpuid(0x40000000);
 
-	return h.ebx == 0x54474354 && h.ecx == 0x43544743 && h.edx == 0x47435447; /* "TCGTCGTCGTCG" */
+	/* "TCGTCGTCGTCG" */
+	return h.ebx == 0x54474354 && h.ecx == 0x43544743 && h.edx == 0x47435447;
 }
 
 static const char *yn(u32 v, u32 bit)

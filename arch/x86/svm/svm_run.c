@@ -91,7 +91,8 @@ static void decode_io(struct vm_exit *e, const struct vmcb *vmcb)
 	e->io.rep = info & IOIO_REP;
 	e->io.size = (u8)((info >> IOIO_SIZE_SHIFT) & 7);
 	e->io.port = (u16)(info >> IOIO_PORT_SHIFT);
-	e->insn_len = (u32)(vmcb->control.exit_info_2 - vmcb->save.rip); /* next RIP, always given */
+	/* next RIP, always given */
+	e->insn_len = (u32)(vmcb->control.exit_info_2 - vmcb->save.rip);
 }
 
 static enum exit_reason simple_reason(u64 code)
@@ -119,9 +120,17 @@ static enum exit_reason simple_reason(u64 code)
 		return EXIT_TASK_SWITCH;
 	case SVM_EXIT_INIT:
 		return EXIT_INIT;
-	case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE: case SVM_EXIT_STGI:
-	case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA: case SVM_EXIT_INVD:
-	case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT: case SVM_EXIT_MWAIT_COND:
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_INVD:
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_MWAIT_COND:
 		return EXIT_UD;
 	default:
 		return EXIT_UNKNOWN;

@@ -12,13 +12,13 @@ struct vmcb_seg {
 	u64 base;
 };
 
-struct vmcb_control { /* APM2 table B-1 */
-	u32 intercept_cr;	 /* 0x000: reads 0-15, writes 16-31 */
-	u32 intercept_dr;	 /* 0x004 */
+struct vmcb_control {		  /* APM2 table B-1 */
+	u32 intercept_cr;	  /* 0x000: reads 0-15, writes 16-31 */
+	u32 intercept_dr;	  /* 0x004 */
 	u32 intercept_exceptions; /* 0x008 */
-	u32 intercept_misc1;	 /* 0x00c */
-	u32 intercept_misc2;	 /* 0x010 */
-	u32 intercept_misc3;	 /* 0x014 */
+	u32 intercept_misc1;	  /* 0x00c */
+	u32 intercept_misc2;	  /* 0x010 */
+	u32 intercept_misc3;	  /* 0x014 */
 	u8 reserved0[0x3c - 0x18];
 	u16 pause_filter_threshold; /* 0x03c */
 	u16 pause_filter_count;	    /* 0x03e */
@@ -28,22 +28,22 @@ struct vmcb_control { /* APM2 table B-1 */
 	u32 asid;		    /* 0x058 */
 	u8 tlb_control;		    /* 0x05c */
 	u8 reserved1[3];
-	u64 int_ctl;		    /* 0x060: V_TPR, V_IRQ, V_INTR_* */
-	u64 int_state;		    /* 0x068: interrupt shadow */
-	u64 exit_code;		    /* 0x070 */
-	u64 exit_info_1;	    /* 0x078 */
-	u64 exit_info_2;	    /* 0x080 */
-	u64 exit_int_info;	    /* 0x088 */
-	u64 nested_ctl;		    /* 0x090: NP_ENABLE */
-	u64 avic_apic_bar;	    /* 0x098 */
-	u64 ghcb_pa;		    /* 0x0a0 */
-	u64 event_inj;		    /* 0x0a8 */
-	u64 n_cr3;		    /* 0x0b0 */
-	u64 virt_ext;		    /* 0x0b8 */
-	u32 clean;		    /* 0x0c0 */
+	u64 int_ctl;	   /* 0x060: V_TPR, V_IRQ, V_INTR_* */
+	u64 int_state;	   /* 0x068: interrupt shadow */
+	u64 exit_code;	   /* 0x070 */
+	u64 exit_info_1;   /* 0x078 */
+	u64 exit_info_2;   /* 0x080 */
+	u64 exit_int_info; /* 0x088 */
+	u64 nested_ctl;	   /* 0x090: NP_ENABLE */
+	u64 avic_apic_bar; /* 0x098 */
+	u64 ghcb_pa;	   /* 0x0a0 */
+	u64 event_inj;	   /* 0x0a8 */
+	u64 n_cr3;	   /* 0x0b0 */
+	u64 virt_ext;	   /* 0x0b8 */
+	u32 clean;	   /* 0x0c0 */
 	u32 reserved2;
-	u64 next_rip;		    /* 0x0c8 */
-	u8 insn_len;		    /* 0x0d0 */
+	u64 next_rip; /* 0x0c8 */
+	u8 insn_len;  /* 0x0d0 */
 	u8 insn_bytes[15];
 	u8 reserved3[0x400 - 0xe0];
 };
@@ -51,26 +51,26 @@ struct vmcb_control { /* APM2 table B-1 */
 struct vmcb_save { /* APM2 table B-2, offsets from the start of the VMCB */
 	struct vmcb_seg es, cs, ss, ds, fs, gs, gdtr, ldtr, idtr, tr; /* 0x400-0x49f */
 	u8 reserved0[0x4cb - 0x4a0];
-	u8 cpl;		/* 0x4cb */
+	u8 cpl; /* 0x4cb */
 	u32 reserved1;
-	u64 efer;	/* 0x4d0 */
+	u64 efer; /* 0x4d0 */
 	u8 reserved2[0x548 - 0x4d8];
-	u64 cr4;	/* 0x548 */
-	u64 cr3;	/* 0x550 */
-	u64 cr0;	/* 0x558 */
-	u64 dr7;	/* 0x560 */
-	u64 dr6;	/* 0x568 */
-	u64 rflags;	/* 0x570 */
-	u64 rip;	/* 0x578 */
+	u64 cr4;    /* 0x548 */
+	u64 cr3;    /* 0x550 */
+	u64 cr0;    /* 0x558 */
+	u64 dr7;    /* 0x560 */
+	u64 dr6;    /* 0x568 */
+	u64 rflags; /* 0x570 */
+	u64 rip;    /* 0x578 */
 	u8 reserved3[0x5d8 - 0x580];
-	u64 rsp;	/* 0x5d8 */
+	u64 rsp; /* 0x5d8 */
 	u64 s_cet, ssp, isst_addr;
-	u64 rax;	/* 0x5f8 */
+	u64 rax;					/* 0x5f8 */
 	u64 star, lstar, cstar, sfmask, kernel_gs_base; /* 0x600-0x620 */
-	u64 sysenter_cs, sysenter_esp, sysenter_eip;	 /* 0x628-0x638 */
-	u64 cr2;	/* 0x640 */
+	u64 sysenter_cs, sysenter_esp, sysenter_eip;	/* 0x628-0x638 */
+	u64 cr2;					/* 0x640 */
 	u8 reserved4[0x668 - 0x648];
-	u64 g_pat;	/* 0x668 */
+	u64 g_pat; /* 0x668 */
 	u64 dbgctl;
 	u64 br_from, br_to, last_excp_from, last_excp_to;
 	u8 reserved5[0x1000 - 0x698];
@@ -82,7 +82,8 @@ struct vmcb {
 };
 
 BUILD_ASSERT(sizeof(struct vmcb) == 4096, "APM2 B: the VMCB is one page");
-#define VMCB_AT(field, off) BUILD_ASSERT(offsetof(struct vmcb, field) == (off), "APM2 appendix B: " #field)
+#define VMCB_AT(field, off) \
+	BUILD_ASSERT(offsetof(struct vmcb, field) == (off), "APM2 appendix B: " #field)
 VMCB_AT(control.pause_filter_threshold, 0x3c);
 VMCB_AT(control.iopm_base_pa, 0x40);
 VMCB_AT(control.asid, 0x58);
@@ -230,8 +231,8 @@ static inline void vmcb_post_virq(struct vmcb_control *c, u8 vector)
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	hpa_t vmcb_pa;
-	bool flush; /* next VMRUN flushes the TLB (a new vCPU) */
-	u32 asid, asid_cpu;	/* the ASID this vCPU last had, on which CPU */
+	bool flush;	    /* next VMRUN flushes the TLB (a new vCPU) */
+	u32 asid, asid_cpu; /* the ASID this vCPU last had, on which CPU */
 	u64 asid_generation;
 	u32 seen_flush_gen; /* the VM's flush_gen at the last entry */
 	bool virq;	    /* an interrupt posted in V_IRQ that the guest has not taken yet */

@@ -124,5 +124,6 @@ void ept_explain_misconfig(hpa_t root, u64 gpa, char *buf, size_t len)
 			break;
 		table = phys_to_virt(e & EPT_ADDR_MASK);
 	}
-	format_snprintf(buf, len, "no bad entry found on the walk (reserved physical-address bits?)");
+	format_snprintf(buf, len,
+			"no bad entry found on the walk (reserved physical-address bits?)");
 }

@@ -114,11 +114,11 @@
 #define MSR_VMX_EPT_VPID_CAP 0x48c
 #define MSR_VMX_TRUE_PIN 0x48d /* the TRUE_ forms: +0xc from the plain ones (A.3.1-A.5) */
 #define MSR_VMX_TRUE_OFFSET 0xc
-#define VMX_BASIC_REVISION(b) ((u32)(b) & 0x7fffffff)
-#define VMX_BASIC_TRUE_CTLS BIT(55)	     /* A.1 */
-#define VMX_MISC_STORE_LMA BIT(5)	     /* A.6: exits save EFER.LMA into "IA-32e mode guest" */
+#define VMX_BASIC_REVISION(b) ((u32)(b)&0x7fffffff)
+#define VMX_BASIC_TRUE_CTLS BIT(55) /* A.1 */
+#define VMX_MISC_STORE_LMA BIT(5)   /* A.6: exits save EFER.LMA into "IA-32e mode guest" */
 #define VMX_MISC_ACTIVITY_HLT BIT(6)
-#define EPT_CAP_EXEC_ONLY BIT(0)	     /* A.10 */
+#define EPT_CAP_EXEC_ONLY BIT(0) /* A.10 */
 #define EPT_CAP_WALK4 BIT(6)
 #define EPT_CAP_UC BIT(8)
 #define EPT_CAP_WB BIT(14)
@@ -203,7 +203,7 @@
 #define INTR_INFO_TYPE_SHIFT 8
 #define INTR_INFO_TYPE_MASK (7u << INTR_INFO_TYPE_SHIFT)
 #define INTR_INFO_ERROR_VALID BIT(11)
-#define INTR_INFO_NMI_UNBLOCKED BIT(12) /* exits only: IRET unblocked NMIs before the exit */
+#define INTR_INFO_NMI_UNBLOCKED BIT(12)	   /* exits only: IRET unblocked NMIs before the exit */
 #define INTR_INFO_RESERVED GENMASK(30, 12) /* entries: must be zero */
 #define INTR_INFO_VALID BIT(31)
 #define INTR_TYPE_EXTINT 0
@@ -265,7 +265,7 @@
 #define VMX_EXIT_MAX 64
 
 /* exit qualifications, SDM 3C 28.2.1 */
-#define CR_QUAL_CR(q) ((u32)(q) & 0xf) /* table 28-3 */
+#define CR_QUAL_CR(q) ((u32)(q)&0xf) /* table 28-3 */
 #define CR_QUAL_TYPE(q) (((u32)(q) >> 4) & 3)
 #define CR_QUAL_GPR(q) (((u32)(q) >> 8) & 0xf)
 #define CR_QUAL_LMSW_DATA(q) (((u32)(q) >> 16) & 0xffff)
@@ -273,7 +273,7 @@
 #define CR_TYPE_MOV_FROM 1
 #define CR_TYPE_CLTS 2
 #define CR_TYPE_LMSW 3
-#define IO_QUAL_SIZE(q) (((u32)(q) & 7) + 1) /* table 28-5 */
+#define IO_QUAL_SIZE(q) (((u32)(q)&7) + 1) /* table 28-5 */
 #define IO_QUAL_IN BIT(3)
 #define IO_QUAL_STRING BIT(4)
 #define IO_QUAL_REP BIT(5)
@@ -303,7 +303,10 @@ static inline bool vmcs_write_failed(u32 field, u64 val)
 {
 	bool fail;
 
-	__asm__ volatile("vmwrite %1, %2; setna %0" : "=q"(fail) : "r"(val), "r"((u64)field) : "cc", "memory");
+	__asm__ volatile("vmwrite %1, %2; setna %0"
+			 : "=q"(fail)
+			 : "r"(val), "r"((u64)field)
+			 : "cc", "memory");
 	return fail;
 }
 

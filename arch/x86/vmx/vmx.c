@@ -18,14 +18,23 @@
 #define MSR_BITMAP_HIGH 0xc0000000 /* SDM 3C 25.6.9: 0-1fff and c0000000-c0001fff */
 #define MSR_BITMAP_WRITE 0x800	   /* the write half starts 2 KiB in */
 #define IO_BITMAP_PAGES 2
-#define VPID_MAX 4096 /* 64 VMs of 64 vCPUs */
+#define VPID_MAX 4096  /* 64 VMs of 64 vCPUs */
 #define SOFT_INT_LEN 2 /* INT n (CD ib): the length an injected software interrupt skips */
 
 /* MSRs with no virtualization to do, as in svm.c; STAR..SFMASK and KERNEL_GS_BASE follow the VMCS */
 static const u32 passthrough_msrs[] = {
-	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
-	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR, LSTAR, CSTAR, SFMASK */
-	0x174, 0x175, 0x176,				 /* SYSENTER_CS/ESP/EIP */
+	MSR_FS_BASE,
+	MSR_GS_BASE,
+	MSR_KERNEL_GS_BASE,
+	/* STAR, LSTAR, CSTAR, SFMASK */
+	0xc0000081,
+	0xc0000082,
+	0xc0000083,
+	0xc0000084,
+	/* SYSENTER_CS/ESP/EIP */
+	0x174,
+	0x175,
+	0x176,
 };
 
 static u64 vpids[VPID_MAX / 64];
@@ -60,7 +69,7 @@ static void set_bit8(u8 *map, u32 bit, bool on)
 	if (on)
 		map[bit / 8] |= (u8)(1u << (bit % 8));
 	else
-		map[bit / 8] &= (u8)~(1u << (bit % 8));
+		map[bit / 8] &= (u8)(~(1u << (bit % 8)));
 }
 
 static void vmx_intercept_msr(struct vm *vm, u32 msr, bool read, bool write)
@@ -170,7 +179,8 @@ static bool vmx_inject(struct vcpu *v, const struct vcpu_event *ev)
 	struct vmx_vcpu *x = v->arch;
 	u32 info = ev->vector | ((u32)ev->type << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID;
 	bool pushes = ev->type == EVENT_EXCEPTION && ev->vector < 32 &&
-		      ((BIT(8) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(17)) & BIT(ev->vector));
+		      ((BIT(8) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(17)) &
+		       BIT(ev->vector));
 
 	if (vmx_get(x, SLOT_ENTRY_INFO) & INTR_INFO_VALID)
 		return false;

@@ -19,8 +19,9 @@
 
 struct vmx_caps {
 	u32 revision;
-	u32 pin, proc, proc2, exit, entry; /* the controls every VMCS starts with, as the CPU allows */
-	bool nmi_window;		   /* NMI-window exiting (needs virtual NMIs) */
+	/* the controls every VMCS starts with, as the CPU allows */
+	u32 pin, proc, proc2, exit, entry;
+	bool nmi_window; /* NMI-window exiting (needs virtual NMIs) */
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u64 cr0_mask, cr4_mask; /* guest/host masks: the bits VMX fixes, hidden behind shadows */
 	u64 ept_vpid, misc;
@@ -51,11 +52,11 @@ enum vmx_slot {
 	SLOT_ENTRY_INFO,
 	SLOT_ENTRY_ERROR,
 	SLOT_ENTRY_LEN,
-	SLOT_PROC, /* primary controls: the window-exiting bits change */
-	SLOT_SEL,			 /* ES CS SS DS FS GS LDTR TR: enum vcpu_seg order */
-	SLOT_BASE = SLOT_SEL + 8,	 /* the same, then GDTR, IDTR */
-	SLOT_LIMIT = SLOT_BASE + 10,	 /* the same ten */
-	SLOT_AR = SLOT_LIMIT + 10,	 /* ES ... TR */
+	SLOT_PROC,		     /* primary controls: the window-exiting bits change */
+	SLOT_SEL,		     /* ES CS SS DS FS GS LDTR TR: enum vcpu_seg order */
+	SLOT_BASE = SLOT_SEL + 8,    /* the same, then GDTR, IDTR */
+	SLOT_LIMIT = SLOT_BASE + 10, /* the same ten */
+	SLOT_AR = SLOT_LIMIT + 10,   /* ES ... TR */
 	SLOT_COUNT = SLOT_AR + 8
 };
 BUILD_ASSERT(SLOT_COUNT <= 64, "the valid and dirty masks are 64 bits");
@@ -64,7 +65,8 @@ BUILD_ASSERT(SLOT_COUNT <= 64, "the valid and dirty masks are 64 bits");
 
 struct vmx_vcpu {
 	u64 slot[SLOT_COUNT];
-	u64 valid, dirty; /* masks of slots; changed with atomics (SIPI writes come from other CPUs) */
+	/* masks of slots; changed with atomics (SIPI writes come from other CPUs) */
+	u64 valid, dirty;
 	u64 *vmcs;
 	hpa_t vmcs_pa;
 	struct vmx_vm *vm;
@@ -76,9 +78,9 @@ struct vmx_vcpu {
 	bool flush;	    /* INVEPT + INVVPID before the next entry (new VPID/EPTP) */
 	bool reload_pdptes; /* CR0/CR3/CR4 changed from outside: PAE PDPTEs to reload */
 	u32 seen_flush_gen;
-	u64 cr2;	    /* not in the VMCS (SDM 3C 27.3.2.1): switched by hand */
+	u64 cr2; /* not in the VMCS (SDM 3C 27.3.2.1): switched by hand */
 	u64 syscall_msrs[VMX_SYSCALL_MSRS]; /* not in the VMCS either: switched with the VMCS */
-	char why[256];	    /* the reason of the last failed entry */
+	char why[256];			    /* the reason of the last failed entry */
 };
 
 /* vmx_state.c: the cache and the register operations */

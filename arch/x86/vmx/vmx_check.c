@@ -25,7 +25,8 @@
 #define INTR_STATE_RESERVED GENMASK(31, 5)
 #define PENDING_DBG_RESERVED (GENMASK(63, 17) | BIT(15) | GENMASK(11, 4)) /* 25.4.2 */
 #define PDPTE_RESERVED_LOW (GENMASK(2, 1) | GENMASK(8, 5))
-#define ERROR_CODE_EXCEPTIONS (BIT(8) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(17) | BIT(21))
+#define ERROR_CODE_EXCEPTIONS \
+	(BIT(8) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(17) | BIT(21))
 
 enum { ES, CS, SS, DS, FS, GS, LDTR, TR };
 static const char *const seg_names[] = { "ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR" };
@@ -66,9 +67,9 @@ const char *vmx_insn_error_name(u64 err)
 }
 
 #define FAIL(...) (format_snprintf(buf, len, __VA_ARGS__), (const char *)buf)
-#define CHECK(cond, ...)                       \
-	do {                                   \
-		if (cond)                      \
+#define CHECK(cond, ...)                          \
+	do {                                      \
+		if (cond)                         \
 			return FAIL(__VA_ARGS__); \
 	} while (0)
 
@@ -102,8 +103,9 @@ const char *vmx_check_event(const struct vmx_guest_state *g, char *buf, size_t l
 {
 	u32 info = g->entry_info, type = (info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
 	u32 vec = info & INTR_INFO_VECTOR_MASK;
-	bool need_error = (!unrestricted(g) || (g->cr0 & CR0_PE)) && type == INTR_TYPE_HW_EXCEPTION &&
-			  vec < 32 && (ERROR_CODE_EXCEPTIONS & BIT(vec));
+	bool need_error = (!unrestricted(g) || (g->cr0 & CR0_PE)) &&
+			  type == INTR_TYPE_HW_EXCEPTION && vec < 32 &&
+			  (ERROR_CODE_EXCEPTIONS & BIT(vec));
 
 	if (!(info & INTR_INFO_VALID))
 		return NULL;
@@ -119,7 +121,8 @@ const char *vmx_check_event(const struct vmx_guest_state *g, char *buf, size_t l
 	CHECK((info & INTR_INFO_ERROR_VALID) && (g->entry_error & GENMASK(31, 16)),
 	      "event error code %x: bits 31:16 must be 0", g->entry_error);
 	CHECK((type == INTR_TYPE_SOFT_INT || type == INTR_TYPE_PRIV_SOFT_EXCEPTION ||
-	       type == INTR_TYPE_SOFT_EXCEPTION) && (g->entry_len == 0 || g->entry_len > 15),
+	       type == INTR_TYPE_SOFT_EXCEPTION) &&
+		      (g->entry_len == 0 || g->entry_len > 15),
 	      "event instruction length %u: must be 1-15 for software events", g->entry_len);
 	return NULL;
 }
@@ -129,22 +132,27 @@ static const char *check_regs(const struct vmx_guest_state *g, char *buf, size_t
 {
 	u64 fixed0 = g->cr0_fixed0 & (unrestricted(g) ? ~(CR0_PE | CR0_PG) : ~0ULL);
 
-	CHECK(~g->cr0 & fixed0, "guest CR0 %llx lacks bits %llx that VMX requires (IA32_VMX_CR0_FIXED0)",
+	CHECK(~g->cr0 & fixed0,
+	      "guest CR0 %llx lacks bits %llx that VMX requires (IA32_VMX_CR0_FIXED0)",
 	      (unsigned long long)g->cr0, (unsigned long long)(~g->cr0 & fixed0));
-	CHECK(g->cr0 & ~g->cr0_fixed1, "guest CR0 %llx sets bits %llx that VMX forbids (IA32_VMX_CR0_FIXED1)",
+	CHECK(g->cr0 & ~g->cr0_fixed1,
+	      "guest CR0 %llx sets bits %llx that VMX forbids (IA32_VMX_CR0_FIXED1)",
 	      (unsigned long long)g->cr0, (unsigned long long)(g->cr0 & ~g->cr0_fixed1));
 	CHECK((g->cr0 & CR0_PG) && !(g->cr0 & CR0_PE), "guest CR0 %llx: PG set without PE",
 	      (unsigned long long)g->cr0);
-	CHECK(~g->cr4 & g->cr4_fixed0, "guest CR4 %llx lacks bits %llx that VMX requires (IA32_VMX_CR4_FIXED0)",
+	CHECK(~g->cr4 & g->cr4_fixed0,
+	      "guest CR4 %llx lacks bits %llx that VMX requires (IA32_VMX_CR4_FIXED0)",
 	      (unsigned long long)g->cr4, (unsigned long long)(~g->cr4 & g->cr4_fixed0));
-	CHECK(g->cr4 & ~g->cr4_fixed1, "guest CR4 %llx sets bits %llx that VMX forbids (IA32_VMX_CR4_FIXED1)",
+	CHECK(g->cr4 & ~g->cr4_fixed1,
+	      "guest CR4 %llx sets bits %llx that VMX forbids (IA32_VMX_CR4_FIXED1)",
 	      (unsigned long long)g->cr4, (unsigned long long)(g->cr4 & ~g->cr4_fixed1));
 	CHECK((g->cr4 & CR4_CET) && !(g->cr0 & CR0_WP), "guest CR4.CET set while CR0.WP is clear");
 	CHECK(ia32e(g) && (!(g->cr0 & CR0_PG) || !(g->cr4 & CR4_PAE)),
 	      "IA-32e mode guest without CR0.PG and CR4.PAE (CR0 %llx CR4 %llx)",
 	      (unsigned long long)g->cr0, (unsigned long long)g->cr4);
 	CHECK(!ia32e(g) && (g->cr4 & CR4_PCIDE), "guest CR4.PCIDE set outside IA-32e mode");
-	CHECK(g->cr3 >> g->maxphyaddr, "guest CR3 %llx sets bits beyond the %u-bit physical address width",
+	CHECK(g->cr3 >> g->maxphyaddr,
+	      "guest CR3 %llx sets bits beyond the %u-bit physical address width",
 	      (unsigned long long)g->cr3, g->maxphyaddr);
 	CHECK(g->dr7 >> 32, "guest DR7 %llx: bits 63:32 must be 0", (unsigned long long)g->dr7);
 	CHECK(!canonical(g->sysenter_esp) || !canonical(g->sysenter_eip),
@@ -152,15 +160,18 @@ static const char *check_regs(const struct vmx_guest_state *g, char *buf, size_t
 	for (u32 i = 0; i < 8; i++) {
 		u8 t = (u8)(g->pat >> (i * 8));
 
-		CHECK(t == 2 || t == 3 || t > 7, "guest IA32_PAT %llx: entry %u has the reserved type %u",
+		CHECK(t == 2 || t == 3 || t > 7,
+		      "guest IA32_PAT %llx: entry %u has the reserved type %u",
 		      (unsigned long long)g->pat, i, t);
 	}
-	CHECK(g->efer & ~EFER_KNOWN, "guest IA32_EFER %llx sets reserved bits", (unsigned long long)g->efer);
+	CHECK(g->efer & ~EFER_KNOWN, "guest IA32_EFER %llx sets reserved bits",
+	      (unsigned long long)g->efer);
 	CHECK(!!(g->efer & EFER_LMA) != ia32e(g),
 	      "guest IA32_EFER.LMA is %u but the IA-32e mode guest entry control is %u",
 	      !!(g->efer & EFER_LMA), ia32e(g));
 	CHECK((g->cr0 & CR0_PG) && !!(g->efer & EFER_LMA) != !!(g->efer & EFER_LME),
-	      "guest IA32_EFER %llx: LMA differs from LME while CR0.PG is set", (unsigned long long)g->efer);
+	      "guest IA32_EFER %llx: LMA differs from LME while CR0.PG is set",
+	      (unsigned long long)g->efer);
 	return NULL;
 }
 
@@ -168,11 +179,14 @@ static const char *check_regs(const struct vmx_guest_state *g, char *buf, size_t
 static const char *check_ar_common(u32 n, const struct vmx_seg_state *s, char *buf, size_t len)
 {
 	CHECK(!(s->ar & AR_P), "guest %s (AR %x) is not present", seg_names[n], s->ar);
-	CHECK(s->ar & AR_RESERVED, "guest %s AR %x: reserved bits 11:8 or 31:17 set", seg_names[n], s->ar);
+	CHECK(s->ar & AR_RESERVED, "guest %s AR %x: reserved bits 11:8 or 31:17 set", seg_names[n],
+	      s->ar);
 	CHECK((s->limit & 0xfff) != 0xfff && (s->ar & AR_G),
-	      "guest %s limit %x has a 0 in bits 11:0, so G must be 0 (AR %x)", seg_names[n], s->limit, s->ar);
+	      "guest %s limit %x has a 0 in bits 11:0, so G must be 0 (AR %x)", seg_names[n],
+	      s->limit, s->ar);
 	CHECK((s->limit >> 20) && !(s->ar & AR_G),
-	      "guest %s limit %x has a 1 in bits 31:20, so G must be 1 (AR %x)", seg_names[n], s->limit, s->ar);
+	      "guest %s limit %x has a 1 in bits 31:20, so G must be 1 (AR %x)", seg_names[n],
+	      s->limit, s->ar);
 	return NULL;
 }
 
@@ -187,21 +201,25 @@ static const char *check_cs_ss(const struct vmx_guest_state *g, char *buf, size_
 	      "guest CS type %u is not an accessed code segment%s", t,
 	      unrestricted(g) ? " (or type 3)" : "");
 	CHECK(!(cs->ar & AR_S), "guest CS AR %x: S (code/data) is clear", cs->ar);
-	CHECK(t == 3 && ar_dpl(cs->ar) != 0, "guest CS of type 3 with DPL %u: must be 0", ar_dpl(cs->ar));
+	CHECK(t == 3 && ar_dpl(cs->ar) != 0, "guest CS of type 3 with DPL %u: must be 0",
+	      ar_dpl(cs->ar));
 	CHECK((t == 9 || t == 11) && ar_dpl(cs->ar) != ar_dpl(ss->ar),
-	      "guest CS DPL %u differs from SS DPL %u (non-conforming code)", ar_dpl(cs->ar), ar_dpl(ss->ar));
+	      "guest CS DPL %u differs from SS DPL %u (non-conforming code)", ar_dpl(cs->ar),
+	      ar_dpl(ss->ar));
 	CHECK((t == 13 || t == 15) && ar_dpl(cs->ar) > ar_dpl(ss->ar),
 	      "guest CS DPL %u above SS DPL %u (conforming code)", ar_dpl(cs->ar), ar_dpl(ss->ar));
-	CHECK(ia32e(g) && (cs->ar & AR_L) && (cs->ar & AR_DB), "guest CS has both L and D/B set in IA-32e mode");
-	CHECK(!unrestricted(g) && (ss->sel & 3) != (cs->sel & 3), "guest SS.RPL %u differs from CS.RPL %u",
-	      ss->sel & 3, cs->sel & 3);
+	CHECK(ia32e(g) && (cs->ar & AR_L) && (cs->ar & AR_DB),
+	      "guest CS has both L and D/B set in IA-32e mode");
+	CHECK(!unrestricted(g) && (ss->sel & 3) != (cs->sel & 3),
+	      "guest SS.RPL %u differs from CS.RPL %u", ss->sel & 3, cs->sel & 3);
 	if (ss_usable) {
 		CHECK(ar_type(ss->ar) != 3 && ar_type(ss->ar) != 7,
-		      "guest SS type %u is not a read/write accessed data segment", ar_type(ss->ar));
+		      "guest SS type %u is not a read/write accessed data segment",
+		      ar_type(ss->ar));
 		CHECK(!(ss->ar & AR_S), "guest SS AR %x: S (code/data) is clear", ss->ar);
 	}
-	CHECK(!unrestricted(g) && ar_dpl(ss->ar) != (ss->sel & 3u), "guest SS DPL %u differs from its RPL %u",
-	      ar_dpl(ss->ar), ss->sel & 3);
+	CHECK(!unrestricted(g) && ar_dpl(ss->ar) != (ss->sel & 3u),
+	      "guest SS DPL %u differs from its RPL %u", ar_dpl(ss->ar), ss->sel & 3);
 	CHECK((t == 3 || !(g->cr0 & CR0_PE)) && ar_dpl(ss->ar) != 0,
 	      "guest SS DPL %u: must be 0 in real mode or with a type-3 CS", ar_dpl(ss->ar));
 	return NULL;
@@ -227,19 +245,23 @@ static const char *check_system(const struct vmx_guest_state *g, char *buf, size
 	CHECK(tr->sel & 4, "guest TR selector %x has TI set", tr->sel);
 	CHECK(tr->ar & AR_UNUSABLE, "guest TR is marked unusable");
 	CHECK(!(ar_type(tr->ar) == 11 || (ar_type(tr->ar) == 3 && !ia32e(g))),
-	      "guest TR type %u is not a busy TSS%s", ar_type(tr->ar), ia32e(g) ? " (64-bit: 11)" : "");
+	      "guest TR type %u is not a busy TSS%s", ar_type(tr->ar),
+	      ia32e(g) ? " (64-bit: 11)" : "");
 	CHECK(tr->ar & AR_S, "guest TR AR %x: S must be 0 (system segment)", tr->ar);
-	CHECK(!canonical(tr->base), "guest TR base %llx not canonical", (unsigned long long)tr->base);
+	CHECK(!canonical(tr->base), "guest TR base %llx not canonical",
+	      (unsigned long long)tr->base);
 	if (!(ldtr->ar & AR_UNUSABLE)) {
 		CHECK(ldtr->sel & 4, "guest LDTR selector %x has TI set", ldtr->sel);
-		CHECK(ar_type(ldtr->ar) != 2, "guest LDTR type %u is not an LDT (2)", ar_type(ldtr->ar));
+		CHECK(ar_type(ldtr->ar) != 2, "guest LDTR type %u is not an LDT (2)",
+		      ar_type(ldtr->ar));
 		CHECK(ldtr->ar & AR_S, "guest LDTR AR %x: S must be 0 (system segment)", ldtr->ar);
 		CHECK(!canonical(ldtr->base), "guest LDTR base %llx not canonical",
 		      (unsigned long long)ldtr->base);
 	}
-	CHECK(!canonical(g->gdtr_base) || !canonical(g->idtr_base), "guest GDTR or IDTR base not canonical");
-	CHECK((g->gdtr_limit | g->idtr_limit) >> 16, "guest GDTR/IDTR limit %x/%x: bits 31:16 must be 0",
-	      g->gdtr_limit, g->idtr_limit);
+	CHECK(!canonical(g->gdtr_base) || !canonical(g->idtr_base),
+	      "guest GDTR or IDTR base not canonical");
+	CHECK((g->gdtr_limit | g->idtr_limit) >> 16,
+	      "guest GDTR/IDTR limit %x/%x: bits 31:16 must be 0", g->gdtr_limit, g->idtr_limit);
 	return NULL;
 }
 
@@ -266,10 +288,12 @@ static const char *check_segments(const struct vmx_guest_state *g, char *buf, si
 		const struct vmx_seg_state *s = &g->seg[n];
 		bool usable = !(s->ar & AR_UNUSABLE);
 
-		CHECK((n == FS || n == GS) && !canonical(s->base), "guest %s base %llx not canonical",
-		      seg_names[n], (unsigned long long)s->base);
+		CHECK((n == FS || n == GS) && !canonical(s->base),
+		      "guest %s base %llx not canonical", seg_names[n],
+		      (unsigned long long)s->base);
 		CHECK((n == CS || (usable && n != FS && n != GS && n < LDTR)) && (s->base >> 32),
-		      "guest %s base %llx: bits 63:32 must be 0", seg_names[n], (unsigned long long)s->base);
+		      "guest %s base %llx: bits 63:32 must be 0", seg_names[n],
+		      (unsigned long long)s->base);
 		if (!usable && n != TR)
 			continue;
 		why = check_ar_common(n, s, buf, len);
@@ -289,14 +313,16 @@ static const char *check_rip_rflags(const struct vmx_guest_state *g, char *buf, 
 
 	CHECK(!long64 && (g->rip >> 32), "guest RIP %llx: bits 63:32 must be 0 outside 64-bit mode",
 	      (unsigned long long)g->rip);
-	CHECK(long64 && !canonical(g->rip), "guest RIP %llx not canonical", (unsigned long long)g->rip);
+	CHECK(long64 && !canonical(g->rip), "guest RIP %llx not canonical",
+	      (unsigned long long)g->rip);
 	CHECK((g->rflags & RFLAGS_RESERVED) || !(g->rflags & 2),
 	      "guest RFLAGS %llx: reserved bits wrong (bit 1 must be 1; 3, 5, 15, 63:22 must be 0)",
 	      (unsigned long long)g->rflags);
 	CHECK((ia32e(g) || !(g->cr0 & CR0_PE)) && (g->rflags & RFLAGS_VM),
 	      "guest RFLAGS.VM set in IA-32e mode or real mode");
 	CHECK((g->entry_info & INTR_INFO_VALID) && ((g->entry_info >> 8) & 7) == INTR_TYPE_EXTINT &&
-	      !(g->rflags & RFLAGS_IF), "injecting an external interrupt while guest RFLAGS.IF is 0");
+		      !(g->rflags & RFLAGS_IF),
+	      "injecting an external interrupt while guest RFLAGS.IF is 0");
 	return NULL;
 }
 
@@ -309,16 +335,18 @@ static const char *check_nonreg(const struct vmx_guest_state *g, char *buf, size
 	CHECK(g->activity > 3, "guest activity state %u is not defined", g->activity);
 	CHECK(g->activity == 1 && ar_dpl(g->seg[SS].ar) != 0, "guest in HLT state with SS.DPL %u",
 	      ar_dpl(g->seg[SS].ar));
-	CHECK(st & INTR_STATE_RESERVED, "guest interruptibility state %x: reserved bits 31:5 set", st);
+	CHECK(st & INTR_STATE_RESERVED, "guest interruptibility state %x: reserved bits 31:5 set",
+	      st);
 	CHECK((st & INTR_STATE_STI) && (st & INTR_STATE_MOV_SS),
 	      "guest interruptibility state %x: blocking by both STI and MOV SS", st);
 	CHECK((st & INTR_STATE_STI) && !(g->rflags & RFLAGS_IF),
 	      "guest interruptibility state %x: blocking by STI while RFLAGS.IF is 0", st);
 	CHECK(inject && (type == INTR_TYPE_EXTINT || type == INTR_TYPE_NMI) &&
-	      (st & (INTR_STATE_STI | INTR_STATE_MOV_SS)),
+		      (st & (INTR_STATE_STI | INTR_STATE_MOV_SS)),
 	      "injecting %s inside an STI/MOV SS shadow (interruptibility %x)",
 	      type == INTR_TYPE_NMI ? "an NMI" : "an external interrupt", st);
-	CHECK(g->pending_dbg & PENDING_DBG_RESERVED, "guest pending debug exceptions %llx: reserved bits set",
+	CHECK(g->pending_dbg & PENDING_DBG_RESERVED,
+	      "guest pending debug exceptions %llx: reserved bits set",
 	      (unsigned long long)g->pending_dbg);
 	CHECK(g->link_pointer != ~0ULL, "VMCS link pointer %llx is not ffffffff_ffffffff",
 	      (unsigned long long)g->link_pointer);

@@ -70,18 +70,24 @@ static const char *read_caps(struct vmx_caps *k)
 			      PROC_MWAIT_EXITING | PROC_MONITOR_EXITING | PROC_SECONDARY;
 	const u32 exit_need = EXIT_HOST_64BIT | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER |
 			      EXIT_LOAD_EFER | EXIT_SAVE_DEBUG;
-	const u32 entry_need = ENTRY_LOAD_PAT | ENTRY_LOAD_EFER | ENTRY_LOAD_DEBUG; /* DR7 per vCPU */
+	/* DR7 per vCPU */
+	const u32 entry_need = ENTRY_LOAD_PAT | ENTRY_LOAD_EFER | ENTRY_LOAD_DEBUG;
 	u32 window = 0;
 	const struct control ctls[] = {
-		{ "external-interrupt/NMI exiting", MSR_VMX_PIN, pin_need | PIN_VIRTUAL_NMIS, pin_need, &k->pin },
-		{ "HLT/MWAIT exiting, I/O and MSR bitmaps", MSR_VMX_PROC, proc_need, proc_need, &k->proc },
+		{ "external-interrupt/NMI exiting", MSR_VMX_PIN, pin_need | PIN_VIRTUAL_NMIS,
+		  pin_need, &k->pin },
+		{ "HLT/MWAIT exiting, I/O and MSR bitmaps", MSR_VMX_PROC, proc_need, proc_need,
+		  &k->proc },
 		{ "interrupt-window exiting", MSR_VMX_PROC, PROC_INTR_WINDOW | PROC_NMI_WINDOW,
 		  PROC_INTR_WINDOW, &window },
 		{ "EPT and unrestricted guest", MSR_VMX_PROC2,
-		  PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES,
+		  PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | PROC2_RDTSCP | PROC2_INVPCID |
+			  PROC2_XSAVES,
 		  PROC2_EPT | PROC2_UNRESTRICTED, &k->proc2 },
-		{ "64-bit host, EFER/PAT/DR7 switching on exit", MSR_VMX_EXIT, exit_need, exit_need, &k->exit },
-		{ "EFER/PAT/DR7 loading on entry", MSR_VMX_ENTRY, entry_need, entry_need, &k->entry },
+		{ "64-bit host, EFER/PAT/DR7 switching on exit", MSR_VMX_EXIT, exit_need, exit_need,
+		  &k->exit },
+		{ "EFER/PAT/DR7 loading on entry", MSR_VMX_ENTRY, entry_need, entry_need,
+		  &k->entry },
 	};
 
 	k->revision = VMX_BASIC_REVISION(basic);
@@ -122,8 +128,8 @@ static void report(struct percpu *pc, u64 fc_before)
 			"virtual NMIs %s, feature control %s: enabled",
 			k->revision, yn(k->ept_vpid, EPT_CAP_2M), yn(k->ept_vpid, EPT_CAP_1G),
 			yn(k->ept_vpid, EPT_CAP_AD), yn(k->proc2, PROC2_VPID),
-			yn(k->pin, PIN_VIRTUAL_NMIS), (fc_before & FC_LOCKED) ? "locked by firmware" :
-										"locked by Keel");
+			yn(k->pin, PIN_VIRTUAL_NMIS),
+			(fc_before & FC_LOCKED) ? "locked by firmware" : "locked by Keel");
 }
 
 int vmx_cpu_enable(struct percpu *pc)

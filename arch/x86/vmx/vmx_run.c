@@ -21,14 +21,16 @@
 #define CR0_RESERVED_HIGH GENMASK(63, 32)
 
 /* Exits whose VM-exit instruction length is defined (SDM 3C 28.2.5): caused by an instruction. */
-static const u64 insn_exits = BIT(VMX_EXIT_CPUID) | BIT(VMX_EXIT_GETSEC) | BIT(VMX_EXIT_HLT) |
-	BIT(VMX_EXIT_INVD) | BIT(VMX_EXIT_INVLPG) | BIT(VMX_EXIT_RDPMC) | BIT(VMX_EXIT_RDTSC) |
-	BIT(VMX_EXIT_RSM) | GENMASK(VMX_EXIT_VMXON, VMX_EXIT_VMCALL) | BIT(VMX_EXIT_CR_ACCESS) |
+static const u64 insn_exits =
+	BIT(VMX_EXIT_CPUID) | BIT(VMX_EXIT_GETSEC) | BIT(VMX_EXIT_HLT) | BIT(VMX_EXIT_INVD) |
+	BIT(VMX_EXIT_INVLPG) | BIT(VMX_EXIT_RDPMC) | BIT(VMX_EXIT_RDTSC) | BIT(VMX_EXIT_RSM) |
+	GENMASK(VMX_EXIT_VMXON, VMX_EXIT_VMCALL) | BIT(VMX_EXIT_CR_ACCESS) |
 	BIT(VMX_EXIT_DR_ACCESS) | BIT(VMX_EXIT_IO) | BIT(VMX_EXIT_RDMSR) | BIT(VMX_EXIT_WRMSR) |
-	BIT(VMX_EXIT_MWAIT) | BIT(VMX_EXIT_MONITOR) | BIT(VMX_EXIT_PAUSE) | BIT(VMX_EXIT_GDTR_IDTR) |
-	BIT(VMX_EXIT_LDTR_TR) | BIT(VMX_EXIT_INVEPT) | BIT(VMX_EXIT_RDTSCP) | BIT(VMX_EXIT_INVVPID) |
-	BIT(VMX_EXIT_WBINVD) | BIT(VMX_EXIT_XSETBV) | BIT(VMX_EXIT_RDRAND) | BIT(VMX_EXIT_INVPCID) |
-	BIT(VMX_EXIT_VMFUNC) | BIT(VMX_EXIT_ENCLS) | BIT(VMX_EXIT_RDSEED) | BIT(VMX_EXIT_XSAVES);
+	BIT(VMX_EXIT_MWAIT) | BIT(VMX_EXIT_MONITOR) | BIT(VMX_EXIT_PAUSE) |
+	BIT(VMX_EXIT_GDTR_IDTR) | BIT(VMX_EXIT_LDTR_TR) | BIT(VMX_EXIT_INVEPT) |
+	BIT(VMX_EXIT_RDTSCP) | BIT(VMX_EXIT_INVVPID) | BIT(VMX_EXIT_WBINVD) | BIT(VMX_EXIT_XSETBV) |
+	BIT(VMX_EXIT_RDRAND) | BIT(VMX_EXIT_INVPCID) | BIT(VMX_EXIT_VMFUNC) | BIT(VMX_EXIT_ENCLS) |
+	BIT(VMX_EXIT_RDSEED) | BIT(VMX_EXIT_XSAVES);
 /* (XRSTORS, 64, would exit only through the XSS-exiting bitmap, which stays 0) */
 
 /* Exits that need no more than their name; EXIT_NONE here means "not expected". */
@@ -44,7 +46,7 @@ static const u8 simple_exits[VMX_EXIT_MAX + 1] = {
 	[VMX_EXIT_HLT] = EXIT_HLT,
 	[VMX_EXIT_INVD] = EXIT_UD,
 	[VMX_EXIT_VMCALL] = EXIT_HYPERCALL,
-	[VMX_EXIT_VMCLEAR ... VMX_EXIT_VMXON] = EXIT_UD,
+	[VMX_EXIT_VMCLEAR... VMX_EXIT_VMXON] = EXIT_UD,
 	[VMX_EXIT_RDMSR] = EXIT_MSR_READ,
 	[VMX_EXIT_WRMSR] = EXIT_MSR_WRITE,
 	[VMX_EXIT_MWAIT] = EXIT_UD,
@@ -69,7 +71,8 @@ static void flush_tlb(struct vmx_vcpu *x)
 	else
 		invept(INVEPT_ALL, 0);
 	if (x->flush && x->vpid)
-		invvpid((vmx_caps.ept_vpid & VPID_CAP_INVVPID_SINGLE) ? INVVPID_SINGLE : INVVPID_ALL,
+		invvpid((vmx_caps.ept_vpid & VPID_CAP_INVVPID_SINGLE) ? INVVPID_SINGLE :
+									INVVPID_ALL,
 			x->vpid);
 	x->seen_flush_gen = gen;
 	x->flush = false;
@@ -106,27 +109,40 @@ static void snapshot(struct vmx_vcpu *x, struct vmx_guest_state *g)
 {
 	vmx_cache_fill(x);
 	*g = (struct vmx_guest_state){
-		.cr0 = x->slot[SLOT_CR0], .cr3 = x->slot[SLOT_CR3], .cr4 = x->slot[SLOT_CR4],
-		.dr7 = x->slot[SLOT_DR7], .rflags = x->slot[SLOT_RFLAGS], .rip = x->slot[SLOT_RIP],
-		.efer = x->slot[SLOT_EFER], .pat = x->slot[SLOT_PAT],
+		.cr0 = x->slot[SLOT_CR0],
+		.cr3 = x->slot[SLOT_CR3],
+		.cr4 = x->slot[SLOT_CR4],
+		.dr7 = x->slot[SLOT_DR7],
+		.rflags = x->slot[SLOT_RFLAGS],
+		.rip = x->slot[SLOT_RIP],
+		.efer = x->slot[SLOT_EFER],
+		.pat = x->slot[SLOT_PAT],
 		.sysenter_esp = vmcs_read(VMCS_GUEST_SYSENTER_ESP),
 		.sysenter_eip = vmcs_read(VMCS_GUEST_SYSENTER_EIP),
 		.link_pointer = vmcs_read(VMCS_LINK_POINTER),
 		.pending_dbg = vmcs_read(VMCS_GUEST_PENDING_DBG),
-		.entry_ctls = (u32)x->slot[SLOT_ENTRY_CTLS], .proc2 = (u32)vmcs_read(VMCS_PROC2_CONTROLS),
-		.intr_state = (u32)x->slot[SLOT_INTR_STATE], .activity = (u32)vmcs_read(VMCS_GUEST_ACTIVITY),
-		.entry_info = (u32)x->slot[SLOT_ENTRY_INFO], .entry_error = (u32)x->slot[SLOT_ENTRY_ERROR],
+		.entry_ctls = (u32)x->slot[SLOT_ENTRY_CTLS],
+		.proc2 = (u32)vmcs_read(VMCS_PROC2_CONTROLS),
+		.intr_state = (u32)x->slot[SLOT_INTR_STATE],
+		.activity = (u32)vmcs_read(VMCS_GUEST_ACTIVITY),
+		.entry_info = (u32)x->slot[SLOT_ENTRY_INFO],
+		.entry_error = (u32)x->slot[SLOT_ENTRY_ERROR],
 		.entry_len = (u32)x->slot[SLOT_ENTRY_LEN],
-		.gdtr_base = x->slot[SLOT_BASE + SEG_GDTR], .idtr_base = x->slot[SLOT_BASE + SEG_IDTR],
+		.gdtr_base = x->slot[SLOT_BASE + SEG_GDTR],
+		.idtr_base = x->slot[SLOT_BASE + SEG_IDTR],
 		.gdtr_limit = (u32)x->slot[SLOT_LIMIT + SEG_GDTR],
 		.idtr_limit = (u32)x->slot[SLOT_LIMIT + SEG_IDTR],
-		.cr0_fixed0 = vmx_caps.cr0_fixed0, .cr0_fixed1 = vmx_caps.cr0_fixed1,
-		.cr4_fixed0 = vmx_caps.cr4_fixed0, .cr4_fixed1 = vmx_caps.cr4_fixed1,
+		.cr0_fixed0 = vmx_caps.cr0_fixed0,
+		.cr0_fixed1 = vmx_caps.cr0_fixed1,
+		.cr4_fixed0 = vmx_caps.cr4_fixed0,
+		.cr4_fixed1 = vmx_caps.cr4_fixed1,
 		.maxphyaddr = vmx_caps.maxphyaddr,
 	};
 	for (u32 i = 0; i < 8; i++)
-		g->seg[i] = (struct vmx_seg_state){ (u16)x->slot[SLOT_SEL + i], (u32)x->slot[SLOT_LIMIT + i],
-						    (u32)x->slot[SLOT_AR + i], x->slot[SLOT_BASE + i] };
+		g->seg[i] = (struct vmx_seg_state){ (u16)x->slot[SLOT_SEL + i],
+						    (u32)x->slot[SLOT_LIMIT + i],
+						    (u32)x->slot[SLOT_AR + i],
+						    x->slot[SLOT_BASE + i] };
 	for (u32 i = 0; i < 4; i++)
 		g->pdpte[i] = vmcs_read(VMCS_GUEST_PDPTE0 + 2 * i);
 }
@@ -170,7 +186,10 @@ static void entry_failed(struct vmx_vcpu *x, u32 reason, struct vm_exit *e)
 	snapshot(x, &g);
 	why = vmx_check_guest(&g, detail, sizeof(detail));
 	format_snprintf(x->why, sizeof(x->why), "exit 33, qualification %llu%s: %s",
-			(unsigned long long)qual, qual == 2 ? " (PDPTEs)" : qual == 4 ? " (link pointer)" : "",
+			(unsigned long long)qual,
+			qual == 2 ? " (PDPTEs)" :
+			qual == 4 ? " (link pointer)" :
+				    "",
 			why ? why : "a check Keel does not know failed");
 }
 
@@ -204,8 +223,9 @@ static void nmi_reblock(struct vmx_vcpu *x, u64 bit12_set)
 static void inject_gp(struct vmx_vcpu *x)
 {
 	vmx_set(x, SLOT_ENTRY_ERROR, 0);
-	vmx_set(x, SLOT_ENTRY_INFO, EXCEPTION_GP | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) |
-					    INTR_INFO_ERROR_VALID | INTR_INFO_VALID);
+	vmx_set(x, SLOT_ENTRY_INFO,
+		EXCEPTION_GP | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) |
+			INTR_INFO_ERROR_VALID | INTR_INFO_VALID);
 }
 
 /* MOV to CR0: what the CPU would check (SDM 2B MOV CR), then the shadow and EFER.LMA. */

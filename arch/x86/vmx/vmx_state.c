@@ -13,8 +13,9 @@
 #define RFLAGS_RESERVED1 0x2
 #define DR7_RESET 0x400
 /* slots the CPU never changes on its own: still valid after an exit */
-#define STICKY (BIT(SLOT_CR0_SHADOW) | BIT(SLOT_CR4_SHADOW) | BIT(SLOT_ENTRY_ERROR) | \
-		BIT(SLOT_ENTRY_LEN) | BIT(SLOT_PROC))
+#define STICKY                                                                 \
+	(BIT(SLOT_CR0_SHADOW) | BIT(SLOT_CR4_SHADOW) | BIT(SLOT_ENTRY_ERROR) | \
+	 BIT(SLOT_ENTRY_LEN) | BIT(SLOT_PROC))
 
 static const u32 fields[SLOT_SEL] = {
 	[SLOT_RIP] = VMCS_GUEST_RIP,

@@ -53,8 +53,8 @@
  * layout bumps KCTL_ABI_VERSION; tools refuse a device of another version.
  */
 
-#define KCTL_VENDOR 0x4b45 /* "KE" */
-#define KCTL_DEVICE 0x4c43 /* "CL" */
+#define KCTL_VENDOR 0x4b45  /* "KE" */
+#define KCTL_DEVICE 0x4c43  /* "CL" */
 #define KCTL_CLASS 0xff0000 /* "unassigned class": no stock driver claims it */
 #define KCTL_ABI_VERSION 2
 #define KCTL_MAGIC 0x4c45454b /* "KEEL" */
@@ -73,22 +73,22 @@
 #define KCTL_IOREQ_VCPUS 64
 #define KCTL_DOORBELL_BASE 0x250000
 #define KCTL_DOORBELL_VM_SIZE 0x1000
-#define KCTL_DM_SLOT 1 /* keel-dm's command slot */
+#define KCTL_DM_SLOT 1	/* keel-dm's command slot */
 #define KCTL_DM_DEVS 32 /* PCI device numbers on a guest's bus 0 */
 
 /* Registers (32-bit accesses). */
-#define KCTL_REG_MAGIC 0x00	  /* RO: KCTL_MAGIC */
-#define KCTL_REG_VERSION 0x04	  /* RO: KCTL_ABI_VERSION */
-#define KCTL_REG_DOORBELL 0x08	  /* WO: execute the command in this slot */
-#define KCTL_REG_IRQ_STATUS 0x0c  /* RO: KCTL_IRQ_* pending */
-#define KCTL_REG_IRQ_ACK 0x10	  /* WO: clear these KCTL_IRQ_* bits */
-#define KCTL_REG_IRQ_ENABLE 0x14  /* RW: which KCTL_IRQ_* raise INTx */
-#define KCTL_REG_IRQ_GSI 0x18	  /* RW: the GSI Linux gave the function's INTx */
+#define KCTL_REG_MAGIC 0x00	   /* RO: KCTL_MAGIC */
+#define KCTL_REG_VERSION 0x04	   /* RO: KCTL_ABI_VERSION */
+#define KCTL_REG_DOORBELL 0x08	   /* WO: execute the command in this slot */
+#define KCTL_REG_IRQ_STATUS 0x0c   /* RO: KCTL_IRQ_* pending */
+#define KCTL_REG_IRQ_ACK 0x10	   /* WO: clear these KCTL_IRQ_* bits */
+#define KCTL_REG_IRQ_ENABLE 0x14   /* RW: which KCTL_IRQ_* raise INTx */
+#define KCTL_REG_IRQ_GSI 0x18	   /* RW: the GSI Linux gave the function's INTx */
 #define KCTL_REG_CONSOLE_KICK 0x1c /* WO: VM id whose in ring has new bytes */
-#define KCTL_REG_WINDOW_SIZE 0x20 /* RO: BAR2 size in MiB */
-#define KCTL_REG_IOREQ_DONE 0x24  /* WO: VM id whose I/O request slots keel-dm answered */
+#define KCTL_REG_WINDOW_SIZE 0x20  /* RO: BAR2 size in MiB */
+#define KCTL_REG_IOREQ_DONE 0x24   /* WO: VM id whose I/O request slots keel-dm answered */
 
-#define KCTL_IRQ_CONSOLE (1u << 0) /* a console out ring has new bytes */
+#define KCTL_IRQ_CONSOLE (1u << 0)  /* a console out ring has new bytes */
 #define KCTL_IRQ_VM_STATE (1u << 1) /* a VM started, stopped or died */
 #define KCTL_IRQ_IOREQ (1u << 2)    /* an I/O request slot went PENDING */
 #define KCTL_IRQ_DOORBELL (1u << 3) /* a doorbell bit was set */
@@ -107,42 +107,57 @@ struct kctl_ring_hdr {
 	unsigned int head;
 	unsigned int tail;
 };
-#define KCTL_RING_OUT 0		/* guest UART output: Keel produces */
+#define KCTL_RING_OUT 0		 /* guest UART output: Keel produces */
 #define KCTL_RING_IN (28 * 1024) /* keyboard input: Keel consumes */
 
 enum kctl_op {
 	KCTL_OP_NONE,
-	KCTL_OP_CREATE,	 /* name, args[0] memory bytes, args[1] vCPUs -> vm_id, args[2] window offset */
-	KCTL_OP_LOAD,	 /* name, args[0..1] kernel gpa/size, args[2..3] initrd gpa/size, text = cmdline */
-	KCTL_OP_START,	 /* name */
-	KCTL_OP_STOP,	 /* name; flags KCTL_STOP_FORCE: off at once (text: why, if not empty), else the ACPI power button */
+	/* name, args[0] memory bytes, args[1] vCPUs -> vm_id, args[2] window offset */
+	KCTL_OP_CREATE,
+	/* name, args[0..1] kernel gpa/size, args[2..3] initrd gpa/size, text = cmdline */
+	KCTL_OP_LOAD,
+	KCTL_OP_START, /* name */
+	/* name; flags KCTL_STOP_FORCE: off at once (text: why, if not empty), else the ACPI power button */
+	KCTL_OP_STOP,
 	KCTL_OP_DESTROY, /* name: stop if running, free everything */
-	KCTL_OP_LIST,	 /* -> args[0] count of struct kctl_vm_info in text, args[1] free, args[2] total bytes */
-	KCTL_OP_INFO,	 /* name -> one struct kctl_vm_info in text */
-	KCTL_OP_DM_ATTACH,   /* name, args[0] PCI device number (1..31): keel-dm serves it; before start */
-	KCTL_OP_DM_DOORBELL, /* name, args[0] device, args[1] gpa, args[2] length (0: none), args[3] stride */
-	KCTL_OP_DM_MSI,	     /* name, args[0] MSI address, args[1] MSI data: deliver it in the guest */
+	/* -> args[0] count of struct kctl_vm_info in text, args[1] free, args[2] total bytes */
+	KCTL_OP_LIST,
+	KCTL_OP_INFO, /* name -> one struct kctl_vm_info in text */
+	/* name, args[0] PCI device number (1..31): keel-dm serves it; before start */
+	KCTL_OP_DM_ATTACH,
+	/* name, args[0] device, args[1] gpa, args[2] length (0: none), args[3] stride */
+	KCTL_OP_DM_DOORBELL,
+	/* name, args[0] MSI address, args[1] MSI data: deliver it in the guest */
+	KCTL_OP_DM_MSI,
 	KCTL_OP_COUNT
 };
 
 #define KCTL_STOP_FORCE 1u
 
 /* DESTROYING: being taken apart after KCTL_OP_DESTROY; INFO finds it until its memory is back. */
-enum kctl_vm_state { KCTL_VM_CREATED, KCTL_VM_RUNNING, KCTL_VM_STOPPED, KCTL_VM_DEAD, KCTL_VM_DESTROYING };
+enum kctl_vm_state {
+	KCTL_VM_CREATED,
+	KCTL_VM_RUNNING,
+	KCTL_VM_STOPPED,
+	KCTL_VM_DEAD,
+	KCTL_VM_DESTROYING
+};
 
 /* One vCPU's forwarded access (see "Device models" above). */
 enum kctl_ioreq_state { KCTL_IOREQ_IDLE, KCTL_IOREQ_PENDING, KCTL_IOREQ_DONE };
 enum kctl_ioreq_type { KCTL_IOREQ_MMIO, KCTL_IOREQ_CFG };
 
 struct kctl_ioreq {
-	unsigned int state;	 /* enum kctl_ioreq_state: Keel sets PENDING, keel-dm DONE */
-	unsigned int type;	 /* enum kctl_ioreq_type */
-	unsigned int size;	 /* 1, 2, 4 (or 8 for MMIO) bytes */
-	unsigned int write;	 /* 1: a write of data */
-	unsigned long long addr; /* MMIO: guest-physical; CFG: device << 15 | function << 12 | register */
+	unsigned int state; /* enum kctl_ioreq_state: Keel sets PENDING, keel-dm DONE */
+	unsigned int type;  /* enum kctl_ioreq_type */
+	unsigned int size;  /* 1, 2, 4 (or 8 for MMIO) bytes */
+	unsigned int write; /* 1: a write of data */
+	/* MMIO: guest-physical; CFG: device << 15 | function << 12 | register */
+	unsigned long long addr;
 	unsigned long long data; /* write: the value; read: keel-dm's answer */
-	int result;		 /* keel-dm: 0, or < 0 when nothing answers there: the VM is stopped */
-	unsigned int seq;	 /* Keel: counts this vCPU's requests */
+	/* keel-dm: 0, or < 0 when nothing answers there: the VM is stopped */
+	int result;
+	unsigned int seq; /* Keel: counts this vCPU's requests */
 	unsigned char pad[24];
 };
 
@@ -169,22 +184,24 @@ struct kctl_vm_info {
 #define KCTL_TEXT_MAX (KCTL_CMD_SIZE - 384)
 
 struct kctl_cmd {
-	unsigned int op;     /* enum kctl_op */
-	int status;	     /* out: 0 or a negative errno */
-	unsigned int vm_id;  /* out */
+	unsigned int op;    /* enum kctl_op */
+	int status;	    /* out: 0 or a negative errno */
+	unsigned int vm_id; /* out */
 	unsigned int flags;
 	unsigned long long args[8];
 	char name[KCTL_NAME_MAX];
-	char msg[KCTL_MSG_MAX];	   /* out: why it failed, in words for the operator */
+	char msg[KCTL_MSG_MAX];	  /* out: why it failed, in words for the operator */
 	char text[KCTL_TEXT_MAX]; /* in: command line; out: records */
 };
 
 _Static_assert(sizeof(struct kctl_cmd) <= KCTL_CMD_SIZE, "a command fits its slot");
 _Static_assert(sizeof(struct kctl_vm_info) == 160, "ABI record size");
 _Static_assert(sizeof(struct kctl_ioreq) == 64, "ABI record size");
-_Static_assert(KCTL_IOREQ_VCPUS * sizeof(struct kctl_ioreq) == KCTL_IOREQ_VM_SIZE, "slots fit a page");
+_Static_assert(KCTL_IOREQ_VCPUS * sizeof(struct kctl_ioreq) == KCTL_IOREQ_VM_SIZE,
+	       "slots fit a page");
 _Static_assert(KCTL_CONSOLE_BASE + KCTL_MAX_VMS * KCTL_CONSOLE_SIZE == KCTL_IOREQ_BASE, "layout");
 _Static_assert(KCTL_IOREQ_BASE + KCTL_MAX_VMS * KCTL_IOREQ_VM_SIZE == KCTL_DOORBELL_BASE, "layout");
-_Static_assert(KCTL_DOORBELL_BASE + KCTL_MAX_VMS * KCTL_DOORBELL_VM_SIZE <= KCTL_BAR0_SIZE, "layout");
+_Static_assert(KCTL_DOORBELL_BASE + KCTL_MAX_VMS * KCTL_DOORBELL_VM_SIZE <= KCTL_BAR0_SIZE,
+	       "layout");
 
 #endif

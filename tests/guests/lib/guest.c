@@ -92,7 +92,8 @@ static void idt_init(void)
 	for (int v = 0; v < 256; v++) {
 		u64 a = (u64)(guest_isr_stubs + v * 16);
 
-		idt[v] = (struct idt_gate){ (u16)a, 0x08, GATE_INTERRUPT, (u16)(a >> 16), (u32)(a >> 32), 0 };
+		idt[v] = (struct idt_gate){ (u16)a,	    0x08,	    GATE_INTERRUPT,
+					    (u16)(a >> 16), (u32)(a >> 32), 0 };
 	}
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 }

@@ -16,12 +16,36 @@ struct gframe {
 
 typedef void (*trap_fn)(struct gframe *f);
 
-static inline void outb(u16 p, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p)); }
-static inline void outw(u16 p, u16 v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(p)); }
-static inline void outl(u16 p, u32 v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(p)); }
-static inline u8 inb(u16 p) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
-static inline u16 inw(u16 p) { u16 v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(p)); return v; }
-static inline u32 inl(u16 p) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline void outb(u16 p, u8 v)
+{
+	__asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p));
+}
+static inline void outw(u16 p, u16 v)
+{
+	__asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(p));
+}
+static inline void outl(u16 p, u32 v)
+{
+	__asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(p));
+}
+static inline u8 inb(u16 p)
+{
+	u8 v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p));
+	return v;
+}
+static inline u16 inw(u16 p)
+{
+	u16 v;
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(p));
+	return v;
+}
+static inline u32 inl(u16 p)
+{
+	u32 v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(p));
+	return v;
+}
 
 static inline u64 rdmsr(u32 msr)
 {
@@ -60,16 +84,16 @@ void guest_exit(u8 status) __attribute__((noreturn));
 void test_main(void);
 extern const char test_name[];
 
-#define CHECK(cond)                                                       \
-	do {                                                              \
-		if (!(cond))                                              \
-			fail_at(__LINE__, "%s", #cond);                  \
+#define CHECK(cond)                                     \
+	do {                                            \
+		if (!(cond))                            \
+			fail_at(__LINE__, "%s", #cond); \
 	} while (0)
-#define CHECK_EQ(a, b)                                                    \
-	do {                                                              \
-		u64 _a = (u64)(a), _b = (u64)(b);                         \
-		if (_a != _b)                                             \
-			fail_at(__LINE__, "%s == %s: %llx != %llx", #a, #b, \
+#define CHECK_EQ(a, b)                                                           \
+	do {                                                                     \
+		u64 _a = (u64)(a), _b = (u64)(b);                                \
+		if (_a != _b)                                                    \
+			fail_at(__LINE__, "%s == %s: %llx != %llx", #a, #b,      \
 				(unsigned long long)_a, (unsigned long long)_b); \
 	} while (0)
 

@@ -6,16 +6,16 @@
 #define ECAM 0xe0000000ULL
 /* PCI LB 3.0 6.2.1-6.2.5, 6.7: configuration header registers and bits. */
 #define PCI_ID 0x00
-#define PCI_CMD_STATUS 0x04		/* command in bits 15:0, status in 31:16 */
-#define PCI_CMD_MEM (1u << 1)		/* Memory Space Enable */
-#define PCI_CMD_MASTER (1u << 2)	/* Bus Master Enable */
+#define PCI_CMD_STATUS 0x04		 /* command in bits 15:0, status in 31:16 */
+#define PCI_CMD_MEM (1u << 1)		 /* Memory Space Enable */
+#define PCI_CMD_MASTER (1u << 2)	 /* Bus Master Enable */
 #define PCI_STATUS_CAPS (1u << (16 + 4)) /* status bit 4: capabilities list */
 #define PCI_BAR(i) (0x10 + 4 * (i))
-#define PCI_BAR_IO 0x1			/* bit 0: I/O space */
-#define PCI_BAR_TYPE_MASK 0x6		/* bits 2:1, memory BAR type */
-#define PCI_BAR_TYPE_64 0x4		/* 10b: 64-bit */
+#define PCI_BAR_IO 0x1	      /* bit 0: I/O space */
+#define PCI_BAR_TYPE_MASK 0x6 /* bits 2:1, memory BAR type */
+#define PCI_BAR_TYPE_64 0x4   /* 10b: 64-bit */
 #define PCI_CAP_PTR 0x34
-#define PCI_CAP_VENDOR 0x09		/* PCI LB 3.0 appendix H: vendor specific */
+#define PCI_CAP_VENDOR 0x09 /* PCI LB 3.0 appendix H: vendor specific */
 
 /* virtio 1.2 4.1.2.1: vendor, and device ID 0x1040 + the virtio device type. */
 #define VIRTIO_VENDOR 0x1af4
@@ -41,17 +41,17 @@
 #define F_VERSION_1_BIT 0x1
 
 /* MMIO: one plain mov of the access width each; never a read-modify-write instruction. */
-#define MMIO_RD(name, type, mov)                                                        \
-	static type name(u64 a)                                                         \
-	{                                                                               \
-		type v;                                                                 \
-		__asm__ volatile(mov " (%1), %0" : "=r"(v) : "r"(a) : "memory");        \
-		return v;                                                               \
+#define MMIO_RD(name, type, mov)                                                 \
+	static type name(u64 a)                                                  \
+	{                                                                        \
+		type v;                                                          \
+		__asm__ volatile(mov " (%1), %0" : "=r"(v) : "r"(a) : "memory"); \
+		return v;                                                        \
 	}
-#define MMIO_WR(name, type, mov)                                                        \
-	static void name(u64 a, type v)                                                 \
-	{                                                                               \
-		__asm__ volatile(mov " %0, (%1)" : : "r"(v), "r"(a) : "memory");        \
+#define MMIO_WR(name, type, mov)                                                 \
+	static void name(u64 a, type v)                                          \
+	{                                                                        \
+		__asm__ volatile(mov " %0, (%1)" : : "r"(v), "r"(a) : "memory"); \
 	}
 MMIO_RD(rd8, u8, "movb")
 MMIO_RD(rd16, u16, "movw")
@@ -60,11 +60,21 @@ MMIO_WR(wr8, u8, "movb")
 MMIO_WR(wr16, u16, "movw")
 MMIO_WR(wr32, u32, "movl")
 /* virtio 1.2 4.1.3.1: a 64-bit field may be written as two 32-bit halves (low first here). */
-static void wr64(u64 a, u64 v) { wr32(a, (u32)v); wr32(a + 4, (u32)(v >> 32)); }
+static void wr64(u64 a, u64 v)
+{
+	wr32(a, (u32)v);
+	wr32(a + 4, (u32)(v >> 32));
+}
 
-static u64 cfg(u32 dev, u32 reg) { return ECAM | (u64)dev << 15 | reg; } /* function 0 */
+static u64 cfg(u32 dev, u32 reg)
+{
+	return ECAM | (u64)dev << 15 | reg;
+} /* function 0 */
 
-u8 vpci_status(const struct vpci *v) { return rd8(v->common + CC_STATUS); }
+u8 vpci_status(const struct vpci *v)
+{
+	return rd8(v->common + CC_STATUS);
+}
 
 /* virtio 1.2 4.1.4.3.2: after writing 0 the driver waits for device_status to read 0. */
 u8 vpci_reset(const struct vpci *v)
@@ -97,8 +107,8 @@ static u64 assign_bar(u32 dev, u32 i, u64 addr)
 	if (!m_lo && (!is64 || !m_hi))
 		return 0; /* no such BAR: it reads back 0 (PCI LB 3.0 6.2.5.1) */
 	if (addr & (size - 1))
-		fail_at(__LINE__, "BAR%u size %llx does not fit at %llx", i, (unsigned long long)size,
-			(unsigned long long)addr);
+		fail_at(__LINE__, "BAR%u size %llx does not fit at %llx", i,
+			(unsigned long long)size, (unsigned long long)addr);
 	wr32(cfg(dev, PCI_BAR(i)), (u32)addr);
 	if (is64)
 		wr32(cfg(dev, PCI_BAR(i + 1)), (u32)(addr >> 32));
@@ -137,7 +147,8 @@ void vpci_open(struct vpci *v, u16 type, u64 bar_base)
 
 	*v = (struct vpci){ 0 };
 	for (u32 dev = 1; dev < 32 && !v->dev; dev++)
-		if (rd32(cfg(dev, PCI_ID)) == ((u32)(VIRTIO_PCI_ID_BASE + type) << 16 | VIRTIO_VENDOR))
+		if (rd32(cfg(dev, PCI_ID)) ==
+		    ((u32)(VIRTIO_PCI_ID_BASE + type) << 16 | VIRTIO_VENDOR))
 			v->dev = dev;
 	if (!v->dev)
 		fail_at(__LINE__, "no virtio device of type %u", type);

@@ -26,7 +26,8 @@ TEST(write_back_leaves_of_4k_and_2m)
 	u32 perms;
 
 	CHECK_EQ(pt_init(&pt, &ept_format, NULL), 0);
-	CHECK_EQ(pt_map(&pt, 0, 0x40000000, 0x40000000, PT_RWX | PT_OWNED), 0); /* no 1G leaves in EPT */
+	/* no 1G leaves in EPT */
+	CHECK_EQ(pt_map(&pt, 0, 0x40000000, 0x40000000, PT_RWX | PT_OWNED), 0);
 	CHECK(pt_lookup(&pt, 0x12345678, &pa, &perms, &size));
 	CHECK_EQ(pa, 0x52345678);
 	CHECK_EQ(size, 2 << 20);
@@ -38,7 +39,7 @@ TEST(write_back_leaves_of_4k_and_2m)
 	CHECK_EQ(pa, 0xfed00abc);
 	CHECK_EQ(size, 4096);
 	CHECK_EQ(perms, PT_R | PT_W | PT_UC);
-	CHECK_EQ(*entry(0x1000, 1) & 0x3f, 3); /* UC (0), RW */
+	CHECK_EQ(*entry(0x1000, 1) & 0x3f, 3);			/* UC (0), RW */
 	CHECK_EQ(pt_map(&pt, 0x2000, 0x3000, 0x1000, PT_W), 0); /* write implies read in EPT */
 	CHECK_EQ(*entry(0x2000, 1) & 7, 3);
 	pt_destroy(&pt);

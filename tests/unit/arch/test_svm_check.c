@@ -9,9 +9,9 @@ static void good(void)
 {
 	memset(&vmcb, 0, sizeof(vmcb));
 	vmcb.save.efer = BIT(12) | BIT(8) | BIT(10); /* SVME, LME, LMA */
-	vmcb.save.cr0 = 0x80000011;		      /* PG, ET, PE */
-	vmcb.save.cr4 = 0x20;			      /* PAE */
-	vmcb.save.cs.attrib = 0xa9b;		      /* L=1, D=0 */
+	vmcb.save.cr0 = 0x80000011;		     /* PG, ET, PE */
+	vmcb.save.cr4 = 0x20;			     /* PAE */
+	vmcb.save.cs.attrib = 0xa9b;		     /* L=1, D=0 */
 	vmcb.control.asid = 1;
 }
 

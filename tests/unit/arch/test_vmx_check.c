@@ -7,14 +7,14 @@
 static struct vmx_guest_state g;
 static char buf[200];
 
-#define CHECK_HAS(what, part)                                                              \
-	do {                                                                               \
-		const char *_w = (what);                                                   \
-		if (!_w || !strstr(_w, part)) {                                            \
+#define CHECK_HAS(what, part)                                                                  \
+	do {                                                                                   \
+		const char *_w = (what);                                                       \
+		if (!_w || !strstr(_w, part)) {                                                \
 			fprintf(stderr, "  %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, \
-				__LINE__, _w ? _w : "(null)", part);                       \
-			test_failed_checks++;                                              \
-		}                                                                          \
+				__LINE__, _w ? _w : "(null)", part);                           \
+			test_failed_checks++;                                                  \
+		}                                                                              \
 	} while (0)
 
 static void seg(int n, u16 sel, u64 base, u32 limit, u32 ar)
@@ -90,17 +90,20 @@ TEST(control_registers_and_msrs)
 	g.proc2 = PROC2_EPT; /* without unrestricted guest, real mode is not allowed */
 	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "CR0 60000030 lacks bits 80000001");
 	protected_mode();
-	g.cr0 |= 0x80000000ULL; g.cr0 &= ~1ULL;
+	g.cr0 |= 0x80000000ULL;
+	g.cr0 &= ~1ULL;
 	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "PG set without PE");
 	protected_mode();
 	g.cr4 = 0;
 	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "CR4 0 lacks bits 2000");
 	long_mode();
 	g.cr4 &= ~0x20ULL;
-	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "IA-32e mode guest without CR0.PG and CR4.PAE");
+	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)),
+		  "IA-32e mode guest without CR0.PG and CR4.PAE");
 	long_mode();
 	g.efer &= ~BIT(10);
-	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "LMA is 0 but the IA-32e mode guest entry control is 1");
+	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)),
+		  "LMA is 0 but the IA-32e mode guest entry control is 1");
 	protected_mode();
 	g.pat = 0x0002;
 	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "entry 0 has the reserved type 2");
@@ -109,17 +112,20 @@ TEST(control_registers_and_msrs)
 	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "IA32_EFER 10 sets reserved bits");
 	protected_mode();
 	g.cr3 = 1ULL << 45;
-	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "beyond the 40-bit physical address width");
+	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)),
+		  "beyond the 40-bit physical address width");
 }
 
 TEST(segments)
 {
 	protected_mode();
 	g.seg[1].ar = 0xc091; /* CS as read-only data */
-	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "guest CS type 1 is not an accessed code segment");
+	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)),
+		  "guest CS type 1 is not an accessed code segment");
 	protected_mode();
 	g.seg[1].ar = 0x409b; /* limit 4G with G=0 */
-	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "guest CS limit ffffffff has a 1 in bits 31:20");
+	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)),
+		  "guest CS limit ffffffff has a 1 in bits 31:20");
 	protected_mode();
 	g.seg[3].ar = 0xc092; /* DS not accessed */
 	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "guest DS type 2 is not accessed");
@@ -151,7 +157,8 @@ TEST(rip_rflags_and_interruptibility)
 {
 	protected_mode();
 	g.rip = 1ULL << 32;
-	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "bits 63:32 must be 0 outside 64-bit mode");
+	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)),
+		  "bits 63:32 must be 0 outside 64-bit mode");
 	protected_mode();
 	g.rflags = 0;
 	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "guest RFLAGS 0: reserved bits wrong");
@@ -162,10 +169,12 @@ TEST(rip_rflags_and_interruptibility)
 	g.rflags |= BIT(9);
 	g.intr_state = INTR_STATE_STI;
 	g.entry_info = 0x20 | INTR_INFO_VALID; /* external interrupt 0x20 */
-	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "injecting an external interrupt inside an STI/MOV SS shadow");
+	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)),
+		  "injecting an external interrupt inside an STI/MOV SS shadow");
 	protected_mode();
 	g.entry_info = 0x20 | INTR_INFO_VALID;
-	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "injecting an external interrupt while guest RFLAGS.IF is 0");
+	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)),
+		  "injecting an external interrupt while guest RFLAGS.IF is 0");
 	protected_mode();
 	g.link_pointer = 0;
 	CHECK_HAS(vmx_check_guest(&g, buf, sizeof(buf)), "VMCS link pointer 0");
@@ -174,8 +183,10 @@ TEST(rip_rflags_and_interruptibility)
 TEST(entry_events)
 {
 	protected_mode();
-	g.entry_info = 13 | (INTR_TYPE_HW_EXCEPTION << 8) | INTR_INFO_VALID; /* #GP without its error code */
-	CHECK_HAS(vmx_check_event(&g, buf, sizeof(buf)), "error code flag 0, but vector 13 here has one");
+	/* #GP without its error code */
+	g.entry_info = 13 | (INTR_TYPE_HW_EXCEPTION << 8) | INTR_INFO_VALID;
+	CHECK_HAS(vmx_check_event(&g, buf, sizeof(buf)),
+		  "error code flag 0, but vector 13 here has one");
 	real_mode();
 	g.entry_info = 13 | (INTR_TYPE_HW_EXCEPTION << 8) | INTR_INFO_ERROR_VALID | INTR_INFO_VALID;
 	CHECK_HAS(vmx_check_event(&g, buf, sizeof(buf)), "here has none");

@@ -194,8 +194,8 @@ TEST(no_rsdp)
 TEST(rsdt_for_acpi_1)
 {
 	/* ACPI 1.0 firmware: revision 0 RSDP and a 32-bit RSDT, both below 4 GiB. */
-	u8 *low = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
-		       -1, 0);
+	u8 *low = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 	struct acpi_header *madt = load("q35-smp2-amdvi", "APIC");
 	struct acpi_rsdp *r = (struct acpi_rsdp *)low;
 	struct acpi_header *rsdt = (struct acpi_header *)(low + 64);
@@ -224,7 +224,9 @@ TEST(s5_sleep_type_from_dsdt)
 {
 	struct acpi_header *dsdt = load("q35-smp4-vtd", "DSDT");
 	u8 typ = 0xff;
-	static const u8 byte_form[] = { '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x0a, 0x05, 0x0a, 0x05 };
+	static const u8 byte_form[] = {
+		'_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x0a, 0x05, 0x0a, 0x05
+	};
 	static const u8 truncated[] = { 'x', '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x0a };
 
 	CHECK_EQ(acpi_s5_slp_typ((const u8 *)(dsdt + 1), dsdt->length - sizeof(*dsdt), &typ), 0);

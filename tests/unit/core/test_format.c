@@ -5,13 +5,13 @@
 #include <stdarg.h>
 #include <stdint.h>
 
-#define SAME(...)                                                              \
-	do {                                                                   \
-		char want[256], got[256];                                      \
-		int nw = snprintf(want, sizeof(want), __VA_ARGS__);            \
-		int ng = format_snprintf(got, sizeof(got), __VA_ARGS__);       \
-		CHECK_STR(got, want);                                          \
-		CHECK_EQ(ng, nw);                                              \
+#define SAME(...)                                                        \
+	do {                                                             \
+		char want[256], got[256];                                \
+		int nw = snprintf(want, sizeof(want), __VA_ARGS__);      \
+		int ng = format_snprintf(got, sizeof(got), __VA_ARGS__); \
+		CHECK_STR(got, want);                                    \
+		CHECK_EQ(ng, nw);                                        \
 	} while (0)
 
 TEST(integers)

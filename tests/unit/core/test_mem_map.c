@@ -53,7 +53,7 @@ TEST(carve_at_edges_and_outside)
 	CHECK_EQ(bi->nr, 1);
 	CHECK_EQ(bi->r[0].type, MEM_MODULE);
 	CHECK_EQ(mem_map_carve(bi, 0x0ff000, 0x2000, MEM_FREE), -22); /* straddles */
-	CHECK_EQ(mem_map_carve(bi, 0x900000, 0x1000, MEM_FREE), -22);	/* unknown */
+	CHECK_EQ(mem_map_carve(bi, 0x900000, 0x1000, MEM_FREE), -22); /* unknown */
 	CHECK_EQ(mem_map_carve(bi, 0x100000, 0, MEM_FREE), -22);
 	CHECK_EQ(bi->nr, 1);
 	free(bi);
@@ -64,7 +64,8 @@ TEST(table_full)
 	struct mem_map *bi = fresh();
 
 	for (u32 i = 0; i < BOOT_MAX_REGIONS; i++)
-		CHECK_EQ(mem_map_add(bi, i * 0x2000ULL, 0x1000, i % 2 ? MEM_FREE : MEM_RESERVED), 0);
+		CHECK_EQ(mem_map_add(bi, i * 0x2000ULL, 0x1000, i % 2 ? MEM_FREE : MEM_RESERVED),
+			 0);
 	CHECK_EQ(mem_map_add(bi, 1ULL << 40, 0x1000, MEM_FREE), -28);
 	CHECK_EQ(mem_map_carve(bi, 0x2000, 0x1000, MEM_MODULE), -28);
 	free(bi);

@@ -16,8 +16,8 @@ static void setup(const struct mem_region *r, u32 n)
 }
 
 static const struct mem_region qemu_like[] = {
-	{ 0x0, 0xa0000, MEM_FREE, 0 },	      /* below 1 MiB: never handed out */
-	{ 0x100000, 0x700000, MEM_FREE, 0 },  /* 1-8 MiB */
+	{ 0x0, 0xa0000, MEM_FREE, 0 },	     /* below 1 MiB: never handed out */
+	{ 0x100000, 0x700000, MEM_FREE, 0 }, /* 1-8 MiB */
 	{ 0x800000, 0x8000, MEM_ACPI_NVS, 0 },
 	{ 0x808000, 0x3f7f8000, MEM_FREE, 0 }, /* up to 1 GiB */
 	{ 0x40000000, 0x100000, MEM_BOOT_SERVICES, 0 },
@@ -87,9 +87,9 @@ TEST(exhaustion_and_double_free)
 	CHECK_EQ(page_free_range(p[0], 2), 0);
 	CHECK_EQ(page_free_range(p[1], 2), -22); /* p[2] already free: nothing changes */
 	CHECK_EQ(page_alloc_free_pages(), 3);
-	CHECK_EQ(page_free_range(0x1000, 1), -22); /* below 1 MiB */
+	CHECK_EQ(page_free_range(0x1000, 1), -22);   /* below 1 MiB */
 	CHECK_EQ(page_free_range(0x100001, 1), -22); /* unaligned */
-	CHECK_EQ(page_free_range(0x900000, 1), -22);	/* beyond the bitmap */
+	CHECK_EQ(page_free_range(0x900000, 1), -22); /* beyond the bitmap */
 }
 
 TEST(bad_arguments)

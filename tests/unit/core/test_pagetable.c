@@ -97,7 +97,7 @@ TEST(unmapping_everything_frees_the_tables)
 	CHECK(pt.table_pages > 4);
 	CHECK_EQ(pt_unmap(&pt, 0x7f00000000ULL, 0x3000), 0);
 	CHECK_EQ(pt_unmap(&pt, 0x40000000, 0x400000), 0);
-	CHECK_EQ(pt.table_pages, 1); /* the root stays */
+	CHECK_EQ(pt.table_pages, 1);   /* the root stays */
 	for (int i = 0; i < 20; i++) { /* cycles leave nothing behind */
 		CHECK_EQ(pt_map(&pt, 0x7f00000000ULL, 0x1000, 0x200000, PT_RWX), 0);
 		CHECK_EQ(pt_unmap(&pt, 0x7f00000000ULL, 0x200000), 0);
@@ -136,7 +136,7 @@ TEST(walk_visits_every_leaf)
 	u64 n[2] = { 0, 0 };
 
 	setup();
-	CHECK_EQ(pt_map(&pt, 0x1000, 0x1000, 0x1ff000, PT_RWX), 0);   /* 511 small */
+	CHECK_EQ(pt_map(&pt, 0x1000, 0x1000, 0x1ff000, PT_RWX), 0);	/* 511 small */
 	CHECK_EQ(pt_map(&pt, 0x200000, 0x200000, 0x400000, PT_RWX), 0); /* 2 large */
 	CHECK_EQ(pt_walk(&pt, count_leaf, n), 0);
 	CHECK_EQ(n[0], 513);
@@ -156,7 +156,7 @@ TEST(bad_arguments_and_no_memory)
 	CHECK_EQ(pt_map(&pt, 0x1001, 0, 0x1000, PT_R), -22);
 	CHECK_EQ(pt_map(&pt, 0, 0x10, 0x1000, PT_R), -22);
 	CHECK_EQ(pt_map(&pt, ~0ULL - 0xfff, 0, 0x2000, PT_R), -22);
-	CHECK_EQ(pt_map(&pt, 1ULL << 48, 0, 0x1000, PT_R), -22);	 /* beyond 4 levels */
+	CHECK_EQ(pt_map(&pt, 1ULL << 48, 0, 0x1000, PT_R), -22);     /* beyond 4 levels */
 	CHECK_EQ(pt_unmap(&pt, 0xffffffff0000b000ULL, 0x1000), -22); /* a 64-bit BAR being sized */
 	CHECK_EQ(pt_unmap(&pt, (1ULL << 48) - 0x1000, 0x2000), -22);
 	fake_pages_fail_after = 1;
@@ -171,9 +171,9 @@ TEST(npt_entries_follow_the_manual)
 	u64 leaf = npt_format.leaf_entry(0x200000, 2, PT_R);
 
 	CHECK(leaf & BIT(2));
-	CHECK(leaf & BIT(7));		/* PS */
-	CHECK(!(leaf & BIT(1)));	/* read-only */
-	CHECK(leaf & BIT(63));		/* not executable */
+	CHECK(leaf & BIT(7));	 /* PS */
+	CHECK(!(leaf & BIT(1))); /* read-only */
+	CHECK(leaf & BIT(63));	 /* not executable */
 	CHECK(npt_format.table_entry(0x5000, 3) & BIT(2));
 	CHECK_EQ(npt_format.address(leaf | BIT(12), 2), 0x200000); /* PAT bit is not address */
 }

@@ -67,8 +67,12 @@ static struct kctl_ioreq *slot(unsigned id, unsigned vcpu)
 /* A request in slot s, as Keel posts it. */
 static void post(struct kctl_ioreq *s, unsigned type, u64 addr, unsigned size, int write, u64 data)
 {
-	*s = (struct kctl_ioreq){ .type = type, .size = size, .write = (unsigned)write, .addr = addr,
-				  .data = data, .result = 12345 };
+	*s = (struct kctl_ioreq){ .type = type,
+				  .size = size,
+				  .write = (unsigned)write,
+				  .addr = addr,
+				  .data = data,
+				  .result = 12345 };
 	__atomic_store_n(&s->state, KCTL_IOREQ_PENDING, __ATOMIC_RELEASE);
 }
 
@@ -146,17 +150,20 @@ TEST(keel_dm_disk_config_and_bars)
 		CHECK_STR(last_cmd()->name, "t");
 		CHECK_EQ(cfg_read(1, 0, 2), VIRTIO_PCI_VENDOR);
 		CHECK_EQ(cfg_read(1, 2, 2), VIRTIO_PCI_DEVICE_BASE + VIRTIO_ID_BLOCK);
-		CHECK_EQ(request(KCTL_IOREQ_CFG, CFG(1, 1, 0), 4, 0, 0, NULL), 0xffffffff); /* function 1 */
+		/* function 1 */
+		CHECK_EQ(request(KCTL_IOREQ_CFG, CFG(1, 1, 0), 4, 0, 0, NULL), 0xffffffff);
 		CHECK_EQ(cfg_read(5, 0, 2), 0xffff); /* not keel-dm's */
-		CHECK_EQ(cfg_read(1, 0x100, 4), 0); /* extended space */
+		CHECK_EQ(cfg_read(1, 0x100, 4), 0);  /* extended space */
 		place_bars(1);
 		CHECK_EQ(last_cmd()->op, KCTL_OP_DM_DOORBELL);
 		CHECK_EQ(last_cmd()->args[0], 1);
 		CHECK_EQ(last_cmd()->args[1], BAR0_AT + VIRTIO_PCI_NOTIFY_OFF);
-		CHECK_EQ(last_cmd()->args[2], vm.vcpus * VIRTIO_PCI_NOTIFY_MULT); /* a queue per vCPU */
+		/* a queue per vCPU */
+		CHECK_EQ(last_cmd()->args[2], vm.vcpus * VIRTIO_PCI_NOTIFY_MULT);
 		CHECK_EQ(last_cmd()->args[3], VIRTIO_PCI_NOTIFY_MULT);
 		CHECK_EQ(mmio_read(COMMON(num_queues), 2), vm.vcpus);
-		CHECK_EQ(mmio_read(BAR0_AT + VIRTIO_PCI_DEVICE_OFF, 8), (1 << 20) / 512); /* capacity */
+		/* capacity */
+		CHECK_EQ(mmio_read(BAR0_AT + VIRTIO_PCI_DEVICE_OFF, 8), (1 << 20) / 512);
 		request(KCTL_IOREQ_MMIO, 0xd0000000, 4, 0, 0, &result);
 		CHECK_EQ(result, -1);
 		cfg_write(1, CFG_COMMAND, 2, 0); /* decoding off: no doorbells */
@@ -230,7 +237,8 @@ TEST(keel_dm_rng_doorbell_and_msi)
 	u8 zero[16] = { 0 };
 
 	setup();
-	db = (struct kctl_doorbells *)(ctl.bar0 + KCTL_DOORBELL_BASE + VM_ID * KCTL_DOORBELL_VM_SIZE);
+	db = (struct kctl_doorbells *)(ctl.bar0 + KCTL_DOORBELL_BASE +
+				       VM_ID * KCTL_DOORBELL_VM_SIZE);
 	used = (struct virtq_used *)(ram + RING_USED);
 	d = attach("rng", msg, sizeof(msg));
 	CHECK(d != NULL);
@@ -250,16 +258,20 @@ TEST(keel_dm_rng_doorbell_and_msi)
 		rng_post(1, RNG_BUF + 16); /* a notify that came as an MMIO write */
 		mmio_write(BAR0_AT + VIRTIO_PCI_NOTIFY_OFF, 2, 0);
 		CHECK_EQ(used->idx, 2);
-		rng_post(2, RAM_SIZE + 0x1000); /* outside guest RAM: the device fails, keel-dm does not */
+		/* outside guest RAM: the device fails, keel-dm does not */
+		rng_post(2, RAM_SIZE + 0x1000);
 		db->pending[d->number] = 1;
 		dm_doorbells_take(&dm, &vm);
 		dm_dev_describe(d, msg, sizeof(msg));
 		CHECK(!strncmp(msg, "00:01.0 rng FAILED: ", 20));
 		CHECK(mmio_read(COMMON(device_status), 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
-		CHECK_EQ(last_cmd()->op, KCTL_OP_STOP); /* and the guest is switched off, saying why */
+		/* and the guest is switched off, saying why */
+		CHECK_EQ(last_cmd()->op, KCTL_OP_STOP);
 		CHECK_EQ(last_cmd()->flags, KCTL_STOP_FORCE);
 		CHECK_STR(last_cmd()->name, "t");
-		CHECK(!strncmp(last_cmd()->text, "its virtio rng 00:01.0 misbehaved: queue 0: descriptor buffer", 61));
+		CHECK(!strncmp(last_cmd()->text,
+			       "its virtio rng 00:01.0 misbehaved: queue 0: descriptor buffer",
+			       61));
 	}
 	teardown();
 }

@@ -17,7 +17,7 @@
 #include <virtio/blk.h>
 
 #define VM_ID 3
-#define WINDOW (64 << 20) /* a sparse file stands for BAR2 */
+#define WINDOW (64 << 20)   /* a sparse file stands for BAR2 */
 #define RAM_SIZE (16 << 20) /* what the fake Keel says the guest has */
 
 static struct ctl ctl;
@@ -29,17 +29,18 @@ static int listen_fd;
 static struct seen {
 	u32 msi_vec[VIRTIO_PCI_MSIX_MAX]; /* MSIs by the vector their data names */
 	u32 msis;
-	int die_at_msi; /* the child's keel-dm dies (SIGKILL) when it asks for an MSI */
+	int die_at_msi;	 /* the child's keel-dm dies (SIGKILL) when it asks for an MSI */
 	u64 doorbell[4]; /* the last KCTL_OP_DM_DOORBELL */
-	int b_id; /* the guest's request in flight when keel-dm died, and its status byte */
+	int b_id;	 /* the guest's request in flight when keel-dm died, and its status byte */
 	u64 b_status;
-} *seen;
+} * seen;
 
 static void file(const char *path, const char *text, off_t size)
 {
 	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
 
-	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) && !ftruncate(fd, size));
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) &&
+	      !ftruncate(fd, size));
 	close(fd);
 }
 
@@ -73,7 +74,9 @@ static void fake_keel(struct kctl_cmd *c)
 
 	c->status = 0;
 	if (c->op == KCTL_OP_INFO || c->op == KCTL_OP_LIST) {
-		*v = (struct kctl_vm_info){ .id = VM_ID, .state = guest.state, .vcpus = 1, .memory = 16 << 20 };
+		*v = (struct kctl_vm_info){
+			.id = VM_ID, .state = guest.state, .vcpus = 1, .memory = 16 << 20
+		};
 		snprintf(v->name, sizeof(v->name), "%s", guest.name);
 		c->args[0] = guest.name[0] != 0;
 	}
@@ -355,7 +358,7 @@ TEST(keel_dm_server_input_stream)
 	CHECK(write(fd, "nter 5 5 0\n", 11) == 11); /* the rest of a split line */
 	gpu->kind->ready(gpu, POLLIN);
 	CHECK_EQ(held(tab), 8); /* ABS_X, ABS_Y, BTN_LEFT up, SYN_REPORT */
-	close(fd); /* a hang-up ends the stream; a new client may come */
+	close(fd);		/* a hang-up ends the stream; a new client may come */
 	gpu->kind->ready(gpu, POLLIN | POLLHUP);
 	fd = ask("input web\n");
 	answer(fd, out, sizeof(out));
@@ -371,11 +374,15 @@ static struct vsim *drv; /* shared: the guest outlives the keel-dm child */
 
 static u64 guest_access(bool cfg, u32 bar, u64 off, u32 size, int write, u64 val)
 {
-	struct kctl_ioreq *s = (struct kctl_ioreq *)(ctl.bar0 + KCTL_IOREQ_BASE + VM_ID * KCTL_IOREQ_VM_SIZE);
+	struct kctl_ioreq *s =
+		(struct kctl_ioreq *)(ctl.bar0 + KCTL_IOREQ_BASE + VM_ID * KCTL_IOREQ_VM_SIZE);
 	u64 addr = cfg ? (u64)DISK_DEV << 15 | off : (bar ? VSIM_BAR2_ADDR : VSIM_BAR0_ADDR) + off;
 
-	*s = (struct kctl_ioreq){ .type = cfg ? KCTL_IOREQ_CFG : KCTL_IOREQ_MMIO, .size = size,
-				  .write = (unsigned)write, .addr = addr, .data = val };
+	*s = (struct kctl_ioreq){ .type = cfg ? KCTL_IOREQ_CFG : KCTL_IOREQ_MMIO,
+				  .size = size,
+				  .write = (unsigned)write,
+				  .addr = addr,
+				  .data = val };
 	__atomic_store_n(&s->state, KCTL_IOREQ_PENDING, __ATOMIC_RELEASE);
 	CHECK_EQ(dm_ioreq_serve(&dm, VM_ID, 1, dm.vms[VM_ID]), 1);
 	CHECK_EQ(s->state, KCTL_IOREQ_DONE);
@@ -417,8 +424,8 @@ static void guest_done(void)
 /* Keel posting the queue's doorbell, and keel-dm taking it. */
 static void doorbell(void)
 {
-	struct kctl_doorbells *db =
-		(struct kctl_doorbells *)(ctl.bar0 + KCTL_DOORBELL_BASE + VM_ID * KCTL_DOORBELL_VM_SIZE);
+	struct kctl_doorbells *db = (struct kctl_doorbells *)(ctl.bar0 + KCTL_DOORBELL_BASE +
+							      VM_ID * KCTL_DOORBELL_VM_SIZE);
 
 	__atomic_fetch_or(&db->pending[DISK_DEV], 1u, __ATOMIC_RELEASE);
 	dm_doorbells_take(&dm, dm.vms[VM_ID]);
@@ -558,7 +565,8 @@ static void restart_resumes_io(u64 features, u32 msis_restored)
 	CHECK_EQ(seen->msis, seen->msi_vec[QUEUE_VECTOR]);
 	reap(seen->b_id, seen->b_status); /* sector 2's write */
 	reap(id3, st3);
-	CHECK(filled(vsim_ptr(drv, buf3), 'A', SECTOR) && filled(vsim_ptr(drv, buf3) + SECTOR, 'B', SECTOR));
+	CHECK(filled(vsim_ptr(drv, buf3), 'A', SECTOR) &&
+	      filled(vsim_ptr(drv, buf3) + SECTOR, 'B', SECTOR));
 	/* The driver's next request, its doorbell heard by the new keel-dm. */
 	st4 = post_rw(1, 3, 1, 'C', &buf4, &id4);
 	doorbell();
@@ -610,7 +618,8 @@ TEST(keel_dm_server_restart_keeps_the_last_config_write)
 	restore_logged(out, sizeof(out));
 	CHECK(strstr(out, "keel-dm: web: 1 device(s) restored after a restart\n") != NULL);
 	CHECK_EQ(seen->msis, 0);
-	CHECK(vsim_bar_read(drv, VIRTIO_PCI_BAR_MSIX, VIRTIO_PCI_MSIX_PBA_OFF, 8) & BIT(QUEUE_VECTOR));
+	CHECK(vsim_bar_read(drv, VIRTIO_PCI_BAR_MSIX, VIRTIO_PCI_MSIX_PBA_OFF, 8) &
+	      BIT(QUEUE_VECTOR));
 	vsim_cfg_write(drv, drv->msix_cap + 2, 2, MSIX_ENABLE);
 	CHECK_EQ(seen->msi_vec[QUEUE_VECTOR], 1);
 	reap(id, st);
@@ -658,10 +667,12 @@ TEST(keel_dm_server_restart_refuses_bad_state_files)
 	CHECK(strstr(out, "it is 100 bytes, not ") != NULL);
 	CHECK(strstr(out, "web: 00:04.0 console: cannot restore its state from") != NULL);
 	CHECK(strstr(out, "it is not a keel-dm state file") != NULL);
-	CHECK(strstr(out, "web: 0 device(s) restored after a restart, 3 at power-on state\n") != NULL);
+	CHECK(strstr(out, "web: 0 device(s) restored after a restart, 3 at power-on state\n") !=
+	      NULL);
 	CHECK_EQ(vsim_cfg_read(drv, 0x04, 2), 0); /* the disk: decoding off, BAR0 unassigned */
 	CHECK_EQ(vsim_cfg_read(drv, 0x10, 4), 0x4);
-	CHECK_EQ(vsim_start(drv, VIRTIO_F_VERSION_1, 1), 0); /* a driver starting over finds it working */
+	/* a driver starting over finds it working */
+	CHECK_EQ(vsim_start(drv, VIRTIO_F_VERSION_1, 1), 0);
 	st = post_rw(1, 1, 1, 'A', &buf, &id);
 	doorbell();
 	reap(id, st);
@@ -699,14 +710,16 @@ TEST(keel_dm_server_disk_direct_and_cached_requests)
 	CHECK(!truncate(disk, 4 << 20));
 	guest_init();
 	first_life_start(VIRTIO_F_VERSION_1);
-	disk_round_trip(8, 8, 'D');  /* aligned: O_DIRECT */
-	disk_round_trip(3, 1, 'E');  /* one sector: cached */
+	disk_round_trip(8, 8, 'D');    /* aligned: O_DIRECT */
+	disk_round_trip(3, 1, 'E');    /* one sector: cached */
 	disk_round_trip(24, big, 'F'); /* aligned, larger than the bounce buffer */
-	disk_round_trip(17, 2, 'G'); /* cached again, just before it */
+	disk_round_trip(17, 2, 'G');   /* cached again, just before it */
 	fd = open(disk, O_RDONLY);
-	CHECK(pread(fd, on_disk, 8 * SECTOR, 8 * SECTOR) == 8 * SECTOR && filled(on_disk, 'D', 8 * SECTOR));
+	CHECK(pread(fd, on_disk, 8 * SECTOR, 8 * SECTOR) == 8 * SECTOR &&
+	      filled(on_disk, 'D', 8 * SECTOR));
 	CHECK(pread(fd, on_disk, SECTOR, 3 * SECTOR) == SECTOR && filled(on_disk, 'E', SECTOR));
-	CHECK(pread(fd, on_disk, 2 * SECTOR, 17 * SECTOR) == 2 * SECTOR && filled(on_disk, 'G', 2 * SECTOR));
+	CHECK(pread(fd, on_disk, 2 * SECTOR, 17 * SECTOR) == 2 * SECTOR &&
+	      filled(on_disk, 'G', 2 * SECTOR));
 	CHECK(pread(fd, on_disk, sizeof(on_disk), 24 * SECTOR) == (ssize_t)sizeof(on_disk) &&
 	      filled(on_disk, 'F', sizeof(on_disk)));
 	close(fd);

@@ -3,8 +3,7 @@
 #include <string.h>
 #include "mem_disk.h"
 
-static int mem_disk_rw(struct mem_disk *d, u64 off, const struct virtio_iov *iov,
-		       u32 n, bool write)
+static int mem_disk_rw(struct mem_disk *d, u64 off, const struct virtio_iov *iov, u32 n, bool write)
 {
 	for (u32 i = 0; i < n; off += iov[i].len, i++) {
 		if (off > d->size || iov[i].len > d->size - off)
@@ -22,11 +21,9 @@ static int mem_disk_read(void *ctx, u64 off, const struct virtio_iov *iov, u32 n
 	return mem_disk_rw(ctx, off, iov, n, false);
 }
 
-static int mem_disk_write(void *ctx, u64 off, const struct virtio_iov *iov,
-			  u32 n)
+static int mem_disk_write(void *ctx, u64 off, const struct virtio_iov *iov, u32 n)
 {
 	return mem_disk_rw(ctx, off, iov, n, true);
 }
 
-const struct virtio_blk_ops mem_disk_ops = { .read = mem_disk_read,
-					     .write = mem_disk_write };
+const struct virtio_blk_ops mem_disk_ops = { .read = mem_disk_read, .write = mem_disk_write };

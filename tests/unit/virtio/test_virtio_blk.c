@@ -77,14 +77,11 @@ static const struct virtio_blk_ops full_ops = {
 	.write_zeroes = disk_zeroes,
 };
 
-static const struct virtio_blk_ops rw_ops = { .read = disk_read,
-					      .write = disk_write };
+static const struct virtio_blk_ops rw_ops = { .read = disk_read, .write = disk_write };
 
-static void setup(const struct virtio_blk_params *p,
-		  const struct virtio_blk_ops *ops, u64 feat)
+static void setup(const struct virtio_blk_params *p, const struct virtio_blk_ops *ops, u64 feat)
 {
-	struct virtio_blk_params def = { .capacity = DISK_SIZE,
-					 .serial = "keel-disk-0" };
+	struct virtio_blk_params def = { .capacity = DISK_SIZE, .serial = "keel-disk-0" };
 
 	memset(&be, 0, sizeof(be));
 	for (u32 i = 0; i < DISK_SIZE; i++)
@@ -100,11 +97,11 @@ struct req {
 	const void *out; /* data for OUT/DISCARD/WRITE_ZEROES */
 	u32 out_len;
 	u32 in_len; /* data space for IN/GET_ID */
-	u32 split; /* split data into this many descriptors */
+	u32 split;  /* split data into this many descriptors */
 	bool indirect;
 	u16 queue;
 	gpa_t in_gpa; /* result: where IN data landed */
-	u32 used; /* result: used length */
+	u32 used;     /* result: used length */
 };
 
 /* Post header / data / status and return the status byte (0xff: no completion). */
@@ -158,11 +155,16 @@ TEST(blk_config_and_features)
 static void write_read(bool packed, bool indirect, u32 split)
 {
 	u8 pattern[2048];
-	struct req w = { .type = VIRTIO_BLK_T_OUT, .sector = 3, .out = pattern,
-			 .out_len = sizeof(pattern), .split = split,
+	struct req w = { .type = VIRTIO_BLK_T_OUT,
+			 .sector = 3,
+			 .out = pattern,
+			 .out_len = sizeof(pattern),
+			 .split = split,
 			 .indirect = indirect };
-	struct req r = { .type = VIRTIO_BLK_T_IN, .sector = 3,
-			 .in_len = sizeof(pattern), .split = split,
+	struct req r = { .type = VIRTIO_BLK_T_IN,
+			 .sector = 3,
+			 .in_len = sizeof(pattern),
+			 .split = split,
 			 .indirect = indirect };
 
 	setup(NULL, &full_ops, FEAT | (packed ? VIRTIO_F_RING_PACKED : 0));
@@ -256,10 +258,8 @@ TEST(blk_read_only_refuses_writes)
 	struct virtio_blk_params p = { .capacity = DISK_SIZE, .read_only = true };
 	u8 data[512], before[512];
 	struct virtio_blk_range rg = { 0, 1, 0 };
-	struct req w = { .type = VIRTIO_BLK_T_OUT, .sector = 0, .out = data,
-			 .out_len = 512 };
-	struct req d = { .type = VIRTIO_BLK_T_DISCARD, .out = &rg,
-			 .out_len = sizeof(rg) };
+	struct req w = { .type = VIRTIO_BLK_T_OUT, .sector = 0, .out = data, .out_len = 512 };
+	struct req d = { .type = VIRTIO_BLK_T_DISCARD, .out = &rg, .out_len = sizeof(rg) };
 	struct req r = { .type = VIRTIO_BLK_T_IN, .in_len = 512 };
 
 	setup(&p, &full_ops, FEAT | VIRTIO_BLK_F_RO);
@@ -294,8 +294,7 @@ TEST(blk_flush)
 
 TEST(blk_get_id)
 {
-	struct virtio_blk_params p = { .capacity = DISK_SIZE,
-				       .serial = "0123456789abcdefghijKLM" };
+	struct virtio_blk_params p = { .capacity = DISK_SIZE, .serial = "0123456789abcdefghijKLM" };
 	struct req g = { .type = VIRTIO_BLK_T_GET_ID, .in_len = 20 };
 
 	setup(NULL, &full_ops, FEAT);
@@ -340,8 +339,7 @@ TEST(blk_discard)
 TEST(blk_write_zeroes)
 {
 	struct virtio_blk_range rg = { 4, 2, VIRTIO_BLK_WZ_F_UNMAP };
-	struct req z = { .type = VIRTIO_BLK_T_WRITE_ZEROES, .out = &rg,
-			 .out_len = sizeof(rg) };
+	struct req z = { .type = VIRTIO_BLK_T_WRITE_ZEROES, .out = &rg, .out_len = sizeof(rg) };
 	static const u8 zero[1024];
 
 	setup(NULL, &full_ops, FEAT | VIRTIO_BLK_F_WRITE_ZEROES);
@@ -372,8 +370,7 @@ TEST(blk_multiqueue)
 {
 	struct virtio_blk_params p = { .capacity = DISK_SIZE, .num_queues = 4 };
 	u8 data[512];
-	struct req w = { .type = VIRTIO_BLK_T_OUT, .sector = 1, .out = data,
-			 .out_len = 512 };
+	struct req w = { .type = VIRTIO_BLK_T_OUT, .sector = 1, .out = data, .out_len = 512 };
 
 	setup(&p, &full_ops, FEAT | VIRTIO_BLK_F_MQ);
 	CHECK(sim.features & VIRTIO_BLK_F_MQ);

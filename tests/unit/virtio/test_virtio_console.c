@@ -4,8 +4,9 @@
 #include "virtio_driver_sim.h"
 #include <virtio/console.h>
 
-#define FEAT (VIRTIO_F_VERSION_1 | VIRTIO_F_EVENT_IDX | VIRTIO_CONSOLE_F_SIZE | \
-	      VIRTIO_CONSOLE_F_EMERG_WRITE)
+#define FEAT                                                               \
+	(VIRTIO_F_VERSION_1 | VIRTIO_F_EVENT_IDX | VIRTIO_CONSOLE_F_SIZE | \
+	 VIRTIO_CONSOLE_F_EMERG_WRITE)
 
 static struct virtio_console con;
 static struct vsim sim;
@@ -29,8 +30,7 @@ static void con_rx_ready(void *ctx)
 	be.rx_ready++;
 }
 
-static const struct virtio_console_ops ops = { .output = con_output,
-					       .rx_ready = con_rx_ready };
+static const struct virtio_console_ops ops = { .output = con_output, .rx_ready = con_rx_ready };
 
 static void setup(u64 packed)
 {

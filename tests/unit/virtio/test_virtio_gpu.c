@@ -59,8 +59,10 @@ static void gpu_cursor(void *ctx, const struct virtio_gpu_cursor *c)
 	be.c = *c;
 }
 
-static const struct virtio_gpu_ops ops = { .alloc = gpu_alloc, .free = gpu_free,
-					   .scanout = gpu_scanout, .flush = gpu_flush,
+static const struct virtio_gpu_ops ops = { .alloc = gpu_alloc,
+					   .free = gpu_free,
+					   .scanout = gpu_scanout,
+					   .flush = gpu_flush,
 					   .cursor = gpu_cursor };
 
 static void setup_with(u64 max_memory)
@@ -280,7 +282,8 @@ TEST(gpu_bad_commands_get_errors_and_touch_nothing)
 	struct {
 		struct virtio_gpu_resource_attach_backing a;
 		struct virtio_gpu_mem_entry e;
-	} outside = { { 2, 1 }, { 4ull << 20, 4096, 0 } }, wraps = { { 2, 1 }, { ~0ull - 100, 4096, 0 } };
+	} outside = { { 2, 1 }, { 4ull << 20, 4096, 0 } },
+	  wraps = { { 2, 1 }, { ~0ull - 100, 4096, 0 } };
 	struct virtio_gpu_resource_attach_backing more = { 2, 1000 };
 
 	setup_with(1 << 20);
@@ -303,7 +306,7 @@ TEST(gpu_bad_commands_get_errors_and_touch_nothing)
 	CHECK_EQ(cmd(VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, (u32[]){ 2, 0 }, 8),
 		 VIRTIO_GPU_RESP_ERR_UNSPEC);
 	CHECK_EQ(attach(2, 16 * 16 * 4 - 64, pieces), VIRTIO_GPU_RESP_OK_NODATA); /* short */
-	CHECK_EQ(attach(2, 16 * 16 * 4, pieces), VIRTIO_GPU_RESP_ERR_UNSPEC); /* twice */
+	CHECK_EQ(attach(2, 16 * 16 * 4, pieces), VIRTIO_GPU_RESP_ERR_UNSPEC);	  /* twice */
 	/* rectangles outside the resource, transfers beyond the backing */
 	CHECK_EQ(transfer(2, 8, 0, 9, 16, 0), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
 	CHECK_EQ(transfer(2, 0xfffffff0, 0, 0x20, 1, 0), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);

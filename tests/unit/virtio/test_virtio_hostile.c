@@ -101,8 +101,8 @@ static void expect_fault(const char *needle, u16 q, u16 nq)
 	CHECK(vsim_status(&sim) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	CHECK(why && strstr(why, needle));
 	if (!why || !strstr(why, needle))
-		fprintf(stderr, "  fault was \"%s\", wanted \"%s\"\n",
-			why ? why : "(none)", needle);
+		fprintf(stderr, "  fault was \"%s\", wanted \"%s\"\n", why ? why : "(none)",
+			needle);
 	CHECK_EQ(sim.faults, 1);
 	CHECK_EQ(sim.msi_vec[0], 1);
 	CHECK_EQ(vsim_used(&sim, q, &id, &len), 0);
@@ -240,8 +240,7 @@ TEST(hostile_indirect_cases)
 	table = buf(16 * 9);
 	t = vsim_ptr(&sim, table);
 	for (int i = 0; i < 9; i++)
-		t[i] = (struct virtq_desc){ buf(8), 8,
-					    VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT,
+		t[i] = (struct virtq_desc){ buf(8), 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT,
 					    (u16)(i + 1) };
 	sdesc(0, table, 16 * 9, VIRTQ_DESC_F_INDIRECT, 0);
 	vsim_avail_push(&sim, 0, 0);
@@ -528,12 +527,11 @@ TEST(hostile_register_storm)
 			virtio_pci_cfg_read(&sim.vp, r2 % 260, 1u << (r1 % 3), &v);
 			break;
 		case 2:
-			virtio_pci_bar_write(&sim.vp, r1 % 4, r2 % 0x4100,
-					     1u << (r1 % 4), (u64)r2 << 13 | r1);
+			virtio_pci_bar_write(&sim.vp, r1 % 4, r2 % 0x4100, 1u << (r1 % 4),
+					     (u64)r2 << 13 | r1);
 			break;
 		default:
-			virtio_pci_bar_read(&sim.vp, r2 % 4, r1 % 0x4100,
-					    1u << (r2 % 4), &w);
+			virtio_pci_bar_read(&sim.vp, r2 % 4, r1 % 0x4100, 1u << (r2 % 4), &w);
 			break;
 		}
 	}

@@ -36,7 +36,10 @@ static u8 query(u8 select, u8 subsel)
 	return (u8)vsim_bar_read(&sim, 0, sim.device + 2, 1);
 }
 
-static bool bit(u32 b) { return vsim_bar_read(&sim, 0, sim.device + 8 + b / 8, 1) >> (b % 8) & 1; }
+static bool bit(u32 b)
+{
+	return vsim_bar_read(&sim, 0, sim.device + 8 + b / 8, 1) >> (b % 8) & 1;
+}
 
 static void post_events(u32 n, gpa_t *addr)
 {
@@ -62,7 +65,7 @@ TEST(input_keyboard_config)
 		name[i] = (char)vsim_bar_read(&sim, 0, sim.device + 8 + i, 1);
 	CHECK(!strcmp(name, "Keel virtio keyboard"));
 	CHECK_EQ(query(VIRTIO_INPUT_CFG_EV_BITS, EV_KEY), 32); /* codes up to 255 */
-	CHECK(bit(30) && bit(1) && bit(255) && !bit(0)); /* KEY_A, KEY_ESC */
+	CHECK(bit(30) && bit(1) && bit(255) && !bit(0));       /* KEY_A, KEY_ESC */
 	CHECK_EQ(query(VIRTIO_INPUT_CFG_EV_BITS, EV_ABS), 0);
 	CHECK_EQ(query(VIRTIO_INPUT_CFG_EV_BITS, EV_LED), 1);
 	CHECK_EQ(query(VIRTIO_INPUT_CFG_ID_DEVIDS, 0), 8);

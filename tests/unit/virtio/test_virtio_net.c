@@ -109,8 +109,9 @@ TEST(net_config_and_features)
 
 static void tx(bool packed)
 {
-	struct virtio_net_hdr h = { VIRTIO_NET_HDR_F_NEEDS_CSUM,
-				    VIRTIO_NET_HDR_GSO_TCPV4, 54, 1448, 34, 16, 0 };
+	struct virtio_net_hdr h = {
+		VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 54, 1448, 34, 16, 0
+	};
 	u8 frame[1514];
 	struct vsim_seg seg[3];
 	u32 id, len;
@@ -198,9 +199,7 @@ static void merge(bool packed)
 	u32 id, len[3];
 	struct virtio_net_hdr *h;
 
-	CHECK_EQ(setup(1, FEAT | VIRTIO_NET_F_MRG_RXBUF |
-				  (packed ? VIRTIO_F_RING_PACKED : 0)),
-		 0);
+	CHECK_EQ(setup(1, FEAT | VIRTIO_NET_F_MRG_RXBUF | (packed ? VIRTIO_F_RING_PACKED : 0)), 0);
 	for (u32 i = 0; i < sizeof(frame); i++)
 		frame[i] = (u8)(i + 1);
 	post_rx(0, 3, 256, at);
@@ -236,9 +235,7 @@ static void merge_wait(bool packed)
 	u8 frame[300];
 	u32 id, len, n = 0;
 
-	CHECK_EQ(setup(1, FEAT | VIRTIO_NET_F_MRG_RXBUF |
-				  (packed ? VIRTIO_F_RING_PACKED : 0)),
-		 0);
+	CHECK_EQ(setup(1, FEAT | VIRTIO_NET_F_MRG_RXBUF | (packed ? VIRTIO_F_RING_PACKED : 0)), 0);
 	memset(frame, 0x11, sizeof(frame));
 	post_rx(0, 2, 100, NULL);
 	CHECK_EQ(virtio_net_rx(&net, 0, NULL, frame, sizeof(frame)), -EAGAIN);
@@ -364,8 +361,8 @@ TEST(net_feature_dependencies)
 	vsim_free(&sim);
 	CHECK(setup(1, FEAT | VIRTIO_NET_F_HOST_ECN | VIRTIO_NET_F_CSUM) != 0);
 	vsim_free(&sim);
-	CHECK_EQ(setup(1, FEAT | VIRTIO_NET_F_HOST_ECN | VIRTIO_NET_F_CSUM |
-				  VIRTIO_NET_F_HOST_TSO6),
+	CHECK_EQ(setup(1,
+		       FEAT | VIRTIO_NET_F_HOST_ECN | VIRTIO_NET_F_CSUM | VIRTIO_NET_F_HOST_TSO6),
 		 0);
 	vsim_free(&sim);
 }

@@ -8,8 +8,7 @@
 #include <virtio/blk.h>
 
 #define COMMON(f) offsetof(struct virtio_pci_common_cfg, f)
-#define ST_FEATURES (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | \
-		     VIRTIO_STATUS_FEATURES_OK)
+#define ST_FEATURES (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK)
 
 static struct virtio_rng rng;
 static struct virtio_blk blk;
@@ -256,8 +255,7 @@ TEST(pci_config_change_and_generation)
 	CHECK_EQ(sim.msi_vec[0], 1);
 	CHECK((u8)vsim_common_read(&sim, COMMON(config_generation), 1) != gen);
 	CHECK_EQ(vsim_bar_read(&sim, 0, sim.device, 4), 2 * sizeof(disk) / 512);
-	CHECK_EQ(vsim_bar_read(&sim, 0, sim.isr, 1) & VIRTIO_PCI_ISR_CONFIG,
-		 VIRTIO_PCI_ISR_CONFIG);
+	CHECK_EQ(vsim_bar_read(&sim, 0, sim.isr, 1) & VIRTIO_PCI_ISR_CONFIG, VIRTIO_PCI_ISR_CONFIG);
 	/* Reads past the structure are harmless zeroes. */
 	CHECK_EQ(vsim_bar_read(&sim, 0, sim.device + 0x48, 4), 0);
 	CHECK_EQ(vsim_bar_read(&sim, 0, sim.device + 0xffc, 4), 0);

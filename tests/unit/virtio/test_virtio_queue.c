@@ -22,8 +22,7 @@ struct echo {
 static struct echo echo;
 static struct vsim sim;
 
-static int echo_handle(struct virtio_dev *dev, struct virtqueue *vq,
-		       struct vq_chain *c)
+static int echo_handle(struct virtio_dev *dev, struct virtqueue *vq, struct vq_chain *c)
 {
 	struct echo *e = container_of(dev, struct echo, dev);
 	u8 buf[4096];
@@ -57,8 +56,7 @@ static const struct virtio_dev_ops echo_ops = { .queue_notify = echo_notify };
 static void setup(u64 features, u16 qsize)
 {
 	memset(&echo, 0, sizeof(echo));
-	CHECK_EQ(virtio_dev_init(&echo.dev, ECHO_ID, 0, 2, qsize, NULL, 0,
-				 &echo_ops), 0);
+	CHECK_EQ(virtio_dev_init(&echo.dev, ECHO_ID, 0, 2, qsize, NULL, 0, &echo_ops), 0);
 	CHECK_EQ(vsim_init(&sim, &echo.dev, 1 << 20), 0);
 	CHECK_EQ(vsim_start(&sim, features, 2), 0);
 }
@@ -425,14 +423,12 @@ TEST(indirect_longer_than_chosen_queue_size)
 	u32 id, len;
 
 	memset(&echo, 0, sizeof(echo));
-	CHECK_EQ(virtio_dev_init(&echo.dev, ECHO_ID, 0, 1, 16, NULL, 0,
-				 &echo_ops), 0);
+	CHECK_EQ(virtio_dev_init(&echo.dev, ECHO_ID, 0, 1, 16, NULL, 0, &echo_ops), 0);
 	CHECK_EQ(vsim_init(&sim, &echo.dev, 1 << 20), 0);
 	CHECK_EQ(vsim_probe(&sim), 0);
 	CHECK(vsim_negotiate(&sim, FEAT_BASE));
 	CHECK_EQ(vsim_setup_queue(&sim, 0, 4), 0);
-	vsim_common_write(&sim, offsetof(struct virtio_pci_common_cfg, device_status),
-			  1, 0xf);
+	vsim_common_write(&sim, offsetof(struct virtio_pci_common_cfg, device_status), 1, 0xf);
 	for (int i = 0; i < 10; i++)
 		seg[i] = (struct vsim_seg){ vsim_alloc(&sim, 4, 4), 4 };
 	memcpy(vsim_ptr(&sim, seg[0].addr), "abcd", 4);

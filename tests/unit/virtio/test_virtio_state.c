@@ -125,7 +125,7 @@ static void restart_continues(bool packed)
 	CHECK_EQ(vsim_status(&sim), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
 					    VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 	CHECK_EQ(vsim_cfg_read(&sim, 0x10, 4), (u32)VSIM_BAR0_ADDR | 0x4); /* 64-bit memory BAR */
-	CHECK(vsim_cfg_read(&sim, sim.msix_cap + 2, 2) & 0x8000); /* MSI-X still on */
+	CHECK(vsim_cfg_read(&sim, sim.msix_cap + 2, 2) & 0x8000);	   /* MSI-X still on */
 	CHECK_EQ(vsim_common_read(&sim, COMMON(queue_msix_vector), 2), QUEUE_VECTOR);
 	CHECK_EQ(vsim_common_read(&sim, COMMON(queue_desc), 8), sim.q[0].desc);
 	CHECK_EQ(vsim_common_read(&sim, COMMON(driver_feature), 4), (u32)(sim.features >> 32));

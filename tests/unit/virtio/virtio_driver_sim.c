@@ -230,8 +230,7 @@ u64 vsim_negotiate(struct vsim *s, u64 wanted)
 	s->features = offered & wanted;
 	for (u32 sel = 0; sel < 2; sel++) {
 		vsim_common_write(s, COMMON(driver_feature_select), 4, sel);
-		vsim_common_write(s, COMMON(driver_feature), 4,
-				  (u32)(s->features >> (32 * sel)));
+		vsim_common_write(s, COMMON(driver_feature), 4, (u32)(s->features >> (32 * sel)));
 	}
 	vsim_common_write(s, COMMON(device_status), 1,
 			  VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
@@ -297,8 +296,7 @@ int vsim_start(struct vsim *s, u64 wanted, u16 nq)
 	}
 	vsim_common_write(s, COMMON(device_status), 1,
 			  VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				  VIRTIO_STATUS_FEATURES_OK |
-				  VIRTIO_STATUS_DRIVER_OK);
+				  VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 	return vsim_status(s) & VIRTIO_STATUS_DRIVER_OK ? 0 : -EIO;
 }
 
@@ -335,8 +333,8 @@ static u16 vsim_take_desc(struct vsim_queue *vq)
 }
 
 /* A split chain: direct descriptors linked by next, or one indirect table. */
-static int vsim_split_post(struct vsim *s, u16 q, const struct vsim_seg *segs,
-			   u32 nout, u32 nin, bool indirect)
+static int vsim_split_post(struct vsim *s, u16 q, const struct vsim_seg *segs, u32 nout, u32 nin,
+			   bool indirect)
 {
 	struct vsim_queue *vq = &s->q[q];
 	u32 n = nout + nin;
@@ -399,8 +397,8 @@ static void vsim_packed_advance(struct vsim_queue *vq, u16 *slot, bool *wrap)
 }
 
 /* A packed chain; the first descriptor's flags go last (virtio 1.2 2.8.21). */
-static int vsim_packed_post(struct vsim *s, u16 q, const struct vsim_seg *segs,
-			    u32 nout, u32 nin, bool indirect)
+static int vsim_packed_post(struct vsim *s, u16 q, const struct vsim_seg *segs, u32 nout, u32 nin,
+			    bool indirect)
 {
 	struct vsim_queue *vq = &s->q[q];
 	u32 n = nout + nin, need = indirect ? 1 : n;
@@ -449,8 +447,7 @@ static int vsim_packed_post(struct vsim *s, u16 q, const struct vsim_seg *segs,
 	return id;
 }
 
-int vsim_post(struct vsim *s, u16 q, const struct vsim_seg *segs, u32 nout,
-	      u32 nin, bool indirect)
+int vsim_post(struct vsim *s, u16 q, const struct vsim_seg *segs, u32 nout, u32 nin, bool indirect)
 {
 	if (s->q[q].packed)
 		return vsim_packed_post(s, q, segs, nout, nin, indirect);

@@ -6,7 +6,7 @@
 #include <virtio/pci.h>
 
 #define VSIM_MSI_ADDR 0xfee00000ULL
-#define VSIM_MSI_DATA_BASE 0x40 /* MSI data = base + vector */
+#define VSIM_MSI_DATA_BASE 0x40	     /* MSI data = base + vector */
 #define VSIM_BAR0_ADDR 0xe0000000ULL /* where vsim_probe places the BARs */
 #define VSIM_BAR2_ADDR 0xe0004000ULL
 
@@ -99,8 +99,7 @@ int vsim_setup_queue(struct vsim *s, u16 q, u16 size);
 int vsim_start(struct vsim *s, u64 wanted, u16 nq);
 
 /* Post out readable then in writable segments; returns the buffer id or <0. */
-int vsim_post(struct vsim *s, u16 q, const struct vsim_seg *segs, u32 nout,
-	      u32 nin, bool indirect);
+int vsim_post(struct vsim *s, u16 q, const struct vsim_seg *segs, u32 nout, u32 nin, bool indirect);
 void vsim_kick(struct vsim *s, u16 q);
 /* 1 and the id/len of the next used buffer, or 0 if none. */
 int vsim_used(struct vsim *s, u16 q, u32 *id, u32 *len);

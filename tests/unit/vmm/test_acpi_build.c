@@ -139,7 +139,7 @@ TEST(fadt_is_hw_reduced)
 	CHECK_EQ(rd(f, 131, 1), 5); /* FADT minor version: ACPI 6.5 */
 	flags = (u32)rd(f, FADT_FLAGS, 4);
 	CHECK_EQ(flags, FADT_HW_REDUCED | FADT_PWR_BUTTON | FADT_SLP_BUTTON | FADT_TMR_VAL_EXT |
-			    FADT_RESET_REG_SUP);
+				FADT_RESET_REG_SUP);
 	CHECK(all_zero(f, 36, 91)); /* FACS, DSDT, SCI, SMI, PM1/PM2/PM_TMR/GPE blocks */
 	CHECK_EQ(rd(f, 91, 1), 4);  /* PM_TMR_LEN */
 	CHECK(all_zero(f, 92, 109));
@@ -719,7 +719,7 @@ TEST(iasl_disassembles_and_recompiles_the_tables)
 	CHECK(mkdtemp(dir) != NULL);
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		const struct acpi_header *t =
-		    i < ARRAY_SIZE(sigs) ? acpi_find(gpa(tables), sigs[i], 0) : dsdt();
+			i < ARRAY_SIZE(sigs) ? acpi_find(gpa(tables), sigs[i], 0) : dsdt();
 
 		CHECK(t != NULL);
 		if (!t)

@@ -37,8 +37,7 @@ static const char *const reg8[16] = {
 	"r8b", "r9b", "r10b", "r11b", "r12b", "r13b", "r14b", "r15b",
 };
 static const char *const reg8h[4] = { "ah", "ch", "dh", "bh" };
-static const char *const segs[X86_SEG_COUNT] = { "es", "cs", "ss",
-						 "ds", "fs", "gs" };
+static const char *const segs[X86_SEG_COUNT] = { "es", "cs", "ss", "ds", "fs", "gs" };
 
 static const char *reg_name(unsigned int r, unsigned int size, bool high8)
 {
@@ -47,10 +46,14 @@ static const char *reg_name(unsigned int r, unsigned int size, bool high8)
 	if (high8)
 		return r >= 4 && r < 8 ? reg8h[r - 4] : "?h";
 	switch (size) {
-	case 1: return reg8[r];
-	case 2: return reg16[r];
-	case 4: return reg32[r];
-	case 8: return reg64[r];
+	case 1:
+		return reg8[r];
+	case 2:
+		return reg16[r];
+	case 4:
+		return reg32[r];
+	case 8:
+		return reg64[r];
 	}
 	return "?";
 }
@@ -72,26 +75,21 @@ static void describe_mem(const struct x86_insn *in, char *buf, size_t sz)
 		plus = "+";
 	}
 	if (m->base != X86_REG_NONE) {
-		p += snprintf(p, end - p, "%s",
-			      reg_name(m->base, in->addr_size, false));
+		p += snprintf(p, end - p, "%s", reg_name(m->base, in->addr_size, false));
 		plus = "+";
 	}
 	if (m->index != X86_REG_NONE) {
-		p += snprintf(p, end - p, "%s%s*%u", plus,
-			      reg_name(m->index, in->addr_size, false),
+		p += snprintf(p, end - p, "%s%s*%u", plus, reg_name(m->index, in->addr_size, false),
 			      m->scale);
 		plus = "+";
 	}
 	if (m->base == X86_REG_NONE && !m->rip_rel)
 		p += snprintf(p, end - p, "%s0x%llx", plus,
-			      (unsigned long long)((u64)m->disp &
-						   mask_of(in->addr_size)));
+			      (unsigned long long)((u64)m->disp & mask_of(in->addr_size)));
 	else if (m->disp < 0)
-		p += snprintf(p, end - p, "-0x%llx",
-			      (unsigned long long)-m->disp);
+		p += snprintf(p, end - p, "-0x%llx", (unsigned long long)-m->disp);
 	else if (m->disp > 0)
-		p += snprintf(p, end - p, "+0x%llx",
-			      (unsigned long long)m->disp);
+		p += snprintf(p, end - p, "+0x%llx", (unsigned long long)m->disp);
 	snprintf(p, end - p, "]");
 }
 
@@ -106,13 +104,10 @@ static const char *describe(const struct x86_insn *in)
 		rm = reg_name(in->rm_reg, in->mem_size, in->rm_high8);
 	else
 		describe_mem(in, mem, sizeof(mem));
-	snprintf(reg, sizeof(reg), "%s",
-		 reg_name(in->reg, in->op_size, in->reg_high8));
-	snprintf(imm, sizeof(imm), "$0x%llx",
-		 (unsigned long long)(in->imm & mask_of(in->op_size)));
-	int n = snprintf(out, sizeof(out), "%s%s o%u m%u a%u ",
-			 in->lock ? "lock " : "", x86_mnemonic(in),
-			 in->op_size, in->mem_size, in->addr_size);
+	snprintf(reg, sizeof(reg), "%s", reg_name(in->reg, in->op_size, in->reg_high8));
+	snprintf(imm, sizeof(imm), "$0x%llx", (unsigned long long)(in->imm & mask_of(in->op_size)));
+	int n = snprintf(out, sizeof(out), "%s%s o%u m%u a%u ", in->lock ? "lock " : "",
+			 x86_mnemonic(in), in->op_size, in->mem_size, in->addr_size);
 	switch (in->form) {
 	case X86_FORM_RM_REG:
 		snprintf(out + n, sizeof(out) - n, "%s, %s", rm, reg);
@@ -156,14 +151,10 @@ static const struct decode_case good[] = {
 	/* mod 1/2 displacements, RIP-relative. */
 	{ L64, ENC(0x8a, 0x40, 0x7f), "mov o1 m1 a8 al, ds:[rax+0x7f]" },
 	{ L64, ENC(0x8a, 0x40, 0x80), "mov o1 m1 a8 al, ds:[rax-0x80]" },
-	{ L64, ENC(0x8a, 0x80, 0x00, 0x10, 0x00, 0x00),
-	  "mov o1 m1 a8 al, ds:[rax+0x1000]" },
-	{ L64, ENC(0x8b, 0x86, 0xf0, 0xff, 0xff, 0xff),
-	  "mov o4 m4 a8 eax, ds:[rsi-0x10]" },
-	{ L64, ENC(0x8b, 0x05, 0x10, 0x00, 0x00, 0x00),
-	  "mov o4 m4 a8 eax, ds:[rip+0x10]" },
-	{ L64, ENC(0x4c, 0x8b, 0x3d, 0xf8, 0xff, 0xff, 0xff),
-	  "mov o8 m8 a8 r15, ds:[rip-0x8]" },
+	{ L64, ENC(0x8a, 0x80, 0x00, 0x10, 0x00, 0x00), "mov o1 m1 a8 al, ds:[rax+0x1000]" },
+	{ L64, ENC(0x8b, 0x86, 0xf0, 0xff, 0xff, 0xff), "mov o4 m4 a8 eax, ds:[rsi-0x10]" },
+	{ L64, ENC(0x8b, 0x05, 0x10, 0x00, 0x00, 0x00), "mov o4 m4 a8 eax, ds:[rip+0x10]" },
+	{ L64, ENC(0x4c, 0x8b, 0x3d, 0xf8, 0xff, 0xff, 0xff), "mov o8 m8 a8 r15, ds:[rip-0x8]" },
 	{ L64, ENC(0x41, 0x8b, 0x05, 0x10, 0x00, 0x00, 0x00),
 	  "mov o4 m4 a8 eax, ds:[rip+0x10]" }, /* REX.B does not matter */
 	{ L64, ENC(0x67, 0x8b, 0x05, 0x10, 0x00, 0x00, 0x00),
@@ -171,8 +162,7 @@ static const struct decode_case good[] = {
 	/* SIB: RSP base, no index, no base, RBP/R13 base, R12 base and index. */
 	{ L64, ENC(0x89, 0x04, 0x24), "mov o4 m4 a8 ss:[rsp], eax" },
 	{ L64, ENC(0x89, 0x44, 0x24, 0x08), "mov o4 m4 a8 ss:[rsp+0x8], eax" },
-	{ L64, ENC(0x89, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00),
-	  "mov o4 m4 a8 ds:[0x1000], eax" },
+	{ L64, ENC(0x89, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00), "mov o4 m4 a8 ds:[0x1000], eax" },
 	{ L64, ENC(0x89, 0x04, 0x98), "mov o4 m4 a8 ds:[rax+rbx*4], eax" },
 	{ L64, ENC(0x89, 0x04, 0x58), "mov o4 m4 a8 ds:[rax+rbx*2], eax" },
 	{ L64, ENC(0x89, 0x04, 0x18), "mov o4 m4 a8 ds:[rax+rbx*1], eax" },
@@ -181,19 +171,16 @@ static const struct decode_case good[] = {
 	  "mov o4 m4 a8 ds:[rbx*8+0x100], eax" },
 	{ L64, ENC(0x41, 0x89, 0x04, 0xdd, 0x00, 0x01, 0x00, 0x00),
 	  "mov o4 m4 a8 ds:[rbx*8+0x100], eax" }, /* no base, even with REX.B */
-	{ L64, ENC(0x89, 0x44, 0x9d, 0x04),
-	  "mov o4 m4 a8 ss:[rbp+rbx*4+0x4], eax" },
+	{ L64, ENC(0x89, 0x44, 0x9d, 0x04), "mov o4 m4 a8 ss:[rbp+rbx*4+0x4], eax" },
 	{ L64, ENC(0x89, 0x84, 0x9d, 0x00, 0x00, 0x01, 0x00),
 	  "mov o4 m4 a8 ss:[rbp+rbx*4+0x10000], eax" },
 	{ L64, ENC(0x89, 0x45, 0x00), "mov o4 m4 a8 ss:[rbp], eax" },
 	{ L64, ENC(0x41, 0x89, 0x45, 0x00), "mov o4 m4 a8 ds:[r13], eax" },
 	{ L64, ENC(0x41, 0x89, 0x04, 0x24), "mov o4 m4 a8 ds:[r12], eax" },
 	{ L64, ENC(0x42, 0x89, 0x04, 0x20), "mov o4 m4 a8 ds:[rax+r12*1], eax" },
-	{ L64, ENC(0x4b, 0x89, 0x44, 0xe5, 0xf0),
-	  "mov o8 m8 a8 ds:[r13+r12*8-0x10], rax" },
+	{ L64, ENC(0x4b, 0x89, 0x44, 0xe5, 0xf0), "mov o8 m8 a8 ds:[r13+r12*8-0x10], rax" },
 	{ L64, ENC(0x67, 0x89, 0x18), "mov o4 m4 a4 ds:[eax], ebx" },
-	{ L64, ENC(0x67, 0x41, 0x89, 0x04, 0x4a),
-	  "mov o4 m4 a4 ds:[r10d+ecx*2], eax" },
+	{ L64, ENC(0x67, 0x41, 0x89, 0x04, 0x4a), "mov o4 m4 a4 ds:[r10d+ecx*2], eax" },
 	/* Segment overrides; the last one wins. */
 	{ L64, ENC(0x64, 0x89, 0x18), "mov o4 m4 a8 fs:[rax], ebx" },
 	{ L64, ENC(0x65, 0x48, 0x8b, 0x04, 0x25, 0x28, 0x00, 0x00, 0x00),
@@ -213,8 +200,7 @@ static const struct decode_case good[] = {
 	  "mov o4 m4 a8 ds:[rax+0x1000], $0x12345678" },
 	{ L64, ENC(0x48, 0xc7, 0x00, 0x00, 0x00, 0x00, 0x80),
 	  "mov o8 m8 a8 ds:[rax], $0xffffffff80000000" },
-	{ L64, ENC(0x41, 0xc6, 0x44, 0x24, 0x01, 0x7f),
-	  "mov o1 m1 a8 ds:[r12+0x1], $0x7f" },
+	{ L64, ENC(0x41, 0xc6, 0x44, 0x24, 0x01, 0x7f), "mov o1 m1 a8 ds:[r12+0x1], $0x7f" },
 	{ L64, ENC(0xc7, 0x05, 0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00),
 	  "mov o4 m4 a8 ds:[rip+0x100], $0x1" },
 	/* moffs: 8 bytes in 64-bit mode, 4 with 67. */
@@ -222,12 +208,9 @@ static const struct decode_case good[] = {
 	  "mov o1 m1 a8 al, ds:[0x1122334455667788]" },
 	{ L64, ENC(0x48, 0xa1, 0x00, 0x00, 0xe0, 0xfe, 0x00, 0x00, 0x00, 0x80),
 	  "mov o8 m8 a8 rax, ds:[0x80000000fee00000]" },
-	{ L64, ENC(0x67, 0xa1, 0x00, 0x00, 0xe0, 0xfe),
-	  "mov o4 m4 a4 eax, ds:[0xfee00000]" },
-	{ L64, ENC(0x66, 0xa3, 1, 2, 3, 4, 5, 6, 7, 8),
-	  "mov o2 m2 a8 ds:[0x807060504030201], ax" },
-	{ L64, ENC(0x64, 0xa2, 1, 2, 3, 4, 5, 6, 7, 8),
-	  "mov o1 m1 a8 fs:[0x807060504030201], al" },
+	{ L64, ENC(0x67, 0xa1, 0x00, 0x00, 0xe0, 0xfe), "mov o4 m4 a4 eax, ds:[0xfee00000]" },
+	{ L64, ENC(0x66, 0xa3, 1, 2, 3, 4, 5, 6, 7, 8), "mov o2 m2 a8 ds:[0x807060504030201], ax" },
+	{ L64, ENC(0x64, 0xa2, 1, 2, 3, 4, 5, 6, 7, 8), "mov o1 m1 a8 fs:[0x807060504030201], al" },
 	/* MOVZX, MOVSX, MOVSXD. */
 	{ L64, ENC(0x0f, 0xb6, 0x00), "movzx o4 m1 a8 eax, ds:[rax]" },
 	{ L64, ENC(0x0f, 0xb7, 0x00), "movzx o4 m2 a8 eax, ds:[rax]" },
@@ -260,8 +243,7 @@ static const struct decode_case good[] = {
 	{ L64, ENC(0x84, 0x18), "test o1 m1 a8 ds:[rax], bl" },
 	{ L64, ENC(0x85, 0x18), "test o4 m4 a8 ds:[rax], ebx" },
 	{ L64, ENC(0xf6, 0x00, 0x81), "test o1 m1 a8 ds:[rax], $0x81" },
-	{ L64, ENC(0xf7, 0x00, 0x00, 0x00, 0x00, 0x80),
-	  "test o4 m4 a8 ds:[rax], $0x80000000" },
+	{ L64, ENC(0xf7, 0x00, 0x00, 0x00, 0x00, 0x80), "test o4 m4 a8 ds:[rax], $0x80000000" },
 	{ L64, ENC(0x66, 0xf7, 0x00, 0x00, 0x80), "test o2 m2 a8 ds:[rax], $0x8000" },
 	{ L64, ENC(0x48, 0xf7, 0x00, 0xff, 0xff, 0xff, 0xff),
 	  "test o8 m8 a8 ds:[rax], $0xffffffffffffffff" },
@@ -290,8 +272,7 @@ static const struct decode_case good[] = {
 	/* 32-bit protected mode: no REX, no RIP-relative. */
 	{ P32, ENC(0x89, 0x18), "mov o4 m4 a4 ds:[eax], ebx" },
 	{ P32, ENC(0x66, 0x89, 0x18), "mov o2 m2 a4 ds:[eax], bx" },
-	{ P32, ENC(0x89, 0x05, 0x00, 0x10, 0x00, 0x00),
-	  "mov o4 m4 a4 ds:[0x1000], eax" },
+	{ P32, ENC(0x89, 0x05, 0x00, 0x10, 0x00, 0x00), "mov o4 m4 a4 ds:[0x1000], eax" },
 	{ P32, ENC(0x89, 0x44, 0x24, 0x04), "mov o4 m4 a4 ss:[esp+0x4], eax" },
 	{ P32, ENC(0x89, 0x04, 0x8d, 0x00, 0x00, 0xe0, 0xfe),
 	  "mov o4 m4 a4 ds:[ecx*4+0xfee00000], eax" },
@@ -320,10 +301,8 @@ static const struct decode_case good[] = {
 	{ RM, ENC(0x67, 0x89, 0x03), "mov o2 m2 a4 ds:[ebx], ax" },
 	{ RM, ENC(0x66, 0x67, 0x89, 0x04, 0x58), "mov o4 m4 a4 ds:[eax+ebx*2], eax" },
 	{ RM, ENC(0x26, 0x89, 0x07), "mov o2 m2 a2 es:[bx], ax" },
-	{ RM, ENC(0xc7, 0x06, 0x00, 0x10, 0x34, 0x12),
-	  "mov o2 m2 a2 ds:[0x1000], $0x1234" },
-	{ RM, ENC(0x66, 0xc7, 0x07, 0x78, 0x56, 0x34, 0x12),
-	  "mov o4 m4 a2 ds:[bx], $0x12345678" },
+	{ RM, ENC(0xc7, 0x06, 0x00, 0x10, 0x34, 0x12), "mov o2 m2 a2 ds:[0x1000], $0x1234" },
+	{ RM, ENC(0x66, 0xc7, 0x07, 0x78, 0x56, 0x34, 0x12), "mov o4 m4 a2 ds:[bx], $0x12345678" },
 	{ RM, ENC(0xa1, 0x00, 0x10), "mov o2 m2 a2 ax, ds:[0x1000]" },
 	{ RM, ENC(0x67, 0xa1, 0x00, 0x10, 0x00, 0x00), "mov o2 m2 a4 ax, ds:[0x1000]" },
 	{ RM, ENC(0x83, 0x0f, 0x01), "or o2 m2 a2 ds:[bx], $0x1" },
@@ -383,38 +362,44 @@ TEST(every_truncation_fails_without_overread)
 }
 
 static const struct error_case bad[] = {
-	{ L64, ENC(0x0f, 0x05), -ENOTSUP },       /* syscall */
-	{ L64, ENC(0x90), -ENOTSUP },             /* nop */
-	{ L64, ENC(0x0f, 0x6f, 0x00), -ENOTSUP }, /* movq mm0, [rax] */
-	{ L64, ENC(0xc6, 0x08, 0x00), -ENOTSUP }, /* C6 /1 */
+	{ L64, ENC(0x0f, 0x05), -ENOTSUP },		/* syscall */
+	{ L64, ENC(0x90), -ENOTSUP },			/* nop */
+	{ L64, ENC(0x0f, 0x6f, 0x00), -ENOTSUP },	/* movq mm0, [rax] */
+	{ L64, ENC(0xc6, 0x08, 0x00), -ENOTSUP },	/* C6 /1 */
 	{ L64, ENC(0xc7, 0xf8, 0, 0, 0, 0), -ENOTSUP }, /* xbegin */
-	{ L64, ENC(0xf6, 0x10), -ENOTSUP },       /* not byte [rax] */
-	{ L64, ENC(0xf7, 0x18), -ENOTSUP },       /* neg */
-	{ L64, ENC(0x04, 0x01), -ENOTSUP },       /* add al, imm8 */
-	{ L64, ENC(0x8c, 0x18), -ENOTSUP },       /* mov [rax], ds */
+	{ L64, ENC(0xf6, 0x10), -ENOTSUP },		/* not byte [rax] */
+	{ L64, ENC(0xf7, 0x18), -ENOTSUP },		/* neg */
+	{ L64, ENC(0x04, 0x01), -ENOTSUP },		/* add al, imm8 */
+	{ L64, ENC(0x8c, 0x18), -ENOTSUP },		/* mov [rax], ds */
 	{ L64, ENC(0xc5, 0xf9, 0x6f, 0x00), -ENOTSUP }, /* VEX */
-	{ L64, ENC(0x82, 0x00, 0x01), -EINVAL },  /* #UD in 64-bit mode */
-	{ L64, ENC(0xf0, 0x89, 0x18), -EINVAL },  /* lock mov */
-	{ L64, ENC(0xf0, 0x01, 0xc3), -EINVAL },  /* lock with register dst */
-	{ L64, ENC(0xf0, 0x39, 0x18), -EINVAL },  /* lock cmp */
-	{ L64, ENC(0xf0, 0x03, 0x18), -EINVAL },  /* lock add reg, mem */
-	{ L64, ENC(0xf0, 0x85, 0x18), -EINVAL },  /* lock test */
-	{ L64, ENC(0xf0, 0xab), -EINVAL },        /* lock stos */
-	{ L64, ENC(0xf0, 0x0f, 0xb6, 0x00), -EINVAL }, /* lock movzx */
+	{ L64, ENC(0x82, 0x00, 0x01), -EINVAL },	/* #UD in 64-bit mode */
+	{ L64, ENC(0xf0, 0x89, 0x18), -EINVAL },	/* lock mov */
+	{ L64, ENC(0xf0, 0x01, 0xc3), -EINVAL },	/* lock with register dst */
+	{ L64, ENC(0xf0, 0x39, 0x18), -EINVAL },	/* lock cmp */
+	{ L64, ENC(0xf0, 0x03, 0x18), -EINVAL },	/* lock add reg, mem */
+	{ L64, ENC(0xf0, 0x85, 0x18), -EINVAL },	/* lock test */
+	{ L64, ENC(0xf0, 0xab), -EINVAL },		/* lock stos */
+	{ L64, ENC(0xf0, 0x0f, 0xb6, 0x00), -EINVAL },	/* lock movzx */
 	{ L64, ENC(0xf0, 0xa3, 0, 0, 0, 0, 0, 0, 0, 0), -EINVAL },
-	{ P32, ENC(0x63, 0x00), -ENOTSUP },       /* arpl */
+	{ P32, ENC(0x63, 0x00), -ENOTSUP },	  /* arpl */
 	{ P32, ENC(0x48, 0x89, 0x18), -ENOTSUP }, /* dec eax */
-	{ RM, ENC(0x40), -ENOTSUP },              /* inc ax */
+	{ RM, ENC(0x40), -ENOTSUP },		  /* inc ax */
 	{ L64, ENC(0x0f), -EAGAIN },
 	{ L64, ENC(0x66, 0x66), -EAGAIN },
 	{ L64, ENC(0x48), -EAGAIN },
 	/* 15 bytes is the limit however the bytes are spent. */
-	{ L64, ENC(0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
-		   0x66, 0x66, 0x66, 0x66, 0x89), -E2BIG },
-	{ L64, ENC(0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40,
-		   0x40, 0x40, 0x40, 0x40, 0x40), -E2BIG },
-	{ L64, ENC(0x26, 0x26, 0x26, 0x26, 0x26, 0x67, 0xc7, 0x84, 0x24,
-		   0x00, 0x00, 0x00, 0x00, 0x01, 0x00), -E2BIG },
+	{ L64,
+	  ENC(0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+	      0x89),
+	  -E2BIG },
+	{ L64,
+	  ENC(0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40,
+	      0x40),
+	  -E2BIG },
+	{ L64,
+	  ENC(0x26, 0x26, 0x26, 0x26, 0x26, 0x67, 0xc7, 0x84, 0x24, 0x00, 0x00, 0x00, 0x00, 0x01,
+	      0x00),
+	  -E2BIG },
 };
 
 TEST(errors)
@@ -427,8 +412,8 @@ TEST(errors)
 		memcpy(p, bad[i].enc, bad[i].n);
 		rc = x86_decode(p, bad[i].n, bad[i].mode, &in);
 		if (rc != bad[i].rc)
-			fprintf(stderr, "  bad[%zu] %02x %02x: rc %d want %d\n",
-				i, bad[i].enc[0], bad[i].enc[1], rc, bad[i].rc);
+			fprintf(stderr, "  bad[%zu] %02x %02x: rc %d want %d\n", i, bad[i].enc[0],
+				bad[i].enc[1], rc, bad[i].rc);
 		CHECK_EQ(rc, bad[i].rc);
 		CHECK_EQ(in.op, X86_OP_NONE);
 		free(p);
@@ -473,9 +458,8 @@ TEST(bad_arguments)
 /* All 32 ALU ModRM opcodes 00-3B: operation, direction and width. */
 TEST(alu_block)
 {
-	static const u8 ops[8] = { X86_OP_ADD, X86_OP_OR,  X86_OP_ADC,
-				   X86_OP_SBB, X86_OP_AND, X86_OP_SUB,
-				   X86_OP_XOR, X86_OP_CMP };
+	static const u8 ops[8] = { X86_OP_ADD, X86_OP_OR,  X86_OP_ADC, X86_OP_SBB,
+				   X86_OP_AND, X86_OP_SUB, X86_OP_XOR, X86_OP_CMP };
 
 	for (unsigned int opc = 0; opc < 0x40; opc++) {
 		u8 enc[3] = { 0x48, (u8)opc, 0x0b };
@@ -496,9 +480,8 @@ TEST(alu_block)
 /* Group 1 (80, 81, 83) in every ModRM.reg, with immediate widths. */
 TEST(group1)
 {
-	static const u8 ops[8] = { X86_OP_ADD, X86_OP_OR,  X86_OP_ADC,
-				   X86_OP_SBB, X86_OP_AND, X86_OP_SUB,
-				   X86_OP_XOR, X86_OP_CMP };
+	static const u8 ops[8] = { X86_OP_ADD, X86_OP_OR,  X86_OP_ADC, X86_OP_SBB,
+				   X86_OP_AND, X86_OP_SUB, X86_OP_XOR, X86_OP_CMP };
 
 	for (unsigned int r = 0; r < 8; r++) {
 		u8 e80[] = { 0x80, (u8)(r << 3), 0xf0 };

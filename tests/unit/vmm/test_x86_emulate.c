@@ -57,8 +57,7 @@ static int f_mmio_read(void *ctx, gpa_t gpa, unsigned int size, u64 *val)
 	if (gpa < MMIO_BASE || gpa + size > MMIO_BASE + MMIO_SIZE)
 		return -EIO;
 	/* Garbage above size: the emulator must truncate. */
-	*val = load_le(&fk.mmio[gpa - MMIO_BASE], size) |
-	       (size < 8 ? 0xdead000000000000ULL : 0);
+	*val = load_le(&fk.mmio[gpa - MMIO_BASE], size) | (size < 8 ? 0xdead000000000000ULL : 0);
 	return 0;
 }
 
@@ -137,8 +136,7 @@ static void mmio_put(gpa_t gpa, unsigned int size, u64 v)
 	store_le(&fk.mmio[gpa - MMIO_BASE], size, v);
 }
 
-static int emulate(struct x86_regs *r, enum x86_mode mode, const u8 *enc,
-		   size_t n, gpa_t gpa)
+static int emulate(struct x86_regs *r, enum x86_mode mode, const u8 *enc, size_t n, gpa_t gpa)
 {
 	struct x86_insn in;
 	int rc = x86_decode(enc, n, mode, &in);
@@ -150,9 +148,8 @@ static int emulate(struct x86_regs *r, enum x86_mode mode, const u8 *enc,
 	return x86_emulate_mmio(r, &in, gpa, &fake_ops, &fk);
 }
 
-#define EMU(r, mode, gpa, ...)                                          \
-	emulate(r, mode, (const u8[]){ __VA_ARGS__ },                   \
-		sizeof((const u8[]){ __VA_ARGS__ }), gpa)
+#define EMU(r, mode, gpa, ...) \
+	emulate(r, mode, (const u8[]){ __VA_ARGS__ }, sizeof((const u8[]){ __VA_ARGS__ }), gpa)
 #define L64 X86_MODE_LONG64
 #define P32 X86_MODE_PROT32
 #define RM X86_MODE_REAL
@@ -162,30 +159,32 @@ static int emulate(struct x86_regs *r, enum x86_mode mode, const u8 *enc,
 typedef u64 (*native_fn)(u64 d, u64 s, u64 fin, u64 *res);
 
 /* Skips the red zone: the compiler may keep locals below RSP. */
-#define NATIVE1(name, mnem, type)                                           \
-	static u64 name(u64 d, u64 s, u64 fin, u64 *res)                    \
-	{                                                                   \
-		type x = (type)d, y = (type)s;                              \
-		u64 fout;                                                   \
-		asm volatile("lea -128(%%rsp), %%rsp\n\t"                  \
-			     "push %[fin]\n\t"                              \
-			     "popfq\n\t" mnem " %[y], %[x]\n\t"             \
-			     "pushfq\n\t"                                   \
-			     "pop %[fout]\n\t"                              \
-			     "lea 128(%%rsp), %%rsp"                        \
-			     : [x] "+r"(x), [fout] "=&r"(fout)             \
-			     : [y] "r"(y), [fin] "r"(fin)                   \
-			     : "cc", "memory");                             \
-		*res = x;                                                   \
-		return fout;                                                \
+#define NATIVE1(name, mnem, type)                               \
+	static u64 name(u64 d, u64 s, u64 fin, u64 *res)        \
+	{                                                       \
+		type x = (type)d, y = (type)s;                  \
+		u64 fout;                                       \
+		asm volatile("lea -128(%%rsp), %%rsp\n\t"       \
+			     "push %[fin]\n\t"                  \
+			     "popfq\n\t" mnem " %[y], %[x]\n\t" \
+			     "pushfq\n\t"                       \
+			     "pop %[fout]\n\t"                  \
+			     "lea 128(%%rsp), %%rsp"            \
+			     : [x] "+r"(x), [fout] "=&r"(fout)  \
+			     : [y] "r"(y), [fin] "r"(fin)       \
+			     : "cc", "memory");                 \
+		*res = x;                                       \
+		return fout;                                    \
 	}
-#define NATIVE(op)                                                          \
-	NATIVE1(native_##op##_1, #op, u8)                                   \
-	NATIVE1(native_##op##_2, #op, u16)                                  \
-	NATIVE1(native_##op##_4, #op, u32)                                  \
+#define NATIVE(op)                         \
+	NATIVE1(native_##op##_1, #op, u8)  \
+	NATIVE1(native_##op##_2, #op, u16) \
+	NATIVE1(native_##op##_4, #op, u32) \
 	NATIVE1(native_##op##_8, #op, u64)
-#define NATIVE_ROW(op)                                                      \
-	{ native_##op##_1, native_##op##_2, native_##op##_4, native_##op##_8 }
+#define NATIVE_ROW(op)                                                             \
+	{                                                                          \
+		native_##op##_1, native_##op##_2, native_##op##_4, native_##op##_8 \
+	}
 
 NATIVE(add)
 NATIVE(or)
@@ -199,9 +198,8 @@ NATIVE(test)
 
 /* Group-1 order (ModRM.reg), then TEST. */
 static const native_fn natives[9][4] = {
-	NATIVE_ROW(add), NATIVE_ROW(or),  NATIVE_ROW(adc),
-	NATIVE_ROW(sbb), NATIVE_ROW(and), NATIVE_ROW(sub),
-	NATIVE_ROW(xor), NATIVE_ROW(cmp), NATIVE_ROW(test),
+	NATIVE_ROW(add), NATIVE_ROW(or),  NATIVE_ROW(adc), NATIVE_ROW(sbb),  NATIVE_ROW(and),
+	NATIVE_ROW(sub), NATIVE_ROW(xor), NATIVE_ROW(cmp), NATIVE_ROW(test),
 };
 
 static int size_index(unsigned int size)
@@ -225,10 +223,24 @@ static u64 rng(void)
 }
 
 static const u64 edge[] = {
-	0,	    1,	      2,	  0x0f,		0x10,	    0x7f,
-	0x80,	    0xff,     0x7fff,	  0x8000,	0xffff,	    0x7fffffff,
-	0x80000000, 0xffffffff, 0x7fffffffffffffffULL, 0x8000000000000000ULL,
-	~0ULL,	    0x5555555555555555ULL,
+	0,
+	1,
+	2,
+	0x0f,
+	0x10,
+	0x7f,
+	0x80,
+	0xff,
+	0x7fff,
+	0x8000,
+	0xffff,
+	0x7fffffff,
+	0x80000000,
+	0xffffffff,
+	0x7fffffffffffffffULL,
+	0x8000000000000000ULL,
+	~0ULL,
+	0x5555555555555555ULL,
 };
 
 static u64 pick(unsigned int i)
@@ -242,9 +254,12 @@ static u64 pick(unsigned int i)
 static u64 partner(u64 v, unsigned int i)
 {
 	switch (i % 4) {
-	case 0: return v;
-	case 1: return v + 1;
-	case 2: return v - 1;
+	case 0:
+		return v;
+	case 1:
+		return v + 1;
+	case 2:
+		return v - 1;
 	}
 	return rng();
 }
@@ -269,8 +284,7 @@ struct alu_run {
 	u64 mem, reg, fin;
 };
 
-static void check_against_cpu(const struct alu_run *a, const u8 *enc,
-			      size_t n, u8 reg, bool high8)
+static void check_against_cpu(const struct alu_run *a, const u8 *enc, size_t n, u8 reg, bool high8)
 {
 	u64 want_res, want_flags, d, s, m = mask_of(a->size);
 	u64 gpr_before, got_reg;
@@ -290,8 +304,7 @@ static void check_against_cpu(const struct alu_run *a, const u8 *enc,
 	gpr_before = r.gpr[base];
 	d = a->mem_dst ? a->mem : a->reg;
 	s = a->mem_dst ? a->reg : a->mem;
-	want_flags = natives[a->op][size_index(a->size)](d, s, a->fin,
-							  &want_res);
+	want_flags = natives[a->op][size_index(a->size)](d, s, a->fin, &want_res);
 	CHECK_EQ(emulate(&r, L64, enc, n, MMIO_BASE + 0x40), 0);
 	CHECK_EQ(r.rip, 0x401000 + n);
 	CHECK_EQ(r.rflags & fmask, want_flags & fmask);
@@ -327,7 +340,8 @@ TEST(alu_reg_forms_match_cpu)
 			for (unsigned int dir = 0; dir < 2; dir++)
 				for (unsigned int i = 0; i < NVALS; i++) {
 					struct alu_run a = {
-						.op = op, .size = sizes[si],
+						.op = op,
+						.size = sizes[si],
 						.mem_dst = !dir,
 						.mem = pick(i),
 						.fin = (rng() & ARITH) | 2,
@@ -362,7 +376,9 @@ TEST(alu_imm_forms_match_cpu)
 				size_t n;
 				u8 sub = op == 8 ? 0 : op;
 				struct alu_run a = {
-					.op = op, .size = size, .mem_dst = true,
+					.op = op,
+					.size = size,
+					.mem_dst = true,
 					.mem = pick(i),
 					.fin = (rng() & ARITH) | 2,
 				};
@@ -395,8 +411,11 @@ TEST(test_reg_forms_match_cpu)
 	for (unsigned int si = 0; si < 4; si++)
 		for (unsigned int i = 0; i < NVALS; i++) {
 			struct alu_run a = {
-				.op = 8, .size = sizes[si], .mem_dst = true,
-				.mem = pick(i), .reg = rng() & rng(),
+				.op = 8,
+				.size = sizes[si],
+				.mem_dst = true,
+				.mem = pick(i),
+				.reg = rng() & rng(),
 				.fin = (rng() & ARITH) | 2,
 			};
 			u8 enc[4];
@@ -417,15 +436,14 @@ TEST(known_flags)
 	mmio_put(MMIO_BASE, 1, 0xff);
 	CHECK_EQ(EMU(&r, L64, MMIO_BASE, 0x80, 0x00, 0x01), 0); /* add byte 1 */
 	CHECK_EQ(mmio_get(MMIO_BASE, 1), 0);
-	CHECK_EQ(r.rflags, 0x202 | 0x55); /* CF PF AF ZF */
+	CHECK_EQ(r.rflags, 0x202 | 0x55);			/* CF PF AF ZF */
 	CHECK_EQ(EMU(&r, L64, MMIO_BASE, 0x80, 0x28, 0x01), 0); /* sub byte 1 */
 	CHECK_EQ(mmio_get(MMIO_BASE, 1), 0xff);
 	CHECK_EQ(r.rflags, 0x202 | 0x95); /* CF PF AF SF */
 	mmio_put(MMIO_BASE, 4, 0x7fffffff);
 	CHECK_EQ(EMU(&r, L64, MMIO_BASE, 0x83, 0x00, 0x01), 0);
 	CHECK_EQ(mmio_get(MMIO_BASE, 4), 0x80000000);
-	CHECK_EQ(r.rflags, 0x202 | X86_RFLAGS_OF | X86_RFLAGS_SF |
-				   X86_RFLAGS_AF | X86_RFLAGS_PF);
+	CHECK_EQ(r.rflags, 0x202 | X86_RFLAGS_OF | X86_RFLAGS_SF | X86_RFLAGS_AF | X86_RFLAGS_PF);
 	CHECK_EQ(EMU(&r, L64, MMIO_BASE, 0x81, 0x38, 0x00, 0x00, 0x00, 0x80), 0);
 	CHECK_EQ(r.rflags, 0x202 | X86_RFLAGS_ZF | X86_RFLAGS_PF); /* cmp equal */
 	r.rflags |= X86_RFLAGS_CF;
@@ -615,8 +633,7 @@ TEST(real_mode)
 	CHECK_EQ(EMU(&r, RM, g, 0x8b, 0x4e, 0x00), 0); /* cx, ss:[bp] */
 	CHECK_EQ(r.gpr[X86_RCX], 0x2222222222225678ULL);
 	CHECK_EQ(EMU(&r, RM, g, 0x8b, 0x0e, 0x10, 0x10), 0); /* cx, [0x1010] */
-	CHECK_EQ(EMU(&r, RM, MMIO_BASE + 0x120, 0x26, 0xc6, 0x06, 0x20, 0x00,
-		     0x99), 0); /* es: */
+	CHECK_EQ(EMU(&r, RM, MMIO_BASE + 0x120, 0x26, 0xc6, 0x06, 0x20, 0x00, 0x99), 0); /* es: */
 	CHECK_EQ(mmio_get(MMIO_BASE + 0x120, 1), 0x99);
 	/* disp16 wraps the offset at 64 KiB: bx + 0xfff8 = 0x1000 (mod 2^16). */
 	r.gpr[X86_RBX] = 0x1008;
@@ -872,7 +889,7 @@ TEST(rep_movs_with_segments_and_translation)
 	reset(&r);
 	fk.xlate_add = 0x1000; /* guest paging moves everything up a page */
 	r.seg_base[X86_SEG_ES] = RAM_BASE - 0x1000;
-	r.seg_base[X86_SEG_DS] = 0x40000000; /* overridden by FS */
+	r.seg_base[X86_SEG_DS] = 0x40000000;	     /* overridden by FS */
 	r.seg_base[X86_SEG_FS] = MMIO_BASE - 0x1000; /* FS: source only */
 	r.gpr[X86_RSI] = 0x10;
 	r.gpr[X86_RDI] = 0x20;
