@@ -218,14 +218,14 @@ static u64 period_tsc(struct vlapic *l)
 
 static void timer_load(struct vlapic *l)
 {
-	l->timer_start = rdtsc();
+	l->timer_start = tsc_now();
 	/* the run loop arms the host timer from this before the next entry */
 	l->timer_deadline = reg(l, REG_TIMER_ICR) ? l->timer_start + period_tsc(l) : 0;
 }
 
 static u32 timer_current(struct vlapic *l)
 {
-	u64 now = rdtsc(), period = period_tsc(l);
+	u64 now = tsc_now(), period = period_tsc(l);
 
 	if (!l->timer_deadline || !period || now >= l->timer_deadline)
 		return 0;
@@ -242,7 +242,7 @@ u64 vlapic_timer_deadline(struct vlapic *l)
 void vlapic_timer_check(struct vlapic *l)
 {
 	u32 lvt = reg(l, REG_LVT_TIMER);
-	u64 now = rdtsc(), deadline = vlapic_timer_deadline(l);
+	u64 now = tsc_now(), deadline = vlapic_timer_deadline(l);
 
 	if (!deadline || now < deadline)
 		return;
