@@ -331,9 +331,13 @@ static void send_ipi(struct vlapic *l, u64 icr, u32 dest)
 {
 	struct vm *vm = l->vcpu->vm;
 
-	for (u32 i = 0; i < vm->nr_vcpus; i++)
-		if (targets(l, vm->vcpus[i]->lapic, icr, dest))
-			deliver(vm->vcpus[i], icr);
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		if (!targets(l, vm->vcpus[i]->lapic, icr, dest))
+			continue;
+		deliver(vm->vcpus[i], icr);
+		if (ICR_MODE(icr) == MODE_LOWEST) /* SDM 3A 11.6.2.4: one of them takes it */
+			break;
+	}
 }
 
 /* --- register access, shared by MMIO and MSRs --- */

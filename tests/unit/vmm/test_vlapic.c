@@ -540,6 +540,23 @@ TEST(logical_flat_and_cluster_destinations)
 	teardown();
 }
 
+TEST(lowest_priority_ipi_reaches_one_destination)
+{
+	u32 got = 0;
+
+	/* SDM 3A 11.6.2.4: one processor of the destination set takes it */
+	setup(4);
+	for (u32 i = 0; i < 4; i++)
+		wr(i, LDR, (1u << i) << 24);
+	wr(0, ICR_HI, 0x0eu << 24);
+	wr(0, ICR_LO, DEST_LOGICAL | DM_LOWEST | 0x58);
+	for (u32 i = 0; i < 4; i++)
+		got += bit_in(i, IRR, 0x58);
+	CHECK_EQ(got, 1);
+	CHECK(!bit_in(0, IRR, 0x58));
+	teardown();
+}
+
 TEST(nmi_ipi_sets_the_nmi_pending)
 {
 	setup(2);
