@@ -262,9 +262,17 @@ void vlapic_timer_check(struct vlapic *l)
 
 /* --- inter-processor interrupts --- */
 
+/* SDM 3A 11.12.10.2: in x2APIC mode the LDR is derived from the x2APIC ID. */
+static u32 logical_id(struct vlapic *l)
+{
+	if (x2apic(l))
+		return ((l->vcpu->id >> 4) << 16) | (1u << (l->vcpu->id & 0xf));
+	return reg(l, REG_LDR);
+}
+
 static bool logical_match(struct vlapic *l, u32 dest)
 {
-	u32 ldr = reg(l, REG_LDR);
+	u32 ldr = logical_id(l);
 
 	if (x2apic(l)) /* SDM 3A 11.12.10.2: cluster in 31:16, bit in 15:0 */
 		return (ldr >> 16) == (dest >> 16) && (ldr & dest & 0xffff);
@@ -350,9 +358,7 @@ static u32 read_reg(struct vlapic *l, u32 off)
 	case REG_TIMER_CCR:
 		return timer_current(l);
 	case REG_LDR:
-		if (x2apic(l))
-			return ((l->vcpu->id >> 4) << 16) | (1u << (l->vcpu->id & 0xf));
-		return reg(l, off);
+		return logical_id(l);
 	case REG_ID:
 		return x2apic(l) ? l->vcpu->id : reg(l, off);
 	default:

@@ -694,6 +694,24 @@ TEST(x2apic_icr_is_one_64_bit_msr)
 	teardown();
 }
 
+TEST(x2apic_logical_destination_uses_the_derived_ldr)
+{
+	/* SDM 3A 11.12.10.2: cluster ID >> 4 in 31:16, bit 1 << (ID & 0xf) in 15:0 */
+	setup(3);
+	wr(2, LDR, 0xffu << 24); /* set in xAPIC mode: no longer counts */
+	for (u32 i = 0; i < 3; i++)
+		x2apic_on(i);
+	msr_wr(0, MSR_X2(ICR_LO), (0x6ULL << 32) | DEST_LOGICAL | 0x63);
+	CHECK(msr_rd(1, MSR_X2(IRR) + 3) & (1u << 3)); /* 0x63: word 3, bit 3 */
+	CHECK(msr_rd(2, MSR_X2(IRR) + 3) & (1u << 3));
+	CHECK_EQ(msr_rd(0, MSR_X2(IRR) + 3), 0);
+	msr_wr(0, MSR_X2(ICR_LO), (0x10001ULL << 32) | DEST_LOGICAL | 0x64); /* cluster 1 */
+	for (u32 i = 0; i < 3; i++)
+		CHECK_EQ(msr_rd(i, MSR_X2(IRR) + 3) & (1u << 4), 0);
+	CHECK_EQ(vlapic_find_dest(&fake_vm, 0x4, true), vc(2)); /* an MSI in logical mode */
+	teardown();
+}
+
 TEST(x2apic_self_ipi_and_eoi)
 {
 	setup(1);
