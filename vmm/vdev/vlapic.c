@@ -396,6 +396,9 @@ static void write_reg(struct vlapic *l, u32 off, u64 v)
 		break;
 	case REG_SVR:
 		set_reg(l, off, (u32)v & 0x13ff);
+		if (!(v & SVR_ENABLE)) /* SDM 3A 11.4.7.2: software-disabled, every LVT masked */
+			for (u32 lvt = REG_LVT_TIMER; lvt <= REG_LVT_ERROR; lvt += 0x10)
+				set_reg(l, lvt, reg(l, lvt) | LVT_MASK);
 		break;
 	case REG_ESR:
 		set_reg(l, off, 0);
@@ -425,7 +428,8 @@ static void write_reg(struct vlapic *l, u32 off, u64 v)
 		break;
 	default:
 		if (off >= 0x330 && off <= 0x370) /* other LVT entries: stored, never fire */
-			set_reg(l, off, (u32)v & 0x117ff);
+			set_reg(l, off,
+				((u32)v & 0x117ff) | (reg(l, REG_SVR) & SVR_ENABLE ? 0 : LVT_MASK));
 		break;
 	}
 }

@@ -349,6 +349,31 @@ TEST(lvt_timer_keeps_its_mask_while_software_disabled)
 	teardown();
 }
 
+TEST(software_disable_masks_every_lvt_entry)
+{
+	/* SDM 3A 11.4.7.2: the mask bits of all LVT entries are set and cannot be cleared */
+	setup(1);
+	wr(0, TIMER_DCR, 0xb);
+	wr(0, LVT_TIMER, PERIODIC | 0x47);
+	wr(0, LVT_LINT0, 0x700); /* ExtINT, unmasked */
+	wr(0, LVT_ERROR, 0xfe);
+	wr(0, TIMER_ICR, 1000);
+	wr(0, SVR, 0xff);
+	for (u32 off = LVT_TIMER; off <= LVT_ERROR; off += 0x10)
+		CHECK(rd(0, off) & MASKED);
+	CHECK_EQ(rd(0, LVT_TIMER), MASKED | PERIODIC | 0x47);
+	CHECK_EQ(rd(0, LVT_LINT0), MASKED | 0x700);
+	wr(0, LVT_LINT1, 0x400); /* NMI, unmasked: refused */
+	CHECK(rd(0, LVT_LINT1) & MASKED);
+	CHECK(!tick(0, T0 + 2000, 0x47)); /* the timer counts, masked */
+	CHECK_EQ(vlapic_timer_deadline(vc(0)->lapic), T0 + 4000);
+	wr(0, SVR, SVR_ON); /* enabling again leaves them masked */
+	CHECK(rd(0, LVT_TIMER) & MASKED);
+	wr(0, LVT_TIMER, PERIODIC | 0x47);
+	CHECK(tick(0, T0 + 4000, 0x47));
+	teardown();
+}
+
 /* --- IRR, ISR, TPR, PPR and EOI (SDM 3A 11.8) --- */
 
 TEST(highest_irr_first_and_isr_blocks_its_class)
