@@ -21,6 +21,12 @@ u64 tsc_hz(void)
 	return fake_tsc_hz;
 }
 
+u64 tsc_to_ns(u64 ticks)
+{
+	return ticks / fake_tsc_hz * 1000000000ULL +
+	       ticks % fake_tsc_hz * 1000000000ULL / fake_tsc_hz;
+}
+
 u64 wallclock_seconds(void)
 {
 	return fake_wall;

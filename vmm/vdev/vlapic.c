@@ -229,7 +229,8 @@ static u32 timer_current(struct vlapic *l)
 
 	if (!l->timer_deadline || !period || now >= l->timer_deadline)
 		return 0;
-	return (u32)((l->timer_deadline - now) * reg(l, REG_TIMER_ICR) / period);
+	/* through bus ticks: time left times the count overflows 64 bits for long counts */
+	return (u32)(tsc_to_ns(l->timer_deadline - now) / (divisor(l) * (1000000000ULL / BUS_HZ)));
 }
 
 u64 vlapic_timer_deadline(struct vlapic *l)

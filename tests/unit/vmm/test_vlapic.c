@@ -212,6 +212,25 @@ TEST(oneshot_fires_once_after_count_times_divisor)
 	teardown();
 }
 
+TEST(current_count_of_a_long_count_on_a_fast_tsc)
+{
+	/* the largest count divided by 128 is 2^39 bus ticks: over 2^64 when multiplied again */
+	setup(1);
+	fake_tsc_hz = 3000000000ULL;
+	wr(0, TIMER_DCR, 0xb); /* divide by 1 */
+	wr(0, LVT_TIMER, ONESHOT | 0x40);
+	wr(0, TIMER_ICR, 0xffffffff);
+	CHECK_EQ(rd(0, TIMER_CCR), 0xffffffff);
+	fake_tsc = T0 + 3ULL * 0x80000000ULL; /* 2^31 bus ticks later */
+	CHECK_EQ(rd(0, TIMER_CCR), 0x7fffffff);
+	fake_tsc = T0;
+	wr(0, TIMER_DCR, 0xa); /* divide by 128 */
+	wr(0, TIMER_ICR, 0xffffffff);
+	fake_tsc = T0 + 3ULL * 128 * 0xf0000000ULL;
+	CHECK_EQ(rd(0, TIMER_CCR), 0x0fffffff);
+	teardown();
+}
+
 TEST(timer_divide_configuration)
 {
 	/* SDM 3A figure 11-10: bits 3, 1:0; 111b divides by 1 */
