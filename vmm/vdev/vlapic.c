@@ -198,6 +198,11 @@ static void eoi(struct vlapic *l)
 
 /* --- timer --- */
 
+static bool deadline_mode(struct vlapic *l)
+{
+	return LVT_TIMER_MODE(reg(l, REG_LVT_TIMER)) == TIMER_TSC_DEADLINE;
+}
+
 static u64 ns_to_tsc(u64 ns)
 {
 	return ns / 1000000000ULL * tsc_hz() + ns % 1000000000ULL * tsc_hz() / 1000000000ULL;
@@ -417,9 +422,10 @@ static void write_reg(struct vlapic *l, u32 off, u64 v)
 		write_lvt_timer(l, (u32)v);
 		break;
 	case REG_TIMER_ICR:
+		if (deadline_mode(l))
+			break; /* SDM 3A 11.5.4.1: ignored in TSC-deadline mode */
 		set_reg(l, off, (u32)v);
-		if (LVT_TIMER_MODE(reg(l, REG_LVT_TIMER)) != TIMER_TSC_DEADLINE)
-			timer_load(l);
+		timer_load(l);
 		break;
 	case REG_TIMER_DCR:
 		set_reg(l, off, (u32)v & 0xb);
@@ -471,8 +477,8 @@ int vlapic_msr_read(struct vcpu *v, u32 msr, u64 *val)
 
 	if (msr == MSR_APIC_BASE_NUM) {
 		*val = l->base_msr;
-	} else if (msr == MSR_TSC_DEADLINE) {
-		*val = l->tsc_deadline;
+	} else if (msr == MSR_TSC_DEADLINE) { /* SDM 3A 11.5.4.1: 0 in the other modes */
+		*val = deadline_mode(l) ? l->tsc_deadline : 0;
 	} else {
 		u32 off = (msr - MSR_X2APIC_FIRST) << 4;
 
@@ -494,8 +500,9 @@ int vlapic_msr_write(struct vcpu *v, u32 msr, u64 val)
 			return -EPERM; /* relocation is not supported */
 		l->base_msr = (val & (BASE_ENABLE | BASE_X2APIC)) | VLAPIC_BASE |
 			      (l->base_msr & BASE_BSP);
-	} else if (msr == MSR_TSC_DEADLINE) {
-		l->tsc_deadline = val;
+	} else if (msr == MSR_TSC_DEADLINE) { /* SDM 3A 11.5.4.1: ignored in the other modes */
+		if (deadline_mode(l))
+			l->tsc_deadline = val;
 	} else {
 		u32 off = (msr - MSR_X2APIC_FIRST) << 4;
 

@@ -335,6 +335,26 @@ TEST(tsc_deadline_fires_at_the_deadline_and_clears_it)
 	teardown();
 }
 
+TEST(tsc_deadline_mode_ignores_the_count_and_other_modes_the_msr)
+{
+	/* SDM 3A 11.5.4.1: in TSC-deadline mode writes to the initial count are ignored; in
+	 * the other modes IA32_TSC_DEADLINE reads 0 and writes to it are ignored */
+	setup(1);
+	wr(0, LVT_TIMER, ONESHOT | 0x44);
+	msr_wr(0, MSR_TSC_DEADLINE, T0 + 500);
+	CHECK_EQ(msr_rd(0, MSR_TSC_DEADLINE), 0);
+	CHECK_EQ(vlapic_timer_deadline(vc(0)->lapic), 0);
+	wr(0, TIMER_ICR, 100);
+	wr(0, LVT_TIMER, DEADLINE | 0x44);
+	CHECK(!tick(0, T0 + 1000, 0x44));
+	wr(0, TIMER_ICR, 1234);
+	CHECK_EQ(rd(0, TIMER_ICR), 100);
+	CHECK_EQ(rd(0, TIMER_CCR), 0);
+	CHECK_EQ(vlapic_timer_deadline(vc(0)->lapic), 0);
+	CHECK(!tick(0, T0 + 100000, 0x44));
+	teardown();
+}
+
 TEST(changing_the_timer_mode_disarms_it)
 {
 	/* SDM 3A 11.5.4.1: a write to the LVT timer that changes the mode disarms the timer */
