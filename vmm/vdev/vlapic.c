@@ -55,6 +55,13 @@
 #define MSR_TSC_DEADLINE 0x6e0
 #define MSR_X2APIC_FIRST 0x800
 #define MSR_X2APIC_LAST 0x8ff
+/* SDM 3A table 11-6: the x2APIC MSRs (bit n: 0x800 + n) RDMSR and WRMSR reach; the rest #GP */
+#define X2APIC_READABLE                                                          \
+	(BIT(0x02) | BIT(0x03) | BIT(0x08) | BIT(0x0a) | BIT(0x0d) | BIT(0x0f) | \
+	 GENMASK(0x28, 0x10) | BIT(0x30) | GENMASK(0x39, 0x32) | BIT(0x3e))
+#define X2APIC_WRITABLE                                                                    \
+	(BIT(0x08) | BIT(0x0b) | BIT(0x0f) | BIT(0x28) | BIT(0x30) | GENMASK(0x38, 0x32) | \
+	 BIT(0x3e) | BIT(0x3f))
 #define BASE_BSP BIT(8)
 #define BASE_X2APIC BIT(10)
 #define BASE_ENABLE BIT(11)
@@ -482,7 +489,8 @@ int vlapic_msr_read(struct vcpu *v, u32 msr, u64 *val)
 	} else {
 		u32 off = (msr - MSR_X2APIC_FIRST) << 4;
 
-		if (!x2apic(l) || off == REG_EOI || off == REG_SELF_IPI || off == REG_DFR)
+		if (!x2apic(l) || msr - MSR_X2APIC_FIRST >= 64 ||
+		    !(X2APIC_READABLE & BIT(msr - MSR_X2APIC_FIRST)))
 			return -EPERM;
 		*val = read_reg(l, off);
 		if (off == REG_ICR_LO)
@@ -506,7 +514,8 @@ int vlapic_msr_write(struct vcpu *v, u32 msr, u64 val)
 	} else {
 		u32 off = (msr - MSR_X2APIC_FIRST) << 4;
 
-		if (!x2apic(l) || off == REG_ICR_HI || off == REG_DFR || off == REG_LDR)
+		if (!x2apic(l) || msr - MSR_X2APIC_FIRST >= 64 ||
+		    !(X2APIC_WRITABLE & BIT(msr - MSR_X2APIC_FIRST)))
 			return -EPERM;
 		write_reg(l, off, val);
 	}

@@ -743,6 +743,38 @@ TEST(x2apic_refuses_write_only_and_missing_registers)
 	teardown();
 }
 
+TEST(x2apic_refuses_read_only_and_reserved_registers)
+{
+	/* SDM 3A 11.12.1.2 and table 11-6: WRMSR to a read-only register, or any access to
+	 * a reserved one, is a #GP */
+	static const u32 read_only[] = { ID,	     VERSION, PPR,	  LDR,	    ISR,
+					 ISR + 0x70, TMR,     IRR + 0x70, TIMER_CCR };
+	static const u32 reserved[] = { 0x801, 0x804, 0x809, 0x80c, 0x80e, 0x829,
+					0x82f, 0x831, 0x83a, 0x83d, 0x840, 0x8ff };
+	static const u32 read_write[] = { TPR,	       SVR,	  ESR,	     LVT_TIMER,
+					  LVT_THERMAL, LVT_PERF,  LVT_LINT0, LVT_LINT1,
+					  LVT_ERROR,   TIMER_ICR, TIMER_DCR };
+	u64 val;
+
+	setup(1);
+	x2apic_on(0);
+	vlapic_set_irq(vc(0), 0xf0);
+	for (u32 i = 0; i < ARRAY_SIZE(read_only); i++) {
+		CHECK_EQ(vlapic_msr_read(vc(0), MSR_X2(read_only[i]), &val), 0);
+		CHECK_EQ(vlapic_msr_write(vc(0), MSR_X2(read_only[i]), 0), -EPERM);
+	}
+	CHECK_EQ(msr_rd(0, MSR_X2(IRR + 0x70)), 1u << 16); /* the IRR was not cleared */
+	for (u32 i = 0; i < ARRAY_SIZE(reserved); i++) {
+		CHECK_EQ(vlapic_msr_read(vc(0), reserved[i], &val), -EPERM);
+		CHECK_EQ(vlapic_msr_write(vc(0), reserved[i], 0), -EPERM);
+	}
+	for (u32 i = 0; i < ARRAY_SIZE(read_write); i++) {
+		CHECK_EQ(vlapic_msr_read(vc(0), MSR_X2(read_write[i]), &val), 0);
+		CHECK_EQ(vlapic_msr_write(vc(0), MSR_X2(read_write[i]), val), 0);
+	}
+	teardown();
+}
+
 TEST(x2apic_icr_is_one_64_bit_msr)
 {
 	setup(3);
