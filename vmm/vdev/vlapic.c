@@ -506,6 +506,11 @@ int vlapic_msr_write(struct vcpu *v, u32 msr, u64 val)
 	if (msr == MSR_APIC_BASE_NUM) {
 		if ((val & ~0xfffULL) != VLAPIC_BASE)
 			return -EPERM; /* relocation is not supported */
+		/* SDM 3A 11.12.5: x2APIC needs the enable; back to xAPIC only through disabled */
+		if ((val & BASE_X2APIC) && !(val & BASE_ENABLE))
+			return -EPERM;
+		if (x2apic(l) && (val & BASE_ENABLE) && !(val & BASE_X2APIC))
+			return -EPERM;
 		l->base_msr = (val & (BASE_ENABLE | BASE_X2APIC)) | VLAPIC_BASE |
 			      (l->base_msr & BASE_BSP);
 	} else if (msr == MSR_TSC_DEADLINE) { /* SDM 3A 11.5.4.1: ignored in the other modes */

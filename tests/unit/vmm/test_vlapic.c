@@ -706,6 +706,20 @@ TEST(apic_base_msr_keeps_its_address_and_bsp_bit)
 	teardown();
 }
 
+TEST(apic_base_refuses_invalid_mode_transitions)
+{
+	/* SDM 3A 11.12.5: x2APIC needs the global enable; leaving it goes through disabled */
+	setup(1);
+	CHECK_EQ(vlapic_msr_write(vc(0), MSR_APIC_BASE, VLAPIC_BASE | BASE_EXTD), -EPERM);
+	x2apic_on(0);
+	CHECK_EQ(vlapic_msr_write(vc(0), MSR_APIC_BASE, VLAPIC_BASE | BASE_EN), -EPERM);
+	CHECK_EQ(msr_rd(0, MSR_APIC_BASE), VLAPIC_BASE | BASE_EN | BASE_EXTD | BASE_BSP);
+	msr_wr(0, MSR_APIC_BASE, VLAPIC_BASE); /* disabled */
+	msr_wr(0, MSR_APIC_BASE, VLAPIC_BASE | BASE_EN);
+	CHECK_EQ(msr_rd(0, MSR_APIC_BASE), VLAPIC_BASE | BASE_EN | BASE_BSP);
+	teardown();
+}
+
 TEST(x2apic_mode_moves_registers_to_msrs)
 {
 	setup(2);
