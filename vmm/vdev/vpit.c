@@ -43,6 +43,8 @@ static u16 current_count(struct vpit *p)
 
 	if (!(p->gate & GATE_ENABLE))
 		return p->reload;
+	if (p->mode == 0) /* 82C54: mode 0 counts on through zero to FFFFh, without reloading */
+		return (u16)(p->reload - elapsed_ticks(p));
 	return (u16)(period - elapsed_ticks(p) % period);
 }
 

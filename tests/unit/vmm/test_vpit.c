@@ -131,6 +131,20 @@ TEST(count_reads_low_then_high_byte)
 	teardown();
 }
 
+TEST(mode0_counts_on_through_zero_after_terminal_count)
+{
+	/* 82C54: in mode 0 the counter wraps to FFFFh and goes on; only modes 2 and 3 reload */
+	setup_mode(0, 1000);
+	at(1000);
+	CHECK_EQ(read16(), 0);
+	at(1001);
+	CHECK_EQ(read16(), 0xffff);
+	at(1500);
+	CHECK_EQ(read16(), 0x10000 - 500);
+	CHECK(out2());
+	teardown();
+}
+
 TEST(counter_latch_holds_the_count_until_it_is_read)
 {
 	setup_mode(0, 10000);
