@@ -90,7 +90,8 @@ static void command(struct vpit *p, u8 c)
 	if (CMD_CHANNEL(c) != 2)
 		return;
 	if (CMD_ACCESS(c) == 0) { /* counter latch */
-		p->latch = current_count(p);
+		if (!p->latched)  /* 82C54: a second latch before the read is ignored */
+			p->latch = current_count(p);
 		p->latched = true;
 		return;
 	}

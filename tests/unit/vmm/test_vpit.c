@@ -162,6 +162,21 @@ TEST(counter_latch_holds_the_count_until_it_is_read)
 	teardown();
 }
 
+TEST(a_second_latch_before_the_read_is_ignored)
+{
+	/* 82C54, counter latch command: the count read is the one of the first latch */
+	setup_mode(0, 10000);
+	at(1000);
+	out(CMD, LATCH);
+	at(2000);
+	out(CMD, LATCH);
+	CHECK_EQ(read16(), 9000);
+	out(CMD, LATCH); /* read: a new latch takes the count again */
+	at(4000);
+	CHECK_EQ(read16(), 8000);
+	teardown();
+}
+
 TEST(lsb_only_access_reads_and_writes_one_byte)
 {
 	fake_vm_reset(1);
