@@ -98,6 +98,7 @@ static void command(struct vpit *p, u8 c)
 	p->access = CMD_ACCESS(c);
 	p->mode = CMD_MODE(c);
 	p->lo_written = p->read_hi = p->latched = false;
+	p->reload = 0; /* 82C54: programming clears both bytes; a one-byte count has the other 0 */
 }
 
 static int pit_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)

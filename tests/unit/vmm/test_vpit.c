@@ -198,6 +198,26 @@ TEST(lsb_only_access_reads_and_writes_one_byte)
 	teardown();
 }
 
+TEST(one_byte_counts_have_the_other_byte_zero)
+{
+	/* 82C54 datasheet, the Counter: both count bytes are cleared when the counter is
+	 * programmed, so a one-byte count has the other byte zero */
+	setup_mode(2, 0x1234);
+	out(CMD, CW(2, 2)); /* MSB only */
+	out(CH2, 0x02);	    /* 0x0200 */
+	mark();
+	at(0x34);
+	CHECK_EQ(in(CH2), 0x01); /* 0x01cc left (a count of 0x0234 would read 0x02) */
+	at(0x210);
+	CHECK_EQ(in(CH2), 0x01); /* reloaded at 0x200: 0x01f0 */
+	out(CMD, CW(1, 2));	 /* LSB only */
+	out(CH2, 0x40);
+	mark();
+	at(0x50);
+	CHECK_EQ(in(CH2), 0x30); /* a period of 0x40 */
+	teardown();
+}
+
 TEST(mode2_counts_down_and_reloads)
 {
 	setup_mode(2, 1000);
