@@ -56,7 +56,9 @@ static bool out2(struct vpit *p)
 		return p->mode != 0;
 	if (p->mode == 0) /* interrupt on terminal count: high once the count ran out */
 		return elapsed_ticks(p) >= period;
-	return elapsed_ticks(p) % period < period / 2; /* modes 2-3: a square enough wave */
+	if ((p->mode & 3) == 2) /* rate generator: low for the one clock the count is 1 */
+		return elapsed_ticks(p) % period != period - 1;
+	return elapsed_ticks(p) % period < (period + 1) / 2; /* square wave: odd N high longer */
 }
 
 static int pit_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)

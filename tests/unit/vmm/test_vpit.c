@@ -259,6 +259,37 @@ TEST(mode3_square_wave_high_then_low)
 	teardown();
 }
 
+TEST(mode2_out_pulses_low_for_one_clock)
+{
+	/* 82C54 mode 2: OUT goes low for one clock as the count reaches 1, then reloads */
+	setup_mode(2, 1000);
+	CHECK(out2());
+	at(500);
+	CHECK(out2());
+	at(998);
+	CHECK(out2());
+	at(999);
+	CHECK(!out2());
+	at(1000);
+	CHECK(out2());
+	at(1999);
+	CHECK(!out2());
+	teardown();
+}
+
+TEST(mode3_odd_count_is_high_for_the_longer_half)
+{
+	/* 82C54 mode 3: an odd count N is high for (N + 1) / 2 clocks, low for (N - 1) / 2 */
+	static const bool wave[] = { true, true, true, false, false, true, true, true };
+
+	setup_mode(3, 5);
+	for (u32 k = 0; k < ARRAY_SIZE(wave); k++) {
+		at(k);
+		CHECK_EQ(out2(), wave[k]);
+	}
+	teardown();
+}
+
 TEST(gate_low_holds_the_count_and_a_rising_gate_restarts_it)
 {
 	setup_mode(3, 1000);
