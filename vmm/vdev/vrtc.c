@@ -15,8 +15,11 @@
 
 #define PORT_INDEX 0x70
 #define REG_SEC 0x00 /* MC146818 datasheet, address map */
+#define REG_SEC_ALARM 0x01
 #define REG_MIN 0x02
+#define REG_MIN_ALARM 0x03
 #define REG_HOUR 0x04
+#define REG_HOUR_ALARM 0x05
 #define REG_WEEKDAY 0x06
 #define REG_DAY 0x07
 #define REG_MONTH 0x08
@@ -172,7 +175,9 @@ static int rtc_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 		return 0;
 	}
 	set_time(r, reg, (u8)val);
-	if (reg > REG_YEAR && reg != REG_CENTURY)
+	/* the alarm bytes and the RAM keep what was written; the time registers are computed */
+	if (reg == REG_SEC_ALARM || reg == REG_MIN_ALARM || reg == REG_HOUR_ALARM ||
+	    (reg > REG_YEAR && reg != REG_CENTURY))
 		r->ram[reg] = (u8)val;
 	return 0;
 }

@@ -202,6 +202,24 @@ TEST(weekday_follows_the_date)
 	teardown();
 }
 
+TEST(alarm_bytes_hold_what_the_guest_wrote)
+{
+	/* MC146818: the three alarm bytes are read/write; 0xc0-0xff is "don't care" */
+	setup(LEAP_DAY);
+	wr(REG_SEC_ALARM, 0x30);
+	wr(REG_MIN_ALARM, 0xc0);
+	wr(REG_HOUR_ALARM, 0xff);
+	CHECK_EQ(rd(REG_SEC_ALARM), 0x30);
+	CHECK_EQ(rd(REG_MIN_ALARM), 0xc0);
+	CHECK_EQ(rd(REG_HOUR_ALARM), 0xff);
+	CHECK_EQ(rd(REG_SEC), 0x07); /* the time is untouched */
+	CHECK_EQ(rd(REG_MIN), 0x45);
+	CHECK_EQ(rd(REG_HOUR), 0x13);
+	fake_wall += 3600; /* and no alarm flag: no interrupts are modelled */
+	CHECK_EQ(rd(REG_C), 0);
+	teardown();
+}
+
 TEST(uip_is_read_only_and_never_set)
 {
 	/* the registers are computed at each read: no update cycle to wait for */
