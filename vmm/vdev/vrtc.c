@@ -40,7 +40,9 @@
 struct vrtc {
 	u8 index;
 	u8 ram[128];
-	s64 offset; /* guest time minus Keel's wall clock, seconds */
+	s64 offset;		  /* guest time minus Keel's wall clock, seconds */
+	bool half_set;		  /* the fields written so far make no date yet (31 February) */
+	struct date_time pending; /* those fields, until a write completes them */
 };
 
 static u8 to_reg(const struct vrtc *r, u32 v)
@@ -112,7 +114,10 @@ static void set_time(struct vrtc *r, u8 reg, u8 val)
 	struct date_time d;
 	u64 t;
 
-	date_from_epoch(guest_now(r), &d);
+	if (r->half_set)
+		d = r->pending;
+	else
+		date_from_epoch(guest_now(r), &d);
 	switch (reg) {
 	case REG_SEC:
 		d.sec = (u8)from_reg(r, val);
@@ -139,7 +144,9 @@ static void set_time(struct vrtc *r, u8 reg, u8 val)
 		return; /* the weekday follows from the date */
 	}
 	t = epoch_from_date(&d);
-	if (t) /* a half-set date (day 31 before the month) waits for the next write */
+	r->half_set = !t; /* a half-set date (day 31 before the month) waits for the next write */
+	r->pending = d;
+	if (t)
 		r->offset = (s64)t - (s64)wallclock_seconds();
 }
 

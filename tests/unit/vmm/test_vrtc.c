@@ -178,6 +178,33 @@ TEST(setting_the_date_across_a_century)
 	teardown();
 }
 
+TEST(a_date_set_field_by_field_through_invalid_dates)
+{
+	/* Linux writes year, month, day, hours, minutes, seconds; from 29 February 2024,
+	 * 2023 and then 31 April pass through dates that do not exist */
+	setup(LEAP_DAY);
+	wr(REG_YEAR, 0x23);
+	wr(REG_MONTH, 0x04);
+	wr(REG_DAY, 0x30);
+	wr(REG_HOUR, 0x10);
+	wr(REG_MIN, 0x20);
+	wr(REG_SEC, 0x30);
+	CHECK_EQ(rd(REG_YEAR), 0x23);
+	CHECK_EQ(rd(REG_MONTH), 0x04);
+	CHECK_EQ(rd(REG_DAY), 0x30);
+	CHECK_EQ(rd(REG_HOUR), 0x10);
+	CHECK_EQ(rd(REG_SEC), 0x30);
+	/* from 31 January, to 15 February: 31 February on the way */
+	wr(REG_MONTH, 0x01);
+	wr(REG_DAY, 0x31);
+	wr(REG_MONTH, 0x02);
+	wr(REG_DAY, 0x15);
+	CHECK_EQ(rd(REG_MONTH), 0x02);
+	CHECK_EQ(rd(REG_DAY), 0x15);
+	CHECK_EQ(rd(REG_YEAR), 0x23);
+	teardown();
+}
+
 TEST(setting_the_time_in_binary_and_12_hour)
 {
 	setup(LEAP_DAY);
