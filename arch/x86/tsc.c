@@ -78,6 +78,11 @@ u64 tsc_hz(void)
 	return hz;
 }
 
+u64 tsc_now(void)
+{
+	return rdtsc();
+}
+
 u64 tsc_to_ns(u64 ticks)
 {
 	return ticks / hz * 1000000000ULL + ticks % hz * 1000000000ULL / hz;

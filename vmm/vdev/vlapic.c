@@ -55,6 +55,13 @@
 #define MSR_TSC_DEADLINE 0x6e0
 #define MSR_X2APIC_FIRST 0x800
 #define MSR_X2APIC_LAST 0x8ff
+/* SDM 3A table 11-6: the x2APIC MSRs (bit n: 0x800 + n) RDMSR and WRMSR reach; the rest #GP */
+#define X2APIC_READABLE                                                          \
+	(BIT(0x02) | BIT(0x03) | BIT(0x08) | BIT(0x0a) | BIT(0x0d) | BIT(0x0f) | \
+	 GENMASK(0x28, 0x10) | BIT(0x30) | GENMASK(0x39, 0x32) | BIT(0x3e))
+#define X2APIC_WRITABLE                                                                    \
+	(BIT(0x08) | BIT(0x0b) | BIT(0x0f) | BIT(0x28) | BIT(0x30) | GENMASK(0x38, 0x32) | \
+	 BIT(0x3e) | BIT(0x3f))
 #define BASE_BSP BIT(8)
 #define BASE_X2APIC BIT(10)
 #define BASE_ENABLE BIT(11)
@@ -198,6 +205,11 @@ static void eoi(struct vlapic *l)
 
 /* --- timer --- */
 
+static bool deadline_mode(struct vlapic *l)
+{
+	return LVT_TIMER_MODE(reg(l, REG_LVT_TIMER)) == TIMER_TSC_DEADLINE;
+}
+
 static u64 ns_to_tsc(u64 ns)
 {
 	return ns / 1000000000ULL * tsc_hz() + ns % 1000000000ULL * tsc_hz() / 1000000000ULL;
@@ -218,18 +230,19 @@ static u64 period_tsc(struct vlapic *l)
 
 static void timer_load(struct vlapic *l)
 {
-	l->timer_start = rdtsc();
+	l->timer_start = tsc_now();
 	/* the run loop arms the host timer from this before the next entry */
 	l->timer_deadline = reg(l, REG_TIMER_ICR) ? l->timer_start + period_tsc(l) : 0;
 }
 
 static u32 timer_current(struct vlapic *l)
 {
-	u64 now = rdtsc(), period = period_tsc(l);
+	u64 now = tsc_now(), period = period_tsc(l);
 
 	if (!l->timer_deadline || !period || now >= l->timer_deadline)
 		return 0;
-	return (u32)((l->timer_deadline - now) * reg(l, REG_TIMER_ICR) / period);
+	/* through bus ticks: time left times the count overflows 64 bits for long counts */
+	return (u32)(tsc_to_ns(l->timer_deadline - now) / (divisor(l) * (1000000000ULL / BUS_HZ)));
 }
 
 u64 vlapic_timer_deadline(struct vlapic *l)
@@ -242,7 +255,7 @@ u64 vlapic_timer_deadline(struct vlapic *l)
 void vlapic_timer_check(struct vlapic *l)
 {
 	u32 lvt = reg(l, REG_LVT_TIMER);
-	u64 now = rdtsc(), deadline = vlapic_timer_deadline(l);
+	u64 now = tsc_now(), deadline = vlapic_timer_deadline(l);
 
 	if (!deadline || now < deadline)
 		return;
@@ -262,9 +275,17 @@ void vlapic_timer_check(struct vlapic *l)
 
 /* --- inter-processor interrupts --- */
 
+/* SDM 3A 11.12.10.2: in x2APIC mode the LDR is derived from the x2APIC ID. */
+static u32 logical_id(struct vlapic *l)
+{
+	if (x2apic(l))
+		return ((l->vcpu->id >> 4) << 16) | (1u << (l->vcpu->id & 0xf));
+	return reg(l, REG_LDR);
+}
+
 static bool logical_match(struct vlapic *l, u32 dest)
 {
-	u32 ldr = reg(l, REG_LDR);
+	u32 ldr = logical_id(l);
 
 	if (x2apic(l)) /* SDM 3A 11.12.10.2: cluster in 31:16, bit in 15:0 */
 		return (ldr >> 16) == (dest >> 16) && (ldr & dest & 0xffff);
@@ -331,9 +352,13 @@ static void send_ipi(struct vlapic *l, u64 icr, u32 dest)
 {
 	struct vm *vm = l->vcpu->vm;
 
-	for (u32 i = 0; i < vm->nr_vcpus; i++)
-		if (targets(l, vm->vcpus[i]->lapic, icr, dest))
-			deliver(vm->vcpus[i], icr);
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		if (!targets(l, vm->vcpus[i]->lapic, icr, dest))
+			continue;
+		deliver(vm->vcpus[i], icr);
+		if (ICR_MODE(icr) == MODE_LOWEST) /* SDM 3A 11.6.2.4: one of them takes it */
+			break;
+	}
 }
 
 /* --- register access, shared by MMIO and MSRs --- */
@@ -346,9 +371,7 @@ static u32 read_reg(struct vlapic *l, u32 off)
 	case REG_TIMER_CCR:
 		return timer_current(l);
 	case REG_LDR:
-		if (x2apic(l))
-			return ((l->vcpu->id >> 4) << 16) | (1u << (l->vcpu->id & 0xf));
-		return reg(l, off);
+		return logical_id(l);
 	case REG_ID:
 		return x2apic(l) ? l->vcpu->id : reg(l, off);
 	default:
@@ -386,6 +409,9 @@ static void write_reg(struct vlapic *l, u32 off, u64 v)
 		break;
 	case REG_SVR:
 		set_reg(l, off, (u32)v & 0x13ff);
+		if (!(v & SVR_ENABLE)) /* SDM 3A 11.4.7.2: software-disabled, every LVT masked */
+			for (u32 lvt = REG_LVT_TIMER; lvt <= REG_LVT_ERROR; lvt += 0x10)
+				set_reg(l, lvt, reg(l, lvt) | LVT_MASK);
 		break;
 	case REG_ESR:
 		set_reg(l, off, 0);
@@ -403,9 +429,10 @@ static void write_reg(struct vlapic *l, u32 off, u64 v)
 		write_lvt_timer(l, (u32)v);
 		break;
 	case REG_TIMER_ICR:
+		if (deadline_mode(l))
+			break; /* SDM 3A 11.5.4.1: ignored in TSC-deadline mode */
 		set_reg(l, off, (u32)v);
-		if (LVT_TIMER_MODE(reg(l, REG_LVT_TIMER)) != TIMER_TSC_DEADLINE)
-			timer_load(l);
+		timer_load(l);
 		break;
 	case REG_TIMER_DCR:
 		set_reg(l, off, (u32)v & 0xb);
@@ -415,7 +442,8 @@ static void write_reg(struct vlapic *l, u32 off, u64 v)
 		break;
 	default:
 		if (off >= 0x330 && off <= 0x370) /* other LVT entries: stored, never fire */
-			set_reg(l, off, (u32)v & 0x117ff);
+			set_reg(l, off,
+				((u32)v & 0x117ff) | (reg(l, REG_SVR) & SVR_ENABLE ? 0 : LVT_MASK));
 		break;
 	}
 }
@@ -456,12 +484,13 @@ int vlapic_msr_read(struct vcpu *v, u32 msr, u64 *val)
 
 	if (msr == MSR_APIC_BASE_NUM) {
 		*val = l->base_msr;
-	} else if (msr == MSR_TSC_DEADLINE) {
-		*val = l->tsc_deadline;
+	} else if (msr == MSR_TSC_DEADLINE) { /* SDM 3A 11.5.4.1: 0 in the other modes */
+		*val = deadline_mode(l) ? l->tsc_deadline : 0;
 	} else {
 		u32 off = (msr - MSR_X2APIC_FIRST) << 4;
 
-		if (!x2apic(l) || off == REG_EOI || off == REG_SELF_IPI || off == REG_DFR)
+		if (!x2apic(l) || msr - MSR_X2APIC_FIRST >= 64 ||
+		    !(X2APIC_READABLE & BIT(msr - MSR_X2APIC_FIRST)))
 			return -EPERM;
 		*val = read_reg(l, off);
 		if (off == REG_ICR_LO)
@@ -477,14 +506,21 @@ int vlapic_msr_write(struct vcpu *v, u32 msr, u64 val)
 	if (msr == MSR_APIC_BASE_NUM) {
 		if ((val & ~0xfffULL) != VLAPIC_BASE)
 			return -EPERM; /* relocation is not supported */
+		/* SDM 3A 11.12.5: x2APIC needs the enable; back to xAPIC only through disabled */
+		if ((val & BASE_X2APIC) && !(val & BASE_ENABLE))
+			return -EPERM;
+		if (x2apic(l) && (val & BASE_ENABLE) && !(val & BASE_X2APIC))
+			return -EPERM;
 		l->base_msr = (val & (BASE_ENABLE | BASE_X2APIC)) | VLAPIC_BASE |
 			      (l->base_msr & BASE_BSP);
-	} else if (msr == MSR_TSC_DEADLINE) {
-		l->tsc_deadline = val;
+	} else if (msr == MSR_TSC_DEADLINE) { /* SDM 3A 11.5.4.1: ignored in the other modes */
+		if (deadline_mode(l))
+			l->tsc_deadline = val;
 	} else {
 		u32 off = (msr - MSR_X2APIC_FIRST) << 4;
 
-		if (!x2apic(l) || off == REG_ICR_HI || off == REG_DFR || off == REG_LDR)
+		if (!x2apic(l) || msr - MSR_X2APIC_FIRST >= 64 ||
+		    !(X2APIC_WRITABLE & BIT(msr - MSR_X2APIC_FIRST)))
 			return -EPERM;
 		write_reg(l, off, val);
 	}

@@ -43,6 +43,8 @@ static u16 current_count(struct vpit *p)
 
 	if (!(p->gate & GATE_ENABLE))
 		return p->reload;
+	if (p->mode == 0) /* 82C54: mode 0 counts on through zero to FFFFh, without reloading */
+		return (u16)(p->reload - elapsed_ticks(p));
 	return (u16)(period - elapsed_ticks(p) % period);
 }
 
@@ -54,7 +56,9 @@ static bool out2(struct vpit *p)
 		return p->mode != 0;
 	if (p->mode == 0) /* interrupt on terminal count: high once the count ran out */
 		return elapsed_ticks(p) >= period;
-	return elapsed_ticks(p) % period < period / 2; /* modes 2-3: a square enough wave */
+	if ((p->mode & 3) == 2) /* rate generator: low for the one clock the count is 1 */
+		return elapsed_ticks(p) % period != period - 1;
+	return elapsed_ticks(p) % period < (period + 1) / 2; /* square wave: odd N high longer */
 }
 
 static int pit_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
@@ -88,13 +92,15 @@ static void command(struct vpit *p, u8 c)
 	if (CMD_CHANNEL(c) != 2)
 		return;
 	if (CMD_ACCESS(c) == 0) { /* counter latch */
-		p->latch = current_count(p);
+		if (!p->latched)  /* 82C54: a second latch before the read is ignored */
+			p->latch = current_count(p);
 		p->latched = true;
 		return;
 	}
 	p->access = CMD_ACCESS(c);
 	p->mode = CMD_MODE(c);
 	p->lo_written = p->read_hi = p->latched = false;
+	p->reload = 0; /* 82C54: programming clears both bytes; a one-byte count has the other 0 */
 }
 
 static int pit_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)

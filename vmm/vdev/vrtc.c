@@ -15,8 +15,11 @@
 
 #define PORT_INDEX 0x70
 #define REG_SEC 0x00 /* MC146818 datasheet, address map */
+#define REG_SEC_ALARM 0x01
 #define REG_MIN 0x02
+#define REG_MIN_ALARM 0x03
 #define REG_HOUR 0x04
+#define REG_HOUR_ALARM 0x05
 #define REG_WEEKDAY 0x06
 #define REG_DAY 0x07
 #define REG_MONTH 0x08
@@ -37,7 +40,9 @@
 struct vrtc {
 	u8 index;
 	u8 ram[128];
-	s64 offset; /* guest time minus Keel's wall clock, seconds */
+	s64 offset;		  /* guest time minus Keel's wall clock, seconds */
+	bool half_set;		  /* the fields written so far make no date yet (31 February) */
+	struct date_time pending; /* those fields, until a write completes them */
 };
 
 static u8 to_reg(const struct vrtc *r, u32 v)
@@ -109,7 +114,10 @@ static void set_time(struct vrtc *r, u8 reg, u8 val)
 	struct date_time d;
 	u64 t;
 
-	date_from_epoch(guest_now(r), &d);
+	if (r->half_set)
+		d = r->pending;
+	else
+		date_from_epoch(guest_now(r), &d);
 	switch (reg) {
 	case REG_SEC:
 		d.sec = (u8)from_reg(r, val);
@@ -136,7 +144,9 @@ static void set_time(struct vrtc *r, u8 reg, u8 val)
 		return; /* the weekday follows from the date */
 	}
 	t = epoch_from_date(&d);
-	if (t) /* a half-set date (day 31 before the month) waits for the next write */
+	r->half_set = !t; /* a half-set date (day 31 before the month) waits for the next write */
+	r->pending = d;
+	if (t)
 		r->offset = (s64)t - (s64)wallclock_seconds();
 }
 
@@ -172,7 +182,9 @@ static int rtc_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 		return 0;
 	}
 	set_time(r, reg, (u8)val);
-	if (reg > REG_YEAR && reg != REG_CENTURY)
+	/* the alarm bytes and the RAM keep what was written; the time registers are computed */
+	if (reg == REG_SEC_ALARM || reg == REG_MIN_ALARM || reg == REG_HOUR_ALARM ||
+	    (reg > REG_YEAR && reg != REG_CENTURY))
 		r->ram[reg] = (u8)val;
 	return 0;
 }

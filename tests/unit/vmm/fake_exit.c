@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+/* Host stand-ins for what an exit handler reaches: the backend's registers, RIP's instruction, #GP. */
+#include <keel/guest_walk.h>
+#include "fake_exit.h"
+#include "test.h"
+
+u64 fake_regs[VCPU_REG_COUNT];
+u32 fake_insn_len;
+u8 fake_insn_opcode[2];
+u32 fake_gps, fake_kills;
+u64 fake_skipped;
+
+static u64 get_reg(struct vcpu *v, enum vcpu_reg r)
+{
+	(void)v;
+	return fake_regs[r];
+}
+
+static void set_reg(struct vcpu *v, enum vcpu_reg r, u64 val)
+{
+	(void)v;
+	fake_regs[r] = val;
+}
+
+static const struct vcpu_ops fake_ops = { .name = "fake", .get_reg = get_reg, .set_reg = set_reg };
+const struct vcpu_ops *vcpu_ops = &fake_ops;
+
+void fake_exit_reset(void)
+{
+	memset(fake_regs, 0, sizeof(fake_regs));
+	memset(fake_insn_opcode, 0, sizeof(fake_insn_opcode));
+	fake_insn_len = 2;
+	fake_gps = fake_kills = 0;
+	fake_skipped = 0;
+}
+
+u32 guest_insn_len(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, u32 oplen)
+{
+	(void)v, (void)e;
+	CHECK_EQ(oplen, 2);
+	memcpy(fake_insn_opcode, opcode, 2);
+	return fake_insn_len;
+}
+
+enum exit_action vcpu_kill(struct vcpu *v, const char *fmt, ...)
+{
+	(void)v, (void)fmt;
+	fake_kills++;
+	return ACT_STOP;
+}
+
+void vcpu_inject_gp(struct vcpu *v)
+{
+	(void)v;
+	fake_gps++;
+}
+
+void vcpu_skip(struct vcpu *v, u32 len)
+{
+	(void)v;
+	fake_skipped += len;
+	fake_regs[VCPU_RIP] += len;
+}
