@@ -208,3 +208,26 @@ TEST(vcpu_beyond_the_slots_faults)
 	vcpu.id = KCTL_IOREQ_VCPUS;
 	CHECK_EQ(dm_access(&vcpu, KCTL_IOREQ_CFG, 2 << 15, 4, false, &val), -EFAULT);
 }
+
+/*
+ * keel-dm's doorbell ranges are checked in the width they are kept in: a
+ * stride of 2^32 (0 as a u32) would divide by zero in the hypervisor at the
+ * next doorbell, and a range one stride past 32 doorbells would shift by 32.
+ */
+TEST(doorbell_range_refuses_what_the_hypervisor_cannot_use)
+{
+	u64 val = 1;
+
+	setup();
+	CHECK_EQ(dm_set_doorbell(&vm, 2, 0xc0003000, 16, 1ULL << 32, vm.why, sizeof(vm.why)),
+		 -EINVAL);
+	CHECK_EQ(dm_set_doorbell(&vm, 2, 0xc0003000, 16, 0, vm.why, sizeof(vm.why)), -EINVAL);
+	CHECK_EQ(dm_set_doorbell(&vm, 2, 0xc0003000, 32 * 4 + 2, 4, vm.why, sizeof(vm.why)),
+		 -EINVAL);
+	CHECK_EQ(dm_set_doorbell(&vm, 2, 0xc0003000, 128, 4, vm.why, sizeof(vm.why)), 0);
+	CHECK_EQ(dm_mmio(&vcpu, 0xc000307c, 4, true, &val), 0);
+	CHECK_EQ(bells[3].pending[2], 1u << 31);
+	/* a stride beyond the range (one doorbell) is fine, and a wrap is not */
+	CHECK_EQ(dm_set_doorbell(&vm, 2, 0xc0003000, 4, 4096, vm.why, sizeof(vm.why)), 0);
+	CHECK_EQ(dm_set_doorbell(&vm, 2, ~0ULL - 8, 16, 4, vm.why, sizeof(vm.why)), -EINVAL);
+}
