@@ -18,6 +18,7 @@
 
 #define MIN_MEMORY (16 * MiB)
 #define MAX_IMAGE (512 * MiB)
+#define KEEL_RESERVE (64 * MiB) /* pool memory a guest may not take: Keel's own needs */
 
 static int fail(struct kctl_cmd *c, int err, const char *fmt, ...) __printf(3, 4);
 static int fail(struct kctl_cmd *c, int err, const char *fmt, ...)
@@ -87,7 +88,7 @@ static int cmd_create(struct kctl_cmd *c)
 		return fail(c, -EINVAL, "memory must be a multiple of 2 MiB, at least 16 MiB");
 	if (!vcpus || vcpus > VM_MAX_VCPUS)
 		return fail(c, -EINVAL, "vCPUs must be between 1 and %d", VM_MAX_VCPUS);
-	if (mem + 64 * MiB > free_bytes())
+	if (mem > free_bytes() || free_bytes() - mem < KEEL_RESERVE) /* no wrap past the reserve */
 		return fail(c, -ENOMEM, "not enough free memory: %llu MiB asked, %llu MiB free",
 			    (unsigned long long)(mem / MiB),
 			    (unsigned long long)(free_bytes() / MiB));
