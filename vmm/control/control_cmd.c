@@ -6,6 +6,7 @@
  */
 #include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
+#include <keel/config.h>
 #include <keel/control.h>
 #include <keel/dm.h>
 #include <lib/format.h>
@@ -18,7 +19,6 @@
 
 #define MIN_MEMORY (16 * MiB)
 #define MAX_IMAGE (512 * MiB)
-#define KEEL_RESERVE (64 * MiB) /* pool memory a guest may not take: Keel's own needs */
 
 static int fail(struct kctl_cmd *c, int err, const char *fmt, ...) __printf(3, 4);
 static int fail(struct kctl_cmd *c, int err, const char *fmt, ...)
@@ -88,7 +88,8 @@ static int cmd_create(struct kctl_cmd *c)
 		return fail(c, -EINVAL, "memory must be a multiple of 2 MiB, at least 16 MiB");
 	if (!vcpus || vcpus > VM_MAX_VCPUS)
 		return fail(c, -EINVAL, "vCPUs must be between 1 and %d", VM_MAX_VCPUS);
-	if (mem > free_bytes() || free_bytes() - mem < KEEL_RESERVE) /* no wrap past the reserve */
+	if (mem > free_bytes() ||
+	    free_bytes() - mem < KEEL_POOL_RESERVE) /* no wrap past the reserve */
 		return fail(c, -ENOMEM, "not enough free memory: %llu MiB asked, %llu MiB free",
 			    (unsigned long long)(mem / MiB),
 			    (unsigned long long)(free_bytes() / MiB));

@@ -32,7 +32,7 @@ int service_mem_alloc(struct service_layout *sl, const struct boot_info *bi, u64
 
 		if (!pa) {
 			if (chunk == CHUNK_MIN || sl->nr_ram == SERVICE_MAX_RAM)
-				return -ENOMEM;
+				goto out_free;
 			chunk /= 2;
 			continue;
 		}
@@ -52,6 +52,11 @@ int service_mem_alloc(struct service_layout *sl, const struct boot_info *bi, u64
 		}
 	}
 	pr_err("service VM: no 64 KiB of free RAM below 1 MiB for its boot data");
+out_free: /* nothing is mapped yet: give back what was taken */
+	while (sl->nr_ram) {
+		sl->nr_ram--;
+		page_free_range(sl->ram[sl->nr_ram].base, sl->ram[sl->nr_ram].size / PAGE_SIZE);
+	}
 	return -ENOMEM;
 }
 
