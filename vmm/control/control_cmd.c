@@ -200,8 +200,7 @@ static int cmd_destroy(struct kctl_cmd *c)
 
 	if (!vm)
 		return err;
-	control_window_unmap(vm);
-	vm_destroy(vm);
+	vm_destroy(vm); /* the reaper frees it once keel-dm let go of its RAM */
 	control_raise(KCTL_IRQ_VM_STATE);
 	return 0;
 }
@@ -223,6 +222,8 @@ static void info_of(struct vm *vm, struct kctl_vm_info *r)
 		exits += vm->vcpus[i]->exits_total;
 	r->exits = exits;
 	r->window_offset = vm->id ? control_window_offset(vm) : 0;
+	r->serial = vm->serial;
+	r->release_pending = control_release_pending(vm);
 	strlcpy(r->why, vm->why, sizeof(r->why));
 }
 
@@ -281,6 +282,15 @@ static int cmd_dm_msi(struct kctl_cmd *c)
 	return vm ? dm_msi(vm, c->args[0], c->args[1], c->msg, sizeof(c->msg)) : err;
 }
 
+static int cmd_dm_release(struct kctl_cmd *c)
+{
+	for (u32 i = 1; i < nr_vms_created; i++)
+		if (vms[i] && vms[i]->serial == c->args[0] && !control_release(vms[i]))
+			return 0;
+	return fail(c, -ENOENT, "no VM with serial %llu waits for keel-dm to let go of it",
+		    (unsigned long long)c->args[0]);
+}
+
 void control_execute(struct kctl_cmd *c)
 {
 	static int (*const ops[KCTL_OP_COUNT])(struct kctl_cmd *) = {
@@ -294,6 +304,7 @@ void control_execute(struct kctl_cmd *c)
 		[KCTL_OP_DM_ATTACH] = cmd_dm_attach,
 		[KCTL_OP_DM_DOORBELL] = cmd_dm_doorbell,
 		[KCTL_OP_DM_MSI] = cmd_dm_msi,
+		[KCTL_OP_DM_RELEASE] = cmd_dm_release,
 	};
 	static struct kctl_cmd copy; /* the service VM could change its slot while we work */
 	u32 op;

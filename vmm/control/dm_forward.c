@@ -165,13 +165,14 @@ void dm_update_state(struct vcpu *v)
 
 void dm_answered(u32 vm_id)
 {
-	struct vm *vm = vm_id < nr_vms_created ? vms[vm_id] : NULL;
+	struct vm *vm = vm_id ? vm_get(vm_id) : NULL; /* not freed while its vCPUs are looked at */
 
-	if (!vm || vm->id == 0 || vm->state != VM_RUNNING)
+	if (!vm)
 		return;
-	for (u32 i = 0; i < vm->nr_vcpus; i++)
+	for (u32 i = 0; vm->state == VM_RUNNING && i < vm->nr_vcpus; i++)
 		if (READ_ONCE(vm->vcpus[i]->state) == VCPU_WAIT_IO)
 			sched_kick(vm->vcpus[i]);
+	vm_put(vm);
 }
 
 void dm_vm_init(struct vm *vm)

@@ -60,8 +60,8 @@ struct vm *guest_create(const struct guest_config *gc, char *err)
 	return &created;
 }
 
-int guest_load(struct vm *vm, const u8 *kernel, u64 kernel_size, const u8 *initrd,
-	       u64 initrd_size, const char *cmdline, char *err)
+int guest_load(struct vm *vm, const u8 *kernel, u64 kernel_size, const u8 *initrd, u64 initrd_size,
+	       const char *cmdline, char *err)
 {
 	(void)vm, (void)kernel, (void)kernel_size, (void)initrd, (void)initrd_size, (void)cmdline;
 	(void)err;
@@ -97,9 +97,16 @@ int control_window_map(struct vm *vm, u64 *offset)
 	return 0;
 }
 
-void control_window_unmap(struct vm *vm)
+bool control_release_pending(const struct vm *vm)
 {
 	(void)vm;
+	return false;
+}
+
+int control_release(struct vm *vm)
+{
+	(void)vm;
+	return -EINVAL;
 }
 
 u64 control_window_offset(const struct vm *vm)
