@@ -230,11 +230,15 @@ bool service_map_place_ok(u64 base, u64 size, bool window, char *why, size_t len
 
 void service_map_claim(u64 base, u64 size)
 {
+	struct pci_span s = page_span(base, size);
 	u64 flags = spin_lock_irqsave(&sm.lock);
 
 	ASSERT(sm.claims.nr < MAX_CLAIMS);
 	add(&sm.claims, base, size);
-	refresh(base, base + size);
+	/* empty for its owner: from now on the policy leaves it alone */
+	if (vm_unmap(sm.vm, s.base, MIN(s.end, sm.limit) - s.base))
+		pr_err("service VM: cannot clear %llx-%llx for Keel's use", (unsigned long long)s.base,
+		       (unsigned long long)s.end);
 	spin_unlock_irqrestore(&sm.lock, flags);
 }
 
