@@ -15,6 +15,8 @@ const char test_name[] = "blkdrop";
 #define BUF_BASE (8 * MiB)   /* in its RAM, clear of the image */
 #define SLEEP_CTL_PORT 0x604 /* Keel's guest platform (vmm/guest/guest.c): FADT sleep control */
 #define SLP_EN BIT(5)	     /* ACPI 6.5 4.8.3.7 */
+#define COM1_LSR 0x3fd
+#define LSR_DR BIT(0) /* 16550: a byte is waiting */
 
 #define MB_INFO_CMDLINE BIT(2) /* multiboot 0.6.96 3.3 */
 
@@ -36,11 +38,13 @@ static bool looping(void)
 	return mbi && (mbi[0] & MB_INFO_CMDLINE) && strstr((const char *)(u64)mbi[4], "loop");
 }
 
-/* Both reads again, each time the device has answered both: until the VM is destroyed. */
+/* Both reads, again each time the device has answered both: until the VM is destroyed. */
 static void read_on(struct vpci *v)
 {
 	u16 used = 2;
 
+	vpci_kick(v, &q, 0);
+	vpci_kick(v, &q, 3);
 	gprintf("blkdrop: reading on\n");
 	for (;;) {
 		if (!vpci_wait_used(&q, used))
@@ -68,10 +72,14 @@ void test_main(void)
 		q.desc[d + 1] = (struct vdesc){ BUF_BASE + r * READ_SIZE, READ_SIZE,
 						VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, d + 2 };
 		q.desc[d + 2] = (struct vdesc){ (u64)&status[r], 1, VIRTQ_DESC_F_WRITE, 0 };
-		vpci_kick(&v, &q, d);
 	}
 	if (looping())
 		read_on(&v);
+	gprintf("blkdrop: ready; a key on the console asks and powers off\n");
+	while (!(inb(COM1_LSR) & LSR_DR)) /* meanwhile the device model may be stopped */
+		__asm__ volatile("pause");
+	vpci_kick(&v, &q, 0);
+	vpci_kick(&v, &q, 3);
 	gprintf("blkdrop: two reads asked; powering off\n");
 	outb(SLEEP_CTL_PORT, SLP_EN);
 	for (;;)

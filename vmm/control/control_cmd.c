@@ -232,8 +232,9 @@ static int cmd_list(struct kctl_cmd *c)
 	struct kctl_vm_info *r = (struct kctl_vm_info *)c->text;
 	u32 n = 0;
 
+	/* destroyed VMs too, until they are gone: keel-dm must see one wait for its release */
 	for (u32 i = 0; i < nr_vms_created && (n + 1) * sizeof(*r) <= sizeof(c->text); i++)
-		if (vms[i] && !vms[i]->destroy_pending)
+		if (vms[i])
 			info_of(vms[i], &r[n++]);
 	c->args[0] = n;
 	c->args[1] = free_bytes();

@@ -99,8 +99,7 @@ int control_window_map(struct vm *vm, u64 *offset)
 
 bool control_release_pending(const struct vm *vm)
 {
-	(void)vm;
-	return false;
+	return vm->destroy_pending; /* as the window does for a guest keel-dm serves */
 }
 
 int control_release(struct vm *vm)
@@ -205,4 +204,24 @@ TEST(create_refuses_memory_that_wraps_the_reserve)
 	CHECK_EQ(guests_created, 0);
 	CHECK_EQ(run(KCTL_OP_CREATE, "fits", 512 * MiB - 64 * MiB, 1), 0);
 	CHECK_EQ(guests_created, 1);
+}
+
+/* A destroyed guest stays listed, as destroying and waiting for keel-dm, until it is gone: else
+ * keel-dm never sees the release it must give and the VM is never freed. */
+TEST(list_shows_a_destroyed_vm_until_it_is_gone)
+{
+	struct kctl_vm_info *r = (struct kctl_vm_info *)cmd.text;
+
+	memset(&created, 0, sizeof(created));
+	CHECK_EQ(run(KCTL_OP_CREATE, "g3", 32 * MiB, 1), 0);
+	vms[1] = &created;
+	nr_vms_created = 2;
+	CHECK_EQ(run(KCTL_OP_DESTROY, "g3", 0, 0), 0);
+	CHECK_EQ(run(KCTL_OP_LIST, "", 0, 0), 0);
+	CHECK_EQ(cmd.args[0], 1);
+	CHECK(!strcmp(r[0].name, "g3"));
+	CHECK_EQ(r[0].state, KCTL_VM_DESTROYING);
+	CHECK(r[0].release_pending);
+	vms[1] = NULL;
+	nr_vms_created = 0;
 }
