@@ -237,8 +237,8 @@ void service_map_claim(u64 base, u64 size)
 	add(&sm.claims, base, size);
 	/* empty for its owner: from now on the policy leaves it alone */
 	if (vm_unmap(sm.vm, s.base, MIN(s.end, sm.limit) - s.base))
-		pr_err("service VM: cannot clear %llx-%llx for Keel's use", (unsigned long long)s.base,
-		       (unsigned long long)s.end);
+		pr_err("service VM: cannot clear %llx-%llx for Keel's use",
+		       (unsigned long long)s.base, (unsigned long long)s.end);
 	spin_unlock_irqrestore(&sm.lock, flags);
 }
 
