@@ -18,7 +18,7 @@ CORE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protecto
 	-fno-tree-loop-distribute-patterns \
 	-maccumulate-outgoing-args -DGNU_EFI_USE_MS_ABI $(WARN) -Iinclude -I.
 EFI_CFLAGS := -isystem $(EFI_INC) -isystem $(EFI_INC)/x86_64
-HOST_CFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+HOST_CFLAGS := -std=gnu11 -g -O1 -DKEEL_HOST_TEST -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all $(WARN) -Wno-missing-prototypes -Iinclude -I. -Itests/unit -Itests/unit/virtio -Itools/lib
 
 CORE_SRCS :=

@@ -497,3 +497,19 @@ int config_parse(const char *text, size_t len, struct keel_config *cfg, char *er
 			"service.kernel is not set; name the service VM's kernel, e.g. 'service.kernel = vmlinuz'");
 	return 0;
 }
+
+int config_check_memory(const struct keel_config *cfg, u64 usable, char *err, size_t err_size)
+{
+	u64 want = cfg->service_kernel[0] ? cfg->service_memory : 0;
+
+	for (u32 i = 0; i < cfg->nr_vms; i++)
+		want += cfg->vms[i].memory;
+	if (want <= usable && usable - want >= KEEL_POOL_RESERVE)
+		return 0;
+	format_snprintf(
+		err, err_size,
+		"keel.cfg asks for %llu MiB of RAM for its VMs (service.memory and vm.*.memory), but the machine has %llu MiB usable and Keel keeps %llu MiB of it",
+		(unsigned long long)(want / MiB), (unsigned long long)(usable / MiB),
+		(unsigned long long)(KEEL_POOL_RESERVE / MiB));
+	return -ENOMEM;
+}

@@ -20,6 +20,8 @@ EFI_FILE_HANDLE efi_open_boot_volume(EFI_HANDLE image, EFI_LOADED_IMAGE **li_out
 /* Reads a whole file into fresh EfiLoaderData pages; *size gets the byte count. */
 EFI_STATUS efi_read_file(EFI_FILE_HANDLE root, const char *path, u64 *base, u64 *size);
 
+/* RAM Keel's pool will hold (free and boot-services memory), read before ExitBootServices. */
+u64 efi_usable_ram(void);
 /* Fills bi->map from a UEFI memory map; called after ExitBootServices. */
 void efi_convert_memory_map(struct boot_info *bi, const void *map, UINTN map_size, UINTN desc_size);
 

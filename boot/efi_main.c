@@ -185,6 +185,17 @@ static EFI_STATUS check_cpu(void)
 	return EFI_UNSUPPORTED;
 }
 
+/* VMs that would not fit are refused now, while the firmware can still take over. */
+static EFI_STATUS check_memory(const struct boot_info *bi)
+{
+	char err[256];
+
+	if (!config_check_memory(&bi->config, efi_usable_ram(), err, sizeof(err)))
+		return EFI_SUCCESS;
+	efi_print("keel: %s\n", err);
+	return EFI_BUFFER_TOO_SMALL;
+}
+
 /* Gathers everything the core needs while boot services still run. */
 static EFI_STATUS prepare(EFI_HANDLE image, struct boot_info *bi)
 {
@@ -203,6 +214,9 @@ static EFI_STATUS prepare(EFI_HANDLE image, struct boot_info *bi)
 	if (EFI_ERROR(st))
 		return st;
 	st = load_modules(root, bi);
+	if (EFI_ERROR(st))
+		return st;
+	st = check_memory(bi);
 	if (EFI_ERROR(st))
 		return st;
 	bi->image_base = (u64)(uintptr_t)li->ImageBase;

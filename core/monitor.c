@@ -10,6 +10,8 @@
 #include <lib/format.h>
 #include <keel/log.h>
 #include <keel/monitor.h>
+#include <lib/crc32.h>
+#include <keel/memory.h>
 #include <keel/page_alloc.h>
 #include <keel/platform.h>
 #include <lib/string.h>
@@ -71,9 +73,16 @@ static void cmd_cpus(const char *args)
 static void cmd_mem(const char *args)
 {
 	(void)args;
+	extern const u8 _text[], _etext[]; /* linker.ld */
+
 	monitor_print("  pool: %llu KiB free of %llu KiB\n",
 		      (unsigned long long)(page_alloc_free_pages() * 4),
 		      (unsigned long long)(page_alloc_total_pages() * 4));
+	/* what nothing but Keel may change: a check that it did not */
+	monitor_print("  keel text: %llx-%llx, crc32 %08x\n",
+		      (unsigned long long)virt_to_phys(_text),
+		      (unsigned long long)virt_to_phys(_etext),
+		      crc32(0, _text, (size_t)(_etext - _text)));
 }
 
 static void __attribute__((noinline)) monitor_crash(void)

@@ -4,6 +4,7 @@
  * struct pt_format that says how an entry is built and read at each level;
  * mapping, splitting, unmapping, lookup and teardown are written once here.
  */
+#include <keel/log.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
 #include <keel/pagetable.h>
@@ -39,6 +40,18 @@ int pt_init(struct page_table *pt, const struct pt_format *fmt, void (*release)(
 	return table_new(pt, &pt->root);
 }
 
+/* A table page that left the tree: freed now, or later if another CPU may still walk it. */
+static void table_free(struct page_table *pt, u64 *t)
+{
+	pt->table_pages--;
+	if (pt->defer_frees) {
+		*t = (u64)pt->deferred;
+		pt->deferred = t;
+		return;
+	}
+	page_free(t, 1);
+}
+
 /* Drops an entry and everything below it, releasing owned pages. */
 static void drop_entry(struct page_table *pt, u64 *e, u32 level)
 {
@@ -46,18 +59,24 @@ static void drop_entry(struct page_table *pt, u64 *e, u32 level)
 
 	if (!f->present(*e))
 		return;
+	pt->removed++;
 	if (f->is_leaf(*e, level)) {
+		/*
+		 * Owned memory leaves only with the whole table, when nothing walks it: a
+		 * page freed while a CPU may still hold its translation could be reused.
+		 */
+		ASSERT(!pt->defer_frees || !(f->perms(*e, level) & PT_OWNED));
 		if ((f->perms(*e, level) & PT_OWNED) && pt->release)
 			pt->release(f->address(*e, level), PT_LEVEL_SIZE(level));
-	} else {
-		u64 *next = table_at(f->address(*e, level));
-
-		for (u32 i = 0; i < ENTRIES; i++)
-			drop_entry(pt, &next[i], level - 1);
-		page_free(next, 1);
-		pt->table_pages--;
+		*e = 0;
+		return;
 	}
-	*e = 0;
+	u64 *next = table_at(f->address(*e, level));
+
+	*e = 0; /* unlinked before its entries go */
+	for (u32 i = 0; i < ENTRIES; i++)
+		drop_entry(pt, &next[i], level - 1);
+	table_free(pt, next);
 }
 
 /* Turns a large leaf into a table of 512 smaller leaves with the same mapping. */
@@ -119,13 +138,7 @@ static void prune(struct page_table *pt, u64 *e, u64 *next)
 	if (!table_empty(pt, next))
 		return;
 	*e = 0;
-	pt->table_pages--;
-	if (pt->defer_frees) {
-		*next = (u64)pt->deferred;
-		pt->deferred = next;
-		return;
-	}
-	page_free(next, 1);
+	table_free(pt, next);
 }
 
 void pt_free_deferred(struct page_table *pt)
@@ -254,9 +267,10 @@ void pt_destroy(struct page_table *pt)
 
 	if (!pt->root)
 		return;
+	pt->defer_frees = false;
+	pt_free_deferred(pt);
 	for (u32 i = 0; i < ENTRIES; i++)
 		drop_entry(pt, &root[i], pt->fmt->levels);
-	page_free(root, 1);
-	pt->table_pages--;
+	table_free(pt, root);
 	pt->root = 0;
 }

@@ -133,6 +133,7 @@ static void add(u16 bdf)
 	f->msi_cap = pci_find_cap(bdf, PCI_CAP_ID_MSI);
 	f->msix_cap = pci_find_cap(bdf, PCI_CAP_ID_MSIX);
 	f->owner = "service";
+	pci_probe_bars(f);
 	if ((f->class_rev >> 8) == PCI_CLASS_IOMMU) { /* AMD-Vi is a PCI function: Keel keeps it */
 		f->hidden = true;
 		f->owner = "keel";

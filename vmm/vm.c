@@ -15,11 +15,12 @@
 #include <keel/vm.h>
 
 #define MAX_VMS 64
-#define PAGES_2M 512
 
 struct vm *vms[MAX_VMS];
 u32 nr_vms_created;
+static u64 serials;
 static struct spinlock vms_lock = SPINLOCK_INIT;
+static const struct vm_teardown_ops *teardown;
 static struct spinlock admin_lock = SPINLOCK_INIT;
 
 static void release_ram(hpa_t pa, u64 size)
@@ -125,6 +126,7 @@ struct vm *vm_create(const char *name, u32 nr_vcpus, u32 first_cpu)
 		vm_free_resources(vm);
 		goto out_free;
 	}
+	vm->serial = ++serials;
 	vms[vm->id] = vm;
 	nr_vms_created = MAX(nr_vms_created, vm->id + 1);
 	spin_unlock_irqrestore(&vms_lock, flags);
@@ -133,86 +135,6 @@ out_free:
 	if (vm)
 		page_free(vm, ALIGN_UP(sizeof(*vm), PAGE_SIZE) / PAGE_SIZE);
 	return NULL;
-}
-
-int vm_add_ram(struct vm *vm, gpa_t gpa, u64 size)
-{
-	u64 end = gpa + size;
-
-	if (!IS_ALIGNED(gpa | size, PAGE_SIZE))
-		return -EINVAL;
-	while (gpa < end) {
-		bool big = IS_ALIGNED(gpa, 2 * MiB) && end - gpa >= 2 * MiB;
-		u64 pages = big ? PAGES_2M : 1;
-		hpa_t pa = page_alloc_range(pages, pages, 0);
-
-		if (!pa && big) {
-			big = false;
-			pages = 1;
-			pa = page_alloc_range(1, 1, 0);
-		}
-		if (!pa)
-			return -ENOMEM;
-		memset(phys_to_virt(pa), 0, pages * PAGE_SIZE); /* no stale data from another VM */
-		if (pt_map(&vm->gpa, gpa, pa, pages * PAGE_SIZE, PT_RWX | PT_OWNED)) {
-			page_free_range(pa, pages);
-			return -ENOMEM;
-		}
-		vm->ram_size += pages * PAGE_SIZE;
-		gpa += pages * PAGE_SIZE;
-	}
-	return 0;
-}
-
-int vm_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms)
-{
-	return pt_map(&vm->gpa, gpa, hpa, size, perms);
-}
-
-bool vm_is_ram(struct vm *vm, gpa_t gpa)
-{
-	hpa_t pa;
-
-	return pt_lookup(&vm->gpa, gpa, &pa, NULL, NULL);
-}
-
-static int vm_copy(struct vm *vm, gpa_t gpa, void *buf, size_t len, bool write)
-{
-	u8 *b = buf;
-
-	while (len) {
-		size_t n = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
-		hpa_t pa;
-		u32 perms;
-
-		if (!pt_lookup(&vm->gpa, gpa, &pa, &perms, NULL) || (write && !(perms & PT_W)))
-			return -EFAULT;
-		if (write && !b)
-			memset(phys_to_virt(pa), 0, n);
-		else if (write)
-			memcpy(phys_to_virt(pa), b, n);
-		else
-			memcpy(b, phys_to_virt(pa), n);
-		gpa += n;
-		b = b ? b + n : NULL;
-		len -= n;
-	}
-	return 0;
-}
-
-int vm_read(struct vm *vm, gpa_t gpa, void *buf, size_t len)
-{
-	return vm_copy(vm, gpa, buf, len, false);
-}
-
-int vm_write(struct vm *vm, gpa_t gpa, const void *buf, size_t len)
-{
-	return vm_copy(vm, gpa, (void *)buf, len, true);
-}
-
-int vm_zero(struct vm *vm, gpa_t gpa, size_t len)
-{
-	return vm_copy(vm, gpa, NULL, len, true);
 }
 
 int vm_register_io(struct vm *vm, const struct io_handler *h)
@@ -309,31 +231,99 @@ void vm_admin_unlock(void)
 	spin_unlock(&admin_lock);
 }
 
+struct vm *vm_get(u32 id)
+{
+	u64 flags = spin_lock_irqsave(&vms_lock);
+	struct vm *vm = id < MAX_VMS ? vms[id] : NULL;
+
+	if (vm && vm->reaping)
+		vm = NULL;
+	if (vm)
+		vm->refs++;
+	spin_unlock_irqrestore(&vms_lock, flags);
+	return vm;
+}
+
+void vm_put(struct vm *vm)
+{
+	u64 flags = spin_lock_irqsave(&vms_lock);
+
+	ASSERT(vm->refs > 0);
+	vm->refs--;
+	spin_unlock_irqrestore(&vms_lock, flags);
+}
+
+/* Nobody holds the VM (vm_get) and none of its vCPUs is on a CPU: it may be freed. */
+static bool vcpus_detached(struct vm *vm)
+{
+	for (u32 j = 0; j < vm->nr_vcpus && !vm->resources_freed; j++)
+		if (!sched_detached(vm->vcpus[j]))
+			return false;
+	return true;
+}
+
+static bool claim_for_reaping(struct vm *vm)
+{
+	u64 flags;
+
+	if (!vcpus_detached(vm))
+		return false;
+	flags = spin_lock_irqsave(&vms_lock);
+	if (!vm->refs)
+		vm->reaping = true; /* vm_get() hands it out no more */
+	spin_unlock_irqrestore(&vms_lock, flags);
+	return vm->reaping;
+}
+
+/* Its vCPUs are gone: holders may look at what is left (they check resources_freed). */
+static void reaped(struct vm *vm)
+{
+	u64 flags = spin_lock_irqsave(&vms_lock);
+
+	vm->reaping = false;
+	spin_unlock_irqrestore(&vms_lock, flags);
+}
+
+void vm_set_teardown_ops(const struct vm_teardown_ops *ops)
+{
+	teardown = ops;
+}
+
+static bool ram_may_go(struct vm *vm)
+{
+	return !teardown || teardown->ram_may_go(vm);
+}
+
+static bool vm_may_go(struct vm *vm)
+{
+	return !teardown || teardown->vm_may_go(vm);
+}
+
 void vm_reap(void)
 {
 	if (!vm_admin_trylock())
 		return;
 	for (u32 i = 0; i < nr_vms_created; i++) {
 		struct vm *vm = vms[i];
-		bool busy = false;
 
 		if (!vm)
 			continue;
 		if (vm->resources_freed && vm->destroy_pending) {
-			vm_release(vm);
+			if (vm_may_go(vm) && claim_for_reaping(vm))
+				vm_release(vm);
 			continue;
 		}
 		if (vm->resources_freed || (vm->state != VM_STOPPED && vm->state != VM_DEAD))
 			continue;
-		for (u32 j = 0; j < vm->nr_vcpus; j++)
-			busy |= !sched_detached(vm->vcpus[j]);
-		if (busy)
+		if (!vcpus_detached(vm) || !ram_may_go(vm) || !claim_for_reaping(vm))
 			continue;
 		vm_free_resources(vm);
 		pr_info("vm %s: memory returned to the pool (%llu MiB free)", vm->name,
 			(unsigned long long)(page_alloc_free_pages() * PAGE_SIZE / MiB));
-		if (vm->destroy_pending)
+		if (vm->destroy_pending && vm_may_go(vm))
 			vm_release(vm);
+		else
+			reaped(vm);
 	}
 	spin_unlock(&admin_lock);
 }

@@ -42,7 +42,7 @@ static void cmd_vms(const char *args)
 	if (!nr_vms_created)
 		monitor_print("  no VMs\n");
 	for (u32 i = 0; i < nr_vms_created; i++) {
-		struct vm *vm = vms[i];
+		struct vm *vm = vm_get(i); /* the reaper may run on another CPU meanwhile */
 		u64 up;
 
 		if (!vm)
@@ -54,6 +54,7 @@ static void cmd_vms(const char *args)
 			      vm->why[0] ? ": " : "", vm->why);
 		for (u32 j = 0; j < vm->nr_vcpus && !vm->resources_freed; j++)
 			show_vcpu(vm->vcpus[j]);
+		vm_put(vm);
 	}
 }
 

@@ -20,6 +20,11 @@
 
 /* Builds the identity map below 4 GiB (so APs can load CR3 in 32-bit mode) and switches to it. */
 void paging_init(const struct boot_info *bi);
+/*
+ * Device memory Keel itself touches (an MSI-X table in a BAR): makes sure the
+ * identity map covers it; -ERANGE beyond what four levels reach.
+ */
+int paging_map_io(u64 base, u64 size);
 /* CR3 value every CPU loads. */
 u64 paging_root(void);
 

@@ -157,6 +157,10 @@ struct acpi_info {
 	u64 dmar, ivrs; /* IOMMU tables, 0 if absent */
 };
 
+struct acpi_range {
+	u64 base, size;
+};
+
 /* Reads RSDP, XSDT/RSDT, MADT, FADT, HPET and MCFG; -EINVAL with a log line on bad tables. */
 int acpi_parse(u64 rsdp_pa, struct acpi_info *info);
 /* Physical addresses of the tables the XSDT (or RSDT) lists, up to max; returns the count. */
@@ -164,6 +168,8 @@ u32 acpi_tables(u64 rsdp_pa, u64 *out, u32 max);
 /* The idx-th table with this signature, or NULL; checksums verified. */
 const struct acpi_header *acpi_find(u64 rsdp_pa, const char *sig, u32 idx);
 bool acpi_checksum_ok(const void *p, u32 len);
+/* The IOMMUs' register blocks (DMAR DRHDs, IVRS IVHDs), up to max; returns the count. */
+u32 acpi_iommu_blocks(const struct acpi_info *ai, struct acpi_range *out, u32 max);
 /* SLP_TYPa of \\_S5_ (soft off) from AML such as the DSDT's body; -ENOENT if absent. */
 int acpi_s5_slp_typ(const u8 *aml, u32 len, u8 *slp_typ);
 

@@ -52,6 +52,15 @@ struct keel_config {
  */
 int config_parse(const char *text, size_t len, struct keel_config *cfg, char *err, size_t err_size);
 
+/* Pool memory no VM may take: Keel's own tables and buffers come from it. */
+#define KEEL_POOL_RESERVE (64 * MiB)
+
+/*
+ * Whether the VMs keel.cfg starts at boot (the service VM, boot-time VMs) fit in
+ * usable bytes of RAM with KEEL_POOL_RESERVE to spare; -ENOMEM with a message if not.
+ */
+int config_check_memory(const struct keel_config *cfg, u64 usable, char *err, size_t err_size);
+
 /* Parses "512M", "2G", "65536K", "1048576" (bytes) into *out. */
 int config_parse_size(const char *s, u64 *out);
 

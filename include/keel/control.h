@@ -19,9 +19,12 @@ void control_console_out(struct vuart *u, void *ctx, u8 byte);
 /* Moves typed bytes from the console in rings to the guests' UARTs. Boot CPU. */
 void control_console_poll(void);
 void control_raise(u32 irq);
-/* The guest RAM window: map a guest's RAM at a new offset, or take it away. */
+/* The guest RAM window: map a guest's RAM at a new offset (it goes when the VM is reaped). */
 int control_window_map(struct vm *vm, u64 *offset);
-void control_window_unmap(struct vm *vm);
+/* A stopped guest's RAM waits for keel-dm to let it go (KCTL_OP_DM_RELEASE). */
+bool control_release_pending(const struct vm *vm);
+/* keel-dm let go of vm: its window range goes; -EINVAL if nothing waited. */
+int control_release(struct vm *vm);
 u64 control_window_offset(const struct vm *vm);
 u8 *control_console_page(u32 vm_id);
 /* keel-dm's shared pages: a VM's I/O request slots and doorbell bits. */

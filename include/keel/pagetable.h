@@ -39,12 +39,14 @@ struct page_table {
 	/* Called for each PT_OWNED page range as it leaves the table. */
 	void (*release)(hpa_t pa, u64 size);
 	/*
-	 * Set when other CPUs may walk this table while it changes: emptied
-	 * table pages wait on `deferred` (linked through their first word)
-	 * until pt_free_deferred(), once no CPU can still hold them.
+	 * Set when other CPUs may walk this table while it changes: table pages
+	 * that leave it wait on `deferred` (linked through their first word)
+	 * until pt_free_deferred(), once no CPU can still hold them. Owned
+	 * pages must not leave it then (a hypervisor bug: ASSERT).
 	 */
 	bool defer_frees;
 	u64 *deferred;
+	u64 removed; /* present entries dropped so far (by unmaps, or maps over them) */
 };
 
 int pt_init(struct page_table *pt, const struct pt_format *fmt, void (*release)(hpa_t, u64));

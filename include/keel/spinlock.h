@@ -37,11 +37,30 @@ static inline bool spin_trylock(struct spinlock *l)
 					   __ATOMIC_RELAXED);
 }
 
-static inline u64 spin_lock_irqsave(struct spinlock *l)
+#ifdef KEEL_HOST_TEST
+/* Host unit tests run in user space, where CLI and STI are not allowed: nothing to mask there. */
+#define irq_save_disable() 0ULL
+#define irq_restore(flags) ((void)(flags))
+#else
+static inline u64 irq_save_disable(void)
 {
 	u64 flags;
 
 	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags)::"memory");
+	return flags;
+}
+
+static inline void irq_restore(u64 flags)
+{
+	if (flags & (1u << 9)) /* RFLAGS.IF */
+		__asm__ volatile("sti" ::: "memory");
+}
+#endif
+
+static inline u64 spin_lock_irqsave(struct spinlock *l)
+{
+	u64 flags = irq_save_disable();
+
 	spin_lock(l);
 	return flags;
 }
@@ -49,8 +68,7 @@ static inline u64 spin_lock_irqsave(struct spinlock *l)
 static inline void spin_unlock_irqrestore(struct spinlock *l, u64 flags)
 {
 	spin_unlock(l);
-	if (flags & (1u << 9))
-		__asm__ volatile("sti" ::: "memory");
+	irq_restore(flags);
 }
 
 #endif

@@ -192,7 +192,6 @@ struct vcpu_ops {
 	bool (*irq_window)(struct vcpu *v);
 	void (*intercept_msr)(struct vm *vm, u32 msr, bool read, bool write);
 	void (*intercept_io)(struct vm *vm, u16 port, bool on);
-	void (*flush_gpa)(struct vm *vm); /* after guest-physical mappings were removed */
 };
 
 extern const struct vcpu_ops *vcpu_ops;

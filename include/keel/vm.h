@@ -33,12 +33,23 @@ enum vm_state { VM_CREATED, VM_RUNNING, VM_STOPPED, VM_DEAD };
 
 struct vm {
 	u32 id;
+	u64 serial; /* counts VMs ever created: an id and a name are reused, this is not */
 	char name[VM_NAME_MAX];
 	volatile enum vm_state state;
 	char why[192]; /* why it stopped */
 	struct spinlock lock;
-	struct page_table gpa; /* guest-physical map: NPT or EPT */
-	u64 ram_size;	       /* bytes of pool RAM the VM owns */
+	u32 refs;     /* vm_get() holders: the reaper leaves the VM alone meanwhile */
+	bool reaping; /* being freed: vm_get() no longer hands it out */
+	/*
+	 * The guest-physical map (NPT or EPT), changed only in vmm/vm_gpa.c under
+	 * gpa_lock. flush_gen counts removals: a vCPU entering with an older count
+	 * flushes its cached translations first (the backends look at it).
+	 */
+	struct spinlock gpa_lock;
+	struct page_table gpa;
+	volatile u32 flush_gen;
+	bool absent_mmio; /* unmapped non-RAM reads as all-ones (the service VM), else kills */
+	u64 ram_size;	  /* bytes of pool RAM the VM owns */
 	u32 nr_vcpus;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	void *arch; /* backend: I/O and MSR permission maps, ASID/VPID */
@@ -72,9 +83,23 @@ extern u32 nr_vms_created;
 
 /* Creates a VM with nr_vcpus vCPUs pinned from first_cpu on; NULL with a log line on failure. */
 struct vm *vm_create(const char *name, u32 nr_vcpus, u32 first_cpu);
-/* Adds size bytes of pool RAM at gpa (2 MiB pages where possible). */
+/*
+ * The guest-physical map (vmm/vm_gpa.c). Every change goes through these,
+ * under the VM's gpa_lock; a change that removes or replaces a translation
+ * returns only when no vCPU of the VM can still use it (vm_flush_wait),
+ * and the table pages it emptied are freed after that.
+ */
+/* Adds size bytes of pool RAM at gpa (2 MiB pages where possible); before the VM runs. */
 int vm_add_ram(struct vm *vm, gpa_t gpa, u64 size);
 int vm_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms);
+/* Never RAM the VM owns: that leaves only with the whole VM. */
+int vm_unmap(struct vm *vm, gpa_t gpa, u64 size);
+/* Makes every vCPU of vm drop cached guest-physical translations before it runs again. */
+void vm_flush_wait(struct vm *vm);
+/* Calls fn for each run of the VM's own RAM, in address order, until fn returns nonzero. */
+int vm_walk_ram(struct vm *vm, int (*fn)(void *ctx, gpa_t gpa, hpa_t hpa, u64 size), void *ctx);
+/* The translation of gpa: false if unmapped. */
+bool vm_lookup(struct vm *vm, gpa_t gpa, hpa_t *hpa, u32 *perms);
 /* Bounds-checked guest-physical access; -EFAULT if any byte is not guest RAM. */
 int vm_read(struct vm *vm, gpa_t gpa, void *buf, size_t len);
 int vm_write(struct vm *vm, gpa_t gpa, const void *buf, size_t len);
@@ -90,6 +115,17 @@ void vm_start(struct vm *vm);
 void vm_fail(struct vm *vm, const char *fmt, ...) __printf(2, 3);
 /* The guest asked to stop (power-off). */
 void vm_stop(struct vm *vm, const char *fmt, ...) __printf(2, 3);
+/*
+ * What else must let go of a stopped VM before the reaper frees it (the control
+ * device: its guest RAM window): RAM may go once nothing maps it any more, the
+ * VM itself (its id, name and serial) once nothing refers to it. Both are asked
+ * on each reaper round until they agree.
+ */
+struct vm_teardown_ops {
+	bool (*ram_may_go)(struct vm *vm);
+	bool (*vm_may_go)(struct vm *vm);
+};
+void vm_set_teardown_ops(const struct vm_teardown_ops *ops);
 /* Frees a stopped VM's memory once none of its vCPUs is on a CPU, and destroyed VMs. Boot CPU only. */
 void vm_reap(void);
 /* Held while a control command creates, changes or looks at VMs; vm_reap() skips a round meanwhile. */
@@ -99,6 +135,9 @@ void vm_admin_unlock(void);
 /* Stops the VM if it runs and frees all of it; asynchronous: vm_find() no longer sees it. */
 void vm_destroy(struct vm *vm);
 struct vm *vm_find(const char *name);
+/* The VM in slot id, kept from the reaper until vm_put(); NULL if none or being freed. */
+struct vm *vm_get(u32 id);
+void vm_put(struct vm *vm);
 bool vm_all_stopped(void);
 const char *vm_state_name(enum vm_state s);
 /* Adds the VM commands to the monitor. */

@@ -125,3 +125,17 @@ def test_every_c_file_is_formatted():
                     bad.append("%s:%d" % (rel, i + 1))
     if bad:
         raise TestFailure("clang-format off without a reason on the line above: " + ", ".join(bad))
+
+
+def test_guest_physical_maps_change_in_one_place():
+    """A VM's guest-physical map is changed and read only in vmm/vm_gpa.c, under its lock and
+    with the flush that makes a removal complete (security issue item 5)."""
+    bad = []
+    rx = re.compile(r"\bpt_(map|unmap|walk|lookup)\s*\(\s*&[\w.>-]*gpa\b")
+    for rel in c_sources():
+        if rel.startswith(("tests/", "vmm/vm_gpa.c")):
+            continue
+        text = open(os.path.join(ROOT, rel), errors="replace").read()
+        bad += ["%s: pt_%s" % (rel, m) for m in rx.findall(text)]
+    if bad:
+        raise TestFailure("guest-physical map changed outside vmm/vm_gpa.c: " + ", ".join(bad))

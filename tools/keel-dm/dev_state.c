@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #define DM_DEV_STATE_MAGIC 0x5453444bu /* "KDST" */
-#define DM_DEV_STATE_VERSION 1
+#define DM_DEV_STATE_VERSION 2
 #define DM_DEV_STATE_SUFFIX "state"
 
 /*
@@ -34,6 +34,7 @@
  */
 struct dm_dev_state {
 	uint32_t magic, version, size, vm_id;
+	uint64_t vm_serial;	       /* the VM, where ids and names are reused */
 	uint64_t vm_memory, vm_window; /* the ring addresses mean this RAM */
 	char vm[KCTL_NAME_MAX];
 	uint32_t number;
@@ -77,8 +78,9 @@ static const char *dm_dev_state_foreign(const struct dm_dev *d, const struct dm_
 		return "it is not a keel-dm state file";
 	if (st->version != DM_DEV_STATE_VERSION || st->size != sizeof(*st))
 		return "it is of another keel-dm version";
-	if (st->vm_id != d->vm->id || strncmp(st->vm, d->vm->name, sizeof(st->vm)) ||
-	    st->vm_memory != d->vm->memory || st->vm_window != d->vm->window_offset)
+	if (st->vm_id != d->vm->id || st->vm_serial != d->vm->serial ||
+	    strncmp(st->vm, d->vm->name, sizeof(st->vm)) || st->vm_memory != d->vm->memory ||
+	    st->vm_window != d->vm->window_offset)
 		return "it is of another VM";
 	if (st->number != d->number || strncmp(st->args, d->args, sizeof(st->args)))
 		return "it is of another device";
@@ -92,6 +94,7 @@ static void dm_dev_state_fresh(struct dm_dev *d, struct dm_dev_state *st)
 	st->version = DM_DEV_STATE_VERSION;
 	st->size = sizeof(*st);
 	st->vm_id = d->vm->id;
+	st->vm_serial = d->vm->serial;
 	st->vm_memory = d->vm->memory;
 	st->vm_window = d->vm->window_offset;
 	snprintf(st->vm, sizeof(st->vm), "%s", d->vm->name);

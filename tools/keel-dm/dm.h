@@ -42,11 +42,12 @@ struct dm_dev {
 	struct dm_dev_state *state; /* its state file, mapped (NULL: none kept) */
 };
 
-/* A guest VM that has keel-dm devices. Keel reuses ids: a VM is its id and name. */
+/* A guest VM that has keel-dm devices. */
 struct dm_vm {
 	struct dm *dm;
 	char name[KCTL_NAME_MAX];
 	unsigned id, vcpus;
+	uint64_t serial; /* Keel never reuses it: the VM, where ids and names are reused */
 	uint64_t memory, window_offset;
 	struct guest_mem mem;
 	void *low, *high; /* the window mappings: GPA 0 and GPA 4 GiB */

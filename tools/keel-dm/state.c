@@ -13,7 +13,7 @@
 
 /*
  * The file:
- *   vm <id> <name>
+ *   vm <id> <serial> <name>
  *   <device number> <kind> <arguments>...
  * It records how each device was made; each device's virtio state is in
  * <name>.<NN>.state beside it (dev_state.c).
@@ -41,7 +41,7 @@ void dm_state_save(struct dm_vm *vm)
 		dm_log("cannot write %s: %s", tmp, strerror(errno));
 		return;
 	}
-	fprintf(f, "vm %u %s\n", vm->id, vm->name);
+	fprintf(f, "vm %u %llu %s\n", vm->id, (unsigned long long)vm->serial, vm->name);
 	for (unsigned n = 0; n < KCTL_DM_DEVS; n++)
 		if (vm->devs[n])
 			fprintf(f, "%u %s\n", n, vm->devs[n]->args);
@@ -92,12 +92,13 @@ static int dm_state_devices(struct dm_vm *vm, FILE *f)
 	return restored;
 }
 
-/* One devices file: a VM still there (same id and name, not ended) gets its devices back. */
+/* One devices file: a VM still there (same id, serial and name, not ended) gets its devices back. */
 static void dm_state_load(struct dm *dm, const char *file)
 {
 	char path[300], base[256], line[64], name[KCTL_NAME_MAX], msg[KCTL_MSG_MAX + 64];
 	struct kctl_vm_info info;
 	struct dm_vm *vm = NULL;
+	unsigned long long serial;
 	int restored;
 	unsigned id;
 	FILE *f;
@@ -106,8 +107,10 @@ static void dm_state_load(struct dm *dm, const char *file)
 	f = fopen(path, "r");
 	if (!f)
 		return;
-	if (fgets(line, sizeof(line), f) && sscanf(line, "vm %u %15s", &id, name) == 2 &&
+	if (fgets(line, sizeof(line), f) &&
+	    sscanf(line, "vm %u %llu %15s", &id, &serial, name) == 3 &&
 	    !dm_vm_info(dm, name, &info, msg, sizeof(msg)) && info.id == id &&
+	    info.serial == serial &&
 	    (info.state == KCTL_VM_CREATED || info.state == KCTL_VM_RUNNING)) {
 		vm = dm_vm_get(dm, &info, msg, sizeof(msg));
 		if (!vm)

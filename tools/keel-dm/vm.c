@@ -106,7 +106,7 @@ struct dm_vm *dm_vm_get(struct dm *dm, const struct kctl_vm_info *info, char *ms
 		return NULL;
 	}
 	vm = dm->vms[info->id];
-	if (vm && !strcmp(vm->name, info->name) && vm->window_offset == info->window_offset)
+	if (vm && vm->serial == info->serial)
 		return vm;
 	if (vm) /* an earlier VM with this id */
 		dm_vm_close(vm, "is gone");
@@ -118,6 +118,7 @@ struct dm_vm *dm_vm_get(struct dm *dm, const struct kctl_vm_info *info, char *ms
 	vm->dm = dm;
 	snprintf(vm->name, sizeof(vm->name), "%s", info->name);
 	vm->id = info->id;
+	vm->serial = info->serial;
 	vm->vcpus = info->vcpus;
 	vm->memory = info->memory;
 	vm->window_offset = info->window_offset;
@@ -157,13 +158,25 @@ static const struct kctl_vm_info *dm_vm_listed(const struct kctl_cmd *cmd, unsig
 /* Why a served VM's devices must close now, or NULL while it may still use them. */
 static const char *dm_vm_ended(const struct dm_vm *vm, const struct kctl_vm_info *i)
 {
-	if (!i || strncmp(i->name, vm->name, KCTL_NAME_MAX))
+	if (!i || i->serial != vm->serial)
 		return "is gone";
 	if (i->state == KCTL_VM_STOPPED)
 		return "stopped";
 	if (i->state == KCTL_VM_DEAD)
 		return "died";
+	if (i->state == KCTL_VM_DESTROYING)
+		return "is being destroyed";
 	return NULL;
+}
+
+/* Nothing of keel-dm touches that VM's RAM any more: Keel may take it back. */
+static void dm_vm_release(struct dm *dm, const struct kctl_vm_info *i)
+{
+	static struct kctl_cmd cmd;
+	uint64_t args[4] = { i->serial, 0, 0, 0 };
+
+	if (dm_cmd(dm, KCTL_OP_DM_RELEASE, NULL, args, &cmd))
+		dm_log("%.15s: Keel refused its release: %s", i->name, cmd.msg);
 }
 
 void dm_vm_refresh(struct dm *dm)
@@ -190,5 +203,7 @@ void dm_vm_refresh(struct dm *dm)
 		} else if (!vm && i && !i->service && i->state == KCTL_VM_RUNNING) {
 			dm_ioreq_serve(dm, id, i->vcpus, NULL); /* requests a lost keel-dm left */
 		}
+		if (i && i->release_pending && !dm->vms[id])
+			dm_vm_release(dm, i); /* after its devices closed and its RAM is unmapped */
 	}
 }

@@ -1,24 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* PNG files from XRGB pixels: signature, IHDR, IDAT of stored deflate blocks, IEND. */
 #include "png.h"
+#include <lib/crc32.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define STORED_MAX 65535 /* RFC 1951 3.2.4: LEN is 16 bits */
-
-uint32_t png_crc32(uint32_t crc, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	crc = ~crc;
-	while (len--) {
-		crc ^= *p++;
-		for (int k = 0; k < 8; k++) /* the reflected polynomial 0xedb88320 */
-			crc = crc >> 1 ^ (0xedb88320u & -(crc & 1));
-	}
-	return ~crc;
-}
 
 uint32_t png_adler32(uint32_t adler, const void *buf, size_t len)
 {
@@ -49,7 +37,7 @@ static void put32(uint8_t *p, uint32_t v)
 static int chunk(FILE *f, const char *type, const uint8_t *data, uint32_t len)
 {
 	uint8_t head[8], tail[4];
-	uint32_t crc = png_crc32(png_crc32(0, type, 4), data, len);
+	uint32_t crc = crc32(crc32(0, type, 4), data, len);
 
 	put32(head, len);
 	memcpy(head + 4, type, 4);

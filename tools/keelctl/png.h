@@ -7,7 +7,6 @@
 #include <stdio.h>
 
 /* PNG 1.2 (ISO 15948) annex D: the CRC-32 of its chunks; zlib's too. */
-uint32_t png_crc32(uint32_t crc, const void *buf, size_t len);
 /* RFC 1950 8.2: the zlib stream's check value. */
 uint32_t png_adler32(uint32_t adler, const void *buf, size_t len);
 /* XRGB pixels (0x00RRGGBB), w * h, rows packed; 0, or -1 with errno when f fails. */

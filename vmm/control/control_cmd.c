@@ -6,6 +6,7 @@
  */
 #include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
+#include <keel/config.h>
 #include <keel/control.h>
 #include <keel/dm.h>
 #include <lib/format.h>
@@ -87,7 +88,8 @@ static int cmd_create(struct kctl_cmd *c)
 		return fail(c, -EINVAL, "memory must be a multiple of 2 MiB, at least 16 MiB");
 	if (!vcpus || vcpus > VM_MAX_VCPUS)
 		return fail(c, -EINVAL, "vCPUs must be between 1 and %d", VM_MAX_VCPUS);
-	if (mem + 64 * MiB > free_bytes())
+	if (mem > free_bytes() ||
+	    free_bytes() - mem < KEEL_POOL_RESERVE) /* no wrap past the reserve */
 		return fail(c, -ENOMEM, "not enough free memory: %llu MiB asked, %llu MiB free",
 			    (unsigned long long)(mem / MiB),
 			    (unsigned long long)(free_bytes() / MiB));
@@ -198,8 +200,7 @@ static int cmd_destroy(struct kctl_cmd *c)
 
 	if (!vm)
 		return err;
-	control_window_unmap(vm);
-	vm_destroy(vm);
+	vm_destroy(vm); /* the reaper frees it once keel-dm let go of its RAM */
 	control_raise(KCTL_IRQ_VM_STATE);
 	return 0;
 }
@@ -221,6 +222,8 @@ static void info_of(struct vm *vm, struct kctl_vm_info *r)
 		exits += vm->vcpus[i]->exits_total;
 	r->exits = exits;
 	r->window_offset = vm->id ? control_window_offset(vm) : 0;
+	r->serial = vm->serial;
+	r->release_pending = control_release_pending(vm);
 	strlcpy(r->why, vm->why, sizeof(r->why));
 }
 
@@ -229,8 +232,9 @@ static int cmd_list(struct kctl_cmd *c)
 	struct kctl_vm_info *r = (struct kctl_vm_info *)c->text;
 	u32 n = 0;
 
+	/* destroyed VMs too, until they are gone: keel-dm must see one wait for its release */
 	for (u32 i = 0; i < nr_vms_created && (n + 1) * sizeof(*r) <= sizeof(c->text); i++)
-		if (vms[i] && !vms[i]->destroy_pending)
+		if (vms[i])
 			info_of(vms[i], &r[n++]);
 	c->args[0] = n;
 	c->args[1] = free_bytes();
@@ -279,6 +283,15 @@ static int cmd_dm_msi(struct kctl_cmd *c)
 	return vm ? dm_msi(vm, c->args[0], c->args[1], c->msg, sizeof(c->msg)) : err;
 }
 
+static int cmd_dm_release(struct kctl_cmd *c)
+{
+	for (u32 i = 1; i < nr_vms_created; i++)
+		if (vms[i] && vms[i]->serial == c->args[0] && !control_release(vms[i]))
+			return 0;
+	return fail(c, -ENOENT, "no VM with serial %llu waits for keel-dm to let go of it",
+		    (unsigned long long)c->args[0]);
+}
+
 void control_execute(struct kctl_cmd *c)
 {
 	static int (*const ops[KCTL_OP_COUNT])(struct kctl_cmd *) = {
@@ -292,6 +305,7 @@ void control_execute(struct kctl_cmd *c)
 		[KCTL_OP_DM_ATTACH] = cmd_dm_attach,
 		[KCTL_OP_DM_DOORBELL] = cmd_dm_doorbell,
 		[KCTL_OP_DM_MSI] = cmd_dm_msi,
+		[KCTL_OP_DM_RELEASE] = cmd_dm_release,
 	};
 	static struct kctl_cmd copy; /* the service VM could change its slot while we work */
 	u32 op;

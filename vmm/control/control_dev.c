@@ -11,6 +11,7 @@
  */
 #include <arch/x86/cpu.h>
 #include <arch/x86/percpu.h>
+#include <arch/x86/tsc.h>
 #include <keel/control.h>
 #include <keel/dm.h>
 #include <keel/log.h>
@@ -18,6 +19,7 @@
 #include <keel/page_alloc.h>
 #include <keel/pci.h>
 #include <keel/sched.h>
+#include <keel/service_vm.h>
 #include <lib/string.h>
 #include <keel/vioapic.h>
 #include <keel/vm.h>
@@ -30,6 +32,8 @@
 #define WINDOW_BLOCKS_MAX 32768 /* 64 GiB */
 #define CTL_SRC 1		/* our source bit on the vIOAPIC pin */
 
+enum release_state { RELEASE_NONE, RELEASE_WAITING, RELEASE_SCRATCH };
+
 static struct {
 	struct vm *svc;
 	u16 bdf;
@@ -41,11 +45,17 @@ static struct {
 	u32 irq_status, irq_enable, gsi;
 	u8 *shared;
 	struct mmio_handler *regs;
+	u64 refused[2]; /* BAR0 and BAR2 placements refused (logged once each) */
 	u8 window_used[WINDOW_BLOCKS_MAX / 8];
 	u64 window_off[KCTL_MAX_VMS], window_span[KCTL_MAX_VMS];
-	struct spinlock out_lock;  /* a guest's vCPUs may all print at once */
-	struct spinlock line_lock; /* orders updates of the INTx level */
-} ctl = { .out_lock = SPINLOCK_INIT, .line_lock = SPINLOCK_INIT };
+	/* a stopped guest's RAM leaving the window (keelctl_abi.h): by VM id */
+	u8 release[KCTL_MAX_VMS];
+	u64 release_deadline[KCTL_MAX_VMS]; /* ns */
+	hpa_t scratch;			    /* 2 MiB that a window points at when keel-dm is late */
+	struct spinlock out_lock;	    /* a guest's vCPUs may all print at once */
+	struct spinlock line_lock;	    /* orders updates of the INTx level */
+	struct spinlock bar_lock; /* config writes (several vCPUs) and the window's users */
+} ctl = { .out_lock = SPINLOCK_INIT, .line_lock = SPINLOCK_INIT, .bar_lock = SPINLOCK_INIT };
 
 u8 *control_console_page(u32 vm_id)
 {
@@ -151,18 +161,17 @@ static int regs_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 /* --- the guest RAM window (BAR2) --- */
 
 struct window_map {
-	struct vm *svc;
-	u64 base;
-	int ret;
+	u64 base, span;
 };
 
-static int map_leaf(void *ctx, u64 gpa, hpa_t pa, u64 size, u32 perms)
+/* Only the guest's RAM, and only inside its span: nothing else of it reaches the service VM. */
+static int map_ram(void *ctx, gpa_t gpa, hpa_t pa, u64 size)
 {
 	struct window_map *w = ctx;
 
-	(void)perms;
-	w->ret = vm_map(w->svc, w->base + gpa, pa, size, PT_RWX);
-	return w->ret;
+	if (gpa >= w->span)
+		return 0;
+	return vm_map(ctl.svc, w->base + gpa, pa, MIN(size, w->span - gpa), PT_RWX);
 }
 
 u64 control_window_offset(const struct vm *vm)
@@ -172,56 +181,30 @@ u64 control_window_offset(const struct vm *vm)
 
 static void window_place(struct vm *vm)
 {
-	struct window_map w = { ctl.svc, ctl.bar2 + ctl.window_off[vm->id], 0 };
+	struct window_map w = { ctl.bar2 + ctl.window_off[vm->id], ctl.window_span[vm->id] };
 
-	if (ctl.bar2 && !vm->resources_freed)
-		pt_walk(&vm->gpa, map_leaf, &w);
-}
-
-/*
- * After mappings left the service VM's tables: no vCPU of it may keep the
- * old translations, and the table pages that emptied go back to the pool
- * only once every vCPU of it on another CPU has left guest mode (a CPU
- * walking the tables may still read them until then).
- */
-static void service_flush(void)
-{
-	struct vm *svc = ctl.svc;
-
-	vcpu_ops->flush_gpa(svc);
-	for (u32 i = 0; i < svc->nr_vcpus; i++)
-		sched_kick(svc->vcpus[i]);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the flush request before reading in_guest */
-	for (u32 i = 0; i < svc->nr_vcpus; i++) {
-		struct vcpu *v = svc->vcpus[i];
-		u64 seen = READ_ONCE(v->exits_total);
-
-		while (READ_ONCE(v->in_guest) && READ_ONCE(v->exits_total) == seen)
-			cpu_relax();
-	}
-	pt_free_deferred(&svc->gpa);
+	if (ctl.bar2 && !vm->resources_freed && vm_walk_ram(vm, map_ram, &w))
+		pr_err("control device: cannot map the RAM of %s in the window", vm->name);
 }
 
 static void window_remove(u32 id)
 {
-	if (ctl.bar2 && ctl.window_span[id]) {
-		ctl.svc->gpa.defer_frees = true;
-		pt_unmap(&ctl.svc->gpa, ctl.bar2 + ctl.window_off[id], ctl.window_span[id]);
-		service_flush();
-		ctl.svc->gpa.defer_frees = false;
-	}
+	if (ctl.bar2 && ctl.window_span[id])
+		vm_unmap(ctl.svc, ctl.bar2 + ctl.window_off[id], ctl.window_span[id]);
 }
 
 static u64 gpa_span(struct vm *vm)
 {
-	/* the hole below 4 GiB */
-	return vm->ram_size > 3 * GiB ? vm->ram_size + GiB : vm->ram_size;
+	return vm->ram_size > 3 * GiB ? vm->ram_size + GiB :
+					vm->ram_size; /* the hole below 4 GiB */
 }
 
 int control_window_map(struct vm *vm, u64 *offset)
 {
 	u64 blocks = ALIGN_UP(gpa_span(vm), WINDOW_GRAIN) / WINDOW_GRAIN;
 	u64 total = ctl.window_size / WINDOW_GRAIN, run = 0;
+	u64 flags = spin_lock_irqsave(&ctl.bar_lock);
+	int ret = -ENOSPC;
 
 	for (u64 b = 0; b < total; b++) {
 		run = (ctl.window_used[b / 8] & (1u << (b % 8))) ? 0 : run + 1;
@@ -233,63 +216,147 @@ int control_window_map(struct vm *vm, u64 *offset)
 		ctl.window_span[vm->id] = blocks * WINDOW_GRAIN;
 		*offset = ctl.window_off[vm->id];
 		window_place(vm);
-		return 0;
+		ret = 0;
+		break;
 	}
-	return -ENOSPC;
+	spin_unlock_irqrestore(&ctl.bar_lock, flags);
+	return ret;
 }
 
-void control_window_unmap(struct vm *vm)
+/* Takes the window range of VM id out of the service VM (whatever it points at) and frees it. */
+static void window_free(u32 id)
 {
-	u64 first = ctl.window_off[vm->id] / WINDOW_GRAIN;
+	u64 first = ctl.window_off[id] / WINDOW_GRAIN;
+	u64 flags = spin_lock_irqsave(&ctl.bar_lock);
 
-	window_remove(vm->id);
-	for (u64 k = first; k < first + ctl.window_span[vm->id] / WINDOW_GRAIN; k++)
+	window_remove(id);
+	for (u64 k = first; k < first + ctl.window_span[id] / WINDOW_GRAIN; k++)
 		ctl.window_used[k / 8] &= (u8)(~(1u << (k % 8)));
-	ctl.window_span[vm->id] = 0;
+	ctl.window_span[id] = 0;
+	ctl.release[id] = RELEASE_NONE;
+	spin_unlock_irqrestore(&ctl.bar_lock, flags);
 }
 
-/* --- BARs: follow where the service VM puts them --- */
+/* keel-dm is late: whatever it still does in the range lands in one scratch chunk, not in RAM. */
+static void window_scratch(u32 id)
+{
+	u64 base = ctl.bar2 + ctl.window_off[id], flags = spin_lock_irqsave(&ctl.bar_lock);
+
+	for (u64 off = 0; ctl.bar2 && off < ctl.window_span[id]; off += WINDOW_GRAIN)
+		vm_map(ctl.svc, base + off, ctl.scratch, WINDOW_GRAIN, PT_RWX);
+	spin_unlock_irqrestore(&ctl.bar_lock, flags);
+}
+
+/* The reaper asks: may this stopped guest's RAM go? Only once the window no longer maps it. */
+static bool ram_may_go(struct vm *vm)
+{
+	u32 id = vm->id;
+
+	if (!ctl.svc || id >= KCTL_MAX_VMS || !ctl.window_span[id])
+		return true;
+	switch (ctl.release[id]) {
+	case RELEASE_NONE: /* tell keel-dm, and wait for it */
+		ctl.release[id] = RELEASE_WAITING;
+		ctl.release_deadline[id] = time_ns() + KCTL_RELEASE_WAIT_MS * 1000000ULL;
+		control_raise(KCTL_IRQ_VM_STATE);
+		return false;
+	case RELEASE_WAITING:
+		if (time_ns() < ctl.release_deadline[id])
+			return false;
+		pr_warn("vm %s: keel-dm did not let go of its RAM within %u ms: its window now shows a scratch page",
+			vm->name, KCTL_RELEASE_WAIT_MS);
+		window_scratch(id);
+		ctl.release[id] = RELEASE_SCRATCH;
+		return true;
+	default:
+		return true;
+	}
+}
+
+/* And may the VM itself go: nothing of the window left for keel-dm to release. */
+static bool vm_may_go(struct vm *vm)
+{
+	return !ctl.svc || vm->id >= KCTL_MAX_VMS || !ctl.window_span[vm->id];
+}
+
+static const struct vm_teardown_ops teardown = { ram_may_go, vm_may_go };
+
+bool control_release_pending(const struct vm *vm)
+{
+	return vm->id < KCTL_MAX_VMS && ctl.release[vm->id] != RELEASE_NONE;
+}
+
+int control_release(struct vm *vm)
+{
+	if (vm->id >= KCTL_MAX_VMS || ctl.release[vm->id] == RELEASE_NONE)
+		return -EINVAL;
+	window_free(vm->id); /* with the flush: nothing of the service VM reaches it after this */
+	return 0;
+}
+
+/* --- BARs: follow where the service VM puts them, where they may go --- */
 
 static u64 bar_addr(u32 i)
 {
 	return ((u64)ctl.bar[i + 1] << 32 | ctl.bar[i]) & ~0xfULL;
 }
 
+/* Where BAR i decodes now: 0 while off, or placed over what is not the service VM's. */
+static u64 placement(u32 i, u64 size)
+{
+	u64 a = (ctl.command & PCI_CMD_MEMORY) ? bar_addr(i) : 0;
+	char why[96];
+
+	if (!a || service_map_place_ok(a, size, false, why, sizeof(why)))
+		return a;
+	if (ctl.refused[i / 2] != a)
+		pr_err("control device: the service VM put BAR%u at %llx, %s: not decoded", i,
+		       (unsigned long long)a, why);
+	ctl.refused[i / 2] = a;
+	return 0;
+}
+
+static void move_bar0(u64 b0)
+{
+	if (ctl.bar0)
+		service_map_unclaim(ctl.bar0, KCTL_BAR0_SIZE); /* back to what was the VM's there */
+	ctl.regs->size = 0;
+	ctl.regs->base = b0;
+	if (b0) {
+		service_map_claim(b0, KCTL_BAR0_SIZE);
+		vm_map(ctl.svc, b0 + KCTL_CMD_BASE, virt_to_phys(ctl.shared), SHARED_SIZE, PT_RWX);
+		ctl.regs->size = PAGE_SIZE;
+	}
+	ctl.bar0 = b0;
+}
+
+static void move_bar2(u64 b2)
+{
+	if (ctl.bar2)
+		service_map_unclaim(ctl.bar2, ctl.window_size); /* takes every guest's RAM away */
+	ctl.bar2 = b2;
+	if (!b2)
+		return;
+	service_map_claim(b2, ctl.window_size);
+	for (u32 id = 1; id < KCTL_MAX_VMS; id++) {
+		struct vm *vm = ctl.window_span[id] ? vm_get(id) : NULL;
+
+		if (vm) {
+			window_place(vm);
+			vm_put(vm);
+		}
+	}
+}
+
+/* Under bar_lock. */
 static void place_bars(void)
 {
-	bool on = ctl.command & PCI_CMD_MEMORY;
-	u64 b0 = on ? bar_addr(0) : 0, b2 = on ? bar_addr(2) : 0;
+	u64 b0 = placement(0, KCTL_BAR0_SIZE), b2 = placement(2, ctl.window_size);
 
-	if (b0 != ctl.bar0) {
-		if (ctl.bar0)
-			/* back to identity */
-			vm_map(ctl.svc, ctl.bar0, ctl.bar0, KCTL_BAR0_SIZE, PT_RWX);
-		ctl.regs->base = b0;
-		ctl.regs->size = b0 ? PAGE_SIZE : 0;
-		if (b0) {
-			pt_unmap(&ctl.svc->gpa, b0, PAGE_SIZE);
-			vm_map(ctl.svc, b0 + KCTL_CMD_BASE, virt_to_phys(ctl.shared), SHARED_SIZE,
-			       PT_RWX);
-		}
-		ctl.bar0 = b0;
-	}
-	if (b2 != ctl.bar2) {
-		for (u32 id = 0; id < KCTL_MAX_VMS; id++)
-			window_remove(id);
-		if (ctl.bar2)
-			vm_map(ctl.svc, ctl.bar2, ctl.bar2, ctl.window_size, PT_RWX);
-		/*
-		 * Nothing but guest RAM inside the window: the identity map's 1 GiB leaves
-		 * go, so a guest's window tables are all freed when it goes (to the KiB).
-		 */
-		if (b2)
-			pt_unmap(&ctl.svc->gpa, b2, ctl.window_size);
-		ctl.bar2 = b2;
-		for (u32 id = 0; b2 && id < nr_vms_created; id++)
-			if (vms[id] && ctl.window_span[id])
-				window_place(vms[id]);
-	}
-	service_flush();
+	if (b0 != ctl.bar0)
+		move_bar0(b0);
+	if (b2 != ctl.bar2)
+		move_bar2(b2);
 }
 
 /* --- config space --- */
@@ -347,9 +414,11 @@ bool control_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
 	u32 reg = off & ~3u, shift = (off & 3) * 8;
 	u32 mask = (size == 4 ? 0xffffffff : (1u << (size * 8)) - 1) << shift;
 	u32 v = (cfg_dword(reg) & ~mask) | ((val << shift) & mask);
+	u64 flags;
 
 	if (!ctl.svc || bdf != ctl.bdf)
 		return false;
+	flags = spin_lock_irqsave(&ctl.bar_lock);
 	if (reg == 0x04)
 		ctl.command = (u16)(v & (PCI_CMD_MEMORY | PCI_CMD_MASTER | PCI_CMD_INTX_DISABLE));
 	else if (reg >= 0x10 && reg < 0x20)
@@ -357,6 +426,7 @@ bool control_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
 	else if (reg == 0x3c)
 		ctl.int_line = (u8)v;
 	place_bars();
+	spin_unlock_irqrestore(&ctl.bar_lock, flags);
 	update_line();
 	return true;
 }
@@ -421,8 +491,10 @@ int control_init(struct vm *service, u64 window_size)
 	for (dev = 31; dev > 0 && pci_find(PCI_BDF(0, dev, 0)); dev--)
 		;
 	ctl.shared = page_alloc_zeroed(SHARED_SIZE / PAGE_SIZE);
-	if (!dev || !ctl.shared)
+	ctl.scratch = page_alloc_range(WINDOW_GRAIN / PAGE_SIZE, WINDOW_GRAIN / PAGE_SIZE, 0);
+	if (!dev || !ctl.shared || !ctl.scratch)
 		return -ENOSPC;
+	vm_set_teardown_ops(&teardown);
 	ctl.regs = vm_register_mmio(service, &h);
 	if (!ctl.regs)
 		return -ENOSPC;

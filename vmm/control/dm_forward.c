@@ -18,6 +18,10 @@
 
 BUILD_ASSERT(ARRAY_SIZE(((struct vm *)0)->dm_bells) == KCTL_DM_DEVS, "a doorbell range a device");
 
+#define DM_DOORBELLS_PER_DEV 32 /* the bits of a kctl_doorbells.pending word */
+BUILD_ASSERT(sizeof(((struct kctl_doorbells *)0)->pending[0]) * 8 == DM_DOORBELLS_PER_DEV,
+	     "one bit per doorbell");
+
 static struct kctl_ioreq *slot_of(struct vcpu *v)
 {
 	return control_ioreq(v->vm->id, v->id);
@@ -161,13 +165,14 @@ void dm_update_state(struct vcpu *v)
 
 void dm_answered(u32 vm_id)
 {
-	struct vm *vm = vm_id < nr_vms_created ? vms[vm_id] : NULL;
+	struct vm *vm = vm_id ? vm_get(vm_id) : NULL; /* not freed while its vCPUs are looked at */
 
-	if (!vm || vm->id == 0 || vm->state != VM_RUNNING)
+	if (!vm)
 		return;
-	for (u32 i = 0; i < vm->nr_vcpus; i++)
+	for (u32 i = 0; vm->state == VM_RUNNING && i < vm->nr_vcpus; i++)
 		if (READ_ONCE(vm->vcpus[i]->state) == VCPU_WAIT_IO)
 			sched_kick(vm->vcpus[i]);
+	vm_put(vm);
 }
 
 void dm_vm_init(struct vm *vm)
@@ -209,9 +214,15 @@ int dm_set_doorbell(struct vm *vm, u64 dev, u64 gpa, u64 len, u64 stride, char *
 	if (!dm_owns_dev(vm, (u32)dev))
 		return refuse(msg, msg_len, -ENOENT, "00:%02llx.0 of '%s' is not keel-dm's",
 			      (unsigned long long)dev, vm->name);
-	if (len && (!stride || len / stride > 32 || len > PAGE_SIZE || gpa + len < gpa))
+	/*
+	 * Checked as kept (a u32 stride) and as used: (offset / stride) picks one of the
+	 * device's 32 doorbell bits, so the range holds at most 32 strides.
+	 */
+	if (len && (!stride || stride > PAGE_SIZE || len > PAGE_SIZE ||
+		    len > DM_DOORBELLS_PER_DEV * stride || gpa + len < gpa))
 		return refuse(msg, msg_len, -EINVAL,
-			      "doorbell range: at most 32 doorbells in 4 KiB");
+			      "doorbell range: at most %u doorbells in 4 KiB, strides of 1 to 4096",
+			      DM_DOORBELLS_PER_DEV);
 	vm->dm_bells[dev] = (struct dm_doorbell){ gpa, len, (u32)stride };
 	return 0;
 }

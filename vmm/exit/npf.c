@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * Nested page faults: an access to emulated MMIO is decoded and carried out
- * by the instruction emulator against the device that owns the address;
- * anything else outside the guest's RAM stops that VM.
+ * by the instruction emulator against the device that owns the address.
+ * Anything else outside a guest's RAM stops that guest; the service VM,
+ * which drives the machine's platform and may probe what is not its own,
+ * finds nothing there instead: reads give all ones, writes are dropped (as
+ * a bus master abort), with a log line.
  */
 #include <keel/dm.h>
 #include <keel/guest_walk.h>
@@ -19,11 +22,29 @@ static const struct mmio_handler *find(struct vm *vm, gpa_t gpa)
 	return NULL;
 }
 
+#define ABSENT_LOGGED 16
+
+/* The service VM touched what is not its own: nothing answers there. */
+static int absent(struct vcpu *v, gpa_t gpa, unsigned int size, bool write, u64 *val)
+{
+	static u32 logged;
+
+	if (__atomic_fetch_add(&logged, 1, __ATOMIC_RELAXED) < ABSENT_LOGGED)
+		pr_warn("vm %s: %u-byte %s at %llx, which is not its own: %s", v->vm->name, size,
+			write ? "write" : "read", (unsigned long long)gpa,
+			write ? "dropped" : "reads as all ones");
+	if (!write)
+		*val = ~0ULL;
+	return 0;
+}
+
 static int emul_mmio_read(void *ctx, gpa_t gpa, unsigned int size, u64 *val)
 {
 	struct vcpu *v = ctx;
 	const struct mmio_handler *h = find(v->vm, gpa);
 
+	if (!h && v->vm->absent_mmio)
+		return absent(v, gpa, size, false, val);
 	if (!h)
 		return dm_mmio(v, gpa, (u8)size, false, val); /* keel-dm's, or nothing there */
 	if (gpa + size > h->base + h->size)
@@ -37,6 +58,8 @@ static int emul_mmio_write(void *ctx, gpa_t gpa, unsigned int size, u64 val)
 	struct vcpu *v = ctx;
 	const struct mmio_handler *h = find(v->vm, gpa);
 
+	if (!h && v->vm->absent_mmio)
+		return absent(v, gpa, size, true, &val);
 	if (!h)
 		return dm_mmio(v, gpa, (u8)size, true, &val);
 	if (gpa + size > h->base + h->size)
@@ -129,7 +152,7 @@ enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e)
 	size_t n;
 	int ret;
 
-	if (!find(v->vm, gpa) && (!v->vm->dm_devs || e->npf.fetch))
+	if (!find(v->vm, gpa) && ((!v->vm->dm_devs && !v->vm->absent_mmio) || e->npf.fetch))
 		return outside(v, e);
 	n = guest_fetch(v, bytes, sizeof(bytes));
 	ret = x86_decode(bytes, n, guest_mode(v), &insn);

@@ -3,8 +3,8 @@
  * Config space of the functions the service VM drives. Reads and writes go
  * to the device, except: functions it does not own read as absent; the MSI
  * capability is virtual (Keel programs the device with its own vector and
- * forwards each interrupt to the vCPU the guest chose); memory decoding is
- * refused while a BAR lies on RAM that is not the service VM's.
+ * forwards each interrupt to the vCPU the guest chose); what can move the
+ * memory it decodes goes through assign_bars.c.
  */
 #include <keel/control.h>
 #include <keel/log.h>
@@ -16,29 +16,14 @@
 #define MSI_CTRL_MMC GENMASK(3, 1)
 #define MSI_CTRL_MME GENMASK(6, 4)
 #define MSI_CTRL_64BIT BIT(7)
-#define BAR_IO BIT(0)
-#define BAR_TYPE_64 0x4
 
 static struct assigned_dev devs[PCI_MAX_FUNCS];
-static const struct boot_info *boot;
 
 static struct assigned_dev *dev_of(u16 bdf)
 {
 	struct pci_func *f = pci_find(bdf);
 
 	return f && !f->hidden ? &devs[f - pci_funcs] : NULL;
-}
-
-u64 assign_bar_address(const struct assigned_dev *d, u32 bar)
-{
-	u32 lo = pci_read(d->f->bdf, PCI_BAR0 + bar * 4, 4);
-	u64 a = lo & ~0xfULL;
-
-	if (lo & BAR_IO)
-		return 0;
-	if ((lo & 0x6) == BAR_TYPE_64 && bar < 5)
-		a |= (u64)pci_read(d->f->bdf, PCI_BAR0 + bar * 4 + 4, 4) << 32;
-	return a;
 }
 
 /* --- MSI --- */
@@ -100,41 +85,6 @@ static bool msi_access(struct assigned_dev *d, u32 off, u32 size, u32 *val, bool
 	return true;
 }
 
-/* --- BARs --- */
-
-static bool overlaps_foreign_ram(u64 base, u64 size)
-{
-	for (u32 i = 0; i < boot->map.nr; i++) {
-		const struct mem_region *r = &boot->map.r[i];
-		bool ram = r->type == MEM_FREE || r->type == MEM_BOOT_SERVICES ||
-			   r->type == MEM_HYPERVISOR || r->type == MEM_MODULE;
-
-		if (ram && base < r->base + r->size && r->base < base + size && base >= MiB)
-			return true;
-	}
-	return false;
-}
-
-/* Memory decoding on, with a BAR over RAM (Keel's or a guest's)? Then keep it off. */
-static u32 guard_command(struct assigned_dev *d, u32 cmd)
-{
-	if (!(cmd & PCI_CMD_MEMORY) || d->f->header_type & 0x7f)
-		return cmd;
-	for (u32 bar = 0; bar < 6; bar++) {
-		u64 a = assign_bar_address(d, bar);
-
-		if (a && overlaps_foreign_ram(a, PAGE_SIZE)) {
-			if (!d->placement_refused)
-				pr_err("pci %02x:%02x.%x: the service VM put BAR %u at %llx, on RAM it does not own: memory decoding refused",
-				       PCI_BUS(d->f->bdf), PCI_DEV(d->f->bdf), PCI_FN(d->f->bdf),
-				       bar, (unsigned long long)a);
-			d->placement_refused = true;
-			return cmd & ~PCI_CMD_MEMORY;
-		}
-	}
-	return cmd;
-}
-
 u32 assign_cfg_read(u16 bdf, u32 off, u32 size)
 {
 	struct assigned_dev *d = dev_of(bdf);
@@ -157,17 +107,10 @@ void assign_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
 		return;
 	if (!d || msi_access(d, off, size, &val, true))
 		return;
-	if (off == PCI_COMMAND && size >= 2)
-		val = (val & 0xffff0000) | guard_command(d, val & 0xffff);
-	pci_write(bdf, off, size, val);
-	if (off == PCI_COMMAND)
-		assign_msix_update_trap(d);
-	if (off >= PCI_BAR0 && off < PCI_BAR0 + 24 && !(d->f->header_type & 0x7f)) {
-		u32 cmd = pci_read(bdf, PCI_COMMAND, 2);
-
-		pci_write(bdf, PCI_COMMAND, 2, guard_command(d, cmd));
-		assign_msix_update_trap(d);
-	}
+	if (assign_bars_touched(d, off, size))
+		assign_bars_write(d, off, size, val);
+	else
+		pci_write(bdf, off, size, val);
 	if (d->f->msix_cap && off <= d->f->msix_cap + 2u && off + size > d->f->msix_cap + 2u)
 		assign_msix_ctrl_written(d);
 }
@@ -182,7 +125,6 @@ static bool reserved(const struct boot_info *bi, u16 bdf)
 
 int assign_init(struct vm *vm, const struct boot_info *bi)
 {
-	boot = bi;
 	for (u32 i = 0; i < pci_nr_funcs; i++) {
 		struct pci_func *f = &pci_funcs[i];
 		struct assigned_dev *d = &devs[i];
@@ -191,14 +133,20 @@ int assign_init(struct vm *vm, const struct boot_info *bi)
 			f->hidden = true;
 			f->owner = "reserved";
 		}
-		if (f->hidden)
+		if (f->hidden) {
+			assign_bars_deny(vm, i);
 			continue;
+		}
 		d->f = f;
+		d->idx = i;
 		d->vm = vm;
 		if (f->msi_cap)
 			d->msi_ctrl = (u16)pci_read(f->bdf, f->msi_cap + 2, 2) & MSI_CTRL_64BIT;
 		if (f->msix_cap && assign_msix_init(d))
 			return -ENOMEM;
 	}
+	for (u32 i = 0; i < pci_nr_funcs; i++) /* once every foreign BAR is known */
+		if (devs[i].f)
+			assign_bars_update(&devs[i]);
 	return cfg_trap_init(vm);
 }

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * MSI-X of passed-through functions (PCI 3.0 6.8.2). The pages of the
- * device's BAR that hold the vector table are taken out of the service VM's
- * map; its accesses to table entries are kept as the guest's view, and the
- * device's real table gets Keel's address/data for each unmasked entry.
- * Anything else in those pages goes to the device unchanged.
+ * MSI-X of a VM's PCI functions (PCI 3.0 6.8.2). While the BAR holding the
+ * vector table decodes (and so lies where the VM may have it: assign_bars.c),
+ * the table's pages are claimed out of the VM's map; its accesses to table
+ * entries are kept as the guest's view, and the device's real table gets
+ * Keel's address/data for each unmasked entry. Anything else in those pages
+ * goes to the device unchanged. While it does not decode, Keel writes
+ * nothing there: the address is not known to be the device's.
  */
+#include <arch/x86/paging.h>
 #include <keel/log.h>
+#include <keel/service_vm.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
 #include <keel/assign.h>
@@ -19,10 +23,20 @@
 #define ENTRY_MASKED BIT(0)
 #define ENTRY_SIZE 16
 
+/* Where the table is now: 0 unless its BAR decodes and holds it whole. */
+static u64 table_start(const struct assigned_dev *d)
+{
+	const struct pci_span *b = &d->decoded[d->table_bir];
+	u64 t = b->base + d->table_off;
+
+	if (b->end <= b->base || t + (u64)d->msix_n * ENTRY_SIZE > b->end)
+		return 0;
+	return t;
+}
+
 static volatile u32 *phys_entry(struct assigned_dev *d, u32 i)
 {
-	return phys_to_virt(assign_bar_address(d, d->table_bir) + d->table_off +
-			    (u64)i * ENTRY_SIZE);
+	return phys_to_virt(table_start(d) + (u64)i * ENTRY_SIZE);
 }
 
 /* Writes entry i to the device: Keel's vector while the guest's entry is deliverable, else masked. */
@@ -35,6 +49,8 @@ static void program(struct assigned_dev *d, u32 i)
 	bool ok = !(e->ctrl & ENTRY_MASKED) && irq_route_from_msi(r, d->vm, addr, e->data) &&
 		  !irq_route_bind(r);
 
+	if (!d->trap->size)
+		return;	     /* the table is not where the BAR decodes: programmed once it is */
 	p[3] = ENTRY_MASKED; /* mask while changing (PCI 3.0 6.8.2.9) */
 	if (!ok)
 		return;
@@ -63,11 +79,6 @@ static u64 forward(u64 pa, u8 size, u64 val, bool write)
 	       size == 2 ? *(volatile u16 *)p :
 	       size == 4 ? *(volatile u32 *)p :
 			   *(volatile u64 *)p;
-}
-
-static u64 table_start(const struct assigned_dev *d)
-{
-	return assign_bar_address(d, d->table_bir) + d->table_off;
 }
 
 static int trap_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
@@ -103,24 +114,22 @@ static int trap_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 
 void assign_msix_update_trap(struct assigned_dev *d)
 {
-	u64 t, base, size;
+	u64 t = d->f->msix_cap ? table_start(d) : 0;
+	u64 base = ALIGN_DOWN(t, PAGE_SIZE);
+	u64 size = t ? ALIGN_UP(t + (u64)d->msix_n * ENTRY_SIZE, PAGE_SIZE) - base : 0;
 
-	if (!d->f->msix_cap)
-		return;
-	t = table_start(d);
-	base = ALIGN_DOWN(t, PAGE_SIZE);
-	size = ALIGN_UP(t + (u64)d->msix_n * ENTRY_SIZE, PAGE_SIZE) - base;
-	/* BAR values are live only while memory decoding is on (sizing happens with it off) */
-	if (!(pci_read(d->f->bdf, PCI_COMMAND, 2) & PCI_CMD_MEMORY) ||
-	    !assign_bar_address(d, d->table_bir) ||
-	    (d->trap->base == base && d->trap->size == size))
+	if (!d->f->msix_cap || (d->trap->base == base && d->trap->size == size))
 		return;
 	if (d->trap->size)
-		vm_map(d->vm, d->trap->base, d->trap->base, d->trap->size, PT_RWX);
-	pt_unmap(&d->vm->gpa, base, size);
-	vcpu_ops->flush_gpa(d->vm);
+		service_map_unclaim(d->trap->base, d->trap->size); /* back to what the BAR maps */
+	d->trap->size = 0;
 	d->trap->base = base;
+	if (!size || paging_map_io(base, size))
+		return;
+	service_map_claim(base, size);
 	d->trap->size = size;
+	for (u32 i = 0; i < d->msix_n; i++) /* the device's table, for where it is now */
+		program(d, i);
 }
 
 void assign_msix_ctrl_written(struct assigned_dev *d)

@@ -4,7 +4,7 @@
  * sent through assign_cfg_read/write: the 0xCF8 address latch with the
  * 0xCFC-0xCFF data window (PCI Local Bus 3.0 3.2.2.3.2; byte accesses to
  * 0xCF9, the reset control register, still reach the chipset), and the ECAM
- * window (PCIe 5.0 7.2.2), taken out of its memory map.
+ * window (PCIe 5.0 7.2.2), which its memory map leaves out.
  */
 #include <arch/x86/cpu.h>
 #include <keel/assign.h>
@@ -97,7 +97,5 @@ int cfg_trap_init(struct vm *vm)
 		vcpu_ops->intercept_io(vm, p, true);
 	if (!e.base)
 		return 0;
-	if (!vm_register_mmio(vm, &e))
-		return -ENOSPC;
-	return pt_unmap(&vm->gpa, e.base, e.size);
+	return vm_register_mmio(vm, &e) ? 0 : -ENOSPC; /* never mapped: service_map.c denies it */
 }

@@ -108,7 +108,7 @@ static int build(struct vm *vm, struct boot_info *bi, const struct acpi_info *ai
 	}
 	layout.acpi_page = page_alloc_range(1, 1, 0);
 	if (!layout.acpi_page || service_mem_e820(&layout, bi) ||
-	    service_mem_map(vm, &layout, bi, ai)) {
+	    service_map_init(vm, &layout, bi, ai)) {
 		pr_err("service VM: cannot build its memory map");
 		return -ENOMEM;
 	}
@@ -133,6 +133,7 @@ int service_vm_start(struct boot_info *bi, const struct acpi_info *ai)
 	vm = vm_create("service", vcpus, 0);
 	if (!vm)
 		return -ENOMEM;
+	vm->absent_mmio = true; /* it probes the platform: what is not its own reads as absent */
 	if (build(vm, bi, ai, vcpus)) {
 		vm_fail(vm, "could not be built");
 		return -EINVAL;

@@ -254,13 +254,6 @@ static bool svm_irq_window(struct vcpu *v)
 	return open;
 }
 
-static void svm_flush_gpa(struct vm *vm)
-{
-	struct svm_vm *s = vm->arch;
-
-	__atomic_fetch_add(&s->flush_gen, 1, __ATOMIC_RELEASE);
-}
-
 void svm_run(struct vcpu *v, struct vm_exit *exit);
 int svm_cpu_enable(struct percpu *pc);
 
@@ -281,5 +274,4 @@ const struct vcpu_ops svm_ops = {
 	.irq_window = svm_irq_window,
 	.intercept_msr = svm_intercept_msr,
 	.intercept_io = svm_intercept_io,
-	.flush_gpa = svm_flush_gpa,
 };

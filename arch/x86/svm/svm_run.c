@@ -43,9 +43,8 @@ static u32 asid_for(struct svm_vcpu *s, u32 cpu, bool *flush)
 
 static void prepare_entry(struct vcpu *v, struct svm_vcpu *s, u32 cpu)
 {
-	struct svm_vm *svm = v->vm->arch;
 	struct vmcb *vmcb = s->vmcb;
-	u32 gen = __atomic_load_n(&svm->flush_gen, __ATOMIC_ACQUIRE);
+	u32 gen = __atomic_load_n(&v->vm->flush_gen, __ATOMIC_ACQUIRE);
 	bool flush = s->flush || gen != s->seen_flush_gen;
 
 	vmcb->control.asid = asid_for(s, cpu, &flush);

@@ -240,7 +240,6 @@ struct svm_vcpu {
 
 struct svm_vm {
 	u8 *iopm, *msrpm;
-	volatile u32 flush_gen; /* bumped when guest-physical mappings are removed */
 };
 
 extern bool svm_nrip_save;

@@ -211,13 +211,6 @@ static bool vmx_irq_window(struct vcpu *v)
 	return open;
 }
 
-static void vmx_flush_gpa(struct vm *vm)
-{
-	struct vmx_vm *xv = vm->arch;
-
-	__atomic_fetch_add(&xv->flush_gen, 1, __ATOMIC_RELEASE);
-}
-
 const struct vcpu_ops vmx_ops = {
 	.name = "VT-x",
 	.gpa_format = &ept_format,
@@ -235,5 +228,4 @@ const struct vcpu_ops vmx_ops = {
 	.irq_window = vmx_irq_window,
 	.intercept_msr = vmx_intercept_msr,
 	.intercept_io = vmx_intercept_io,
-	.flush_gpa = vmx_flush_gpa,
 };

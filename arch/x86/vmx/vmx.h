@@ -33,7 +33,6 @@ struct vmx_vm {
 	u8 *msr_bitmap; /* SDM 3C 25.6.9: read low, read high, write low, write high; 1 = exit */
 	u8 *io_bitmap;	/* 25.6.4: A (ports 0-7fff) then B; 1 = exit */
 	u64 eptp;
-	volatile u32 flush_gen; /* bumped when guest-physical mappings are removed */
 };
 
 enum vmx_slot {

@@ -5,4 +5,5 @@ CORE_SRCS += arch/x86/vmx/vmx_cpu.c arch/x86/vmx/vmx.c arch/x86/vmx/vmx_state.c 
 UNIT_TESTS += vmx_check
 UNIT_SRCS_vmx_check := arch/x86/vmx/vmx_check.c lib/format.c
 UNIT_TESTS += ept
-UNIT_SRCS_ept := arch/x86/vmx/ept.c core/pagetable.c tests/unit/fake_page_alloc.c lib/format.c
+UNIT_SRCS_ept := arch/x86/vmx/ept.c core/pagetable.c tests/unit/fake_page_alloc.c \
+	tests/unit/fake_log.c lib/format.c

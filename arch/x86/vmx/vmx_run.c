@@ -60,9 +60,10 @@ static const u8 simple_exits[VMX_EXIT_MAX + 1] = {
 
 /* --- before the entry --- */
 
-static void flush_tlb(struct vmx_vcpu *x)
+/* A new VPID or EPTP, or guest-physical mappings removed since the last entry (vmm/vm_gpa.c). */
+static void flush_tlb(struct vcpu *v, struct vmx_vcpu *x)
 {
-	u32 gen = __atomic_load_n(&x->vm->flush_gen, __ATOMIC_ACQUIRE);
+	u32 gen = __atomic_load_n(&v->vm->flush_gen, __ATOMIC_ACQUIRE);
 
 	if (!x->flush && gen == x->seen_flush_gen)
 		return;
@@ -94,7 +95,7 @@ static void load_pdptes(struct vcpu *v, struct vmx_vcpu *x)
 
 static void prepare(struct vcpu *v, struct vmx_vcpu *x)
 {
-	flush_tlb(x);
+	flush_tlb(v, x);
 	if (x->reload_pdptes)
 		load_pdptes(v, x);
 	vmx_cache_flush(x);

@@ -49,6 +49,16 @@
  * exchange. Interrupts into the guest: KCTL_OP_DM_MSI. By convention
  * keel-dm runs its commands in slot KCTL_DM_SLOT, keelctl in slot 0.
  *
+ * A guest's RAM outlives every mapping of it: when a guest stops, dies or
+ * is destroyed, Keel raises KCTL_IRQ_VM_STATE and keeps its RAM (LIST and
+ * INFO say release_pending) until keel-dm lets go: keel-dm stops every
+ * device of that VM, unmaps its window, and runs KCTL_OP_DM_RELEASE with the
+ * VM's serial. Keel then takes the RAM out of the window and frees it. If keel-dm does not answer within KCTL_RELEASE_WAIT_MS, Keel points
+ * the VM's window range at one scratch page (nothing keel-dm still does
+ * there reaches memory that is not the VM's) and frees the RAM; the range
+ * itself waits for keel-dm's release. Ids and names are reused; serials
+ * (kctl_vm_info.serial) are not: state kept for a VM names its serial.
+ *
  * All fields are little-endian. Every change to this file that changes a
  * layout bumps KCTL_ABI_VERSION; tools refuse a device of another version.
  */
@@ -56,7 +66,7 @@
 #define KCTL_VENDOR 0x4b45  /* "KE" */
 #define KCTL_DEVICE 0x4c43  /* "CL" */
 #define KCTL_CLASS 0xff0000 /* "unassigned class": no stock driver claims it */
-#define KCTL_ABI_VERSION 2
+#define KCTL_ABI_VERSION 3
 #define KCTL_MAGIC 0x4c45454b /* "KEEL" */
 #define KCTL_LOCK_FILE "/run/keelctl.lock"
 
@@ -87,6 +97,8 @@
 #define KCTL_REG_CONSOLE_KICK 0x1c /* WO: VM id whose in ring has new bytes */
 #define KCTL_REG_WINDOW_SIZE 0x20  /* RO: BAR2 size in MiB */
 #define KCTL_REG_IOREQ_DONE 0x24   /* WO: VM id whose I/O request slots keel-dm answered */
+
+#define KCTL_RELEASE_WAIT_MS 3000 /* how long Keel waits for keel-dm's release */
 
 #define KCTL_IRQ_CONSOLE (1u << 0)  /* a console out ring has new bytes */
 #define KCTL_IRQ_VM_STATE (1u << 1) /* a VM started, stopped or died */
@@ -129,6 +141,8 @@ enum kctl_op {
 	KCTL_OP_DM_DOORBELL,
 	/* name, args[0] MSI address, args[1] MSI data: deliver it in the guest */
 	KCTL_OP_DM_MSI,
+	/* args[0] serial: keel-dm let go of that stopped VM's RAM (see above) */
+	KCTL_OP_DM_RELEASE,
 	KCTL_OP_COUNT
 };
 
@@ -176,7 +190,9 @@ struct kctl_vm_info {
 	unsigned long long uptime_ms;
 	unsigned long long exits;
 	unsigned long long window_offset;
-	char why[96];
+	unsigned long long serial;    /* counts VMs ever created: never reused */
+	unsigned int release_pending; /* 1: stopped, Keel waits for keel-dm to let its RAM go */
+	char why[84];
 };
 
 #define KCTL_NAME_MAX 16

@@ -192,3 +192,19 @@ TEST(pci_reserve)
 	CHECK_EQ(parse("service.kernel = k\npci.reserve = 00:03.8\n"), -22);
 	CHECK_EQ(parse("service.kernel = k\npci.reserve = xx:03.0\n"), -22);
 }
+
+TEST(vms_must_fit_in_usable_ram)
+{
+	CHECK_EQ(
+		parse("service.kernel = k\nservice.memory = 4G\nvm.a.kernel = g\nvm.a.memory = 64M\n"),
+		0);
+	CHECK_EQ(config_check_memory(&cfg, 2 * GiB, err, sizeof(err)), -ENOMEM);
+	CHECK_STR(
+		err,
+		"keel.cfg asks for 4160 MiB of RAM for its VMs (service.memory and vm.*.memory), but the machine has 2048 MiB usable and Keel keeps 64 MiB of it");
+	CHECK_EQ(config_check_memory(&cfg, 4160 * MiB + 63 * MiB, err, sizeof(err)), -ENOMEM);
+	CHECK_EQ(config_check_memory(&cfg, 4160 * MiB + 64 * MiB, err, sizeof(err)), 0);
+	CHECK_EQ(parse("vm.a.kernel = g\nvm.a.memory = 64M\n"),
+		 0); /* no service VM: its default is not counted */
+	CHECK_EQ(config_check_memory(&cfg, 128 * MiB, err, sizeof(err)), 0);
+}

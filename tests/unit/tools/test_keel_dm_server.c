@@ -58,8 +58,9 @@ static int direct_ok(const char *path)
 static struct {
 	char name[KCTL_NAME_MAX];
 	unsigned state;
+	u64 serial; /* what makes it this VM: ids and names are reused */
 	u32 taken;
-} guest;
+} guest = { .serial = 7 };
 
 static void keel_knows(const char *name, unsigned state_)
 {
@@ -74,9 +75,11 @@ static void fake_keel(struct kctl_cmd *c)
 
 	c->status = 0;
 	if (c->op == KCTL_OP_INFO || c->op == KCTL_OP_LIST) {
-		*v = (struct kctl_vm_info){
-			.id = VM_ID, .state = guest.state, .vcpus = 1, .memory = 16 << 20
-		};
+		*v = (struct kctl_vm_info){ .id = VM_ID,
+					    .state = guest.state,
+					    .vcpus = 1,
+					    .memory = 16 << 20,
+					    .serial = guest.serial };
 		snprintf(v->name, sizeof(v->name), "%s", guest.name);
 		c->args[0] = guest.name[0] != 0;
 	}
@@ -210,7 +213,7 @@ TEST(keel_dm_server_attach_and_devices)
 	CHECK_STR(out, "ok\n");
 	snprintf(req, sizeof(req), "%s/web.devices", state);
 	slurp(req, out, sizeof(out));
-	snprintf(expect, sizeof(expect), "vm 3 web\n2 disk %s ro\n3 rng\n", disk);
+	snprintf(expect, sizeof(expect), "vm 3 7 web\n2 disk %s ro\n3 rng\n", disk);
 	CHECK_STR(out, expect);
 	teardown();
 }
@@ -630,6 +633,32 @@ TEST(keel_dm_server_restart_keeps_the_last_config_write)
 static void state_file(unsigned number, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/web.%02x.state", state, number);
+}
+
+/*
+ * keel-dm was down while its VM was destroyed and another made with the same
+ * id, name, memory and window offset: the new VM's devices (none yet) must not
+ * come back from the old VM's files, queues and all. Only the serial tells.
+ */
+TEST(keel_dm_server_restart_ignores_a_vm_made_anew)
+{
+	char out[1024], path[256];
+
+	setup();
+	guest_init();
+	first_life(first_life_dies_after_config, VIRTIO_F_VERSION_1);
+	keel_knows("web", KCTL_VM_RUNNING);
+	guest.serial++; /* destroyed and made again meanwhile */
+	restore_logged(out, sizeof(out));
+	CHECK(strstr(out, "restored after a restart") == NULL);
+	CHECK(dm.vms[VM_ID] == NULL);
+	snprintf(path, sizeof(path), "%s/web.devices", state);
+	CHECK(access(path, F_OK) != 0); /* the old VM's files are gone */
+	state_file(2, path, sizeof(path));
+	CHECK(access(path, F_OK) != 0);
+	guest.serial--;
+	guest_done();
+	teardown();
 }
 
 /*

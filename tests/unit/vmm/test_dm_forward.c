@@ -30,10 +30,28 @@ void control_raise(u32 irq)
 	raised |= irq;
 }
 
+static int refs; /* vm_get()s not yet put */
+static int kicks_unheld;
+
 void sched_kick(struct vcpu *v)
 {
 	(void)v;
 	kicks++;
+	kicks_unheld += refs == 0; /* a vCPU looked at with nothing keeping its VM alive */
+}
+
+struct vm *vm_get(u32 id)
+{
+	if (id >= KCTL_MAX_VMS || !vms[id])
+		return NULL;
+	refs++;
+	return vms[id];
+}
+
+void vm_put(struct vm *vm)
+{
+	(void)vm;
+	refs--;
 }
 
 void vlapic_set_irq(struct vcpu *v, u8 vector)
@@ -207,4 +225,44 @@ TEST(vcpu_beyond_the_slots_faults)
 	setup();
 	vcpu.id = KCTL_IOREQ_VCPUS;
 	CHECK_EQ(dm_access(&vcpu, KCTL_IOREQ_CFG, 2 << 15, 4, false, &val), -EFAULT);
+}
+
+/*
+ * keel-dm's doorbell ranges are checked in the width they are kept in: a
+ * stride of 2^32 (0 as a u32) would divide by zero in the hypervisor at the
+ * next doorbell, and a range one stride past 32 doorbells would shift by 32.
+ */
+TEST(doorbell_range_refuses_what_the_hypervisor_cannot_use)
+{
+	u64 val = 1;
+
+	setup();
+	CHECK_EQ(dm_set_doorbell(&vm, 2, 0xc0003000, 16, 1ULL << 32, vm.why, sizeof(vm.why)),
+		 -EINVAL);
+	CHECK_EQ(dm_set_doorbell(&vm, 2, 0xc0003000, 16, 0, vm.why, sizeof(vm.why)), -EINVAL);
+	CHECK_EQ(dm_set_doorbell(&vm, 2, 0xc0003000, 32 * 4 + 2, 4, vm.why, sizeof(vm.why)),
+		 -EINVAL);
+	CHECK_EQ(dm_set_doorbell(&vm, 2, 0xc0003000, 128, 4, vm.why, sizeof(vm.why)), 0);
+	CHECK_EQ(dm_mmio(&vcpu, 0xc000307c, 4, true, &val), 0);
+	CHECK_EQ(bells[3].pending[2], 1u << 31);
+	/* a stride beyond the range (one doorbell) is fine, and a wrap is not */
+	CHECK_EQ(dm_set_doorbell(&vm, 2, 0xc0003000, 4, 4096, vm.why, sizeof(vm.why)), 0);
+	CHECK_EQ(dm_set_doorbell(&vm, 2, ~0ULL - 8, 16, 4, vm.why, sizeof(vm.why)), -EINVAL);
+}
+
+/* IOREQ_DONE comes from the service VM at any time: the VM it names may be reaped meanwhile. */
+TEST(answers_wake_vcpus_of_a_vm_held_alive)
+{
+	u64 val = 0;
+
+	setup();
+	refs = kicks_unheld = 0;
+	CHECK_EQ(dm_access(&vcpu, KCTL_IOREQ_CFG, 2 << 15, 4, false, &val), -EAGAIN);
+	dm_answered(3);
+	CHECK_EQ(kicks, 1);
+	CHECK_EQ(kicks_unheld, 0);
+	CHECK_EQ(refs, 0);
+	dm_answered(9); /* no such VM */
+	dm_answered(0); /* the service VM has no slots */
+	CHECK_EQ(kicks, 1);
 }

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A VM's guest-physical map (NPT or EPT): the only code that changes it.
+ *
+ * Other CPUs use the table while it changes: vCPUs of the VM in guest mode
+ * (through their TLBs and the CPU's own walks), and Keel on those CPUs
+ * (emulating an instruction, forwarding an access). So every change and every
+ * lookup holds the VM's gpa_lock, and a change that takes a translation away
+ * (an unmap, or a map over an existing one) is complete only once no vCPU of
+ * the VM can still use it: the flush generation goes up, each vCPU in guest
+ * mode is kicked out and waited for, and every vCPU flushes its TLB at its
+ * next entry. Table pages the change emptied are freed after that.
+ */
+#include <arch/x86/cpu.h>
+#include <keel/memory.h>
+#include <keel/page_alloc.h>
+#include <keel/sched.h>
+#include <keel/vm.h>
+#include <lib/string.h>
+
+#define PAGES_2M 512
+
+void vm_flush_wait(struct vm *vm)
+{
+	__atomic_fetch_add(&vm->flush_gen, 1, __ATOMIC_SEQ_CST);
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		sched_kick(vm->vcpus[i]);
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		u64 seen = READ_ONCE(v->exits_total);
+
+		/* in_guest is set before an entry reads flush_gen (vcpu_run_slice) */
+		while (READ_ONCE(v->in_guest) && READ_ONCE(v->exits_total) == seen)
+			cpu_relax();
+	}
+}
+
+static void edit_begin(struct vm *vm, u64 *removed)
+{
+	spin_lock(&vm->gpa_lock);
+	vm->gpa.defer_frees = true;
+	*removed = vm->gpa.removed;
+}
+
+static void edit_end(struct vm *vm, u64 removed)
+{
+	if (vm->gpa.removed != removed)
+		vm_flush_wait(vm);
+	vm->gpa.defer_frees = false;
+	pt_free_deferred(&vm->gpa);
+	spin_unlock(&vm->gpa_lock);
+}
+
+int vm_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms)
+{
+	u64 removed;
+	int ret;
+
+	edit_begin(vm, &removed);
+	ret = pt_map(&vm->gpa, gpa, hpa, size, perms);
+	edit_end(vm, removed);
+	return ret;
+}
+
+int vm_unmap(struct vm *vm, gpa_t gpa, u64 size)
+{
+	u64 removed;
+	int ret;
+
+	edit_begin(vm, &removed);
+	ret = pt_unmap(&vm->gpa, gpa, size);
+	edit_end(vm, removed);
+	return ret;
+}
+
+int vm_add_ram(struct vm *vm, gpa_t gpa, u64 size)
+{
+	u64 end = gpa + size;
+
+	if (!IS_ALIGNED(gpa | size, PAGE_SIZE))
+		return -EINVAL;
+	while (gpa < end) {
+		bool big = IS_ALIGNED(gpa, 2 * MiB) && end - gpa >= 2 * MiB;
+		u64 pages = big ? PAGES_2M : 1;
+		hpa_t pa = page_alloc_range(pages, pages, 0);
+
+		if (!pa && big) {
+			big = false;
+			pages = 1;
+			pa = page_alloc_range(1, 1, 0);
+		}
+		if (!pa)
+			return -ENOMEM;
+		memset(phys_to_virt(pa), 0, pages * PAGE_SIZE); /* no stale data from another VM */
+		if (vm_map(vm, gpa, pa, pages * PAGE_SIZE, PT_RWX | PT_OWNED)) {
+			page_free_range(pa, pages);
+			return -ENOMEM;
+		}
+		vm->ram_size += pages * PAGE_SIZE;
+		gpa += pages * PAGE_SIZE;
+	}
+	return 0;
+}
+
+struct ram_walk {
+	int (*fn)(void *ctx, gpa_t gpa, hpa_t hpa, u64 size);
+	void *ctx;
+};
+
+static int walk_owned(void *ctx, u64 gpa, hpa_t hpa, u64 size, u32 perms)
+{
+	struct ram_walk *w = ctx;
+
+	return (perms & PT_OWNED) ? w->fn(w->ctx, gpa, hpa, size) : 0;
+}
+
+bool vm_lookup(struct vm *vm, gpa_t gpa, hpa_t *hpa, u32 *perms)
+{
+	bool found;
+
+	spin_lock(&vm->gpa_lock);
+	found = pt_lookup(&vm->gpa, gpa, hpa, perms, NULL);
+	spin_unlock(&vm->gpa_lock);
+	return found;
+}
+
+bool vm_is_ram(struct vm *vm, gpa_t gpa)
+{
+	hpa_t pa;
+	u32 perms;
+
+	return vm_lookup(vm, gpa, &pa, &perms);
+}
+
+int vm_walk_ram(struct vm *vm, int (*fn)(void *ctx, gpa_t gpa, hpa_t hpa, u64 size), void *ctx)
+{
+	struct ram_walk w = { fn, ctx };
+	int ret;
+
+	spin_lock(&vm->gpa_lock);
+	ret = pt_walk(&vm->gpa, walk_owned, &w);
+	spin_unlock(&vm->gpa_lock);
+	return ret;
+}
+
+/* Under the lock for the whole copy: the pages cannot leave the map meanwhile. */
+static int vm_copy(struct vm *vm, gpa_t gpa, void *buf, size_t len, bool write)
+{
+	u8 *b = buf;
+	int ret = 0;
+
+	spin_lock(&vm->gpa_lock);
+	while (len) {
+		size_t n = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
+		hpa_t pa;
+		u32 perms;
+
+		if (!pt_lookup(&vm->gpa, gpa, &pa, &perms, NULL) || (write && !(perms & PT_W))) {
+			ret = -EFAULT;
+			break;
+		}
+		if (write && !b)
+			memset(phys_to_virt(pa), 0, n);
+		else if (write)
+			memcpy(phys_to_virt(pa), b, n);
+		else
+			memcpy(b, phys_to_virt(pa), n);
+		gpa += n;
+		b = b ? b + n : NULL;
+		len -= n;
+	}
+	spin_unlock(&vm->gpa_lock);
+	return ret;
+}
+
+int vm_read(struct vm *vm, gpa_t gpa, void *buf, size_t len)
+{
+	return vm_copy(vm, gpa, buf, len, false);
+}
+
+int vm_write(struct vm *vm, gpa_t gpa, const void *buf, size_t len)
+{
+	return vm_copy(vm, gpa, (void *)buf, len, true);
+}
+
+int vm_zero(struct vm *vm, gpa_t gpa, size_t len)
+{
+	return vm_copy(vm, gpa, NULL, len, true);
+}
