@@ -13,6 +13,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import accel  # noqa: E402
 import mkdisk  # noqa: E402
 
 BUILD = os.path.join(ROOT, "build")
@@ -24,12 +25,18 @@ EXIT_SUCCESS = 33  # Keel's KEEL_EXIT_SUCCESS (0x10) through isa-debug-exit
 EXIT_FAILURE = 35
 EXIT_PANIC = 37
 
+# KVM with the host's CPU where the host's KVM can nest, else single-threaded TCG with CPU_SVM
+# (scripts/accel.py; KEEL_ACCEL=tcg|kvm forces one); Machine's default cpu means ACCEL.cpu.
+ACCEL = accel.choose()
+# Keel's report of its backend on each CPU (arch/x86/svm/svm_cpu.c, arch/x86/vmx/vmx_cpu.c)
+BACKEND_REPORT = {"AMD-V": r"AMD-V rev \d+, \d+ ASIDs, NPT yes",
+                  "VT-x": r"VT-x rev \d+, EPT \(2M \w+, 1G \w+, A/D \w+\), VPID \w+, unrestricted guest"}
 
-# TCG with one thread for all vCPUs. Multi-threaded TCG (QEMU 7.2 and 10.0 alike) now and then
-# corrupts a VMCB under nested SVM with two CPUs: a #VMEXIT stores Keel's own state, just after
-# its VMRUN, as the guest's (an NPF on Keel's page tables; see issue 8's closing note). Keel still
-# runs on every CPU; QEMU interleaves them. KEEL_ACCEL=tcg brings the threads back.
-TCG = "tcg,thread=single"
+
+def backend():
+    """(name, report pattern) of the backend Keel runs under QEMU here: the one for the CPU QEMU
+    gives it (AMD-V on TCG's EPYC, the host's under KVM: VT-x on an Intel host)."""
+    return ACCEL.backend, BACKEND_REPORT[ACCEL.backend]
 
 
 def kernel_path():
@@ -99,7 +106,8 @@ class Machine:
     def command(self, disk):
         self.serial_sock = os.path.join(self.dir, "serial.sock")
         self.qmp_sock = os.path.join(self.dir, "qmp.sock")
-        return [os.environ.get("KEEL_QEMU", "qemu-system-x86_64"), "-machine", "q35", "-accel", os.environ.get("KEEL_ACCEL", TCG), "-cpu", self.cpu,
+        return [os.environ.get("KEEL_QEMU", "qemu-system-x86_64"), "-machine", "q35", "-accel", ACCEL.accel,
+                "-cpu", ACCEL.cpu if self.cpu == CPU_SVM else self.cpu,
                 "-smp", str(self.smp), "-m", self.mem] + self.firmware_args(disk) + [
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                 "-nodefaults", "-display", "none", "-vga", "std"] + ([] if self.reboot else ["-no-reboot"]) + [

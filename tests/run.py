@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Runs every Keel test: host unit tests, brief fuzz runs, tree checks and the
-emulator integration tests, and closes with "N passed, N failed".
+"""Runs every Keel test: host unit tests, Python unit tests of the scripts, brief fuzz runs,
+tree checks and the emulator integration tests, and closes with "N passed, N failed".
 usage: tests/run.py [SUBSTRING]   (runs only tests whose name contains it)"""
 import glob
 import importlib.util
@@ -16,6 +16,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 FUZZ_SECONDS = int(os.environ.get("KEEL_FUZZ_SECONDS", "20"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import accel  # noqa: E402
 
 results = []
 
@@ -58,6 +60,20 @@ def run_fuzz(filt):
                time.time() - t, p.stderr[-3000:])
 
 
+def run_pyunit(filt):
+    """The Python unit tests of the scripts (tests/pyunit/test_*.py, each a unittest program)."""
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests/pyunit/test_*.py"))):
+        name = "pyunit/" + os.path.basename(path)[5:-3]
+        if filt and filt not in name:
+            continue
+        t = time.time()
+        p = subprocess.run([sys.executable, path], capture_output=True, text=True, timeout=300)
+        ran = re.search(r"^Ran (\d+) tests? in ", p.stderr, re.M)
+        bad = sum(int(n) for n in re.findall(r"\b(?:failures|errors)=(\d+)", p.stderr))
+        summary = " [%d passed, %d failed]" % (int(ran.group(1)) - bad, bad) if ran else ""
+        record(name + summary, bool(p.returncode == 0 and ran), time.time() - t, p.stderr[-3000:])
+
+
 def run_integration(filt):
     for path in sorted(glob.glob(os.path.join(ROOT, "tests/integration/test_*.py"))):
         mod_name = os.path.basename(path)[:-3]
@@ -79,7 +95,12 @@ def run_integration(filt):
 
 def main():
     filt = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("T", "")
+    try:
+        print(accel.choose().message, flush=True)
+    except ValueError as e:
+        sys.exit(str(e))
     run_unit(filt)
+    run_pyunit(filt)
     run_fuzz(filt)
     run_integration(filt)
     passed = sum(1 for _, ok in results if ok)

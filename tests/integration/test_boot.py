@@ -7,7 +7,7 @@ import os
 import re
 import time
 
-from rig import BUILD, CPU_SVM, EXIT_SUCCESS, Machine, check, kernel_path
+from rig import BUILD, CPU_SVM, EXIT_SUCCESS, Machine, backend, check, kernel_path
 
 
 def cfg(extra=""):
@@ -21,15 +21,16 @@ def files():
 
 
 def boot_smp(n):
+    name, report = backend()
     with Machine("boot_smp%d" % n, cfg(), files(), smp=n, timeout=150) as m:
         rc = m.wait_exit(140)
         log = m.text()
         check(rc == EXIT_SUCCESS, "exit status %d, want %d" % (rc, EXIT_SUCCESS), m)
         check("keel: Keel " in log, "no banner", m)
-        check(re.search(r"%d of %d CPUs online, AMD-V enabled on %d" % (n, n, n), log),
-              "not all %d CPUs online with AMD-V" % n, m)
+        check(re.search(r"%d of %d CPUs online, %s enabled on %d" % (n, n, name, n), log),
+              "not all %d CPUs online with %s" % (n, name), m)
         for cpu in range(n):
-            check(re.search(r"cpu%d: apic \d+, AMD-V rev \d+, \d+ ASIDs, NPT yes.*: enabled" % cpu, log),
+            check(re.search(r"cpu%d: apic \d+, %s.*: enabled" % (cpu, report), log),
                   "no virtualization report for cpu%d" % cpu, m)
             ticks = re.search(r"cpu%d: timer (\d+) ticks" % cpu, log)
             check(ticks and int(ticks.group(1)) > 0, "cpu%d's timer does not tick" % cpu, m)
