@@ -243,6 +243,21 @@ class Machine:
             raise TestFailure("QMP %s: %s" % (command, reply["error"]))
         return reply["return"]
 
+    def forward_port(self, guest_addr, guest_port):
+        """A port on 127.0.0.1 that QEMU's user network (-netdev user) forwards to guest_addr:
+        guest_port. The port is free when chosen; if anything (another test's QEMU) takes it
+        before QEMU binds it, QEMU says so and another is tried, so no test talks to another's."""
+        for _ in range(10):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            rule = "tcp:127.0.0.1:%d-%s:%s" % (port, guest_addr, guest_port)
+            said = self.qmp("human-monitor-command", **{"command-line": "hostfwd_add " + rule})
+            if not said.strip():  # HMP prints nothing when the forward is set up
+                return port
+        raise TestFailure("QEMU could not forward a host port to %s:%s: %s" % (
+            guest_addr, guest_port, said))
+
     def screendump(self, path):
         """The GOP framebuffer as (width, height, rgb bytes), read from QEMU's PPM dump."""
         self.qmp("screendump", filename=path)

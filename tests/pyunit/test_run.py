@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Unit tests of tests/run.py's integration-test runner, on a copy of it in a scratch tree with
+fake integration tests (no emulator): KEEL_TEST_JOBS=2 runs two at once, each in its own
+process, one PASS/FAIL line per test as it finishes, failures with their detail, and the final
+"N passed, N failed" line and exit status as with KEEL_TEST_JOBS=1."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+FAKE = '''
+import os, time
+
+class TestFailure(Exception):
+    pass
+
+def stamp(name):
+    with open(os.path.join(os.environ["FAKE_OUT"], name), "a") as f:
+        f.write("%d %.3f %.3f\\n" % (os.getpid(), START, time.time()))
+
+def test_slow_a():
+    global START
+    START = time.time()
+    time.sleep(1.5)
+    stamp("slow_a")
+
+def test_slow_b():
+    global START
+    START = time.time()
+    time.sleep(1.5)
+    stamp("slow_b")
+
+def test_fails():
+    raise TestFailure("the fake oracle saw 41, wanted 42")
+
+def test_crashes():
+    {}["missing"]
+'''
+
+HANGS = '''
+import os, subprocess, time
+
+def test_hangs():
+    child = subprocess.Popen(["sleep", "300"])  # stands for the test's QEMU
+    with open(os.path.join(os.environ["FAKE_OUT"], "child"), "w") as f:
+        f.write(str(child.pid))
+    time.sleep(300)
+'''
+
+
+class RunnerTest(unittest.TestCase):
+    def setUp(self):
+        self.tree = tempfile.mkdtemp(prefix="keel-run-")
+        self.addCleanup(shutil.rmtree, self.tree)
+        for d in ("tests/integration", "scripts"):
+            os.makedirs(os.path.join(self.tree, d))
+        shutil.copy(os.path.join(ROOT, "tests/run.py"), os.path.join(self.tree, "tests/run.py"))
+        shutil.copy(os.path.join(ROOT, "scripts/accel.py"), os.path.join(self.tree, "scripts/accel.py"))
+        with open(os.path.join(self.tree, "tests/integration/test_fake.py"), "w") as f:
+            f.write(FAKE)
+        self.out = os.path.join(self.tree, "out")
+        os.makedirs(self.out)
+
+    def run_tests(self, jobs, filt=""):
+        env = dict(os.environ, KEEL_TEST_JOBS=str(jobs), FAKE_OUT=self.out, KEEL_ACCEL="tcg")
+        t = time.time()
+        p = subprocess.run([sys.executable, os.path.join(self.tree, "tests/run.py")] + ([filt] if filt else []),
+                           capture_output=True, text=True, env=env, timeout=60)
+        return p, time.time() - t
+
+    def stamps(self):
+        got = {}
+        for name in ("slow_a", "slow_b"):
+            with open(os.path.join(self.out, name)) as f:
+                got[name] = [float(x) for x in f.read().split()]
+        return got
+
+    def lines(self, p):
+        return [l for l in p.stdout.splitlines() if re.match(r"(PASS|FAIL) ", l)]
+
+    def test_two_jobs_run_side_by_side(self):
+        p, _ = self.run_tests(2, "slow")
+        s = self.stamps()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertNotEqual(s["slow_a"][0], s["slow_b"][0], "both ran in one process")
+        self.assertNotIn(os.getpid(), (s["slow_a"][0], s["slow_b"][0]))
+        # overlapping: each started before the other ended
+        self.assertLess(s["slow_a"][1], s["slow_b"][2])
+        self.assertLess(s["slow_b"][1], s["slow_a"][2])
+        self.assertEqual(sorted(re.sub(r" \(.*", "", l) for l in self.lines(p)),
+                         ["PASS fake/slow_a", "PASS fake/slow_b"])
+        self.assertEqual(p.stdout.splitlines()[-1], "2 passed, 0 failed")
+
+    def test_one_job_runs_one_after_the_other_in_process(self):
+        p, _ = self.run_tests(1, "slow")
+        s = self.stamps()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(s["slow_a"][0], s["slow_b"][0], "KEEL_TEST_JOBS=1 uses one process")
+        self.assertLessEqual(s["slow_a"][2], s["slow_b"][1])
+        self.assertEqual([re.sub(r" \(.*", "", l) for l in self.lines(p)],
+                         ["PASS fake/slow_a", "PASS fake/slow_b"])
+
+    def test_failures_are_reported_the_same_way(self):
+        outputs = {}
+        for jobs in (1, 2):
+            p, _ = self.run_tests(jobs)
+            self.assertEqual(p.returncode, 1)
+            self.assertEqual(p.stdout.splitlines()[-1], "2 passed, 2 failed")
+            self.assertRegex(p.stdout, r"FAIL fake/fails \(\d+\.\ds\)\nthe fake oracle saw 41, wanted 42\n")
+            self.assertRegex(p.stdout, r"FAIL fake/crashes \(\d+\.\ds\)\nTraceback .*\n(.*\n)*KeyError: 'missing'\n")
+            outputs[jobs] = sorted(re.sub(r" \(.*", "", l) for l in self.lines(p))
+        self.assertEqual(outputs[1], outputs[2])
+
+    def test_interrupt_ends_what_tests_started(self):
+        """Ctrl-C (SIGINT to tests/run.py alone: each test has its own session) ends the tests'
+        processes and what they started."""
+        with open(os.path.join(self.tree, "tests/integration/test_hang.py"), "w") as f:
+            f.write(HANGS)
+        env = dict(os.environ, KEEL_TEST_JOBS="2", FAKE_OUT=self.out, KEEL_ACCEL="tcg")
+        p = subprocess.Popen([sys.executable, os.path.join(self.tree, "tests/run.py"), "hang/"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        child = os.path.join(self.out, "child")
+        deadline = time.time() + 30
+        while not os.path.exists(child) or not os.path.getsize(child):
+            self.assertLess(time.time(), deadline, "the fake test did not start")
+            time.sleep(0.1)
+        with open(child) as f:
+            pid = int(f.read())
+        os.kill(pid, 0)
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        self.fail("the test's child %d outlived the interrupted run" % pid)
+
+    def test_nothing_run_fails(self):
+        p, _ = self.run_tests(2, "no such test")
+        self.assertEqual((p.returncode, p.stdout.splitlines()[-1]), (1, "0 passed, 0 failed"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
