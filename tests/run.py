@@ -203,6 +203,8 @@ def main():
         print(detail.rstrip(), flush=True)
         sys.exit(0 if ok else 1)
     filt = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("T", "")
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: the running tests are ended first
+        signal.signal(sig, lambda n, _: sys.exit(128 + n))
     try:
         print(accel.choose().message, flush=True)
     except ValueError as e:

@@ -22,21 +22,26 @@ import os, time
 class TestFailure(Exception):
     pass
 
-def stamp(name):
-    with open(os.path.join(os.environ["FAKE_OUT"], name), "a") as f:
-        f.write("%d %.3f %.3f\\n" % (os.getpid(), START, time.time()))
+def meet(me, other):
+    """Says this test started, waits (FAKE_WAIT s at most) for the other to say so, and records
+    its process, whether they met, and when it started and ended."""
+    start = time.time()
+    out = os.environ["FAKE_OUT"]
+    open(os.path.join(out, me + ".start"), "w").close()
+    while time.time() < start + float(os.environ["FAKE_WAIT"]):
+        if os.path.exists(os.path.join(out, other + ".start")):
+            break
+        time.sleep(0.05)
+    met = os.path.exists(os.path.join(out, other + ".start"))
+    time.sleep(0.5)
+    with open(os.path.join(out, me), "w") as f:
+        f.write("%d %d %.3f %.3f\\n" % (os.getpid(), met, start, time.time()))
 
 def test_slow_a():
-    global START
-    START = time.time()
-    time.sleep(1.5)
-    stamp("slow_a")
+    meet("slow_a", "slow_b")
 
 def test_slow_b():
-    global START
-    START = time.time()
-    time.sleep(1.5)
-    stamp("slow_b")
+    meet("slow_b", "slow_a")
 
 def test_fails():
     raise TestFailure("the fake oracle saw 41, wanted 42")
@@ -70,7 +75,9 @@ class RunnerTest(unittest.TestCase):
         os.makedirs(self.out)
 
     def run_tests(self, jobs, filt=""):
-        env = dict(os.environ, KEEL_TEST_JOBS=str(jobs), FAKE_OUT=self.out, KEEL_ACCEL="tcg")
+        wait = 30 if jobs > 1 else 2  # alone, slow_a waits for slow_b in vain
+        env = dict(os.environ, KEEL_TEST_JOBS=str(jobs), FAKE_OUT=self.out, KEEL_ACCEL="tcg",
+                   FAKE_WAIT=str(wait))
         t = time.time()
         p = subprocess.run([sys.executable, os.path.join(self.tree, "tests/run.py")] + ([filt] if filt else []),
                            capture_output=True, text=True, env=env, timeout=60)
@@ -92,9 +99,7 @@ class RunnerTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertNotEqual(s["slow_a"][0], s["slow_b"][0], "both ran in one process")
         self.assertNotIn(os.getpid(), (s["slow_a"][0], s["slow_b"][0]))
-        # overlapping: each started before the other ended
-        self.assertLess(s["slow_a"][1], s["slow_b"][2])
-        self.assertLess(s["slow_b"][1], s["slow_a"][2])
+        self.assertEqual((s["slow_a"][1], s["slow_b"][1]), (1, 1), "they did not run at the same time")
         self.assertEqual(sorted(re.sub(r" \(.*", "", l) for l in self.lines(p)),
                          ["PASS fake/slow_a", "PASS fake/slow_b"])
         self.assertEqual(p.stdout.splitlines()[-1], "2 passed, 0 failed")
@@ -104,7 +109,8 @@ class RunnerTest(unittest.TestCase):
         s = self.stamps()
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(s["slow_a"][0], s["slow_b"][0], "KEEL_TEST_JOBS=1 uses one process")
-        self.assertLessEqual(s["slow_a"][2], s["slow_b"][1])
+        self.assertEqual((s["slow_a"][1], s["slow_b"][1]), (0, 1), "slow_a saw slow_b start")
+        self.assertLessEqual(s["slow_a"][3], s["slow_b"][2])
         self.assertEqual([re.sub(r" \(.*", "", l) for l in self.lines(p)],
                          ["PASS fake/slow_a", "PASS fake/slow_b"])
 
@@ -120,32 +126,49 @@ class RunnerTest(unittest.TestCase):
         self.assertEqual(outputs[1], outputs[2])
 
     def test_interrupt_ends_what_tests_started(self):
-        """Ctrl-C (SIGINT to tests/run.py alone: each test has its own session) ends the tests'
-        processes and what they started."""
+        """Ctrl-C, or SIGTERM, to tests/run.py alone (each test has a session of its own, which
+        the terminal's Ctrl-C does not reach) ends the tests' processes and what they started."""
         with open(os.path.join(self.tree, "tests/integration/test_hang.py"), "w") as f:
             f.write(HANGS)
         env = dict(os.environ, KEEL_TEST_JOBS="2", FAKE_OUT=self.out, KEEL_ACCEL="tcg")
-        p = subprocess.Popen([sys.executable, os.path.join(self.tree, "tests/run.py"), "hang/"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         child = os.path.join(self.out, "child")
-        deadline = time.time() + 30
-        while not os.path.exists(child) or not os.path.getsize(child):
-            self.assertLess(time.time(), deadline, "the fake test did not start")
-            time.sleep(0.1)
-        with open(child) as f:
-            pid = int(f.read())
-        os.kill(pid, 0)
-        p.send_signal(signal.SIGINT)
-        p.communicate(timeout=30)
-        self.assertNotEqual(p.returncode, 0)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if os.path.exists(child):
+                os.unlink(child)
+            # a shell's background job starts with SIGINT ignored, and Python keeps it so
+            p = subprocess.Popen([sys.executable, os.path.join(self.tree, "tests/run.py"), "hang/"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            deadline = time.time() + 30
+            while not os.path.exists(child) or not os.path.getsize(child):
+                self.assertLess(time.time(), deadline, "the fake test did not start")
+                time.sleep(0.1)
+            with open(child) as f:
+                pid = int(f.read())
+            os.kill(pid, 0)
+            p.send_signal(sig)
+            try:
+                out, err = p.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, err = p.communicate()
+                self.fail("tests/run.py did not stop on signal %d:\n%s%s" % (sig, out, err))
+            self.assertNotEqual(p.returncode, 0)
+            gone = self.gone(pid)
+            if not gone:
+                os.kill(pid, signal.SIGKILL)
+            self.assertTrue(gone, "the test's child %d outlived the run (signal %d):\n%s%s" % (
+                pid, sig, out, err))
+
+    def gone(self, pid):
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
-                return
+                return True
             time.sleep(0.1)
-        self.fail("the test's child %d outlived the interrupted run" % pid)
+        return False
 
     def test_nothing_run_fails(self):
         p, _ = self.run_tests(2, "no such test")
