@@ -21,7 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 FUZZ_SECONDS = int(os.environ.get("KEEL_FUZZ_SECONDS", "20"))
 JOBS = max(1, int(os.environ.get("KEEL_TEST_JOBS", "2")))
-TEST_TIMEOUT = 3600  # a bound on one integration test's process; each emulator run has its own
+# a bound on one integration test's process when JOBS > 1 (each emulator run has its own)
+TEST_TIMEOUT = int(os.environ.get("KEEL_TEST_TIMEOUT", "3600"))
 DURATIONS = os.path.join(BUILD, "tests", "durations.json")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -31,10 +32,12 @@ results = []
 durations = {}  # seconds each integration test took, this run over the last
 
 
-def record(name, ok, seconds, detail=""):
+def record(name, ok, seconds, detail="", note=""):
+    """Prints a test's line, a failure's detail below it, and a note either way."""
     results.append((name, ok))
-    print("%s %s (%.1fs)%s" % ("PASS" if ok else "FAIL", name, seconds,
-                              "" if ok or not detail else "\n" + detail.rstrip()), flush=True)
+    print("%s %s (%.1fs)%s%s" % ("PASS" if ok else "FAIL", name, seconds,
+                                "" if ok or not detail else "\n" + detail.rstrip(),
+                                "\n" + note if note else ""), flush=True)
 
 
 def run_unit(filt):
@@ -144,15 +147,17 @@ def run_parallel(tests):
                 running[p.pid] = p
             try:
                 out = p.communicate(timeout=TEST_TIMEOUT)[0].decode("utf-8", "replace")
+                note = end_strays(p)
             except subprocess.TimeoutExpired:
                 kill_group(p)
+                note = end_strays(p)  # before reading on: nothing may hold its output open
                 out = "no result after %d s: killed\n" % TEST_TIMEOUT + p.communicate()[0].decode(
                     "utf-8", "replace")
             with lock:
                 del running[p.pid]
                 if stopping:
                     return
-                record(name, p.returncode == 0, time.time() - t, out)
+                record(name, p.returncode == 0, time.time() - t, out, note)
                 durations[name] = time.time() - t
 
     stopping = False
@@ -168,6 +173,16 @@ def run_parallel(tests):
             stopping = True
             for p in list(running.values()):
                 kill_group(p)
+
+
+def end_strays(p):
+    """Kills what a finished test left running in its session (a QEMU its clean-up missed) so
+    that it holds no core while the next tests run; says so in the test's output."""
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:  # nothing left: the usual case
+        return ""
+    return "(tests/run.py killed processes this test left running)"
 
 
 def kill_group(p):

@@ -4,6 +4,7 @@
 fake integration tests (no emulator): KEEL_TEST_JOBS=2 runs two at once, each in its own
 process, one PASS/FAIL line per test as it finishes, failures with their detail, and the final
 "N passed, N failed" line and exit status as with KEEL_TEST_JOBS=1."""
+import json
 import os
 import re
 import shutil
@@ -58,6 +59,32 @@ def test_hangs():
     with open(os.path.join(os.environ["FAKE_OUT"], "child"), "w") as f:
         f.write(str(child.pid))
     time.sleep(300)
+'''
+
+ORDER = '''
+import os, subprocess, time
+
+def started(me):
+    with open(os.path.join(os.environ["FAKE_OUT"], "order"), "a") as f:
+        f.write(me + "\\n")
+    time.sleep(0.3)
+
+def test_a():
+    started("a")
+
+def test_b():
+    started("b")
+
+def test_c():
+    started("c")
+
+def test_d():
+    started("d")
+
+def test_leaves_a_child():
+    child = subprocess.Popen(["sleep", "300"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(os.path.join(os.environ["FAKE_OUT"], "child"), "w") as f:
+        f.write(str(child.pid))
 '''
 
 
@@ -169,6 +196,53 @@ class RunnerTest(unittest.TestCase):
                 return True
             time.sleep(0.1)
         return False
+
+    def test_a_test_past_its_time_fails_and_is_ended(self):
+        """KEEL_TEST_TIMEOUT bounds a test's process: one that never returns is killed with what
+        it started, fails, and the run goes on to its summary."""
+        with open(os.path.join(self.tree, "tests/integration/test_hang.py"), "w") as f:
+            f.write(HANGS)
+        env = dict(os.environ, KEEL_TEST_JOBS="2", KEEL_TEST_TIMEOUT="3", FAKE_OUT=self.out,
+                   KEEL_ACCEL="tcg")
+        p = subprocess.run([sys.executable, os.path.join(self.tree, "tests/run.py"), "hang/"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"FAIL hang/hangs \(\d+\.\ds\)\nno result after 3 s: killed\n")
+        self.assertEqual(p.stdout.splitlines()[-1], "0 passed, 1 failed")
+        with open(os.path.join(self.out, "child")) as f:
+            self.assertTrue(self.gone(int(f.read())), "the hung test's child outlived it")
+
+    def test_longest_first_by_the_last_run(self):
+        """Two jobs start the two tests that took longest last time, then the others longest
+        first; this run's times replace the last ones in build/tests/durations.json."""
+        with open(os.path.join(self.tree, "tests/integration/test_order.py"), "w") as f:
+            f.write(ORDER)
+        durations = os.path.join(self.tree, "build/tests/durations.json")
+        os.makedirs(os.path.dirname(durations))
+        with open(durations, "w") as f:
+            json.dump({"order/a": 10.0, "order/b": 30.0, "order/c": 20.0, "order/d": 40.0,
+                       "gone/test": 5.0}, f)
+        p, _ = self.run_tests(2, "order/")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with open(os.path.join(self.out, "order")) as f:
+            order = f.read().split()
+        self.assertEqual(len(order), 4, order)
+        # order/leaves_a_child has no time yet: it goes first (a new test may be the longest)
+        self.assertEqual(order, ["d", "b", "c", "a"])
+        with open(durations) as f:
+            saved = json.load(f)
+        self.assertEqual(saved["gone/test"], 5.0)
+        for name in ("order/a", "order/b", "order/c", "order/d"):
+            self.assertLess(saved[name], 10.0, "%s keeps the last run's time" % name)
+
+    def test_what_a_test_leaves_running_is_ended(self):
+        with open(os.path.join(self.tree, "tests/integration/test_order.py"), "w") as f:
+            f.write(ORDER)
+        p, _ = self.run_tests(2, "leaves_a_child")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("(tests/run.py killed processes this test left running)", p.stdout)
+        with open(os.path.join(self.out, "child")) as f:
+            self.assertTrue(self.gone(int(f.read())), "the test's child outlived it")
 
     def test_nothing_run_fails(self):
         p, _ = self.run_tests(2, "no such test")
