@@ -71,6 +71,9 @@ import types
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+# Both sides on QEMU TCG, as described above, wherever the host's KVM could nest: the baselines
+# below start QEMU with TCG themselves, and -icount works only under TCG (scripts/accel.py).
+os.environ.setdefault("KEEL_ACCEL", "tcg")
 import guestctl  # noqa: E402
 from netns import NetNS  # noqa: E402
 from rfbclient import RFBClient  # noqa: E402

@@ -72,38 +72,50 @@ sound: driver=dummy
 
 
 def ovmf_2m():
-    """Debian's OVMF_VARS.fd + OVMF_CODE.fd: exactly the classic 2 MiB OVMF.fd layout."""
+    """Debian's OVMF_VARS.fd + OVMF_CODE.fd: exactly the classic 2 MiB OVMF.fd layout. Built once
+    under build/bochs/ and shared by every Bochs run: written under a name of this process, then
+    renamed, so two tests starting at once never see a half-written file."""
     src = [OVMF_VARS, OVMF_CODE]
     if os.path.exists(OVMF_2M) and all(os.path.getmtime(OVMF_2M) >= os.path.getmtime(s) for s in src):
         return OVMF_2M
     os.makedirs(os.path.dirname(OVMF_2M), exist_ok=True)
-    with open(OVMF_2M + ".tmp", "wb") as out:
+    tmp = "%s.%d.tmp" % (OVMF_2M, os.getpid())
+    with open(tmp, "wb") as out:
         for s in src:
             with open(s, "rb") as f:
                 out.write(f.read())
-    if os.path.getsize(OVMF_2M + ".tmp") != 2 << 20:
+    if os.path.getsize(tmp) != 2 << 20:
+        os.unlink(tmp)
         raise TestFailure("OVMF_VARS.fd + OVMF_CODE.fd is not 2 MiB: Bochs cannot load it")
-    os.replace(OVMF_2M + ".tmp", OVMF_2M)
+    os.replace(tmp, OVMF_2M)
     return OVMF_2M
 
 
 def acpi_shim():
-    """tests/bochs_acpi.c as a UEFI app (GNU-EFI's own link recipe): the ACPI tables OVMF cannot find."""
+    """tests/bochs_acpi.c as a UEFI app (GNU-EFI's own link recipe): the ACPI tables OVMF cannot find.
+    Built like ovmf_2m(): under names of this process, the app renamed into place at the end."""
     if os.path.exists(SHIM_EFI) and os.path.getmtime(SHIM_EFI) >= os.path.getmtime(SHIM_SRC):
         return SHIM_EFI
     os.makedirs(os.path.dirname(SHIM_EFI), exist_ok=True)
-    obj, so = SHIM_EFI[:-4] + ".o", SHIM_EFI[:-4] + ".so"
+    base = "%s.%d" % (SHIM_EFI[:-4], os.getpid())
+    obj, so, efi = base + ".o", base + ".so", base + ".efi"
     steps = [["gcc"] + EFI_CFLAGS + ["-c", SHIM_SRC, "-o", obj],
              ["ld", "-nostdlib", "-znocombreloc", "-shared", "-Bsymbolic", "-T",
               "/usr/lib/elf_x86_64_efi.lds", "/usr/lib/crt0-efi-x86_64.o", obj, "-L/usr/lib",
               "-lefi", "-lgnuefi", "-o", so],
              ["objcopy", "-j", ".text", "-j", ".sdata", "-j", ".data", "-j", ".dynamic", "-j",
               ".dynsym", "-j", ".rel", "-j", ".rela", "-j", ".reloc", "--target", "efi-app-x86_64",
-              "--subsystem=10", so, SHIM_EFI]]
-    for cmd in steps:
-        p = subprocess.run(cmd, capture_output=True, text=True)
-        if p.returncode:
-            raise TestFailure("building the ACPI shim failed: %s\n%s" % (" ".join(cmd), p.stderr))
+              "--subsystem=10", so, efi]]
+    try:
+        for cmd in steps:
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            if p.returncode:
+                raise TestFailure("building the ACPI shim failed: %s\n%s" % (" ".join(cmd), p.stderr))
+        os.replace(efi, SHIM_EFI)
+    finally:
+        for f in (obj, so, efi):
+            if os.path.exists(f):
+                os.unlink(f)
     return SHIM_EFI
 
 

@@ -2,8 +2,10 @@
 """The emulator rig for integration tests: builds a boot disk, runs QEMU with
 OVMF, gives the serial console to the test (expect/send), keeps every log
 under build/tests/<name>/, and enforces a hard time limit."""
+import fcntl
 import os
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -13,6 +15,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import accel  # noqa: E402
 import mkdisk  # noqa: E402
 
 BUILD = os.path.join(ROOT, "build")
@@ -23,13 +26,20 @@ CPU_SVM = "EPYC,+svm,+npt"
 EXIT_SUCCESS = 33  # Keel's KEEL_EXIT_SUCCESS (0x10) through isa-debug-exit
 EXIT_FAILURE = 35
 EXIT_PANIC = 37
+SERIAL_PIPE_SIZE = 1 << 20  # the console bytes QEMU may write before this side reads them
+
+# KVM with the host's CPU where the host's KVM can nest, else single-threaded TCG with CPU_SVM
+# (scripts/accel.py; KEEL_ACCEL=tcg|kvm forces one); Machine's default cpu means ACCEL.cpu.
+ACCEL = accel.choose()
+# Keel's report of its backend on each CPU (arch/x86/svm/svm_cpu.c, arch/x86/vmx/vmx_cpu.c)
+BACKEND_REPORT = {"AMD-V": r"AMD-V rev \d+, \d+ ASIDs, NPT yes",
+                  "VT-x": r"VT-x rev \d+, EPT \(2M \w+, 1G \w+, A/D \w+\), VPID \w+, unrestricted guest"}
 
 
-# TCG with one thread for all vCPUs. Multi-threaded TCG (QEMU 7.2 and 10.0 alike) now and then
-# corrupts a VMCB under nested SVM with two CPUs: a #VMEXIT stores Keel's own state, just after
-# its VMRUN, as the guest's (an NPF on Keel's page tables; see issue 8's closing note). Keel still
-# runs on every CPU; QEMU interleaves them. KEEL_ACCEL=tcg brings the threads back.
-TCG = "tcg,thread=single"
+def backend():
+    """(name, report pattern) of the backend Keel runs under QEMU here: the one for the CPU QEMU
+    gives it (AMD-V on TCG's EPYC, the host's under KVM: VT-x on an Intel host)."""
+    return ACCEL.backend, BACKEND_REPORT[ACCEL.backend]
 
 
 def kernel_path():
@@ -97,13 +107,14 @@ class Machine:
                 "-device", "usb-storage,bus=xhci.0,drive=usb0,bootindex=0"]
 
     def command(self, disk):
-        self.serial_sock = os.path.join(self.dir, "serial.sock")
+        self.serial_pipe = os.path.join(self.dir, "serial")  # FIFOs serial.in and serial.out
         self.qmp_sock = os.path.join(self.dir, "qmp.sock")
-        return [os.environ.get("KEEL_QEMU", "qemu-system-x86_64"), "-machine", "q35", "-accel", os.environ.get("KEEL_ACCEL", TCG), "-cpu", self.cpu,
+        return [os.environ.get("KEEL_QEMU", "qemu-system-x86_64"), "-machine", "q35", "-accel", ACCEL.accel,
+                "-cpu", ACCEL.cpu if self.cpu == CPU_SVM else self.cpu,
                 "-smp", str(self.smp), "-m", self.mem] + self.firmware_args(disk) + [
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                 "-nodefaults", "-display", "none", "-vga", "std"] + ([] if self.reboot else ["-no-reboot"]) + [
-                "-chardev", "socket,id=ser0,path=%s,server=on,wait=on" % self.serial_sock,
+                "-chardev", "pipe,id=ser0,path=%s" % self.serial_pipe,
                 "-serial", "chardev:ser0",
                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp_sock,
                 # the CPU state at every reset: a triple fault in Keel shows here
@@ -116,13 +127,26 @@ class Machine:
         cmd = self.command_prefix + self.command(disk)
         with open(os.path.join(self.dir, "qemu.cmd"), "w") as f:
             f.write(" ".join(cmd) + "\n")
+        # The serial console through two FIFOs, not a socket: QEMU writes each byte on its own,
+        # and a Unix socket takes only ~280 of those before it pushes back, a pipe 1 MiB. A
+        # UART that cannot send keeps THR full, and Keel (which waits a bounded time) and a
+        # UART reset then lose bytes whenever this reader runs late: with two emulators on two
+        # cores it does. Opened read-write here, neither waits for QEMU to open its end.
+        for end in (".in", ".out"):
+            os.mkfifo(self.serial_pipe + end)
+        self.serial_out = os.open(self.serial_pipe + ".out", os.O_RDWR)
+        try:
+            fcntl.fcntl(self.serial_out, fcntl.F_SETPIPE_SZ, SERIAL_PIPE_SIZE)
+        except OSError:  # above this user's limit (fs.pipe-max-size): the default 64 KiB
+            pass
+        self.serial_in = os.open(self.serial_pipe + ".in", os.O_RDWR)
         self.stderr = open(os.path.join(self.dir, "qemu.stderr"), "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.stderr,
                                      stderr=self.stderr)
         self.deadline = time.time() + self.timeout
-        self.sock = self._connect(self.serial_sock)
         self.log = open(self.serial_log, "wb")
-        threading.Thread(target=self._reader, daemon=True).start()
+        self.reader = threading.Thread(target=self._reader, daemon=True)
+        self.reader.start()
         return self
 
     def _connect(self, path):
@@ -135,16 +159,21 @@ class Machine:
                 return s
             except OSError:
                 time.sleep(0.05)
-        raise TestFailure("cannot connect to QEMU's serial socket")
+        raise TestFailure("cannot connect to QEMU's socket %s" % path)
 
     def _reader(self):
+        """Copies the console to buf and the log until QEMU has exited and left nothing unread
+        (this side holds the FIFO open for writing too, so it never reads an end of file)."""
         while True:
             try:
-                data = self.sock.recv(65536)
+                ready = select.select([self.serial_out], [], [], 0.2)[0]
+                data = os.read(self.serial_out, 65536) if ready else b""
             except OSError:
                 break
             if not data:
-                break
+                if self.proc.poll() is not None:
+                    break
+                continue
             with self.lock:
                 self.buf += data
             self.log.write(data)
@@ -190,10 +219,11 @@ class Machine:
     def send(self, text, delay=0.0):
         data = text.encode() if isinstance(text, str) else text
         if not delay:
-            self.sock.sendall(data)
+            while data:
+                data = data[os.write(self.serial_in, data):]
             return
         for b in data:
-            self.sock.sendall(bytes([b]))
+            os.write(self.serial_in, bytes([b]))
             time.sleep(delay)
 
     def shell(self, command, timeout=60):
@@ -207,13 +237,23 @@ class Machine:
         m = self.expect(rx, timeout=timeout, start=start)
         return m.group(1).decode("utf-8", "replace").replace("\r", "").strip()
 
+    def cpu_seconds(self):
+        """The CPU time QEMU has had so far, all its threads: under TCG a measure of how far the
+        emulated machine got that, unlike the wall clock, does not grow with the host's load
+        (another emulator on the same cores, say)."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()  # after the command name: state, ...
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
     def tail(self, n=40):
         lines = self.text().splitlines()
         return "\n".join("    | " + l for l in lines[-n:])
 
     def wait_exit(self, timeout=60):
         try:
-            return self.proc.wait(self._left(timeout))
+            rc = self.proc.wait(self._left(timeout))
+            self.reader.join(5)  # everything QEMU wrote is in buf when this returns
+            return rc
         except subprocess.TimeoutExpired:
             raise TestFailure("QEMU did not exit in time; serial log: %s\n%s" % (
                 self.serial_log, self.tail()))
@@ -235,6 +275,21 @@ class Machine:
             raise TestFailure("QMP %s: %s" % (command, reply["error"]))
         return reply["return"]
 
+    def forward_port(self, guest_addr, guest_port):
+        """A port on 127.0.0.1 that QEMU's user network (-netdev user) forwards to guest_addr:
+        guest_port. The port is free when chosen; if anything (another test's QEMU) takes it
+        before QEMU binds it, QEMU says so and another is tried, so no test talks to another's."""
+        for _ in range(10):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            rule = "tcp:127.0.0.1:%d-%s:%s" % (port, guest_addr, guest_port)
+            said = self.qmp("human-monitor-command", **{"command-line": "hostfwd_add " + rule})
+            if not said.strip():  # HMP prints nothing when the forward is set up
+                return port
+        raise TestFailure("QEMU could not forward a host port to %s:%s: %s" % (
+            guest_addr, guest_port, said))
+
     def screendump(self, path):
         """The GOP framebuffer as (width, height, rgb bytes), read from QEMU's PPM dump."""
         self.qmp("screendump", filename=path)
@@ -248,11 +303,11 @@ class Machine:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        time.sleep(0.1)
-        try:
-            self.sock.close()
-        except Exception:
-            pass
+        if self.proc and self.serial_out is not None:
+            self.reader.join(5)  # it ends once it has read what QEMU wrote last
+            os.close(self.serial_in)
+            os.close(self.serial_out)
+            self.serial_in = self.serial_out = None
 
     def __enter__(self):
         return self.start()

@@ -9,7 +9,6 @@ client, whose key and pointer events reach the guest's virtio keyboard and table
 import os
 import random
 import re
-import socket
 import time
 
 import pngread
@@ -225,11 +224,7 @@ def test_vnc():
         info = ok(m, "info v1")
         port = re.search(r"VNC port (\d+)", info)
         check(port, "keelctl info shows no VNC port: %r" % info, m)
-        with socket.socket() as s:  # a free port here for QEMU's forward to the service VM's
-            s.bind(("127.0.0.1", 0))
-            host_port = s.getsockname()[1]
-        m.qmp("human-monitor-command", **{"command-line": "hostfwd_add tcp:127.0.0.1:%d-10.0.2.15:%s" % (
-            host_port, port.group(1))})
+        host_port = m.forward_port("10.0.2.15", port.group(1))
         with Console(m, "v1") as con:
             want = show_image(con, m)
             for kind, dev in (("keyboard", "kbd"), ("tablet", "ptr")):

@@ -96,13 +96,17 @@ def test_four_vcpus_on_two_cpus():
             check(con.run("nproc") == "4", "guest does not have 4 vCPUs", m)
             con.run("for i in 1 2 3 4; do (n=0; while [ $n -lt 60000 ]; do n=$((n+1)); done; "
                     "echo loop-done > /tmp/done.$i) & done")
-        worst = 0.0
+        worst, times = 0.0, []
         for _ in range(5):
-            t0 = time.time()
+            t0, c0 = time.time(), m.cpu_seconds()
             check(m.shell("echo service-answers", timeout=30) == "service-answers",
                   "service VM shell", m)
-            worst = max(worst, time.time() - t0)
+            # QEMU's CPU time where the host gave it less than the wall clock (a loaded host)
+            times.append((time.time() - t0, m.cpu_seconds() - c0))
+            worst = max(worst, min(times[-1]))
             time.sleep(1)
+        with open(os.path.join(m.dir, "answers.txt"), "w") as f:  # the figures, pass or fail
+            f.write("".join("answer in %.2f s wall, %.2f s of QEMU's CPU time\n" % t for t in times))
         vms, _ = listing(m)
         check(vms["wide"][0] == "running", "wide is %s" % vms["wide"][0], m)
         with Console(m, "wide") as con:
@@ -113,7 +117,8 @@ def test_four_vcpus_on_two_cpus():
                 check(time.time() < deadline, "the guest's loops did not finish", m)
                 time.sleep(5)
         # generous: a slice is 10 ms, and 5 s under nested emulation still means "not starved"
-        check(worst < 5.0, "the service VM took %.1f s to answer while the guest spun" % worst, m)
+        check(worst < 5.0, "the service VM took %.1f s of QEMU's time to answer while the guest "
+              "spun" % worst, m)
         ok(m, "stop wide --force")
         ok(m, "destroy wide")
 

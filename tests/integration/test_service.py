@@ -30,11 +30,20 @@ def boot_to_shell(m):
 
 
 def guest_clock(m):
-    """(host seconds, guest seconds) read as close together as the console allows."""
-    h0 = time.time()
-    g = float(m.shell("cut -d' ' -f1 /proc/uptime"))
-    h1 = time.time()
-    return (h0 + h1) / 2, g
+    """(host seconds, guest seconds, error): the guest's uptime, read through the console, and
+    the middle of the host times before and after the read; the guest read its clock between
+    them, so within `error` (half the round trip, plus uptime's 10 ms) of that middle. The
+    quickest of up to three reads: a busy host (another emulator on the cores) slows some."""
+    best = None
+    for _ in range(3):
+        h0 = time.time()
+        g = float(m.shell("cut -d' ' -f1 /proc/uptime"))
+        h1 = time.time()
+        if best is None or (h1 - h0) / 2 + 0.01 < best[2]:
+            best = ((h0 + h1) / 2, g, (h1 - h0) / 2 + 0.01)
+        if best[2] < 0.1:
+            break
+    return best
 
 
 def check_basics(m, vcpus, memory_mib):
@@ -48,18 +57,32 @@ def check_basics(m, vcpus, memory_mib):
 
 
 def check_clock_and_load(m, vcpus):
-    """A CPU loop on every vCPU while the guest clock is compared with the host's over 20 s."""
-    h0, g0 = guest_clock(m)
+    """A CPU loop on every vCPU while the guest clock is compared with the host's over 20 s or
+    more: the guest's time must run at the host's rate within 3%, beyond the reads' own error,
+    which the span is made long enough to keep under 2% of it."""
+    h0, g0, e0 = guest_clock(m)
     m.shell("for i in $(seq %d); do (n=0; while [ $n -lt 150000 ]; do n=$((n+1)); done; "
             "echo loop-done) & done" % vcpus)
     m.shell("wait", timeout=300)
     done = len(re.findall(r"^loop-done", m.text(), re.M))
     check(done >= vcpus, "only %d of %d CPU loops finished" % (done, vcpus), m)
-    while time.time() - h0 < 21:
-        time.sleep(1)
-    h1, g1 = guest_clock(m)
-    rate = (g1 - g0) / (h1 - h0)
-    check(0.97 < rate < 1.03, "guest time ran at %.3f of host time over %.0f s" % (rate, h1 - h0), m)
+    until = h0 + 21
+    while True:
+        while time.time() < until:
+            time.sleep(1)
+        h1, g1, e1 = guest_clock(m)
+        span, error = h1 - h0, e0 + e1
+        if error <= 0.02 * span or span > 120:
+            break
+        until = h0 + min(error / 0.02, 125)  # a span 50 times the reads' error, or at most ~2 min
+    check(error <= 0.02 * span, "the console reads took too long to time the guest's clock: "
+          "%.2f s of error over %.0f s" % (error, span), m)
+    drift = abs((g1 - g0) - span)
+    with open(os.path.join(m.dir, "clock.txt"), "w") as f:  # the figures, pass or fail
+        f.write("host %.3f s, guest %.3f s, reads within %.3f s (%.3f + %.3f)\n" % (
+            span, g1 - g0, error, e0, e1))
+    check(drift <= 0.03 * span + error, "guest time ran at %.3f of host time over %.0f s (reads "
+          "within %.2f s)" % ((g1 - g0) / span, span, error), m)
     loc = m.shell("grep LOC: /proc/interrupts").split()
     ticks = [int(x) for x in loc[1:1 + vcpus]]
     check(all(t > 100 for t in ticks), "local timer interrupts per CPU: %s" % ticks, m)
