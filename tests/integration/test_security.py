@@ -7,13 +7,16 @@ import re
 import time
 
 from guestctl import Console, boot, files, keelctl, listing, ok, wait_info
+import rig
 from rig import BUILD, Machine, TestFailure, check, kernel_path
 
 INITRD = os.path.join(BUILD, "service-initrd.img")
 MiB = 1 << 20
 # QEMU's default CPU: no 1 GiB pages, 40 physical address bits, and OVMF puts the 64-bit PCI
 # window at 0xE0_0000_0000, beyond what Keel and the service VM used to map.
-CPU_QEMU64 = "qemu64,+svm,+npt"
+# Under KVM (scripts/accel.py), the host's CPU with the same two facts.
+CPU_QEMU64 = ("qemu64,+svm,+npt" if rig.ACCEL.kind == "tcg" else
+              "host,-pdpe1gb,host-phys-bits=off,phys-bits=40")
 RESERVED = "00:05.0"  # an e1000e kept from the service VM (pci.reserve)
 HPET = 0xFED00000
 AMD_IOMMU = 0xFED80000  # QEMU's amd-iommu register block (IVRS)
