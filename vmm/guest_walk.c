@@ -9,7 +9,6 @@
  */
 #include <arch/x86/cpu.h>
 #include <keel/guest_walk.h>
-#include <keel/memory.h>
 #include <keel/vcpu_run.h>
 #include <keel/vm.h>
 
@@ -89,45 +88,15 @@ void guest_paging(struct vcpu *v, struct x86_paging *p)
 	p->cpl = guest_cpl(v, p->cr0, p->rflags);
 }
 
-/* A paging-structure entry in guest RAM, in Keel's map; NULL if not RAM (or not writable). */
-static void *walk_entry(struct vm *vm, gpa_t gpa, bool write)
-{
-	u32 perms;
-	hpa_t pa;
-
-	if (!pt_lookup(&vm->gpa, gpa, &pa, &perms, NULL) || (write && !(perms & PT_W)))
-		return NULL;
-	return phys_to_virt(pa);
-}
-
-/* One load, as the CPU reads an entry: a writer on another vCPU cannot tear it. */
+/* Entries read with one load and A/D flags set with locked operations, as the CPU does (4.8). */
 static int walk_read(void *ctx, gpa_t gpa, unsigned int size, u64 *val)
 {
-	void *e = walk_entry(ctx, gpa, false);
-
-	if (!e)
-		return -EFAULT;
-	*val = size == 4 ? __atomic_load_n((u32 *)e, __ATOMIC_RELAXED) :
-			   __atomic_load_n((u64 *)e, __ATOMIC_RELAXED);
-	return 0;
+	return vm_read_entry(ctx, gpa, size, val);
 }
 
-/* The CPU sets accessed and dirty flags with locked operations (SDM 3A 4.8): so does Keel. */
 static int walk_cmpxchg(void *ctx, gpa_t gpa, unsigned int size, u64 old, u64 new_val)
 {
-	void *e = walk_entry(ctx, gpa, true);
-	u32 old32 = (u32)old;
-	bool done;
-
-	if (!e)
-		return -EFAULT;
-	if (size == 4)
-		done = __atomic_compare_exchange_n((u32 *)e, &old32, (u32)new_val, false,
-						   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-	else
-		done = __atomic_compare_exchange_n((u64 *)e, &old, new_val, false, __ATOMIC_SEQ_CST,
-						   __ATOMIC_SEQ_CST);
-	return done ? 0 : -EAGAIN;
+	return vm_cmpxchg_entry(ctx, gpa, size, old, new_val);
 }
 
 static const struct x86_paging_ops walk_ops = { walk_read, walk_cmpxchg, walk_pkru };
