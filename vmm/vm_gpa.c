@@ -173,6 +173,54 @@ static int vm_copy(struct vm *vm, gpa_t gpa, void *buf, size_t len, bool write)
 	return ret;
 }
 
+/*
+ * A paging-structure entry of the guest's own tables, accessed as the CPU
+ * accesses it: one aligned load or one locked compare-exchange (SDM 3A 4.8),
+ * so a writer on another vCPU cannot tear it; under the lock, so the page
+ * cannot leave the map meanwhile.
+ */
+static void *entry_locked(struct vm *vm, gpa_t gpa, unsigned int size, bool write)
+{
+	hpa_t pa;
+	u32 perms;
+
+	if ((size != 4 && size != 8) || (gpa & (size - 1)) ||
+	    !pt_lookup(&vm->gpa, gpa, &pa, &perms, NULL) || (write && !(perms & PT_W)))
+		return NULL;
+	return phys_to_virt(pa);
+}
+
+int vm_read_entry(struct vm *vm, gpa_t gpa, unsigned int size, u64 *val)
+{
+	void *e;
+
+	spin_lock(&vm->gpa_lock);
+	e = entry_locked(vm, gpa, size, false);
+	if (e)
+		*val = size == 4 ? __atomic_load_n((u32 *)e, __ATOMIC_RELAXED) :
+				   __atomic_load_n((u64 *)e, __ATOMIC_RELAXED);
+	spin_unlock(&vm->gpa_lock);
+	return e ? 0 : -EFAULT;
+}
+
+int vm_cmpxchg_entry(struct vm *vm, gpa_t gpa, unsigned int size, u64 old, u64 new_val)
+{
+	u32 old32 = (u32)old;
+	bool done = false;
+	void *e;
+
+	spin_lock(&vm->gpa_lock);
+	e = entry_locked(vm, gpa, size, true);
+	if (e && size == 4)
+		done = __atomic_compare_exchange_n((u32 *)e, &old32, (u32)new_val, false,
+						   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	else if (e)
+		done = __atomic_compare_exchange_n((u64 *)e, &old, new_val, false, __ATOMIC_SEQ_CST,
+						   __ATOMIC_SEQ_CST);
+	spin_unlock(&vm->gpa_lock);
+	return !e ? -EFAULT : done ? 0 : -EAGAIN;
+}
+
 int vm_read(struct vm *vm, gpa_t gpa, void *buf, size_t len)
 {
 	return vm_copy(vm, gpa, buf, len, false);

@@ -100,6 +100,8 @@ struct vcpu_segment {
 };
 #define SEG_ATTR_P BIT(7)
 #define SEG_ATTR_S BIT(4)
+#define SEG_ATTR_DPL_SHIFT 5
+#define SEG_ATTR_DPL (3u << SEG_ATTR_DPL_SHIFT)
 #define SEG_ATTR_L BIT(9)
 #define SEG_ATTR_DB BIT(10)
 #define SEG_ATTR_G BIT(11)

@@ -104,6 +104,13 @@ bool vm_lookup(struct vm *vm, gpa_t gpa, hpa_t *hpa, u32 *perms);
 int vm_read(struct vm *vm, gpa_t gpa, void *buf, size_t len);
 int vm_write(struct vm *vm, gpa_t gpa, const void *buf, size_t len);
 int vm_zero(struct vm *vm, gpa_t gpa, size_t len);
+/*
+ * An aligned 4- or 8-byte entry of the guest's page tables, read with one
+ * load, or replaced by new_val if it still holds old (locked compare-exchange:
+ * 0, or -EAGAIN); -EFAULT if not guest RAM (or, for the exchange, read-only).
+ */
+int vm_read_entry(struct vm *vm, gpa_t gpa, unsigned int size, u64 *val);
+int vm_cmpxchg_entry(struct vm *vm, gpa_t gpa, unsigned int size, u64 old, u64 new_val);
 bool vm_is_ram(struct vm *vm, gpa_t gpa);
 int vm_register_io(struct vm *vm, const struct io_handler *h);
 /* Returns the registered handler (its base and size may be moved later), or NULL. */

@@ -3,6 +3,7 @@
 #ifndef KEEL_X86_EMULATE_H
 #define KEEL_X86_EMULATE_H
 
+#include <keel/x86_paging.h>
 #include <lib/types.h>
 
 /*
@@ -153,15 +154,20 @@ struct x86_regs {
  * errno, which x86_emulate_mmio() passes back unchanged. Values are
  * little-endian in the low "size" bytes. ram_read/ram_write return -EFAULT
  * when gpa is not guest RAM; the emulator then treats that side of a string
- * instruction as MMIO too. translate walks the guest's page tables.
+ * instruction as MMIO too. translate walks the guest's page tables for one
+ * access (X86_ACC_*) with every check the CPU makes; it may also return
+ * X86_FAULT with *fault, or X86_RETRY.
  */
 struct x86_emul_ops {
 	int (*mmio_read)(void *ctx, gpa_t gpa, unsigned int size, u64 *val);
 	int (*mmio_write)(void *ctx, gpa_t gpa, unsigned int size, u64 val);
-	int (*translate)(void *ctx, u64 linear, bool write, gpa_t *gpa);
+	int (*translate)(void *ctx, u64 linear, u32 access, gpa_t *gpa, struct x86_fault *fault);
 	int (*ram_read)(void *ctx, gpa_t gpa, void *buf, unsigned int size);
 	int (*ram_write)(void *ctx, gpa_t gpa, const void *buf, unsigned int size);
 };
+
+/* translate could not finish (the entries kept changing): nothing was done, run it again. */
+#define X86_RETRY 2
 
 /*
  * Decodes one instruction from bytes[0..len). Reads no byte at or past len.
@@ -172,14 +178,20 @@ struct x86_emul_ops {
 int x86_decode(const u8 *bytes, size_t len, enum x86_mode mode, struct x86_insn *out);
 
 /*
- * Performs insn, whose access faulted at fault_gpa, on regs. Returns 0, or a
- * negative errno with the VM to be stopped; on any error regs is unchanged
- * (a device may already have seen a read). String instructions with REP do
- * one iteration per call and leave rip unchanged until rCX reaches 0. Not
- * for faults taken while the CPU walked the guest's page tables.
+ * Performs insn, whose access faulted at fault_gpa, on regs. Every memory
+ * access it makes goes through ops->translate first, checked as the CPU
+ * checks it (the other side of a string instruction, and the operand again:
+ * the guest's tables may have changed since the exit). Returns 0; X86_FAULT
+ * with *fault, the exception the CPU raises, before any access; X86_RETRY
+ * from translate; or a negative errno with the VM to be stopped. On anything but 0, regs is
+ * unchanged (a device may already have seen a read after an errno). String
+ * instructions with REP do one iteration per call and leave rip unchanged
+ * until rCX reaches 0, so a fault leaves rCX, rSI and rDI at the faulting
+ * iteration, as on the CPU. Not for faults taken while the CPU walked the
+ * guest's page tables.
  */
 int x86_emulate_mmio(struct x86_regs *regs, const struct x86_insn *insn, gpa_t fault_gpa,
-		     const struct x86_emul_ops *ops, void *ctx);
+		     const struct x86_emul_ops *ops, void *ctx, struct x86_fault *fault);
 
 /* The linear address of insn's ModRM or moffs memory operand. */
 u64 x86_insn_linear(const struct x86_regs *regs, const struct x86_insn *insn);

@@ -18,6 +18,7 @@ struct fz {
 	gpa_t ram_base;
 	u64 rng;
 	int calls;
+	int device_calls; /* MMIO reads and writes */
 };
 
 static u64 fz_next(struct fz *f)
@@ -42,6 +43,7 @@ static int fz_mmio_read(void *ctx, gpa_t gpa, unsigned int size, u64 *val)
 	(void)gpa;
 	fz_check_size(size);
 	f->calls++;
+	f->device_calls++;
 	*val = fz_next(f);
 	return (*val & 0xff) == 0 ? -EIO : 0;
 }
@@ -55,17 +57,26 @@ static int fz_mmio_write(void *ctx, gpa_t gpa, unsigned int size, u64 val)
 	if (size < 8 && (val >> (8 * size)))
 		__builtin_trap(); /* the emulator must truncate */
 	f->calls++;
+	f->device_calls++;
 	return 0;
 }
 
-static int fz_translate(void *ctx, u64 linear, bool write, gpa_t *gpa)
+static int fz_translate(void *ctx, u64 linear, u32 access, gpa_t *gpa, struct x86_fault *fault)
 {
 	struct fz *f = ctx;
+	u64 pick = fz_next(f);
 
-	(void)write;
+	if (access & ~(u32)X86_ACC_WRITE)
+		__builtin_trap(); /* data accesses, explicit */
 	f->calls++;
-	if ((fz_next(f) & 0x1f) == 0)
+	if ((pick & 0x1f) == 0)
 		return -EFAULT;
+	if ((pick & 0x1f) == 1) {
+		*fault = (struct x86_fault){ X86_EXC_PF, (u32)(pick >> 32) & 0x1f, linear };
+		return X86_FAULT;
+	}
+	if ((pick & 0x3f) == 2)
+		return X86_RETRY;
 	*gpa = linear;
 	return 0;
 }
@@ -148,9 +159,18 @@ static void fz_emulate(struct fz *f, const struct x86_insn *in)
 	f->ram_base = (fz_next(f) & 1) ? r.gpr[X86_RDI] : r.gpr[X86_RSI];
 	f->ram_base -= fz_next(f) & 0x1f;
 	for (int step = 0; step < FZ_MAX_STEPS; step++) {
-		u64 rip = r.rip;
+		struct x86_regs before = r;
+		struct x86_fault exc;
+		int devices = f->device_calls;
+		int rc = x86_emulate_mmio(&r, in, fault, &fz_ops, f, &exc);
 
-		if (x86_emulate_mmio(&r, in, fault, &fz_ops, f) || r.rip != rip)
+		/* a fault or a retry happens before any access, and changes nothing */
+		if ((rc == X86_FAULT || rc == X86_RETRY) &&
+		    (memcmp(&before, &r, sizeof(r)) || f->device_calls != devices))
+			__builtin_trap();
+		if (rc == X86_FAULT && exc.vector != X86_EXC_PF && exc.vector != X86_EXC_SS)
+			__builtin_trap();
+		if (rc || r.rip != before.rip)
 			break;
 	}
 }

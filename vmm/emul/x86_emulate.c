@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Applies a decoded instruction that faulted on MMIO: performs the access
+ * Applies a decoded instruction that faulted on MMIO: checks every access it
+ * makes as the CPU would (through the caller's page walk), performs them
  * through the caller's callbacks, then updates registers, flags and RIP the
  * way the CPU would have. Registers change only after every access succeeded.
  */
@@ -226,21 +227,49 @@ static int x86_emul_xchg(struct x86_regs *regs, const struct x86_insn *insn, gpa
 	return rc;
 }
 
+/* A fault-class #GP from a non-canonical address is #SS when the segment is SS (SDM 3A 6.15). */
+static int x86_translate(const struct x86_emul_ops *ops, void *ctx, u8 seg, u64 lin, u32 access,
+			 gpa_t *gpa, struct x86_fault *fault)
+{
+	int rc = ops->translate(ctx, lin, access, gpa, fault);
+
+	if (rc == X86_FAULT && fault->vector == X86_EXC_GP && seg == X86_SEG_SS)
+		fault->vector = X86_EXC_SS;
+	return rc;
+}
+
+/* The ModRM operand is written unless it is the source or only compared. */
+static u32 x86_operand_access(const struct x86_insn *insn)
+{
+	if (insn->form == X86_FORM_REG_RM || insn->op == X86_OP_CMP || insn->op == X86_OP_TEST)
+		return 0;
+	return X86_ACC_WRITE;
+}
+
 /*
  * The exit reports the GPA; paging keeps the low 12 bits, so they must match
- * the decoded address. A mismatch means the decode is not the instruction
- * that faulted (the guest rewrote it). Split accesses are not supported.
+ * the decoded address: a mismatch means the decode is not the instruction
+ * that faulted (the guest rewrote it). The operand is translated again with
+ * the access the instruction makes, so a read-modify-write is checked as a
+ * write and the accessed and dirty flags are set; the CPU checked it before
+ * the exit, but the guest's tables may have changed since. The access goes to
+ * the GPA the CPU reported even if they now name another page: the CPU may
+ * hold that translation in its TLB until the guest invalidates it (SDM 3A
+ * 4.10.4.3), and running it again could loop. Split accesses are not
+ * supported.
  */
 static int x86_check_access(const struct x86_regs *regs, const struct x86_insn *insn,
-			    gpa_t fault_gpa)
+			    gpa_t fault_gpa, const struct x86_emul_ops *ops, void *ctx,
+			    struct x86_fault *fault)
 {
-	u64 off = X86_PAGE_OFFSET(x86_insn_linear(regs, insn));
+	u64 lin = x86_insn_linear(regs, insn);
+	gpa_t gpa;
 
-	if (off + insn->mem_size > PAGE_SIZE)
+	if (X86_PAGE_OFFSET(lin) + insn->mem_size > PAGE_SIZE)
 		return -ENOTSUP;
-	if (off != X86_PAGE_OFFSET(fault_gpa))
+	if (X86_PAGE_OFFSET(lin) != X86_PAGE_OFFSET(fault_gpa))
 		return -EINVAL;
-	return 0;
+	return x86_translate(ops, ctx, insn->mem.seg, lin, x86_operand_access(insn), &gpa, fault);
 }
 
 #define FORM(f) BIT(X86_FORM_##f)
@@ -324,7 +353,7 @@ struct x86_side {
 
 static int x86_side_locate(const struct x86_regs *regs, const struct x86_insn *insn,
 			   gpa_t fault_gpa, const struct x86_emul_ops *ops, void *ctx, u8 seg,
-			   u8 reg, bool write, struct x86_side *s)
+			   u8 reg, u32 access, struct x86_side *s, struct x86_fault *fault)
 {
 	u64 ea = regs->gpr[reg] & x86_mask(insn->addr_size);
 	u64 lin = x86_linear(regs, insn, seg, ea);
@@ -332,7 +361,7 @@ static int x86_side_locate(const struct x86_regs *regs, const struct x86_insn *i
 
 	if (X86_PAGE_OFFSET(lin) + insn->op_size > PAGE_SIZE)
 		return -ENOTSUP;
-	rc = ops->translate(ctx, lin, write, &s->gpa);
+	rc = x86_translate(ops, ctx, seg, lin, access, &s->gpa, fault);
 	if (rc)
 		return rc;
 	s->mmio = X86_PAGE_NUMBER(s->gpa) == X86_PAGE_NUMBER(fault_gpa);
@@ -392,11 +421,13 @@ static void x86_string_step(struct x86_regs *regs, const struct x86_insn *insn)
 }
 
 /*
- * One element of MOVS or STOS. Both addresses are translated before any
- * access; the side on fault_gpa's page is MMIO, the other RAM.
+ * One element of MOVS or STOS. Both addresses are translated, the source's
+ * first as the CPU reads it first, and checked before any access (the CPU
+ * checked only the side that exited); the side on fault_gpa's page is MMIO,
+ * the other RAM.
  */
 static int x86_emul_string(struct x86_regs *regs, const struct x86_insn *insn, gpa_t fault_gpa,
-			   const struct x86_emul_ops *ops, void *ctx)
+			   const struct x86_emul_ops *ops, void *ctx, struct x86_fault *fault)
 {
 	u8 size = insn->op_size;
 	struct x86_side src, dst;
@@ -408,12 +439,13 @@ static int x86_emul_string(struct x86_regs *regs, const struct x86_insn *insn, g
 		return 0;
 	}
 	if (insn->op == X86_OP_MOVS) {
-		rc = x86_side_locate(regs, insn, fault_gpa, ops, ctx, insn->mem.seg, X86_RSI, false,
-				     &src);
+		rc = x86_side_locate(regs, insn, fault_gpa, ops, ctx, insn->mem.seg, X86_RSI, 0,
+				     &src, fault);
 		if (rc)
 			return rc;
 	}
-	rc = x86_side_locate(regs, insn, fault_gpa, ops, ctx, X86_SEG_ES, X86_RDI, true, &dst);
+	rc = x86_side_locate(regs, insn, fault_gpa, ops, ctx, X86_SEG_ES, X86_RDI, X86_ACC_WRITE,
+			     &dst, fault);
 	if (rc)
 		return rc;
 	if (insn->op == X86_OP_MOVS)
@@ -428,18 +460,18 @@ static int x86_emul_string(struct x86_regs *regs, const struct x86_insn *insn, g
 }
 
 int x86_emulate_mmio(struct x86_regs *regs, const struct x86_insn *insn, gpa_t fault_gpa,
-		     const struct x86_emul_ops *ops, void *ctx)
+		     const struct x86_emul_ops *ops, void *ctx, struct x86_fault *fault)
 {
 	int rc;
 
-	if (!insn || !ops)
+	if (!insn || !ops || !fault)
 		return -EINVAL;
 	rc = x86_validate(regs, insn, ops);
 	if (rc)
 		return rc;
 	if (insn->form == X86_FORM_STRING)
-		return x86_emul_string(regs, insn, fault_gpa, ops, ctx);
-	rc = x86_check_access(regs, insn, fault_gpa);
+		return x86_emul_string(regs, insn, fault_gpa, ops, ctx, fault);
+	rc = x86_check_access(regs, insn, fault_gpa, ops, ctx, fault);
 	if (rc)
 		return rc;
 	switch (insn->op) {

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * Nested page faults: an access to emulated MMIO is decoded and carried out
- * by the instruction emulator against the device that owns the address.
- * Anything else outside a guest's RAM stops that guest; the service VM,
- * which drives the machine's platform and may probe what is not its own,
- * finds nothing there instead: reads give all ones, writes are dropped (as
- * a bus master abort), with a log line.
+ * by the instruction emulator against the device that owns the address, each
+ * of its accesses checked through the guest's page tables as the CPU checks
+ * them (a violation becomes the guest's #PF). Anything else outside a
+ * guest's RAM stops that guest; the service VM, which drives the machine's
+ * platform and may probe what is not its own, finds nothing there instead:
+ * reads give all ones, writes are dropped (as a bus master abort), with a log
+ * line.
  */
 #include <keel/dm.h>
 #include <keel/guest_walk.h>
@@ -38,9 +40,15 @@ static int absent(struct vcpu *v, gpa_t gpa, unsigned int size, bool write, u64 
 	return 0;
 }
 
+/* The emulator's context: the vCPU and its paging state at the exit. */
+struct emul_ctx {
+	struct vcpu *v;
+	struct x86_paging paging;
+};
+
 static int emul_mmio_read(void *ctx, gpa_t gpa, unsigned int size, u64 *val)
 {
-	struct vcpu *v = ctx;
+	struct vcpu *v = ((struct emul_ctx *)ctx)->v;
 	const struct mmio_handler *h = find(v->vm, gpa);
 
 	if (!h && v->vm->absent_mmio)
@@ -55,7 +63,7 @@ static int emul_mmio_read(void *ctx, gpa_t gpa, unsigned int size, u64 *val)
 
 static int emul_mmio_write(void *ctx, gpa_t gpa, unsigned int size, u64 val)
 {
-	struct vcpu *v = ctx;
+	struct vcpu *v = ((struct emul_ctx *)ctx)->v;
 	const struct mmio_handler *h = find(v->vm, gpa);
 
 	if (!h && v->vm->absent_mmio)
@@ -67,19 +75,23 @@ static int emul_mmio_write(void *ctx, gpa_t gpa, unsigned int size, u64 val)
 	return h->write ? h->write(v, h->opaque, gpa - h->base, (u8)size, val) : 0;
 }
 
-static int emul_translate(void *ctx, u64 linear, bool write, gpa_t *gpa)
+/* Page tables that keep changing under the walk: let the guest run the instruction again. */
+static int emul_translate(void *ctx, u64 linear, u32 access, gpa_t *gpa, struct x86_fault *f)
 {
-	return guest_translate(ctx, linear, write, gpa);
+	struct emul_ctx *c = ctx;
+	int rc = guest_translate(c->v, &c->paging, linear, access, gpa, f);
+
+	return rc == -EAGAIN ? X86_RETRY : rc;
 }
 
 static int emul_ram_read(void *ctx, gpa_t gpa, void *buf, unsigned int size)
 {
-	return vm_read(((struct vcpu *)ctx)->vm, gpa, buf, size);
+	return vm_read(((struct emul_ctx *)ctx)->v->vm, gpa, buf, size);
 }
 
 static int emul_ram_write(void *ctx, gpa_t gpa, const void *buf, unsigned int size)
 {
-	return vm_write(((struct vcpu *)ctx)->vm, gpa, buf, size);
+	return vm_write(((struct emul_ctx *)ctx)->v->vm, gpa, buf, size);
 }
 
 static const struct x86_emul_ops emul_ops = {
@@ -143,25 +155,43 @@ static enum exit_action outside(struct vcpu *v, const struct vm_exit *e)
 			 (unsigned long long)vcpu_ops->get_reg(v, VCPU_RIP));
 }
 
+/* The instruction ends in a fault, or is to run again: nothing of it is kept. */
+static enum exit_action not_done(struct vcpu *v, const struct x86_fault *f)
+{
+	if (f)
+		guest_raise(v, f);
+	dm_instruction_done(v);
+	return ACT_RESUME;
+}
+
 enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e)
 {
+	struct emul_ctx c = { .v = v };
 	gpa_t gpa = e->npf.gpa;
 	u8 bytes[X86_MAX_INSN_LEN];
+	struct x86_fault fault;
 	struct x86_insn insn;
 	struct x86_regs regs;
 	size_t n;
-	int ret;
+	int ret, fetch;
 
 	if (!find(v->vm, gpa) && ((!v->vm->dm_devs && !v->vm->absent_mmio) || e->npf.fetch))
 		return outside(v, e);
-	n = guest_fetch(v, bytes, sizeof(bytes));
+	guest_paging(v, &c.paging);
+	fetch = guest_fetch(v, &c.paging, bytes, sizeof(bytes), &n, &fault);
 	ret = x86_decode(bytes, n, guest_mode(v), &insn);
+	if (ret == -EAGAIN && fetch == X86_FAULT)
+		return not_done(v, &fault); /* the bytes it needs are no longer fetchable */
+	if (ret == -EAGAIN && fetch == -EAGAIN)
+		return not_done(v, NULL);
 	if (ret)
 		return bad_insn(v, gpa, bytes, n, ret);
 	regs_load(v, &regs);
-	ret = x86_emulate_mmio(&regs, &insn, gpa, &emul_ops, v);
+	ret = x86_emulate_mmio(&regs, &insn, gpa, &emul_ops, &c, &fault);
 	if (ret == -EAGAIN)
 		return ACT_WAIT; /* keel-dm answers first; the instruction runs again */
+	if (ret == X86_FAULT || ret == X86_RETRY)
+		return not_done(v, ret == X86_FAULT ? &fault : NULL);
 	if (ret == -EFAULT && !find(v->vm, gpa))
 		return outside(v, e); /* keel-dm has nothing there either */
 	if (ret)

@@ -200,11 +200,15 @@ static struct vmcb_seg *seg_field(struct vmcb_save *st, enum vcpu_seg s)
 	return segs[s];
 }
 
+/* APM2 15.5.1: the CPU takes CPL from the VMCB's CPL field, which SS.DPL may not match: report it. */
 static void svm_get_seg(struct vcpu *v, enum vcpu_seg s, struct vcpu_segment *out)
 {
-	const struct vmcb_seg *f = seg_field(&sv(v)->vmcb->save, s);
+	struct vmcb_save *st = &sv(v)->vmcb->save;
+	const struct vmcb_seg *f = seg_field(st, s);
 
 	*out = (struct vcpu_segment){ f->selector, f->attrib, f->limit, f->base };
+	if (s == SEG_SS)
+		out->attr = (u16)((out->attr & ~SEG_ATTR_DPL) | (st->cpl << SEG_ATTR_DPL_SHIFT));
 }
 
 static void svm_set_seg(struct vcpu *v, enum vcpu_seg s, const struct vcpu_segment *in)
@@ -213,7 +217,7 @@ static void svm_set_seg(struct vcpu *v, enum vcpu_seg s, const struct vcpu_segme
 
 	*seg_field(st, s) = (struct vmcb_seg){ in->selector, in->attr, in->limit, in->base };
 	if (s == SEG_SS)
-		st->cpl = (in->attr >> 5) & 3; /* APM2 15.5.1: CPL is SS.DPL */
+		st->cpl = (in->attr & SEG_ATTR_DPL) >> SEG_ATTR_DPL_SHIFT; /* APM2 15.5.1 */
 }
 
 static bool svm_inject(struct vcpu *v, const struct vcpu_event *ev)

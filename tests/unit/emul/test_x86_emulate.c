@@ -23,6 +23,11 @@ static struct fake {
 	u64 xlate_add; /* gpa = linear + xlate_add */
 	int xlate_rc;
 	int mmio_rc;
+	u64 fault_page;	 /* linear page whose translation raises fault_vector (0: none) */
+	u8 fault_vector; /* 0: #PF */
+	u32 fault_error;
+	u32 access[8];		/* the access kinds translate saw, in order */
+	struct x86_fault fault; /* what the emulator reports */
 } fk;
 
 static u64 load_le(const u8 *p, unsigned int size)
@@ -77,13 +82,20 @@ static int f_mmio_write(void *ctx, gpa_t gpa, unsigned int size, u64 val)
 	return 0;
 }
 
-static int f_translate(void *ctx, u64 linear, bool write, gpa_t *gpa)
+static int f_translate(void *ctx, u64 linear, u32 access, gpa_t *gpa, struct x86_fault *f)
 {
-	(void)write;
 	CHECK(ctx == &fk);
+	CHECK(!(access & ~(u32)(X86_ACC_WRITE | X86_ACC_FETCH | X86_ACC_IMPLICIT)));
+	if (fk.translates < (int)ARRAY_SIZE(fk.access))
+		fk.access[fk.translates] = access;
 	fk.translates++;
 	if (fk.xlate_rc)
 		return fk.xlate_rc;
+	if (fk.fault_page && (linear & ~0xfffULL) == fk.fault_page) {
+		*f = (struct x86_fault){ fk.fault_vector ? fk.fault_vector : X86_EXC_PF,
+					 fk.fault_error, linear };
+		return X86_FAULT;
+	}
 	*gpa = linear + fk.xlate_add;
 	return 0;
 }
@@ -145,7 +157,7 @@ static int emulate(struct x86_regs *r, enum x86_mode mode, const u8 *enc, size_t
 	CHECK_EQ(in.len, n);
 	if (rc)
 		return rc;
-	return x86_emulate_mmio(r, &in, gpa, &fake_ops, &fk);
+	return x86_emulate_mmio(r, &in, gpa, &fake_ops, &fk, &fk.fault);
 }
 
 #define EMU(r, mode, gpa, ...) \
@@ -703,7 +715,7 @@ TEST(refusals_leave_state_alone)
 	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x14, 0x89, 0x18), -EINVAL);
 	/* A register-only form cannot fault on memory. */
 	CHECK_EQ(x86_decode(regform, 2, L64, &in), 0);
-	CHECK_EQ(x86_emulate_mmio(&r, &in, MMIO_BASE, &fake_ops, &fk), -EINVAL);
+	CHECK_EQ(x86_emulate_mmio(&r, &in, MMIO_BASE, &fake_ops, &fk, &fk.fault), -EINVAL);
 	/* Split across pages. */
 	r.gpr[X86_RAX] = MMIO_BASE + 0xffe;
 	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0xffe, 0x89, 0x18), -ENOTSUP);
@@ -730,33 +742,34 @@ TEST(refuses_bad_insn_structs)
 	CHECK_EQ(x86_decode(enc, 2, L64, &in), 0);
 	bad = in;
 	bad.reg = 16;
-	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk), -EINVAL);
+	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk, &fk.fault), -EINVAL);
 	bad = in;
 	bad.reg_high8 = true;
 	bad.reg = 3;
-	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk), -EINVAL);
+	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk, &fk.fault), -EINVAL);
 	bad = in;
 	bad.op = X86_OP_COUNT;
-	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk), -EINVAL);
+	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk, &fk.fault), -EINVAL);
 	bad = in;
 	bad.op = X86_OP_XCHG;
 	bad.form = X86_FORM_RM_IMM;
-	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk), -EINVAL);
+	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk, &fk.fault), -EINVAL);
 	bad = in;
 	bad.mem.base = 20;
-	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk), -EINVAL);
+	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk, &fk.fault), -EINVAL);
 	bad = in;
 	bad.op_size = 3;
-	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk), -EINVAL);
+	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk, &fk.fault), -EINVAL);
 	bad = in;
 	bad.len = 0;
-	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk), -EINVAL);
+	CHECK_EQ(x86_emulate_mmio(&r, &bad, MMIO_BASE, &fake_ops, &fk, &fk.fault), -EINVAL);
 	no_ram.ram_read = NULL;
-	CHECK_EQ(x86_emulate_mmio(&r, &in, MMIO_BASE, &no_ram, &fk), -EINVAL);
-	CHECK_EQ(x86_emulate_mmio(&r, NULL, MMIO_BASE, &fake_ops, &fk), -EINVAL);
-	CHECK_EQ(x86_emulate_mmio(NULL, &in, MMIO_BASE, &fake_ops, &fk), -EINVAL);
+	CHECK_EQ(x86_emulate_mmio(&r, &in, MMIO_BASE, &no_ram, &fk, &fk.fault), -EINVAL);
+	CHECK_EQ(x86_emulate_mmio(&r, NULL, MMIO_BASE, &fake_ops, &fk, &fk.fault), -EINVAL);
+	CHECK_EQ(x86_emulate_mmio(NULL, &in, MMIO_BASE, &fake_ops, &fk, &fk.fault), -EINVAL);
+	CHECK_EQ(x86_emulate_mmio(&r, &in, MMIO_BASE, &fake_ops, &fk, NULL), -EINVAL);
 	CHECK_EQ(fk.mmio_reads + fk.mmio_writes, 0);
-	CHECK_EQ(x86_emulate_mmio(&r, &in, MMIO_BASE, &fake_ops, &fk), 0);
+	CHECK_EQ(x86_emulate_mmio(&r, &in, MMIO_BASE, &fake_ops, &fk, &fk.fault), 0);
 }
 
 /* ---- strings ---- */
@@ -915,8 +928,8 @@ TEST(string_errors_leave_state_alone)
 	r.gpr[X86_RDI] = RAM_BASE + 0x80;
 	r.gpr[X86_RCX] = 5;
 	before = r;
-	fk.xlate_rc = -EAGAIN; /* a guest page fault: the caller injects it */
-	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x40, 0xf3, 0xa5), -EAGAIN);
+	fk.xlate_rc = -EFAULT; /* the guest's page tables are not in its RAM */
+	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x40, 0xf3, 0xa5), -EFAULT);
 	CHECK_EQ(fk.mmio_reads, 0);
 	fk.xlate_rc = 0;
 	r.gpr[X86_RDI] = RAM_BASE + 0xffe; /* element crosses a page */
@@ -926,4 +939,157 @@ TEST(string_errors_leave_state_alone)
 	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x40, 0xf3, 0xa5), -EIO);
 	CHECK_EQ(memcmp(&r, &before, sizeof(r)), 0);
 	CHECK_EQ(fk.ram_writes, 0);
+}
+
+/* ---- every access checked through the guest's page tables (SDM 3A 4.6) ---- */
+
+#define PF_USER_WRITE (X86_PF_P | X86_PF_W | X86_PF_U)
+
+/*
+ * rep movsb from MMIO into memory the guest may not write: the CPU checked
+ * only the source before the exit. The destination's fault comes back before
+ * any access, registers at the faulting iteration.
+ */
+TEST(string_destination_fault_stops_before_any_access)
+{
+	struct x86_regs r, before;
+
+	reset(&r);
+	r.gpr[X86_RSI] = MMIO_BASE + 0x40;
+	r.gpr[X86_RDI] = RAM_BASE + 0x80;
+	r.gpr[X86_RCX] = 16;
+	before = r;
+	fk.fault_page = RAM_BASE;
+	fk.fault_error = PF_USER_WRITE;
+	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x40, 0xf3, 0xa4), X86_FAULT);
+	CHECK_EQ(fk.fault.vector, X86_EXC_PF);
+	CHECK_EQ(fk.fault.error, PF_USER_WRITE);
+	CHECK_EQ(fk.fault.address, RAM_BASE + 0x80);
+	CHECK_EQ(memcmp(&r, &before, sizeof(r)), 0);
+	CHECK_EQ(fk.mmio_reads + fk.ram_writes, 0); /* the device saw nothing */
+	CHECK_EQ(fk.translates, 2);
+	CHECK_EQ(fk.access[0], 0);	       /* source first, as a read */
+	CHECK_EQ(fk.access[1], X86_ACC_WRITE); /* then the destination */
+}
+
+TEST(string_source_fault_comes_first)
+{
+	struct x86_regs r;
+
+	reset(&r);
+	r.gpr[X86_RSI] = RAM_BASE + 0x10;
+	r.gpr[X86_RDI] = MMIO_BASE + 0x20;
+	fk.fault_page = RAM_BASE;
+	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x20, 0xa5), X86_FAULT);
+	CHECK_EQ(fk.fault.address, RAM_BASE + 0x10);
+	CHECK_EQ(fk.translates, 1);
+	/* STOS: only the destination, written */
+	r.gpr[X86_RDI] = RAM_BASE + 0x30;
+	fk.translates = 0;
+	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x20, 0xaa), X86_FAULT);
+	CHECK_EQ(fk.fault.address, RAM_BASE + 0x30);
+	CHECK_EQ(fk.access[0], X86_ACC_WRITE);
+}
+
+/* One iteration per exit: a fault on the third leaves rCX, rSI, rDI and RIP at the third. */
+TEST(rep_movs_faults_midway)
+{
+	struct x86_regs r;
+
+	reset(&r);
+	r.gpr[X86_RSI] = MMIO_BASE + 0x100;
+	r.gpr[X86_RDI] = RAM_BASE + 0xffe; /* two bytes, then the next page */
+	r.gpr[X86_RCX] = 5;
+	fk.fault_page = RAM_BASE + 0x1000;
+	fk.fault_error = PF_USER_WRITE;
+	mmio_put(MMIO_BASE + 0x100, 4, 0x44332211);
+	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x100, 0xf3, 0xa4), 0);
+	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x101, 0xf3, 0xa4), 0);
+	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x102, 0xf3, 0xa4), X86_FAULT);
+	CHECK_EQ(fk.fault.address, RAM_BASE + 0x1000);
+	CHECK_EQ(r.gpr[X86_RCX], 3);
+	CHECK_EQ(r.gpr[X86_RSI], MMIO_BASE + 0x102);
+	CHECK_EQ(r.gpr[X86_RDI], RAM_BASE + 0x1000);
+	CHECK_EQ(r.rip, 0x401000);
+	CHECK_EQ(fk.ram[0xffe], 0x11);
+	CHECK_EQ(fk.ram[0xfff], 0x22);
+	CHECK_EQ(fk.ram[0x1000], 0);
+	CHECK_EQ(fk.mmio_reads, 2);
+}
+
+/* The ModRM operand is checked again, with the access the instruction makes. */
+TEST(operand_translated_with_its_access)
+{
+	static const struct {
+		u8 enc[3];
+		u8 len;
+		u32 access;
+	} forms[] = {
+		{ { 0x89, 0x18 }, 2, X86_ACC_WRITE },	    /* mov [rax], ebx */
+		{ { 0x8b, 0x18 }, 2, 0 },		    /* mov ebx, [rax] */
+		{ { 0xc6, 0x00, 0x01 }, 3, X86_ACC_WRITE }, /* mov byte [rax], 1 */
+		{ { 0x0f, 0xb6, 0x18 }, 3, 0 },		    /* movzx ebx, byte [rax] */
+		{ { 0x01, 0x18 }, 2, X86_ACC_WRITE },	    /* add [rax], ebx */
+		{ { 0x03, 0x18 }, 2, 0 },		    /* add ebx, [rax] */
+		{ { 0x39, 0x18 }, 2, 0 },		    /* cmp [rax], ebx */
+		{ { 0x85, 0x18 }, 2, 0 },		    /* test [rax], ebx */
+		{ { 0x87, 0x18 }, 2, X86_ACC_WRITE },	    /* xchg [rax], ebx */
+	};
+	struct x86_regs r, before;
+
+	for (size_t i = 0; i < ARRAY_SIZE(forms); i++) {
+		reset(&r);
+		r.gpr[X86_RAX] = MMIO_BASE + 0x10;
+		CHECK_EQ(emulate(&r, L64, forms[i].enc, forms[i].len, MMIO_BASE + 0x10), 0);
+		CHECK_EQ(fk.translates, 1);
+		CHECK_EQ(fk.access[0], forms[i].access);
+		/* the page is no longer the guest's to touch: its fault, nothing done */
+		reset(&r);
+		r.gpr[X86_RAX] = MMIO_BASE + 0x10;
+		before = r;
+		fk.fault_page = MMIO_BASE;
+		fk.fault_error = X86_PF_P | X86_PF_U;
+		CHECK_EQ(emulate(&r, L64, forms[i].enc, forms[i].len, MMIO_BASE + 0x10), X86_FAULT);
+		CHECK_EQ(fk.fault.address, MMIO_BASE + 0x10);
+		CHECK_EQ(memcmp(&r, &before, sizeof(r)), 0);
+		CHECK_EQ(fk.mmio_reads + fk.mmio_writes, 0);
+	}
+}
+
+/* Remapped since the exit: the CPU's translation (its TLB's) is the one used, not retried. */
+TEST(operand_remapped_since_the_exit_uses_the_cpus_translation)
+{
+	struct x86_regs r, before;
+
+	reset(&r);
+	r.gpr[X86_RAX] = MMIO_BASE + 0x10;
+	r.gpr[X86_RBX] = 0x5a5a5a5a;
+	fk.xlate_add = 0x1000;
+	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x10, 0x89, 0x18), 0);
+	CHECK_EQ(fk.last_gpa, MMIO_BASE + 0x10);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x10, 4), 0x5a5a5a5a);
+	/* a walk that cannot finish: nothing done, the guest runs it again */
+	fk.xlate_add = 0;
+	fk.xlate_rc = X86_RETRY;
+	before = r;
+	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x10, 0x89, 0x18), X86_RETRY);
+	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x10, 0xf3, 0xab), X86_RETRY);
+	CHECK_EQ(memcmp(&r, &before, sizeof(r)), 0);
+	CHECK_EQ(fk.mmio_writes, 1);
+}
+
+/* A non-canonical address is #GP(0), or #SS(0) through SS (SDM 3A 6.15). */
+TEST(noncanonical_stack_operand_is_ss)
+{
+	struct x86_regs r;
+
+	reset(&r);
+	r.gpr[X86_RBP] = MMIO_BASE + 0x18;
+	fk.fault_page = MMIO_BASE;
+	fk.fault_vector = X86_EXC_GP;
+	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x10, 0x89, 0x45, 0xf8), X86_FAULT); /* [rbp-8] */
+	CHECK_EQ(fk.fault.vector, X86_EXC_SS);
+	r.gpr[X86_RAX] = MMIO_BASE + 0x10;
+	CHECK_EQ(EMU(&r, L64, MMIO_BASE + 0x10, 0x89, 0x18), X86_FAULT); /* [rax] */
+	CHECK_EQ(fk.fault.vector, X86_EXC_GP);
 }
