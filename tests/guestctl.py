@@ -38,8 +38,9 @@ def boot(m):
 def keelctl(m, args, timeout=120):
     """Runs keelctl in the service VM: (its output, stdout and stderr together; exit status)."""
     out = m.shell("keelctl %s 2>&1; echo rc=$?" % args, timeout=timeout)
-    out = re.sub(r"keel: [^\n]*\n", "", out)  # Keel's own log lines share the serial port
-    rc = re.search(r"rc=(\d+)$", out)
+    # Keel's own log lines share the serial port, the last line too
+    out = re.sub(r"keel: [^\n]*(\n|$)", "", out)
+    rc = re.search(r"rc=(\d+)\s*$", out)
     return out[:rc.start()].strip() if rc else out, int(rc.group(1)) if rc else -1
 
 
