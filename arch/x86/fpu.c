@@ -6,7 +6,8 @@
 
 #define XCR0_X87 BIT(0)
 #define FXSAVE_SIZE 512
-#define MXCSR_OFFSET 24 /* SDM 1 table 10-2 */
+#define MXCSR_OFFSET 24	     /* SDM 1 table 10-2 */
+#define XSTATE_BV_OFFSET 512 /* the XSAVE header's first field (SDM 1 13.4.2) */
 #define MXCSR_INIT 0x1f80
 #define FCW_INIT 0x37f
 
@@ -68,6 +69,13 @@ void fpu_save(void *area, u64 *xcr0)
 	}
 	*xcr0 = xgetbv0(); /* SVM guests write XCR0 themselves (XSETBV is not intercepted) */
 	__asm__ volatile("xsaveq (%0)" ::"r"(area), "a"(~0u), "d"(~0u) : "memory");
+	/*
+	 * XSAVE leaves the XSTATE_BV bits of components outside XCR0 as an
+	 * earlier save wrote them (SDM 1 13.7), and XRSTOR faults on any such
+	 * bit (13.8): a guest that turned AVX off after using it would make
+	 * fpu_restore() #GP here. Those components are off: nothing to restore.
+	 */
+	*(u64 *)((u8 *)area + XSTATE_BV_OFFSET) &= *xcr0;
 }
 
 void fpu_restore(const void *area, u64 xcr0)

@@ -5,3 +5,5 @@ UNIT_TESTS += exit_msr
 UNIT_SRCS_exit_msr := vmm/exit/msr.c tests/unit/vmm/fake_exit.c tests/unit/fake_log.c lib/format.c
 UNIT_TESTS += exit_cpuid
 UNIT_SRCS_exit_cpuid := vmm/exit/cpuid.c tests/unit/vmm/fake_exit.c tests/unit/fake_clock.c
+UNIT_TESTS += xsetbv
+UNIT_SRCS_xsetbv := vmm/exit/xsetbv.c
