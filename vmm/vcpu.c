@@ -155,6 +155,7 @@ static void fpu_leave(struct vcpu *v)
 
 void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 {
+	struct percpu *pc = this_cpu();
 	struct vm_exit exit;
 	enum exit_action act;
 
@@ -179,6 +180,8 @@ void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 		vcpu_update_state(v);
 		if (act == ACT_STOP || READ_ONCE(*kicked) || rdtsc() >= slice_end)
 			break;
+		if (READ_ONCE(pc->nmis) != pc->nmis_seen)
+			break; /* the run loop reports it and passes it on */
 	}
 	fpu_leave(v);
 	WRITE_ONCE(v->running, false);

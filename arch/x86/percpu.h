@@ -25,6 +25,8 @@ struct percpu {
 	void *vcpu_current; /* the vCPU running on this CPU, for the run loop */
 	u64 tsc_aux;	    /* what IA32_TSC_AUX holds now */
 	void *fpu_loaded;   /* the vCPU whose FPU state is in the registers, or NULL */
+	volatile u64 nmis;  /* NMIs taken (nmi_count()) */
+	u64 nmis_seen;	    /* of those, the ones the run loop has reported */
 };
 
 extern struct percpu *cpus[MAX_CPUS];
