@@ -130,6 +130,39 @@ static void load_guest_msrs(struct vcpu *v)
 	}
 }
 
+/*
+ * DR0-DR3, and DR6 where the backend does not keep it, are the vCPU's own
+ * while it runs: neither VMCB nor VMCS holds them, and Keel itself never
+ * uses them (its DR7 stays 0x400: the guest's breakpoints cannot fire in
+ * it). Loaded when its slice starts, where they differ from what the CPU
+ * holds, read back when it ends.
+ */
+static void debug_enter(struct vcpu *v, struct percpu *pc)
+{
+	static void (*const write[4])(u64) = { write_dr0, write_dr1, write_dr2, write_dr3 };
+
+	for (u32 i = 0; i < 4; i++) {
+		if (pc->dr[i] != v->dr[i]) {
+			write[i](v->dr[i]);
+			pc->dr[i] = v->dr[i];
+		}
+	}
+	if (!vcpu_ops->keeps_dr6 && pc->dr6 != v->dr6) {
+		write_dr6(v->dr6);
+		pc->dr6 = v->dr6;
+	}
+}
+
+static void debug_leave(struct vcpu *v, struct percpu *pc)
+{
+	v->dr[0] = pc->dr[0] = read_dr0();
+	v->dr[1] = pc->dr[1] = read_dr1();
+	v->dr[2] = pc->dr[2] = read_dr2();
+	v->dr[3] = pc->dr[3] = read_dr3();
+	if (!vcpu_ops->keeps_dr6)
+		v->dr6 = pc->dr6 = read_dr6();
+}
+
 static void arm_timer(struct vcpu *v, u64 slice_end)
 {
 	u64 d = vlapic_timer_deadline(v->lapic);
@@ -161,6 +194,7 @@ void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 
 	WRITE_ONCE(v->running, true); /* until the FPU state is saved: the reaper waits for it */
 	fpu_enter(v);
+	debug_enter(v, pc);
 	while (v->vm->state == VM_RUNNING && v->state == VCPU_RUNNABLE) {
 		vlapic_timer_check(v->lapic);
 		if (!v->dm.answered) /* the instruction keel-dm answered runs before any event */
@@ -183,6 +217,7 @@ void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 		if (READ_ONCE(pc->nmis) != pc->nmis_seen)
 			break; /* the run loop reports it and passes it on */
 	}
+	debug_leave(v, pc);
 	fpu_leave(v);
 	WRITE_ONCE(v->running, false);
 }

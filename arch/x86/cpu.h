@@ -67,6 +67,28 @@ DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
 
+#define DEFINE_DR(n)                                                     \
+	static inline u64 read_dr##n(void)                               \
+	{                                                                \
+		u64 v;                                                   \
+		__asm__ volatile("mov %%db" #n ", %0" : "=r"(v));        \
+		return v;                                                \
+	}                                                                \
+	static inline void write_dr##n(u64 v)                            \
+	{                                                                \
+		__asm__ volatile("mov %0, %%db" #n ::"r"(v) : "memory"); \
+	}
+DEFINE_DR(0)
+DEFINE_DR(1)
+DEFINE_DR(2)
+DEFINE_DR(3)
+DEFINE_DR(6)
+DEFINE_DR(7)
+#undef DEFINE_DR
+/* DR6 and DR7 after reset (SDM 3B 18.2.3, 18.2.4) */
+#define DR6_INIT 0xffff0ff0ULL
+#define DR7_INIT 0x400ULL
+
 static inline void outb(u16 port, u8 v)
 {
 	__asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));

@@ -27,6 +27,7 @@ struct percpu {
 	void *fpu_loaded;   /* the vCPU whose FPU state is in the registers, or NULL */
 	volatile u64 nmis;  /* NMIs taken (nmi_count()) */
 	u64 nmis_seen;	    /* of those, the ones the run loop has reported */
+	u64 dr[4], dr6;	    /* what DR0-DR3 and DR6 hold now (vmm/vcpu.c switches them) */
 };
 
 extern struct percpu *cpus[MAX_CPUS];

@@ -264,6 +264,7 @@ int svm_cpu_enable(struct percpu *pc);
 const struct vcpu_ops svm_ops = {
 	.name = "AMD-V",
 	.gpa_format = &npt_format,
+	.keeps_dr6 = true,
 	.cpu_enable = svm_cpu_enable,
 	.vm_init = svm_vm_init,
 	.vm_destroy = svm_vm_destroy,

@@ -142,6 +142,7 @@ static int vmx_vcpu_create(struct vcpu *v)
 	x->vpid = (vmx_caps.proc2 & PROC2_VPID) ? vpid_alloc() : 0;
 	x->flush = true; /* the VPID and the EPT root may carry an earlier owner's translations */
 	vmx_reset_state(x);
+	v->dr6 = DR6_INIT; /* no VMCS field: vmm/vcpu.c switches it */
 	return 0;
 }
 
@@ -214,6 +215,7 @@ static bool vmx_irq_window(struct vcpu *v)
 const struct vcpu_ops vmx_ops = {
 	.name = "VT-x",
 	.gpa_format = &ept_format,
+	.keeps_dr6 = false,
 	.cpu_enable = vmx_cpu_enable,
 	.vm_init = vmx_vm_init,
 	.vm_destroy = vmx_vm_destroy,
