@@ -8,6 +8,7 @@
 #include <keel/dm.h>
 #include <lib/format.h>
 #include <keel/log.h>
+#include <keel/spec.h>
 #include <keel/vcpu_run.h>
 #include <keel/vlapic.h>
 #include <keel/vm.h>
@@ -120,14 +121,13 @@ static void deliver_events(struct vcpu *v)
 }
 
 /* Guest MSRs the hardware uses in guest mode but does not switch: load them when they differ. */
-static void load_guest_msrs(struct vcpu *v)
+static void load_guest_msrs(struct vcpu *v, struct percpu *pc)
 {
-	struct percpu *pc = this_cpu();
-
 	if (pc->tsc_aux != v->tsc_aux) {
 		wrmsr(MSR_TSC_AUX, v->tsc_aux);
 		pc->tsc_aux = v->tsc_aux;
 	}
+	spec_enter(v, pc); /* IBPB after another VM, the vCPU's IA32_SPEC_CTRL */
 }
 
 /*
@@ -200,7 +200,7 @@ void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 		if (!v->dm.answered) /* the instruction keel-dm answered runs before any event */
 			deliver_events(v);
 		arm_timer(v, slice_end);
-		load_guest_msrs(v);
+		load_guest_msrs(v, pc);
 		/* before the entry reads flush requests */
 		__atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
 		vcpu_ops->run(v, &exit);

@@ -169,8 +169,9 @@ struct vcpu {
 	struct dm_io dm;
 	void *fpu; /* x87/SSE/AVX... state while the vCPU is off its CPU */
 	u64 xcr0;
-	u64 dr[4]; /* DR0-DR3 while the vCPU is off its CPU */
-	u64 dr6;   /* DR6 likewise, where the backend does not keep it (VT-x) */
+	u64 spec_ctrl; /* IA32_SPEC_CTRL (vmm/exit/spec.c) */
+	u64 dr[4];     /* DR0-DR3 while the vCPU is off its CPU */
+	u64 dr6;       /* DR6 likewise, where the backend does not keep it (VT-x) */
 };
 
 /*

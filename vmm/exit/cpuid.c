@@ -3,6 +3,7 @@
 #include <arch/x86/cpu.h>
 #include <arch/x86/tsc.h>
 #include <keel/guest_walk.h>
+#include <keel/spec.h>
 #include <lib/string.h>
 #include <keel/vcpu_run.h>
 #include <keel/vm.h>
@@ -58,6 +59,7 @@ static void leaf_topology(struct vcpu *v, u32 sub, struct cpuid_regs *r)
 
 static void filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r)
 {
+	spec_cpuid(leaf, sub, r); /* speculation controls Keel cannot back */
 	switch (leaf) {
 	case 1:
 		leaf_1(v, r);

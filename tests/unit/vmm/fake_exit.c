@@ -2,6 +2,7 @@
 /* Host stand-ins for what an exit handler reaches: the backend's registers, RIP's instruction, #GP. */
 #include <arch/x86/cpu.h>
 #include <keel/guest_walk.h>
+#include <keel/spec.h>
 #include "fake_exit.h"
 #include "test.h"
 
@@ -67,4 +68,16 @@ void vcpu_skip(struct vcpu *v, u32 len)
 struct cpuid_regs host_cpuid(u32 leaf, u32 subleaf)
 {
 	return cpuid_count(leaf, subleaf);
+}
+
+/* The speculation controls (vmm/exit/spec.c) are test_spec's: here they change no CPUID word and claim no MSR. */
+void spec_cpuid(u32 leaf, u32 subleaf, struct cpuid_regs *r)
+{
+	(void)leaf, (void)subleaf, (void)r;
+}
+
+int spec_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
+{
+	(void)v, (void)msr, (void)write, (void)val;
+	return -ENOENT;
 }
