@@ -10,7 +10,7 @@
  * disabled and checks the values only: QEMU 7.2's TCG dies (SIGSEGV) on a
  * data breakpoint in a nested SVM guest.
  */
-#include "lib/guest.h"
+#include "../lib/guest.h"
 
 const char test_name[] = "debugregs";
 

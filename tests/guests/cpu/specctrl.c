@@ -7,7 +7,7 @@
  * back between time slices: a second VM on the same CPU writes another
  * value, and neither may see the other's.
  */
-#include "lib/guest.h"
+#include "../lib/guest.h"
 
 const char test_name[] = "specctrl";
 

@@ -5,7 +5,7 @@
  * carries on; the values it accepts load. Under VT-x every XSETBV exits to
  * Keel, which must refuse these itself: the CPU would #GP in VMX root.
  */
-#include "lib/guest.h"
+#include "../lib/guest.h"
 
 const char test_name[] = "xsetbv";
 
