@@ -25,6 +25,7 @@
 #include <keel/platform.h>
 #include <keel/sched.h>
 #include <keel/service_vm.h>
+#include <keel/spec.h>
 #include <keel/uart.h>
 #include <keel/vm.h>
 #include <keel/wallclock.h>
@@ -171,6 +172,7 @@ void core_main(struct boot_info *bi)
 	irq_register(VECTOR_TIMER, timer_tick);
 	if (!virt_select()) /* AMD-V or VT-x backend */
 		panic("no usable hardware virtualization");
+	spec_init();				  /* the speculation controls guests get */
 	cpu_bring_up(bsp);			  /* tick, virtualization on the boot CPU */
 	smp_boot(&acpi, bi->trampoline, ap_main); /* INIT-SIPI-SIPI every other CPU */
 	pr_info("%u of %u CPUs online, %s enabled on %u", nr_cpus, acpi.nr_cpus, virt_name(),

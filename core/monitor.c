@@ -65,9 +65,10 @@ static void cmd_cpus(const char *args)
 {
 	(void)args;
 	for (u32 i = 0; i < nr_cpus; i++)
-		monitor_print("  cpu%u apic %u %s, %llu timer ticks\n", i, cpus[i]->apic_id,
-			      cpus[i]->online ? "online" : "offline",
-			      (unsigned long long)cpus[i]->ticks);
+		monitor_print("  cpu%u apic %u %s, %llu timer ticks, %llu NMIs\n", i,
+			      cpus[i]->apic_id, cpus[i]->online ? "online" : "offline",
+			      (unsigned long long)cpus[i]->ticks,
+			      (unsigned long long)cpus[i]->nmis);
 }
 
 static void cmd_mem(const char *args)

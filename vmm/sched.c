@@ -11,6 +11,7 @@
 #include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
 #include <keel/log.h>
+#include <lib/format.h>
 #include <keel/sched.h>
 #include <keel/vcpu_run.h>
 #include <keel/vlapic.h>
@@ -25,10 +26,16 @@ struct run_list {
 
 static struct run_list lists[MAX_CPUS];
 static void (*housekeeping)(void);
+static struct vm *nmi_owner;
 
 void sched_set_housekeeping(void (*fn)(void))
 {
 	housekeeping = fn;
+}
+
+void sched_set_nmi_owner(struct vm *vm)
+{
+	nmi_owner = vm;
 }
 
 void sched_add(struct vcpu *v)
@@ -111,6 +118,33 @@ static u64 next_guest_deadline(struct run_list *rl)
 	return best;
 }
 
+/*
+ * NMIs this CPU took since the last look (nmi_count()): logged, and handed
+ * to the vCPU of the VM that owns the platform on this CPU, if there is one;
+ * Linux there reads why from port 0x61, as on the bare machine.
+ */
+static void nmi_pass_on(struct percpu *pc, struct run_list *rl)
+{
+	u64 all = READ_ONCE(pc->nmis), fresh = all - pc->nmis_seen;
+	char to[VM_NAME_MAX + 16] = "";
+	u64 flags;
+
+	if (!fresh)
+		return;
+	pc->nmis_seen = all;
+	flags = spin_lock_irqsave(&rl->lock);
+	for (struct vcpu *v = rl->head; v && !to[0]; v = v->next) {
+		if (v->vm != nmi_owner || v->vm->state != VM_RUNNING)
+			continue;
+		WRITE_ONCE(v->nmi_pending, true);
+		format_snprintf(to, sizeof(to), "%s vCPU %u", v->vm->name, v->id);
+	}
+	spin_unlock_irqrestore(&rl->lock, flags);
+	pr_warn("cpu%u: %llu NMI%s received (%llu in all), %s%s", pc->cpu,
+		(unsigned long long)fresh, fresh == 1 ? "" : "s", (unsigned long long)all,
+		to[0] ? "passed to vm " : "no VM here owns the platform: counted only", to);
+}
+
 static void idle(struct run_list *rl)
 {
 	u64 now = rdtsc(), slice = now + tsc_hz() / 100;
@@ -131,6 +165,7 @@ void sched_loop(void)
 
 		irq_disable();
 		WRITE_ONCE(rl->kicked, false);
+		nmi_pass_on(pc, rl);
 		if (housekeeping && pc->cpu == 0)
 			housekeeping();
 		prune(rl);

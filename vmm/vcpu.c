@@ -8,6 +8,7 @@
 #include <keel/dm.h>
 #include <lib/format.h>
 #include <keel/log.h>
+#include <keel/spec.h>
 #include <keel/vcpu_run.h>
 #include <keel/vlapic.h>
 #include <keel/vm.h>
@@ -120,14 +121,46 @@ static void deliver_events(struct vcpu *v)
 }
 
 /* Guest MSRs the hardware uses in guest mode but does not switch: load them when they differ. */
-static void load_guest_msrs(struct vcpu *v)
+static void load_guest_msrs(struct vcpu *v, struct percpu *pc)
 {
-	struct percpu *pc = this_cpu();
-
 	if (pc->tsc_aux != v->tsc_aux) {
 		wrmsr(MSR_TSC_AUX, v->tsc_aux);
 		pc->tsc_aux = v->tsc_aux;
 	}
+	spec_enter(v, pc); /* IBPB after another VM, the vCPU's IA32_SPEC_CTRL */
+}
+
+/*
+ * DR0-DR3, and DR6 where the backend does not keep it, are the vCPU's own
+ * while it runs: neither VMCB nor VMCS holds them, and Keel itself never
+ * uses them (its DR7 stays 0x400: the guest's breakpoints cannot fire in
+ * it). Loaded when its slice starts, where they differ from what the CPU
+ * holds, read back when it ends.
+ */
+static void debug_enter(struct vcpu *v, struct percpu *pc)
+{
+	static void (*const write[4])(u64) = { write_dr0, write_dr1, write_dr2, write_dr3 };
+
+	for (u32 i = 0; i < 4; i++) {
+		if (pc->dr[i] != v->dr[i]) {
+			write[i](v->dr[i]);
+			pc->dr[i] = v->dr[i];
+		}
+	}
+	if (!vcpu_ops->keeps_dr6 && pc->dr6 != v->dr6) {
+		write_dr6(v->dr6);
+		pc->dr6 = v->dr6;
+	}
+}
+
+static void debug_leave(struct vcpu *v, struct percpu *pc)
+{
+	v->dr[0] = pc->dr[0] = read_dr0();
+	v->dr[1] = pc->dr[1] = read_dr1();
+	v->dr[2] = pc->dr[2] = read_dr2();
+	v->dr[3] = pc->dr[3] = read_dr3();
+	if (!vcpu_ops->keeps_dr6)
+		v->dr6 = pc->dr6 = read_dr6();
 }
 
 static void arm_timer(struct vcpu *v, u64 slice_end)
@@ -155,17 +188,19 @@ static void fpu_leave(struct vcpu *v)
 
 void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 {
+	struct percpu *pc = this_cpu();
 	struct vm_exit exit;
 	enum exit_action act;
 
 	WRITE_ONCE(v->running, true); /* until the FPU state is saved: the reaper waits for it */
 	fpu_enter(v);
+	debug_enter(v, pc);
 	while (v->vm->state == VM_RUNNING && v->state == VCPU_RUNNABLE) {
 		vlapic_timer_check(v->lapic);
 		if (!v->dm.answered) /* the instruction keel-dm answered runs before any event */
 			deliver_events(v);
 		arm_timer(v, slice_end);
-		load_guest_msrs(v);
+		load_guest_msrs(v, pc);
 		/* before the entry reads flush requests */
 		__atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
 		vcpu_ops->run(v, &exit);
@@ -179,7 +214,10 @@ void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 		vcpu_update_state(v);
 		if (act == ACT_STOP || READ_ONCE(*kicked) || rdtsc() >= slice_end)
 			break;
+		if (READ_ONCE(pc->nmis) != pc->nmis_seen)
+			break; /* the run loop reports it and passes it on */
 	}
+	debug_leave(v, pc);
 	fpu_leave(v);
 	WRITE_ONCE(v->running, false);
 }

@@ -24,6 +24,11 @@ static inline struct cpuid_regs cpuid(u32 leaf)
 	return cpuid_count(leaf, 0);
 }
 
+/* CPUID and MSRs as vmm/ reaches them (arch/x86/host_cpu.c; unit tests play the CPU there). */
+struct cpuid_regs host_cpuid(u32 leaf, u32 subleaf);
+u64 host_rdmsr(u32 msr);
+void host_wrmsr(u32 msr, u64 val);
+
 static inline u64 rdmsr(u32 msr)
 {
 	u32 lo, hi;
@@ -61,6 +66,28 @@ DEFINE_CR(2)
 DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
+
+#define DEFINE_DR(n)                                                     \
+	static inline u64 read_dr##n(void)                               \
+	{                                                                \
+		u64 v;                                                   \
+		__asm__ volatile("mov %%db" #n ", %0" : "=r"(v));        \
+		return v;                                                \
+	}                                                                \
+	static inline void write_dr##n(u64 v)                            \
+	{                                                                \
+		__asm__ volatile("mov %0, %%db" #n ::"r"(v) : "memory"); \
+	}
+DEFINE_DR(0)
+DEFINE_DR(1)
+DEFINE_DR(2)
+DEFINE_DR(3)
+DEFINE_DR(6)
+DEFINE_DR(7)
+#undef DEFINE_DR
+/* DR6 and DR7 after reset (SDM 3B 18.2.3, 18.2.4) */
+#define DR6_INIT 0xffff0ff0ULL
+#define DR7_INIT 0x400ULL
 
 static inline void outb(u16 port, u8 v)
 {

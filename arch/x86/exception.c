@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Interrupt dispatch, and the report of a hypervisor exception: registers, backtrace, then stop the CPU. */
+/* Interrupt dispatch, host NMIs, and the report of a hypervisor exception: registers, backtrace, stop. */
 #include <arch/x86/apic.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/irq.h>
@@ -121,11 +121,22 @@ static void __noreturn exception_fatal(const struct irq_frame *f)
 	__builtin_unreachable();
 }
 
+void nmi_count(void)
+{
+	struct percpu *pc = this_cpu();
+
+	__atomic_fetch_add(&pc->nmis, 1, __ATOMIC_RELAXED);
+}
+
 void interrupt_dispatch(struct irq_frame *f);
 void interrupt_dispatch(struct irq_frame *f)
 {
 	irq_handler_fn fn;
 
+	if (f->vector == VECTOR_NMI) {
+		nmi_count(); /* no EOI: an NMI is not an APIC interrupt in service */
+		return;
+	}
 	if (f->vector < 32) {
 		fn = irq_handlers[f->vector];
 		if (fn && fn(f))

@@ -5,6 +5,7 @@
 
 #include <arch/x86/desc.h>
 
+#define VECTOR_NMI 2
 #define VECTOR_TIMER 0xe0
 #define VECTOR_UART 0xe8
 #define VECTOR_IPI_WAKE 0xf0 /* kick a CPU out of guest mode or halt */
@@ -14,6 +15,12 @@
 typedef bool (*irq_handler_fn)(struct irq_frame *f);
 
 void irq_register(u8 vector, irq_handler_fn fn);
+/*
+ * A host NMI, from the IDT (on its own IST stack) or a VM exit: counted on
+ * this CPU (percpu nmis), where the run loop logs it and passes it on. It
+ * takes no lock and never stops the CPU.
+ */
+void nmi_count(void);
 void backtrace(u64 rbp, u64 stack_lo, u64 stack_hi);
 void cpu_stop(void) __noreturn;
 

@@ -25,6 +25,12 @@ struct percpu {
 	void *vcpu_current; /* the vCPU running on this CPU, for the run loop */
 	u64 tsc_aux;	    /* what IA32_TSC_AUX holds now */
 	void *fpu_loaded;   /* the vCPU whose FPU state is in the registers, or NULL */
+	void *spec_last_vm; /* the VM whose vCPU ran here last (vmm/exit/spec.c), or NULL */
+	u64 spec_ctrl;	    /* what IA32_SPEC_CTRL holds now, once spec_ctrl_known */
+	bool spec_ctrl_known;
+	volatile u64 nmis; /* NMIs taken (nmi_count()) */
+	u64 nmis_seen;	   /* of those, the ones the run loop has reported */
+	u64 dr[4], dr6;	   /* what DR0-DR3 and DR6 hold now (vmm/vcpu.c switches them) */
 };
 
 extern struct percpu *cpus[MAX_CPUS];

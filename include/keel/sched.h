@@ -16,5 +16,7 @@ bool sched_detached(struct vcpu *v);
 void sched_loop(void) __noreturn;
 /* Work only the boot CPU does between vCPU runs (monitor, reaping). */
 void sched_set_housekeeping(void (*fn)(void));
+/* The VM that owns the machine's devices gets the NMIs the platform raises (the service VM). */
+void sched_set_nmi_owner(struct vm *vm);
 
 #endif

@@ -169,6 +169,9 @@ struct vcpu {
 	struct dm_io dm;
 	void *fpu; /* x87/SSE/AVX... state while the vCPU is off its CPU */
 	u64 xcr0;
+	u64 spec_ctrl; /* IA32_SPEC_CTRL (vmm/exit/spec.c) */
+	u64 dr[4];     /* DR0-DR3 while the vCPU is off its CPU */
+	u64 dr6;       /* DR6 likewise, where the backend does not keep it (VT-x) */
 };
 
 /*
@@ -178,6 +181,7 @@ struct vcpu {
 struct vcpu_ops {
 	const char *name;
 	const struct pt_format *gpa_format; /* NPT or EPT */
+	bool keeps_dr6; /* guest DR6 is in the VMCB (AMD-V), not for vmm/ to switch */
 	int (*cpu_enable)(struct percpu *pc);
 	int (*vm_init)(struct vm *vm);
 	void (*vm_destroy)(struct vm *vm);

@@ -6,15 +6,18 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -m64 -ffreestanding -fno-builtin -fno-pic -fno
 	-mgeneral-regs-only -fno-stack-protector -fno-omit-frame-pointer -mcmodel=kernel \
 	$(WARN) -Wno-missing-prototypes -Iinclude -I.
 GUEST_RUNTIME := tests/guests/lib/entry.S tests/guests/lib/isr.S tests/guests/lib/guest.c lib/format.c lib/string.c
-# $(1): the guest, $(2): runtime sources beyond GUEST_RUNTIME
+# $(1): the guest, $(2): runtime sources beyond GUEST_RUNTIME, $(3): its folder
 define guest_rule
-$(BUILD)/guests/$(1).elf: tests/guests/$(1).c $(GUEST_RUNTIME) $(2) tests/guests/lib/guest.h tests/guests/lib/guest.ld
+$(BUILD)/guests/$(1).elf: $(3)/$(1).c $(GUEST_RUNTIME) $(2) tests/guests/lib/guest.h tests/guests/lib/guest.ld
 	@mkdir -p $$(dir $$@)
 	@echo "  GUEST   $$@"
 	$(Q)$(CC) $(GUEST_CFLAGS) -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
-		-T tests/guests/lib/guest.ld -o $$@ tests/guests/$(1).c $(GUEST_RUNTIME) $(filter %.c,$(2))
+		-T tests/guests/lib/guest.ld -o $$@ $(3)/$(1).c $(GUEST_RUNTIME) $(filter %.c,$(2))
 endef
-$(foreach g,$(GUESTS),$(eval $(call guest_rule,$(g),)))
-$(foreach g,$(VPCI_GUESTS),$(eval $(call guest_rule,$(g),tests/guests/lib/vpci.c tests/guests/lib/vpci.h)))
-GUEST_ELFS := $(foreach g,$(GUESTS) $(VPCI_GUESTS),$(BUILD)/guests/$(g).elf)
+$(foreach g,$(GUESTS),$(eval $(call guest_rule,$(g),,tests/guests)))
+$(foreach g,$(VPCI_GUESTS),$(eval $(call guest_rule,$(g),tests/guests/lib/vpci.c tests/guests/lib/vpci.h,tests/guests)))
+# guests that check their CPU state stays their own (XCR0, debug registers, speculation controls)
+CPU_GUESTS := xsetbv debugregs specctrl
+$(foreach g,$(CPU_GUESTS),$(eval $(call guest_rule,$(g),,tests/guests/cpu)))
+GUEST_ELFS := $(foreach g,$(GUESTS) $(VPCI_GUESTS) $(CPU_GUESTS),$(BUILD)/guests/$(g).elf)
 guests: $(GUEST_ELFS)

@@ -3,6 +3,7 @@
 #include <arch/x86/cpu.h>
 #include <arch/x86/tsc.h>
 #include <keel/guest_walk.h>
+#include <keel/spec.h>
 #include <lib/string.h>
 #include <keel/vcpu_run.h>
 #include <keel/vm.h>
@@ -58,6 +59,7 @@ static void leaf_topology(struct vcpu *v, u32 sub, struct cpuid_regs *r)
 
 static void filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r)
 {
+	spec_cpuid(leaf, sub, r); /* speculation controls Keel cannot back */
 	switch (leaf) {
 	case 1:
 		leaf_1(v, r);
@@ -107,7 +109,7 @@ enum exit_action exit_cpuid(struct vcpu *v, struct vm_exit *e)
 	} else if (leaf >= LEAF_HV_FEATURES && leaf < 0x40010000) {
 		r = (struct cpuid_regs){ 0, 0, 0, 0 };
 	} else {
-		r = cpuid_count(leaf, sub);
+		r = host_cpuid(leaf, sub);
 		filter(v, leaf, sub, &r);
 	}
 	v->gpr[RAX] = r.eax;

@@ -8,6 +8,7 @@
 #include <arch/x86/cpu.h>
 #include <keel/guest_walk.h>
 #include <keel/log.h>
+#include <keel/spec.h>
 #include <keel/vcpu_run.h>
 #include <keel/vlapic.h>
 #include <keel/vm.h>
@@ -147,6 +148,10 @@ static const struct msr_handler msrs[] = {
 
 static int msr_access(struct vcpu *v, u32 msr, bool write, u64 *val)
 {
+	int ret = spec_msr(v, msr, write, val);
+
+	if (ret != -ENOENT)
+		return ret;
 	for (u32 i = 0; i < ARRAY_SIZE(msrs); i++) {
 		if (msrs[i].msr != msr)
 			continue;

@@ -14,6 +14,7 @@
 #include <keel/memory.h>
 #include <keel/monitor.h>
 #include <keel/page_alloc.h>
+#include <keel/sched.h>
 #include <keel/assign.h>
 #include <keel/service_vm.h>
 #include <keel/vioapic.h>
@@ -139,6 +140,8 @@ int service_vm_start(struct boot_info *bi, const struct acpi_info *ai)
 		return -EINVAL;
 	}
 	service = vm;
+	sched_set_nmi_owner(
+		vm); /* the platform's NMIs (SERR, IOCHK, a BMC's) come from its devices */
 	monitor_set_console_input(console_input);
 	if (bi->fb.format != FB_NONE)
 		fbcon_release(); /* the screen is the service VM's now */

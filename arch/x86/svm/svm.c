@@ -6,6 +6,7 @@
 #include <arch/x86/virt.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
+#include <keel/spec.h>
 #include <lib/string.h>
 #include <keel/vm.h>
 
@@ -76,6 +77,8 @@ static int svm_vm_init(struct vm *vm)
 	memset(s->msrpm, 0xff, MSRPM_SIZE);
 	for (u32 i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
 		svm_intercept_msr(vm, passthrough_msrs[i], false, false);
+	if (spec_host.spec_ctrl) /* the CPU holds the vCPU's own value: read it there */
+		svm_intercept_msr(vm, MSR_SPEC_CTRL, false, true);
 	return 0;
 }
 
@@ -83,6 +86,7 @@ static void svm_vm_destroy(struct vm *vm)
 {
 	struct svm_vm *s = vm->arch;
 
+	spec_forget_vm(vm);
 	if (s->iopm)
 		page_free(s->iopm, IOPM_SIZE / PAGE_SIZE);
 	if (s->msrpm)
@@ -264,6 +268,7 @@ int svm_cpu_enable(struct percpu *pc);
 const struct vcpu_ops svm_ops = {
 	.name = "AMD-V",
 	.gpa_format = &npt_format,
+	.keeps_dr6 = true,
 	.cpu_enable = svm_cpu_enable,
 	.vm_init = svm_vm_init,
 	.vm_destroy = svm_vm_destroy,

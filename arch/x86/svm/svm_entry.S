@@ -6,8 +6,11 @@
  * loaded before VMRUN and the host's (GS base = struct percpu, TR = its
  * TSS) restored after. The other GPRs are Keel's job: gprs[] holds them in
  * encoding order (rax and rsp slots unused here: they live in the VMCB).
- * Called with GIF = 0.
+ * Called with GIF = 0. After the exit the return stack buffer is refilled
+ * (RSB_FILL) before the first RET.
  */
+#include <arch/x86/rsb.h>
+
 #define G(r) (8 * (r))
 #define RCX 1
 #define RDX 2
@@ -64,6 +67,7 @@ svm_vmrun:
 	pop	%rax
 	mov	%rax, G(RSI)(%rsi)
 	pop	%rsi
+	RSB_FILL %ecx
 	pop	%rax			/* host VMCB */
 	vmload	%rax
 	pop	%r15

@@ -11,6 +11,7 @@
 #include <arch/x86/vmx/vmx.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
+#include <keel/spec.h>
 #include <keel/spinlock.h>
 #include <lib/string.h>
 #include <keel/vm.h>
@@ -108,6 +109,8 @@ static int vmx_vm_init(struct vm *vm)
 	memset(xv->io_bitmap, 0xff, IO_BITMAP_PAGES * PAGE_SIZE);
 	for (u32 i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
 		vmx_intercept_msr(vm, passthrough_msrs[i], false, false);
+	if (spec_host.spec_ctrl) /* the CPU holds the vCPU's own value: read it there */
+		vmx_intercept_msr(vm, MSR_SPEC_CTRL, false, true);
 	xv->eptp = vm->gpa.root | type | EPTP_WALK4; /* SDM 3C 25.6.11 */
 	return 0;
 }
@@ -116,6 +119,7 @@ static void vmx_vm_destroy(struct vm *vm)
 {
 	struct vmx_vm *xv = vm->arch;
 
+	spec_forget_vm(vm);
 	if (xv->msr_bitmap)
 		page_free(xv->msr_bitmap, 1);
 	if (xv->io_bitmap)
@@ -142,6 +146,7 @@ static int vmx_vcpu_create(struct vcpu *v)
 	x->vpid = (vmx_caps.proc2 & PROC2_VPID) ? vpid_alloc() : 0;
 	x->flush = true; /* the VPID and the EPT root may carry an earlier owner's translations */
 	vmx_reset_state(x);
+	v->dr6 = DR6_INIT; /* no VMCS field: vmm/vcpu.c switches it */
 	return 0;
 }
 
@@ -214,6 +219,7 @@ static bool vmx_irq_window(struct vcpu *v)
 const struct vcpu_ops vmx_ops = {
 	.name = "VT-x",
 	.gpa_format = &ept_format,
+	.keeps_dr6 = false,
 	.cpu_enable = vmx_cpu_enable,
 	.vm_init = vmx_vm_init,
 	.vm_destroy = vmx_vm_destroy,

@@ -9,8 +9,11 @@
  * with RFLAGS = 2: interrupts off, as the caller had them.
  * Returns 0 after a VM exit, 1 if VMLAUNCH/VMRESUME (or the VMWRITE of
  * HOST_RSP) failed: then CF/ZF said so and the VM-instruction error field
- * tells why (SDM 3C 31.2, 31.4).
+ * tells why (SDM 3C 31.2, 31.4). After an exit the return stack buffer is
+ * refilled (RSB_FILL) before the first RET.
  */
+#include <arch/x86/rsb.h>
+
 #define G(r) (8 * (r))
 #define RAX 0
 #define RCX 1
@@ -78,6 +81,7 @@ vmx_exit_entry:
 	mov	%r15, G(15)(%rdi)
 	pop	%rax
 	mov	%rax, G(RDI)(%rdi)
+	RSB_FILL %ecx
 	xor	%eax, %eax
 3:	pop	%rdi			/* the gprs pointer */
 	pop	%r15

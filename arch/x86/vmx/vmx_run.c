@@ -10,6 +10,7 @@
  * the VM-instruction error, or Keel's own checks of the guest state.
  */
 #include <arch/x86/cpu.h>
+#include <arch/x86/irq.h>
 #include <arch/x86/vmx/vmcs.h>
 #include <arch/x86/vmx/vmx.h>
 #include <arch/x86/vmx/vmx_check.h>
@@ -321,7 +322,12 @@ static void ept_misconfig(struct vcpu *v, struct vmx_vcpu *x, struct vm_exit *e)
 	e->invalid.why = x->why;
 }
 
-/* Exit 0: with no exception intercepted, an NMI for the host. Keel takes it as on AMD-V. */
+/*
+ * Exit 0: with no exception intercepted, an NMI for the host. The exit
+ * consumed it and left NMIs blocked (SDM 3C 28.1) until the next IRET or
+ * entry: counted here as the IDT handler would, with no INT 2 (that would
+ * run the handler unblocked, on the IST stack a second NMI would reuse).
+ */
 static void exception_or_nmi(struct vmx_vcpu *x, struct vm_exit *e)
 {
 	u32 info = (u32)vmcs_read(VMCS_EXIT_INTR_INFO);
@@ -329,7 +335,7 @@ static void exception_or_nmi(struct vmx_vcpu *x, struct vm_exit *e)
 	nmi_reblock(x, info & INTR_INFO_NMI_UNBLOCKED);
 	if (((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) == INTR_TYPE_NMI) {
 		e->reason = EXIT_NMI;
-		__asm__ volatile("int $2" ::: "memory");
+		nmi_count();
 		return;
 	}
 	e->reason = EXIT_EXCEPTION;

@@ -2,10 +2,12 @@
 /* Test guest runtime: COM1 output, an IDT whose traps call handlers, and the PASS/FAIL/exit protocol. */
 #include "guest.h"
 #include <lib/format.h>
+#include <lib/string.h>
 
 #define COM1 0x3f8
 #define LSR_THRE 0x20
 #define GATE_INTERRUPT 0x8e00
+#define MB_INFO_CMDLINE BIT(2) /* multiboot v1 info flags: cmdline valid */
 
 struct idt_gate {
 	u16 lo, sel, flags, mid;
@@ -38,6 +40,27 @@ void gprintf(const char *fmt, ...)
 	va_start(ap, fmt);
 	format_cb(sink, NULL, fmt, ap);
 	va_end(ap);
+}
+
+extern u32 mb_info; /* entry.S: the multiboot info's address */
+
+u64 guest_arg(const char *key, u64 dflt)
+{
+	const u32 *mbi = (const u32 *)(u64)mb_info;
+	const char *p;
+	size_t n = strlen(key);
+	u64 v = 0;
+
+	if (!mbi || !(mbi[0] & MB_INFO_CMDLINE))
+		return dflt;
+	for (p = (const char *)(u64)mbi[4]; (p = strstr(p, key)); p += n) {
+		if (p[n] != '=' || (p != (const char *)(u64)mbi[4] && p[-1] != ' '))
+			continue;
+		for (p += n + 1; *p >= '0' && *p <= '9'; p++)
+			v = v * 10 + (u64)(*p - '0');
+		return v;
+	}
+	return dflt;
 }
 
 void trap_set(u8 vector, trap_fn fn)
@@ -98,10 +121,10 @@ static void idt_init(void)
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 }
 
-void guest_start(u32 mb_info);
-void guest_start(u32 mb_info)
+void guest_start(u32 info);
+void guest_start(u32 info)
 {
-	(void)mb_info;
+	(void)info; /* also in mb_info */
 	idt_init();
 	gprintf("START %s\n", test_name);
 	test_main();

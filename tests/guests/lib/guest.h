@@ -74,6 +74,8 @@ static inline void cpuid(u32 leaf, u32 sub, u32 *a, u32 *b, u32 *c, u32 *d)
 }
 
 void gprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* key=N (decimal) on the multiboot command line (vm.<name>.cmdline), or dflt. */
+u64 guest_arg(const char *key, u64 dflt);
 void trap_set(u8 vector, trap_fn fn);
 /* Number of traps taken per vector since start, by handler or not. */
 extern volatile u64 trap_count[256];

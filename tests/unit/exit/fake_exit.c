@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Host stand-ins for what an exit handler reaches: the backend's registers, RIP's instruction, #GP. */
+#include <arch/x86/cpu.h>
 #include <keel/guest_walk.h>
+#include <keel/spec.h>
 #include "fake_exit.h"
 #include "test.h"
 
@@ -60,4 +62,22 @@ void vcpu_skip(struct vcpu *v, u32 len)
 	(void)v;
 	fake_skipped += len;
 	fake_regs[VCPU_RIP] += len;
+}
+
+/* The host CPU's CPUID is this machine's (arch/x86/host_cpu.c runs it in Keel). */
+struct cpuid_regs host_cpuid(u32 leaf, u32 subleaf)
+{
+	return cpuid_count(leaf, subleaf);
+}
+
+/* The speculation controls (vmm/exit/spec.c) are test_spec's: here they change no CPUID word and claim no MSR. */
+void spec_cpuid(u32 leaf, u32 subleaf, struct cpuid_regs *r)
+{
+	(void)leaf, (void)subleaf, (void)r;
+}
+
+int spec_msr(struct vcpu *v, u32 msr, bool write, u64 *val)
+{
+	(void)v, (void)msr, (void)write, (void)val;
+	return -ENOENT;
 }

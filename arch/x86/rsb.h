@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* RSB_FILL, for the VM-exit paths in assembler: the return stack buffer holds no guest entries. */
+#ifndef ARCH_X86_RSB_H
+#define ARCH_X86_RSB_H
+
+#ifdef __ASSEMBLER__
+/*
+ * A guest can leave return predictions in the return stack buffer (RSB)
+ * that a RET in Keel would speculatively follow into code the guest chose
+ * (and an empty RSB falls back to the branch target buffer on some CPUs).
+ * After each VM exit, before Keel's first RET, 32 CALLs (the deepest RSB
+ * there is) push return addresses that all lead to a speculation trap
+ * (INT3), and the stack pointer is put back after each pair. The LFENCE
+ * keeps a mispredicted final JNZ from running on before the RSB is full.
+ * Clobbers \reg and the flags. See Intel's "Retpoline: A Branch Target
+ * Injection Mitigation" (RSB stuffing) and AMD's "Software Techniques for
+ * Managing Speculation on AMD Processors".
+ */
+/* an assembler macro, not C: kept as written */
+/* clang-format off */
+.macro RSB_FILL reg:req
+	mov	$16, \reg
+.Lrsb_loop\@:
+	call	.Lrsb_1\@
+	int3
+.Lrsb_1\@:
+	call	.Lrsb_2\@
+	int3
+.Lrsb_2\@:
+	add	$16, %rsp
+	dec	\reg
+	jnz	.Lrsb_loop\@
+	lfence
+.endm
+/* clang-format on */
+#endif
+
+#endif
