@@ -129,16 +129,16 @@ def run_parallel(tests):
     """JOBS tests at a time, each in a process of its own (tests/run.py --one), longest first by
     the last run's times (build/tests/durations.json); each result is printed as it finishes.
     Each emulator is one host thread (single-threaded TCG, Bochs), so JOBS=2 fills two cores."""
-    todo = sorted(tests, key=lambda t: -durations.get(t[0], float("inf")))
+    waiting = sorted(tests, key=lambda t: -durations.get(t[0], float("inf")))
     lock = threading.Lock()
     running = {}
 
     def worker():
         while True:
             with lock:
-                if not todo or stopping:
+                if not waiting or stopping:
                     return
-                name, path, fn_name = todo.pop(0)
+                name, path, fn_name = waiting.pop(0)
             t = time.time()
             p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--one", path, fn_name],
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
