@@ -318,8 +318,8 @@ void vm_reap(void)
 		if (!vcpus_detached(vm) || !ram_may_go(vm) || !claim_for_reaping(vm))
 			continue;
 		vm_free_resources(vm);
-		pr_info("vm %s: memory returned to the pool (%llu MiB free)", vm->name,
-			(unsigned long long)(page_alloc_free_pages() * PAGE_SIZE / MiB));
+		pr_info("vm %s: memory returned to the pool (%llu KiB free)", vm->name,
+			(unsigned long long)(page_alloc_free_pages() * PAGE_SIZE / KiB));
 		if (vm->destroy_pending && vm_may_go(vm))
 			vm_release(vm);
 		else

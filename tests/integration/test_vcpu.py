@@ -41,10 +41,11 @@ def guest_problems(log):
     tf = log.find("triple fault (shutdown)")
     if tf < 0 or "vm spin: alive" not in log[tf:]:
         problems.append("no spin progress after the triple fault")
-    start = re.search(r"memory: \d+ MiB usable, (\d+) MiB free", log)
-    end = re.findall(r"memory returned to the pool \((\d+) MiB free\)", log)
-    if not start or not end or abs(int(end[-1]) - int(start.group(1))) > 1:
-        problems.append("pool did not return to its size: %s -> %s" % (
+    # to the KiB: every page a VM took goes back
+    start = re.search(r"boot VMs: \d+ to start, (\d+) KiB free in the pool", log)
+    end = re.findall(r"memory returned to the pool \((\d+) KiB free\)", log)
+    if not start or not end or int(end[-1]) != int(start.group(1)):
+        problems.append("pool did not return to its size: %s -> %s KiB free" % (
             start and start.group(1), end and end[-1]))
     if "all VMs have stopped" not in log:
         problems.append("not all VMs stopped")
