@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Guest VMs managed from the service VM's serial console with keelctl: two
-Linux guests booted to shells and driven through `keelctl console`; a 4-vCPU
+Linux guests booted to shells and driven through `keelctl console` (each
+proven to be that guest's own shell; a guest's clock keeps the host's rate,
+which `make bench` relies on); a 4-vCPU
 guest spinning on a 2-CPU machine while the service VM keeps answering; a
 triple-faulting and a memory-probing guest stopped while the others run;
 graceful and forced stop, destroy; every error case with its message and

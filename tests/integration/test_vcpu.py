@@ -2,7 +2,8 @@
 """AMD-V vCPUs under QEMU TCG: every test guest in tests/guests/ boots as a VM
 from keel.cfg and reports PASS; a triple-faulting VM and one that reads
 outside its RAM are stopped with a clear message while the others finish;
-every VM's memory returns to the pool."""
+every KiB a VM took returns to the pool, but for the records of VMs not
+destroyed, which Keel's log counts."""
 import os
 import re
 

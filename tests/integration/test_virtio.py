@@ -8,7 +8,8 @@ bridge (ping without loss, 64 MiB with a checksum); a guest on a bridge with the
 service VM's passed-through NIC reaches the test's peer outside (ping, 16 MiB
 each way with a checksum); a hostile driver's looping
 descriptor chain puts its device in NEEDS_RESET while another guest's disk
-transfer completes intact; keel-dm killed while a guest's write waits on it is started
+transfer completes intact; a driver that ignores a read-only disk's flag has
+each write refused with VIRTIO_BLK_S_IOERR and the file stays as it was; keel-dm killed while a guest's write waits on it is started
 again by the service VM's init and the write completes intact."""
 import hashlib
 import os
