@@ -6,6 +6,13 @@ usage: scripts/bench.py [PART ...]   (no PART: all of them, into build/bench.txt
        into build/bench-PART[-PART...].txt)
 PARTs: boot, service-io, exit, guest-boot, virtio-disk, virtio-net, display, each described below.
 
+The same work on both sides: both run on the same QEMU (KEEL_QEMU) in the same TCG mode
+(KEEL_ACCEL, else tests/rig.py's single-threaded TCG), each figure is measured in
+KEEL_BENCH_RUNS runs a side (default 3) taken in alternating order (Keel then QEMU, then QEMU
+then Keel, ...), and every figure is the median with its range over those runs; each line says
+which direction is better for Keel. A run whose dd, nc or randio did not move every byte, or
+failed, fails its part instead of giving a rate.
+
 Boot: the service VM's kernel and initramfs booted by Keel (from the USB image)
 and by QEMU directly (-kernel), both on QEMU TCG with the same CPU model, vCPUs
 and RAM. Reported in guest time under -icount shift=0,sleep=off (1 ns per
@@ -19,16 +26,20 @@ CPUs (median of runs).
   wall time          = QEMU start -> shell banner on the serial port
                        (includes OVMF for Keel; the direct boot has no firmware step)
 
-Guest boot: `keelctl start` in the service VM -> the guest's shell banner on
-`keelctl console` (wall time, 2 CPUs), next to QEMU booting the same kernel,
-guest initramfs, RAM and vCPUs directly. Both also give the guest's own uptime
-at its banner.
+Guest boot: the same span on both sides, from asking for the guest (kernel and
+initramfs not yet loaded) to its shell banner: Keel, `keelctl create` (which
+loads them) and `keelctl start` in the service VM, the banner on `keelctl
+console` (wall time, 2 CPUs, the service VM up already); QEMU, its start with
+-kernel/-initrd to the banner on its serial port; the same kernel, guest
+initramfs, RAM and vCPU. Both also give the guest's own uptime at its banner.
 
 Guest virtio disk: a Linux guest's own virtio-blk driver writing (dd, fsync)
 and reading (cold cache) its disk sequentially, then tools/randio/randio.c's
 4 KiB random writes (fdatasync at the end) and reads with O_DIRECT, one
 request at a time, in the same guest session: served by keel-dm from a file in
-the service VM, next to QEMU's virtio-blk-pci on a file, same guest kernel and
+the service VM's tmpfs, next to QEMU's virtio-blk-pci on a file in the host's
+tmpfs (/dev/shm) with its default cache: both images written full of zeros
+(allocated alike), both flushes reaching a tmpfs file; same guest kernel and
 initramfs, 1 CPU, the guest's clock (KEEL_BENCH_RANDIO_COUNT requests each).
 
 Guest-to-guest network: one Linux guest sends NET_MIB MiB to another with
@@ -52,18 +63,17 @@ direct: the same guest with QEMU's virtio-gpu-pci and its own VNC server.
 
 Exit round trip: tests/guests/exitcost.c times CPUID and a port read in a
 loop against an empty loop, in TSC ticks, run as a Keel VM and by QEMU
-directly, 1 CPU, -icount shift=0,sleep=off: the TSC counts instructions, so a
-figure is the instructions one round trip costs (guest, Keel and QEMU's
-emulation of the exit and VMRUN, which count as one instruction each).
+directly, 1 CPU, -icount shift=0,sleep=off: the TSC counts instructions. QEMU
+runs either instruction as about one instruction, so no ratio to it means
+anything: the report gives Keel's exit path alone, the instructions a round
+trip costs under Keel less what the instruction costs under QEMU directly
+(QEMU's emulation of the exit and VMRUN count as one instruction each).
 """
 import contextlib
-import hashlib
 import os
 import re
-import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import time
 import types
@@ -77,70 +87,49 @@ os.environ.setdefault("KEEL_ACCEL", "tcg")
 import guestctl  # noqa: E402
 from netns import NetNS  # noqa: E402
 from rfbclient import RFBClient  # noqa: E402
-from rig import Machine, check, kernel_path  # noqa: E402
+from rig import Machine, TestFailure, check, kernel_path  # noqa: E402
 
-WALL_RUNS = int(os.environ.get("KEEL_BENCH_RUNS", "3"))
+RUNS = int(os.environ.get("KEEL_BENCH_RUNS", "3"))
 BANNER = r"Keel service VM: [^\n]* up ([0-9.]+) s"
 ICOUNT = ["-icount", "shift=0,sleep=off"]
 CFG = ("service.kernel = vmlinuz\nservice.initrd = initrd.img\nservice.cmdline = console=ttyS0\n"
        "service.memory = 1G\nservice.vcpus = %d\n")
+LOWER, HIGHER = "lower is better for Keel", "higher is better for Keel"
 
 
-def keel_boot(name, extra, cpus=2):
-    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
-    m = Machine(name, CFG % cpus, files, smp=cpus, timeout=600, extra=extra)
-    t0 = time.time()
-    with m:
-        up = float(m.expect(BANNER, timeout=590).group(1))
-        wall = time.time() - t0
-        entry = int(re.search(r"starting (\d+) ms after the core", m.text()).group(1))
-        m.expect(r"/ # ", timeout=60)
-        time.sleep(1)
-        m.send("poweroff -f\n")
-        try:
-            m.wait_exit(120)
-        except Exception:
-            pass  # measured already; the rig kills QEMU
-    return wall, entry / 1000 + up
+# --- the same work on both sides ---
+
+def alternate(keel, direct, runs=RUNS):
+    """keel(i) and direct(i) for i in range(runs), Keel first in even runs and QEMU first in odd
+    ones (so neither side always meets warm caches); returns ([keel's], [direct's])."""
+    k, d = [], []
+    for i in range(runs):
+        for side in ("keel", "direct") if i % 2 == 0 else ("direct", "keel"):
+            if side == "keel":
+                k.append(keel(i))
+            else:
+                d.append(direct(i))
+    return k, d
 
 
-def direct_boot(name, extra, cpus=2):
-    d = os.path.join(BUILD, "bench", name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "EPYC,+svm,+npt",
-           "-smp", str(cpus), "-m", "1G", "-nodefaults", "-display", "none", "-no-reboot",
-           "-kernel", kernel_path(), "-initrd", os.path.join(BUILD, "service-initrd.img"),
-           "-append", "console=ttyS0", "-serial", "stdio"] + extra
-    t0 = time.time()
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = b""
-    while True:
-        chunk = p.stdout.read1(4096)
-        if not chunk:
-            raise RuntimeError("direct boot ended without a shell: see %s" % d)
-        out += chunk
-        m = re.search(BANNER.encode(), out)
-        if m:
-            wall = time.time() - t0
-            break
-    time.sleep(2)
-    p.stdin.write(b"poweroff -f\n")
-    p.stdin.flush()
-    try:
-        out += p.communicate(timeout=120)[0]
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out += p.communicate()[0]
-    open(os.path.join(d, "serial.log"), "wb").write(out)
-    return wall, float(m.group(1))
+def spread(values, fmt):
+    """The median and the range of a figure's runs: '12.3 (11.9-12.8)'."""
+    med = statistics.median(values)
+    if len(values) == 1:
+        return fmt % med
+    return "%s (%s-%s)" % (fmt % med, fmt % min(values), fmt % max(values))
 
 
-IO_MIB = 64
-GUEST_BANNER = r"Keel guest bench: [^\n]* up ([0-9.]+) s"
-GUEST_CMDLINE = "console=ttyS0 keel.name=bench"
-GUEST_RUNS = int(os.environ.get("KEEL_BENCH_GUEST_RUNS", "3"))
-EXITCOST = r"exitcost: (\d+) iterations, TSC ticks: empty (\d+), cpuid (\d+), pio (\d+)"
+def compare(what, unit, k, d, better, fmt="%.1f"):
+    """One report line: both sides' medians and ranges, the ratio of the medians, and which way
+    is better for Keel."""
+    return "  %s: Keel %s %s, QEMU direct %s %s, ratio %.3f; %s" % (
+        what, spread(k, fmt), unit, spread(d, fmt), unit,
+        statistics.median(k) / statistics.median(d), better)
+
+
+def runs_note(runs=RUNS):
+    return "median (range) of %d run(s) a side, alternating which side goes first" % runs
 
 
 def service_shell(m):
@@ -150,54 +139,74 @@ def service_shell(m):
     time.sleep(2)
 
 
-def guest_boot_keel():
-    """[(wall s from keelctl start to the guest's banner, the guest's uptime then)]"""
-    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img"),
-             "guest/vmlinuz": kernel_path(), "guest/initrd.img": os.path.join(BUILD, "guest-initrd.img")}
-    runs = []
-    with Machine("bench_guest_keel", CFG % 2, files, smp=2, timeout=600 + 300 * GUEST_RUNS) as m:
-        service_shell(m)
-        for _ in range(GUEST_RUNS):
-            m.shell("keelctl create bench --mem 256M --vcpus 1 --kernel /mnt/keel/guest/vmlinuz "
-                    "--initrd /mnt/keel/guest/initrd.img --cmdline '%s'" % GUEST_CMDLINE, timeout=120)
-            mark = m.mark()
-            t0 = time.time()
-            m.send("keelctl start bench && keelctl console bench\n")
-            up = float(m.expect(GUEST_BANNER, timeout=290, start=mark).group(1))
-            runs.append((time.time() - t0, up))
-            m.send(b"\x1d\n")
-            m.expect(r"detached from bench", timeout=30, start=mark)
-            time.sleep(1)
-            m.shell("keelctl destroy bench", timeout=120)
-        m.send("poweroff -f\n")
-        try:
-            m.wait_exit(120)
-        except Exception:
-            pass
-    return runs
+def power_off(m):
+    m.send("poweroff -f\n")
+    try:
+        m.wait_exit(120)
+    except TestFailure:
+        pass  # measured already; the rig kills QEMU
 
 
-def guest_boot_direct(i):
-    d = (kernel_path(), os.path.join(BUILD, "guest-initrd.img"), GUEST_CMDLINE)
+# --- boot ---
+
+def keel_boot(name, extra, cpus):
+    """(wall s from QEMU's start to the banner, guest s: Keel's core start to the service VM's
+    entry (its log) plus Linux's uptime at the banner)."""
+    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
+    m = Machine(name, CFG % cpus, files, smp=cpus, timeout=600, extra=extra)
     t0 = time.time()
-    with Machine("bench_guest_direct%d" % i, None, smp=1, mem="256M", timeout=300, direct=d) as m:
-        up = float(m.expect(GUEST_BANNER, timeout=290).group(1))
+    with m:
+        up = float(m.expect(BANNER, timeout=590).group(1))
         wall = time.time() - t0
+        entry = int(re.search(r"starting (\d+) ms after the core", m.text()).group(1))
+        m.expect(r"/ # ", timeout=60)
+        time.sleep(1)
+        power_off(m)
+    return wall, entry / 1000 + up
+
+
+def direct_boot(name, extra, cpus):
+    """(wall s from QEMU's start to the banner, Linux's uptime at the banner): the same kernel
+    and initramfs booted by QEMU itself, through the same rig (same QEMU, same TCG mode)."""
+    d = (kernel_path(), os.path.join(BUILD, "service-initrd.img"), "console=ttyS0")
+    m = Machine(name, None, smp=cpus, mem="1G", timeout=600, extra=extra, direct=d)
+    t0 = time.time()
+    with m:
+        up = float(m.expect(BANNER, timeout=590).group(1))
+        wall = time.time() - t0
+        m.expect(r"/ # ", timeout=60)
+        time.sleep(1)
+        power_off(m)
     return wall, up
 
 
-def exitcost(direct):
-    """Instructions per CPUID and per port-read round trip, the empty loop subtracted."""
-    elf = os.path.join(BUILD, "guests", "exitcost.elf")
-    if direct:
-        m = Machine("bench_exitcost_direct", None, smp=1, mem="256M", timeout=600, extra=ICOUNT,
-                    direct=(elf, None, ""))
-    else:
-        cfg = "debug_exit_port = 0xf4\nvm.exitcost.kernel = exitcost.elf\nvm.exitcost.testdev = on\n"
-        m = Machine("bench_exitcost_keel", cfg, {"exitcost.elf": elf}, smp=1, timeout=600, extra=ICOUNT)
-    with m:
-        n, empty, cpuid, pio = (int(x) for x in m.expect(EXITCOST, timeout=590).groups())
-    return (cpuid - empty) / n, (pio - empty) / n
+# --- service VM I/O, and the checked timing of a command ---
+
+IO_MIB = 64
+GUEST_BANNER = r"Keel guest bench: [^\n]* up ([0-9.]+) s"
+GUEST_CMDLINE = "console=ttyS0 keel.name=bench"
+EXITCOST = r"exitcost: (\d+) iterations, TSC ticks: empty (\d+), cpuid (\d+), pio (\d+)"
+DD_STATS = r"(\d+)\+(\d+) records in\s+(\d+)\+(\d+) records out(?:\s+(\d+) bytes)?"
+
+
+def timed(m, command, nbytes, block, timeout=600):
+    """Guest seconds `command` takes on the guest's own clock. Its last stage must be a dd of
+    `block`-byte blocks, whose statistics must show nbytes moved in whole blocks (and say so in
+    bytes where that dd counts them), and it must exit 0: a command that fails at once would
+    otherwise give a huge rate."""
+    out = m.shell("s=$(cut -d' ' -f1 /proc/uptime); %s 2>/tmp/timed.err; rc=$?; "
+                  "e=$(cut -d' ' -f1 /proc/uptime); echo timed $s $e rc=$rc; cat /tmp/timed.err"
+                  % command, timeout=timeout)
+    t = re.search(r"^timed ([0-9.]+) ([0-9.]+) rc=(\d+)$", out, re.M)
+    dd = re.search(DD_STATS, out)
+    check(t and dd, "no timing or dd statistics from %r: %r" % (command, out), m)
+    check(t.group(3) == "0", "%r failed (exit status %s): %r" % (command, t.group(3), out), m)
+    full_in, part_in, full_out, part_out = (int(x) for x in dd.groups()[:4])
+    moved = int(dd.group(5)) if dd.group(5) else full_out * block
+    check(full_in == full_out == nbytes // block and part_in == part_out == 0 and moved == nbytes,
+          "%r moved %d+%d records in, %d+%d out (%d bytes); wanted %d whole records of %d bytes"
+          % (command, full_in, part_in, full_out, part_out, moved, nbytes // block, block), m)
+    return float(t.group(2)) - float(t.group(1))
 
 
 def io_machine(name, direct, disk, tap):
@@ -210,16 +219,10 @@ def io_machine(name, direct, disk, tap):
                    timeout=900, extra=extra, direct=d)
 
 
-def timed(m, command):
-    """Guest seconds a command takes (the guest's own clock)."""
-    out = m.shell("s=$(cut -d' ' -f1 /proc/uptime); %s >/dev/null 2>&1; "
-                  "e=$(cut -d' ' -f1 /proc/uptime); echo $s $e" % command, timeout=600)
-    s, e = out.split()[-2:]
-    return float(e) - float(s)
-
-
-def io_bench(direct, ns, disk, out, port):
-    name = "bench_io_%s" % ("direct" if direct else "keel")
+def io_bench(direct, ns, disk, out, port, i):
+    """(NVMe read MiB/s, e1000e receive MiB/s) of the service VM, or of the same kernel and
+    initramfs booted by QEMU directly; the peer on the TAP serves port once."""
+    name = "bench_io_%s%d" % ("direct" if direct else "keel", i)
     m = io_machine(name, direct, disk, "kbtap0")
     m.command_prefix = ns.prefix()
     ns.start_peer("10.77.9.1", port, IO_MIB << 20, out)
@@ -227,64 +230,125 @@ def io_bench(direct, ns, disk, out, port):
         m.expect(r"Keel service VM: .* up", timeout=600)
         m.expect(r"/ # ", timeout=60)
         time.sleep(1)
-        disk_s = timed(m, "dd if=/dev/nvme0n1 of=/dev/null bs=1M count=%d" % IO_MIB)
+        disk_s = timed(m, "dd if=/dev/nvme0n1 of=/dev/null bs=1M count=%d" % IO_MIB, IO_MIB << 20,
+                       1 << 20)
         m.shell("ip addr add 10.77.9.2/24 dev eth0; ip link set eth0 up; sleep 3")
-        net_s = timed(m, "nc 10.77.9.1 %d" % port)
-        m.send("poweroff -f\n")
-        try:
-            m.wait_exit(120)
-        except Exception:
-            pass
+        net_s = timed(m, "nc 10.77.9.1 %d | dd of=/dev/null bs=64k iflag=fullblock" % port,
+                      IO_MIB << 20, 64 << 10)
+        power_off(m)
     return IO_MIB / disk_s, IO_MIB / net_s
 
+
+# --- guest boot ---
+
+def guest_files():
+    return {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img"),
+            "guest/vmlinuz": kernel_path(), "guest/initrd.img": os.path.join(BUILD, "guest-initrd.img")}
+
+
+GUEST_CREATE = ("keelctl create bench --mem 256M --vcpus 1 --kernel /mnt/keel/guest/vmlinuz "
+                "--initrd /mnt/keel/guest/initrd.img --cmdline '%s'" % GUEST_CMDLINE)
+
+
+def guest_boot_keel(i):
+    """(wall s from `keelctl create` to the guest's banner, the guest's uptime then)."""
+    with Machine("bench_guest_keel%d" % i, CFG % 2, guest_files(), smp=2, timeout=900) as m:
+        service_shell(m)
+        m.shell("cat /mnt/keel/guest/vmlinuz /mnt/keel/guest/initrd.img > /dev/null")  # as QEMU's: cached
+        mark = m.mark()
+        t0 = time.time()
+        m.send("%s && keelctl start bench && keelctl console bench\n" % GUEST_CREATE)
+        up = float(m.expect(GUEST_BANNER, timeout=290, start=mark).group(1))
+        wall = time.time() - t0
+        m.send(b"\x1d\n")
+        m.expect(r"detached from bench", timeout=30, start=mark)
+        power_off(m)
+    return wall, up
+
+
+def guest_boot_direct(i):
+    d = (kernel_path(), os.path.join(BUILD, "guest-initrd.img"), GUEST_CMDLINE)
+    t0 = time.time()
+    with Machine("bench_guest_direct%d" % i, None, smp=1, mem="256M", timeout=300, direct=d) as m:
+        up = float(m.expect(GUEST_BANNER, timeout=290).group(1))
+        wall = time.time() - t0
+    return wall, up
+
+
+# --- exit cost ---
+
+def exitcost(direct, i):
+    """Instructions per CPUID and per port-read round trip, the empty loop subtracted."""
+    elf = os.path.join(BUILD, "guests", "exitcost.elf")
+    if direct:
+        m = Machine("bench_exitcost_direct%d" % i, None, smp=1, mem="256M", timeout=600,
+                    extra=ICOUNT, direct=(elf, None, ""))
+    else:
+        cfg = "debug_exit_port = 0xf4\nvm.exitcost.kernel = exitcost.elf\nvm.exitcost.testdev = on\n"
+        m = Machine("bench_exitcost_keel%d" % i, cfg, {"exitcost.elf": elf}, smp=1, timeout=600,
+                    extra=ICOUNT)
+    with m:
+        n, empty, cpuid, pio = (int(x) for x in m.expect(EXITCOST, timeout=590).groups())
+    return (cpuid - empty) / n, (pio - empty) / n
+
+
+# --- guest virtio disk ---
 
 VD_MIB = 32
 # Random 4 KiB requests per randio run, over the whole VD_MIB disk: a few seconds each through keel-dm.
 RANDIO_COUNT = int(os.environ.get("KEEL_BENCH_RANDIO_COUNT", "4096"))
-RANDIO = r"randio: (?:read|write) \d+ x 4 KiB in [0-9.]+ s: (\d+) IOPS"
+RANDIO = r"randio: (read|write) (\d+) x 4 KiB in [0-9.]+ s: (\d+) IOPS"
 
 
 def randio(m, op):
     """IOPS of randio's 4 KiB random reads or writes on the guest's /dev/vda (its own clock)."""
-    out = m.shell("randio %s /dev/vda %d %d 2>&1" % (op, RANDIO_COUNT, VD_MIB), timeout=600)
+    out = m.shell("randio %s /dev/vda %d %d 2>&1; echo rc=$?" % (op, RANDIO_COUNT, VD_MIB), timeout=600)
     found = re.search(RANDIO, out)
-    check(found, "randio %s on the guest's /dev/vda: %r" % (op, out), m)
-    return float(found.group(1))
+    check(found and found.group(1) == op and int(found.group(2)) == RANDIO_COUNT and
+          re.search(r"^rc=0$", out, re.M), "randio %s on the guest's /dev/vda: %r" % (op, out), m)
+    return float(found.group(3))
 
 
 def guest_disk(m):
     """The guest's /dev/vda on the guest's clock: sequential write (flushed) and read in MiB/s,
     then 4 KiB random write (flushed) and read in IOPS."""
     guestctl.wait_guest_shell(m, "bench", timeout=590)
-    w = timed(m, "dd if=/dev/zero of=/dev/vda bs=1M count=%d conv=fsync" % VD_MIB)
+    w = timed(m, "dd if=/dev/zero of=/dev/vda bs=1M count=%d conv=fsync" % VD_MIB, VD_MIB << 20, 1 << 20)
     m.shell("echo 3 > /proc/sys/vm/drop_caches")
-    r = timed(m, "dd if=/dev/vda of=/dev/null bs=1M count=%d" % VD_MIB)
+    r = timed(m, "dd if=/dev/vda of=/dev/null bs=1M count=%d" % VD_MIB, VD_MIB << 20, 1 << 20)
     return VD_MIB / w, VD_MIB / r, randio(m, "write"), randio(m, "read")
 
 
-def virtio_disk_keel():
-    """A guest's virtio disk served by keel-dm (1 CPU, as the virtio tests run)."""
-    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img"),
-             "guest/vmlinuz": kernel_path(), "guest/initrd.img": os.path.join(BUILD, "guest-initrd.img")}
-    with Machine("bench_vd_keel", CFG % 1, files, smp=1, timeout=1800) as m:
+def virtio_disk_keel(i):
+    """A guest's virtio disk served by keel-dm from a zero-filled file in the service VM's tmpfs
+    (1 CPU, as the virtio tests run)."""
+    with Machine("bench_vd_keel%d" % i, CFG % 1, guest_files(), smp=1, timeout=1800) as m:
         service_shell(m)
         m.shell("dd if=/dev/zero of=/tmp/vd.img bs=1M count=%d 2>/dev/null" % VD_MIB)
-        m.shell("keelctl create bench --mem 256M --vcpus 1 --kernel /mnt/keel/guest/vmlinuz "
-                "--initrd /mnt/keel/guest/initrd.img --cmdline '%s' --disk /tmp/vd.img"
-                % GUEST_CMDLINE, timeout=120)
+        m.shell("%s --disk /tmp/vd.img" % GUEST_CREATE, timeout=120)
         m.send("keelctl start bench && keelctl console bench\n")
         return guest_disk(m)
 
 
-def virtio_disk_direct(out):
-    img = os.path.join(out, "vd.img")
+# QEMU's image: the host's tmpfs, as Keel's is the service VM's; written full, as Keel's is.
+SHM = os.environ.get("KEEL_BENCH_SHM", "/dev/shm")
+
+
+def virtio_disk_direct(i):
+    img = os.path.join(SHM, "keel-bench-vd-%d.img" % os.getpid())
     with open(img, "wb") as f:
-        f.truncate(VD_MIB << 20)
+        f.write(bytes(VD_MIB << 20))
     d = (kernel_path(), os.path.join(BUILD, "guest-initrd.img"), GUEST_CMDLINE)
     extra = ["-drive", "if=none,id=vd,format=raw,file=" + img, "-device", "virtio-blk-pci,drive=vd"]
-    with Machine("bench_vd_direct", None, smp=1, mem="256M", timeout=900, direct=d, extra=extra) as m:
-        return guest_disk(m)
+    try:
+        with Machine("bench_vd_direct%d" % i, None, smp=1, mem="256M", timeout=900, direct=d,
+                     extra=extra) as m:
+            return guest_disk(m)
+    finally:
+        os.unlink(img)
 
+
+# --- guest-to-guest network ---
 
 NET_MIB = 64
 NET_CPUS = int(os.environ.get("KEEL_BENCH_NET_CPUS", "1"))
@@ -334,47 +398,48 @@ def net_transfer(m, rx, tx):
         return net_received(sh, m)
 
 
-def virtio_net_keel():
+def virtio_net_keel(i):
     """Two guests on a bridge in the service VM, their NICs served by keel-dm."""
-    with Machine("bench_net_keel", CFG % NET_CPUS, guestctl.files(), smp=NET_CPUS, timeout=2400) as m:
+    with Machine("bench_net_keel%d" % i, CFG % NET_CPUS, guestctl.files(), smp=NET_CPUS, timeout=2400) as m:
         service_shell(m)
         m.shell("ip link add br0 type bridge && ip link set br0 up")
-        for i, name in enumerate(NET_GUESTS):
+        for j, name in enumerate(NET_GUESTS):
             guestctl.create_linux(m, name, devices="--net br0")
             guestctl.ok(m, "start " + name)
             with guestctl.Console(m, name) as con:
                 con.wait_shell(timeout=500)
-                con.run(NET_UP % (i + 2))
+                con.run(NET_UP % (j + 2))
         return net_transfer(m, lambda: guestctl.Console(m, "n1"), lambda: guestctl.Console(m, "n2"))
 
 
-def net_direct_machine(i, mode, port):
-    """Guest NET_GUESTS[i] run by QEMU itself, its virtio-net-pci on a socket netdev (listen/connect)."""
-    name = NET_GUESTS[i]
+def net_direct_machine(i, j, mode, port):
+    """Guest NET_GUESTS[j] run by QEMU itself, its virtio-net-pci on a socket netdev (listen/connect)."""
+    name = NET_GUESTS[j]
     d = (kernel_path(), os.path.join(BUILD, "guest-initrd.img"), "console=ttyS0 keel.name=" + name)
     nic = ["-netdev", "socket,id=n0,%s=127.0.0.1:%d" % (mode, port),
-           "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:35:%02x" % (i + 2)]
-    return Machine("bench_net_direct_" + name, None, smp=1, mem="256M", timeout=1500, direct=d, extra=nic)
+           "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:35:%02x" % (j + 2)]
+    return Machine("bench_net_direct%d_%s" % (i, name), None, smp=1, mem="256M", timeout=1500,
+                   direct=d, extra=nic)
 
 
-def virtio_net_direct():
+def virtio_net_direct(i):
     """The same two guests in two QEMU processes; the listening one starts first, so the other's
     connect finds it."""
-    with socket.socket() as s:  # a free port for the socket netdev
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # for the socket netdev
 
     def shell(m):
         return lambda: contextlib.nullcontext(types.SimpleNamespace(run=m.shell))
 
-    with net_direct_machine(0, "listen", port) as rx:
+    with net_direct_machine(i, 0, "listen", port) as rx:
         guestctl.wait_guest_shell(rx, NET_GUESTS[0], timeout=290)
-        with net_direct_machine(1, "connect", port) as tx:
+        with net_direct_machine(i, 1, "connect", port) as tx:
             guestctl.wait_guest_shell(tx, NET_GUESTS[1], timeout=290)
-            for i, m in enumerate((rx, tx)):
-                m.shell(NET_UP % (i + 2))
+            for j, m in enumerate((rx, tx)):
+                m.shell(NET_UP % (j + 2))
             return net_transfer(rx, shell(rx), shell(tx))
 
+
+# --- guest screen over VNC ---
 
 DISPLAY_SECONDS = int(os.environ.get("KEEL_BENCH_DISPLAY_SECONDS", "20"))
 # fbcon lets go of the framebuffer, then two random screens go to it in turn, for ever.
@@ -407,15 +472,12 @@ def vnc_rate(m, port):
         rfb.close()
 
 
-def display_keel():
-    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img"),
-             "guest/vmlinuz": kernel_path(), "guest/initrd.img": os.path.join(BUILD, "guest-initrd.img")}
+def display_keel(i):
     extra = ["-netdev", "user,id=n0", "-device", "e1000e,netdev=n0,mac=52:54:00:12:34:51"]
-    with Machine("bench_display_keel", CFG % 1, files, smp=1, timeout=1200, extra=extra) as m:
+    with Machine("bench_display_keel%d" % i, CFG % 1, guest_files(), smp=1, timeout=1200, extra=extra) as m:
         service_shell(m)
         m.shell("dmesg -n 1; ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up")
-        m.shell("keelctl create bench --mem 256M --vcpus 1 --kernel /mnt/keel/guest/vmlinuz "
-                "--initrd /mnt/keel/guest/initrd.img --cmdline '%s' --gpu" % GUEST_CMDLINE, timeout=120)
+        m.shell("%s --gpu" % GUEST_CREATE, timeout=120)
         port = re.search(r"VNC port (\d+)", m.shell("keelctl info bench"))
         check(port, "no VNC port for the bench guest", m)
         host = free_port()
@@ -426,28 +488,29 @@ def display_keel():
         return vnc_rate(m, host)
 
 
-def display_direct():
+def display_direct(i):
     d = (kernel_path(), os.path.join(BUILD, "guest-initrd.img"), GUEST_CMDLINE)
     port = free_port()
     extra = ["-vga", "none", "-device", "virtio-gpu-pci", "-vnc", "127.0.0.1:%d" % (port - 5900)]
-    with Machine("bench_display_direct", None, smp=1, mem="256M", timeout=900, direct=d, extra=extra) as m:
+    with Machine("bench_display_direct%d" % i, None, smp=1, mem="256M", timeout=900, direct=d,
+                 extra=extra) as m:
         guestctl.wait_guest_shell(m, "bench", timeout=590)
         return vnc_rate(m, port)
 
 
+# --- the parts ---
+
 def part_boot(out):
-    k_icount = keel_boot("bench_keel_icount", ICOUNT, cpus=1)[1]
-    d_icount = direct_boot("bench_direct_icount", ICOUNT, cpus=1)[1]
-    k_wall = [keel_boot("bench_keel_wall%d" % i, [])[0] for i in range(WALL_RUNS)]
-    d_wall = [direct_boot("bench_direct_wall%d" % i, [])[0] for i in range(WALL_RUNS)]
-    km, dm = statistics.median(k_wall), statistics.median(d_wall)
+    k_icount, d_icount = alternate(lambda i: keel_boot("bench_keel_icount%d" % i, ICOUNT, 1)[1],
+                                   lambda i: direct_boot("bench_direct_icount%d" % i, ICOUNT, 1)[1])
+    k_wall, d_wall = alternate(lambda i: keel_boot("bench_keel_wall%d" % i, [], 2)[0],
+                               lambda i: direct_boot("bench_direct_wall%d" % i, [], 2)[0])
     return [
-        "boot to the service VM's shell (QEMU TCG, EPYC+SVM, 1 GiB)",
-        "  guest time (-icount shift=0,sleep=off, 1 CPU): Keel %.3f s, QEMU direct %.3f s, ratio %.2f"
-        % (k_icount, d_icount, k_icount / d_icount),
-        "  wall time (2 CPUs), median of %d: Keel %.1f s, QEMU direct %.1f s, ratio %.2f  (runs: %s / %s)"
-        % (WALL_RUNS, km, dm, km / dm, ", ".join("%.1f" % x for x in k_wall),
-           ", ".join("%.1f" % x for x in d_wall)),
+        "boot to the service VM's shell (QEMU TCG, EPYC+SVM, 1 GiB; %s)" % runs_note(),
+        compare("guest time (-icount shift=0,sleep=off, 1 CPU; Keel: its core start to the service "
+                "VM's entry, plus Linux's uptime at its shell)", "s", k_icount, d_icount, LOWER, "%.3f"),
+        compare("wall time (2 CPUs; QEMU's start to the shell: Keel's includes OVMF, the direct boot "
+                "has no firmware step)", "s", k_wall, d_wall, LOWER),
     ]
 
 
@@ -456,71 +519,73 @@ def part_service_io(out):
     with open(disk, "wb") as f:
         f.write(os.urandom(IO_MIB << 20))
     with NetNS("keelbench%d" % os.getpid(), [("kbtap0", "10.77.9.1/24")]) as ns:
-        k_disk, k_net = io_bench(False, ns, disk, out, 6000)
-        d_disk, d_net = io_bench(True, ns, disk, out, 6010)
+        k, d = alternate(lambda i: io_bench(False, ns, disk, out, 6000 + 20 * i, i),
+                         lambda i: io_bench(True, ns, disk, out, 6010 + 20 * i, i))
     return [
-        "service VM I/O (64 MiB, guest clock; NVMe read with dd, e1000e receive with nc from a peer on a TAP):",
-        "  disk read: Keel %.1f MiB/s, QEMU direct %.1f MiB/s, ratio %.2f" % (k_disk, d_disk, k_disk / d_disk),
-        "  NIC receive: Keel %.1f MiB/s, QEMU direct %.1f MiB/s, ratio %.2f" % (k_net, d_net, k_net / d_net),
+        "service VM I/O (64 MiB, guest clock; NVMe read with dd, e1000e receive with nc from a peer "
+        "on a TAP; %s):" % runs_note(),
+        compare("disk read", "MiB/s", [x[0] for x in k], [x[0] for x in d], HIGHER),
+        compare("NIC receive", "MiB/s", [x[1] for x in k], [x[1] for x in d], HIGHER),
     ]
 
 
 def part_exit(out):
-    k_cpuid, k_pio = exitcost(False)
-    d_cpuid, d_pio = exitcost(True)
-    return [
-        "guest exit round trip (tests/guests/exitcost.elf, 1 CPU, -icount shift=0,sleep=off: instructions):",
-        "  CPUID: Keel %.0f, QEMU direct %.0f, ratio %.0f" % (k_cpuid, d_cpuid, k_cpuid / max(d_cpuid, 1)),
-        "  port read (COM1 scratch): Keel %.0f, QEMU direct %.0f, ratio %.0f"
-        % (k_pio, d_pio, k_pio / max(d_pio, 1)),
-    ]
+    k, d = alternate(lambda i: exitcost(False, i), lambda i: exitcost(True, i))
+    lines = ["guest exit round trip (tests/guests/exitcost.elf, 1 CPU, -icount shift=0,sleep=off; "
+             "instructions; %s):" % runs_note()]
+    for j, what in enumerate(("CPUID", "port read (COM1 scratch)")):
+        path = [x[j] - statistics.median(y[j] for y in d) for x in k]
+        lines.append("  %s: Keel's exit path %s instructions a round trip; %s (QEMU direct runs the "
+                     "instruction itself in %s, the difference taken off; no ratio: it would divide "
+                     "by that)" % (what, spread(path, "%.0f"), LOWER, spread([y[j] for y in d], "%.0f")))
+    return lines
 
 
 def part_guest_boot(out):
-    k_guest = guest_boot_keel()
-    d_guest = [guest_boot_direct(i) for i in range(GUEST_RUNS)]
-    kw, dw = statistics.median(r[0] for r in k_guest), statistics.median(r[0] for r in d_guest)
-    ku, du = statistics.median(r[1] for r in k_guest), statistics.median(r[1] for r in d_guest)
+    k, d = alternate(guest_boot_keel, guest_boot_direct)
     return [
-        "guest boot to its shell (Linux, 256 MiB, 1 vCPU; Keel: keelctl start -> banner on keelctl console)",
-        "  wall time, median of %d: Keel %.1f s, QEMU direct %.1f s, ratio %.2f  (runs: %s / %s)"
-        % (GUEST_RUNS, kw, dw, kw / dw, ", ".join("%.1f" % r[0] for r in k_guest),
-           ", ".join("%.1f" % r[0] for r in d_guest)),
-        "  guest uptime at the banner, median: Keel %.2f s, QEMU direct %.2f s, ratio %.2f" % (ku, du, ku / du),
+        "guest boot to its shell (Linux, 256 MiB, 1 vCPU; from asking for the guest, its kernel and "
+        "initramfs not loaded yet, to its banner: Keel, keelctl create and start in the running service "
+        "VM; QEMU direct, its start with -kernel and -initrd; %s)" % runs_note(),
+        compare("wall time", "s", [x[0] for x in k], [x[0] for x in d], LOWER),
+        compare("the guest's own uptime at its banner", "s", [x[1] for x in k], [x[1] for x in d],
+                LOWER, "%.2f"),
     ]
 
 
 def part_virtio_disk(out):
-    (k_w, k_r, k_rw, k_rr), (d_w, d_r, d_rw, d_rr) = virtio_disk_keel(), virtio_disk_direct(out)
+    k, d = alternate(virtio_disk_keel, virtio_disk_direct)
+    col = lambda rs, j: [r[j] for r in rs]  # noqa: E731
     return [
-        "guest virtio disk (a %d MiB disk, guest clock, 1 CPU; Keel: keel-dm on a file in the service VM's "
-        "tmpfs; QEMU direct: its virtio-blk-pci on a file)" % VD_MIB,
-        "  write (dd, fsync): Keel %.2f MiB/s, QEMU direct %.2f MiB/s, ratio %.3f" % (k_w, d_w, k_w / d_w),
-        "  read (dd, cold cache): Keel %.2f MiB/s, QEMU direct %.2f MiB/s, ratio %.3f" % (k_r, d_r, k_r / d_r),
-        "  4 KiB random write (randio: %d at random 4 KiB-aligned offsets, O_DIRECT, queue depth 1, fdatasync "
-        "at the end): Keel %.0f IOPS, QEMU direct %.0f IOPS, ratio %.3f" % (RANDIO_COUNT, k_rw, d_rw, k_rw / d_rw),
-        "  4 KiB random read (randio: %d, O_DIRECT, queue depth 1): Keel %.0f IOPS, QEMU direct %.0f IOPS, "
-        "ratio %.3f" % (RANDIO_COUNT, k_rr, d_rr, k_rr / d_rr),
+        "guest virtio disk (a %d MiB disk, guest clock, 1 CPU; both images zero-filled files on tmpfs: "
+        "Keel's in the service VM, served by keel-dm; QEMU direct's in the host's %s, its "
+        "virtio-blk-pci with the default cache; %s)" % (VD_MIB, SHM, runs_note()),
+        compare("write (dd, fsync)", "MiB/s", col(k, 0), col(d, 0), HIGHER, "%.2f"),
+        compare("read (dd, cold cache)", "MiB/s", col(k, 1), col(d, 1), HIGHER, "%.2f"),
+        compare("4 KiB random write (randio: %d at random 4 KiB-aligned offsets, O_DIRECT, queue depth 1, "
+                "fdatasync at the end)" % RANDIO_COUNT, "IOPS", col(k, 2), col(d, 2), HIGHER, "%.0f"),
+        compare("4 KiB random read (randio: %d, O_DIRECT, queue depth 1)" % RANDIO_COUNT, "IOPS",
+                col(k, 3), col(d, 3), HIGHER, "%.0f"),
     ]
 
 
 def part_virtio_net(out):
-    k, d = virtio_net_keel(), virtio_net_direct()
+    k, d = alternate(virtio_net_keel, virtio_net_direct)
     return [
         "guest-to-guest network (%d MiB with nc over TCP on virtio-net, Linux guests of 256 MiB and 1 vCPU; "
-        "receiver's guest clock after its first 64 KiB)" % NET_MIB,
+        "receiver's guest clock after its first 64 KiB; %s)" % (NET_MIB, runs_note()),
         "  Keel: both guests on a bridge in the service VM, one QEMU with %d CPU(s); QEMU direct: two QEMU "
         "processes of 1 CPU each, joined by a socket netdev" % NET_CPUS,
-        "  throughput: Keel %.1f MiB/s, QEMU direct %.1f MiB/s, ratio %.2f" % (k, d, k / d),
+        compare("throughput", "MiB/s", k, d, HIGHER),
     ]
 
 
 def part_display(out):
-    k, d = display_keel(), display_direct()
+    k, d = alternate(display_keel, display_direct)
     return [
         "guest screen over VNC (Linux, 1 CPU, 1024x768, the guest writing whole random screens to /dev/fb0; "
-        "an RFB client asking for incremental Raw updates for %d s)" % DISPLAY_SECONDS,
-        "  screens per second received: Keel %.2f, QEMU direct %.2f, ratio %.2f" % (k, d, k / d),
+        "an RFB client asking for incremental Raw updates for %d s; %s)" % (DISPLAY_SECONDS, runs_note()),
+        compare("screens per second received", "screens/s", k, d, HIGHER, "%.2f"),
     ]
 
 

@@ -65,12 +65,18 @@ def create_linux(m, name, mem="256M", vcpus=1, devices=""):
 
 
 def wait_info(m, name, state, timeout=120):
-    """`keelctl info NAME` once the VM's state starts with `state`."""
+    """`keelctl info NAME` once its state line is `state` (a word: a reason may follow after a
+    colon); fails the test with the last state seen when that does not happen within timeout."""
+    rx = re.compile(r"^state: +%s(?::|$)" % re.escape(state), re.M)
     deadline = time.time() + timeout
     while True:
         info = ok(m, "info " + name)
-        if re.search(r"state: +" + state, info) or time.time() > deadline:
+        if rx.search(info):
             return info
+        if time.time() > deadline:
+            seen = re.search(r"^state:.*$", info, re.M)
+            raise TestFailure("%s is not %s after %d s: %s; serial log: %s\n%s" % (
+                name, state, timeout, seen.group(0) if seen else repr(info), m.serial_log, m.tail()))
         time.sleep(2)
 
 

@@ -81,6 +81,8 @@ static void prune(struct run_list *rl)
 		v->next = NULL;
 		if (rl->last == v)
 			rl->last = NULL;
+		if (vcpu_ops->vcpu_unload) /* on its own CPU, before the reaper may free it */
+			vcpu_ops->vcpu_unload(v);
 		WRITE_ONCE(v->state, VCPU_STOPPED);
 		WRITE_ONCE(v->queued, false);
 	}

@@ -305,6 +305,7 @@ void vm_reap(void)
 		return;
 	for (u32 i = 0; i < nr_vms_created; i++) {
 		struct vm *vm = vms[i];
+		u64 free_kib;
 
 		if (!vm)
 			continue;
@@ -318,12 +319,17 @@ void vm_reap(void)
 		if (!vcpus_detached(vm) || !ram_may_go(vm) || !claim_for_reaping(vm))
 			continue;
 		vm_free_resources(vm);
-		pr_info("vm %s: memory returned to the pool (%llu MiB free)", vm->name,
-			(unsigned long long)(page_alloc_free_pages() * PAGE_SIZE / MiB));
-		if (vm->destroy_pending && vm_may_go(vm))
+		free_kib = page_alloc_free_pages() * PAGE_SIZE / KiB;
+		if (vm->destroy_pending && vm_may_go(vm)) {
+			pr_info("vm %s: memory returned to the pool (%llu KiB free before its record)",
+				vm->name, (unsigned long long)free_kib);
 			vm_release(vm);
-		else
-			reaped(vm);
+			continue;
+		}
+		pr_info("vm %s: memory returned to the pool (%llu KiB free; its record, %llu KiB, is kept until it is destroyed)",
+			vm->name, (unsigned long long)free_kib,
+			(unsigned long long)(ALIGN_UP(sizeof(*vm), PAGE_SIZE) / KiB));
+		reaped(vm);
 	}
 	spin_unlock(&admin_lock);
 }

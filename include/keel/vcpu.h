@@ -187,6 +187,8 @@ struct vcpu_ops {
 	void (*vm_destroy)(struct vm *vm);
 	int (*vcpu_create)(struct vcpu *v); /* architectural reset state */
 	void (*vcpu_destroy)(struct vcpu *v);
+	/* On the vCPU's CPU, once it left the run list for good (its VM stopped); may be NULL. */
+	void (*vcpu_unload)(struct vcpu *v);
 	void (*run)(struct vcpu *v, struct vm_exit *exit);
 	u64 (*get_reg)(struct vcpu *v, enum vcpu_reg r);
 	void (*set_reg)(struct vcpu *v, enum vcpu_reg r, u64 val);

@@ -16,6 +16,16 @@
  *
  * Queue q's rings sit at q * 0x2000: descriptors +0, driver area
  * +0x1000, device area +0x1800.
+ *
+ * The oracles: ASan; a fault always shows as NEEDS_RESET; and guest RAM,
+ * compared before and after each step (the driver's set-up, each round of
+ * notifications and device input), changed only where a device may write:
+ * its used rings (split: the device area; packed: the id, len and flags of
+ * ring slots, never an address, and the device event area) and buffers
+ * some descriptor marks device-writable (in the queues' tables or the
+ * indirect tables they name, before or after the step). A step whose
+ * writable buffers overlap descriptors or driver areas rewrites its own
+ * rings: it is left out of that oracle.
  */
 #define RAM_SIZE 0x8000u
 #define F_PACKED 0x01
@@ -26,6 +36,9 @@
 #define COMMON(f) (VIRTIO_PCI_COMMON_OFF + offsetof(struct virtio_pci_common_cfg, f))
 
 static u8 *ram;
+static u8 before[RAM_SIZE];
+static bool used_area[RAM_SIZE], writable[RAM_SIZE], ring_mem[RAM_SIZE];
+static u64 selfmod_steps;
 static struct guest_mem mem;
 static struct virtio_pci vp;
 static struct virtio_net net;
@@ -123,6 +136,134 @@ static void driver_init(struct virtio_dev *dev, u8 flags, u16 qsize, u32 skew)
 	common_write(COMMON(device_status), 1, 0xf);
 }
 
+static u64 common_read(u32 off, u32 size)
+{
+	u64 v = 0;
+
+	virtio_pci_bar_read(&vp, VIRTIO_PCI_BAR_CFG, off, size, &v);
+	return v;
+}
+
+static void mark(bool *map, u64 addr, u64 len)
+{
+	if (addr >= RAM_SIZE)
+		return;
+	memset(map + addr, true, MIN(len, RAM_SIZE - addr));
+}
+
+static u64 ram_le(const u8 *mem, u64 at, u32 size)
+{
+	u64 v = 0;
+
+	for (u32 i = 0; i < size; i++)
+		v |= (u64)mem[at + i] << (8 * i);
+	return v;
+}
+
+/*
+ * Every descriptor of the table at [at, at + n * 16) in mem: device-writable
+ * buffers into writable[], indirect tables (of the same format, which
+ * packed and split keep their flags in different places) into ring_mem[]
+ * and walked once.
+ */
+static void scan_table(const u8 *mem, u64 at, u32 n, bool packed, bool nested)
+{
+	u32 fl_off = packed ? offsetof(struct pvirtq_desc, flags) :
+			      offsetof(struct virtq_desc, flags);
+
+	for (u32 i = 0; i < n && at + 16ULL * (i + 1) <= RAM_SIZE; i++) {
+		u64 d = at + 16ULL * i, addr = ram_le(mem, d, 8), len = ram_le(mem, d + 8, 4);
+		u16 flags = (u16)ram_le(mem, d + fl_off, 2);
+
+		if ((flags & VIRTQ_DESC_F_INDIRECT) && !nested) {
+			mark(ring_mem, addr, len);
+			/* a longer table is refused (vq_chain_indirect): its tail is never read */
+			if (addr < RAM_SIZE)
+				scan_table(mem, addr,
+					   (u32)MIN(MIN(len, RAM_SIZE - addr) / 16,
+						    VIRTIO_QUEUE_SIZE_MAX),
+					   packed, true);
+		} else if (flags & VIRTQ_DESC_F_WRITE) {
+			mark(writable, addr, len);
+		}
+	}
+}
+
+/*
+ * The queues as the driver set them up (sizes and features read back, as a
+ * driver would): their used areas, their descriptor and driver memory, and
+ * the writable buffers their descriptors name in mem.
+ */
+static void layout(struct virtio_dev *dev, const u8 *mem)
+{
+	bool event_idx;
+	u64 offered;
+
+	common_write(COMMON(device_feature_select), 4, 1);
+	offered = common_read(COMMON(device_feature), 4) << 32;
+	common_write(COMMON(device_feature_select), 4, 0);
+	offered |= common_read(COMMON(device_feature), 4);
+	for (u16 q = 0; q < dev->num_queues; q++) {
+		u64 desc = q * 0x2000u, drv, devarea;
+		bool packed;
+		u16 size;
+
+		common_write(COMMON(queue_select), 2, q);
+		size = (u16)common_read(COMMON(queue_size), 2);
+		drv = common_read(COMMON(queue_driver), 8);
+		devarea = common_read(COMMON(queue_device), 8);
+		if (!common_read(COMMON(queue_enable), 2) || !size)
+			continue;
+		packed = dev->vqs[q].packed;
+		event_idx = (offered & VIRTIO_F_EVENT_IDX) && dev->vqs[q].event_idx;
+		if (packed) {
+			for (u16 i = 0; i < size; i++) /* len, id, flags of each slot */
+				mark(used_area, desc + 16u * i + 8, 8);
+			mark(used_area, devarea, sizeof(struct pvirtq_event_suppress));
+			mark(ring_mem, drv, sizeof(struct pvirtq_event_suppress));
+		} else {
+			mark(used_area, devarea, 4 + 8u * size + (event_idx ? 2 : 0));
+			mark(ring_mem, drv, 4 + 2u * size + (event_idx ? 2 : 0));
+		}
+		mark(ring_mem, desc, 16u * size);
+		scan_table(mem, desc, size, packed, false);
+	}
+}
+
+static u64 word(const void *p, u32 i)
+{
+	u64 w;
+
+	memcpy(&w, (const u8 *)p + i, 8);
+	return w;
+}
+
+/* After a step: only used areas and writable buffers (before or after it) changed. */
+static void check_writes(struct virtio_dev *dev)
+{
+	if (!memcmp(before, ram, RAM_SIZE))
+		return;
+	memset(used_area, 0, sizeof(used_area));
+	memset(writable, 0, sizeof(writable));
+	memset(ring_mem, 0, sizeof(ring_mem));
+	layout(dev, before);
+	layout(dev, ram);
+	/* a word at a time: the bools are bytes of 0 or 1 */
+	for (u32 i = 0; i < RAM_SIZE; i += 8) {
+		if (word(writable, i) & word(ring_mem, i)) {
+			selfmod_steps++;
+			return;
+		}
+	}
+	for (u32 i = 0; i < RAM_SIZE; i += 8) {
+		if (word(ram, i) == word(before, i))
+			continue;
+		for (u32 j = i; j < i + 8; j++)
+			if (ram[j] != before[j] && !used_area[j] && !writable[j])
+				abort(); /* the device wrote where no descriptor let it */
+	}
+}
+
 /* One patch from the input: le16 offset, length byte, bytes. */
 static size_t apply_patch(const u8 *d, size_t n)
 {
@@ -180,16 +321,22 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	if (!dev)
 		return 0;
 	/* Bit 7 of the device byte shifts the ring areas, misaligning most. */
+	memcpy(before, ram, RAM_SIZE);
 	driver_init(dev, flags, qsize, kind & 0x80 ? (kind >> 2) & 0x1f : 0);
+	check_writes(dev);
 	while (rounds--) {
+		memcpy(before, ram, RAM_SIZE);
 		round_trip(dev, kind, data, size);
+		check_writes(dev);
 		img = apply_patch(data, size);
 		data += img;
 		size -= img;
 	}
 	if (getenv("FUZZ_VERBOSE"))
-		fprintf(stderr, "kind %u status 0x%x fault: %s\n", kind % 3, dev->status,
-			virtio_dev_fault(dev) ?: "none");
+		fprintf(stderr,
+			"kind %u status 0x%x fault: %s; steps left out (self-rewriting): %llu\n",
+			kind % 3, dev->status, virtio_dev_fault(dev) ?: "none",
+			(unsigned long long)selfmod_steps);
 	if (virtio_dev_fault(dev) && !(dev->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET))
 		abort(); /* a fault must always show in the status */
 	return 0;

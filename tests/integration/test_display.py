@@ -185,8 +185,7 @@ def test_guest_screen():
         check("badgpu: picture up" in out, "badgpu did not finish: %s" % m.tail(20), m)
         missing = [r for r in BADGPU_REFUSED if "badgpu: " + r not in out]
         check(not missing, "badgpu's malformed commands were not refused as expected: %s" % missing, m)
-        info = wait_info(m, "bad", "running", timeout=5)
-        check(re.search(r"state: +running", info), "bad is not running after its commands: %r" % info, m)
+        wait_info(m, "bad", "running", timeout=5)
         w, h, rows = screenshot(m, "bad", "badgpu")
         check((w, h) == (64, 48), "badgpu's screen is %dx%d, its scanout 64x48" % (w, h), m)
         bad = [y for y in range(h) if rows[y] != badgpu_row(y)]

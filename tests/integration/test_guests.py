@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Guest VMs managed from the service VM's serial console with keelctl: two
-Linux guests booted to shells and driven through `keelctl console`; a 4-vCPU
+Linux guests booted to shells and driven through `keelctl console` (each
+proven to be that guest's own shell; a guest's clock keeps the host's rate,
+which `make bench` relies on); a 4-vCPU
 guest spinning on a 2-CPU machine while the service VM keeps answering; a
 triple-faulting and a memory-probing guest stopped while the others run;
 graceful and forced stop, destroy; every error case with its message and
@@ -28,6 +30,26 @@ def check_guest_shell(m, con, name, vcpus, mem_mib):
         name, guest_date - time.time()), m)
 
 
+def guest_clock(con):
+    """(host seconds, the guest's uptime) read as close together as its console allows."""
+    h0 = time.time()
+    out = con.run("cut -d' ' -f1 /proc/uptime")
+    h1 = time.time()
+    g = re.search(r"^(\d+\.\d+)$", out, re.M)
+    check(g, "no uptime from the guest: %r" % out, con.m)
+    return (h0 + h1) / 2, float(g.group(1))
+
+
+def check_clock_rate(m, name, first, second):
+    """The guest's clock ran at the host's rate (within 3%) between two guest_clock readings:
+    `make bench` times guest I/O on guest clocks."""
+    (h0, g0), (h1, g1) = first, second
+    check(h1 - h0 >= 30, "guest %s: only %.0f s between clock readings" % (name, h1 - h0), m)
+    rate = (g1 - g0) / (h1 - h0)
+    check(0.97 < rate < 1.03, "guest %s: its clock ran at %.3f of host time over %.0f s" % (
+        name, rate, h1 - h0), m)
+
+
 def test_two_guests_and_isolation():
     """Two Linux guests run side by side and answer on their consoles; a triple-faulting guest
     and one reading outside its RAM are stopped with their reasons while the Linux guests go on;
@@ -46,6 +68,8 @@ def test_two_guests_and_isolation():
         with Console(m, "g1") as con:
             con.wait_shell()
             check_guest_shell(m, con, "g1", 1, 256)
+            con.run("echo written-in-g1 > /tmp/note")
+            clock0 = guest_clock(con)
         with Console(m, "g2") as con:
             con.wait_shell()
             check_guest_shell(m, con, "g2", 2, 320)
@@ -62,10 +86,14 @@ def test_two_guests_and_isolation():
                         info), "escape: %r" % info, m)
         with Console(m, "g1") as con:
             m.send("\n")
-            check(con.run("echo g1-alive") == "g1-alive", "g1 stopped answering", m)
+            # g1's own shell, not some shell: its hostname and the note only it holds
+            check(con.run("hostname; cat /tmp/note") == "g1\nwritten-in-g1", "g1 stopped answering", m)
+            while time.time() - clock0[0] < 31:
+                time.sleep(1)
+            check_clock_rate(m, "g1", clock0, guest_clock(con))
         with Console(m, "g2") as con:
             m.send("\n")
-            check(con.run("cat /tmp/note") == "written-in-g2", "g2 lost its state", m)
+            check(con.run("hostname; cat /tmp/note") == "g2\nwritten-in-g2", "g2 lost its state", m)
         ok(m, "destroy triplefault")
         ok(m, "destroy escape")
 
@@ -76,7 +104,7 @@ def test_two_guests_and_isolation():
         ok(m, "destroy g2")
         with Console(m, "g1") as con:
             m.send("\n")
-            check(con.run("echo still-here") == "still-here", "g1 died with g2", m)
+            check(con.run("hostname; cat /tmp/note") == "g1\nwritten-in-g1", "g1 died with g2", m)
         check("forced" in ok(m, "stop g1 --force"), "stop --force did not say forced", m)
         ok(m, "destroy g1")
         vms, free1 = listing(m)

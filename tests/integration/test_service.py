@@ -149,10 +149,15 @@ def test_monitor_with_a_hung_service_vm():
         m.send("echo c > /proc/sysrq-trigger\n")  # the kernel panics and stops
         m.expect(r"Kernel panic", timeout=60)
         time.sleep(2)
+        # Everything from here on must come after the crash: the session before it printed the same.
+        mark = m.mark()
         m.send(b"\x1d\x1d")
-        m.expect(r"keel> ", timeout=10)
+        m.expect(r"keel> ", timeout=10, start=mark)
+        mark = m.mark()
         m.send("vms\r")
-        m.expect(r"0 service +running", timeout=10)
+        m.expect(r"0 service +running +2 vCPU\(s\), 1024 MiB", timeout=10, start=mark)
+        m.expect(r"vcpu0 on cpu0 \w+ at [0-9a-f]+, \d+ exits", timeout=10, start=mark)
+        m.expect(r"keel> ", timeout=10, start=mark)
         mark = m.mark()
         m.send("reboot\r")
         m.expect(r"keel: Keel hypervisor, UEFI boot stub", timeout=120, start=mark)

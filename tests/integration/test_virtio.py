@@ -8,7 +8,8 @@ bridge (ping without loss, 64 MiB with a checksum); a guest on a bridge with the
 service VM's passed-through NIC reaches the test's peer outside (ping, 16 MiB
 each way with a checksum); a hostile driver's looping
 descriptor chain puts its device in NEEDS_RESET while another guest's disk
-transfer completes intact; keel-dm killed while a guest's write waits on it is started
+transfer completes intact; a driver that ignores a read-only disk's flag has
+each write refused with VIRTIO_BLK_S_IOERR and the file stays as it was; keel-dm killed while a guest's write waits on it is started
 again by the service VM's init and the write completes intact."""
 import hashlib
 import os
@@ -62,7 +63,7 @@ def test_disk_console_rng():
         m.shell("dd if=/dev/zero of=/tmp/d1.img bs=1M count=64 2>/dev/null; "
                 "dd if=/dev/zero of=/tmp/d2.img bs=1M count=32 2>/dev/null")
         refused(m, "create bad --mem 128M --vcpus 1 --kernel %s --disk /tmp/missing.img" % GUEST_KERNEL,
-                r"/tmp/missing.img")
+                r"--disk /tmp/missing\.img: No such file or directory")
         check("bad" not in ok(m, "list"), "a refused create left a VM behind", m)
         m.shell("losetup /dev/loop0 /tmp/d1.img")
         create(m, "g1", "--disk /dev/loop0 --disk /tmp/d2.img --console virtio --rng")
@@ -113,7 +114,8 @@ def test_bridge_between_guests():
         boot(m)
         m.shell("ip link add br0 type bridge && ip addr add 10.78.0.1/24 dev br0 && ip link set br0 up")
         refused(m, "create bad --mem 128M --vcpus 1 --kernel %s --net nosuchbr" % GUEST_KERNEL,
-                r"nosuchbr")
+                r"--net nosuchbr: no bridge called 'nosuchbr'")
+        check("bad" not in ok(m, "list"), "a refused create left a VM behind", m)
         for i, name in enumerate(("n1", "n2")):
             create(m, name, "--net br0", console="ttyS0")
             ok(m, "start " + name)
@@ -170,9 +172,39 @@ def test_hostile_driver():
                 time.sleep(5)
             got = md5_in(con, "head -c %d /dev/vda" % (16 * MiB))
             check(got == pattern_md5(16 * MiB), "the good guest's disk holds %s" % got, m)
-        check(wait_info(m, "good", "running", timeout=5), "good is not running", m)
+        wait_info(m, "good", "running", timeout=5)
         ok(m, "destroy bad")
         ok(m, "destroy good")
+
+
+def test_read_only_disk_hostile_driver():
+    """A driver that ignores VIRTIO_BLK_F_RO (tests/guests/badro.c) writes, discards and zeroes a
+    read-only disk: each request completes with VIRTIO_BLK_S_IOERR and only its status byte
+    written (virtio 1.2 5.2.6.2), the device stays usable and reads what the disk holds, the VM
+    keeps running, and the backing file is unchanged."""
+    f = files()
+    f["guests/badro.elf"] = f["guests/spin.elf"].replace("spin.elf", "badro.elf")
+    with Machine("virtio_readonly", cfg(), f, smp=SMP, timeout=900) as m:
+        boot(m)
+        m.shell("yes keel-virtio-pattern | head -c %d > /tmp/ro.img" % MiB)
+        want = pattern_md5(MiB)
+        check(md5_in(m, "cat /tmp/ro.img") == want, "the backing file is not the pattern", m)
+        ok(m, "create badro --mem 16M --vcpus 1 --kernel /mnt/keel/guests/badro.elf "
+              "--disk /tmp/ro.img,ro")
+        ok(m, "start badro")
+        mark = m.mark()
+        with Console(m, "badro"):
+            m.expect(r"PASS badro|FAIL badro[^\n]*", timeout=300, start=mark)
+        out = m.buf[mark:].decode("utf-8", "replace")
+        check("PASS badro" in out, "badro: %s" % re.findall(r"(?:badro|FAIL)[^\n]*", out), m)
+        for what in ("write", "discard", "write zeroes"):
+            check(re.search(r"badro: %s: status 1, used length 1\b" % what, out),
+                  "keel-dm did not refuse the %s with VIRTIO_BLK_S_IOERR" % what, m)
+        check("badro: read back: keel-virtio-pattern" in out, "badro read back something else", m)
+        wait_info(m, "badro", "running", timeout=5)
+        ok(m, "destroy badro")
+        got = md5_in(m, "cat /tmp/ro.img")
+        check(got == want, "the read-only disk's backing file changed: %s, was %s" % (got, want), m)
 
 
 def test_keel_dm_restart():

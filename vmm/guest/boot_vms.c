@@ -5,10 +5,15 @@
 #include <keel/guest.h>
 #include <keel/log.h>
 #include <keel/memory.h>
+#include <keel/page_alloc.h>
 #include <keel/vm.h>
 
 void boot_vms_start(const struct boot_info *bi)
 {
+	/* what the pool must hold again, to the KiB, once every VM has stopped */
+	if (bi->config.nr_vms)
+		pr_info("boot VMs: %u to start, %llu KiB free in the pool", bi->config.nr_vms,
+			(unsigned long long)(page_alloc_free_pages() * PAGE_SIZE / KiB));
 	for (u32 i = 0; i < bi->config.nr_vms; i++) {
 		const struct config_vm *c = &bi->config.vms[i];
 		const struct boot_module *m = boot_module_find(bi, c->kernel);

@@ -165,6 +165,11 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 		vmx_vcpu_free(x);
 }
 
+static void vmx_vcpu_unload(struct vcpu *v)
+{
+	vmx_vmcs_unload(v->arch);
+}
+
 static bool nmi_blocked(struct vmx_vcpu *x)
 {
 	return vmx_get(x, SLOT_INTR_STATE) & (INTR_STATE_STI | INTR_STATE_MOV_SS | INTR_STATE_NMI);
@@ -225,6 +230,7 @@ const struct vcpu_ops vmx_ops = {
 	.vm_destroy = vmx_vm_destroy,
 	.vcpu_create = vmx_vcpu_create,
 	.vcpu_destroy = vmx_vcpu_destroy,
+	.vcpu_unload = vmx_vcpu_unload,
 	.run = vmx_run,
 	.get_reg = vmx_get_reg,
 	.set_reg = vmx_set_reg,

@@ -104,6 +104,8 @@ void vmcs_write(u32 field, u64 val);
 void vmx_vmcs_load(struct vmx_vcpu *x);
 /* Whether x's VMCS is current on the calling CPU (so VMREAD reaches it). */
 bool vmx_vmcs_is_current(const struct vmx_vcpu *x);
+/* On x's CPU, x done there for good: its VMCS is cleared if current. */
+void vmx_vmcs_unload(struct vmx_vcpu *x);
 /* true if x may be freed now; false if its CPU will free it (it is current there) */
 bool vmx_vmcs_release(struct vmx_vcpu *x);
 void vmx_vcpu_free(struct vmx_vcpu *x);

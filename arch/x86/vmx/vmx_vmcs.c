@@ -161,6 +161,27 @@ void vmx_vmcs_load(struct vmx_vcpu *x)
 		vmx_vcpu_free(dead);
 }
 
+/*
+ * On x's own CPU, once x left that CPU's run list for good: its VMCS gives
+ * up its state and is cleared now, so destroying x frees it at once. Left
+ * current, it would wait as a zombie until this CPU loads another VMCS,
+ * which an idle CPU may never do.
+ */
+void vmx_vmcs_unload(struct vmx_vcpu *x)
+{
+	struct vmx_pcpu *p = &pcpus[x->cpu];
+	struct vmx_vcpu *dead = NULL;
+	u64 flags;
+
+	ASSERT(x->cpu == this_cpu()->cpu);
+	flags = spin_lock_irqsave(&p->lock);
+	if (p->current == x)
+		dead = retire(p);
+	spin_unlock_irqrestore(&p->lock, flags);
+	if (dead)
+		vmx_vcpu_free(dead);
+}
+
 bool vmx_vmcs_release(struct vmx_vcpu *x)
 {
 	struct vmx_pcpu *p = &pcpus[x->cpu];

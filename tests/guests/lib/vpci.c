@@ -76,6 +76,12 @@ u8 vpci_status(const struct vpci *v)
 	return rd8(v->common + CC_STATUS);
 }
 
+u32 vpci_device_features(const struct vpci *v, u32 word)
+{
+	wr32(v->common + CC_DFSELECT, word);
+	return rd32(v->common + CC_DF);
+}
+
 /* virtio 1.2 4.1.4.3.2: after writing 0 the driver waits for device_status to read 0. */
 u8 vpci_reset(const struct vpci *v)
 {

@@ -52,6 +52,8 @@ struct vpci {
  */
 void vpci_open(struct vpci *v, u16 type, u64 bar_base);
 u8 vpci_status(const struct vpci *v);
+/* Word `word` (bits 32*word up) of the features the device offers. */
+u32 vpci_device_features(const struct vpci *v, u32 word);
 /* Writes 0 and waits for device_status to read 0; returns the last status read. */
 u8 vpci_reset(const struct vpci *v);
 /* Sets up queue `index` (size at most VPCI_QSIZE) while the device is not yet live. */
