@@ -26,8 +26,6 @@
 #include <keel/vuart.h>
 
 #define SHARED_SIZE (KCTL_BAR0_SIZE - KCTL_CMD_BASE)
-#define BAR_MEM64 0x4
-#define BAR_PREFETCH 0x8
 #define WINDOW_GRAIN (2 * MiB)
 #define WINDOW_BLOCKS_MAX 32768 /* 64 GiB */
 #define CTL_SRC 1		/* our source bit on the vIOAPIC pin */
@@ -398,7 +396,7 @@ bool control_cfg_read(u16 bdf, u32 off, u32 size, u32 *val)
 static void bar_write(u32 i, u32 val)
 {
 	u64 size = i < 2 ? KCTL_BAR0_SIZE : ctl.window_size;
-	u32 flags = i == 0 ? BAR_MEM64 : i == 2 ? BAR_MEM64 | BAR_PREFETCH : 0;
+	u32 flags = i == 0 ? PCI_BAR_MEM64 : i == 2 ? PCI_BAR_MEM64 | PCI_BAR_PREFETCH : 0;
 
 	if (i >= 4)
 		/* the device has no BAR4/5: unused BARs are hardwired to 0 (PCI 3.0 6.2.5.1) */

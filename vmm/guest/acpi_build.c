@@ -23,6 +23,7 @@
 #include <keel/acpi.h>
 #include <keel/aml.h>
 #include <keel/guest_acpi.h>
+#include <lib/pci_regs.h>
 #include <lib/string.h>
 
 #define XSDT_ENTRIES 3 /* FADT, MCFG, MADT */
@@ -98,8 +99,7 @@ BUILD_ASSERT(sizeof(struct madt_ioapic) == 12, "ACPI 6.5 5.2.12.3");
 #define OFF_MADT ALIGN_UP(OFF_MCFG + sizeof(struct mcfg), 16)
 BUILD_ASSERT(OFF_MADT == 0x1d0, "the layout drawn at the top of this file");
 
-#define PCI_CONF1_FIRST 0xcf8 /* PCI Local Bus 3.0 3.2.2.3.2: CONFIG_ADDRESS/DATA */
-#define PCI_CONF1_LAST 0xcff
+#define PCI_CONF1_LAST (PCI_CONF1_DATA + 3)
 #define PCI_IO_END 0x10000
 #define ECAM_BUS_SHIFT 20 /* PCIe Base 6.0 7.2.2: 1 MiB of ECAM a bus */
 #define UART_16550_PORTS 8
@@ -250,8 +250,8 @@ static void dsdt_pci0_io(struct aml *a, const struct guest_platform *p)
 
 	if (!p->io_size)
 		return;
-	if (lo < PCI_CONF1_FIRST)
-		aml_res_word_io(a, (u16)lo, (u16)MIN(hi, PCI_CONF1_FIRST - 1));
+	if (lo < PCI_CONF1_ADDR)
+		aml_res_word_io(a, (u16)lo, (u16)MIN(hi, PCI_CONF1_ADDR - 1));
 	if (hi > PCI_CONF1_LAST)
 		aml_res_word_io(a, (u16)MAX(lo, PCI_CONF1_LAST + 1), (u16)hi);
 }
