@@ -200,7 +200,8 @@ static inline void barrier(void)
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_APIC_BASE 0x1b
+#define MSR_APIC_BASE 0x1b /* its bits: apic_regs.h */
+#define MSR_TSC_DEADLINE 0x6e0
 #define MSR_PAT 0x277
 #define MSR_TSC_AUX 0xc0000103
 

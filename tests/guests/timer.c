@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
 /* Test guest: LAPIC timer interrupts arrive, in xAPIC (MMIO) and x2APIC (MSR) modes and with TSC deadline. */
 #include "lib/guest.h"
+#include <arch/x86/apic_regs.h>
 
 const char test_name[] = "timer";
 
-#define APIC ((volatile u32 *)0xfee00000ULL)
+#define APIC ((volatile u32 *)APIC_DEFAULT_BASE)
 #define VEC 0x40
+/* the guest's own copies: arch/x86/cpu.h is the hypervisor's, with its own rdmsr() */
 #define MSR_APIC_BASE 0x1b
 #define MSR_TSC_DEADLINE 0x6e0
-#define X2APIC(reg) (0x800 + ((reg) >> 4))
 
 static volatile u32 ticks;
 static bool x2;
@@ -16,9 +17,9 @@ static bool x2;
 static void apic_eoi(void)
 {
 	if (x2)
-		wrmsr(X2APIC(0xb0), 0);
+		wrmsr(X2APIC_MSR(APIC_EOI), 0);
 	else
-		APIC[0xb0 / 4] = 0;
+		APIC[APIC_EOI / 4] = 0;
 }
 
 static void on_timer(struct gframe *f)
@@ -31,14 +32,14 @@ static void on_timer(struct gframe *f)
 static void apic_write(u32 reg, u32 v)
 {
 	if (x2)
-		wrmsr(X2APIC(reg), v);
+		wrmsr(X2APIC_MSR(reg), v);
 	else
 		APIC[reg / 4] = v;
 }
 
 static u32 apic_read(u32 reg)
 {
-	return x2 ? (u32)rdmsr(X2APIC(reg)) : APIC[reg / 4];
+	return x2 ? (u32)rdmsr(X2APIC_MSR(reg)) : APIC[reg / 4];
 }
 
 static void wait_ticks(u32 n, const char *what)
@@ -58,13 +59,13 @@ static void wait_ticks(u32 n, const char *what)
 
 static void periodic(void)
 {
-	apic_write(0xf0, 0x1ff);	    /* software enable, spurious 0xff */
-	apic_write(0x3e0, 0xb);		    /* divide by 1 */
-	apic_write(0x320, VEC | (1 << 17)); /* periodic */
-	apic_write(0x380, 1000000);	    /* 1 ms at the 1 GHz virtual bus */
-	CHECK(apic_read(0x390) <= 1000000);
+	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff); /* software enable, spurious 0xff */
+	apic_write(APIC_TIMER_DIVIDE, 0xb);	      /* divide by 1 */
+	apic_write(APIC_LVT_TIMER, VEC | APIC_TIMER_PERIODIC << APIC_LVT_TIMER_SHIFT);
+	apic_write(APIC_TIMER_INIT, 1000000); /* 1 ms at the 1 GHz virtual bus */
+	CHECK(apic_read(APIC_TIMER_CURRENT) <= 1000000);
 	wait_ticks(20, x2 ? "x2APIC periodic" : "xAPIC periodic");
-	apic_write(0x380, 0);
+	apic_write(APIC_TIMER_INIT, 0);
 }
 
 static void tsc_deadline(void)
@@ -76,7 +77,7 @@ static void tsc_deadline(void)
 		gprintf("no TSC deadline timer on this CPU\n");
 		return;
 	}
-	apic_write(0x320, VEC | (2 << 17));
+	apic_write(APIC_LVT_TIMER, VEC | APIC_TIMER_TSC_DEADLINE << APIC_LVT_TIMER_SHIFT);
 	for (int i = 0; i < 5; i++) {
 		u32 before = ticks;
 
@@ -92,12 +93,12 @@ static void tsc_deadline(void)
 void test_main(void)
 {
 	trap_set(VEC, on_timer);
-	trap_set(0xff, on_timer);	       /* spurious: harmless */
-	CHECK_EQ(APIC[0x30 / 4] & 0xff, 0x14); /* version, read through MMIO emulation */
+	trap_set(0xff, on_timer);		       /* spurious: harmless */
+	CHECK_EQ(APIC[APIC_VERSION / 4] & 0xff, 0x14); /* read through MMIO emulation */
 	periodic();
-	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1 << 10)); /* x2APIC mode */
+	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_X2APIC);
 	x2 = true;
-	CHECK_EQ(rdmsr(X2APIC(0x20)), 0); /* x2APIC ID of vCPU 0 */
+	CHECK_EQ(rdmsr(X2APIC_MSR(APIC_ID)), 0); /* vCPU 0 */
 	periodic();
 	ticks = 0;
 	tsc_deadline();

@@ -20,6 +20,7 @@
  *   0x000 RSDP (36)   0x030 XSDT (60)   0x070 FADT (276)
  *   0x190 MCFG (60)   0x1d0 MADT (44 + 12 + 16 a vCPU)   then the DSDT
  */
+#include <arch/x86/apic_regs.h>
 #include <keel/acpi.h>
 #include <keel/aml.h>
 #include <keel/guest_acpi.h>
@@ -80,8 +81,7 @@ BUILD_ASSERT(sizeof(struct madt_ioapic) == 12, "ACPI 6.5 5.2.12.3");
 
 #define MADT_IOAPIC 1 /* ACPI 6.5 5.2.12, Interrupt Controller Structure Types */
 #define MADT_X2APIC 9
-#define MADT_ENABLED BIT(0)	   /* ACPI 6.5 5.2.12.2 Local APIC Flags */
-#define MADT_LAPIC_BASE 0xfee00000 /* Intel SDM vol. 3A 11.4.1: the default APIC base */
+#define MADT_ENABLED BIT(0) /* ACPI 6.5 5.2.12.2 Local APIC Flags */
 
 /* Revisions per ACPI 6.5 (MCFG: PCI Firmware Spec 3.3 4.1.2). */
 #define RSDP_REVISION 2 /* 5.2.5.3: ACPI 2.0+, with the XSDT */
@@ -195,7 +195,7 @@ static void build_madt(struct madt *m, const struct guest_platform *p)
 	struct madt_x2apic *cpu = (struct madt_x2apic *)(m + 1);
 	struct madt_ioapic *io = (struct madt_ioapic *)(cpu + p->nr_vcpus);
 
-	m->lapic_address = MADT_LAPIC_BASE;
+	m->lapic_address = APIC_DEFAULT_BASE;
 	m->flags = 0;
 	for (u32 i = 0; i < p->nr_vcpus; i++) {
 		cpu[i].type = MADT_X2APIC;

@@ -11,7 +11,7 @@
 #include <keel/memory.h>
 #include <keel/service_vm.h>
 #include <lib/string.h>
-#include <keel/vlapic.h>
+#include <arch/x86/apic_regs.h>
 
 #define OFF_RSDP 0
 #define OFF_XSDT 64
@@ -57,7 +57,7 @@ static u8 *put(u8 *p, const void *entry, u32 len)
 static u32 build_madt(u8 *base, const struct acpi_info *ai, u32 vcpus)
 {
 	u8 *p = base + sizeof(struct acpi_header);
-	u32 lapic = VLAPIC_BASE, flags = 0; /* no PCAT_COMPAT: there are no 8259 PICs */
+	u32 lapic = APIC_DEFAULT_BASE, flags = 0; /* no PCAT_COMPAT: there are no 8259 PICs */
 
 	p = put(p, &lapic, 4);
 	p = put(p, &flags, 4);

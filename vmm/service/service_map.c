@@ -15,6 +15,7 @@
  * BARs, MSI-X table traps) are left to their owner, and given back to this
  * policy when released, so nothing that moves maps back what was not its.
  */
+#include <arch/x86/apic_regs.h>
 #include <arch/x86/cpu.h>
 #include <keel/log.h>
 #include <keel/page_alloc.h>
@@ -319,7 +320,7 @@ static void collect(const struct service_layout *sl, const struct boot_info *bi,
 	if (bi->fb.base)
 		add(&sm.plat, bi->fb.base, bi->fb.size);
 	add(&sm.ro, ai->hpet_base, PAGE_SIZE);
-	deny(VLAPIC_BASE, PAGE_SIZE, "the local APIC");
+	deny(APIC_DEFAULT_BASE, PAGE_SIZE, "the local APIC");
 	for (u32 i = 0; i < ai->nr_ioapics; i++)
 		deny(ai->ioapics[i].address, PAGE_SIZE, "an I/O APIC");
 	deny(pci_ecam_base(), pci_ecam_size(), "PCI configuration space");
