@@ -13,8 +13,6 @@
 #include <keel/vlapic.h>
 #include <keel/vm.h>
 
-#define RFLAGS_IF_BIT BIT(9)
-
 enum exit_action exit_dispatch(struct vcpu *v, struct vm_exit *e);
 
 enum exit_action vcpu_kill(struct vcpu *v, const char *fmt, ...)
@@ -81,7 +79,7 @@ void vcpu_dump(struct vcpu *v)
 
 static bool guest_if(struct vcpu *v)
 {
-	return vcpu_ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_IF_BIT;
+	return vcpu_ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_IF;
 }
 
 void vcpu_update_state(struct vcpu *v)

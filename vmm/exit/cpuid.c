@@ -24,7 +24,6 @@
 #define C1_EBX_COUNT_SHIFT 16
 #define C1_EBX_APIC_ID_SHIFT 24
 #define C7_ECX_WAITPKG BIT(5)
-#define CR4_OSXSAVE_BIT BIT(18)
 
 static void leaf_1(struct vcpu *v, struct cpuid_regs *r)
 {
@@ -33,7 +32,7 @@ static void leaf_1(struct vcpu *v, struct cpuid_regs *r)
 	r->ecx &= ~(u32)(C1_ECX_MONITOR | C1_ECX_VMX | C1_ECX_SMX | C1_ECX_OSXSAVE);
 	/* the virtual LAPIC emulates x2APIC and the TSC-deadline timer whatever the CPU has */
 	r->ecx |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
-	if (vcpu_ops->get_reg(v, VCPU_CR4) & CR4_OSXSAVE_BIT)
+	if (vcpu_ops->get_reg(v, VCPU_CR4) & CR4_OSXSAVE)
 		r->ecx |= C1_ECX_OSXSAVE; /* mirrors the guest's CR4, not the host's */
 	r->edx |= C1_EDX_APIC;
 	r->edx &= ~(u32)C1_EDX_ACPI_THERMAL;

@@ -6,22 +6,13 @@
  * control registers and MSRs, 27.3.1.2 segments, 27.3.1.3 GDTR/IDTR,
  * 27.3.1.4 RIP/RFLAGS, 27.3.1.5 non-register state, 27.3.1.6 PDPTEs).
  */
+#include <arch/x86/cpu.h>
 #include <arch/x86/vmx/vmcs.h>
 #include <arch/x86/vmx/vmx_check.h>
 #include <lib/format.h>
 
-#define CR0_PE BIT(0)
-#define CR0_WP BIT(16)
-#define CR0_PG BIT(31)
-#define CR4_PAE BIT(5)
-#define CR4_PCIDE BIT(17)
-#define CR4_CET BIT(23)
-#define EFER_LME BIT(8)
-#define EFER_LMA BIT(10)
-#define EFER_KNOWN (BIT(0) | EFER_LME | EFER_LMA | BIT(11)) /* SCE, LME, LMA, NXE */
+#define EFER_KNOWN (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
 #define RFLAGS_RESERVED (GENMASK(63, 22) | BIT(15) | BIT(5) | BIT(3))
-#define RFLAGS_IF BIT(9)
-#define RFLAGS_VM BIT(17)
 #define INTR_STATE_RESERVED GENMASK(31, 5)
 #define PENDING_DBG_RESERVED (GENMASK(63, 17) | BIT(15) | GENMASK(11, 4)) /* 25.4.2 */
 #define PDPTE_RESERVED_LOW (GENMASK(2, 1) | GENMASK(8, 5))

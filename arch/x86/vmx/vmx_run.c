@@ -17,7 +17,6 @@
 #include <lib/format.h>
 #include <keel/vm.h>
 
-#define RFLAGS_TF_BIT BIT(8)
 #define EXCEPTION_GP 13
 #define CR0_RESERVED_HIGH GENMASK(63, 32)
 
