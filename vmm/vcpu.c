@@ -36,12 +36,12 @@ void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 
 void vcpu_inject_ud(struct vcpu *v)
 {
-	vcpu_inject_exception(v, 6, false, 0);
+	vcpu_inject_exception(v, X86_EXC_UD, false, 0);
 }
 
 void vcpu_inject_gp(struct vcpu *v)
 {
-	vcpu_inject_exception(v, 13, true, 0);
+	vcpu_inject_exception(v, X86_EXC_GP, true, 0);
 }
 
 void vcpu_skip(struct vcpu *v, u32 len)
@@ -103,7 +103,7 @@ static void deliver_events(struct vcpu *v)
 		return;
 	}
 	if (v->nmi_pending) {
-		struct vcpu_event nmi = { EVENT_NMI, 2, false, 0 };
+		struct vcpu_event nmi = { EVENT_NMI, X86_EXC_NMI, false, 0 };
 
 		if (vcpu_ops->inject(v, &nmi))
 			v->nmi_pending = false;

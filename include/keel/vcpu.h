@@ -3,6 +3,7 @@
 #ifndef KEEL_VCPU_H
 #define KEEL_VCPU_H
 
+#include <arch/x86/x86_vectors.h>
 #include <keel/pagetable.h>
 #include <lib/types.h>
 
@@ -105,8 +106,6 @@ struct vcpu_segment {
 #define SEG_ATTR_L BIT(9)
 #define SEG_ATTR_DB BIT(10)
 #define SEG_ATTR_G BIT(11)
-
-enum event_type { EVENT_EXTINT = 0, EVENT_NMI = 2, EVENT_EXCEPTION = 3, EVENT_SOFTINT = 4 };
 
 struct vcpu_event {
 	u8 type; /* enum event_type */

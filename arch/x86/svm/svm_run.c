@@ -69,9 +69,9 @@ static void requeue_event(struct svm_vcpu *s, struct vmcb_control *c)
 		return;
 	c->exit_int_info = 0;
 	/* QEMU reports an interrupted external interrupt as an exception; under it, those go back in V_IRQ */
-	if (type == 3 && vector >= 32)
+	if (type == EVENT_EXCEPTION && vector >= X86_NR_EXCEPTIONS)
 		info &= ~(u64)EVENT_TYPE_MASK & ~(u64)EVENT_ERROR_VALID;
-	if (svm_virq_inject && (info & EVENT_TYPE_MASK) == 0) {
+	if (svm_virq_inject && (info & EVENT_TYPE_MASK) >> EVENT_TYPE_SHIFT == EVENT_EXTINT) {
 		if (!s->virq) /* QEMU leaves V_IRQ set when the delivery it started faulted */
 			vmcb_post_virq(c, vector);
 		s->virq = true;

@@ -10,6 +10,7 @@
 #ifndef ARCH_X86_VMX_VMCS_H
 #define ARCH_X86_VMX_VMCS_H
 
+#include <arch/x86/x86_vectors.h>
 #include <lib/types.h>
 
 /* --- field encodings, SDM 3D appendix B --- */
@@ -206,16 +207,15 @@
 #define INTR_INFO_NMI_UNBLOCKED BIT(12)	   /* exits only: IRET unblocked NMIs before the exit */
 #define INTR_INFO_RESERVED GENMASK(30, 12) /* entries: must be zero */
 #define INTR_INFO_VALID BIT(31)
-#define INTR_TYPE_EXTINT 0
-#define INTR_TYPE_NMI 2
-#define INTR_TYPE_HW_EXCEPTION 3
-#define INTR_TYPE_SOFT_INT 4
-#define INTR_TYPE_PRIV_SOFT_EXCEPTION 5
-#define INTR_TYPE_SOFT_EXCEPTION 6
-#define INTR_TYPE_OTHER 7
 
 /* --- exit reasons, SDM 3D appendix C (bits 15:0 of the exit-reason field) --- */
 #define EXIT_REASON_ENTRY_FAILED BIT(31)
+#define EXIT_REASON_BASIC(r) ((r)&0xffff) /* SDM 3C 25.9.1: bits 15:0 */
+/* SDM 3C 27.8: the exit qualification of a failed entry (exit 33 or 34) */
+#define ENTRY_QUAL_PDPTE 2
+#define ENTRY_QUAL_LINK_POINTER 4
+/* SDM 3C 31.4: VM-instruction errors Keel explains further */
+#define VMX_INSN_ERR_ENTRY_CONTROLS 7
 #define VMX_EXIT_EXCEPTION_NMI 0
 #define VMX_EXIT_EXTINT 1
 #define VMX_EXIT_TRIPLE_FAULT 2
