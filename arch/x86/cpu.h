@@ -207,6 +207,12 @@ static inline void barrier(void)
 #define MSR_TSC_DEADLINE 0x6e0
 #define MSR_PAT 0x277
 #define MSR_TSC_AUX 0xc0000103
+#define MSR_FEATURE_CONTROL 0x3a /* SDM 3C 24.7 */
+#define FEATURE_CONTROL_LOCKED BIT(0)
+#define FEATURE_CONTROL_VMXON_OUTSIDE_SMX BIT(2)
+#define MSR_VM_CR 0xc0010114 /* APM2 15.30.1 */
+#define VM_CR_LOCK BIT(3)
+#define VM_CR_SVMDIS BIT(4)
 
 /* CPUID feature bits. */
 #define CPUID_1_ECX_VMX BIT(5)

@@ -20,9 +20,6 @@
 #define MSR_MCG_STATUS 0x17a
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define MSR_AMD_HWCR 0xc0010015
-#define MSR_AMD_VM_CR 0xc0010114
-#define VM_CR_LOCK BIT(3) /* APM2 15.30.1 */
-#define VM_CR_SVMDIS BIT(4)
 #define MSR_AMD_OSVW_LEN 0xc0010140
 #define MSR_AMD_OSVW_STATUS 0xc0010141
 #define MTRR_DEF_TYPE_WB_ENABLED 0xc06 /* E=1, FE=1, type WB (SDM 3A 12.11.2.1) */
@@ -141,7 +138,7 @@ static const struct msr_handler msrs[] = {
 	{ MSR_EFER, read_reg, write_reg },
 	{ MSR_TSC_AUX, read_tsc_aux, write_tsc_aux },
 	{ MSR_AMD_HWCR, read_zero, write_ignore },
-	{ MSR_AMD_VM_CR, read_vm_cr, NULL },
+	{ MSR_VM_CR, read_vm_cr, NULL },
 	{ MSR_AMD_OSVW_LEN, read_zero, write_ignore },
 	{ MSR_AMD_OSVW_STATUS, read_zero, write_ignore },
 };
