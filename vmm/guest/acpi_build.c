@@ -21,6 +21,7 @@
  *   0x190 MCFG (60)   0x1d0 MADT (44 + 12 + 16 a vCPU)   then the DSDT
  */
 #include <arch/x86/apic_regs.h>
+#include <arch/x86/pc_regs.h>
 #include <keel/acpi.h>
 #include <keel/aml.h>
 #include <keel/guest_acpi.h>
@@ -102,7 +103,6 @@ BUILD_ASSERT(OFF_MADT == 0x1d0, "the layout drawn at the top of this file");
 #define PCI_CONF1_LAST (PCI_CONF1_DATA + 3)
 #define PCI_IO_END 0x10000
 #define ECAM_BUS_SHIFT 20 /* PCIe Base 6.0 7.2.2: 1 MiB of ECAM a bus */
-#define UART_16550_PORTS 8
 #define ISA_IRQS 16
 #define NOTIFY_POWER_BUTTON 0x80 /* ACPI 6.5 4.8.2.2.1.2: a press in S0 */
 #define S5_PACKAGE_ELEMENTS 2	 /* ACPI 6.5 7.4.2: {SLP_TYPa, SLP_TYPb} */
@@ -306,7 +306,7 @@ static void dsdt_com1(struct aml *a, const struct guest_platform *p)
 	dsdt_name_int(a, "_UID", 0);
 	aml_name(a, "_CRS");
 	aml_resource_template(a);
-	aml_res_io(a, p->com1_port, UART_16550_PORTS);
+	aml_res_io(a, p->com1_port, UART_NR_PORTS);
 	if (p->com1_gsi < ISA_IRQS)
 		aml_res_irq_no_flags(a, (u8)p->com1_gsi);
 	else
