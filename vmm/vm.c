@@ -14,8 +14,6 @@
 #include <keel/vlapic.h>
 #include <keel/vm.h>
 
-#define MAX_VMS 64
-
 struct vm *vms[MAX_VMS];
 u32 nr_vms_created;
 static u64 serials;
