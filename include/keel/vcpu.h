@@ -14,7 +14,7 @@ struct percpu;
 
 /* Exit reasons every backend maps its own codes onto. */
 enum exit_reason {
-	EXIT_NONE,   /* nothing to do: resume */
+	EXIT_NONE,   /* 0: no exit; a backend never reports it */
 	EXIT_EXTINT, /* a physical interrupt for the hypervisor */
 	EXIT_NMI,
 	EXIT_IRQ_WINDOW, /* the guest can take an interrupt now */
@@ -31,8 +31,10 @@ enum exit_reason {
 	EXIT_XSETBV,
 	EXIT_TASK_SWITCH,
 	EXIT_PAUSE,
-	EXIT_UD,   /* an instruction the guest may not use here (VMRUN, MONITOR...): #UD */
-	EXIT_INIT, /* INIT signal */
+	EXIT_UD,	 /* an instruction the guest may not use here (VMRUN, MONITOR...): #UD */
+	EXIT_INIT,	 /* INIT signal */
+	EXIT_CR_ACCESS,	 /* a control register access the backend emulated */
+	EXIT_NMI_WINDOW, /* the guest can take an NMI now */
 	EXIT_UNKNOWN,
 	EXIT_COUNT
 };

@@ -39,6 +39,7 @@ static const u8 simple_exits[VMX_EXIT_MAX + 1] = {
 	[VMX_EXIT_INIT] = EXIT_INIT,
 	[VMX_EXIT_SIPI] = EXIT_INIT,
 	[VMX_EXIT_INTR_WINDOW] = EXIT_IRQ_WINDOW,
+	[VMX_EXIT_NMI_WINDOW] = EXIT_NMI_WINDOW,
 	[VMX_EXIT_TASK_SWITCH] = EXIT_TASK_SWITCH,
 	[VMX_EXIT_CPUID] = EXIT_CPUID,
 	[VMX_EXIT_GETSEC] = EXIT_UD,
@@ -285,7 +286,7 @@ static enum exit_reason cr_access(struct vcpu *v, struct vmx_vcpu *x, u64 q, u32
 		inject_gp(x);
 	else
 		vmx_set_reg(v, VCPU_RIP, vmx_get(x, SLOT_RIP) + len);
-	return EXIT_NONE;
+	return EXIT_CR_ACCESS;
 }
 
 static void decode_io(struct vm_exit *e, u64 q)
@@ -361,8 +362,6 @@ static void normalize(struct vcpu *v, struct vmx_vcpu *x, u32 reason, struct vm_
 		e->reason = cr_access(v, x, q, e->insn_len);
 	else if (reason == VMX_EXIT_EXCEPTION_NMI)
 		exception_or_nmi(x, e);
-	else if (reason == VMX_EXIT_NMI_WINDOW)
-		e->reason = EXIT_NONE; /* the run loop injects the NMI it was waiting to */
 	else if (reason <= VMX_EXIT_MAX && simple_exits[reason])
 		e->reason = simple_exits[reason];
 	else
