@@ -13,8 +13,6 @@
 #include <keel/vlapic.h>
 #include <keel/vm.h>
 
-enum exit_action exit_dispatch(struct vcpu *v, struct vm_exit *e);
-
 enum exit_action vcpu_kill(struct vcpu *v, const char *fmt, ...)
 {
 	char msg[160];

@@ -128,7 +128,6 @@ void nmi_count(void)
 	__atomic_fetch_add(&pc->nmis, 1, __ATOMIC_RELAXED);
 }
 
-void interrupt_dispatch(struct irq_frame *f);
 void interrupt_dispatch(struct irq_frame *f)
 {
 	irq_handler_fn fn;

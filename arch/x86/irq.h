@@ -21,6 +21,8 @@ void irq_register(u8 vector, irq_handler_fn fn);
  * takes no lock and never stops the CPU.
  */
 void nmi_count(void);
+/* Every interrupt and exception, from isr.S's common path. */
+void interrupt_dispatch(struct irq_frame *f);
 void backtrace(u64 rbp, u64 stack_lo, u64 stack_hi);
 void cpu_stop(void) __noreturn;
 

@@ -53,7 +53,6 @@ static const exit_handler_fn handlers[EXIT_COUNT] = {
 	[EXIT_UNKNOWN] = exit_unexpected,
 };
 
-enum exit_action exit_dispatch(struct vcpu *v, struct vm_exit *e);
 enum exit_action exit_dispatch(struct vcpu *v, struct vm_exit *e)
 {
 	if ((u32)e->reason >= EXIT_COUNT || !handlers[e->reason])

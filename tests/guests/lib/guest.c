@@ -67,7 +67,6 @@ void trap_set(u8 vector, trap_fn fn)
 	handlers[vector] = fn;
 }
 
-void guest_trap(struct gframe *f);
 void guest_trap(struct gframe *f)
 {
 	trap_count[f->vector]++;
@@ -120,7 +119,6 @@ static void idt_init(void)
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 }
 
-void guest_start(u32 info);
 void guest_start(u32 info)
 {
 	(void)info; /* also in mb_info */
