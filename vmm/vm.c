@@ -99,11 +99,8 @@ struct vm *vm_create(const char *name, u32 nr_vcpus, u32 first_cpu)
 	struct vm *vm = page_alloc_zeroed(ALIGN_UP(sizeof(*vm), PAGE_SIZE) / PAGE_SIZE);
 	u64 flags;
 
-	if (!vm || nr_vcpus == 0 || nr_vcpus > VM_MAX_VCPUS || !vcpu_ops->run) {
-		pr_err("vm %s: cannot create: %s", name,
-		       !vm	      ? "out of memory" :
-		       !vcpu_ops->run ? "this backend does not run VMs yet" :
-					"bad vCPU count");
+	if (!vm || nr_vcpus == 0 || nr_vcpus > VM_MAX_VCPUS) {
+		pr_err("vm %s: cannot create: %s", name, !vm ? "out of memory" : "bad vCPU count");
 		goto out_free;
 	}
 	strlcpy(vm->name, name, sizeof(vm->name));
