@@ -15,21 +15,6 @@
 #define RFLAGS_RESERVED1 0x2
 #define RFLAGS_IF_FLAG BIT(9)
 
-static const u32 passthrough_msrs[] = {
-	MSR_FS_BASE,
-	MSR_GS_BASE,
-	MSR_KERNEL_GS_BASE,
-	/* STAR, LSTAR, CSTAR, SFMASK */
-	0xc0000081,
-	0xc0000082,
-	0xc0000083,
-	0xc0000084,
-	/* SYSENTER_CS/ESP/EIP */
-	0x174,
-	0x175,
-	0x176,
-};
-
 static struct svm_vcpu *sv(struct vcpu *v)
 {
 	return v->arch;
@@ -69,17 +54,9 @@ static int svm_vm_init(struct vm *vm)
 	if (!s)
 		return -ENOMEM;
 	vm->arch = s;
-	s->iopm = page_alloc_zeroed(IOPM_SIZE / PAGE_SIZE);
-	s->msrpm = page_alloc_zeroed(MSRPM_SIZE / PAGE_SIZE);
-	if (!s->iopm || !s->msrpm)
-		return -ENOMEM;
-	memset(s->iopm, 0xff, IOPM_SIZE); /* deny by default */
-	memset(s->msrpm, 0xff, MSRPM_SIZE);
-	for (u32 i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
-		svm_intercept_msr(vm, passthrough_msrs[i], false, false);
-	if (spec_host.spec_ctrl) /* the CPU holds the vCPU's own value: read it there */
-		svm_intercept_msr(vm, MSR_SPEC_CTRL, false, true);
-	return 0;
+	s->iopm = virt_deny_map(IOPM_SIZE / PAGE_SIZE);
+	s->msrpm = virt_deny_map(MSRPM_SIZE / PAGE_SIZE);
+	return s->iopm && s->msrpm ? 0 : -ENOMEM;
 }
 
 static void svm_vm_destroy(struct vm *vm)
