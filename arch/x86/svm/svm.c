@@ -2,7 +2,7 @@
 /* The AMD-V backend's vCPU and VM state: VMCB set-up, registers, events, permission maps. */
 #include <arch/x86/cpu.h>
 #include <arch/x86/percpu.h>
-#include <arch/x86/svm/vmcb.h>
+#include <arch/x86/svm/svm.h>
 #include <arch/x86/virt.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
@@ -205,13 +205,8 @@ static bool svm_inject(struct vcpu *v, const struct vcpu_event *ev)
 {
 	struct vmcb_control *c = &sv(v)->vmcb->control;
 
-	if (ev->type == EVENT_EXTINT && svm_virq_inject) { /* see vmcb_post_virq() */
-		if (sv(v)->virq)
-			return false;
-		vmcb_post_virq(c, ev->vector);
-		sv(v)->virq = true;
-		return true;
-	}
+	if (ev->type == EVENT_EXTINT && svm_quirk_virq)
+		return svm_quirk_inject_virq(sv(v), ev->vector);
 	if (c->event_inj & EVENT_VALID)
 		return false;
 	c->event_inj = ev->vector | ((u64)ev->type << EVENT_TYPE_SHIFT) | EVENT_VALID |
@@ -223,11 +218,10 @@ static bool svm_inject(struct vcpu *v, const struct vcpu_event *ev)
 static bool svm_irq_window(struct vcpu *v)
 {
 	struct vmcb *vmcb = sv(v)->vmcb;
-	bool open = (vmcb->save.rflags & RFLAGS_IF_FLAG) &&
-		    !(vmcb->control.int_state & INT_SHADOW) &&
+	bool open = (vmcb->save.rflags & RFLAGS_IF_FLAG) && !(vmcb->control.int_state & INT_SHADOW) &&
 		    !(vmcb->control.event_inj & EVENT_VALID);
 
-	if (sv(v)->virq) /* one interrupt in flight: V_IRQ is taken */
+	if (sv(v)->virq) /* svm_quirk_virq: one interrupt in flight, V_IRQ is taken */
 		return false;
 	if (open) {
 		vmcb->control.int_ctl &= ~(u64)V_IRQ;
@@ -238,9 +232,6 @@ static bool svm_irq_window(struct vcpu *v)
 	}
 	return open;
 }
-
-void svm_run(struct vcpu *v, struct vm_exit *exit);
-int svm_cpu_enable(struct percpu *pc);
 
 const struct vcpu_ops svm_ops = {
 	.name = "AMD-V",
