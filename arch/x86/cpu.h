@@ -188,6 +188,7 @@ static inline void barrier(void)
 #define CR4_PKE BIT(22)
 #define CR4_CET BIT(23)
 #define CR4_PKS BIT(24)
+#define RFLAGS_RESERVED1 BIT(1) /* always 1 */
 #define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
 #define RFLAGS_RF BIT(16)

@@ -12,8 +12,6 @@
 
 #define MSRPM_RANGES 3
 #define PAT_POWER_ON 0x0007040600070406ULL /* SDM 3A 12.12.4 */
-#define RFLAGS_RESERVED1 0x2
-#define RFLAGS_IF_FLAG BIT(9)
 
 static struct svm_vcpu *sv(struct vcpu *v)
 {
@@ -218,7 +216,7 @@ static bool svm_inject(struct vcpu *v, const struct vcpu_event *ev)
 static bool svm_irq_window(struct vcpu *v)
 {
 	struct vmcb *vmcb = sv(v)->vmcb;
-	bool open = (vmcb->save.rflags & RFLAGS_IF_FLAG) && !(vmcb->control.int_state & INT_SHADOW) &&
+	bool open = (vmcb->save.rflags & RFLAGS_IF) && !(vmcb->control.int_state & INT_SHADOW) &&
 		    !(vmcb->control.event_inj & EVENT_VALID);
 
 	if (sv(v)->virq) /* svm_quirk_virq: one interrupt in flight, V_IRQ is taken */

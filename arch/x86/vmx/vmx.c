@@ -161,9 +161,8 @@ static bool vmx_inject(struct vcpu *v, const struct vcpu_event *ev)
 {
 	struct vmx_vcpu *x = v->arch;
 	u32 info = ev->vector | ((u32)ev->type << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID;
-	bool pushes = ev->type == EVENT_EXCEPTION && ev->vector < 32 &&
-		      ((BIT(8) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(17)) &
-		       BIT(ev->vector));
+	bool pushes = ev->type == EVENT_EXCEPTION && ev->vector < X86_NR_EXCEPTIONS &&
+		      (X86_EXC_ERROR_CODES & BIT(ev->vector));
 
 	if (vmx_get(x, SLOT_ENTRY_INFO) & INTR_INFO_VALID)
 		return false;
