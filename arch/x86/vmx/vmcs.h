@@ -10,8 +10,10 @@
 #ifndef ARCH_X86_VMX_VMCS_H
 #define ARCH_X86_VMX_VMCS_H
 
+#ifndef __ASSEMBLER__ /* vmx_entry.S takes the field encodings */
 #include <arch/x86/x86_vectors.h>
 #include <lib/types.h>
+#endif
 
 /* --- field encodings, SDM 3D appendix B --- */
 /* 16-bit (B.1) */
@@ -290,6 +292,7 @@
 #define INVVPID_SINGLE 1
 #define INVVPID_ALL 2
 
+#ifndef __ASSEMBLER__
 /* --- the VMX instructions; each returns nonzero if it failed (CF or ZF set, SDM 3C 31.2) --- */
 static inline u64 vmcs_read(u32 field)
 {
@@ -343,5 +346,7 @@ static inline void invvpid(u64 type, u16 vpid)
 
 	__asm__ volatile("invvpid %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
 }
+
+#endif /* __ASSEMBLER__ */
 
 #endif

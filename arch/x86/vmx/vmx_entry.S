@@ -14,8 +14,7 @@
  */
 #include <arch/x86/rsb.h>
 #include <arch/x86/vm_entry.h>
-
-#define VMCS_HOST_RSP 0x6c14
+#include <arch/x86/vmx/vmcs.h>
 
 	.text
 	.globl vmx_enter
