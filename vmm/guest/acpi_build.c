@@ -80,10 +80,6 @@ struct madt_ioapic { /* ACPI 6.5 5.2.12.3 */
 BUILD_ASSERT(offsetof(struct madt_ioapic, address) == 4, "ACPI 6.5 5.2.12.3");
 BUILD_ASSERT(sizeof(struct madt_ioapic) == 12, "ACPI 6.5 5.2.12.3");
 
-#define MADT_IOAPIC 1 /* ACPI 6.5 5.2.12, Interrupt Controller Structure Types */
-#define MADT_X2APIC 9
-#define MADT_ENABLED BIT(0) /* ACPI 6.5 5.2.12.2 Local APIC Flags */
-
 /* Revisions per ACPI 6.5 (MCFG: PCI Firmware Spec 3.3 4.1.2). */
 #define RSDP_REVISION 2 /* 5.2.5.3: ACPI 2.0+, with the XSDT */
 #define XSDT_REVISION 1 /* 5.2.8 */
@@ -201,7 +197,7 @@ static void build_madt(struct madt *m, const struct guest_platform *p)
 		cpu[i].type = MADT_X2APIC;
 		cpu[i].length = sizeof(cpu[i]);
 		cpu[i].x2apic_id = i;
-		cpu[i].flags = MADT_ENABLED;
+		cpu[i].flags = MADT_CPU_ENABLED;
 		cpu[i].uid = i;
 	}
 	io->type = MADT_IOAPIC;
