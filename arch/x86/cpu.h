@@ -207,6 +207,7 @@ static inline void barrier(void)
 #define MSR_APIC_BASE 0x1b /* its bits: apic_regs.h */
 #define MSR_TSC_DEADLINE 0x6e0
 #define MSR_PAT 0x277
+#define PAT_POWER_ON 0x0007040600070406ULL /* SDM 3A 12.12.4 */
 #define MSR_TSC_AUX 0xc0000103
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082

@@ -11,7 +11,6 @@
 #include <keel/vm.h>
 
 #define MSRPM_RANGES 3
-#define PAT_POWER_ON 0x0007040600070406ULL /* SDM 3A 12.12.4 */
 
 static struct svm_vcpu *sv(struct vcpu *v)
 {

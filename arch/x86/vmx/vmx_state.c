@@ -9,7 +9,6 @@
 #include <arch/x86/vmx/vmcs.h>
 #include <arch/x86/vmx/vmx.h>
 
-#define PAT_POWER_ON 0x0007040600070406ULL /* SDM 3A 12.12.4 */
 #define DR7_RESET 0x400
 /* slots the CPU never changes on its own: still valid after an exit */
 #define STICKY                                                                 \
