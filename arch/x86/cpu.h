@@ -208,6 +208,18 @@ static inline void barrier(void)
 #define MSR_TSC_DEADLINE 0x6e0
 #define MSR_PAT 0x277
 #define PAT_POWER_ON 0x0007040600070406ULL /* SDM 3A 12.12.4 */
+/* Memory types (SDM 3A table 12-2; PAT adds UC-, table 12-10). */
+#define MEMTYPE_UC 0
+#define MEMTYPE_WC 1
+#define MEMTYPE_WT 4
+#define MEMTYPE_WP 5
+#define MEMTYPE_WB 6
+#define MEMTYPE_UC_MINUS 7
+/* One of the types MTRRs and EPT take (a PAT entry may also be UC-). */
+static inline bool memtype_valid(u64 t)
+{
+	return t == MEMTYPE_UC || t == MEMTYPE_WC || (t >= MEMTYPE_WT && t <= MEMTYPE_WB);
+}
 #define MSR_TSC_AUX 0xc0000103
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082

@@ -178,8 +178,6 @@
 #define ENTRY_LOAD_EFER BIT(15)
 
 /* EPTP, SDM 3C 25.6.11 */
-#define EPTP_MEMTYPE_UC 0
-#define EPTP_MEMTYPE_WB 6
 #define EPTP_WALK4 (3 << 3) /* page-walk length minus one */
 
 /* guest interruptibility state, table 25-3 */

@@ -80,7 +80,7 @@ static void vmx_intercept_io(struct vm *vm, u16 port, bool on)
 static int vmx_vm_init(struct vm *vm)
 {
 	struct vmx_vm *xv = page_alloc_zeroed(1);
-	u64 type = (vmx_caps.ept_vpid & EPT_CAP_WB) ? EPTP_MEMTYPE_WB : EPTP_MEMTYPE_UC;
+	u64 type = (vmx_caps.ept_vpid & EPT_CAP_WB) ? MEMTYPE_WB : MEMTYPE_UC;
 
 	if (!xv)
 		return -ENOMEM;
