@@ -235,14 +235,21 @@ static inline bool memtype_valid(u64 t)
 #define VM_CR_LOCK BIT(3)
 #define VM_CR_SVMDIS BIT(4)
 
-/* CPUID feature bits. */
+/* CPUID feature bits (SDM 2A CPUID, tables 3-8 to 3-11; APM3 appendix E). */
+#define CPUID_1_EBX_COUNT_SHIFT 16   /* logical processors in the package */
+#define CPUID_1_EBX_APIC_ID_SHIFT 24 /* initial APIC ID */
+#define CPUID_1_ECX_MONITOR BIT(3)
 #define CPUID_1_ECX_VMX BIT(5)
+#define CPUID_1_ECX_SMX BIT(6)
 #define CPUID_1_ECX_X2APIC BIT(21)
 #define CPUID_1_ECX_TSC_DEADLINE BIT(24)
 #define CPUID_1_ECX_XSAVE BIT(26)
+#define CPUID_1_ECX_OSXSAVE BIT(27)
 #define CPUID_1_ECX_HYPERVISOR BIT(31)
 #define CPUID_1_EDX_APIC BIT(9)
 #define CPUID_1_EDX_PSE36 BIT(17)
+#define CPUID_1_EDX_ACPI_THERMAL BIT(22)
+#define CPUID_7_ECX_WAITPKG BIT(5)
 #define CPUID_80000001_ECX_SVM BIT(2)
 #define CPUID_80000001_EDX_NX BIT(20)
 #define CPUID_80000001_EDX_PDPE1GB BIT(26)
