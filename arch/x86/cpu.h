@@ -235,6 +235,7 @@ static inline bool memtype_valid(u64 t)
 #define VM_CR_LOCK BIT(3)
 #define VM_CR_SVMDIS BIT(4)
 
+#define CPUID_LEAF_ADDR_SIZES 0x80000008 /* physical and linear address bits in EAX */
 /* CPUID feature bits (SDM 2A CPUID, tables 3-8 to 3-11; APM3 appendix E). */
 #define CPUID_1_EBX_COUNT_SHIFT 16   /* logical processors in the package */
 #define CPUID_1_EBX_APIC_ID_SHIFT 24 /* initial APIC ID */

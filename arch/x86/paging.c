@@ -35,7 +35,7 @@ static u64 *table_alloc(void)
 /* All the CPU can address with 1 GiB pages (device BARs can be anywhere), else 512 GiB. */
 static u64 map_top(const struct boot_info *bi, bool huge1g)
 {
-	u32 bits = cpuid(0x80000008).eax & 0xff;
+	u32 bits = cpuid(CPUID_LEAF_ADDR_SIZES).eax & 0xff;
 	u64 top = 4 * GiB;
 
 	for (u32 i = 0; i < bi->map.nr; i++)

@@ -69,7 +69,7 @@ static void filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r)
 	case 0x80000001:
 		r->ecx &= ~(u32)CPUID_80000001_ECX_SVM;
 		break;
-	case 0x80000008: /* AMD: ECX[7:0] = cores - 1 */
+	case CPUID_LEAF_ADDR_SIZES: /* AMD: ECX[7:0] = cores - 1 */
 		r->ecx = (r->ecx & ~0xffu) | (v->vm->nr_vcpus - 1);
 		break;
 	case 0x8000000a: /* SVM features: no nested virtualization */

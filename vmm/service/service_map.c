@@ -331,7 +331,7 @@ static void collect(const struct service_layout *sl, const struct boot_info *bi,
 int service_map_init(struct vm *vm, const struct service_layout *sl, const struct boot_info *bi,
 		     const struct acpi_info *ai)
 {
-	u32 bits = MIN(cpuid(0x80000008).eax & 0xff, (u32)PAGING_ADDR_BITS);
+	u32 bits = MIN(cpuid(CPUID_LEAF_ADDR_SIZES).eax & 0xff, (u32)PAGING_ADDR_BITS);
 	u64 table = ALIGN_UP(PCI_MAX_FUNCS * sizeof(*sm.bars), PAGE_SIZE) / PAGE_SIZE;
 	int ret = 0;
 

@@ -15,8 +15,6 @@
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
 
-#define CPUID_MAXPHYADDR 0x80000008
-
 struct vmx_caps vmx_caps;
 
 struct control {
@@ -55,7 +53,7 @@ static void read_fixed_bits(struct vmx_caps *k)
 	if (!(k->misc & VMX_MISC_STORE_LMA))
 		k->cr0_mask |= CR0_PG;
 	k->cr4_mask = k->cr4_fixed0 | ~k->cr4_fixed1;
-	k->maxphyaddr = cpuid(CPUID_MAXPHYADDR).eax & 0xff;
+	k->maxphyaddr = cpuid(CPUID_LEAF_ADDR_SIZES).eax & 0xff;
 }
 
 static const char *read_caps(struct vmx_caps *k)
