@@ -5,7 +5,6 @@
 
 #include <arch/x86/desc.h>
 
-#define VECTOR_NMI 2
 #define VECTOR_TIMER 0xe0
 #define VECTOR_UART 0xe8
 #define VECTOR_IPI_WAKE 0xf0 /* kick a CPU out of guest mode or halt */

@@ -82,8 +82,8 @@ static void reset_state(struct vmcb_save *st)
 	st->efer = EFER_SVME; /* APM2 15.5.1: VMRUN requires it; the guest never sees it */
 	st->rflags = RFLAGS_RESERVED1;
 	st->rip = 0xfff0;
-	st->dr6 = 0xffff0ff0;
-	st->dr7 = 0x400;
+	st->dr6 = DR6_INIT;
+	st->dr7 = DR7_INIT;
 	st->g_pat = PAT_POWER_ON;
 }
 
