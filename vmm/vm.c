@@ -112,8 +112,10 @@ static void vm_free_resources(struct vm *vm)
 		page_free(v, ALIGN_UP(sizeof(*v), PAGE_SIZE) / PAGE_SIZE);
 		vm->vcpus[i] = NULL;
 	}
-	if (vm->arch)
+	if (vm->arch) {
+		spec_forget_vm(vm);
 		vcpu_ops->vm_destroy(vm);
+	}
 	pt_destroy(&vm->gpa);
 	vm->ram_size = 0;
 	vm->resources_freed = true;

@@ -6,7 +6,6 @@
 #include <arch/x86/virt.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
-#include <keel/spec.h>
 #include <lib/string.h>
 #include <keel/vm.h>
 
@@ -60,7 +59,6 @@ static void svm_vm_destroy(struct vm *vm)
 {
 	struct svm_vm *s = vm->arch;
 
-	spec_forget_vm(vm);
 	if (s->iopm)
 		page_free(s->iopm, IOPM_SIZE / PAGE_SIZE);
 	if (s->msrpm)

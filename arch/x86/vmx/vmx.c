@@ -11,7 +11,6 @@
 #include <arch/x86/vmx/vmx.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
-#include <keel/spec.h>
 #include <keel/spinlock.h>
 #include <lib/string.h>
 #include <keel/vm.h>
@@ -97,7 +96,6 @@ static void vmx_vm_destroy(struct vm *vm)
 {
 	struct vmx_vm *xv = vm->arch;
 
-	spec_forget_vm(vm);
 	if (xv->msr_bitmap)
 		page_free(xv->msr_bitmap, 1);
 	if (xv->io_bitmap)
