@@ -5,6 +5,7 @@
  * the rest of the line with surrounding blanks removed. Unknown keys, repeated
  * keys and bad values are errors, so that a typo never goes unnoticed.
  */
+#include <arch/x86/pc_regs.h>
 #include <keel/config.h>
 #include <lib/format.h>
 #include <lib/string.h>
@@ -109,10 +110,10 @@ static int set_serial(struct parser *p, const char *v)
 		const char *name;
 		u16 port;
 	} names[] = { { "none", 0 },
-		      { "com1", 0x3f8 },
-		      { "com2", 0x2f8 },
-		      { "com3", 0x3e8 },
-		      { "com4", 0x2e8 } };
+		      { "com1", COM1_PORT },
+		      { "com2", COM2_PORT },
+		      { "com3", COM3_PORT },
+		      { "com4", COM4_PORT } };
 	u64 port;
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
@@ -453,7 +454,7 @@ static int vm_set(struct parser *p, const char *key, const char *v)
 static void set_defaults(struct keel_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->serial_port = 0x3f8;
+	cfg->serial_port = COM1_PORT;
 	cfg->serial_baud = 115200;
 	cfg->log_level = LOG_INFO;
 	cfg->service_memory = 1 * GiB;

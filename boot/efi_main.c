@@ -6,6 +6,7 @@
  * reported on the console and control returns to the firmware.
  */
 #include "efi_boot.h"
+#include <arch/x86/pc_regs.h>
 #include <lib/calendar.h>
 #include <lib/format.h>
 #include <keel/linux_boot.h>
@@ -266,7 +267,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st_in)
 	efi_st = st_in;
 	efi_bs = st_in->BootServices;
 	efi_console_init();
-	efi_console_set_serial(0x3f8, 115200); /* until keel.cfg says otherwise */
+	efi_console_set_serial(COM1_PORT, 115200); /* until keel.cfg says otherwise */
 	efi_print("keel: Keel hypervisor, UEFI boot stub\n");
 	st = efi_bs->AllocatePool(EfiLoaderData, sizeof(*bi) + map_cap, (void **)&bi);
 	if (EFI_ERROR(st)) {

@@ -2,6 +2,7 @@
 /* core_main(): the hypervisor's boot sequence, one call per step, then each CPU's main loop. */
 #include <arch/x86/apic.h>
 #include <arch/x86/cpu.h>
+#include <arch/x86/pc_regs.h>
 #include <arch/x86/fpu.h>
 #include <arch/x86/irq.h>
 #include <arch/x86/paging.h>
@@ -50,9 +51,9 @@ static void serial_irq_init(u16 port, u32 apic)
 	u16 flags;
 	u32 gsi;
 
-	if (port != 0x3f8 && port != 0x2f8 && port != 0x3e8 && port != 0x2e8)
+	if (port != COM1_PORT && port != COM2_PORT && port != COM3_PORT && port != COM4_PORT)
 		return; /* unknown IRQ: the monitor polls */
-	gsi = ioapic_isa_gsi((port == 0x3f8 || port == 0x3e8) ? 4 : 3, &flags);
+	gsi = ioapic_isa_gsi(COM_ISA_IRQ(port), &flags);
 	irq_register(VECTOR_UART, uart_irq);
 	if (ioapic_route(gsi, VECTOR_UART, apic, flags) == 0)
 		uart_enable_rx_irq();

@@ -9,8 +9,6 @@
 #include <keel/page_alloc.h>
 #include <keel/pagetable.h>
 
-#define ENTRIES 512
-
 static u64 *table_at(hpa_t pa)
 {
 	return phys_to_virt(pa);
@@ -18,7 +16,7 @@ static u64 *table_at(hpa_t pa)
 
 static u32 index_of(u64 va, u32 level)
 {
-	return (u32)((va >> PT_LEVEL_SHIFT(level)) & (ENTRIES - 1));
+	return (u32)((va >> PT_LEVEL_SHIFT(level)) & (PT_ENTRIES - 1));
 }
 
 static int table_new(struct page_table *pt, hpa_t *pa)
@@ -74,7 +72,7 @@ static void drop_entry(struct page_table *pt, u64 *e, u32 level)
 	u64 *next = table_at(f->address(*e, level));
 
 	*e = 0; /* unlinked before its entries go */
-	for (u32 i = 0; i < ENTRIES; i++)
+	for (u32 i = 0; i < PT_ENTRIES; i++)
 		drop_entry(pt, &next[i], level - 1);
 	table_free(pt, next);
 }
@@ -91,7 +89,7 @@ static int split(struct page_table *pt, u64 *e, u32 level)
 	if (ret)
 		return ret;
 	t = table_at(tpa);
-	for (u32 i = 0; i < ENTRIES; i++)
+	for (u32 i = 0; i < PT_ENTRIES; i++)
 		t[i] = f->leaf_entry(base + i * PT_LEVEL_SIZE(level - 1), level - 1, perms);
 	*e = f->table_entry(tpa, level);
 	return 0;
@@ -126,7 +124,7 @@ static bool can_leaf(const struct pt_format *f, u32 level, u64 va, hpa_t pa, u64
 
 static bool table_empty(const struct page_table *pt, const u64 *t)
 {
-	for (u32 i = 0; i < ENTRIES; i++)
+	for (u32 i = 0; i < PT_ENTRIES; i++)
 		if (pt->fmt->present(t[i]))
 			return false;
 	return true;
@@ -238,7 +236,7 @@ static int walk_level(const struct page_table *pt, const u64 *table, u32 level, 
 {
 	const struct pt_format *f = pt->fmt;
 
-	for (u32 i = 0; i < ENTRIES; i++) {
+	for (u32 i = 0; i < PT_ENTRIES; i++) {
 		u64 e = table[i], va = base + i * PT_LEVEL_SIZE(level);
 		int ret;
 
@@ -269,7 +267,7 @@ void pt_destroy(struct page_table *pt)
 		return;
 	pt->defer_frees = false;
 	pt_free_deferred(pt);
-	for (u32 i = 0; i < ENTRIES; i++)
+	for (u32 i = 0; i < PT_ENTRIES; i++)
 		drop_entry(pt, &root[i], pt->fmt->levels);
 	table_free(pt, root);
 	pt->root = 0;

@@ -5,15 +5,6 @@
 #include <keel/memory.h>
 #include <lib/string.h>
 
-#define MADT_ENTRIES_OFFSET 44
-#define MADT_LAPIC 0	     /* 5.2.12.2 */
-#define MADT_IOAPIC 1	     /* 5.2.12.3 */
-#define MADT_OVERRIDE 2	     /* 5.2.12.5 */
-#define MADT_LAPIC_ADDRESS 5 /* 5.2.12.8 */
-#define MADT_X2APIC 9	     /* 5.2.12.12 */
-#define MADT_CPU_ENABLED BIT(0)
-#define MADT_CPU_ONLINE_CAPABLE BIT(1)
-#define MADT_PCAT_COMPAT BIT(0)
 #define MCFG_ENTRIES_OFFSET 44
 
 bool acpi_checksum_ok(const void *p, u32 len)

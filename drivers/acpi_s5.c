@@ -1,13 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Finding the S5 (soft-off) sleep type in the DSDT's AML without an AML interpreter. */
 #include <keel/acpi.h>
+#include <keel/aml.h>
 #include <lib/string.h>
-
-/* ACPI 6.5 20.2: the AML encodings this scan understands. */
-#define AML_PACKAGE_OP 0x12
-#define AML_BYTE_PREFIX 0x0a
-#define AML_ZERO_OP 0x00
-#define AML_ONE_OP 0x01
 
 int acpi_s5_slp_typ(const u8 *aml, u32 len, u8 *slp_typ)
 {
@@ -17,8 +12,8 @@ int acpi_s5_slp_typ(const u8 *aml, u32 len, u8 *slp_typ)
 		if (memcmp(aml + i, "_S5_", 4) || aml[i + 4] != AML_PACKAGE_OP)
 			continue;
 		p = i + 5;
-		p += 1 + (aml[p] >> 6); /* PkgLength: bits 7:6 count extra bytes (ACPI 20.2.4) */
-		p += 1;			/* NumElements */
+		p += 1 + (aml[p] >> AML_PKGLEN_EXTRA_SHIFT); /* PkgLength and its extra bytes */
+		p += 1;					     /* NumElements */
 		if (p >= len)
 			return -ENOENT;
 		if (aml[p] == AML_BYTE_PREFIX && p + 1 < len)

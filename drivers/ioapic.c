@@ -1,16 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* Physical I/O APIC driver (82093AA datasheet; ACPI 6.5 5.2.12.3 and 5.2.12.5 for discovery). */
 #include <keel/ioapic.h>
+#include <arch/x86/apic_regs.h>
 #include <keel/log.h>
 #include <keel/memory.h>
 
-#define IOREGSEL 0x00
-#define IOWIN 0x10
-#define REG_VERSION 0x01
-#define REG_REDIR(n) (0x10 + 2 * (n))
-#define REDIR_MASKED BIT(16)
-#define REDIR_LEVEL BIT(15)
-#define REDIR_ACTIVE_LOW BIT(13)
 #define MPS_POLARITY_MASK 0x3 /* MADT INTI flags, ACPI 6.5 table 5.26 */
 #define MPS_POLARITY_LOW 0x3
 #define MPS_TRIGGER_MASK 0xc
@@ -22,22 +16,22 @@ static u32 reg_read(const struct acpi_ioapic *io, u32 reg)
 {
 	volatile u32 *base = phys_to_virt(io->address);
 
-	base[IOREGSEL / 4] = reg;
-	return base[IOWIN / 4];
+	base[IOAPIC_REGSEL / 4] = reg;
+	return base[IOAPIC_WINDOW / 4];
 }
 
 static void reg_write(const struct acpi_ioapic *io, u32 reg, u32 v)
 {
 	volatile u32 *base = phys_to_virt(io->address);
 
-	base[IOREGSEL / 4] = reg;
-	base[IOWIN / 4] = v;
+	base[IOAPIC_REGSEL / 4] = reg;
+	base[IOAPIC_WINDOW / 4] = v;
 }
 
 u32 ioapic_pins(u32 index)
 {
 	return index < acpi->nr_ioapics ?
-		       ((reg_read(&acpi->ioapics[index], REG_VERSION) >> 16) & 0xff) + 1 :
+		       ((reg_read(&acpi->ioapics[index], IOAPIC_REG_VERSION) >> 16) & 0xff) + 1 :
 		       0;
 }
 
@@ -61,8 +55,8 @@ void ioapic_init(const struct acpi_info *ai)
 		u32 n = ioapic_pins(i);
 
 		for (u32 p = 0; p < n; p++) {
-			reg_write(&ai->ioapics[i], REG_REDIR(p) + 1, 0);
-			reg_write(&ai->ioapics[i], REG_REDIR(p), REDIR_MASKED);
+			reg_write(&ai->ioapics[i], IOAPIC_REG_REDIR(p) + 1, 0);
+			reg_write(&ai->ioapics[i], IOAPIC_REG_REDIR(p), IOAPIC_RTE_MASKED);
 		}
 		pr_debug("ioapic %u at %x: GSI %u-%u masked", ai->ioapics[i].id,
 			 ai->ioapics[i].address, ai->ioapics[i].gsi_base,
@@ -84,14 +78,15 @@ u32 ioapic_isa_gsi(u8 irq, u16 *flags)
 
 int ioapic_route_raw(u32 gsi, u8 vector, u32 apic_id, bool level, bool active_low)
 {
-	u32 pin, lo = vector | (level ? REDIR_LEVEL : 0) | (active_low ? REDIR_ACTIVE_LOW : 0);
+	u32 pin, lo = vector | (level ? IOAPIC_RTE_LEVEL : 0) |
+		      (active_low ? IOAPIC_RTE_ACTIVE_LOW : 0);
 	const struct acpi_ioapic *io = find(gsi, &pin);
 
 	if (!io)
 		return -ENOENT;
-	reg_write(io, REG_REDIR(pin), REDIR_MASKED);
-	reg_write(io, REG_REDIR(pin) + 1, apic_id << 24);
-	reg_write(io, REG_REDIR(pin), lo);
+	reg_write(io, IOAPIC_REG_REDIR(pin), IOAPIC_RTE_MASKED);
+	reg_write(io, IOAPIC_REG_REDIR(pin) + 1, apic_id << 24);
+	reg_write(io, IOAPIC_REG_REDIR(pin), lo);
 	return 0;
 }
 
@@ -109,6 +104,7 @@ void ioapic_mask(u32 gsi, bool mask)
 
 	if (!io)
 		return;
-	lo = reg_read(io, REG_REDIR(pin));
-	reg_write(io, REG_REDIR(pin), mask ? lo | REDIR_MASKED : lo & ~REDIR_MASKED);
+	lo = reg_read(io, IOAPIC_REG_REDIR(pin));
+	reg_write(io, IOAPIC_REG_REDIR(pin),
+		  mask ? lo | IOAPIC_RTE_MASKED : lo & ~IOAPIC_RTE_MASKED);
 }

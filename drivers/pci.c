@@ -10,9 +10,6 @@
 #include <keel/pci.h>
 #include <keel/spinlock.h>
 
-#define CF8_ADDR 0xcf8
-#define CFC_DATA 0xcfc
-#define CF8_ENABLE BIT(31)
 #define MULTI_FUNCTION 0x80
 #define CAP_WALK_MAX 48
 
@@ -58,10 +55,10 @@ u32 pci_read(u16 bdf, u32 off, u32 size)
 	if (off >= 256)
 		return 0xffffffff;
 	flags = spin_lock_irqsave(&cf8_lock);
-	outl(CF8_ADDR, CF8_ENABLE | (u32)bdf << 8 | (off & 0xfc));
-	v = size == 1 ? inb(CFC_DATA + (off & 3)) :
-	    size == 2 ? inw(CFC_DATA + (off & 2)) :
-			inl(CFC_DATA);
+	outl(PCI_CONF1_ADDR, PCI_CONF1_ENABLE | (u32)bdf << 8 | (off & 0xfc));
+	v = size == 1 ? inb(PCI_CONF1_DATA + (off & 3)) :
+	    size == 2 ? inw(PCI_CONF1_DATA + (off & 2)) :
+			inl(PCI_CONF1_DATA);
 	spin_unlock_irqrestore(&cf8_lock, flags);
 	return v;
 }
@@ -84,13 +81,13 @@ void pci_write(u16 bdf, u32 off, u32 size, u32 val)
 	if (off >= 256)
 		return;
 	flags = spin_lock_irqsave(&cf8_lock);
-	outl(CF8_ADDR, CF8_ENABLE | (u32)bdf << 8 | (off & 0xfc));
+	outl(PCI_CONF1_ADDR, PCI_CONF1_ENABLE | (u32)bdf << 8 | (off & 0xfc));
 	if (size == 1)
-		outb(CFC_DATA + (off & 3), (u8)val);
+		outb(PCI_CONF1_DATA + (off & 3), (u8)val);
 	else if (size == 2)
-		outw(CFC_DATA + (off & 2), (u16)val);
+		outw(PCI_CONF1_DATA + (off & 2), (u16)val);
 	else
-		outl(CFC_DATA, val);
+		outl(PCI_CONF1_DATA, val);
 	spin_unlock_irqrestore(&cf8_lock, flags);
 }
 
@@ -120,7 +117,7 @@ struct pci_func *pci_find(u16 bdf)
 static void add(u16 bdf)
 {
 	struct pci_func *f;
-	u32 id = pci_read(bdf, PCI_VENDOR, 4);
+	u32 id = pci_read(bdf, PCI_VENDOR_ID, 4);
 
 	if (pci_nr_funcs >= PCI_MAX_FUNCS)
 		return;
@@ -146,7 +143,7 @@ static void scan_bus(u32 bus)
 		for (u32 fn = 0; fn < 8; fn++) {
 			u16 bdf = PCI_BDF(bus, dev, fn);
 
-			if ((u16)pci_read(bdf, PCI_VENDOR, 2) == 0xffff) {
+			if ((u16)pci_read(bdf, PCI_VENDOR_ID, 2) == 0xffff) {
 				if (fn == 0)
 					break;
 				continue;

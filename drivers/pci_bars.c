@@ -6,19 +6,9 @@
  */
 #include <keel/pci.h>
 
-#define BAR_IO BIT(0)
-#define BAR_TYPE_MASK 0x6
-#define BAR_TYPE_64 0x4
-#define BAR_IO_MASK (~0x3u)
-#define BAR_MEM_MASK (~0xfu)
-#define ROM_ENABLE BIT(0)
-#define ROM_MASK (~0x7ffu) /* 6.2.5.2: bits 31:11 */
-#define ROM_TYPE0 0x30
-#define ROM_TYPE1 0x38
-
 static u32 rom_reg(const struct pci_func *f)
 {
-	return (f->header_type & 0x7f) == 1 ? ROM_TYPE1 : ROM_TYPE0;
+	return (f->header_type & 0x7f) == 1 ? PCI_ROM_TYPE1 : PCI_ROM_TYPE0;
 }
 
 /* The writable bits of a register: write all ones, read back, restore. */
@@ -38,15 +28,15 @@ static void probe_bar(struct pci_func *f, u32 i)
 	struct pci_bar_info *b = &f->bar[i];
 	u64 mask;
 
-	if (lo & BAR_IO) {
+	if (lo & PCI_BAR_IO) {
 		b->io = true;
-		b->size = m & BAR_IO_MASK ? (u16)(~(m & BAR_IO_MASK) + 1) : 0;
+		b->size = m & PCI_BAR_IO_MASK ? (u16)(~(m & PCI_BAR_IO_MASK) + 1) : 0;
 		return;
 	}
-	b->mem64 = (lo & BAR_TYPE_MASK) == BAR_TYPE_64 && i + 1 < f->nr_bars;
-	mask = m & BAR_MEM_MASK;
+	b->mem64 = (lo & PCI_BAR_TYPE_MASK) == PCI_BAR_MEM64 && i + 1 < f->nr_bars;
+	mask = m & PCI_BAR_MEM_MASK;
 	mask |= b->mem64 ? (u64)mask_of(f->bdf, off + 4) << 32 : 0xffffffff00000000ULL;
-	b->size = (m & BAR_MEM_MASK) || b->mem64 ? ~mask + 1 : 0;
+	b->size = (m & PCI_BAR_MEM_MASK) || b->mem64 ? ~mask + 1 : 0;
 }
 
 void pci_probe_bars(struct pci_func *f)
@@ -61,7 +51,7 @@ void pci_probe_bars(struct pci_func *f)
 			i++; /* the upper half */
 	}
 	if (type <= 1) {
-		m = mask_of(f->bdf, rom_reg(f)) & ROM_MASK;
+		m = mask_of(f->bdf, rom_reg(f)) & PCI_ROM_MASK;
 		f->rom_size = m ? (u32)(~m + 1) : 0;
 	}
 	pci_write(f->bdf, PCI_COMMAND, 2, cmd);
@@ -72,8 +62,8 @@ u64 pci_bar_addr(const struct pci_func *f, u32 i)
 	u32 lo = pci_read(f->bdf, PCI_BAR0 + i * 4, 4);
 
 	if (f->bar[i].io)
-		return lo & BAR_IO_MASK & 0xffff;
-	return (lo & BAR_MEM_MASK) |
+		return lo & PCI_BAR_IO_MASK & 0xffff;
+	return (lo & PCI_BAR_MEM_MASK) |
 	       (f->bar[i].mem64 ? (u64)pci_read(f->bdf, PCI_BAR0 + i * 4 + 4, 4) << 32 : 0);
 }
 
@@ -93,9 +83,9 @@ u32 pci_mem_spans(const struct pci_func *f, struct pci_span *out)
 		if (f->bar[i].mem64)
 			i++;
 	}
-	if (f->rom_size && (rom & ROM_ENABLE) && (rom & ROM_MASK)) {
+	if (f->rom_size && (rom & PCI_ROM_ENABLE) && (rom & PCI_ROM_MASK)) {
 		out[PCI_ROM_SPAN] =
-			(struct pci_span){ rom & ROM_MASK, (rom & ROM_MASK) + f->rom_size };
+			(struct pci_span){ rom & PCI_ROM_MASK, (rom & PCI_ROM_MASK) + f->rom_size };
 		n++;
 	}
 	return n;

@@ -1,26 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* 16550 UART: polled output with LF -> CRLF, polled input. Register map: PC16550D datasheet. */
 #include <arch/x86/cpu.h>
+#include <arch/x86/pc_regs.h>
 #include <keel/uart.h>
 
-#define UART_RBR 0 /* receive buffer (read, DLAB=0) */
-#define UART_THR 0 /* transmit holding (write, DLAB=0) */
-#define UART_DLL 0 /* divisor latch low (DLAB=1) */
-#define UART_IER 1
-#define UART_DLM 1 /* divisor latch high (DLAB=1) */
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define LCR_8N1 0x03
-#define LCR_DLAB 0x80
-#define FCR_ENABLE_CLEAR 0x07
-#define MCR_DTR_RTS_OUT2 0x0b
-#define LSR_DATA_READY BIT(0)
-#define LSR_THR_EMPTY BIT(5)
 #define UART_CLOCK_DIVISOR_BASE 115200
 
-#define IER_RX_AVAILABLE BIT(0)
 #define RX_RING 1024
 
 static u16 uart_base;
@@ -37,12 +22,12 @@ void uart_init(u16 port, u32 baud)
 	if (!port)
 		return;
 	outb(port + UART_IER, 0);
-	outb(port + UART_LCR, LCR_DLAB);
+	outb(port + UART_LCR, UART_LCR_DLAB);
 	outb(port + UART_DLL, (u8)div);
 	outb(port + UART_DLM, (u8)(div >> 8));
-	outb(port + UART_LCR, LCR_8N1);
-	outb(port + UART_FCR, FCR_ENABLE_CLEAR);
-	outb(port + UART_MCR, MCR_DTR_RTS_OUT2);
+	outb(port + UART_LCR, UART_LCR_8N1);
+	outb(port + UART_FCR, UART_FCR_ENABLE_CLEAR);
+	outb(port + UART_MCR, UART_MCR_DTR_RTS_OUT2);
 }
 
 u16 uart_port(void)
@@ -54,7 +39,7 @@ static void uart_putc(char c)
 {
 	/* Bounded wait: a missing UART must not hang the hypervisor. */
 	for (int i = 0; i < 100000; i++)
-		if (inb(uart_base + UART_LSR) & LSR_THR_EMPTY)
+		if (inb(uart_base + UART_LSR) & UART_LSR_THRE)
 			break;
 	outb(uart_base + UART_THR, (u8)c);
 }
@@ -75,7 +60,7 @@ void uart_drain(void)
 {
 	if (!uart_base)
 		return;
-	while (inb(uart_base + UART_LSR) & LSR_DATA_READY) {
+	while (inb(uart_base + UART_LSR) & UART_LSR_DR) {
 		u8 c = inb(uart_base + UART_RBR);
 		u32 h = rx.head;
 
@@ -89,7 +74,7 @@ void uart_drain(void)
 void uart_enable_rx_irq(void)
 {
 	if (uart_base)
-		outb(uart_base + UART_IER, IER_RX_AVAILABLE);
+		outb(uart_base + UART_IER, UART_IER_RX);
 }
 
 int uart_peekc(void)

@@ -12,7 +12,6 @@
 #include <keel/vcpu_run.h>
 #include <keel/vm.h>
 
-#define CPUID_MAXPHYADDR_LEAF 0x80000008
 #define MAXPHYADDR_DEFAULT 36	/* without leaf 8000_0008h (SDM 3A 4.1.4) */
 #define VENDOR_AMD 0x68747541	/* "Auth" in EBX of leaf 0 */
 #define VENDOR_HYGON 0x6f677948 /* "Hygo": AMD's paging */
@@ -28,8 +27,8 @@ static void walk_caps_init(void)
 {
 	u32 vendor = cpuid(0).ebx;
 
-	walk_caps.maxphyaddr = cpuid(0x80000000).eax >= CPUID_MAXPHYADDR_LEAF ?
-				       (u8)cpuid(CPUID_MAXPHYADDR_LEAF).eax :
+	walk_caps.maxphyaddr = cpuid(0x80000000).eax >= CPUID_LEAF_ADDR_SIZES ?
+				       (u8)cpuid(CPUID_LEAF_ADDR_SIZES).eax :
 				       MAXPHYADDR_DEFAULT;
 	walk_caps.pse36 = cpuid(1).edx & CPUID_1_EDX_PSE36;
 	walk_caps.gbpages = cpuid(0x80000001).edx & CPUID_80000001_EDX_PDPE1GB;

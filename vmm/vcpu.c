@@ -13,10 +13,6 @@
 #include <keel/vlapic.h>
 #include <keel/vm.h>
 
-#define RFLAGS_IF_BIT BIT(9)
-
-enum exit_action exit_dispatch(struct vcpu *v, struct vm_exit *e);
-
 enum exit_action vcpu_kill(struct vcpu *v, const char *fmt, ...)
 {
 	char msg[160];
@@ -38,12 +34,12 @@ void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 
 void vcpu_inject_ud(struct vcpu *v)
 {
-	vcpu_inject_exception(v, 6, false, 0);
+	vcpu_inject_exception(v, X86_EXC_UD, false, 0);
 }
 
 void vcpu_inject_gp(struct vcpu *v)
 {
-	vcpu_inject_exception(v, 13, true, 0);
+	vcpu_inject_exception(v, X86_EXC_GP, true, 0);
 }
 
 void vcpu_skip(struct vcpu *v, u32 len)
@@ -81,7 +77,7 @@ void vcpu_dump(struct vcpu *v)
 
 static bool guest_if(struct vcpu *v)
 {
-	return vcpu_ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_IF_BIT;
+	return vcpu_ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_IF;
 }
 
 void vcpu_update_state(struct vcpu *v)
@@ -105,7 +101,7 @@ static void deliver_events(struct vcpu *v)
 		return;
 	}
 	if (v->nmi_pending) {
-		struct vcpu_event nmi = { EVENT_NMI, 2, false, 0 };
+		struct vcpu_event nmi = { EVENT_NMI, X86_EXC_NMI, false, 0 };
 
 		if (vcpu_ops->inject(v, &nmi))
 			v->nmi_pending = false;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* VM objects: creation, guest RAM from the pool, device registration, stop and teardown. */
 #include <arch/x86/apic.h>
+#include <arch/x86/cpu.h>
 #include <arch/x86/fpu.h>
 #include <arch/x86/irq.h>
 #include <arch/x86/percpu.h>
@@ -10,11 +11,10 @@
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
 #include <keel/sched.h>
+#include <keel/spec.h>
 #include <lib/string.h>
 #include <keel/vlapic.h>
 #include <keel/vm.h>
-
-#define MAX_VMS 64
 
 struct vm *vms[MAX_VMS];
 u32 nr_vms_created;
@@ -22,6 +22,17 @@ static u64 serials;
 static struct spinlock vms_lock = SPINLOCK_INIT;
 static const struct vm_teardown_ops *teardown;
 static struct spinlock admin_lock = SPINLOCK_INIT;
+
+/*
+ * The MSRs a guest reads and writes without an exit, on either backend: its
+ * own state, which the VMCB or the VMCS switches with it (FS and GS bases,
+ * the SYSCALL and SYSENTER MSRs). Every other MSR exits to exit/msr.c.
+ */
+static const u32 passthrough_msrs[] = {
+	MSR_FS_BASE,	 MSR_GS_BASE,	   MSR_KERNEL_GS_BASE,		   /* segment bases */
+	MSR_STAR,	 MSR_LSTAR,	   MSR_CSTAR,	       MSR_SFMASK, /* SYSCALL */
+	MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,		   /* SYSENTER */
+};
 
 static void release_ram(hpa_t pa, u64 size)
 {
@@ -51,6 +62,18 @@ static int vcpus_create(struct vm *vm, u32 n, u32 first_cpu)
 		v->xcr0 = 1; /* x87 only, as after reset */
 	}
 	return 0;
+}
+
+/* The backend's part of the VM, its permission maps denying all but passthrough_msrs (and SPEC_CTRL reads). */
+static int arch_init(struct vm *vm)
+{
+	int ret = vcpu_ops->vm_init(vm);
+
+	for (u32 i = 0; !ret && i < ARRAY_SIZE(passthrough_msrs); i++)
+		vcpu_ops->intercept_msr(vm, passthrough_msrs[i], false, false);
+	if (!ret && spec_host.spec_ctrl) /* the CPU holds the vCPU's own value: read it there */
+		vcpu_ops->intercept_msr(vm, MSR_SPEC_CTRL, false, true);
+	return ret;
 }
 
 int vm_add_cleanup(struct vm *vm, void (*fn)(void *opaque), void *opaque)
@@ -89,8 +112,10 @@ static void vm_free_resources(struct vm *vm)
 		page_free(v, ALIGN_UP(sizeof(*v), PAGE_SIZE) / PAGE_SIZE);
 		vm->vcpus[i] = NULL;
 	}
-	if (vm->arch)
+	if (vm->arch) {
+		spec_forget_vm(vm);
 		vcpu_ops->vm_destroy(vm);
+	}
 	pt_destroy(&vm->gpa);
 	vm->ram_size = 0;
 	vm->resources_freed = true;
@@ -101,15 +126,12 @@ struct vm *vm_create(const char *name, u32 nr_vcpus, u32 first_cpu)
 	struct vm *vm = page_alloc_zeroed(ALIGN_UP(sizeof(*vm), PAGE_SIZE) / PAGE_SIZE);
 	u64 flags;
 
-	if (!vm || nr_vcpus == 0 || nr_vcpus > VM_MAX_VCPUS || !vcpu_ops->run) {
-		pr_err("vm %s: cannot create: %s", name,
-		       !vm	      ? "out of memory" :
-		       !vcpu_ops->run ? "this backend does not run VMs yet" :
-					"bad vCPU count");
+	if (!vm || nr_vcpus == 0 || nr_vcpus > VM_MAX_VCPUS) {
+		pr_err("vm %s: cannot create: %s", name, !vm ? "out of memory" : "bad vCPU count");
 		goto out_free;
 	}
 	strlcpy(vm->name, name, sizeof(vm->name));
-	if (pt_init(&vm->gpa, vcpu_ops->gpa_format, release_ram) || vcpu_ops->vm_init(vm) ||
+	if (pt_init(&vm->gpa, vcpu_ops->gpa_format, release_ram) || arch_init(vm) ||
 	    vcpus_create(vm, nr_vcpus, first_cpu)) {
 		pr_err("vm %s: cannot create: out of memory", name);
 		vm_free_resources(vm);

@@ -7,10 +7,6 @@
 #include <arch/x86/tsc.h>
 #include <keel/memory.h>
 
-#define APIC_BASE_X2APIC BIT(10) /* IA32_APIC_BASE, SDM 3A 11.4.4 */
-#define APIC_BASE_ENABLE BIT(11)
-#define APIC_BASE_ADDR_MASK GENMASK(51, 12)
-#define X2APIC_MSR(reg) (0x800 + ((reg) >> 4))
 #define CALIBRATE_MS 20
 
 static bool x2apic;
@@ -54,7 +50,7 @@ void apic_init(void)
 	apic_write(APIC_LVT_THERMAL, APIC_LVT_MASKED);
 	apic_write(APIC_LVT_PERF, APIC_LVT_MASKED);
 	apic_write(APIC_LVT_LINT0, APIC_LVT_MASKED);
-	apic_write(APIC_LVT_LINT1, APIC_ICR_NMI); /* LINT1 carries NMI on PCs */
+	apic_write(APIC_LVT_LINT1, APIC_DM_NMI << APIC_DM_SHIFT); /* LINT1 carries NMI on PCs */
 	apic_write(APIC_LVT_ERROR, APIC_LVT_MASKED);
 	apic_write(APIC_ESR, 0);
 	apic_write(APIC_EOI, 0);
@@ -103,7 +99,7 @@ u64 apic_timer_hz(void)
 void apic_timer_start(u32 hz)
 {
 	apic_write(APIC_TIMER_DIVIDE, APIC_TIMER_DIV_16);
-	apic_write(APIC_LVT_TIMER, APIC_LVT_TIMER_PERIODIC | VECTOR_TIMER);
+	apic_write(APIC_LVT_TIMER, APIC_TIMER_PERIODIC << APIC_LVT_TIMER_SHIFT | VECTOR_TIMER);
 	apic_write(APIC_TIMER_INIT, (u32)(timer_hz / hz));
 }
 

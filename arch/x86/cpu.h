@@ -181,11 +181,15 @@ static inline void barrier(void)
 #define CR4_OSXMMEXCPT BIT(10)
 #define CR4_LA57 BIT(12)
 #define CR4_VMXE BIT(13)
+#define CR4_PCIDE BIT(17)
 #define CR4_OSXSAVE BIT(18)
 #define CR4_SMEP BIT(20)
 #define CR4_SMAP BIT(21)
 #define CR4_PKE BIT(22)
+#define CR4_CET BIT(23)
 #define CR4_PKS BIT(24)
+#define RFLAGS_RESERVED1 BIT(1) /* always 1 */
+#define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
 #define RFLAGS_RF BIT(16)
 #define RFLAGS_VM BIT(17)
@@ -200,18 +204,53 @@ static inline void barrier(void)
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_APIC_BASE 0x1b
+#define MSR_APIC_BASE 0x1b /* its bits: apic_regs.h */
+#define MSR_TSC_DEADLINE 0x6e0
 #define MSR_PAT 0x277
+#define PAT_POWER_ON 0x0007040600070406ULL /* SDM 3A 12.12.4 */
+/* Memory types (SDM 3A table 12-2; PAT adds UC-, table 12-10). */
+#define MEMTYPE_UC 0
+#define MEMTYPE_WC 1
+#define MEMTYPE_WT 4
+#define MEMTYPE_WP 5
+#define MEMTYPE_WB 6
+#define MEMTYPE_UC_MINUS 7
+/* One of the types MTRRs and EPT take (a PAT entry may also be UC-). */
+static inline bool memtype_valid(u64 t)
+{
+	return t == MEMTYPE_UC || t == MEMTYPE_WC || (t >= MEMTYPE_WT && t <= MEMTYPE_WB);
+}
 #define MSR_TSC_AUX 0xc0000103
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_SFMASK 0xc0000084
+#define MSR_SYSENTER_CS 0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
+#define MSR_FEATURE_CONTROL 0x3a /* SDM 3C 24.7 */
+#define FEATURE_CONTROL_LOCKED BIT(0)
+#define FEATURE_CONTROL_VMXON_OUTSIDE_SMX BIT(2)
+#define MSR_VM_CR 0xc0010114 /* APM2 15.30.1 */
+#define VM_CR_LOCK BIT(3)
+#define VM_CR_SVMDIS BIT(4)
 
-/* CPUID feature bits. */
+#define CPUID_LEAF_ADDR_SIZES 0x80000008 /* physical and linear address bits in EAX */
+/* CPUID feature bits (SDM 2A CPUID, tables 3-8 to 3-11; APM3 appendix E). */
+#define CPUID_1_EBX_COUNT_SHIFT 16   /* logical processors in the package */
+#define CPUID_1_EBX_APIC_ID_SHIFT 24 /* initial APIC ID */
+#define CPUID_1_ECX_MONITOR BIT(3)
 #define CPUID_1_ECX_VMX BIT(5)
+#define CPUID_1_ECX_SMX BIT(6)
 #define CPUID_1_ECX_X2APIC BIT(21)
 #define CPUID_1_ECX_TSC_DEADLINE BIT(24)
 #define CPUID_1_ECX_XSAVE BIT(26)
+#define CPUID_1_ECX_OSXSAVE BIT(27)
 #define CPUID_1_ECX_HYPERVISOR BIT(31)
 #define CPUID_1_EDX_APIC BIT(9)
 #define CPUID_1_EDX_PSE36 BIT(17)
+#define CPUID_1_EDX_ACPI_THERMAL BIT(22)
+#define CPUID_7_ECX_WAITPKG BIT(5)
 #define CPUID_80000001_ECX_SVM BIT(2)
 #define CPUID_80000001_EDX_NX BIT(20)
 #define CPUID_80000001_EDX_PDPE1GB BIT(26)

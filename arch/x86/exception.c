@@ -4,6 +4,7 @@
 #include <arch/x86/cpu.h>
 #include <arch/x86/irq.h>
 #include <arch/x86/percpu.h>
+#include <arch/x86/x86_vectors.h>
 #include <keel/debug_exit.h>
 #include <keel/log.h>
 #include <keel/symbols.h>
@@ -128,12 +129,11 @@ void nmi_count(void)
 	__atomic_fetch_add(&pc->nmis, 1, __ATOMIC_RELAXED);
 }
 
-void interrupt_dispatch(struct irq_frame *f);
 void interrupt_dispatch(struct irq_frame *f)
 {
 	irq_handler_fn fn;
 
-	if (f->vector == VECTOR_NMI) {
+	if (f->vector == X86_EXC_NMI) {
 		nmi_count(); /* no EOI: an NMI is not an APIC interrupt in service */
 		return;
 	}

@@ -4,7 +4,6 @@
 #include <arch/x86/fpu.h>
 #include <lib/string.h>
 
-#define XCR0_X87 BIT(0)
 #define FXSAVE_SIZE 512
 #define MXCSR_OFFSET 24	     /* SDM 1 table 10-2 */
 #define XSTATE_BV_OFFSET 512 /* the XSAVE header's first field (SDM 1 13.4.2) */

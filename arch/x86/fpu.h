@@ -5,6 +5,16 @@
 
 #include <lib/types.h>
 
+/* XCR0 state components (SDM 1 13.1, table 13-1) */
+#define XCR0_X87 BIT(0)
+#define XCR0_SSE BIT(1)
+#define XCR0_AVX BIT(2)
+#define XCR0_MPX (BIT(3) | BIT(4))	       /* BNDREGS, BNDCSR */
+#define XCR0_AVX512 (BIT(5) | BIT(6) | BIT(7)) /* opmask, ZMM_Hi256, Hi16_ZMM */
+#define XCR0_AMX (BIT(17) | BIT(18))	       /* TILECFG, TILEDATA */
+/* supervisor states (PT, PASID, CET, HDC, UINTR, LBR, HWP): IA32_XSS only, never XCR0 */
+#define XCR0_SUPERVISOR (BIT(8) | GENMASK(16, 10))
+
 /* Enables XSAVE on this CPU (CR4.OSXSAVE, OSFXSR); Keel itself never uses these registers. */
 void fpu_cpu_init(void);
 /* Bytes of state per vCPU (XSAVE area for every feature the CPU has, or 512 for FXSAVE). */

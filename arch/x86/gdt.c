@@ -2,6 +2,7 @@
 /* Per-CPU GDT and TSS with IST stacks, the shared IDT, and the GS base that finds struct percpu. */
 #include <arch/x86/cpu.h>
 #include <arch/x86/percpu.h>
+#include <arch/x86/x86_vectors.h>
 #include <keel/log.h>
 #include <keel/page_alloc.h>
 #include <lib/string.h>
@@ -36,11 +37,11 @@ static void idt_init(void)
 		u64 a = (u64)(uintptr_t)(isr_stubs + v * ISR_STUB_SIZE);
 		u16 ist = 0;
 
-		if (v == 2)
+		if (v == X86_EXC_NMI)
 			ist = IST_NMI;
-		else if (v == 8)
+		else if (v == X86_EXC_DF)
 			ist = IST_DOUBLE_FAULT;
-		else if (v == 18)
+		else if (v == X86_EXC_MC)
 			ist = IST_MACHINE_CHECK;
 		idt[v] = (struct idt_gate){
 			.offset_lo = (u16)a,

@@ -5,7 +5,6 @@
 
 #include <arch/x86/desc.h>
 
-#define VECTOR_NMI 2
 #define VECTOR_TIMER 0xe0
 #define VECTOR_UART 0xe8
 #define VECTOR_IPI_WAKE 0xf0 /* kick a CPU out of guest mode or halt */
@@ -21,6 +20,8 @@ void irq_register(u8 vector, irq_handler_fn fn);
  * takes no lock and never stops the CPU.
  */
 void nmi_count(void);
+/* Every interrupt and exception, from isr.S's common path. */
+void interrupt_dispatch(struct irq_frame *f);
 void backtrace(u64 rbp, u64 stack_lo, u64 stack_hi);
 void cpu_stop(void) __noreturn;
 

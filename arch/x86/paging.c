@@ -13,12 +13,11 @@
 #include <keel/log.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
+#include <keel/pagetable.h>
 #include <keel/spinlock.h>
 
-#define ENTRIES 512
 #define SPAN_512G (512 * GiB)
 #define BELOW_4G (4 * GiB - 1)
-#define ADDR_BITS_MAX 48
 
 static u64 root, mapped_top;
 static bool huge_pages;
@@ -36,7 +35,7 @@ static u64 *table_alloc(void)
 /* All the CPU can address with 1 GiB pages (device BARs can be anywhere), else 512 GiB. */
 static u64 map_top(const struct boot_info *bi, bool huge1g)
 {
-	u32 bits = cpuid(0x80000008).eax & 0xff;
+	u32 bits = cpuid(CPUID_LEAF_ADDR_SIZES).eax & 0xff;
 	u64 top = 4 * GiB;
 
 	for (u32 i = 0; i < bi->map.nr; i++)
@@ -44,7 +43,7 @@ static u64 map_top(const struct boot_info *bi, bool huge1g)
 	if (bi->fb.base)
 		top = MAX(top, bi->fb.base + bi->fb.size);
 	if (huge1g)
-		top = MAX(top, 1ULL << MIN(bits, (u32)ADDR_BITS_MAX));
+		top = MAX(top, 1ULL << MIN(bits, (u32)PAGING_ADDR_BITS));
 	return ALIGN_UP(top, SPAN_512G);
 }
 
@@ -53,7 +52,7 @@ static void map_512g(u64 *pml4e, u64 base, bool huge1g)
 	u64 *pdpt = table_alloc();
 
 	*pml4e = virt_to_phys(pdpt) | PTE_P | PTE_W;
-	for (u64 i = 0; i < ENTRIES; i++) {
+	for (u64 i = 0; i < PT_ENTRIES; i++) {
 		u64 gb = base + i * GiB;
 		u64 *pd;
 
@@ -63,7 +62,7 @@ static void map_512g(u64 *pml4e, u64 base, bool huge1g)
 		}
 		pd = table_alloc();
 		pdpt[i] = virt_to_phys(pd) | PTE_P | PTE_W;
-		for (u64 j = 0; j < ENTRIES; j++)
+		for (u64 j = 0; j < PT_ENTRIES; j++)
 			pd[j] = (gb + j * 2 * MiB) | PTE_P | PTE_W | PTE_PS;
 	}
 }
@@ -74,7 +73,7 @@ void paging_init(const struct boot_info *bi)
 	u64 top = map_top(bi, huge1g);
 	u64 *pml4 = table_alloc();
 
-	if (top > ENTRIES * SPAN_512G)
+	if (top > PT_ENTRIES * SPAN_512G)
 		panic("physical memory map reaches %llx; beyond what Keel maps",
 		      (unsigned long long)top);
 	for (u64 base = 0; base < top; base += SPAN_512G)
@@ -111,13 +110,13 @@ static int map_2m(u64 base, u64 end)
 	u64 *pml4 = phys_to_virt(root);
 
 	for (u64 a = ALIGN_DOWN(base, 2 * MiB); a < end; a += 2 * MiB) {
-		u64 *pdpt = next_table(&pml4[(a >> 39) & (ENTRIES - 1)]);
-		u64 *pd = pdpt ? next_table(&pdpt[(a >> 30) & (ENTRIES - 1)]) : NULL;
+		u64 *pdpt = next_table(&pml4[(a >> 39) & (PT_ENTRIES - 1)]);
+		u64 *pd = pdpt ? next_table(&pdpt[(a >> 30) & (PT_ENTRIES - 1)]) : NULL;
 
 		if (!pd)
 			return -ENOMEM;
-		if (!(pd[(a >> 21) & (ENTRIES - 1)] & PTE_P))
-			pd[(a >> 21) & (ENTRIES - 1)] = a | PTE_P | PTE_W | PTE_PS | PTE_PCD;
+		if (!(pd[(a >> 21) & (PT_ENTRIES - 1)] & PTE_P))
+			pd[(a >> 21) & (PT_ENTRIES - 1)] = a | PTE_P | PTE_W | PTE_PS | PTE_PCD;
 	}
 	return 0;
 }
@@ -129,7 +128,7 @@ int paging_map_io(u64 base, u64 size)
 
 	if (end <= mapped_top)
 		return 0;
-	if (end < base || end > (1ULL << ADDR_BITS_MAX) || huge_pages)
+	if (end < base || end > (1ULL << PAGING_ADDR_BITS) || huge_pages)
 		return -ERANGE; /* huge pages: mapped_top is already all the CPU addresses */
 	flags = spin_lock_irqsave(&lock);
 	ret = map_2m(MAX(base, mapped_top), end); /* entries only get added: no flush needed */

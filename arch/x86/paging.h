@@ -17,6 +17,7 @@
 #define PTE_G BIT(8)
 #define PTE_NX BIT(63)
 #define PTE_ADDR_MASK GENMASK(51, 12)
+#define PAGING_ADDR_BITS 48 /* what 4-level paging reaches */
 
 /* Builds the identity map below 4 GiB (so APs can load CR3 in 32-bit mode) and switches to it. */
 void paging_init(const struct boot_info *bi);

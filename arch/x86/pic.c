@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* The legacy 8259 PICs: remapped away from the exception vectors and fully masked. */
 #include <arch/x86/cpu.h>
+#include <arch/x86/pc_regs.h>
 #include <arch/x86/pic.h>
 
-#define PIC1_CMD 0x20
-#define PIC1_DATA 0x21
-#define PIC2_CMD 0xa0
-#define PIC2_DATA 0xa1
 #define ICW1_INIT_ICW4 0x11
 #define ICW4_8086 0x01
 

@@ -58,14 +58,15 @@ static bool wait_online(struct percpu *pc, u64 us)
 
 static bool start_one(u64 page, struct percpu *pc)
 {
-	u32 sipi = APIC_ICR_STARTUP | (u32)(page >> 12);
+	u32 sipi = APIC_DM_STARTUP << APIC_DM_SHIFT | (u32)(page >> 12);
 
 	*(u64 *)tramp_field(page, tramp_stack) = pc->stack_top;
 	*(u64 *)tramp_field(page, tramp_arg) = (u64)(uintptr_t)pc;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	apic_send_ipi(pc->apic_id, APIC_ICR_INIT | APIC_ICR_ASSERT | APIC_ICR_LEVEL);
+	apic_send_ipi(pc->apic_id,
+		      APIC_DM_INIT << APIC_DM_SHIFT | APIC_ICR_ASSERT | APIC_ICR_LEVEL);
 	tsc_delay_us(INIT_DELAY_US);
-	apic_send_ipi(pc->apic_id, APIC_ICR_INIT | APIC_ICR_LEVEL); /* de-assert */
+	apic_send_ipi(pc->apic_id, APIC_DM_INIT << APIC_DM_SHIFT | APIC_ICR_LEVEL); /* de-assert */
 	apic_send_ipi(pc->apic_id, sipi);
 	tsc_delay_us(SIPI_DELAY_US);
 	if (!READ_ONCE(pc->online))

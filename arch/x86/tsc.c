@@ -5,13 +5,9 @@
  * channel 2 gated through port 0x61). Takes the median of several runs.
  */
 #include <arch/x86/cpu.h>
+#include <arch/x86/pc_regs.h>
 #include <arch/x86/tsc.h>
 
-#define PM_TIMER_HZ 3579545ULL
-#define PIT_HZ 1193182ULL
-#define PIT_CH2 0x42
-#define PIT_CMD 0x43
-#define PIT_GATE 0x61
 #define CAL_MS 10
 #define CAL_RUNS 5
 
@@ -38,12 +34,12 @@ static u64 measure_pit(void)
 	u16 count = (u16)(PIT_HZ * CAL_MS / 1000);
 	u64 t0, t1;
 
-	outb(PIT_GATE, (inb(PIT_GATE) & ~0x02) | 0x01); /* gate on, speaker off */
-	outb(PIT_CMD, 0xb0);				/* channel 2, lo/hi, mode 0 */
+	outb(PIT_PORT_B, (inb(PIT_PORT_B) & ~PIT_PORT_B_SPEAKER) | PIT_PORT_B_GATE2);
+	outb(PIT_CMD, 0xb0); /* channel 2, lo/hi, mode 0 */
 	outb(PIT_CH2, (u8)count);
 	outb(PIT_CH2, (u8)(count >> 8));
 	t0 = rdtsc();
-	for (u64 i = 0; i < 100000000 && !(inb(PIT_GATE) & 0x20); i++) /* OUT2 goes high */
+	for (u64 i = 0; i < 100000000 && !(inb(PIT_PORT_B) & PIT_PORT_B_OUT2); i++)
 		;
 	t1 = rdtsc();
 	return (t1 - t0) * 1000 / CAL_MS;

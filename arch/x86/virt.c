@@ -3,6 +3,8 @@
 #include <arch/x86/cpu.h>
 #include <arch/x86/virt.h>
 #include <keel/log.h>
+#include <keel/page_alloc.h>
+#include <lib/string.h>
 #include <keel/virt_detect.h>
 
 const struct vcpu_ops *vcpu_ops;
@@ -42,4 +44,13 @@ int virt_cpu_enable(struct percpu *pc)
 {
 	debug_regs_reset(pc);
 	return vcpu_ops ? vcpu_ops->cpu_enable(pc) : -ENODEV;
+}
+
+void *virt_deny_map(u32 pages)
+{
+	void *map = page_alloc_zeroed(pages);
+
+	if (map)
+		memset(map, 0xff, pages * PAGE_SIZE);
+	return map;
 }

@@ -17,5 +17,7 @@ extern struct pt_format npt_format;
 bool virt_select(void);
 const char *virt_name(void);
 int virt_cpu_enable(struct percpu *pc);
+/* A permission map (MSR or I/O) of pages that intercept everything: deny by default. NULL: no memory. */
+void *virt_deny_map(u32 pages);
 
 #endif

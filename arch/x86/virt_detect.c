@@ -4,12 +4,6 @@
 #include <lib/string.h>
 #include <keel/virt_detect.h>
 
-#define MSR_VM_CR 0xc0010114 /* APM2 15.30.1 */
-#define VM_CR_SVMDIS BIT(4)
-#define MSR_FEATURE_CONTROL 0x3a /* SDM 3C 23.7 */
-#define FEATURE_CONTROL_LOCKED BIT(0)
-#define FEATURE_CONTROL_VMXON_OUTSIDE_SMX BIT(2)
-
 void virt_detect(struct virt_support *vs)
 {
 	struct cpuid_regs r = cpuid(0);

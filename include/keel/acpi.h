@@ -5,6 +5,18 @@
 
 #include <lib/types.h>
 
+/* ACPI 6.5 5.2.12: the MADT's interrupt controller structures and flags. */
+#define MADT_ENTRIES_OFFSET 44 /* after the header, the local APIC address and flags */
+#define MADT_LAPIC 0	       /* 5.2.12.2 */
+#define MADT_IOAPIC 1	       /* 5.2.12.3 */
+#define MADT_OVERRIDE 2	       /* 5.2.12.5 */
+#define MADT_LAPIC_NMI 4       /* 5.2.12.7 */
+#define MADT_LAPIC_ADDRESS 5   /* 5.2.12.8 */
+#define MADT_X2APIC 9	       /* 5.2.12.12 */
+#define MADT_CPU_ENABLED BIT(0)
+#define MADT_CPU_ONLINE_CAPABLE BIT(1)
+#define MADT_PCAT_COMPAT BIT(0)
+
 #define ACPI_MAX_CPUS 64
 #define ACPI_MAX_IOAPICS 8
 #define ACPI_MAX_OVERRIDES 16

@@ -7,6 +7,40 @@
 
 #define AML_MAX_DEPTH 8
 
+/* AML as ACPI 6.5 chapter 20 encodes it (the writer's, and the S5 scan's in drivers/acpi_s5.c). */
+/* ACPI 6.5 20.2.2 name encodings */
+#define AML_ROOT_CHAR 0x5c     /* '\\' */
+#define AML_PARENT_PREFIX 0x5e /* '^' */
+#define AML_DUAL_NAME_PREFIX 0x2e
+#define AML_MULTI_NAME_PREFIX 0x2f
+#define AML_NAME_SEG_LEN 4
+/* ACPI 6.5 20.2.3 data objects */
+#define AML_ZERO_OP 0x00
+#define AML_ONE_OP 0x01
+#define AML_BYTE_PREFIX 0x0a
+#define AML_WORD_PREFIX 0x0b
+#define AML_DWORD_PREFIX 0x0c
+#define AML_STRING_PREFIX 0x0d
+#define AML_QWORD_PREFIX 0x0e
+/* ACPI 6.5 20.2.5 term objects */
+#define AML_NAME_OP 0x08    /* 20.2.5.1 */
+#define AML_SCOPE_OP 0x10   /* 20.2.5.1 */
+#define AML_BUFFER_OP 0x11  /* 20.2.5.4 */
+#define AML_PACKAGE_OP 0x12 /* 20.2.5.4 */
+#define AML_METHOD_OP 0x14  /* 20.2.5.2 */
+#define AML_EXT_OP_PREFIX 0x5b
+#define AML_DEVICE_OP 0x82 /* after ExtOpPrefix, 20.2.5.2 */
+#define AML_ARG0_OP 0x68   /* 20.2.6.1: Arg0..Arg6 are 0x68..0x6e */
+#define AML_MAX_ARG 6
+#define AML_NOTIFY_OP 0x86	      /* 20.2.5.3 */
+#define AML_LEQUAL_OP 0x93	      /* 20.2.5.4 */
+#define AML_IF_OP 0xa0		      /* 20.2.5.3 */
+#define AML_METHOD_ARGS GENMASK(2, 0) /* 20.2.5.2 MethodFlags bits 2:0 */
+/* ACPI 6.5 20.2.4 PkgLength: one byte holds 0-63; else bits 7:6 count 1-3 more bytes */
+#define AML_PKGLEN_1BYTE_MAX 0x3f
+#define AML_PKGLEN_MAX (1u << 28)
+#define AML_PKGLEN_EXTRA_SHIFT 6
+
 /*
  * Objects that carry a PkgLength (Scope, Device, Method, If, Package, and
  * the Buffer of a resource template) are opened, filled and closed. The

@@ -26,7 +26,8 @@ bool control_release_pending(const struct vm *vm);
 /* keel-dm let go of vm: its window range goes; -EINVAL if nothing waited. */
 int control_release(struct vm *vm);
 u64 control_window_offset(const struct vm *vm);
-u8 *control_console_page(u32 vm_id);
+/* A new VM's console rings: empty, Keel's cursors with them. */
+void control_console_reset(u32 vm_id);
 /* keel-dm's shared pages: a VM's I/O request slots and doorbell bits. */
 struct kctl_ioreq *control_ioreq(u32 vm_id, u32 vcpu);
 struct kctl_doorbells *control_doorbells(u32 vm_id);

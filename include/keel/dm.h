@@ -19,6 +19,8 @@ int dm_access(struct vcpu *v, u32 type, u64 addr, u8 size, bool write, u64 *val)
 int dm_mmio(struct vcpu *v, gpa_t gpa, u8 size, bool write, u64 *val);
 /* Configuration space of 00:dev.0 belongs to keel-dm. */
 bool dm_owns_dev(const struct vm *vm, u32 dev);
+/* keel-dm serves at least one device of the VM. */
+bool dm_serves(const struct vm *vm);
 /* The instruction went through (or the vCPU was reset): forget replayed answers. */
 void dm_instruction_done(struct vcpu *v);
 /* WAIT_IO -> RUNNABLE once keel-dm answered. */

@@ -13,6 +13,7 @@
 #define PT_UC BIT(4)	/* uncached (device memory), for formats that carry a memory type */
 
 /* 4 KiB at level 1, 2 MiB at level 2, 1 GiB at level 3 (what each entry at that level spans). */
+#define PT_ENTRIES 512 /* a 4 KiB table of 8-byte entries, in every format */
 #define PT_LEVEL_SHIFT(l) (12 + 9 * ((l)-1))
 #define PT_LEVEL_SIZE(l) (1ULL << PT_LEVEL_SHIFT(l))
 

@@ -4,6 +4,7 @@
 #define KEEL_PCI_H
 
 #include <keel/acpi.h>
+#include <lib/pci_regs.h>
 
 #define PCI_MAX_FUNCS 256
 #define PCI_BDF(bus, dev, fn) ((u16)((bus) << 8 | (dev) << 3 | (fn)))
@@ -11,28 +12,6 @@
 #define PCI_DEV(bdf) (((bdf) >> 3) & 0x1f)
 #define PCI_FN(bdf) ((bdf)&7)
 
-/* Config space registers (PCI Local Bus 3.0 6.2, PCIe 5.0 7.5.1). */
-#define PCI_VENDOR 0x00
-#define PCI_COMMAND 0x04
-#define PCI_STATUS 0x06
-#define PCI_CLASS_REV 0x08
-#define PCI_HEADER_TYPE 0x0e
-#define PCI_BAR0 0x10
-#define PCI_CAP_PTR 0x34
-#define PCI_BRIDGE_MEM 0x20  /* type 1: memory base and limit (PCI-PCI bridge 1.2 3.2.5.8) */
-#define PCI_BRIDGE_PREF 0x24 /* prefetchable base and limit */
-#define PCI_BRIDGE_PREF_BASE_HI 0x28 /* their upper 32 bits */
-#define PCI_BRIDGE_PREF_LIMIT_HI 0x2c
-#define PCI_INTERRUPT_LINE 0x3c
-#define PCI_INTERRUPT_PIN 0x3d
-#define PCI_CMD_IO BIT(0)
-#define PCI_CMD_MEMORY BIT(1)
-#define PCI_CMD_MASTER BIT(2)
-#define PCI_CMD_INTX_DISABLE BIT(10)
-#define PCI_STATUS_INTERRUPT BIT(3)
-#define PCI_STATUS_CAP_LIST BIT(4)
-#define PCI_CAP_ID_MSI 0x05
-#define PCI_CAP_ID_MSIX 0x11
 #define PCI_CLASS_IOMMU 0x080600 /* base 08 (system peripheral), sub 06 (IOMMU) */
 
 #define PCI_NR_BARS 6

@@ -3,6 +3,7 @@
 #ifndef KEEL_VCPU_H
 #define KEEL_VCPU_H
 
+#include <arch/x86/x86_vectors.h>
 #include <keel/pagetable.h>
 #include <lib/types.h>
 
@@ -13,7 +14,7 @@ struct percpu;
 
 /* Exit reasons every backend maps its own codes onto. */
 enum exit_reason {
-	EXIT_NONE,   /* nothing to do: resume */
+	EXIT_NONE,   /* 0: no exit; a backend never reports it */
 	EXIT_EXTINT, /* a physical interrupt for the hypervisor */
 	EXIT_NMI,
 	EXIT_IRQ_WINDOW, /* the guest can take an interrupt now */
@@ -30,8 +31,10 @@ enum exit_reason {
 	EXIT_XSETBV,
 	EXIT_TASK_SWITCH,
 	EXIT_PAUSE,
-	EXIT_UD,   /* an instruction the guest may not use here (VMRUN, MONITOR...): #UD */
-	EXIT_INIT, /* INIT signal */
+	EXIT_UD,	 /* an instruction the guest may not use here (VMRUN, MONITOR...): #UD */
+	EXIT_INIT,	 /* INIT signal */
+	EXIT_CR_ACCESS,	 /* a control register access the backend emulated */
+	EXIT_NMI_WINDOW, /* the guest can take an NMI now */
 	EXIT_UNKNOWN,
 	EXIT_COUNT
 };
@@ -105,8 +108,6 @@ struct vcpu_segment {
 #define SEG_ATTR_L BIT(9)
 #define SEG_ATTR_DB BIT(10)
 #define SEG_ATTR_G BIT(11)
-
-enum event_type { EVENT_EXTINT = 0, EVENT_NMI = 2, EVENT_EXCEPTION = 3, EVENT_SOFTINT = 4 };
 
 struct vcpu_event {
 	u8 type; /* enum event_type */

@@ -32,7 +32,9 @@ void vcpu_start_ap(struct vcpu *v, u8 vector);
 /* A register dump for reports about a dead VM. */
 void vcpu_dump(struct vcpu *v);
 
-/* Exit handlers (vmm/exit_*.c). */
+/* The handler of the exit's reason (vmm/exit/dispatch.c); only the run loop calls it. */
+enum exit_action exit_dispatch(struct vcpu *v, struct vm_exit *e);
+/* Exit handlers (vmm/exit/). */
 enum exit_action exit_cpuid(struct vcpu *v, struct vm_exit *e);
 enum exit_action exit_msr_read(struct vcpu *v, struct vm_exit *e);
 enum exit_action exit_msr_write(struct vcpu *v, struct vm_exit *e);

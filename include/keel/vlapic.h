@@ -5,8 +5,6 @@
 
 #include <keel/vcpu.h>
 
-#define VLAPIC_BASE 0xfee00000ULL
-
 struct vlapic *vlapic_create(struct vcpu *v);
 void vlapic_destroy(struct vlapic *l);
 /* Registers the xAPIC MMIO page of a VM (one page serves every vCPU). */

@@ -69,16 +69,10 @@ struct vm {
 	u64 exits_retired;    /* exits of vCPUs already freed (a dead VM keeps its count) */
 	bool destroy_pending; /* free the struct too once its resources are gone */
 	bool loaded;	      /* a kernel is in place: it can start */
-	u32 console_head, console_tail; /* its control-device console rings, Keel's side */
-	u32 dm_devs;			/* PCI device numbers keel-dm serves (bit n: 00:n.0) */
-	struct dm_doorbell {
-		gpa_t base;
-		u64 len;
-		u32 stride;
-	} dm_bells[32]; /* posted-write ranges, by device number (KCTL_DM_DEVS) */
 };
 
-extern struct vm *vms[];
+#define MAX_VMS 64 /* the control device has room for as many (KCTL_MAX_VMS) */
+extern struct vm *vms[MAX_VMS];
 extern u32 nr_vms_created;
 
 /* Creates a VM with nr_vcpus vCPUs pinned from first_cpu on; NULL with a log line on failure. */

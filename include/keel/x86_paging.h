@@ -3,6 +3,7 @@
 #ifndef KEEL_X86_PAGING_H
 #define KEEL_X86_PAGING_H
 
+#include <arch/x86/x86_vectors.h> /* the exceptions an access raises: #SS, #GP, #PF */
 #include <lib/types.h>
 
 /*
@@ -22,11 +23,6 @@
 #define X86_PF_RSVD BIT(3) /* a reserved bit set in a paging-structure entry */
 #define X86_PF_I BIT(4)	   /* an instruction fetch, when SMEP or PAE with NXE is on */
 #define X86_PF_PK BIT(5)   /* the protection-key rights (PKRU, PKRS) refused it */
-
-/* The exceptions an emulated access can raise (SDM 3A 6.15). */
-#define X86_EXC_SS 12
-#define X86_EXC_GP 13
-#define X86_EXC_PF 14
 
 /* An exception an access raises instead of completing. */
 struct x86_fault {

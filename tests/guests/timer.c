@@ -1,29 +1,16 @@
 // SPDX-License-Identifier: MIT
 /* Test guest: the guest's clocks (TSC, PM timer, LAPIC timer in xAPIC and x2APIC modes, TSC deadline) agree and keep their rates. */
 #include "lib/guest.h"
+#include <arch/x86/apic_regs.h>
 
 const char test_name[] = "timer";
 
-#define APIC ((volatile u32 *)0xfee00000ULL)
+#define APIC ((volatile u32 *)APIC_DEFAULT_BASE)
 #define VEC 0x40
 #define SPURIOUS_VEC 0xff
+/* the guest's own copies: arch/x86/cpu.h is the hypervisor's, with its own rdmsr() */
 #define MSR_APIC_BASE 0x1b
-#define APIC_BASE_X2APIC BIT(10) /* SDM 3A 11.12.1 */
 #define MSR_TSC_DEADLINE 0x6e0
-#define X2APIC(reg) (0x800 + ((reg) >> 4))
-/* SDM 3A 11.4.1, 11.5.4: LAPIC registers */
-#define REG_ID 0x20
-#define REG_VERSION 0x30
-#define REG_EOI 0xb0
-#define REG_SVR 0xf0
-#define REG_LVT_TIMER 0x320
-#define REG_TIMER_ICR 0x380
-#define REG_TIMER_CCR 0x390
-#define REG_TIMER_DCR 0x3e0
-#define SVR_ENABLE BIT(8)
-#define LVT_MASKED BIT(16)
-#define LVT_PERIODIC (1u << 17)
-#define LVT_TSC_DEADLINE (2u << 17)
 #define DCR_DIV1 0xb /* SDM 3A figure 11-10 */
 #define DCR_DIV4 0x1
 #define CPUID_1_ECX_TSC_DEADLINE BIT(24)
@@ -53,14 +40,14 @@ static u64 tsc_khz, bus_khz;
 static void apic_write(u32 reg, u32 v)
 {
 	if (x2)
-		wrmsr(X2APIC(reg), v);
+		wrmsr(X2APIC_MSR(reg), v);
 	else
 		APIC[reg / 4] = v;
 }
 
 static u32 apic_read(u32 reg)
 {
-	return x2 ? (u32)rdmsr(X2APIC(reg)) : APIC[reg / 4];
+	return x2 ? (u32)rdmsr(X2APIC_MSR(reg)) : APIC[reg / 4];
 }
 
 static void on_timer(struct gframe *f)
@@ -70,7 +57,7 @@ static void on_timer(struct gframe *f)
 	(void)f;
 	if (t < MAX_STAMPS)
 		stamp[t] = rdtsc();
-	apic_write(REG_EOI, 0);
+	apic_write(APIC_EOI, 0);
 	if (t < MAX_STAMPS)
 		done[t] = rdtsc();
 	ticks = t + 1;
@@ -133,7 +120,7 @@ static u64 read_tsc(void)
 
 static u64 read_ccr(void)
 {
-	return apic_read(REG_TIMER_CCR);
+	return apic_read(APIC_TIMER_CURRENT);
 }
 
 /* Keel's timing leaf, and the TSC's rate against the PM timer (an independent device). */
@@ -174,14 +161,14 @@ static void count_rate(u32 dcr, u32 div, const char *what)
 	u64 c0, c1, rate;
 
 	for (i = 0;; i++) {
-		apic_write(REG_TIMER_DCR, dcr);
-		apic_write(REG_LVT_TIMER, VEC | LVT_MASKED);
-		apic_write(REG_TIMER_ICR, icr);
+		apic_write(APIC_TIMER_DIVIDE, dcr);
+		apic_write(APIC_LVT_TIMER, VEC | APIC_LVT_MASKED);
+		apic_write(APIC_TIMER_INIT, icr);
 		p0 = pm_with(read_ccr, &c0);
 		while ((u32)(pm_timer() - p0) < PM_TIMER_HZ * MEASURE_MS / 1000)
 			;
 		p1 = pm_with(read_ccr, &c1);
-		apic_write(REG_TIMER_ICR, 0);
+		apic_write(APIC_TIMER_INIT, 0);
 		CHECK(c0 <= icr && c1 < c0);
 		if (c1 > 0)
 			break;
@@ -268,14 +255,14 @@ static void periodic(u32 dcr, u32 div, const char *what)
 
 	count_rate(dcr, div, what);
 	ticks = 0;
-	apic_write(REG_TIMER_DCR, dcr);
-	apic_write(REG_LVT_TIMER, VEC | LVT_PERIODIC);
+	apic_write(APIC_TIMER_DIVIDE, dcr);
+	apic_write(APIC_LVT_TIMER, VEC | (APIC_TIMER_PERIODIC << APIC_LVT_TIMER_SHIFT));
 	start = rdtsc();
-	apic_write(REG_TIMER_ICR, icr);
-	CHECK(apic_read(REG_TIMER_CCR) <= icr);
+	apic_write(APIC_TIMER_INIT, icr);
+	CHECK(apic_read(APIC_TIMER_CURRENT) <= icr);
 	n = spin_for_intervals(period, iv, INTERVALS, what);
 	elapsed = rdtsc() - start;
-	apic_write(REG_TIMER_ICR, 0);
+	apic_write(APIC_TIMER_INIT, 0);
 	gprintf("%s: clean intervals (us):", what);
 	for (u32 i = 0; i < INTERVALS; i++)
 		gprintf(" %llu", (unsigned long long)(iv[i] * 1000 / tsc_khz));
@@ -299,7 +286,7 @@ static void tsc_deadline(void)
 
 	cpuid(1, 0, &a, &b, &c, &d);
 	CHECK(c & CPUID_1_ECX_TSC_DEADLINE); /* Keel's vLAPIC always has it */
-	apic_write(REG_LVT_TIMER, VEC | LVT_TSC_DEADLINE);
+	apic_write(APIC_LVT_TIMER, VEC | (APIC_TIMER_TSC_DEADLINE << APIC_LVT_TIMER_SHIFT));
 	ticks = 0;
 	for (u32 i = 0; i < 5; i++) {
 		u64 deadline = rdtsc() + us_to_tsc(DEADLINE_US), t0 = rdtsc();
@@ -332,12 +319,12 @@ void test_main(void)
 	trap_set(VEC, on_timer);
 	trap_set(SPURIOUS_VEC, on_spurious);
 	clocks();
-	CHECK_EQ(APIC[REG_VERSION / 4] & 0xff, 0x14); /* version, read through MMIO emulation */
-	apic_write(REG_SVR, SVR_ENABLE | SPURIOUS_VEC);
+	CHECK_EQ(APIC[APIC_VERSION / 4] & 0xff, 0x14); /* version, read through MMIO emulation */
+	apic_write(APIC_SVR, APIC_SVR_ENABLE | SPURIOUS_VEC);
 	periodic(DCR_DIV1, 1, "xAPIC periodic");
 	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_X2APIC);
 	x2 = true;
-	CHECK_EQ(rdmsr(X2APIC(REG_ID)), 0); /* x2APIC ID of vCPU 0 */
+	CHECK_EQ(rdmsr(X2APIC_MSR(APIC_ID)), 0); /* x2APIC ID of vCPU 0 */
 	periodic(DCR_DIV4, 4, "x2APIC periodic");
 	tsc_deadline();
 	gprintf("timer: %u spurious interrupts\n", spurious);

@@ -16,7 +16,7 @@ from rig import BUILD, Machine, TestFailure, check, kernel_path
 INITRD = os.path.join(BUILD, "service-initrd.img")
 MiB = 1 << 20
 # QEMU's default CPU: no 1 GiB pages, 40 physical address bits, and OVMF puts the 64-bit PCI
-# window at 0xE0_0000_0000, beyond what Keel and the service VM used to map.
+# window at 0xE0_0000_0000 (896 GiB): Keel's own map and the service VM's must reach that far.
 # Under KVM (scripts/accel.py), the host's CPU with the same two facts.
 CPU_QEMU64 = ("qemu64,+svm,+npt" if rig.ACCEL.kind == "tcg" else
               "host,-pdpe1gb,host-phys-bits=off,phys-bits=40")
@@ -131,7 +131,7 @@ def console_until(m, name, pattern, timeout):
 def guest_ram_outlives_the_window(m):
     """A guest powers itself off while keel-dm (stopped) still has two 4 MiB reads of it to do;
     a new guest gets that memory at once, fills it, and keel-dm's late writes must not land
-    there (item 8)."""
+    there."""
     m.shell("truncate -s 8M /root/z.img")  # zeros: anything but the second guest's pattern
     ok(m, "create g1 --mem 32M --vcpus 1 --kernel /mnt/keel/guests/blkdrop.elf --disk /root/z.img")
     ok(m, "start g1")
@@ -158,7 +158,7 @@ def guest_ram_outlives_the_window(m):
 
 def destroy_a_busy_guest(m):
     """A guest reading its disk on and on is destroyed in the middle: keel-dm lets go first, and
-    the service VM and the other guest (g2) go on (item 9)."""
+    the service VM and the other guest (g2) go on."""
     ok(m, "create g3 --mem 32M --vcpus 1 --kernel /mnt/keel/guests/blkdrop.elf "
           "--cmdline loop --disk /root/z.img")
     ok(m, "start g3")
@@ -172,7 +172,7 @@ def destroy_a_busy_guest(m):
 
 def control_bar_attacks(m, text):
     """Root in the service VM moves the control device's BARs over Keel's code, then turns
-    decoding off: nothing of Keel's becomes the service VM's (item 1)."""
+    decoding off: nothing of Keel's becomes the service VM's."""
     start, _, crc = text
     dev = m.shell("for d in /sys/bus/pci/devices/*; do [ $(cat $d/vendor) = 0x4b45 ] && "
                   "echo $d; done")

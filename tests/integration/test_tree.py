@@ -129,7 +129,7 @@ def test_every_c_file_is_formatted():
 
 def test_guest_physical_maps_change_in_one_place():
     """A VM's guest-physical map is changed and read only in vmm/vm_gpa.c, under its lock and
-    with the flush that makes a removal complete (security issue item 5)."""
+    with the flush that makes a removal complete."""
     bad = []
     rx = re.compile(r"\bpt_(map|unmap|walk|lookup)\s*\(\s*&[\w.>-]*gpa\b")
     for rel in c_sources():

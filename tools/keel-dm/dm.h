@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* keel-dm's shared types: the VMs it serves, their devices, the device kinds, the daemon. */
-#ifndef KEEL_DM_H
-#define KEEL_DM_H
+#ifndef KEEL_DM_TOOL_H
+#define KEEL_DM_TOOL_H
 
 #include "ctl.h"
 #include <virtio/pci.h>

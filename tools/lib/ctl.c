@@ -2,6 +2,7 @@
 /* Finding the Keel control device through sysfs, mapping its BARs, and running commands. */
 #define _GNU_SOURCE /* program_invocation_short_name: keelctl or keel-dm */
 #include "ctl.h"
+#include <lib/pci_regs.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -226,18 +227,14 @@ uint32_t ctl_irq_take(struct ctl *c, uint32_t ack)
 	return status;
 }
 
-/* PCI Local Bus 3.0, 6.2.2: Command register at 0x04, bit 10 Interrupt Disable. */
-#define PCI_COMMAND 0x04
-#define PCI_COMMAND_INTX_DISABLE 0x400
-
 void ctl_irq_rearm(struct ctl *c)
 {
 	uint16_t cmd;
 
 	if (c->cfg_fd < 0 || pread(c->cfg_fd, &cmd, 2, PCI_COMMAND) != 2 ||
-	    !(cmd & PCI_COMMAND_INTX_DISABLE))
+	    !(cmd & PCI_CMD_INTX_DISABLE))
 		return;
-	cmd = (uint16_t)(cmd & ~PCI_COMMAND_INTX_DISABLE);
+	cmd = (uint16_t)(cmd & ~PCI_CMD_INTX_DISABLE);
 	if (pwrite(c->cfg_fd, &cmd, 2, PCI_COMMAND) != 2)
 		errno = 0; /* INTx stays masked: callers poll as well */
 }

@@ -92,16 +92,16 @@ static void virtio_pci_build(struct virtio_pci *vp)
 	virtio_pci_put(vp, PCI_VENDOR_ID, 2, VIRTIO_PCI_VENDOR, 0);
 	virtio_pci_put(vp, PCI_DEVICE_ID, 2, VIRTIO_PCI_DEVICE_BASE + vp->dev->device_id, 0);
 	virtio_pci_put(vp, PCI_COMMAND, 2, 0,
-		       PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
+		       PCI_CMD_MEMORY | PCI_CMD_MASTER | PCI_CMD_INTX_DISABLE);
 	virtio_pci_put(vp, PCI_STATUS, 2, PCI_STATUS_CAP_LIST, 0);
 	/* Revision 1: a non-transitional device (virtio 1.2 4.1.2.1). */
-	virtio_pci_put(vp, PCI_REVISION, 4, p->class_code << 8 | 1, 0);
+	virtio_pci_put(vp, PCI_CLASS_REV, 4, p->class_code << 8 | 1, 0);
 	virtio_pci_build_bar(vp, VIRTIO_PCI_BAR_CFG, VIRTIO_PCI_CFG_BAR_SIZE);
 	virtio_pci_build_bar(vp, VIRTIO_PCI_BAR_MSIX, VIRTIO_PCI_MSIX_BAR_SIZE);
 	virtio_pci_put(vp, PCI_SUBSYS_VENDOR, 2, p->subsys_vendor, 0);
 	virtio_pci_put(vp, PCI_SUBSYS_ID, 2, p->subsys_id, 0);
-	virtio_pci_put(vp, PCI_INT_LINE, 1, 0, 0xff);
-	virtio_pci_put(vp, PCI_INT_PIN, 1, 1, 0); /* INTA# */
+	virtio_pci_put(vp, PCI_INTERRUPT_LINE, 1, 0, 0xff);
+	virtio_pci_put(vp, PCI_INTERRUPT_PIN, 1, 1, 0); /* INTA# */
 	virtio_pci_build_caps(vp);
 }
 
@@ -159,7 +159,7 @@ void virtio_pci_reset(struct virtio_pci *vp)
 void virtio_pci_notify(struct virtio_pci *vp, u16 queue)
 {
 	/* A function without bus mastering cannot touch the rings. */
-	if (virtio_pci_cfg16(vp, PCI_COMMAND) & PCI_COMMAND_MASTER)
+	if (virtio_pci_cfg16(vp, PCI_COMMAND) & PCI_CMD_MASTER)
 		virtio_dev_queue_notify(vp->dev, queue);
 }
 

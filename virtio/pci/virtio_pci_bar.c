@@ -16,7 +16,7 @@ u64 virtio_pci_bar_addr(const struct virtio_pci *vp, u32 bar)
 {
 	u32 reg = PCI_BAR0 + 4 * bar;
 
-	if (!virtio_pci_bar_size(bar) || !(virtio_pci_cfg16(vp, PCI_COMMAND) & PCI_COMMAND_MEMORY))
+	if (!virtio_pci_bar_size(bar) || !(virtio_pci_cfg16(vp, PCI_COMMAND) & PCI_CMD_MEMORY))
 		return 0;
 	return (virtio_get_le64(&vp->cfg[reg]) & ~0xfULL) & ~(virtio_pci_bar_size(bar) - 1);
 }

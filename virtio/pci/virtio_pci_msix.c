@@ -45,7 +45,7 @@ static void virtio_pci_msix_signal(struct virtio_pci *vp, u16 v)
 void virtio_pci_msix_update(struct virtio_pci *vp)
 {
 	bool level = vp->isr && !virtio_pci_msix_enabled(vp) &&
-		     !(virtio_pci_cfg16(vp, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE);
+		     !(virtio_pci_cfg16(vp, PCI_COMMAND) & PCI_CMD_INTX_DISABLE);
 
 	if (level != vp->intx) {
 		vp->intx = level;

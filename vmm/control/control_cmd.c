@@ -96,7 +96,7 @@ static int cmd_create(struct kctl_cmd *c)
 	vm = guest_create(&gc, err);
 	if (!vm)
 		return fail(c, -ENOMEM, "%s", err);
-	memset(control_console_page(vm->id), 0, KCTL_CONSOLE_SIZE);
+	control_console_reset(vm->id);
 	dm_vm_init(vm);
 	if (control_window_map(vm, &offset)) {
 		vm_destroy(vm);

@@ -26,11 +26,12 @@
 #include <keel/vuart.h>
 
 #define SHARED_SIZE (KCTL_BAR0_SIZE - KCTL_CMD_BASE)
-#define BAR_MEM64 0x4
-#define BAR_PREFETCH 0x8
 #define WINDOW_GRAIN (2 * MiB)
 #define WINDOW_BLOCKS_MAX 32768 /* 64 GiB */
 #define CTL_SRC 1		/* our source bit on the vIOAPIC pin */
+
+BUILD_ASSERT(MAX_VMS == KCTL_MAX_VMS,
+	     "every VM has its console rings, request slots and doorbells");
 
 enum release_state { RELEASE_NONE, RELEASE_WAITING, RELEASE_SCRATCH };
 
@@ -51,13 +52,15 @@ static struct {
 	/* a stopped guest's RAM leaving the window (keelctl_abi.h): by VM id */
 	u8 release[KCTL_MAX_VMS];
 	u64 release_deadline[KCTL_MAX_VMS]; /* ns */
-	hpa_t scratch;			    /* 2 MiB that a window points at when keel-dm is late */
-	struct spinlock out_lock;	    /* a guest's vCPUs may all print at once */
-	struct spinlock line_lock;	    /* orders updates of the INTx level */
-	struct spinlock bar_lock; /* config writes (several vCPUs) and the window's users */
+	/* Keel's own copies of each VM's console ring cursors: the service VM can scribble on the rings' */
+	u32 console_head[KCTL_MAX_VMS], console_tail[KCTL_MAX_VMS];
+	hpa_t scratch;		   /* 2 MiB that a window points at when keel-dm is late */
+	struct spinlock out_lock;  /* a guest's vCPUs may all print at once */
+	struct spinlock line_lock; /* orders updates of the INTx level */
+	struct spinlock bar_lock;  /* config writes (several vCPUs) and the window's users */
 } ctl = { .out_lock = SPINLOCK_INIT, .line_lock = SPINLOCK_INIT, .bar_lock = SPINLOCK_INIT };
 
-u8 *control_console_page(u32 vm_id)
+static u8 *console_page(u32 vm_id)
 {
 	return ctl.shared + (KCTL_CONSOLE_BASE - KCTL_CMD_BASE) + (u64)vm_id * KCTL_CONSOLE_SIZE;
 }
@@ -398,7 +401,7 @@ bool control_cfg_read(u16 bdf, u32 off, u32 size, u32 *val)
 static void bar_write(u32 i, u32 val)
 {
 	u64 size = i < 2 ? KCTL_BAR0_SIZE : ctl.window_size;
-	u32 flags = i == 0 ? BAR_MEM64 : i == 2 ? BAR_MEM64 | BAR_PREFETCH : 0;
+	u32 flags = i == 0 ? PCI_BAR_MEM64 : i == 2 ? PCI_BAR_MEM64 | PCI_BAR_PREFETCH : 0;
 
 	if (i >= 4)
 		/* the device has no BAR4/5: unused BARs are hardwired to 0 (PCI 3.0 6.2.5.1) */
@@ -433,19 +436,24 @@ bool control_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
 
 /* --- consoles --- */
 
+void control_console_reset(u32 vm_id)
+{
+	memset(console_page(vm_id), 0, KCTL_CONSOLE_SIZE);
+	ctl.console_head[vm_id] = ctl.console_tail[vm_id] = 0;
+}
+
 void control_console_out(struct vuart *u, void *ctx, u8 byte)
 {
 	struct vm *vm = vuart_vm(u);
-	struct kctl_ring_hdr *r =
-		(struct kctl_ring_hdr *)(control_console_page(vm->id) + KCTL_RING_OUT);
+	struct kctl_ring_hdr *r = (struct kctl_ring_hdr *)(console_page(vm->id) + KCTL_RING_OUT);
 	u8 *data = (u8 *)(r + 1);
 	u64 flags = spin_lock_irqsave(&ctl.out_lock);
-	u32 head = vm->console_head; /* Keel's own copy: the service VM can scribble on r->head */
+	u32 head = ctl.console_head[vm->id];
 
 	(void)ctx;
 	/* the oldest byte goes if nobody read it (keelctl_abi.h) */
 	data[head % KCTL_OUT_DATA] = byte;
-	vm->console_head = head + 1;
+	ctl.console_head[vm->id] = head + 1;
 	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
 	spin_unlock_irqrestore(&ctl.out_lock, flags);
 	control_raise(KCTL_IRQ_CONSOLE);
@@ -468,16 +476,16 @@ void control_console_poll(void)
 
 		if (!vm || vm == ctl.svc || vm->state != VM_RUNNING || !vm->uart)
 			continue;
-		r = (struct kctl_ring_hdr *)(control_console_page(id) + KCTL_RING_IN);
+		r = (struct kctl_ring_hdr *)(console_page(id) + KCTL_RING_IN);
 		data = (u8 *)(r + 1);
-		tail = vm->console_tail; /* Keel's own copy */
+		tail = ctl.console_tail[id];
 		/* read once: the service VM writes it */
 		head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
 		if (head - tail > KCTL_IN_DATA)
 			tail = head; /* a broken producer: drop what it claims */
 		while (tail != head && vuart_receive(vm->uart, data[tail % KCTL_IN_DATA]))
 			tail++;
-		vm->console_tail = tail;
+		ctl.console_tail[id] = tail;
 		__atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
 	}
 	vm_admin_unlock();

@@ -16,11 +16,19 @@
 #include <keel/vm.h>
 #include <keel/vpci_bus.h>
 
-BUILD_ASSERT(ARRAY_SIZE(((struct vm *)0)->dm_bells) == KCTL_DM_DEVS, "a doorbell range a device");
-
 #define DM_DOORBELLS_PER_DEV 32 /* the bits of a kctl_doorbells.pending word */
 BUILD_ASSERT(sizeof(((struct kctl_doorbells *)0)->pending[0]) * 8 == DM_DOORBELLS_PER_DEV,
 	     "one bit per doorbell");
+
+/* What forwarding keeps of each VM, by VM id: the devices keel-dm serves and their doorbells. */
+static struct vm_dm {
+	u32 devs; /* PCI device numbers keel-dm serves (bit n: 00:n.0) */
+	struct dm_doorbell {
+		gpa_t base;
+		u64 len;
+		u32 stride;
+	} bells[KCTL_DM_DEVS]; /* posted-write ranges, by device number */
+} dms[MAX_VMS];
 
 static struct kctl_ioreq *slot_of(struct vcpu *v)
 {
@@ -130,12 +138,13 @@ static bool in_doorbell(const struct dm_doorbell *b, gpa_t gpa, u8 size)
 int dm_mmio(struct vcpu *v, gpa_t gpa, u8 size, bool write, u64 *val)
 {
 	struct vm *vm = v->vm;
+	const struct vm_dm *dm = &dms[vm->id];
 
-	if (!vm->dm_devs)
+	if (!dm->devs)
 		return -EFAULT;
-	for (u32 devs = write ? vm->dm_devs : 0; devs; devs &= devs - 1) {
+	for (u32 devs = write ? dm->devs : 0; devs; devs &= devs - 1) {
 		u32 dev = (u32)__builtin_ctz(devs);
-		const struct dm_doorbell *b = &vm->dm_bells[dev];
+		const struct dm_doorbell *b = &dm->bells[dev];
 
 		if (!in_doorbell(b, gpa, size))
 			continue;
@@ -149,7 +158,12 @@ int dm_mmio(struct vcpu *v, gpa_t gpa, u8 size, bool write, u64 *val)
 
 bool dm_owns_dev(const struct vm *vm, u32 dev)
 {
-	return dev < KCTL_DM_DEVS && (vm->dm_devs & BIT(dev));
+	return dev < KCTL_DM_DEVS && (dms[vm->id].devs & BIT(dev));
+}
+
+bool dm_serves(const struct vm *vm)
+{
+	return dms[vm->id].devs;
 }
 
 void dm_update_state(struct vcpu *v)
@@ -179,8 +193,7 @@ void dm_vm_init(struct vm *vm)
 {
 	memset(control_ioreq(vm->id, 0), 0, KCTL_IOREQ_VM_SIZE);
 	memset(control_doorbells(vm->id), 0, KCTL_DOORBELL_VM_SIZE);
-	vm->dm_devs = 0;
-	memset(vm->dm_bells, 0, sizeof(vm->dm_bells));
+	dms[vm->id] = (struct vm_dm){ 0 };
 }
 
 static int refuse(char *msg, u32 len, int err, const char *fmt, ...) __printf(4, 5);
@@ -202,10 +215,10 @@ int dm_attach(struct vm *vm, u64 dev, char *msg, u32 msg_len)
 	if (dev < 1 || dev >= KCTL_DM_DEVS)
 		return refuse(msg, msg_len, -EINVAL, "PCI device number %llu: must be 1 to %u",
 			      (unsigned long long)dev, KCTL_DM_DEVS - 1);
-	if ((vm->dm_devs & BIT(dev)) || vpci_bus_used(vm, (u32)dev))
+	if ((dms[vm->id].devs & BIT(dev)) || vpci_bus_used(vm, (u32)dev))
 		return refuse(msg, msg_len, -EEXIST, "00:%02llx.0 of '%s' is taken",
 			      (unsigned long long)dev, vm->name);
-	vm->dm_devs |= (u32)BIT(dev);
+	dms[vm->id].devs |= (u32)BIT(dev);
 	return 0;
 }
 
@@ -223,7 +236,7 @@ int dm_set_doorbell(struct vm *vm, u64 dev, u64 gpa, u64 len, u64 stride, char *
 		return refuse(msg, msg_len, -EINVAL,
 			      "doorbell range: at most %u doorbells in 4 KiB, strides of 1 to 4096",
 			      DM_DOORBELLS_PER_DEV);
-	vm->dm_bells[dev] = (struct dm_doorbell){ gpa, len, (u32)stride };
+	dms[vm->id].bells[dev] = (struct dm_doorbell){ gpa, len, (u32)stride };
 	return 0;
 }
 

@@ -14,29 +14,19 @@
 #define LEAF_HV_TIMING 0x40000010
 #define VLAPIC_BUS_KHZ 1000000 /* vlapic.c's 1 GHz virtual bus */
 #define KEEL_SIGNATURE "KeelKeelKeel"
-/* CPUID.1 (SDM 2A table 3-10/3-11) */
-#define C1_ECX_MONITOR BIT(3)
-#define C1_ECX_VMX BIT(5)
-#define C1_ECX_SMX BIT(6)
-#define C1_ECX_OSXSAVE BIT(27)
-#define C1_EDX_APIC BIT(9)
-#define C1_EDX_ACPI_THERMAL BIT(22)
-#define C1_EBX_COUNT_SHIFT 16
-#define C1_EBX_APIC_ID_SHIFT 24
-#define C7_ECX_WAITPKG BIT(5)
-#define CR4_OSXSAVE_BIT BIT(18)
 
 static void leaf_1(struct vcpu *v, struct cpuid_regs *r)
 {
-	r->ebx = (r->ebx & 0xffff) | (v->vm->nr_vcpus << C1_EBX_COUNT_SHIFT) |
-		 (v->id << C1_EBX_APIC_ID_SHIFT);
-	r->ecx &= ~(u32)(C1_ECX_MONITOR | C1_ECX_VMX | C1_ECX_SMX | C1_ECX_OSXSAVE);
+	r->ebx = (r->ebx & 0xffff) | (v->vm->nr_vcpus << CPUID_1_EBX_COUNT_SHIFT) |
+		 (v->id << CPUID_1_EBX_APIC_ID_SHIFT);
+	r->ecx &= ~(u32)(CPUID_1_ECX_MONITOR | CPUID_1_ECX_VMX | CPUID_1_ECX_SMX |
+			 CPUID_1_ECX_OSXSAVE);
 	/* the virtual LAPIC emulates x2APIC and the TSC-deadline timer whatever the CPU has */
 	r->ecx |= CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
-	if (vcpu_ops->get_reg(v, VCPU_CR4) & CR4_OSXSAVE_BIT)
-		r->ecx |= C1_ECX_OSXSAVE; /* mirrors the guest's CR4, not the host's */
-	r->edx |= C1_EDX_APIC;
-	r->edx &= ~(u32)C1_EDX_ACPI_THERMAL;
+	if (vcpu_ops->get_reg(v, VCPU_CR4) & CR4_OSXSAVE)
+		r->ecx |= CPUID_1_ECX_OSXSAVE; /* mirrors the guest's CR4, not the host's */
+	r->edx |= CPUID_1_EDX_APIC;
+	r->edx &= ~(u32)CPUID_1_EDX_ACPI_THERMAL;
 }
 
 /* x2APIC topology (SDM 2A CPUID leaf 0Bh): one thread per core, nr_vcpus cores. */
@@ -70,7 +60,7 @@ static void filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r)
 		break;
 	case 7:
 		if (sub == 0)
-			r->ecx &= ~(u32)C7_ECX_WAITPKG;
+			r->ecx &= ~(u32)CPUID_7_ECX_WAITPKG;
 		break;
 	case 0xb:
 	case 0x1f:
@@ -79,7 +69,7 @@ static void filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r)
 	case 0x80000001:
 		r->ecx &= ~(u32)CPUID_80000001_ECX_SVM;
 		break;
-	case 0x80000008: /* AMD: ECX[7:0] = cores - 1 */
+	case CPUID_LEAF_ADDR_SIZES: /* AMD: ECX[7:0] = cores - 1 */
 		r->ecx = (r->ecx & ~0xffu) | (v->vm->nr_vcpus - 1);
 		break;
 	case 0x8000000a: /* SVM features: no nested virtualization */

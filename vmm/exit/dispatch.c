@@ -23,12 +23,13 @@ const char *const exit_names[EXIT_COUNT] = {
 	[EXIT_PAUSE] = "PAUSE",
 	[EXIT_UD] = "unsupported instruction",
 	[EXIT_INIT] = "INIT",
+	[EXIT_CR_ACCESS] = "control register access",
+	[EXIT_NMI_WINDOW] = "NMI window",
 	[EXIT_UNKNOWN] = "unknown",
 };
 BUILD_ASSERT(ARRAY_SIZE(exit_names) == EXIT_COUNT, "a name for every exit reason");
 
 static const exit_handler_fn handlers[EXIT_COUNT] = {
-	[EXIT_NONE] = exit_resume,
 	[EXIT_EXTINT] = exit_resume,
 	[EXIT_NMI] = exit_resume,
 	[EXIT_IRQ_WINDOW] = exit_resume,
@@ -43,6 +44,8 @@ static const exit_handler_fn handlers[EXIT_COUNT] = {
 	[EXIT_INVALID] = exit_invalid,
 	[EXIT_XSETBV] = exit_xsetbv,
 	[EXIT_PAUSE] = exit_resume,
+	[EXIT_CR_ACCESS] = exit_resume,
+	[EXIT_NMI_WINDOW] = exit_resume, /* the run loop injects the NMI it waited for */
 	[EXIT_UD] = exit_ud,
 	[EXIT_EXCEPTION] = exit_unexpected,
 	[EXIT_TASK_SWITCH] = exit_unexpected,
@@ -50,7 +53,6 @@ static const exit_handler_fn handlers[EXIT_COUNT] = {
 	[EXIT_UNKNOWN] = exit_unexpected,
 };
 
-enum exit_action exit_dispatch(struct vcpu *v, struct vm_exit *e);
 enum exit_action exit_dispatch(struct vcpu *v, struct vm_exit *e)
 {
 	if ((u32)e->reason >= EXIT_COUNT || !handlers[e->reason])

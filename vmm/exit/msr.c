@@ -20,12 +20,10 @@
 #define MSR_MCG_STATUS 0x17a
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define MSR_AMD_HWCR 0xc0010015
-#define MSR_AMD_VM_CR 0xc0010114
-#define VM_CR_LOCK BIT(3) /* APM2 15.30.1 */
-#define VM_CR_SVMDIS BIT(4)
 #define MSR_AMD_OSVW_LEN 0xc0010140
 #define MSR_AMD_OSVW_STATUS 0xc0010141
-#define MTRR_DEF_TYPE_WB_ENABLED 0xc06 /* E=1, FE=1, type WB (SDM 3A 12.11.2.1) */
+#define MTRR_DEF_TYPE_FE BIT(10) /* SDM 3A 12.11.2.1 */
+#define MTRR_DEF_TYPE_E BIT(11)
 
 struct msr_handler {
 	u32 msr;
@@ -59,13 +57,13 @@ static int read_reg(struct vcpu *v, u32 msr, u64 *val)
 	return 0;
 }
 
-/* SDM 3A 12.12.2: each PAT entry must name a memory type (0, 1, 4, 5, 6 or 7). */
+/* SDM 3A 12.12.2: each PAT entry must name a memory type. */
 static bool pat_valid(u64 pat)
 {
 	for (int i = 0; i < 8; i++) {
 		u8 t = (u8)(pat >> (i * 8));
 
-		if (t == 2 || t == 3 || t > 7)
+		if (!memtype_valid(t) && t != MEMTYPE_UC_MINUS)
 			return false;
 	}
 	return true;
@@ -117,7 +115,7 @@ static int write_tsc_aux(struct vcpu *v, u32 msr, u64 val)
 static int read_mtrr_def(struct vcpu *v, u32 msr, u64 *val)
 {
 	(void)v, (void)msr;
-	*val = MTRR_DEF_TYPE_WB_ENABLED;
+	*val = MTRR_DEF_TYPE_E | MTRR_DEF_TYPE_FE | MEMTYPE_WB;
 	return 0;
 }
 
@@ -141,7 +139,7 @@ static const struct msr_handler msrs[] = {
 	{ MSR_EFER, read_reg, write_reg },
 	{ MSR_TSC_AUX, read_tsc_aux, write_tsc_aux },
 	{ MSR_AMD_HWCR, read_zero, write_ignore },
-	{ MSR_AMD_VM_CR, read_vm_cr, NULL },
+	{ MSR_VM_CR, read_vm_cr, NULL },
 	{ MSR_AMD_OSVW_LEN, read_zero, write_ignore },
 	{ MSR_AMD_OSVW_STATUS, read_zero, write_ignore },
 };

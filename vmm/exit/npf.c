@@ -175,7 +175,7 @@ enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e)
 	size_t n;
 	int ret, fetch;
 
-	if (!find(v->vm, gpa) && ((!v->vm->dm_devs && !v->vm->absent_mmio) || e->npf.fetch))
+	if (!find(v->vm, gpa) && ((!dm_serves(v->vm) && !v->vm->absent_mmio) || e->npf.fetch))
 		return outside(v, e);
 	guest_paging(v, &c.paging);
 	fetch = guest_fetch(v, &c.paging, bytes, sizeof(bytes), &n, &fault);

@@ -11,16 +11,6 @@
 #include <keel/vcpu_run.h>
 #include <keel/vm.h>
 
-/* XCR0 state components (SDM 1 13.1, table 13-1) */
-#define XCR0_X87 BIT(0)
-#define XCR0_SSE BIT(1)
-#define XCR0_AVX BIT(2)
-#define XCR0_MPX (BIT(3) | BIT(4))	       /* BNDREGS, BNDCSR */
-#define XCR0_AVX512 (BIT(5) | BIT(6) | BIT(7)) /* opmask, ZMM_Hi256, Hi16_ZMM */
-#define XCR0_AMX (BIT(17) | BIT(18))	       /* TILECFG, TILEDATA */
-/* supervisor states (PT, PASID, CET, HDC, UINTR, LBR, HWP): IA32_XSS only, never XCR0 */
-#define XCR0_SUPERVISOR (BIT(8) | GENMASK(16, 10))
-
 /* Both bits of a pair, or neither. */
 static bool whole(u64 val, u64 group)
 {

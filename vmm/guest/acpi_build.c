@@ -20,9 +20,12 @@
  *   0x000 RSDP (36)   0x030 XSDT (60)   0x070 FADT (276)
  *   0x190 MCFG (60)   0x1d0 MADT (44 + 12 + 16 a vCPU)   then the DSDT
  */
+#include <arch/x86/apic_regs.h>
+#include <arch/x86/pc_regs.h>
 #include <keel/acpi.h>
 #include <keel/aml.h>
 #include <keel/guest_acpi.h>
+#include <lib/pci_regs.h>
 #include <lib/string.h>
 
 #define XSDT_ENTRIES 3 /* FADT, MCFG, MADT */
@@ -77,11 +80,6 @@ struct madt_ioapic { /* ACPI 6.5 5.2.12.3 */
 BUILD_ASSERT(offsetof(struct madt_ioapic, address) == 4, "ACPI 6.5 5.2.12.3");
 BUILD_ASSERT(sizeof(struct madt_ioapic) == 12, "ACPI 6.5 5.2.12.3");
 
-#define MADT_IOAPIC 1 /* ACPI 6.5 5.2.12, Interrupt Controller Structure Types */
-#define MADT_X2APIC 9
-#define MADT_ENABLED BIT(0)	   /* ACPI 6.5 5.2.12.2 Local APIC Flags */
-#define MADT_LAPIC_BASE 0xfee00000 /* Intel SDM vol. 3A 11.4.1: the default APIC base */
-
 /* Revisions per ACPI 6.5 (MCFG: PCI Firmware Spec 3.3 4.1.2). */
 #define RSDP_REVISION 2 /* 5.2.5.3: ACPI 2.0+, with the XSDT */
 #define XSDT_REVISION 1 /* 5.2.8 */
@@ -98,11 +96,9 @@ BUILD_ASSERT(sizeof(struct madt_ioapic) == 12, "ACPI 6.5 5.2.12.3");
 #define OFF_MADT ALIGN_UP(OFF_MCFG + sizeof(struct mcfg), 16)
 BUILD_ASSERT(OFF_MADT == 0x1d0, "the layout drawn at the top of this file");
 
-#define PCI_CONF1_FIRST 0xcf8 /* PCI Local Bus 3.0 3.2.2.3.2: CONFIG_ADDRESS/DATA */
-#define PCI_CONF1_LAST 0xcff
+#define PCI_CONF1_LAST (PCI_CONF1_DATA + 3)
 #define PCI_IO_END 0x10000
 #define ECAM_BUS_SHIFT 20 /* PCIe Base 6.0 7.2.2: 1 MiB of ECAM a bus */
-#define UART_16550_PORTS 8
 #define ISA_IRQS 16
 #define NOTIFY_POWER_BUTTON 0x80 /* ACPI 6.5 4.8.2.2.1.2: a press in S0 */
 #define S5_PACKAGE_ELEMENTS 2	 /* ACPI 6.5 7.4.2: {SLP_TYPa, SLP_TYPb} */
@@ -195,13 +191,13 @@ static void build_madt(struct madt *m, const struct guest_platform *p)
 	struct madt_x2apic *cpu = (struct madt_x2apic *)(m + 1);
 	struct madt_ioapic *io = (struct madt_ioapic *)(cpu + p->nr_vcpus);
 
-	m->lapic_address = MADT_LAPIC_BASE;
+	m->lapic_address = APIC_DEFAULT_BASE;
 	m->flags = 0;
 	for (u32 i = 0; i < p->nr_vcpus; i++) {
 		cpu[i].type = MADT_X2APIC;
 		cpu[i].length = sizeof(cpu[i]);
 		cpu[i].x2apic_id = i;
-		cpu[i].flags = MADT_ENABLED;
+		cpu[i].flags = MADT_CPU_ENABLED;
 		cpu[i].uid = i;
 	}
 	io->type = MADT_IOAPIC;
@@ -250,8 +246,8 @@ static void dsdt_pci0_io(struct aml *a, const struct guest_platform *p)
 
 	if (!p->io_size)
 		return;
-	if (lo < PCI_CONF1_FIRST)
-		aml_res_word_io(a, (u16)lo, (u16)MIN(hi, PCI_CONF1_FIRST - 1));
+	if (lo < PCI_CONF1_ADDR)
+		aml_res_word_io(a, (u16)lo, (u16)MIN(hi, PCI_CONF1_ADDR - 1));
 	if (hi > PCI_CONF1_LAST)
 		aml_res_word_io(a, (u16)MAX(lo, PCI_CONF1_LAST + 1), (u16)hi);
 }
@@ -306,7 +302,7 @@ static void dsdt_com1(struct aml *a, const struct guest_platform *p)
 	dsdt_name_int(a, "_UID", 0);
 	aml_name(a, "_CRS");
 	aml_resource_template(a);
-	aml_res_io(a, p->com1_port, UART_16550_PORTS);
+	aml_res_io(a, p->com1_port, UART_NR_PORTS);
 	if (p->com1_gsi < ISA_IRQS)
 		aml_res_irq_no_flags(a, (u8)p->com1_gsi);
 	else

@@ -8,6 +8,7 @@
  * PIT interrupts, no legacy BIOS.
  */
 #include <arch/x86/cpu.h>
+#include <arch/x86/pc_regs.h>
 #include <arch/x86/tsc.h>
 #include <lib/format.h>
 #include <keel/guest.h>
@@ -35,9 +36,7 @@
 #define RESET_VALUE 0x1
 #define PM_PORTS 0x10
 #define SLP_EN BIT(5) /* ACPI 6.5 4.8.3.7, sleep control register */
-#define PM_TIMER_HZ 3579545ULL
 #define GED_GSI 9
-#define COM1_PORT 0x3f8
 #define COM1_GSI 4
 
 static int pm_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)

@@ -12,11 +12,6 @@
 #include <keel/assign.h>
 #include <keel/vm.h>
 
-#define MSI_CTRL_ENABLE BIT(0)
-#define MSI_CTRL_MMC GENMASK(3, 1)
-#define MSI_CTRL_MME GENMASK(6, 4)
-#define MSI_CTRL_64BIT BIT(7)
-
 static struct assigned_dev devs[PCI_MAX_FUNCS];
 
 static struct assigned_dev *dev_of(u16 bdf)
@@ -30,7 +25,7 @@ static struct assigned_dev *dev_of(u16 bdf)
 
 static bool msi_64(const struct assigned_dev *d)
 {
-	return d->msi_ctrl & MSI_CTRL_64BIT;
+	return d->msi_ctrl & PCI_MSI_CTRL_64BIT;
 }
 
 static void msi_program(struct assigned_dev *d)
@@ -38,33 +33,35 @@ static void msi_program(struct assigned_dev *d)
 	u16 bdf = d->f->bdf;
 	u8 cap = d->f->msi_cap;
 	u64 addr = ((u64)d->msi_addr_hi << 32) | d->msi_addr_lo;
-	bool on = (d->msi_ctrl & MSI_CTRL_ENABLE) &&
+	bool on = (d->msi_ctrl & PCI_MSI_CTRL_ENABLE) &&
 		  irq_route_from_msi(&d->msi, d->vm, addr, d->msi_data) && !irq_route_bind(&d->msi);
-	u16 ctrl = (u16)pci_read(bdf, cap + 2, 2) & ~(MSI_CTRL_ENABLE | MSI_CTRL_MME);
+	u16 ctrl = (u16)pci_read(bdf, cap + PCI_MSI_CTRL, 2) &
+		   ~(PCI_MSI_CTRL_ENABLE | PCI_MSI_CTRL_MME);
 
 	if (!on) {
-		pci_write(bdf, cap + 2, 2, ctrl);
+		pci_write(bdf, cap + PCI_MSI_CTRL, 2, ctrl);
 		return;
 	}
-	pci_write(bdf, cap + 4, 4, (u32)irq_route_msi_addr(&d->msi));
+	pci_write(bdf, cap + PCI_MSI_ADDR_LO, 4, (u32)irq_route_msi_addr(&d->msi));
 	if (msi_64(d))
-		pci_write(bdf, cap + 8, 4, 0);
-	pci_write(bdf, cap + (msi_64(d) ? 12 : 8), 2, irq_route_msi_data(&d->msi));
-	pci_write(bdf, cap + 2, 2, ctrl | MSI_CTRL_ENABLE);
+		pci_write(bdf, cap + PCI_MSI_ADDR_HI, 4, 0);
+	pci_write(bdf, cap + (msi_64(d) ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32), 2,
+		  irq_route_msi_data(&d->msi));
+	pci_write(bdf, cap + PCI_MSI_CTRL, 2, ctrl | PCI_MSI_CTRL_ENABLE);
 }
 
 /* The MSI registers as the guest wrote them; one message only (MMC = 0). */
 static bool msi_access(struct assigned_dev *d, u32 off, u32 size, u32 *val, bool write)
 {
 	bool is64 = msi_64(d);
-	u32 rel = off - d->f->msi_cap, data_off = is64 ? 12 : 8;
+	u32 rel = off - d->f->msi_cap, data_off = is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32;
 	u32 regs[4];
 	u8 *b = (u8 *)regs;
 
 	if (!d->f->msi_cap || off < d->f->msi_cap || rel + size > data_off + 2)
 		return false;
 	regs[0] = (pci_read(d->f->bdf, d->f->msi_cap, 2) & 0xffff) |
-		  (u32)(d->msi_ctrl & ~(MSI_CTRL_MMC | MSI_CTRL_MME)) << 16;
+		  (u32)(d->msi_ctrl & ~(PCI_MSI_CTRL_MMC | PCI_MSI_CTRL_MME)) << 16;
 	regs[1] = d->msi_addr_lo;
 	regs[2] = is64 ? d->msi_addr_hi : d->msi_data;
 	regs[3] = d->msi_data;
@@ -77,7 +74,8 @@ static bool msi_access(struct assigned_dev *d, u32 off, u32 size, u32 *val, bool
 	for (u32 i = 0; i < size; i++)
 		b[rel + i] = (u8)(*val >> (8 * i));
 	/* only Enable is the guest's to change in the control word */
-	d->msi_ctrl = (u16)((d->msi_ctrl & ~MSI_CTRL_ENABLE) | ((regs[0] >> 16) & MSI_CTRL_ENABLE));
+	d->msi_ctrl = (u16)((d->msi_ctrl & ~PCI_MSI_CTRL_ENABLE) |
+			    ((regs[0] >> 16) & PCI_MSI_CTRL_ENABLE));
 	d->msi_addr_lo = regs[1] & ~3u;
 	d->msi_addr_hi = is64 ? regs[2] : 0;
 	d->msi_data = (u16)(is64 ? regs[3] : regs[2]);
@@ -102,6 +100,7 @@ u32 assign_cfg_read(u16 bdf, u32 off, u32 size)
 void assign_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
 {
 	struct assigned_dev *d = dev_of(bdf);
+	u32 msix_ctrl;
 
 	if (control_cfg_write(bdf, off, size, val))
 		return;
@@ -111,7 +110,8 @@ void assign_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
 		assign_bars_write(d, off, size, val);
 	else
 		pci_write(bdf, off, size, val);
-	if (d->f->msix_cap && off <= d->f->msix_cap + 2u && off + size > d->f->msix_cap + 2u)
+	msix_ctrl = d->f->msix_cap + PCI_MSIX_CTRL;
+	if (d->f->msix_cap && off <= msix_ctrl && off + size > msix_ctrl)
 		assign_msix_ctrl_written(d);
 }
 
@@ -141,7 +141,8 @@ int assign_init(struct vm *vm, const struct boot_info *bi)
 		d->idx = i;
 		d->vm = vm;
 		if (f->msi_cap)
-			d->msi_ctrl = (u16)pci_read(f->bdf, f->msi_cap + 2, 2) & MSI_CTRL_64BIT;
+			d->msi_ctrl = (u16)pci_read(f->bdf, f->msi_cap + PCI_MSI_CTRL, 2) &
+				      PCI_MSI_CTRL_64BIT;
 		if (f->msix_cap && assign_msix_init(d))
 			return -ENOMEM;
 	}

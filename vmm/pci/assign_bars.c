@@ -16,8 +16,6 @@
 #include <keel/vm.h>
 #include <lib/string.h>
 
-#define ROM_TYPE0 0x30
-#define ROM_TYPE1 0x38
 #define BRIDGE_WINDOWS_END 0x30 /* type 1: 0x20-0x2f hold the memory windows */
 
 static bool covers(u32 off, u32 size, u32 reg, u32 len)
@@ -31,7 +29,7 @@ bool assign_bars_touched(const struct assigned_dev *d, u32 off, u32 size)
 
 	return covers(off, size, PCI_COMMAND, 2) ||
 	       covers(off, size, PCI_BAR0, d->f->nr_bars * 4) ||
-	       covers(off, size, bridge ? ROM_TYPE1 : ROM_TYPE0, 4) ||
+	       covers(off, size, bridge ? PCI_ROM_TYPE1 : PCI_ROM_TYPE0, 4) ||
 	       (bridge && covers(off, size, PCI_BRIDGE_MEM, BRIDGE_WINDOWS_END - PCI_BRIDGE_MEM));
 }
 

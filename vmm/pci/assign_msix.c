@@ -17,26 +17,20 @@
 #include <lib/string.h>
 #include <keel/vm.h>
 
-#define MSIX_CTRL_SIZE GENMASK(10, 0)
-#define MSIX_CTRL_MASKALL BIT(14)
-#define MSIX_CTRL_ENABLE BIT(15)
-#define ENTRY_MASKED BIT(0)
-#define ENTRY_SIZE 16
-
 /* Where the table is now: 0 unless its BAR decodes and holds it whole. */
 static u64 table_start(const struct assigned_dev *d)
 {
 	const struct pci_span *b = &d->decoded[d->table_bir];
 	u64 t = b->base + d->table_off;
 
-	if (b->end <= b->base || t + (u64)d->msix_n * ENTRY_SIZE > b->end)
+	if (b->end <= b->base || t + (u64)d->msix_n * PCI_MSIX_ENTRY_SIZE > b->end)
 		return 0;
 	return t;
 }
 
 static volatile u32 *phys_entry(struct assigned_dev *d, u32 i)
 {
-	return phys_to_virt(table_start(d) + (u64)i * ENTRY_SIZE);
+	return phys_to_virt(table_start(d) + (u64)i * PCI_MSIX_ENTRY_SIZE);
 }
 
 /* Writes entry i to the device: Keel's vector while the guest's entry is deliverable, else masked. */
@@ -46,12 +40,12 @@ static void program(struct assigned_dev *d, u32 i)
 	struct irq_route *r = &d->msix_routes[i];
 	volatile u32 *p = phys_entry(d, i);
 	u64 addr = ((u64)e->addr_hi << 32) | e->addr_lo;
-	bool ok = !(e->ctrl & ENTRY_MASKED) && irq_route_from_msi(r, d->vm, addr, e->data) &&
-		  !irq_route_bind(r);
+	bool ok = !(e->ctrl & PCI_MSIX_ENTRY_MASKED) &&
+		  irq_route_from_msi(r, d->vm, addr, e->data) && !irq_route_bind(r);
 
 	if (!d->trap->size)
-		return;	     /* the table is not where the BAR decodes: programmed once it is */
-	p[3] = ENTRY_MASKED; /* mask while changing (PCI 3.0 6.8.2.9) */
+		return; /* the table is not where the BAR decodes: programmed once it is */
+	p[3] = PCI_MSIX_ENTRY_MASKED; /* mask while changing (PCI 3.0 6.8.2.9) */
 	if (!ok)
 		return;
 	p[0] = (u32)irq_route_msi_addr(r);
@@ -87,7 +81,7 @@ static int trap_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
 	u64 pa = d->trap->base + off, t = table_start(d);
 
 	(void)v;
-	if (pa >= t && pa + size <= t + (u64)d->msix_n * ENTRY_SIZE) {
+	if (pa >= t && pa + size <= t + (u64)d->msix_n * PCI_MSIX_ENTRY_SIZE) {
 		*val = 0;
 		memcpy(val, (u8 *)d->table + (pa - t), size);
 		return 0;
@@ -102,9 +96,10 @@ static int trap_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 	u64 pa = d->trap->base + off, t = table_start(d);
 
 	(void)v;
-	if (pa >= t && pa + size <= t + (u64)d->msix_n * ENTRY_SIZE) {
+	if (pa >= t && pa + size <= t + (u64)d->msix_n * PCI_MSIX_ENTRY_SIZE) {
 		memcpy((u8 *)d->table + (pa - t), &val, size);
-		for (u64 i = (pa - t) / ENTRY_SIZE; i <= (pa - t + size - 1) / ENTRY_SIZE; i++)
+		for (u64 i = (pa - t) / PCI_MSIX_ENTRY_SIZE;
+		     i <= (pa - t + size - 1) / PCI_MSIX_ENTRY_SIZE; i++)
 			program(d, (u32)i);
 		return 0;
 	}
@@ -116,7 +111,7 @@ void assign_msix_update_trap(struct assigned_dev *d)
 {
 	u64 t = d->f->msix_cap ? table_start(d) : 0;
 	u64 base = ALIGN_DOWN(t, PAGE_SIZE);
-	u64 size = t ? ALIGN_UP(t + (u64)d->msix_n * ENTRY_SIZE, PAGE_SIZE) - base : 0;
+	u64 size = t ? ALIGN_UP(t + (u64)d->msix_n * PCI_MSIX_ENTRY_SIZE, PAGE_SIZE) - base : 0;
 
 	if (!d->f->msix_cap || (d->trap->base == base && d->trap->size == size))
 		return;
@@ -135,7 +130,7 @@ void assign_msix_update_trap(struct assigned_dev *d)
 void assign_msix_ctrl_written(struct assigned_dev *d)
 {
 	for (u32 i = 0; i < d->msix_n; i++)
-		if (!(d->table[i].ctrl & ENTRY_MASKED))
+		if (!(d->table[i].ctrl & PCI_MSIX_ENTRY_MASKED))
 			program(d, i);
 }
 
@@ -143,10 +138,11 @@ int assign_msix_init(struct assigned_dev *d)
 {
 	u16 bdf = d->f->bdf;
 	u8 cap = d->f->msix_cap;
-	u32 tbl = pci_read(bdf, cap + 4, 4);
+	u32 tbl = pci_read(bdf, cap + PCI_MSIX_TABLE, 4);
 	struct mmio_handler h = { 0, 0, trap_read, trap_write, d };
 
-	d->msix_n = MIN((pci_read(bdf, cap + 2, 2) & MSIX_CTRL_SIZE) + 1, MSIX_MAX_ENTRIES);
+	d->msix_n = MIN((pci_read(bdf, cap + PCI_MSIX_CTRL, 2) & PCI_MSIX_CTRL_SIZE) + 1,
+			MSIX_MAX_ENTRIES);
 	d->table_bir = tbl & 7;
 	d->table_off = tbl & ~7u;
 	d->table =
@@ -156,7 +152,7 @@ int assign_msix_init(struct assigned_dev *d)
 	if (!d->table || !d->msix_routes)
 		return -ENOMEM;
 	for (u32 i = 0; i < d->msix_n; i++)
-		d->table[i].ctrl = ENTRY_MASKED; /* reset state (PCI 3.0 6.8.2.9) */
+		d->table[i].ctrl = PCI_MSIX_ENTRY_MASKED; /* reset state (PCI 3.0 6.8.2.9) */
 	d->trap = vm_register_mmio(d->vm, &h);
 	if (!d->trap)
 		return -ENOSPC;

@@ -10,16 +10,12 @@
 #include <keel/assign.h>
 #include <keel/vm.h>
 
-#define CF8 0xcf8
-#define CFC 0xcfc
-#define CF8_ENABLE BIT(31)
-
 static u32 latch; /* the service VM's 0xCF8; Keel itself uses ECAM or its own lock */
 
 static int addr_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 {
 	(void)v, (void)opaque;
-	if (port == CF8 && size == 4)
+	if (port == PCI_CONF1_ADDR && size == 4)
 		*val = latch;
 	else
 		*val = size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
@@ -29,7 +25,7 @@ static int addr_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 static int addr_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 {
 	(void)v, (void)opaque;
-	if (port == CF8 && size == 4)
+	if (port == PCI_CONF1_ADDR && size == 4)
 		latch = val;
 	else if (size == 1)
 		outb(port, (u8)val); /* 0xCF9: reset control */
@@ -41,8 +37,9 @@ static int addr_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 static int data_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 {
 	(void)v, (void)opaque;
-	*val = (latch & CF8_ENABLE) ?
-		       assign_cfg_read((u16)(latch >> 8), (latch & 0xfc) + (port - CFC), size) :
+	*val = (latch & PCI_CONF1_ENABLE) ?
+		       assign_cfg_read((u16)(latch >> 8), (latch & 0xfc) + (port - PCI_CONF1_DATA),
+				       size) :
 		       0xffffffff;
 	return 0;
 }
@@ -50,8 +47,9 @@ static int data_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 static int data_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 {
 	(void)v, (void)opaque;
-	if (latch & CF8_ENABLE)
-		assign_cfg_write((u16)(latch >> 8), (latch & 0xfc) + (port - CFC), size, val);
+	if (latch & PCI_CONF1_ENABLE)
+		assign_cfg_write((u16)(latch >> 8), (latch & 0xfc) + (port - PCI_CONF1_DATA), size,
+				 val);
 	return 0;
 }
 
@@ -87,13 +85,13 @@ static int ecam_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 
 int cfg_trap_init(struct vm *vm)
 {
-	struct io_handler a = { CF8, 4, addr_read, addr_write, NULL };
-	struct io_handler d = { CFC, 4, data_read, data_write, NULL };
+	struct io_handler a = { PCI_CONF1_ADDR, 4, addr_read, addr_write, NULL };
+	struct io_handler d = { PCI_CONF1_DATA, 4, data_read, data_write, NULL };
 	struct mmio_handler e = { pci_ecam_base(), pci_ecam_size(), ecam_read, ecam_write, NULL };
 
 	if (vm_register_io(vm, &a) || vm_register_io(vm, &d))
 		return -ENOSPC;
-	for (u16 p = CF8; p < CFC + 4; p++)
+	for (u16 p = PCI_CONF1_ADDR; p < PCI_CONF1_DATA + 4; p++)
 		vcpu_ops->intercept_io(vm, p, true);
 	if (!e.base)
 		return 0;

@@ -9,15 +9,11 @@
  * line between a hypervisor and a guest).
  */
 #include <keel/ioapic.h>
+#include <arch/x86/apic_regs.h>
 #include <keel/irq_route.h>
 #include <keel/vioapic.h>
 #include <keel/vlapic.h>
 #include <keel/vm.h>
-
-#define RTE_MASKED BIT(16)
-#define RTE_LEVEL BIT(15)
-#define RTE_ACTIVE_LOW BIT(13)
-#define RTE_LOGICAL BIT(11)
 
 static struct pin {
 	struct irq_route route;
@@ -48,9 +44,10 @@ static void rte_changed(struct vioapic *io, u32 pin, u64 rte)
 
 	p->io = io;
 	p->pin = pin;
-	p->level = rte & RTE_LEVEL;
-	v = vlapic_find_dest(vioapic_vm(io), (u32)(rte >> 56), rte & RTE_LOGICAL);
-	if ((rte & RTE_MASKED) || !v || (u8)rte < 16) {
+	p->level = rte & IOAPIC_RTE_LEVEL;
+	v = vlapic_find_dest(vioapic_vm(io), (u32)(rte >> IOAPIC_RTE_DEST_SHIFT),
+			     rte & IOAPIC_RTE_LOGICAL);
+	if ((rte & IOAPIC_RTE_MASKED) || !v || (u8)rte < 16) {
 		ioapic_mask(gsi, true);
 		return;
 	}
@@ -60,7 +57,7 @@ static void rte_changed(struct vioapic *io, u32 pin, u64 rte)
 	if (irq_route_bind(&p->route))
 		return;
 	ioapic_route_raw(gsi, p->route.host_vector, p->route.host_apic, p->level,
-			 rte & RTE_ACTIVE_LOW);
+			 rte & IOAPIC_RTE_ACTIVE_LOW);
 }
 
 static void eoi(struct vioapic *io, u32 pin)

@@ -6,6 +6,7 @@
  * vector locally (MSI format: SDM 3A 11.11.1-11.11.2).
  */
 #include <arch/x86/irq.h>
+#include <arch/x86/apic_regs.h>
 #include <arch/x86/percpu.h>
 #include <keel/irq_route.h>
 #include <keel/log.h>
@@ -15,10 +16,6 @@
 
 #define FIRST_VECTOR 0x30
 #define LAST_VECTOR 0xdf /* 0xe0 and up are Keel's own */
-#define MSI_BASE 0xfee00000ULL
-#define MSI_DEST_SHIFT 12
-#define MSI_DEST_LOGICAL BIT(2)
-#define MSI_DATA_MODE(d) (((d) >> 8) & 7)
 
 static struct irq_route *routes[256];
 static struct spinlock lock = SPINLOCK_INIT;
@@ -79,7 +76,7 @@ void irq_route_unbind(struct irq_route *r)
 
 u64 irq_route_msi_addr(const struct irq_route *r)
 {
-	return MSI_BASE | ((u64)(r->host_apic & 0xff) << MSI_DEST_SHIFT);
+	return APIC_DEFAULT_BASE | ((u64)(r->host_apic & 0xff) << MSI_ADDR_DEST_SHIFT);
 }
 
 u32 irq_route_msi_data(const struct irq_route *r)
@@ -91,10 +88,11 @@ bool irq_route_from_msi(struct irq_route *r, struct vm *vm, u64 addr, u32 data)
 {
 	struct vcpu *v;
 
-	if ((addr & 0xfff00000) != MSI_BASE ||
-	    (MSI_DATA_MODE(data) != 0 && MSI_DATA_MODE(data) != 1))
+	if ((addr & MSI_ADDR_MASK) != APIC_DEFAULT_BASE ||
+	    (APIC_DM(data) != APIC_DM_FIXED && APIC_DM(data) != APIC_DM_LOWEST))
 		return false; /* not an interrupt Keel can deliver (SMI, INIT...) */
-	v = vlapic_find_dest(vm, (u32)((addr >> MSI_DEST_SHIFT) & 0xff), addr & MSI_DEST_LOGICAL);
+	v = vlapic_find_dest(vm, (u32)((addr >> MSI_ADDR_DEST_SHIFT) & 0xff),
+			     addr & MSI_ADDR_LOGICAL);
 	if (!v || (data & 0xff) < 16)
 		return false;
 	r->vcpu = v;

@@ -9,11 +9,9 @@
 #include <keel/page_alloc.h>
 #include <keel/vm.h>
 #include <keel/vpci_bus.h>
+#include <lib/pci_regs.h>
 
 #define ECAM_BUS_SIZE (1 * MiB)
-#define CF8 0xcf8
-#define CFC 0xcfc
-#define CF8_ENABLE BIT(31)
 #define BRIDGE_ID 0x48424b45	/* vendor 0x4b45 "KE", device 0x4842 "HB" (not PCI-SIG assigned) */
 #define BRIDGE_CLASS 0x06000000 /* host bridge (PCI Code and ID 1.14 table D-7) */
 
@@ -28,9 +26,9 @@ static u32 bridge_read(struct vpci_func *f, u32 off, u32 size)
 	u32 v = 0;
 
 	(void)f;
-	if (off < 4)
+	if (off < PCI_COMMAND)
 		v = BRIDGE_ID;
-	else if (off >= 8 && off < 12)
+	else if (off >= PCI_CLASS_REV && off < PCI_CLASS_REV + 4)
 		v = BRIDGE_CLASS;
 	return (v >> ((off & 3) * 8)) & (size == 4 ? 0xffffffff : (1u << (size * 8)) - 1);
 }
@@ -107,11 +105,11 @@ static int port_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 	struct vpci_bus *b = opaque;
 
 	*val = 0xffffffff;
-	if (port == CF8)
+	if (port == PCI_CONF1_ADDR)
 		*val = size == 4 ? b->latch : 0xffffffff;
-	else if (port >= CFC && (b->latch & CF8_ENABLE))
-		return cfg_read(v, b, (b->latch >> 8) & 0xffff, (b->latch & 0xfc) + (port - CFC),
-				size, val);
+	else if (port >= PCI_CONF1_DATA && (b->latch & PCI_CONF1_ENABLE))
+		return cfg_read(v, b, (b->latch >> 8) & 0xffff,
+				(b->latch & 0xfc) + (port - PCI_CONF1_DATA), size, val);
 	return 0;
 }
 
@@ -119,11 +117,11 @@ static int port_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 {
 	struct vpci_bus *b = opaque;
 
-	if (port == CF8 && size == 4)
+	if (port == PCI_CONF1_ADDR && size == 4)
 		b->latch = val;
-	else if (port >= CFC && (b->latch & CF8_ENABLE))
-		return cfg_write(v, b, (b->latch >> 8) & 0xffff, (b->latch & 0xfc) + (port - CFC),
-				 size, val);
+	else if (port >= PCI_CONF1_DATA && (b->latch & PCI_CONF1_ENABLE))
+		return cfg_write(v, b, (b->latch >> 8) & 0xffff,
+				 (b->latch & 0xfc) + (port - PCI_CONF1_DATA), size, val);
 	return 0;
 }
 
@@ -136,8 +134,8 @@ int vpci_bus_create(struct vm *vm, u64 ecam_base)
 {
 	struct vpci_bus *b = page_alloc_zeroed(1);
 	struct mmio_handler e = { ecam_base, ECAM_BUS_SIZE, ecam_read, ecam_write, b };
-	struct io_handler p1 = { CF8, 4, port_read, port_write, b };
-	struct io_handler p2 = { CFC, 4, port_read, port_write, b };
+	struct io_handler p1 = { PCI_CONF1_ADDR, 4, port_read, port_write, b };
+	struct io_handler p2 = { PCI_CONF1_DATA, 4, port_read, port_write, b };
 
 	BUILD_ASSERT(sizeof(struct vpci_bus) <= PAGE_SIZE, "one page");
 	if (!b)

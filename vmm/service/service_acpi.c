@@ -8,19 +8,15 @@
  * stay readable for the DSDT's HPET device). DSDT, FADT and the rest are
  * unchanged, so Linux meets the real platform.
  */
+#include <arch/x86/apic_regs.h>
 #include <keel/memory.h>
 #include <keel/service_vm.h>
 #include <lib/string.h>
-#include <keel/vlapic.h>
 
 #define OFF_RSDP 0
 #define OFF_XSDT 64
 #define OFF_MADT 1024
 #define XSDT_MAX ((OFF_MADT - OFF_XSDT - 36) / 8)
-#define MADT_LAPIC 0
-#define MADT_IOAPIC 1
-#define MADT_OVERRIDE 2
-#define MADT_LAPIC_NMI 4
 #define LINT1 1
 #define ALL_PROCESSORS 0xff
 
@@ -57,7 +53,7 @@ static u8 *put(u8 *p, const void *entry, u32 len)
 static u32 build_madt(u8 *base, const struct acpi_info *ai, u32 vcpus)
 {
 	u8 *p = base + sizeof(struct acpi_header);
-	u32 lapic = VLAPIC_BASE, flags = 0; /* no PCAT_COMPAT: there are no 8259 PICs */
+	u32 lapic = APIC_DEFAULT_BASE, flags = 0; /* no PCAT_COMPAT: there are no 8259 PICs */
 
 	p = put(p, &lapic, 4);
 	p = put(p, &flags, 4);

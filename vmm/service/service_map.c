@@ -15,7 +15,9 @@
  * BARs, MSI-X table traps) are left to their owner, and given back to this
  * policy when released, so nothing that moves maps back what was not its.
  */
+#include <arch/x86/apic_regs.h>
 #include <arch/x86/cpu.h>
+#include <arch/x86/paging.h>
 #include <keel/log.h>
 #include <keel/page_alloc.h>
 #include <keel/pci.h>
@@ -31,7 +33,6 @@
 #define MAX_CLAIMS 32
 #define MAX_POINTS 4096
 #define FN_SPANS PCI_FN_SPANS
-#define ADDR_BITS_MAX 48 /* identity maps go as far as 4-level paging reaches */
 
 enum kind { KIND_SKIP, KIND_NONE, KIND_RO, KIND_RW };
 
@@ -319,7 +320,7 @@ static void collect(const struct service_layout *sl, const struct boot_info *bi,
 	if (bi->fb.base)
 		add(&sm.plat, bi->fb.base, bi->fb.size);
 	add(&sm.ro, ai->hpet_base, PAGE_SIZE);
-	deny(VLAPIC_BASE, PAGE_SIZE, "the local APIC");
+	deny(APIC_DEFAULT_BASE, PAGE_SIZE, "the local APIC");
 	for (u32 i = 0; i < ai->nr_ioapics; i++)
 		deny(ai->ioapics[i].address, PAGE_SIZE, "an I/O APIC");
 	deny(pci_ecam_base(), pci_ecam_size(), "PCI configuration space");
@@ -330,7 +331,7 @@ static void collect(const struct service_layout *sl, const struct boot_info *bi,
 int service_map_init(struct vm *vm, const struct service_layout *sl, const struct boot_info *bi,
 		     const struct acpi_info *ai)
 {
-	u32 bits = MIN(cpuid(0x80000008).eax & 0xff, (u32)ADDR_BITS_MAX);
+	u32 bits = MIN(cpuid(CPUID_LEAF_ADDR_SIZES).eax & 0xff, (u32)PAGING_ADDR_BITS);
 	u64 table = ALIGN_UP(PCI_MAX_FUNCS * sizeof(*sm.bars), PAGE_SIZE) / PAGE_SIZE;
 	int ret = 0;
 

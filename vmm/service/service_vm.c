@@ -5,6 +5,7 @@
  * shares with the hypervisor, absent 8259 PICs), direct access to every
  * other I/O port, then the Linux kernel and initrd from keel.cfg.
  */
+#include <arch/x86/pc_regs.h>
 #include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
 #include <keel/control.h>
@@ -23,11 +24,9 @@
 #include <keel/vuart.h>
 
 #define PORTS 65536
-#define UART_PORTS 8
-#define COM_IRQ(port) (((port) == 0x3f8 || (port) == 0x3e8) ? 4 : 3)
 
 /* 8259 PICs and their edge/level registers: trapped and absent, so Linux finds none. */
-static const u16 absent_ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1 };
+static const u16 absent_ports[] = { PIC1_CMD, PIC1_DATA, PIC2_CMD, PIC2_DATA, 0x4d0, 0x4d1 };
 
 static struct service_layout layout;
 static struct vm *service;
@@ -45,13 +44,13 @@ static void open_ports(struct vm *vm, u16 uart)
 		vcpu_ops->intercept_io(vm, (u16)p, false);
 	for (u32 i = 0; i < ARRAY_SIZE(absent_ports); i++)
 		vcpu_ops->intercept_io(vm, absent_ports[i], true);
-	for (u16 p = uart; uart && p < uart + UART_PORTS; p++)
+	for (u16 p = uart; uart && p < uart + UART_NR_PORTS; p++)
 		vcpu_ops->intercept_io(vm, p, true);
 }
 
 static int add_devices(struct vm *vm, const struct boot_info *bi, const struct acpi_info *ai)
 {
-	u16 port = bi->config.serial_port ? bi->config.serial_port : 0x3f8;
+	u16 port = bi->config.serial_port ? bi->config.serial_port : COM1_PORT;
 	u16 flags;
 
 	if (vlapic_register_mmio(vm))
@@ -59,7 +58,7 @@ static int add_devices(struct vm *vm, const struct boot_info *bi, const struct a
 	if (ai->nr_ioapics && !vioapic_create(vm, ai->ioapics[0].address, (u8)ai->ioapics[0].id,
 					      ai->ioapics[0].gsi_base))
 		return -ENOMEM;
-	vm->uart = vuart_create(vm, port, (u8)ioapic_isa_gsi(COM_IRQ(port), &flags),
+	vm->uart = vuart_create(vm, port, (u8)ioapic_isa_gsi(COM_ISA_IRQ(port), &flags),
 				vuart_sink_serial, NULL);
 	if (!vm->uart)
 		return -ENOMEM;

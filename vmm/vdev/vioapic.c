@@ -5,27 +5,18 @@
  * entries. Edge pins deliver on a rising edge; level pins deliver while
  * asserted and Remote IRR is clear, which the guest's EOI resets.
  */
+#include <arch/x86/apic_regs.h>
 #include <keel/page_alloc.h>
 #include <keel/sched.h>
 #include <keel/vioapic.h>
 #include <keel/vlapic.h>
 #include <keel/vm.h>
 
-#define IOREGSEL 0x00
-#define IOWIN 0x10
-#define IOEOI 0x40 /* version 0x20 and later */
-#define REG_ID 0x00
-#define REG_VERSION 0x01
-#define REG_ARB 0x02
-#define REG_REDIR 0x10
 #define VERSION 0x20
-#define RTE_MASKED BIT(16)
-#define RTE_LEVEL BIT(15)
-#define RTE_REMOTE_IRR BIT(14)
-#define RTE_LOGICAL BIT(11)
-#define RTE_DELIVERY_MODE(v) (((v) >> 8) & 7)
-/* delivery status (12) and remote IRR (14) are read-only */
-#define RTE_WRITABLE (GENMASK(63, 56) | (GENMASK(16, 0) & ~(u64)RTE_REMOTE_IRR & ~(u64)BIT(12)))
+/* delivery status and remote IRR are read-only */
+#define RTE_WRITABLE       \
+	(GENMASK(63, 56) | \
+	 (GENMASK(16, 0) & ~(u64)IOAPIC_RTE_REMOTE_IRR & ~(u64)IOAPIC_RTE_DELIVERY_STATUS))
 
 struct vioapic {
 	struct spinlock lock;
@@ -68,9 +59,9 @@ static bool mirrored(struct vioapic *io, u32 pin)
 
 static bool dest_matches(struct vcpu *v, u64 rte)
 {
-	u8 dest = (u8)(rte >> 56);
+	u8 dest = (u8)(rte >> IOAPIC_RTE_DEST_SHIFT);
 
-	if (rte & RTE_LOGICAL) /* flat logical mode: one bit per CPU, IDs 0-7 */
+	if (rte & IOAPIC_RTE_LOGICAL) /* flat logical mode: one bit per CPU, IDs 0-7 */
 		return v->id < 8 && (dest & (1u << v->id));
 	return dest == 0xff || dest == v->id;
 }
@@ -81,23 +72,23 @@ static void deliver(struct vioapic *io, u32 pin)
 	u64 rte = io->rte[pin];
 	struct vm *vm = io->vm;
 
-	if (rte & RTE_MASKED)
+	if (rte & IOAPIC_RTE_MASKED)
 		return;
-	if (rte & RTE_LEVEL) {
-		if (rte & RTE_REMOTE_IRR)
+	if (rte & IOAPIC_RTE_LEVEL) {
+		if (rte & IOAPIC_RTE_REMOTE_IRR)
 			return;
-		io->rte[pin] |= RTE_REMOTE_IRR;
+		io->rte[pin] |= IOAPIC_RTE_REMOTE_IRR;
 	}
 	for (u32 i = 0; i < vm->nr_vcpus; i++) {
 		if (!dest_matches(vm->vcpus[i], rte))
 			continue;
-		if (RTE_DELIVERY_MODE(rte) == 4) { /* NMI */
+		if (APIC_DM(rte) == APIC_DM_NMI) {
 			vm->vcpus[i]->nmi_pending = true;
 			sched_kick(vm->vcpus[i]);
 		} else {
-			vlapic_set_irq_trig(vm->vcpus[i], (u8)rte, rte & RTE_LEVEL);
+			vlapic_set_irq_trig(vm->vcpus[i], (u8)rte, rte & IOAPIC_RTE_LEVEL);
 		}
-		if (RTE_DELIVERY_MODE(rte) == 1) /* lowest priority: the first one will do */
+		if (APIC_DM(rte) == APIC_DM_LOWEST) /* the first one will do */
 			break;
 	}
 }
@@ -117,7 +108,7 @@ void vioapic_set_pin_src(struct vioapic *io, u32 pin, u32 src, bool level)
 	level = io->sources[pin] != 0;
 	rising = level && !io->level[pin];
 	io->level[pin] = level;
-	if ((io->rte[pin] & RTE_LEVEL) ? level : rising)
+	if ((io->rte[pin] & IOAPIC_RTE_LEVEL) ? level : rising)
 		deliver(io, pin);
 	spin_unlock_irqrestore(&io->lock, flags);
 }
@@ -133,9 +124,9 @@ void vioapic_eoi(struct vioapic *io, u8 vector)
 	u64 flags = spin_lock_irqsave(&io->lock);
 
 	for (u32 pin = 0; pin < VIOAPIC_PINS; pin++) {
-		if ((u8)io->rte[pin] != vector || !(io->rte[pin] & RTE_REMOTE_IRR))
+		if ((u8)io->rte[pin] != vector || !(io->rte[pin] & IOAPIC_RTE_REMOTE_IRR))
 			continue;
-		io->rte[pin] &= ~(u64)RTE_REMOTE_IRR;
+		io->rte[pin] &= ~(u64)IOAPIC_RTE_REMOTE_IRR;
 		done |= 1u << pin;
 		if (io->level[pin] && !mirrored(io, pin))
 			deliver(io, pin); /* still asserted: again */
@@ -151,14 +142,14 @@ static u32 read_indirect(struct vioapic *io)
 {
 	u32 sel = io->sel;
 
-	if (sel == REG_ID)
+	if (sel == IOAPIC_REG_ID)
 		return (u32)io->id << 24;
-	if (sel == REG_VERSION)
+	if (sel == IOAPIC_REG_VERSION)
 		return VERSION | ((VIOAPIC_PINS - 1) << 16);
-	if (sel == REG_ARB)
+	if (sel == IOAPIC_REG_ARB)
 		return (u32)io->id << 24;
-	if (sel >= REG_REDIR && sel < REG_REDIR + 2 * VIOAPIC_PINS) {
-		u64 rte = io->rte[(sel - REG_REDIR) / 2];
+	if (sel >= IOAPIC_REG_REDIR(0) && sel < IOAPIC_REG_REDIR(0) + 2 * VIOAPIC_PINS) {
+		u64 rte = io->rte[(sel - IOAPIC_REG_REDIR(0)) / 2];
 
 		return (sel & 1) ? (u32)(rte >> 32) : (u32)rte;
 	}
@@ -170,17 +161,17 @@ static void write_indirect(struct vioapic *io, u32 val)
 	u32 sel = io->sel, pin;
 	u64 rte;
 
-	if (sel == REG_ID) {
+	if (sel == IOAPIC_REG_ID) {
 		io->id = (u8)(val >> 24);
 		return;
 	}
-	if (sel < REG_REDIR || sel >= REG_REDIR + 2 * VIOAPIC_PINS)
+	if (sel < IOAPIC_REG_REDIR(0) || sel >= IOAPIC_REG_REDIR(0) + 2 * VIOAPIC_PINS)
 		return;
-	pin = (sel - REG_REDIR) / 2;
+	pin = (sel - IOAPIC_REG_REDIR(0)) / 2;
 	rte = io->rte[pin];
 	rte = (sel & 1) ? (rte & 0xffffffffULL) | ((u64)val << 32) : (rte & ~0xffffffffULL) | val;
 	io->rte[pin] = (io->rte[pin] & ~RTE_WRITABLE) | (rte & RTE_WRITABLE);
-	if ((io->rte[pin] & RTE_LEVEL) && io->level[pin])
+	if ((io->rte[pin] & IOAPIC_RTE_LEVEL) && io->level[pin])
 		deliver(io, pin); /* unmasking an asserted level pin */
 	if (mirrored(io, pin))
 		io->mirror->rte_changed(io, pin, io->rte[pin]);
@@ -192,7 +183,7 @@ static int mmio_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
 	u64 flags = spin_lock_irqsave(&io->lock);
 
 	(void)v, (void)size;
-	*val = off == IOREGSEL ? io->sel : off == IOWIN ? read_indirect(io) : 0;
+	*val = off == IOAPIC_REGSEL ? io->sel : off == IOAPIC_WINDOW ? read_indirect(io) : 0;
 	spin_unlock_irqrestore(&io->lock, flags);
 	return 0;
 }
@@ -203,12 +194,12 @@ static int mmio_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 	u64 flags = spin_lock_irqsave(&io->lock);
 
 	(void)v, (void)size;
-	if (off == IOREGSEL)
+	if (off == IOAPIC_REGSEL)
 		io->sel = (u32)val & 0xff;
-	else if (off == IOWIN)
+	else if (off == IOAPIC_WINDOW)
 		write_indirect(io, (u32)val);
 	spin_unlock_irqrestore(&io->lock, flags);
-	if (off == IOEOI)
+	if (off == IOAPIC_EOI)
 		vioapic_eoi(io, (u8)val);
 	return 0;
 }
@@ -231,7 +222,7 @@ struct vioapic *vioapic_create(struct vm *vm, u64 base, u8 id, u32 gsi_base)
 	io->id = id;
 	io->gsi_base = gsi_base;
 	for (u32 i = 0; i < VIOAPIC_PINS; i++)
-		io->rte[i] = RTE_MASKED;
+		io->rte[i] = IOAPIC_RTE_MASKED;
 	if (vm_add_cleanup(vm, vioapic_free, io) || !vm_register_mmio(vm, &h))
 		return NULL;
 	vm->ioapic = io;

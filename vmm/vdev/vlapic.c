@@ -4,6 +4,7 @@
  * like the xAPIC's; x2APIC MSR 0x800 + n maps to offset n * 16. The timer
  * counts a 1 GHz virtual bus clock and is kept as a host TSC deadline.
  */
+#include <arch/x86/apic_regs.h>
 #include <arch/x86/cpu.h>
 #include <arch/x86/tsc.h>
 #include <keel/memory.h>
@@ -15,46 +16,7 @@
 #include <keel/vlapic.h>
 #include <keel/vm.h>
 
-#define REG_ID 0x20
-#define REG_VERSION 0x30
-#define REG_TPR 0x80
-#define REG_PPR 0xa0
-#define REG_EOI 0xb0
-#define REG_LDR 0xd0
-#define REG_DFR 0xe0
-#define REG_SVR 0xf0
-#define REG_ISR 0x100
-#define REG_TMR 0x180
-#define REG_IRR 0x200
-#define REG_ESR 0x280
-#define REG_ICR_LO 0x300
-#define REG_ICR_HI 0x310
-#define REG_LVT_TIMER 0x320
-#define REG_LVT_ERROR 0x370
-#define REG_TIMER_ICR 0x380
-#define REG_TIMER_CCR 0x390
-#define REG_TIMER_DCR 0x3e0
-#define REG_SELF_IPI 0x3f0
-
 #define VERSION_VALUE 0x50014 /* version 0x14, 6 LVT entries (max LVT 5) */
-#define SVR_ENABLE BIT(8)
-#define LVT_MASK BIT(16)
-#define LVT_TIMER_MODE(v) (((v) >> 17) & 3)
-#define TIMER_ONESHOT 0
-#define TIMER_PERIODIC 1
-#define TIMER_TSC_DEADLINE 2
-#define ICR_MODE(v) (((v) >> 8) & 7)
-#define ICR_LOGICAL BIT(11)
-#define ICR_SHORTHAND(v) (((v) >> 18) & 3)
-#define MODE_FIXED 0
-#define MODE_LOWEST 1
-#define MODE_NMI 4
-#define MODE_INIT 5
-#define MODE_SIPI 6
-#define MSR_APIC_BASE_NUM 0x1b
-#define MSR_TSC_DEADLINE 0x6e0
-#define MSR_X2APIC_FIRST 0x800
-#define MSR_X2APIC_LAST 0x8ff
 /* SDM 3A table 11-6: the x2APIC MSRs (bit n: 0x800 + n) RDMSR and WRMSR reach; the rest #GP */
 #define X2APIC_READABLE                                                          \
 	(BIT(0x02) | BIT(0x03) | BIT(0x08) | BIT(0x0a) | BIT(0x0d) | BIT(0x0f) | \
@@ -62,9 +24,6 @@
 #define X2APIC_WRITABLE                                                                    \
 	(BIT(0x08) | BIT(0x0b) | BIT(0x0f) | BIT(0x28) | BIT(0x30) | GENMASK(0x38, 0x32) | \
 	 BIT(0x3e) | BIT(0x3f))
-#define BASE_BSP BIT(8)
-#define BASE_X2APIC BIT(10)
-#define BASE_ENABLE BIT(11)
 #define BUS_HZ 1000000000ULL /* virtual APIC bus clock */
 
 struct vlapic {
@@ -88,7 +47,7 @@ static void set_reg(struct vlapic *l, u32 off, u32 v)
 
 static bool x2apic(struct vlapic *l)
 {
-	return l->base_msr & BASE_X2APIC;
+	return l->base_msr & APIC_BASE_X2APIC;
 }
 
 struct vlapic *vlapic_create(struct vcpu *v)
@@ -105,13 +64,13 @@ struct vlapic *vlapic_create(struct vcpu *v)
 	}
 	l->vcpu = v;
 	l->regs = regs;
-	l->base_msr = VLAPIC_BASE | BASE_ENABLE | (v->id == 0 ? BASE_BSP : 0);
-	set_reg(l, REG_ID, v->id << 24);
-	set_reg(l, REG_VERSION, VERSION_VALUE);
-	set_reg(l, REG_DFR, 0xffffffff);
-	set_reg(l, REG_SVR, 0xff);
-	for (u32 off = REG_LVT_TIMER; off <= REG_LVT_ERROR; off += 0x10)
-		set_reg(l, off, LVT_MASK);
+	l->base_msr = APIC_DEFAULT_BASE | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
+	set_reg(l, APIC_ID, v->id << 24);
+	set_reg(l, APIC_VERSION, VERSION_VALUE);
+	set_reg(l, APIC_DFR, 0xffffffff);
+	set_reg(l, APIC_SVR, 0xff);
+	for (u32 off = APIC_LVT_TIMER; off <= APIC_LVT_ERROR; off += 0x10)
+		set_reg(l, off, APIC_LVT_MASKED);
 	return l;
 }
 
@@ -148,8 +107,8 @@ static void bit_clear(struct vlapic *l, u32 base, int vec)
 /* SDM 3A 11.8.3.1: PPR = TPR if its class is at least the highest in-service class. */
 static u32 ppr(struct vlapic *l)
 {
-	u32 tpr = reg(l, REG_TPR) & 0xff;
-	int isr = highest(l, REG_ISR);
+	u32 tpr = reg(l, APIC_TPR) & 0xff;
+	int isr = highest(l, APIC_ISR);
 	u32 isrv = isr < 0 ? 0 : (u32)isr;
 
 	return (tpr >> 4) >= (isrv >> 4) ? tpr : (isrv & 0xf0);
@@ -157,17 +116,17 @@ static u32 ppr(struct vlapic *l)
 
 int vlapic_pending_vector(struct vlapic *l)
 {
-	int irr = highest(l, REG_IRR);
+	int irr = highest(l, APIC_IRR);
 
-	if (irr < 0 || !(reg(l, REG_SVR) & SVR_ENABLE) || !(l->base_msr & BASE_ENABLE))
+	if (irr < 0 || !(reg(l, APIC_SVR) & APIC_SVR_ENABLE) || !(l->base_msr & APIC_BASE_ENABLE))
 		return -1;
 	return ((u32)irr >> 4) > (ppr(l) >> 4) ? irr : -1;
 }
 
 void vlapic_accept(struct vlapic *l, int vec)
 {
-	bit_clear(l, REG_IRR, vec);
-	bit_set(l, REG_ISR, vec);
+	bit_clear(l, APIC_IRR, vec);
+	bit_set(l, APIC_ISR, vec);
 }
 
 void vlapic_set_irq_trig(struct vcpu *v, u8 vector, bool level)
@@ -175,10 +134,10 @@ void vlapic_set_irq_trig(struct vcpu *v, u8 vector, bool level)
 	if (vector < 16)
 		return; /* illegal vector: the real APIC sets ESR and drops it */
 	if (level)
-		bit_set(v->lapic, REG_TMR, vector);
+		bit_set(v->lapic, APIC_TMR, vector);
 	else
-		bit_clear(v->lapic, REG_TMR, vector);
-	bit_set(v->lapic, REG_IRR, vector);
+		bit_clear(v->lapic, APIC_TMR, vector);
+	bit_set(v->lapic, APIC_IRR, vector);
 	sched_kick(v);
 }
 
@@ -194,12 +153,12 @@ static bool bit_test(struct vlapic *l, u32 base, int vec)
 
 static void eoi(struct vlapic *l)
 {
-	int vec = highest(l, REG_ISR);
+	int vec = highest(l, APIC_ISR);
 
 	if (vec < 0)
 		return;
-	bit_clear(l, REG_ISR, vec);
-	if (bit_test(l, REG_TMR, vec) && l->vcpu->vm->ioapic) /* SDM 3A 11.8.5 */
+	bit_clear(l, APIC_ISR, vec);
+	if (bit_test(l, APIC_TMR, vec) && l->vcpu->vm->ioapic) /* SDM 3A 11.8.5 */
 		vioapic_eoi(l->vcpu->vm->ioapic, (u8)vec);
 }
 
@@ -207,7 +166,7 @@ static void eoi(struct vlapic *l)
 
 static bool deadline_mode(struct vlapic *l)
 {
-	return LVT_TIMER_MODE(reg(l, REG_LVT_TIMER)) == TIMER_TSC_DEADLINE;
+	return APIC_LVT_TIMER_MODE(reg(l, APIC_LVT_TIMER)) == APIC_TIMER_TSC_DEADLINE;
 }
 
 static u64 ns_to_tsc(u64 ns)
@@ -217,7 +176,7 @@ static u64 ns_to_tsc(u64 ns)
 
 static u64 divisor(struct vlapic *l)
 {
-	u32 d = reg(l, REG_TIMER_DCR);
+	u32 d = reg(l, APIC_TIMER_DIVIDE);
 	u32 code = (d & 3) | ((d >> 1) & 4); /* SDM 3A figure 11-10 */
 
 	return code == 7 ? 1 : 2ULL << code;
@@ -225,14 +184,14 @@ static u64 divisor(struct vlapic *l)
 
 static u64 period_tsc(struct vlapic *l)
 {
-	return ns_to_tsc((u64)reg(l, REG_TIMER_ICR) * divisor(l) * (1000000000ULL / BUS_HZ));
+	return ns_to_tsc((u64)reg(l, APIC_TIMER_INIT) * divisor(l) * (1000000000ULL / BUS_HZ));
 }
 
 static void timer_load(struct vlapic *l)
 {
 	l->timer_start = tsc_now();
 	/* the run loop arms the host timer from this before the next entry */
-	l->timer_deadline = reg(l, REG_TIMER_ICR) ? l->timer_start + period_tsc(l) : 0;
+	l->timer_deadline = reg(l, APIC_TIMER_INIT) ? l->timer_start + period_tsc(l) : 0;
 }
 
 static u32 timer_current(struct vlapic *l)
@@ -247,23 +206,23 @@ static u32 timer_current(struct vlapic *l)
 
 u64 vlapic_timer_deadline(struct vlapic *l)
 {
-	if (LVT_TIMER_MODE(reg(l, REG_LVT_TIMER)) == TIMER_TSC_DEADLINE)
+	if (APIC_LVT_TIMER_MODE(reg(l, APIC_LVT_TIMER)) == APIC_TIMER_TSC_DEADLINE)
 		return l->tsc_deadline;
 	return l->timer_deadline;
 }
 
 void vlapic_timer_check(struct vlapic *l)
 {
-	u32 lvt = reg(l, REG_LVT_TIMER);
+	u32 lvt = reg(l, APIC_LVT_TIMER);
 	u64 now = tsc_now(), deadline = vlapic_timer_deadline(l);
 
 	if (!deadline || now < deadline)
 		return;
-	if (!(lvt & LVT_MASK))
-		bit_set(l, REG_IRR, (int)(lvt & 0xff));
-	if (LVT_TIMER_MODE(lvt) == TIMER_TSC_DEADLINE) {
+	if (!(lvt & APIC_LVT_MASKED))
+		bit_set(l, APIC_IRR, (int)(lvt & 0xff));
+	if (APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_TSC_DEADLINE) {
 		l->tsc_deadline = 0;
-	} else if (LVT_TIMER_MODE(lvt) == TIMER_PERIODIC && period_tsc(l)) {
+	} else if (APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_PERIODIC && period_tsc(l)) {
 		u64 p = period_tsc(l);
 
 		/* skip missed periods */
@@ -280,7 +239,7 @@ static u32 logical_id(struct vlapic *l)
 {
 	if (x2apic(l))
 		return ((l->vcpu->id >> 4) << 16) | (1u << (l->vcpu->id & 0xf));
-	return reg(l, REG_LDR);
+	return reg(l, APIC_LDR);
 }
 
 static bool logical_match(struct vlapic *l, u32 dest)
@@ -289,14 +248,14 @@ static bool logical_match(struct vlapic *l, u32 dest)
 
 	if (x2apic(l)) /* SDM 3A 11.12.10.2: cluster in 31:16, bit in 15:0 */
 		return (ldr >> 16) == (dest >> 16) && (ldr & dest & 0xffff);
-	if ((reg(l, REG_DFR) >> 28) == 0xf) /* flat model */
+	if ((reg(l, APIC_DFR) >> 28) == 0xf) /* flat model */
 		return (ldr >> 24) & dest & 0xff;
 	return (ldr >> 28) == ((dest >> 4) & 0xf) && ((ldr >> 24) & dest & 0xf); /* cluster */
 }
 
 static bool targets(struct vlapic *src, struct vlapic *dst, u64 icr, u32 dest)
 {
-	switch (ICR_SHORTHAND(icr)) {
+	switch (APIC_ICR_SHORTHAND(icr)) {
 	case 1:
 		return src == dst;
 	case 2:
@@ -304,7 +263,7 @@ static bool targets(struct vlapic *src, struct vlapic *dst, u64 icr, u32 dest)
 	case 3:
 		return src != dst;
 	}
-	if (icr & ICR_LOGICAL)
+	if (icr & APIC_ICR_LOGICAL)
 		return logical_match(dst, dest);
 	if (dest == (x2apic(src) ? 0xffffffff : 0xff))
 		return true;
@@ -315,20 +274,20 @@ static void deliver(struct vcpu *t, u64 icr)
 {
 	u8 vec = (u8)icr;
 
-	switch (ICR_MODE(icr)) {
-	case MODE_FIXED:
-	case MODE_LOWEST:
+	switch (APIC_DM(icr)) {
+	case APIC_DM_FIXED:
+	case APIC_DM_LOWEST:
 		vlapic_set_irq(t, vec);
 		break;
-	case MODE_NMI:
+	case APIC_DM_NMI:
 		t->nmi_pending = true;
 		sched_kick(t);
 		break;
-	case MODE_INIT:
+	case APIC_DM_INIT:
 		if (t->id != 0)
 			WRITE_ONCE(t->state, VCPU_WAIT_SIPI);
 		break;
-	case MODE_SIPI:
+	case APIC_DM_STARTUP:
 		if (t->state == VCPU_WAIT_SIPI) {
 			vcpu_start_ap(t, vec);
 			sched_kick(t);
@@ -339,7 +298,7 @@ static void deliver(struct vcpu *t, u64 icr)
 
 struct vcpu *vlapic_find_dest(struct vm *vm, u32 dest, bool logical)
 {
-	u64 icr = logical ? ICR_LOGICAL : 0;
+	u64 icr = logical ? APIC_ICR_LOGICAL : 0;
 
 	for (u32 i = 0; i < vm->nr_vcpus; i++)
 		if (targets(vm->vcpus[0]->lapic, vm->vcpus[i]->lapic, icr, dest))
@@ -356,7 +315,7 @@ static void send_ipi(struct vlapic *l, u64 icr, u32 dest)
 		if (!targets(l, vm->vcpus[i]->lapic, icr, dest))
 			continue;
 		deliver(vm->vcpus[i], icr);
-		if (ICR_MODE(icr) == MODE_LOWEST) /* SDM 3A 11.6.2.4: one of them takes it */
+		if (APIC_DM(icr) == APIC_DM_LOWEST) /* SDM 3A 11.6.2.4: one of them takes it */
 			break;
 	}
 }
@@ -366,13 +325,13 @@ static void send_ipi(struct vlapic *l, u64 icr, u32 dest)
 static u32 read_reg(struct vlapic *l, u32 off)
 {
 	switch (off) {
-	case REG_PPR:
+	case APIC_PPR:
 		return ppr(l);
-	case REG_TIMER_CCR:
+	case APIC_TIMER_CURRENT:
 		return timer_current(l);
-	case REG_LDR:
+	case APIC_LDR:
 		return logical_id(l);
-	case REG_ID:
+	case APIC_ID:
 		return x2apic(l) ? l->vcpu->id : reg(l, off);
 	default:
 		return off < 0x400 ? reg(l, off) : 0;
@@ -381,12 +340,13 @@ static u32 read_reg(struct vlapic *l, u32 off)
 
 static void write_lvt_timer(struct vlapic *l, u32 v)
 {
-	u32 old = reg(l, REG_LVT_TIMER);
+	u32 old = reg(l, APIC_LVT_TIMER);
 
-	if (!(reg(l, REG_SVR) & SVR_ENABLE))
-		v |= LVT_MASK;
-	set_reg(l, REG_LVT_TIMER, v & 0x700ff);
-	if (LVT_TIMER_MODE(old) != LVT_TIMER_MODE(v)) { /* a mode change stops the timer */
+	if (!(reg(l, APIC_SVR) & APIC_SVR_ENABLE))
+		v |= APIC_LVT_MASKED;
+	set_reg(l, APIC_LVT_TIMER, v & 0x700ff);
+	if (APIC_LVT_TIMER_MODE(old) !=
+	    APIC_LVT_TIMER_MODE(v)) { /* a mode change stops the timer */
 		l->timer_deadline = 0;
 		l->tsc_deadline = 0;
 	}
@@ -395,55 +355,57 @@ static void write_lvt_timer(struct vlapic *l, u32 v)
 static void write_reg(struct vlapic *l, u32 off, u64 v)
 {
 	switch (off) {
-	case REG_TPR:
+	case APIC_TPR:
 		set_reg(l, off, (u32)v & 0xff);
 		break;
-	case REG_EOI:
+	case APIC_EOI:
 		eoi(l);
 		break;
-	case REG_LDR:
+	case APIC_LDR:
 		set_reg(l, off, (u32)v & 0xff000000);
 		break;
-	case REG_DFR:
+	case APIC_DFR:
 		set_reg(l, off, (u32)v | 0x0fffffff);
 		break;
-	case REG_SVR:
+	case APIC_SVR:
 		set_reg(l, off, (u32)v & 0x13ff);
-		if (!(v & SVR_ENABLE)) /* SDM 3A 11.4.7.2: software-disabled, every LVT masked */
-			for (u32 lvt = REG_LVT_TIMER; lvt <= REG_LVT_ERROR; lvt += 0x10)
-				set_reg(l, lvt, reg(l, lvt) | LVT_MASK);
+		if (!(v &
+		      APIC_SVR_ENABLE)) /* SDM 3A 11.4.7.2: software-disabled, every LVT masked */
+			for (u32 lvt = APIC_LVT_TIMER; lvt <= APIC_LVT_ERROR; lvt += 0x10)
+				set_reg(l, lvt, reg(l, lvt) | APIC_LVT_MASKED);
 		break;
-	case REG_ESR:
+	case APIC_ESR:
 		set_reg(l, off, 0);
 		break;
-	case REG_ICR_LO:
+	case APIC_ICR_LO:
 		set_reg(l, off, (u32)v & ~(1u << 12)); /* delivery is immediate: never pending */
 		if (x2apic(l))
-			set_reg(l, REG_ICR_HI, (u32)(v >> 32));
-		send_ipi(l, (u32)v, x2apic(l) ? (u32)(v >> 32) : reg(l, REG_ICR_HI) >> 24);
+			set_reg(l, APIC_ICR_HI, (u32)(v >> 32));
+		send_ipi(l, (u32)v, x2apic(l) ? (u32)(v >> 32) : reg(l, APIC_ICR_HI) >> 24);
 		break;
-	case REG_ICR_HI:
+	case APIC_ICR_HI:
 		set_reg(l, off, (u32)v & 0xff000000);
 		break;
-	case REG_LVT_TIMER:
+	case APIC_LVT_TIMER:
 		write_lvt_timer(l, (u32)v);
 		break;
-	case REG_TIMER_ICR:
+	case APIC_TIMER_INIT:
 		if (deadline_mode(l))
 			break; /* SDM 3A 11.5.4.1: ignored in TSC-deadline mode */
 		set_reg(l, off, (u32)v);
 		timer_load(l);
 		break;
-	case REG_TIMER_DCR:
+	case APIC_TIMER_DIVIDE:
 		set_reg(l, off, (u32)v & 0xb);
 		break;
-	case REG_SELF_IPI:
+	case APIC_SELF_IPI:
 		vlapic_set_irq(l->vcpu, (u8)v);
 		break;
 	default:
 		if (off >= 0x330 && off <= 0x370) /* other LVT entries: stored, never fire */
 			set_reg(l, off,
-				((u32)v & 0x117ff) | (reg(l, REG_SVR) & SVR_ENABLE ? 0 : LVT_MASK));
+				((u32)v & 0x117ff) |
+					(reg(l, APIC_SVR) & APIC_SVR_ENABLE ? 0 : APIC_LVT_MASKED));
 		break;
 	}
 }
@@ -460,41 +422,41 @@ static int mmio_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
 static int mmio_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 {
 	(void)opaque;
-	if (size == 4 && IS_ALIGNED(off, 16) && !x2apic(v->lapic) && off != REG_SELF_IPI)
+	if (size == 4 && IS_ALIGNED(off, 16) && !x2apic(v->lapic) && off != APIC_SELF_IPI)
 		write_reg(v->lapic, (u32)off, val & 0xffffffff);
 	return 0;
 }
 
 int vlapic_register_mmio(struct vm *vm)
 {
-	struct mmio_handler h = { VLAPIC_BASE, PAGE_SIZE, mmio_read, mmio_write, NULL };
+	struct mmio_handler h = { APIC_DEFAULT_BASE, PAGE_SIZE, mmio_read, mmio_write, NULL };
 
 	return vm_register_mmio(vm, &h) ? 0 : -ENOSPC;
 }
 
 bool vlapic_owns_msr(u32 msr)
 {
-	return msr == MSR_APIC_BASE_NUM || msr == MSR_TSC_DEADLINE ||
-	       (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST);
+	return msr == MSR_APIC_BASE || msr == MSR_TSC_DEADLINE ||
+	       (msr >= X2APIC_MSR_FIRST && msr <= X2APIC_MSR_LAST);
 }
 
 int vlapic_msr_read(struct vcpu *v, u32 msr, u64 *val)
 {
 	struct vlapic *l = v->lapic;
 
-	if (msr == MSR_APIC_BASE_NUM) {
+	if (msr == MSR_APIC_BASE) {
 		*val = l->base_msr;
 	} else if (msr == MSR_TSC_DEADLINE) { /* SDM 3A 11.5.4.1: 0 in the other modes */
 		*val = deadline_mode(l) ? l->tsc_deadline : 0;
 	} else {
-		u32 off = (msr - MSR_X2APIC_FIRST) << 4;
+		u32 off = (msr - X2APIC_MSR_FIRST) << 4;
 
-		if (!x2apic(l) || msr - MSR_X2APIC_FIRST >= 64 ||
-		    !(X2APIC_READABLE & BIT(msr - MSR_X2APIC_FIRST)))
+		if (!x2apic(l) || msr - X2APIC_MSR_FIRST >= 64 ||
+		    !(X2APIC_READABLE & BIT(msr - X2APIC_MSR_FIRST)))
 			return -EPERM;
 		*val = read_reg(l, off);
-		if (off == REG_ICR_LO)
-			*val |= (u64)reg(l, REG_ICR_HI) << 32;
+		if (off == APIC_ICR_LO)
+			*val |= (u64)reg(l, APIC_ICR_HI) << 32;
 	}
 	return 0;
 }
@@ -503,24 +465,24 @@ int vlapic_msr_write(struct vcpu *v, u32 msr, u64 val)
 {
 	struct vlapic *l = v->lapic;
 
-	if (msr == MSR_APIC_BASE_NUM) {
-		if ((val & ~0xfffULL) != VLAPIC_BASE)
+	if (msr == MSR_APIC_BASE) {
+		if ((val & ~0xfffULL) != APIC_DEFAULT_BASE)
 			return -EPERM; /* relocation is not supported */
 		/* SDM 3A 11.12.5: x2APIC needs the enable; back to xAPIC only through disabled */
-		if ((val & BASE_X2APIC) && !(val & BASE_ENABLE))
+		if ((val & APIC_BASE_X2APIC) && !(val & APIC_BASE_ENABLE))
 			return -EPERM;
-		if (x2apic(l) && (val & BASE_ENABLE) && !(val & BASE_X2APIC))
+		if (x2apic(l) && (val & APIC_BASE_ENABLE) && !(val & APIC_BASE_X2APIC))
 			return -EPERM;
-		l->base_msr = (val & (BASE_ENABLE | BASE_X2APIC)) | VLAPIC_BASE |
-			      (l->base_msr & BASE_BSP);
+		l->base_msr = (val & (APIC_BASE_ENABLE | APIC_BASE_X2APIC)) | APIC_DEFAULT_BASE |
+			      (l->base_msr & APIC_BASE_BSP);
 	} else if (msr == MSR_TSC_DEADLINE) { /* SDM 3A 11.5.4.1: ignored in the other modes */
 		if (deadline_mode(l))
 			l->tsc_deadline = val;
 	} else {
-		u32 off = (msr - MSR_X2APIC_FIRST) << 4;
+		u32 off = (msr - X2APIC_MSR_FIRST) << 4;
 
-		if (!x2apic(l) || msr - MSR_X2APIC_FIRST >= 64 ||
-		    !(X2APIC_WRITABLE & BIT(msr - MSR_X2APIC_FIRST)))
+		if (!x2apic(l) || msr - X2APIC_MSR_FIRST >= 64 ||
+		    !(X2APIC_WRITABLE & BIT(msr - X2APIC_MSR_FIRST)))
 			return -EPERM;
 		write_reg(l, off, val);
 	}

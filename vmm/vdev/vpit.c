@@ -6,17 +6,12 @@
  * at 1.193182 MHz from Keel's clock. Channels 0 and 1 accept writes and do
  * nothing: no interrupts come from this PIT.
  */
+#include <arch/x86/pc_regs.h>
 #include <arch/x86/tsc.h>
 #include <keel/page_alloc.h>
 #include <keel/vm.h>
 #include <keel/vpit.h>
 
-#define PIT_HZ 1193182ULL
-#define PORT_CH2 0x42
-#define PORT_CMD 0x43
-#define PORT_GATE 0x61
-#define GATE_ENABLE BIT(0)
-#define GATE_OUT2 BIT(5)
 #define CMD_CHANNEL(c) (((c) >> 6) & 3)
 #define CMD_ACCESS(c) (((c) >> 4) & 3) /* 0 latch, 1 lo, 2 hi, 3 lo then hi */
 #define CMD_MODE(c) (((c) >> 1) & 7)
@@ -41,7 +36,7 @@ static u16 current_count(struct vpit *p)
 {
 	u64 period = p->reload ? p->reload : 65536;
 
-	if (!(p->gate & GATE_ENABLE))
+	if (!(p->gate & PIT_PORT_B_GATE2))
 		return p->reload;
 	if (p->mode == 0) /* 82C54: mode 0 counts on through zero to FFFFh, without reloading */
 		return (u16)(p->reload - elapsed_ticks(p));
@@ -52,7 +47,7 @@ static bool out2(struct vpit *p)
 {
 	u64 period = p->reload ? p->reload : 65536;
 
-	if (!(p->gate & GATE_ENABLE))
+	if (!(p->gate & PIT_PORT_B_GATE2))
 		return p->mode != 0;
 	if (p->mode == 0) /* interrupt on terminal count: high once the count ran out */
 		return elapsed_ticks(p) >= period;
@@ -67,11 +62,11 @@ static int pit_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 	u16 count;
 
 	(void)v, (void)size;
-	if (port == PORT_GATE) {
-		*val = p->gate | (out2(p) ? GATE_OUT2 : 0);
+	if (port == PIT_PORT_B) {
+		*val = p->gate | (out2(p) ? PIT_PORT_B_OUT2 : 0);
 		return 0;
 	}
-	if (port != PORT_CH2) {
+	if (port != PIT_CH2) {
 		*val = 0;
 		return 0;
 	}
@@ -109,14 +104,14 @@ static int pit_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 	u8 b = (u8)val;
 
 	(void)v, (void)size;
-	if (port == PORT_GATE) {
-		if ((b & GATE_ENABLE) && !(p->gate & GATE_ENABLE))
+	if (port == PIT_PORT_B) {
+		if ((b & PIT_PORT_B_GATE2) && !(p->gate & PIT_PORT_B_GATE2))
 			/* a rising gate restarts the count (modes 0, 1, 5) */
 			p->start_ns = time_ns();
 		p->gate = b & 3;
-	} else if (port == PORT_CMD) {
+	} else if (port == PIT_CMD) {
 		command(p, b);
-	} else if (port == PORT_CH2) {
+	} else if (port == PIT_CH2) {
 		if (p->access == 1 || (p->access == 3 && !p->lo_written))
 			p->reload = (u16)((p->reload & 0xff00) | b);
 		else
@@ -136,8 +131,8 @@ static void vpit_free(void *opaque)
 int vpit_attach(struct vm *vm)
 {
 	struct vpit *p = page_alloc_zeroed(1);
-	struct io_handler counters = { 0x40, 4, pit_read, pit_write, p };
-	struct io_handler gate = { PORT_GATE, 1, pit_read, pit_write, p };
+	struct io_handler counters = { PIT_CH0, 4, pit_read, pit_write, p };
+	struct io_handler gate = { PIT_PORT_B, 1, pit_read, pit_write, p };
 
 	if (!p)
 		return -ENOMEM;

@@ -5,6 +5,7 @@
  * interrupt (received data, THR empty) goes to the VM's I/O APIC pin when
  * MCR.OUT2 gates it on, as on PCs.
  */
+#include <arch/x86/pc_regs.h>
 #include <keel/log.h>
 #include <keel/page_alloc.h>
 #include <lib/string.h>
@@ -15,26 +16,6 @@
 
 #define RX_SIZE 64
 #define LINE_MAX 160
-#define REG_DATA 0
-#define REG_IER 1
-#define REG_IIR 2 /* read; FCR on write */
-#define REG_LCR 3
-#define REG_MCR 4
-#define REG_LSR 5
-#define REG_MSR 6
-#define REG_SCR 7
-#define LCR_DLAB BIT(7)
-#define LSR_DR BIT(0)
-#define LSR_THRE BIT(5)
-#define LSR_TEMT BIT(6)
-#define IIR_NONE 0x01
-#define IIR_FIFO 0xc0
-#define MSR_CTS_DSR_DCD 0xb0
-#define IER_RX BIT(0)
-#define IER_THRE BIT(1)
-#define IIR_THRE 0x02
-#define IIR_RX 0x04
-#define MCR_OUT2 BIT(3)
 
 struct vuart {
 	struct spinlock lock;
@@ -52,11 +33,11 @@ struct vuart {
 
 static u8 pending_iir(struct vuart *u)
 {
-	if ((u->ier & IER_RX) && u->rx_count)
-		return IIR_RX;
-	if ((u->ier & IER_THRE) && u->thre_pending)
-		return IIR_THRE;
-	return IIR_NONE;
+	if ((u->ier & UART_IER_RX) && u->rx_count)
+		return UART_IIR_RX;
+	if ((u->ier & UART_IER_THRE) && u->thre_pending)
+		return UART_IIR_THRE;
+	return UART_IIR_NONE;
 }
 
 /*
@@ -68,7 +49,7 @@ static u8 pending_iir(struct vuart *u)
 static void update_irq(struct vuart *u)
 {
 	u64 flags = spin_lock_irqsave(&u->lock);
-	bool line = pending_iir(u) != IIR_NONE && (u->mcr & MCR_OUT2);
+	bool line = pending_iir(u) != UART_IIR_NONE && (u->mcr & UART_MCR_OUT2);
 
 	if (u->vm->ioapic)
 		vioapic_set_pin(u->vm->ioapic, u->irq, line);
@@ -79,9 +60,9 @@ static u32 read_iir(struct vuart *u)
 {
 	u8 iir = pending_iir(u);
 
-	if (iir == IIR_THRE)
+	if (iir == UART_IIR_THRE)
 		u->thre_pending = false; /* reading IIR acknowledges THR empty */
-	return iir | ((u->fcr & 1) ? IIR_FIFO : 0);
+	return iir | ((u->fcr & 1) ? UART_IIR_FIFO : 0);
 }
 
 static int vuart_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
@@ -92,8 +73,8 @@ static int vuart_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 
 	(void)v, (void)size;
 	switch (off) {
-	case REG_DATA:
-		if (u->lcr & LCR_DLAB) {
+	case UART_RBR:
+		if (u->lcr & UART_LCR_DLAB) {
 			*val = u->dll;
 		} else {
 			*val = u->rx_count ? u->rx[u->rx_head] : 0;
@@ -103,23 +84,23 @@ static int vuart_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 			}
 		}
 		break;
-	case REG_IER:
-		*val = (u->lcr & LCR_DLAB) ? u->dlm : u->ier;
+	case UART_IER:
+		*val = (u->lcr & UART_LCR_DLAB) ? u->dlm : u->ier;
 		break;
-	case REG_IIR:
+	case UART_IIR:
 		*val = read_iir(u);
 		break;
-	case REG_LCR:
+	case UART_LCR:
 		*val = u->lcr;
 		break;
-	case REG_MCR:
+	case UART_MCR:
 		*val = u->mcr;
 		break;
-	case REG_LSR:
-		*val = LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0);
+	case UART_LSR:
+		*val = UART_LSR_THRE | UART_LSR_TEMT | (u->rx_count ? UART_LSR_DR : 0);
 		break;
-	case REG_MSR:
-		*val = MSR_CTS_DSR_DCD;
+	case UART_MSR:
+		*val = UART_MSR_CTS_DSR_DCD;
 		break;
 	default:
 		*val = u->scr;
@@ -139,7 +120,7 @@ static int vuart_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 	u8 b = (u8)val;
 
 	(void)v, (void)size;
-	if (off == REG_DATA && !(u->lcr & LCR_DLAB)) {
+	if (off == UART_RBR && !(u->lcr & UART_LCR_DLAB)) {
 		u64 flags;
 
 		u->sink(u, u->ctx, b); /* outside the lock: the sink may take its own */
@@ -159,29 +140,29 @@ static void vuart_write_reg(struct vuart *u, u32 off, u8 b)
 	u64 flags = spin_lock_irqsave(&u->lock);
 
 	switch (off) {
-	case REG_DATA:
+	case UART_RBR:
 		u->dll = b;
 		break;
-	case REG_IER:
-		if (u->lcr & LCR_DLAB) {
+	case UART_IER:
+		if (u->lcr & UART_LCR_DLAB) {
 			u->dlm = b;
 		} else {
-			if ((b & IER_THRE) && !(u->ier & IER_THRE))
+			if ((b & UART_IER_THRE) && !(u->ier & UART_IER_THRE))
 				/* enabling it with THR empty interrupts at once */
 				u->thre_pending = true;
 			u->ier = b & 0x0f;
 		}
 		break;
-	case REG_IIR:
+	case UART_FCR:
 		u->fcr = b;
 		break;
-	case REG_LCR:
+	case UART_LCR:
 		u->lcr = b;
 		break;
-	case REG_MCR:
+	case UART_MCR:
 		u->mcr = b & 0x1f;
 		break;
-	case REG_SCR:
+	case UART_SCR:
 		u->scr = b;
 		break;
 	}
@@ -196,7 +177,7 @@ static void vuart_free(void *opaque)
 struct vuart *vuart_create(struct vm *vm, u16 port, u8 irq, vuart_sink_fn sink, void *ctx)
 {
 	struct vuart *u = page_alloc_zeroed(1);
-	struct io_handler h = { port, 8, vuart_read, vuart_write, u };
+	struct io_handler h = { port, UART_NR_PORTS, vuart_read, vuart_write, u };
 
 	BUILD_ASSERT(sizeof(struct vuart) <= PAGE_SIZE, "one page per UART");
 	if (!u)

@@ -2,33 +2,14 @@
 /* The AMD-V backend's vCPU and VM state: VMCB set-up, registers, events, permission maps. */
 #include <arch/x86/cpu.h>
 #include <arch/x86/percpu.h>
-#include <arch/x86/svm/vmcb.h>
+#include <arch/x86/svm/svm.h>
 #include <arch/x86/virt.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
-#include <keel/spec.h>
 #include <lib/string.h>
 #include <keel/vm.h>
 
 #define MSRPM_RANGES 3
-#define PAT_POWER_ON 0x0007040600070406ULL /* SDM 3A 12.12.4 */
-#define RFLAGS_RESERVED1 0x2
-#define RFLAGS_IF_FLAG BIT(9)
-
-static const u32 passthrough_msrs[] = {
-	MSR_FS_BASE,
-	MSR_GS_BASE,
-	MSR_KERNEL_GS_BASE,
-	/* STAR, LSTAR, CSTAR, SFMASK */
-	0xc0000081,
-	0xc0000082,
-	0xc0000083,
-	0xc0000084,
-	/* SYSENTER_CS/ESP/EIP */
-	0x174,
-	0x175,
-	0x176,
-};
 
 static struct svm_vcpu *sv(struct vcpu *v)
 {
@@ -69,24 +50,15 @@ static int svm_vm_init(struct vm *vm)
 	if (!s)
 		return -ENOMEM;
 	vm->arch = s;
-	s->iopm = page_alloc_zeroed(IOPM_SIZE / PAGE_SIZE);
-	s->msrpm = page_alloc_zeroed(MSRPM_SIZE / PAGE_SIZE);
-	if (!s->iopm || !s->msrpm)
-		return -ENOMEM;
-	memset(s->iopm, 0xff, IOPM_SIZE); /* deny by default */
-	memset(s->msrpm, 0xff, MSRPM_SIZE);
-	for (u32 i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
-		svm_intercept_msr(vm, passthrough_msrs[i], false, false);
-	if (spec_host.spec_ctrl) /* the CPU holds the vCPU's own value: read it there */
-		svm_intercept_msr(vm, MSR_SPEC_CTRL, false, true);
-	return 0;
+	s->iopm = virt_deny_map(IOPM_SIZE / PAGE_SIZE);
+	s->msrpm = virt_deny_map(MSRPM_SIZE / PAGE_SIZE);
+	return s->iopm && s->msrpm ? 0 : -ENOMEM;
 }
 
 static void svm_vm_destroy(struct vm *vm)
 {
 	struct svm_vm *s = vm->arch;
 
-	spec_forget_vm(vm);
 	if (s->iopm)
 		page_free(s->iopm, IOPM_SIZE / PAGE_SIZE);
 	if (s->msrpm)
@@ -108,8 +80,8 @@ static void reset_state(struct vmcb_save *st)
 	st->efer = EFER_SVME; /* APM2 15.5.1: VMRUN requires it; the guest never sees it */
 	st->rflags = RFLAGS_RESERVED1;
 	st->rip = 0xfff0;
-	st->dr6 = 0xffff0ff0;
-	st->dr7 = 0x400;
+	st->dr6 = DR6_INIT;
+	st->dr7 = DR7_INIT;
 	st->g_pat = PAT_POWER_ON;
 }
 
@@ -228,13 +200,8 @@ static bool svm_inject(struct vcpu *v, const struct vcpu_event *ev)
 {
 	struct vmcb_control *c = &sv(v)->vmcb->control;
 
-	if (ev->type == EVENT_EXTINT && svm_virq_inject) { /* see vmcb_post_virq() */
-		if (sv(v)->virq)
-			return false;
-		vmcb_post_virq(c, ev->vector);
-		sv(v)->virq = true;
-		return true;
-	}
+	if (ev->type == EVENT_EXTINT && svm_quirk_virq)
+		return svm_quirk_inject_virq(sv(v), ev->vector);
 	if (c->event_inj & EVENT_VALID)
 		return false;
 	c->event_inj = ev->vector | ((u64)ev->type << EVENT_TYPE_SHIFT) | EVENT_VALID |
@@ -246,11 +213,10 @@ static bool svm_inject(struct vcpu *v, const struct vcpu_event *ev)
 static bool svm_irq_window(struct vcpu *v)
 {
 	struct vmcb *vmcb = sv(v)->vmcb;
-	bool open = (vmcb->save.rflags & RFLAGS_IF_FLAG) &&
-		    !(vmcb->control.int_state & INT_SHADOW) &&
+	bool open = (vmcb->save.rflags & RFLAGS_IF) && !(vmcb->control.int_state & INT_SHADOW) &&
 		    !(vmcb->control.event_inj & EVENT_VALID);
 
-	if (sv(v)->virq) /* one interrupt in flight: V_IRQ is taken */
+	if (sv(v)->virq) /* svm_quirk_virq: one interrupt in flight, V_IRQ is taken */
 		return false;
 	if (open) {
 		vmcb->control.int_ctl &= ~(u64)V_IRQ;
@@ -261,9 +227,6 @@ static bool svm_irq_window(struct vcpu *v)
 	}
 	return open;
 }
-
-void svm_run(struct vcpu *v, struct vm_exit *exit);
-int svm_cpu_enable(struct percpu *pc);
 
 const struct vcpu_ops svm_ops = {
 	.name = "AMD-V",

@@ -2,7 +2,7 @@
 /* Enables AMD-V on one CPU (EFER.SVME, host save area, host VMSAVE state) and reports its SVM features. */
 #include <arch/x86/cpu.h>
 #include <arch/x86/percpu.h>
-#include <arch/x86/svm/vmcb.h>
+#include <arch/x86/svm/svm.h>
 #include <arch/x86/virt.h>
 #include <lib/format.h>
 #include <keel/memory.h>
@@ -19,23 +19,12 @@
 #define SVM_VGIF BIT(16)
 
 bool svm_nrip_save;
-bool svm_virq_inject;
-
-/* QEMU's TCG says so in the hypervisor leaf (its "tcg-cpuid" property, on by default). */
-static bool under_qemu_tcg(void)
-{
-	struct cpuid_regs h = cpuid(0x40000000);
-
-	/* "TCGTCGTCGTCG" */
-	return h.ebx == 0x54474354 && h.ecx == 0x43544743 && h.edx == 0x47435447;
-}
 
 static const char *yn(u32 v, u32 bit)
 {
 	return (v & bit) ? "yes" : "no";
 }
 
-int svm_cpu_enable(struct percpu *pc);
 int svm_cpu_enable(struct percpu *pc)
 {
 	struct cpuid_regs r = cpuid(0x8000000a);
@@ -43,14 +32,14 @@ int svm_cpu_enable(struct percpu *pc)
 
 	if (!hsave || !host)
 		return -ENOMEM;
-	svm_virq_inject = under_qemu_tcg(); /* see vmcb_post_virq() */
+	svm_quirks_detect();
 	format_snprintf(pc->virt_report, sizeof(pc->virt_report),
 			"AMD-V rev %u, %u ASIDs, NPT %s, NRIP save %s, decode assists %s, "
 			"VMCB clean %s, flush-by-ASID %s, AVIC %s, VGIF %s: enabled%s",
 			r.eax & 0xff, r.ebx, yn(r.edx, SVM_NPT), yn(r.edx, SVM_NRIPS),
 			yn(r.edx, SVM_DECODE_ASSISTS), yn(r.edx, SVM_VMCB_CLEAN),
 			yn(r.edx, SVM_FLUSH_BY_ASID), yn(r.edx, SVM_AVIC), yn(r.edx, SVM_VGIF),
-			svm_virq_inject ? " (QEMU TCG: interrupts via V_IRQ)" : "");
+			svm_quirk_virq ? " (QEMU TCG: interrupts via V_IRQ)" : "");
 	if (!(r.edx & SVM_NPT)) {
 		format_snprintf(pc->virt_report, sizeof(pc->virt_report),
 				"AMD-V rev %u without nested paging: Keel needs NPT", r.eax & 0xff);

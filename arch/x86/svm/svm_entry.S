@@ -10,71 +10,31 @@
  * (RSB_FILL) before the first RET.
  */
 #include <arch/x86/rsb.h>
-
-#define G(r) (8 * (r))
-#define RCX 1
-#define RDX 2
-#define RBX 3
-#define RBP 5
-#define RSI 6
-#define RDI 7
+#include <arch/x86/vm_entry.h>
 
 	.text
 	.globl svm_vmrun
 svm_vmrun:
-	push	%rbp
-	mov	%rsp, %rbp
-	push	%rbx
-	push	%r12
-	push	%r13
-	push	%r14
-	push	%r15
+	HOST_REGS_SAVE
 	push	%rdx			/* host VMCB */
 	push	%rsi			/* gprs */
 	mov	%rdi, %rax
-	mov	G(RCX)(%rsi), %rcx
-	mov	G(RDX)(%rsi), %rdx
-	mov	G(RBX)(%rsi), %rbx
-	mov	G(RBP)(%rsi), %rbp
+	GUEST_GPRS_LOAD %rsi
 	mov	G(RDI)(%rsi), %rdi
-	mov	G(8)(%rsi), %r8
-	mov	G(9)(%rsi), %r9
-	mov	G(10)(%rsi), %r10
-	mov	G(11)(%rsi), %r11
-	mov	G(12)(%rsi), %r12
-	mov	G(13)(%rsi), %r13
-	mov	G(14)(%rsi), %r14
-	mov	G(15)(%rsi), %r15
 	mov	G(RSI)(%rsi), %rsi
 	vmload	%rax
 	vmrun	%rax
 	vmsave	%rax
 	push	%rsi			/* the guest's rsi */
 	mov	8(%rsp), %rsi		/* gprs */
-	mov	%rcx, G(RCX)(%rsi)
-	mov	%rdx, G(RDX)(%rsi)
-	mov	%rbx, G(RBX)(%rsi)
-	mov	%rbp, G(RBP)(%rsi)
+	GUEST_GPRS_STORE %rsi
 	mov	%rdi, G(RDI)(%rsi)
-	mov	%r8, G(8)(%rsi)
-	mov	%r9, G(9)(%rsi)
-	mov	%r10, G(10)(%rsi)
-	mov	%r11, G(11)(%rsi)
-	mov	%r12, G(12)(%rsi)
-	mov	%r13, G(13)(%rsi)
-	mov	%r14, G(14)(%rsi)
-	mov	%r15, G(15)(%rsi)
 	pop	%rax
 	mov	%rax, G(RSI)(%rsi)
 	pop	%rsi
 	RSB_FILL %ecx
 	pop	%rax			/* host VMCB */
 	vmload	%rax
-	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%rbx
-	pop	%rbp
+	HOST_REGS_RESTORE
 	ret
 	.section .note.GNU-stack,"",@progbits

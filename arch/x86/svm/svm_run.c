@@ -7,7 +7,7 @@
  */
 #include <arch/x86/cpu.h>
 #include <arch/x86/percpu.h>
-#include <arch/x86/svm/vmcb.h>
+#include <arch/x86/svm/svm.h>
 #include <keel/vm.h>
 
 struct asid_space {
@@ -59,25 +59,12 @@ static void prepare_entry(struct vcpu *v, struct svm_vcpu *s, u32 cpu)
 /* EXITINTINFO: an event whose delivery the exit interrupted goes back in (APM2 15.7.2). */
 static void requeue_event(struct svm_vcpu *s, struct vmcb_control *c)
 {
-	u64 info = c->exit_int_info;
-	u32 type = (u32)(info & EVENT_TYPE_MASK) >> EVENT_TYPE_SHIFT;
-	u8 vector = (u8)(info & EVENT_VECTOR_MASK);
-
-	if (s->virq && !(c->int_ctl & V_IRQ))
-		s->virq = false; /* the guest took it */
-	if (!(info & EVENT_VALID))
+	if (svm_quirk_virq && svm_quirk_requeue(s, c))
 		return;
+	if (!(c->exit_int_info & EVENT_VALID))
+		return;
+	c->event_inj = c->exit_int_info;
 	c->exit_int_info = 0;
-	/* QEMU reports an interrupted external interrupt as an exception; under it, those go back in V_IRQ */
-	if (type == 3 && vector >= 32)
-		info &= ~(u64)EVENT_TYPE_MASK & ~(u64)EVENT_ERROR_VALID;
-	if (svm_virq_inject && (info & EVENT_TYPE_MASK) == 0) {
-		if (!s->virq) /* QEMU leaves V_IRQ set when the delivery it started faulted */
-			vmcb_post_virq(c, vector);
-		s->virq = true;
-		return;
-	}
-	c->event_inj = info;
 }
 
 static void decode_io(struct vm_exit *e, const struct vmcb *vmcb)
@@ -166,38 +153,22 @@ static void normalize(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
 	}
 }
 
-void svm_run(struct vcpu *v, struct vm_exit *exit);
 void svm_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct svm_vcpu *s = v->arch;
 	struct percpu *pc = this_cpu();
 	struct vmcb *vmcb = s->vmcb;
-	struct vmcb_seg cs; /* guest state as entered, for the report of a failed entry */
-	u64 cr0, cr3, cr4, efer, rip, rflags;
+	struct svm_entry_state entry;
 
 	prepare_entry(v, s, pc->cpu);
-	cs = vmcb->save.cs;
-	cr0 = vmcb->save.cr0;
-	cr3 = vmcb->save.cr3;
-	cr4 = vmcb->save.cr4;
-	efer = vmcb->save.efer;
-	rip = vmcb->save.rip;
-	rflags = vmcb->save.rflags;
+	svm_quirk_keep_entry(&vmcb->save, &entry);
 	__asm__ volatile("clgi; sti" ::: "memory"); /* interrupts wait for the guest's GIF=1 */
 	svm_vmrun(s->vmcb_pa, v->gpr, pc->virt_host_state);
 	__asm__ volatile("cli; stgi" ::: "memory");
 	v->gpr[RAX] = vmcb->save.rax;
 	v->gpr[RSP] = vmcb->save.rsp;
-	if ((u32)vmcb->control.exit_code == SVM_EXIT_INVALID) {
-		/* the save area now holds host state (quirk seen on QEMU and Bochs): put the guest's back */
-		vmcb->save.cs = cs;
-		vmcb->save.cr0 = cr0;
-		vmcb->save.cr3 = cr3;
-		vmcb->save.cr4 = cr4;
-		vmcb->save.efer = efer;
-		vmcb->save.rip = rip;
-		vmcb->save.rflags = rflags;
-	}
+	if ((u32)vmcb->control.exit_code == SVM_EXIT_INVALID)
+		svm_quirk_failed_entry(&vmcb->save, &entry);
 	requeue_event(s, &vmcb->control);
 	if (vmcb->control.exit_code == SVM_EXIT_VINTR) {
 		vmcb->control.int_ctl &= ~(u64)V_IRQ;

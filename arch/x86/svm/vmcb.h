@@ -150,26 +150,6 @@ VMCB_AT(save.g_pat, 0x668);
 #define V_INTR_MASKING BIT(24)
 #define V_INTR_VECTOR_SHIFT 32 /* the byte at 0x064 */
 
-/*
- * An external interrupt for the guest goes in as a virtual interrupt
- * (V_IRQ with its vector, TPR ignored: the vLAPIC already chose it), taken
- * at the guest's next interruptible instruction boundary (APM2 15.21.4),
- * not through EVENTINJ. QEMU's TCG (7.2 to 10.0 at least) leaves the
- * vector of an EVENTINJ interrupt in cs->exception_index after VMRUN
- * delivered it (helper_vmrun, SVM_EVTINJ_TYPE_INTR), and delivers it a
- * second time when its vCPU thread is next kicked before any other exception:
- * a second interrupt at the handler's first instruction, with IF=0 and, from
- * user mode, before SWAPGS, which brings Linux down. Virtual interrupts take
- * the ordinary interrupt path and have no such window. Only under QEMU's
- * TCG (svm_virq_inject): Bochs does not write a taken V_IRQ back at #VMEXIT,
- * and on hardware EVENTINJ is exact.
- */
-static inline void vmcb_post_virq(struct vmcb_control *c, u8 vector)
-{
-	c->int_ctl = (c->int_ctl & ~(0xffULL << V_INTR_VECTOR_SHIFT)) | V_IRQ | V_IGN_TPR |
-		     (0xfULL << V_INTR_PRIO_SHIFT) | ((u64)vector << V_INTR_VECTOR_SHIFT);
-	c->intercept_misc1 &= ~ICPT_VINTR;
-}
 #define INT_SHADOW BIT(0)
 
 #define NP_ENABLE BIT(0)
@@ -227,26 +207,8 @@ static inline void vmcb_post_virq(struct vmcb_control *c, u8 vector)
 #define IOPM_SIZE (3 * 4096)  /* APM2 15.10.1 */
 #define MSRPM_SIZE (2 * 4096) /* APM2 15.11 */
 
-/* The parts of the backend the SVM files share. */
-struct svm_vcpu {
-	struct vmcb *vmcb;
-	hpa_t vmcb_pa;
-	bool flush;	    /* next VMRUN flushes the TLB (a new vCPU) */
-	u32 asid, asid_cpu; /* the ASID this vCPU last had, on which CPU */
-	u64 asid_generation;
-	u32 seen_flush_gen; /* the VM's flush_gen at the last entry */
-	bool virq;	    /* an interrupt posted in V_IRQ that the guest has not taken yet */
-};
-
-struct svm_vm {
-	u8 *iopm, *msrpm;
-};
-
-extern bool svm_nrip_save;
-extern bool svm_virq_inject; /* external interrupts through V_IRQ, not EVENTINJ: vmcb_post_virq() */
 /* The consistency check a VMCB fails, or NULL if none of those Keel knows. */
 const char *svm_check_state(const struct vmcb *vmcb);
-void svm_asid_init(u32 cpu, u32 count);
 
 /* arch/x86/svm/svm_entry.S */
 void svm_vmrun(hpa_t vmcb_pa, u64 *gprs, hpa_t host_vmcb_pa);

@@ -5,6 +5,7 @@
  * 29-1 to 29-6. And, for an EPT misconfiguration exit, which entry on the
  * walk of the faulting address is wrong and why.
  */
+#include <arch/x86/cpu.h>
 #include <arch/x86/vmx/vmcs.h>
 #include <arch/x86/vmx/vmx.h>
 #include <lib/format.h>
@@ -19,8 +20,6 @@
 #define EPT_LARGE BIT(7)
 #define EPT_OWNED BIT(52) /* "ignored" by the CPU (tables 29-1 to 29-6): Keel's own mark */
 #define EPT_ADDR_MASK GENMASK(51, 12)
-#define MEMTYPE_UC 0
-#define MEMTYPE_WB 6
 
 static u64 ept_table_entry(hpa_t next, u32 level)
 {
@@ -95,7 +94,7 @@ static const char *misconfig(u64 e, u32 level, u64 caps)
 		return "execute-only, which this CPU does not support";
 	if (level == 4 && (e & EPT_LARGE))
 		return "a large page at the PML4 level";
-	if (leaf && (type == 2 || type == 3 || type == 7))
+	if (leaf && !memtype_valid(type))
 		return "a reserved memory type";
 	if (leaf && level == 3 && !(caps & EPT_CAP_1G))
 		return "a 1 GiB page, which this CPU does not support";

@@ -10,7 +10,10 @@
 #ifndef ARCH_X86_VMX_VMCS_H
 #define ARCH_X86_VMX_VMCS_H
 
+#ifndef __ASSEMBLER__ /* vmx_entry.S takes the field encodings */
+#include <arch/x86/x86_vectors.h>
 #include <lib/types.h>
+#endif
 
 /* --- field encodings, SDM 3D appendix B --- */
 /* 16-bit (B.1) */
@@ -175,8 +178,6 @@
 #define ENTRY_LOAD_EFER BIT(15)
 
 /* EPTP, SDM 3C 25.6.11 */
-#define EPTP_MEMTYPE_UC 0
-#define EPTP_MEMTYPE_WB 6
 #define EPTP_WALK4 (3 << 3) /* page-walk length minus one */
 
 /* guest interruptibility state, table 25-3 */
@@ -206,16 +207,15 @@
 #define INTR_INFO_NMI_UNBLOCKED BIT(12)	   /* exits only: IRET unblocked NMIs before the exit */
 #define INTR_INFO_RESERVED GENMASK(30, 12) /* entries: must be zero */
 #define INTR_INFO_VALID BIT(31)
-#define INTR_TYPE_EXTINT 0
-#define INTR_TYPE_NMI 2
-#define INTR_TYPE_HW_EXCEPTION 3
-#define INTR_TYPE_SOFT_INT 4
-#define INTR_TYPE_PRIV_SOFT_EXCEPTION 5
-#define INTR_TYPE_SOFT_EXCEPTION 6
-#define INTR_TYPE_OTHER 7
 
 /* --- exit reasons, SDM 3D appendix C (bits 15:0 of the exit-reason field) --- */
 #define EXIT_REASON_ENTRY_FAILED BIT(31)
+#define EXIT_REASON_BASIC(r) ((r)&0xffff) /* SDM 3C 25.9.1: bits 15:0 */
+/* SDM 3C 27.8: the exit qualification of a failed entry (exit 33 or 34) */
+#define ENTRY_QUAL_PDPTE 2
+#define ENTRY_QUAL_LINK_POINTER 4
+/* SDM 3C 31.4: VM-instruction errors Keel explains further */
+#define VMX_INSN_ERR_ENTRY_CONTROLS 7
 #define VMX_EXIT_EXCEPTION_NMI 0
 #define VMX_EXIT_EXTINT 1
 #define VMX_EXIT_TRIPLE_FAULT 2
@@ -290,6 +290,7 @@
 #define INVVPID_SINGLE 1
 #define INVVPID_ALL 2
 
+#ifndef __ASSEMBLER__
 /* --- the VMX instructions; each returns nonzero if it failed (CF or ZF set, SDM 3C 31.2) --- */
 static inline u64 vmcs_read(u32 field)
 {
@@ -343,5 +344,7 @@ static inline void invvpid(u64 type, u16 vpid)
 
 	__asm__ volatile("invvpid %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
 }
+
+#endif /* __ASSEMBLER__ */
 
 #endif

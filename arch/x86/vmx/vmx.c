@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The VT-x backend's vCPU and VM objects: MSR and I/O permission bitmaps
- * (deny by default, as in svm.c), the EPT pointer, VPIDs, event injection
+ * (deny by default: virt_deny_map), the EPT pointer, VPIDs, event injection
  * and the interrupt window. Registers live in vmx_state.c, entering the
  * guest in vmx_run.c.
  */
@@ -11,7 +11,6 @@
 #include <arch/x86/vmx/vmx.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
-#include <keel/spec.h>
 #include <keel/spinlock.h>
 #include <lib/string.h>
 #include <keel/vm.h>
@@ -21,22 +20,6 @@
 #define IO_BITMAP_PAGES 2
 #define VPID_MAX 4096  /* 64 VMs of 64 vCPUs */
 #define SOFT_INT_LEN 2 /* INT n (CD ib): the length an injected software interrupt skips */
-
-/* MSRs with no virtualization to do, as in svm.c; STAR..SFMASK and KERNEL_GS_BASE follow the VMCS */
-static const u32 passthrough_msrs[] = {
-	MSR_FS_BASE,
-	MSR_GS_BASE,
-	MSR_KERNEL_GS_BASE,
-	/* STAR, LSTAR, CSTAR, SFMASK */
-	0xc0000081,
-	0xc0000082,
-	0xc0000083,
-	0xc0000084,
-	/* SYSENTER_CS/ESP/EIP */
-	0x174,
-	0x175,
-	0x176,
-};
 
 static u64 vpids[VPID_MAX / 64];
 static struct spinlock vpid_lock = SPINLOCK_INIT;
@@ -96,21 +79,15 @@ static void vmx_intercept_io(struct vm *vm, u16 port, bool on)
 static int vmx_vm_init(struct vm *vm)
 {
 	struct vmx_vm *xv = page_alloc_zeroed(1);
-	u64 type = (vmx_caps.ept_vpid & EPT_CAP_WB) ? EPTP_MEMTYPE_WB : EPTP_MEMTYPE_UC;
+	u64 type = (vmx_caps.ept_vpid & EPT_CAP_WB) ? MEMTYPE_WB : MEMTYPE_UC;
 
 	if (!xv)
 		return -ENOMEM;
 	vm->arch = xv;
-	xv->msr_bitmap = page_alloc_zeroed(1);
-	xv->io_bitmap = page_alloc_zeroed(IO_BITMAP_PAGES);
+	xv->msr_bitmap = virt_deny_map(1);
+	xv->io_bitmap = virt_deny_map(IO_BITMAP_PAGES);
 	if (!xv->msr_bitmap || !xv->io_bitmap)
 		return -ENOMEM;
-	memset(xv->msr_bitmap, 0xff, PAGE_SIZE); /* deny by default */
-	memset(xv->io_bitmap, 0xff, IO_BITMAP_PAGES * PAGE_SIZE);
-	for (u32 i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
-		vmx_intercept_msr(vm, passthrough_msrs[i], false, false);
-	if (spec_host.spec_ctrl) /* the CPU holds the vCPU's own value: read it there */
-		vmx_intercept_msr(vm, MSR_SPEC_CTRL, false, true);
 	xv->eptp = vm->gpa.root | type | EPTP_WALK4; /* SDM 3C 25.6.11 */
 	return 0;
 }
@@ -119,7 +96,6 @@ static void vmx_vm_destroy(struct vm *vm)
 {
 	struct vmx_vm *xv = vm->arch;
 
-	spec_forget_vm(vm);
 	if (xv->msr_bitmap)
 		page_free(xv->msr_bitmap, 1);
 	if (xv->io_bitmap)
@@ -188,9 +164,8 @@ static bool vmx_inject(struct vcpu *v, const struct vcpu_event *ev)
 {
 	struct vmx_vcpu *x = v->arch;
 	u32 info = ev->vector | ((u32)ev->type << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID;
-	bool pushes = ev->type == EVENT_EXCEPTION && ev->vector < 32 &&
-		      ((BIT(8) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(17)) &
-		       BIT(ev->vector));
+	bool pushes = ev->type == EVENT_EXCEPTION && ev->vector < X86_NR_EXCEPTIONS &&
+		      (X86_EXC_ERROR_CODES & BIT(ev->vector));
 
 	if (vmx_get(x, SLOT_ENTRY_INFO) & INTR_INFO_VALID)
 		return false;

@@ -6,27 +6,16 @@
  * control registers and MSRs, 27.3.1.2 segments, 27.3.1.3 GDTR/IDTR,
  * 27.3.1.4 RIP/RFLAGS, 27.3.1.5 non-register state, 27.3.1.6 PDPTEs).
  */
+#include <arch/x86/cpu.h>
 #include <arch/x86/vmx/vmcs.h>
 #include <arch/x86/vmx/vmx_check.h>
 #include <lib/format.h>
 
-#define CR0_PE BIT(0)
-#define CR0_WP BIT(16)
-#define CR0_PG BIT(31)
-#define CR4_PAE BIT(5)
-#define CR4_PCIDE BIT(17)
-#define CR4_CET BIT(23)
-#define EFER_LME BIT(8)
-#define EFER_LMA BIT(10)
-#define EFER_KNOWN (BIT(0) | EFER_LME | EFER_LMA | BIT(11)) /* SCE, LME, LMA, NXE */
+#define EFER_KNOWN (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
 #define RFLAGS_RESERVED (GENMASK(63, 22) | BIT(15) | BIT(5) | BIT(3))
-#define RFLAGS_IF BIT(9)
-#define RFLAGS_VM BIT(17)
 #define INTR_STATE_RESERVED GENMASK(31, 5)
 #define PENDING_DBG_RESERVED (GENMASK(63, 17) | BIT(15) | GENMASK(11, 4)) /* 25.4.2 */
 #define PDPTE_RESERVED_LOW (GENMASK(2, 1) | GENMASK(8, 5))
-#define ERROR_CODE_EXCEPTIONS \
-	(BIT(8) | BIT(10) | BIT(11) | BIT(12) | BIT(13) | BIT(14) | BIT(17) | BIT(21))
 
 enum { ES, CS, SS, DS, FS, GS, LDTR, TR };
 static const char *const seg_names[] = { "ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR" };
@@ -103,25 +92,24 @@ const char *vmx_check_event(const struct vmx_guest_state *g, char *buf, size_t l
 {
 	u32 info = g->entry_info, type = (info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
 	u32 vec = info & INTR_INFO_VECTOR_MASK;
-	bool need_error = (!unrestricted(g) || (g->cr0 & CR0_PE)) &&
-			  type == INTR_TYPE_HW_EXCEPTION && vec < 32 &&
-			  (ERROR_CODE_EXCEPTIONS & BIT(vec));
+	bool need_error = (!unrestricted(g) || (g->cr0 & CR0_PE)) && type == EVENT_EXCEPTION &&
+			  vec < X86_NR_EXCEPTIONS && (X86_EXC_ERROR_CODES & BIT(vec));
 
 	if (!(info & INTR_INFO_VALID))
 		return NULL;
 	CHECK(info & INTR_INFO_RESERVED, "event %x: reserved bits 30:12 set", info);
 	CHECK(type == 1, "event %x: interruption type 1 is reserved", info);
-	CHECK(type == INTR_TYPE_NMI && vec != 2, "event %x: an NMI must use vector 2", info);
-	CHECK(type == INTR_TYPE_HW_EXCEPTION && vec > 31,
+	CHECK(type == EVENT_NMI && vec != X86_EXC_NMI, "event %x: an NMI must use vector 2", info);
+	CHECK(type == EVENT_EXCEPTION && vec >= X86_NR_EXCEPTIONS,
 	      "event %x: a hardware exception with vector %u > 31", info, vec);
-	CHECK(type == INTR_TYPE_OTHER && vec != 0, "event %x: type 7 needs vector 0", info);
+	CHECK(type == EVENT_OTHER && vec != 0, "event %x: type 7 needs vector 0", info);
 	CHECK(!!(info & INTR_INFO_ERROR_VALID) != need_error,
 	      "event %x: error code flag %u, but vector %u here has %s", info,
 	      !!(info & INTR_INFO_ERROR_VALID), vec, need_error ? "one" : "none");
 	CHECK((info & INTR_INFO_ERROR_VALID) && (g->entry_error & GENMASK(31, 16)),
 	      "event error code %x: bits 31:16 must be 0", g->entry_error);
-	CHECK((type == INTR_TYPE_SOFT_INT || type == INTR_TYPE_PRIV_SOFT_EXCEPTION ||
-	       type == INTR_TYPE_SOFT_EXCEPTION) &&
+	CHECK((type == EVENT_SOFTINT || type == EVENT_PRIV_SOFT_EXCEPTION ||
+	       type == EVENT_SOFT_EXCEPTION) &&
 		      (g->entry_len == 0 || g->entry_len > 15),
 	      "event instruction length %u: must be 1-15 for software events", g->entry_len);
 	return NULL;
@@ -320,7 +308,9 @@ static const char *check_rip_rflags(const struct vmx_guest_state *g, char *buf, 
 	      (unsigned long long)g->rflags);
 	CHECK((ia32e(g) || !(g->cr0 & CR0_PE)) && (g->rflags & RFLAGS_VM),
 	      "guest RFLAGS.VM set in IA-32e mode or real mode");
-	CHECK((g->entry_info & INTR_INFO_VALID) && ((g->entry_info >> 8) & 7) == INTR_TYPE_EXTINT &&
+	CHECK((g->entry_info & INTR_INFO_VALID) &&
+		      ((g->entry_info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) ==
+			      EVENT_EXTINT &&
 		      !(g->rflags & RFLAGS_IF),
 	      "injecting an external interrupt while guest RFLAGS.IF is 0");
 	return NULL;
@@ -329,7 +319,8 @@ static const char *check_rip_rflags(const struct vmx_guest_state *g, char *buf, 
 /* 27.3.1.5 and 27.3.1.6. */
 static const char *check_nonreg(const struct vmx_guest_state *g, char *buf, size_t len)
 {
-	u32 st = g->intr_state, type = (g->entry_info >> 8) & 7;
+	u32 st = g->intr_state,
+	    type = (g->entry_info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
 	bool inject = g->entry_info & INTR_INFO_VALID;
 
 	CHECK(g->activity > 3, "guest activity state %u is not defined", g->activity);
@@ -341,10 +332,10 @@ static const char *check_nonreg(const struct vmx_guest_state *g, char *buf, size
 	      "guest interruptibility state %x: blocking by both STI and MOV SS", st);
 	CHECK((st & INTR_STATE_STI) && !(g->rflags & RFLAGS_IF),
 	      "guest interruptibility state %x: blocking by STI while RFLAGS.IF is 0", st);
-	CHECK(inject && (type == INTR_TYPE_EXTINT || type == INTR_TYPE_NMI) &&
+	CHECK(inject && (type == EVENT_EXTINT || type == EVENT_NMI) &&
 		      (st & (INTR_STATE_STI | INTR_STATE_MOV_SS)),
 	      "injecting %s inside an STI/MOV SS shadow (interruptibility %x)",
-	      type == INTR_TYPE_NMI ? "an NMI" : "an external interrupt", st);
+	      type == EVENT_NMI ? "an NMI" : "an external interrupt", st);
 	CHECK(g->pending_dbg & PENDING_DBG_RESERVED,
 	      "guest pending debug exceptions %llx: reserved bits set",
 	      (unsigned long long)g->pending_dbg);

@@ -15,11 +15,6 @@
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
 
-#define MSR_FEATURE_CONTROL 0x3a /* SDM 3C 24.7 */
-#define FC_LOCKED BIT(0)
-#define FC_VMXON_OUTSIDE_SMX BIT(2)
-#define CPUID_MAXPHYADDR 0x80000008
-
 struct vmx_caps vmx_caps;
 
 struct control {
@@ -58,7 +53,7 @@ static void read_fixed_bits(struct vmx_caps *k)
 	if (!(k->misc & VMX_MISC_STORE_LMA))
 		k->cr0_mask |= CR0_PG;
 	k->cr4_mask = k->cr4_fixed0 | ~k->cr4_fixed1;
-	k->maxphyaddr = cpuid(CPUID_MAXPHYADDR).eax & 0xff;
+	k->maxphyaddr = cpuid(CPUID_LEAF_ADDR_SIZES).eax & 0xff;
 }
 
 static const char *read_caps(struct vmx_caps *k)
@@ -123,13 +118,13 @@ static void report(struct percpu *pc, u64 fc_before)
 {
 	const struct vmx_caps *k = &vmx_caps;
 
-	format_snprintf(pc->virt_report, sizeof(pc->virt_report),
-			"VT-x rev %u, EPT (2M %s, 1G %s, A/D %s), VPID %s, unrestricted guest, "
-			"virtual NMIs %s, feature control %s: enabled",
-			k->revision, yn(k->ept_vpid, EPT_CAP_2M), yn(k->ept_vpid, EPT_CAP_1G),
-			yn(k->ept_vpid, EPT_CAP_AD), yn(k->proc2, PROC2_VPID),
-			yn(k->pin, PIN_VIRTUAL_NMIS),
-			(fc_before & FC_LOCKED) ? "locked by firmware" : "locked by Keel");
+	format_snprintf(
+		pc->virt_report, sizeof(pc->virt_report),
+		"VT-x rev %u, EPT (2M %s, 1G %s, A/D %s), VPID %s, unrestricted guest, "
+		"virtual NMIs %s, feature control %s: enabled",
+		k->revision, yn(k->ept_vpid, EPT_CAP_2M), yn(k->ept_vpid, EPT_CAP_1G),
+		yn(k->ept_vpid, EPT_CAP_AD), yn(k->proc2, PROC2_VPID), yn(k->pin, PIN_VIRTUAL_NMIS),
+		(fc_before & FEATURE_CONTROL_LOCKED) ? "locked by firmware" : "locked by Keel");
 }
 
 int vmx_cpu_enable(struct percpu *pc)
@@ -147,8 +142,9 @@ int vmx_cpu_enable(struct percpu *pc)
 	if (!region)
 		return -ENOMEM;
 	/* OVMF leaves the MSR unlocked; allow VMX outside SMX and lock it (SDM 3C 24.7) */
-	if (!(fc & FC_LOCKED))
-		wrmsr(MSR_FEATURE_CONTROL, fc | FC_LOCKED | FC_VMXON_OUTSIDE_SMX);
+	if (!(fc & FEATURE_CONTROL_LOCKED))
+		wrmsr(MSR_FEATURE_CONTROL,
+		      fc | FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_OUTSIDE_SMX);
 	write_cr0((read_cr0() | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1);
 	write_cr4((read_cr4() | vmx_caps.cr4_fixed0 | CR4_VMXE) & vmx_caps.cr4_fixed1);
 	/* XSETBV always exits under VMX and vmm/ carries it out here: that needs CR4.OSXSAVE */

@@ -17,8 +17,6 @@
 #include <lib/format.h>
 #include <keel/vm.h>
 
-#define RFLAGS_TF_BIT BIT(8)
-#define EXCEPTION_GP 13
 #define CR0_RESERVED_HIGH GENMASK(63, 32)
 
 /* Exits whose VM-exit instruction length is defined (SDM 3C 28.2.5): caused by an instruction. */
@@ -41,6 +39,7 @@ static const u8 simple_exits[VMX_EXIT_MAX + 1] = {
 	[VMX_EXIT_INIT] = EXIT_INIT,
 	[VMX_EXIT_SIPI] = EXIT_INIT,
 	[VMX_EXIT_INTR_WINDOW] = EXIT_IRQ_WINDOW,
+	[VMX_EXIT_NMI_WINDOW] = EXIT_NMI_WINDOW,
 	[VMX_EXIT_TASK_SWITCH] = EXIT_TASK_SWITCH,
 	[VMX_EXIT_CPUID] = EXIT_CPUID,
 	[VMX_EXIT_GETSEC] = EXIT_UD,
@@ -158,7 +157,7 @@ static void insn_failed(struct vmx_vcpu *x, struct vm_exit *e)
 	u64 err = vmcs_read(VMCS_INSN_ERROR);
 
 	snapshot(x, &g);
-	if (err == 7)
+	if (err == VMX_INSN_ERR_ENTRY_CONTROLS)
 		why = vmx_check_event(&g, detail, sizeof(detail));
 	format_snprintf(x->why, sizeof(x->why), "%s error %llu (%s)%s%s",
 			x->launched ? "VMRESUME" : "VMLAUNCH", (unsigned long long)err,
@@ -175,23 +174,23 @@ static void entry_failed(struct vmx_vcpu *x, u32 reason, struct vm_exit *e)
 	const char *why;
 
 	*e = (struct vm_exit){ .reason = EXIT_INVALID, .code = reason, .invalid.why = x->why };
-	if ((reason & 0xffff) == VMX_EXIT_MSR_LOADING) {
+	if (EXIT_REASON_BASIC(reason) == VMX_EXIT_MSR_LOADING) {
 		format_snprintf(x->why, sizeof(x->why), "VM entry failed loading MSR entry %llu",
 				(unsigned long long)qual);
 		return;
 	}
-	if ((reason & 0xffff) != VMX_EXIT_BAD_GUEST_STATE) {
+	if (EXIT_REASON_BASIC(reason) != VMX_EXIT_BAD_GUEST_STATE) {
 		format_snprintf(x->why, sizeof(x->why), "VM entry failed with exit reason %u",
-				reason & 0xffff);
+				EXIT_REASON_BASIC(reason));
 		return;
 	}
 	snapshot(x, &g);
 	why = vmx_check_guest(&g, detail, sizeof(detail));
 	format_snprintf(x->why, sizeof(x->why), "exit 33, qualification %llu%s: %s",
 			(unsigned long long)qual,
-			qual == 2 ? " (PDPTEs)" :
-			qual == 4 ? " (link pointer)" :
-				    "",
+			qual == ENTRY_QUAL_PDPTE	? " (PDPTEs)" :
+			qual == ENTRY_QUAL_LINK_POINTER ? " (link pointer)" :
+							  "",
 			why ? why : "a check Keel does not know failed");
 }
 
@@ -207,8 +206,8 @@ static void requeue_event(struct vmx_vcpu *x)
 		return;
 	if (info & INTR_INFO_ERROR_VALID)
 		vmx_set(x, SLOT_ENTRY_ERROR, vmcs_read(VMCS_IDT_VECTORING_ERROR));
-	if (type == INTR_TYPE_SOFT_INT || type == INTR_TYPE_PRIV_SOFT_EXCEPTION ||
-	    type == INTR_TYPE_SOFT_EXCEPTION)
+	if (type == EVENT_SOFTINT || type == EVENT_PRIV_SOFT_EXCEPTION ||
+	    type == EVENT_SOFT_EXCEPTION)
 		vmx_set(x, SLOT_ENTRY_LEN, vmcs_read(VMCS_EXIT_INSN_LEN));
 	vmx_set(x, SLOT_ENTRY_INFO, info & ~(u32)INTR_INFO_RESERVED);
 }
@@ -226,8 +225,8 @@ static void inject_gp(struct vmx_vcpu *x)
 {
 	vmx_set(x, SLOT_ENTRY_ERROR, 0);
 	vmx_set(x, SLOT_ENTRY_INFO,
-		EXCEPTION_GP | (INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) |
-			INTR_INFO_ERROR_VALID | INTR_INFO_VALID);
+		X86_EXC_GP | (EVENT_EXCEPTION << INTR_INFO_TYPE_SHIFT) | INTR_INFO_ERROR_VALID |
+			INTR_INFO_VALID);
 }
 
 /* MOV to CR0: what the CPU would check (SDM 2B MOV CR), then the shadow and EFER.LMA. */
@@ -287,7 +286,7 @@ static enum exit_reason cr_access(struct vcpu *v, struct vmx_vcpu *x, u64 q, u32
 		inject_gp(x);
 	else
 		vmx_set_reg(v, VCPU_RIP, vmx_get(x, SLOT_RIP) + len);
-	return EXIT_NONE;
+	return EXIT_CR_ACCESS;
 }
 
 static void decode_io(struct vm_exit *e, u64 q)
@@ -333,7 +332,7 @@ static void exception_or_nmi(struct vmx_vcpu *x, struct vm_exit *e)
 	u32 info = (u32)vmcs_read(VMCS_EXIT_INTR_INFO);
 
 	nmi_reblock(x, info & INTR_INFO_NMI_UNBLOCKED);
-	if (((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) == INTR_TYPE_NMI) {
+	if (((info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT) == EVENT_NMI) {
 		e->reason = EXIT_NMI;
 		nmi_count();
 		return;
@@ -363,8 +362,6 @@ static void normalize(struct vcpu *v, struct vmx_vcpu *x, u32 reason, struct vm_
 		e->reason = cr_access(v, x, q, e->insn_len);
 	else if (reason == VMX_EXIT_EXCEPTION_NMI)
 		exception_or_nmi(x, e);
-	else if (reason == VMX_EXIT_NMI_WINDOW)
-		e->reason = EXIT_NONE; /* the run loop injects the NMI it was waiting to */
 	else if (reason <= VMX_EXIT_MAX && simple_exits[reason])
 		e->reason = simple_exits[reason];
 	else
@@ -403,6 +400,6 @@ void vmx_run(struct vcpu *v, struct vm_exit *exit)
 	x->launched = true;
 	v->gpr[RSP] = vmcs_read(VMCS_GUEST_RSP);
 	requeue_event(x);
-	close_windows(x, reason & 0xffff);
-	normalize(v, x, reason & 0xffff, exit);
+	close_windows(x, EXIT_REASON_BASIC(reason));
+	normalize(v, x, EXIT_REASON_BASIC(reason), exit);
 }

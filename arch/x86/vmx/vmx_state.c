@@ -9,9 +9,6 @@
 #include <arch/x86/vmx/vmcs.h>
 #include <arch/x86/vmx/vmx.h>
 
-#define PAT_POWER_ON 0x0007040600070406ULL /* SDM 3A 12.12.4 */
-#define RFLAGS_RESERVED1 0x2
-#define DR7_RESET 0x400
 /* slots the CPU never changes on its own: still valid after an exit */
 #define STICKY                                                                 \
 	(BIT(SLOT_CR0_SHADOW) | BIT(SLOT_CR4_SHADOW) | BIT(SLOT_ENTRY_ERROR) | \
@@ -293,6 +290,6 @@ void vmx_reset_state(struct vmx_vcpu *x)
 	vmx_set(x, SLOT_CR3, 0);
 	vmx_set(x, SLOT_RFLAGS, RFLAGS_RESERVED1);
 	vmx_set(x, SLOT_RIP, 0xfff0);
-	vmx_set(x, SLOT_DR7, DR7_RESET);
+	vmx_set(x, SLOT_DR7, DR7_INIT);
 	vmx_set(x, SLOT_PAT, PAT_POWER_ON);
 }

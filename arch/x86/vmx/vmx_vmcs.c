@@ -20,10 +20,6 @@
 #include <keel/page_alloc.h>
 #include <keel/spinlock.h>
 
-#define MSR_SYSENTER_CS 0x174
-#define MSR_SYSENTER_ESP 0x175
-#define MSR_SYSENTER_EIP 0x176
-
 struct vmx_pcpu {
 	struct spinlock lock;
 	struct vmx_vcpu *current;
@@ -31,7 +27,7 @@ struct vmx_pcpu {
 
 static struct vmx_pcpu pcpus[MAX_CPUS];
 static const u32 syscall_msrs[VMX_SYSCALL_MSRS] = {
-	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, MSR_KERNEL_GS_BASE,
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_KERNEL_GS_BASE,
 };
 
 void vmcs_write(u32 field, u64 val)

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* Test guest runtime: COM1 output, an IDT whose traps call handlers, and the PASS/FAIL/exit protocol. */
 #include "guest.h"
+#include <arch/x86/pc_regs.h>
 #include <lib/format.h>
 #include <lib/string.h>
 
-#define COM1 0x3f8
-#define LSR_THRE 0x20
 #define GATE_INTERRUPT 0x8e00
 #define MB_INFO_CMDLINE BIT(2) /* multiboot v1 info flags: cmdline valid */
 
@@ -21,9 +20,9 @@ volatile u64 trap_count[256];
 
 static void putc_serial(char c)
 {
-	for (int i = 0; i < 100000 && !(inb(COM1 + 5) & LSR_THRE); i++)
+	for (int i = 0; i < 100000 && !(inb(COM1_PORT + UART_LSR) & UART_LSR_THRE); i++)
 		;
-	outb(COM1, (u8)c);
+	outb(COM1_PORT + UART_THR, (u8)c);
 }
 
 static void sink(void *ctx, const char *s, size_t n)
@@ -68,7 +67,6 @@ void trap_set(u8 vector, trap_fn fn)
 	handlers[vector] = fn;
 }
 
-void guest_trap(struct gframe *f);
 void guest_trap(struct gframe *f)
 {
 	trap_count[f->vector]++;
@@ -121,7 +119,6 @@ static void idt_init(void)
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 }
 
-void guest_start(u32 info);
 void guest_start(u32 info)
 {
 	(void)info; /* also in mb_info */

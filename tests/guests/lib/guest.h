@@ -84,6 +84,9 @@ void fail_at(int line, const char *fmt, ...) __attribute__((noreturn, format(pri
 void guest_exit(u8 status) __attribute__((noreturn));
 /* The test itself; returns to report PASS. */
 void test_main(void);
+/* From entry.S and isr.S. */
+void guest_start(u32 info);
+void guest_trap(struct gframe *f);
 extern const char test_name[];
 
 #define CHECK(cond)                                     \

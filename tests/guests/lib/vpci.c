@@ -1,21 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* A minimal virtio-pci driver for the test guests: find a device, negotiate, one virtqueue. */
 #include "vpci.h"
+#include <lib/pci_regs.h>
 
 /* PCIe 5.0 7.2.2: ECAM, bus 0 at the base; offset = device << 15 | function << 12 | register. */
 #define ECAM 0xe0000000ULL
-/* PCI LB 3.0 6.2.1-6.2.5, 6.7: configuration header registers and bits. */
-#define PCI_ID 0x00
-#define PCI_CMD_STATUS 0x04		 /* command in bits 15:0, status in 31:16 */
-#define PCI_CMD_MEM (1u << 1)		 /* Memory Space Enable */
-#define PCI_CMD_MASTER (1u << 2)	 /* Bus Master Enable */
-#define PCI_STATUS_CAPS (1u << (16 + 4)) /* status bit 4: capabilities list */
-#define PCI_BAR(i) (0x10 + 4 * (i))
-#define PCI_BAR_IO 0x1	      /* bit 0: I/O space */
-#define PCI_BAR_TYPE_MASK 0x6 /* bits 2:1, memory BAR type */
-#define PCI_BAR_TYPE_64 0x4   /* 10b: 64-bit */
-#define PCI_CAP_PTR 0x34
-#define PCI_CAP_VENDOR 0x09 /* PCI LB 3.0 appendix H: vendor specific */
+/* a dword read at PCI_COMMAND: command in bits 15:0, status in 31:16 */
+#define CMD_STATUS_CAP_LIST ((u32)PCI_STATUS_CAP_LIST << 16)
+#define PCI_BAR(i) (PCI_BAR0 + 4 * (i))
 
 /* virtio 1.2 4.1.2.1: vendor, and device ID 0x1040 + the virtio device type. */
 #define VIRTIO_VENDOR 0x1af4
@@ -98,7 +90,7 @@ u8 vpci_reset(const struct vpci *v)
 static u64 assign_bar(u32 dev, u32 i, u64 addr)
 {
 	u32 lo = rd32(cfg(dev, PCI_BAR(i))), m_lo, m_hi = 0xffffffff;
-	bool is64 = (lo & PCI_BAR_TYPE_MASK) == PCI_BAR_TYPE_64;
+	bool is64 = (lo & PCI_BAR_TYPE_MASK) == PCI_BAR_MEM64;
 	u64 size;
 
 	if (lo & PCI_BAR_IO)
@@ -126,12 +118,12 @@ static void find_caps(struct vpci *v, const u64 bars[6])
 {
 	u32 p = rd32(cfg(v->dev, PCI_CAP_PTR)) & 0xfc;
 
-	CHECK(rd32(cfg(v->dev, PCI_CMD_STATUS)) & PCI_STATUS_CAPS);
+	CHECK(rd32(cfg(v->dev, PCI_COMMAND)) & CMD_STATUS_CAP_LIST);
 	for (int n = 0; p && n < 48; n++) {
 		u32 hdr = rd32(cfg(v->dev, p)), bar = rd32(cfg(v->dev, p + 4)) & 0xff;
 		u32 type = hdr >> 24, off = rd32(cfg(v->dev, p + 8));
 
-		if ((hdr & 0xff) == PCI_CAP_VENDOR && bar < 6 && bars[bar]) {
+		if ((hdr & 0xff) == PCI_CAP_ID_VNDR && bar < 6 && bars[bar]) {
 			if (type == CAP_COMMON && !v->common)
 				v->common = bars[bar] + off;
 			if (type == CAP_NOTIFY && !v->notify_base) {
@@ -153,16 +145,16 @@ void vpci_open(struct vpci *v, u16 type, u64 bar_base)
 
 	*v = (struct vpci){ 0 };
 	for (u32 dev = 1; dev < 32 && !v->dev; dev++)
-		if (rd32(cfg(dev, PCI_ID)) ==
+		if (rd32(cfg(dev, PCI_VENDOR_ID)) ==
 		    ((u32)(VIRTIO_PCI_ID_BASE + type) << 16 | VIRTIO_VENDOR))
 			v->dev = dev;
 	if (!v->dev)
 		fail_at(__LINE__, "no virtio device of type %u", type);
 	bars[0] = assign_bar(v->dev, 0, bar_base);
 	bars[2] = assign_bar(v->dev, 2, bar_base + 0x100000);
-	cs = rd32(cfg(v->dev, PCI_CMD_STATUS));
+	cs = rd32(cfg(v->dev, PCI_COMMAND));
 	/* Status half written as 0: its error bits are write-1-to-clear (PCI LB 3.0 6.2.3). */
-	wr32(cfg(v->dev, PCI_CMD_STATUS), (cs & 0xffff) | PCI_CMD_MEM | PCI_CMD_MASTER);
+	wr32(cfg(v->dev, PCI_COMMAND), (cs & 0xffff) | PCI_CMD_MEMORY | PCI_CMD_MASTER);
 	find_caps(v, bars);
 
 	/* virtio 1.2 3.1.1: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK. */

@@ -184,17 +184,17 @@ TEST(entry_events)
 {
 	protected_mode();
 	/* #GP without its error code */
-	g.entry_info = 13 | (INTR_TYPE_HW_EXCEPTION << 8) | INTR_INFO_VALID;
+	g.entry_info = 13 | (EVENT_EXCEPTION << 8) | INTR_INFO_VALID;
 	CHECK_HAS(vmx_check_event(&g, buf, sizeof(buf)),
 		  "error code flag 0, but vector 13 here has one");
 	real_mode();
-	g.entry_info = 13 | (INTR_TYPE_HW_EXCEPTION << 8) | INTR_INFO_ERROR_VALID | INTR_INFO_VALID;
+	g.entry_info = 13 | (EVENT_EXCEPTION << 8) | INTR_INFO_ERROR_VALID | INTR_INFO_VALID;
 	CHECK_HAS(vmx_check_event(&g, buf, sizeof(buf)), "here has none");
 	protected_mode();
-	g.entry_info = 3 | (INTR_TYPE_NMI << 8) | INTR_INFO_VALID;
+	g.entry_info = 3 | (EVENT_NMI << 8) | INTR_INFO_VALID;
 	CHECK_HAS(vmx_check_event(&g, buf, sizeof(buf)), "an NMI must use vector 2");
 	protected_mode();
-	g.entry_info = 0x80 | (INTR_TYPE_SOFT_INT << 8) | INTR_INFO_VALID;
+	g.entry_info = 0x80 | (EVENT_SOFTINT << 8) | INTR_INFO_VALID;
 	CHECK_HAS(vmx_check_event(&g, buf, sizeof(buf)), "instruction length 0: must be 1-15");
 	g.entry_len = 2;
 	CHECK(vmx_check_event(&g, buf, sizeof(buf)) == NULL);

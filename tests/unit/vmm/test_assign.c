@@ -223,7 +223,7 @@ static void cfg_write(u32 off, u32 size, u32 val)
 	assign_cfg_write(BDF, off, size, val);
 }
 
-/* The whole BAR counts, not its first page: one reaching into RAM is not decoded (item 6). */
+/* The whole BAR counts, not its first page: one reaching into RAM is not decoded. */
 TEST(a_bar_reaching_into_ram_is_not_decoded)
 {
 	setup();
@@ -237,7 +237,7 @@ TEST(a_bar_reaching_into_ram_is_not_decoded)
 	CHECK(ram_untouched());
 }
 
-/* An expansion ROM enabled over RAM is refused too (item 6). */
+/* An expansion ROM enabled over RAM is refused too. */
 TEST(a_rom_over_ram_is_not_decoded)
 {
 	setup();

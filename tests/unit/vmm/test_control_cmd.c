@@ -73,11 +73,9 @@ void guest_power_button(struct vm *vm)
 	(void)vm;
 }
 
-static u8 console_page[KCTL_CONSOLE_SIZE];
-u8 *control_console_page(u32 vm_id)
+void control_console_reset(u32 vm_id)
 {
 	(void)vm_id;
-	return console_page;
 }
 
 void control_console_out(struct vuart *u, void *ctx, u8 byte)

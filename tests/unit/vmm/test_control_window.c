@@ -217,7 +217,7 @@ static bool svc_maps(u64 gpa, hpa_t *hpa)
 	return vm_lookup(&svc, gpa, hpa, NULL);
 }
 
-/* Only the guest's own RAM, only within its span, reaches the service VM (issue 26 item 3). */
+/* Only the guest's own RAM, only within its span, reaches the service VM. */
 TEST(window_maps_only_the_guests_ram_in_its_span)
 {
 	u64 off = ~0ULL;
@@ -235,7 +235,7 @@ TEST(window_maps_only_the_guests_ram_in_its_span)
 /*
  * Every change that takes translations out of the service VM's map holds its
  * lock and kicks every vCPU out of guest mode before a table page is freed
- * (issue 26 item 5): the window going away frees the tables it used.
+ * (the window going away frees the tables it used).
  */
 TEST(unmaps_flush_every_vcpu_before_tables_are_freed)
 {
@@ -259,7 +259,7 @@ TEST(unmaps_flush_every_vcpu_before_tables_are_freed)
 }
 
 /*
- * A stopped guest's RAM stays until keel-dm let go (issue 26 items 8, 9):
+ * A stopped guest's RAM stays until keel-dm let go:
  * VM_STATE tells it, the RAM may go once it released, and the VM's id and
  * serial only when nothing of the window is left.
  */

@@ -175,7 +175,7 @@ TEST(no_devices_no_forwarding)
 	u64 val = 0;
 
 	setup();
-	vm.dm_devs = 0;
+	dm_vm_init(&vm); /* keel-dm serves nothing of it again */
 	CHECK_EQ(dm_mmio(&vcpu, 0xc0000000, 4, false, &val), -EFAULT);
 	CHECK_EQ(slots[3][0].state, KCTL_IOREQ_IDLE);
 }

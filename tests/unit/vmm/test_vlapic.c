@@ -53,6 +53,7 @@
 #define BASE_BSP BIT(8)
 #define BASE_EXTD BIT(10)
 #define BASE_EN BIT(11)
+#define APIC_PAGE 0xfee00000ULL /* SDM 3A 11.4.1: the default base */
 
 extern long fake_pages_live;
 
@@ -86,12 +87,12 @@ static struct vcpu *vc(u32 i)
 
 static u32 rd(u32 cpu, u32 off)
 {
-	return (u32)fake_mmio_read(vc(cpu), VLAPIC_BASE + off, 4);
+	return (u32)fake_mmio_read(vc(cpu), APIC_PAGE + off, 4);
 }
 
 static void wr(u32 cpu, u32 off, u32 val)
 {
-	fake_mmio_write(vc(cpu), VLAPIC_BASE + off, 4, val);
+	fake_mmio_write(vc(cpu), APIC_PAGE + off, 4, val);
 }
 
 static bool bit_in(u32 cpu, u32 base, u8 vec)
@@ -144,7 +145,7 @@ static void teardown(void)
 
 static void x2apic_on(u32 cpu)
 {
-	msr_wr(cpu, MSR_APIC_BASE, VLAPIC_BASE | BASE_EN | BASE_EXTD);
+	msr_wr(cpu, MSR_APIC_BASE, APIC_PAGE | BASE_EN | BASE_EXTD);
 }
 
 /* Fires the timer if due; returns whether its vector became pending. */
@@ -180,8 +181,8 @@ TEST(reset_state_follows_the_sdm)
 	for (u32 off = LVT_TIMER; off <= LVT_ERROR; off += 0x10)
 		CHECK_EQ(rd(0, off), MASKED);
 	CHECK_EQ(rd(0, TPR), 0);
-	CHECK_EQ(msr_rd(0, MSR_APIC_BASE), VLAPIC_BASE | BASE_EN | BASE_BSP);
-	CHECK_EQ(msr_rd(1, MSR_APIC_BASE), VLAPIC_BASE | BASE_EN); /* an AP */
+	CHECK_EQ(msr_rd(0, MSR_APIC_BASE), APIC_PAGE | BASE_EN | BASE_BSP);
+	CHECK_EQ(msr_rd(1, MSR_APIC_BASE), APIC_PAGE | BASE_EN); /* an AP */
 	CHECK_EQ(vlapic_timer_deadline(vc(0)->lapic), 0);
 	teardown();
 }
@@ -494,7 +495,7 @@ TEST(illegal_vectors_and_a_disabled_apic_deliver_nothing)
 	CHECK_EQ(vlapic_pending_vector(vc(0)->lapic), -1); /* software-disabled: held */
 	wr(0, SVR, SVR_ON);
 	CHECK_EQ(vlapic_pending_vector(vc(0)->lapic), 0x80);
-	msr_wr(0, MSR_APIC_BASE, VLAPIC_BASE); /* globally disabled */
+	msr_wr(0, MSR_APIC_BASE, APIC_PAGE); /* globally disabled */
 	CHECK_EQ(vlapic_pending_vector(vc(0)->lapic), -1);
 	teardown();
 }
@@ -660,11 +661,11 @@ TEST(xapic_mmio_takes_only_aligned_dwords)
 {
 	setup(1);
 	wr(0, TPR, 0x20);
-	CHECK_EQ(fake_mmio_read(vc(0), VLAPIC_BASE + TPR, 1), 0);
-	CHECK_EQ(fake_mmio_read(vc(0), VLAPIC_BASE + TPR, 8), 0);
-	CHECK_EQ(fake_mmio_read(vc(0), VLAPIC_BASE + TPR + 2, 4), 0);
-	fake_mmio_write(vc(0), VLAPIC_BASE + TPR, 2, 0x30);
-	fake_mmio_write(vc(0), VLAPIC_BASE + TPR + 4, 4, 0x30);
+	CHECK_EQ(fake_mmio_read(vc(0), APIC_PAGE + TPR, 1), 0);
+	CHECK_EQ(fake_mmio_read(vc(0), APIC_PAGE + TPR, 8), 0);
+	CHECK_EQ(fake_mmio_read(vc(0), APIC_PAGE + TPR + 2, 4), 0);
+	fake_mmio_write(vc(0), APIC_PAGE + TPR, 2, 0x30);
+	fake_mmio_write(vc(0), APIC_PAGE + TPR + 4, 4, 0x30);
 	CHECK_EQ(rd(0, TPR), 0x20);
 	CHECK_EQ(rd(0, 0x400), 0); /* past the registers */
 	wr(0, SELF_IPI, 0x60);	   /* x2APIC only */
@@ -698,10 +699,10 @@ TEST(apic_base_msr_keeps_its_address_and_bsp_bit)
 
 	setup(2);
 	CHECK_EQ(vlapic_msr_write(vc(0), MSR_APIC_BASE, 0xfec00000 | BASE_EN), -EPERM);
-	msr_wr(1, MSR_APIC_BASE, VLAPIC_BASE | BASE_EN | BASE_BSP); /* BSP is read-only */
-	CHECK_EQ(msr_rd(1, MSR_APIC_BASE), VLAPIC_BASE | BASE_EN);
+	msr_wr(1, MSR_APIC_BASE, APIC_PAGE | BASE_EN | BASE_BSP); /* BSP is read-only */
+	CHECK_EQ(msr_rd(1, MSR_APIC_BASE), APIC_PAGE | BASE_EN);
 	x2apic_on(0);
-	CHECK_EQ(msr_rd(0, MSR_APIC_BASE), VLAPIC_BASE | BASE_EN | BASE_EXTD | BASE_BSP);
+	CHECK_EQ(msr_rd(0, MSR_APIC_BASE), APIC_PAGE | BASE_EN | BASE_EXTD | BASE_BSP);
 	CHECK_EQ(vlapic_msr_read(vc(0), MSR_X2(TPR), &val), 0);
 	teardown();
 }
@@ -710,13 +711,13 @@ TEST(apic_base_refuses_invalid_mode_transitions)
 {
 	/* SDM 3A 11.12.5: x2APIC needs the global enable; leaving it goes through disabled */
 	setup(1);
-	CHECK_EQ(vlapic_msr_write(vc(0), MSR_APIC_BASE, VLAPIC_BASE | BASE_EXTD), -EPERM);
+	CHECK_EQ(vlapic_msr_write(vc(0), MSR_APIC_BASE, APIC_PAGE | BASE_EXTD), -EPERM);
 	x2apic_on(0);
-	CHECK_EQ(vlapic_msr_write(vc(0), MSR_APIC_BASE, VLAPIC_BASE | BASE_EN), -EPERM);
-	CHECK_EQ(msr_rd(0, MSR_APIC_BASE), VLAPIC_BASE | BASE_EN | BASE_EXTD | BASE_BSP);
-	msr_wr(0, MSR_APIC_BASE, VLAPIC_BASE); /* disabled */
-	msr_wr(0, MSR_APIC_BASE, VLAPIC_BASE | BASE_EN);
-	CHECK_EQ(msr_rd(0, MSR_APIC_BASE), VLAPIC_BASE | BASE_EN | BASE_BSP);
+	CHECK_EQ(vlapic_msr_write(vc(0), MSR_APIC_BASE, APIC_PAGE | BASE_EN), -EPERM);
+	CHECK_EQ(msr_rd(0, MSR_APIC_BASE), APIC_PAGE | BASE_EN | BASE_EXTD | BASE_BSP);
+	msr_wr(0, MSR_APIC_BASE, APIC_PAGE); /* disabled */
+	msr_wr(0, MSR_APIC_BASE, APIC_PAGE | BASE_EN);
+	CHECK_EQ(msr_rd(0, MSR_APIC_BASE), APIC_PAGE | BASE_EN | BASE_BSP);
 	teardown();
 }
 

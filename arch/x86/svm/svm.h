@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* What the AMD-V backend's files share: per-vCPU and per-VM state, the run path, the quirks. */
+#ifndef ARCH_X86_SVM_SVM_H
+#define ARCH_X86_SVM_SVM_H
+
+#include <arch/x86/percpu.h>
+#include <arch/x86/svm/vmcb.h>
+#include <keel/vcpu.h>
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	hpa_t vmcb_pa;
+	bool flush;	    /* next VMRUN flushes the TLB (a new vCPU) */
+	u32 asid, asid_cpu; /* the ASID this vCPU last had, on which CPU */
+	u64 asid_generation;
+	u32 seen_flush_gen; /* the VM's flush_gen at the last entry */
+	bool virq;	    /* an interrupt posted in V_IRQ that the guest has not taken yet */
+};
+
+struct svm_vm {
+	u8 *iopm, *msrpm;
+};
+
+/* svm_cpu.c */
+extern bool svm_nrip_save;
+int svm_cpu_enable(struct percpu *pc);
+
+/* svm_run.c */
+void svm_asid_init(u32 cpu, u32 count);
+void svm_run(struct vcpu *v, struct vm_exit *exit);
+
+/* quirks.c: where emulators' AMD-V differs from APM2 */
+extern bool svm_quirk_virq; /* QEMU's TCG: external interrupts through V_IRQ, not EVENTINJ */
+void svm_quirks_detect(void);
+/* svm_inject() of an external interrupt under svm_quirk_virq; false: one is still in flight. */
+bool svm_quirk_inject_virq(struct svm_vcpu *s, u8 vector);
+/* After #VMEXIT under svm_quirk_virq; true: the interrupted event went back in V_IRQ. */
+bool svm_quirk_requeue(struct svm_vcpu *s, struct vmcb_control *c);
+/* The guest state a failed VMRUN must report, kept before it and put back after it. */
+struct svm_entry_state {
+	struct vmcb_seg cs;
+	u64 cr0, cr3, cr4, efer, rip, rflags;
+};
+void svm_quirk_keep_entry(const struct vmcb_save *st, struct svm_entry_state *k);
+void svm_quirk_failed_entry(struct vmcb_save *st, const struct svm_entry_state *k);
+
+#endif
