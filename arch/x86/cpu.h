@@ -24,6 +24,11 @@ static inline struct cpuid_regs cpuid(u32 leaf)
 	return cpuid_count(leaf, 0);
 }
 
+/* CPUID and MSRs as vmm/ reaches them (arch/x86/host_cpu.c; unit tests play the CPU there). */
+struct cpuid_regs host_cpuid(u32 leaf, u32 subleaf);
+u64 host_rdmsr(u32 msr);
+void host_wrmsr(u32 msr, u64 val);
+
 static inline u64 rdmsr(u32 msr)
 {
 	u32 lo, hi;

@@ -12,14 +12,29 @@
 
 static bool has_xsave;
 static u32 area_size = FXSAVE_SIZE;
+static u64 xcr0_host;
 
 void fpu_cpu_init(void)
 {
 	has_xsave = cpuid(1).ecx & CPUID_1_ECX_XSAVE;
 	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT | (has_xsave ? CR4_OSXSAVE : 0));
-	if (has_xsave)
+	if (has_xsave) {
+		struct cpuid_regs d = cpuid_count(0xd, 0);
+
 		/* all features (SDM 1 13.2) */
-		area_size = MAX(cpuid_count(0xd, 0).ecx, FXSAVE_SIZE + 64);
+		area_size = MAX(d.ecx, FXSAVE_SIZE + 64);
+		xcr0_host = ((u64)d.edx << 32) | d.eax;
+	}
+}
+
+u64 fpu_xcr0_host(void)
+{
+	return xcr0_host;
+}
+
+void fpu_set_xcr0(u64 val)
+{
+	__asm__ volatile("xsetbv" ::"c"(0), "a"((u32)val), "d"((u32)(val >> 32)));
 }
 
 u32 fpu_area_size(void)
@@ -61,7 +76,6 @@ void fpu_restore(const void *area, u64 xcr0)
 		__asm__ volatile("fxrstorq %0" ::"m"(*(const u8(*)[FXSAVE_SIZE])area));
 		return;
 	}
-	xcr0 |= XCR0_X87;
-	__asm__ volatile("xsetbv" ::"c"(0), "a"((u32)xcr0), "d"((u32)(xcr0 >> 32)));
+	fpu_set_xcr0(xcr0 | XCR0_X87);
 	__asm__ volatile("xrstorq (%0)" ::"r"(area), "a"(~0u), "d"(~0u) : "memory");
 }

@@ -12,6 +12,10 @@ u32 fpu_area_size(void);
 /* An area in the architectural init state (FCW 0x37F, MXCSR 0x1F80, XCR0 = x87). */
 void fpu_area_init(void *area);
 void fpu_save(void *area, u64 *xcr0);
+/* The XCR0 bits this CPU supports (CPUID.(EAX=0DH,ECX=0):EDX:EAX), 0 without XSAVE. */
+u64 fpu_xcr0_host(void);
+/* XSETBV of XCR0 on this CPU: val must pass every check the instruction makes, or it faults here. */
+void fpu_set_xcr0(u64 val);
 void fpu_restore(const void *area, u64 xcr0);
 
 #endif

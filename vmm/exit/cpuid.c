@@ -107,7 +107,7 @@ enum exit_action exit_cpuid(struct vcpu *v, struct vm_exit *e)
 	} else if (leaf >= LEAF_HV_FEATURES && leaf < 0x40010000) {
 		r = (struct cpuid_regs){ 0, 0, 0, 0 };
 	} else {
-		r = cpuid_count(leaf, sub);
+		r = host_cpuid(leaf, sub);
 		filter(v, leaf, sub, &r);
 	}
 	v->gpr[RAX] = r.eax;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Host stand-ins for what an exit handler reaches: the backend's registers, RIP's instruction, #GP. */
+#include <arch/x86/cpu.h>
 #include <keel/guest_walk.h>
 #include "fake_exit.h"
 #include "test.h"
@@ -60,4 +61,10 @@ void vcpu_skip(struct vcpu *v, u32 len)
 	(void)v;
 	fake_skipped += len;
 	fake_regs[VCPU_RIP] += len;
+}
+
+/* The host CPU's CPUID is this machine's (arch/x86/host_cpu.c runs it in Keel). */
+struct cpuid_regs host_cpuid(u32 leaf, u32 subleaf)
+{
+	return cpuid_count(leaf, subleaf);
 }
