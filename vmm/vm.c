@@ -12,6 +12,7 @@
 #include <keel/page_alloc.h>
 #include <keel/sched.h>
 #include <keel/spec.h>
+#include <keel/vcpu_run.h>
 #include <lib/string.h>
 #include <keel/vlapic.h>
 #include <keel/vm.h>
@@ -60,6 +61,7 @@ static int vcpus_create(struct vm *vm, u32 n, u32 first_cpu)
 			return -ENOMEM;
 		fpu_area_init(v->fpu);
 		v->xcr0 = 1; /* x87 only, as after reset */
+		mtrr_reset(v);
 	}
 	return 0;
 }

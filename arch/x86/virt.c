@@ -8,6 +8,7 @@
 #include <keel/virt_detect.h>
 
 const struct vcpu_ops *vcpu_ops;
+u32 vcpu_guest_insns = GUEST_INSN_RDTSCP | GUEST_INSN_INVPCID;
 
 bool virt_select(void)
 {

@@ -116,6 +116,14 @@ struct vcpu_event {
 	u32 error;
 };
 
+/* The MTRRs as the guest programmed them (vmm/exit/mtrr.c): kept and read back, not applied. */
+#define VCPU_MTRR_VAR 8 /* variable ranges (IA32_MTRRCAP.VCNT) */
+struct vcpu_mtrr {
+	u64 def_type;
+	u64 fixed[11];		    /* 64K_00000, 16K_80000, 16K_A0000, 4K_C0000 ... 4K_F8000 */
+	u64 var[2 * VCPU_MTRR_VAR]; /* PhysBase0, PhysMask0, PhysBase1... */
+};
+
 /* GPR indexes: hardware encoding order. */
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
 
@@ -167,6 +175,10 @@ struct vcpu {
 	bool in_guest; /* between entry and exit: may use cached guest-physical translations */
 	u64 sipi_vector;
 	u64 tsc_aux; /* IA32_TSC_AUX (RDTSCP, RDPID): no VMCB or VMCS field holds it */
+	/* the guest's TSC is the host's plus tsc_offset (the backends load it before entry) */
+	u64 tsc_offset;
+	u64 tsc_adjust; /* IA32_TSC_ADJUST: what WRMSRs to the TSC and to itself added (SDM 3B 17.17.3) */
+	struct vcpu_mtrr mtrr;
 	struct dm_io dm;
 	void *fpu; /* x87/SSE/AVX... state while the vCPU is off its CPU */
 	u64 xcr0;
@@ -204,5 +216,14 @@ struct vcpu_ops {
 };
 
 extern const struct vcpu_ops *vcpu_ops;
+
+/*
+ * Instructions a guest runs only where the backend lets it (VT-x secondary
+ * controls, SDM 3C 26.6.2): CPUID offers them only then. All by default; the
+ * VT-x backend clears what its CPU cannot enable.
+ */
+#define GUEST_INSN_RDTSCP BIT(0)
+#define GUEST_INSN_INVPCID BIT(1)
+extern u32 vcpu_guest_insns;
 
 #endif

@@ -49,6 +49,12 @@ enum exit_action exit_unexpected(struct vcpu *v, struct vm_exit *e);
 enum exit_action exit_resume(struct vcpu *v, struct vm_exit *e);
 enum exit_action exit_xsetbv(struct vcpu *v, struct vm_exit *e);
 
+/* vmm/exit/mtrr.c: the guest's MTRRs, each vCPU's own */
+void mtrr_reset(struct vcpu *v);
+bool mtrr_owns_msr(u32 msr);
+int mtrr_read(struct vcpu *v, u32 msr, u64 *val);
+int mtrr_write(struct vcpu *v, u32 msr, u64 val);
+
 extern const char *const exit_names[EXIT_COUNT];
 
 #endif

@@ -69,7 +69,27 @@ struct vm {
 	u64 exits_retired;    /* exits of vCPUs already freed (a dead VM keeps its count) */
 	bool destroy_pending; /* free the struct too once its resources are gone */
 	bool loaded;	      /* a kernel is in place: it can start */
+	/* what the guest tried that Keel has not (keelctl info): changed with atomics */
+	struct vm_unknown {
+		u64 msr_reads, msr_writes; /* RDMSR/WRMSR of MSRs Keel does not know: #GP */
+		u64 ports;		   /* port accesses no device answers */
+		u32 msrs[4];		   /* the first distinct MSRs, each + 1 (0: none yet) */
+		u32 port_list[4];	   /* the first distinct ports, each + 1 */
+	} unknown;
 };
+
+/* Keeps val (+ 1) in the first free of n slots unless one holds it already. */
+static inline void vm_note_first(u32 *slots, u32 n, u32 val)
+{
+	for (u32 i = 0; i < n; i++) {
+		u32 seen = 0;
+
+		if (__atomic_compare_exchange_n(&slots[i], &seen, val + 1, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED) ||
+		    seen == val + 1)
+			return;
+	}
+}
 
 #define MAX_VMS 64 /* the control device has room for as many (KCTL_MAX_VMS) */
 extern struct vm *vms[MAX_VMS];

@@ -128,6 +128,21 @@ static void info_device(const char *line)
 	first = 0;
 }
 
+/* What the guest tried that Keel has not: "unknown: 3 MSR reads (0x140, 0x1a2), 1 port access (0x80)". */
+static void info_unknown(const struct kctl_vm_info *v)
+{
+	unsigned i;
+
+	printf("unknown: %llu MSR reads, %llu MSR writes", v->unknown_msr_reads,
+	       v->unknown_msr_writes);
+	for (i = 0; i < v->unknown_msrs_listed && i < KCTL_UNKNOWN_LISTED; i++)
+		printf("%s%#x", i ? " " : " (", v->unknown_msr[i]);
+	printf("%s, %llu port accesses", i ? ")" : "", v->unknown_ports);
+	for (i = 0; i < v->unknown_ports_listed && i < KCTL_UNKNOWN_LISTED; i++)
+		printf("%s%#x", i ? " " : " (", v->unknown_port[i]);
+	printf("%s\n", i ? ")" : "");
+}
+
 static int cmd_info(struct ctl *c, const char *name)
 {
 	struct kctl_cmd *cmd = new_cmd(KCTL_OP_INFO, name);
@@ -140,6 +155,7 @@ static int cmd_info(struct ctl *c, const char *name)
 	       v->name, v->service ? " (the service VM)" : "", v->id, state_name(v->state),
 	       v->why[0] ? ": " : "", v->why, v->vcpus, v->memory / MiB, v->uptime_ms / 1000,
 	       v->exits, v->name);
+	info_unknown(v);
 	snprintf(req, sizeof(req), "devices %s", name);
 	if (dm_client_call(req, info_device, msg, sizeof(msg)) && access(KEEL_DM_SOCKET, F_OK) == 0)
 		printf("devices: unknown (%s)\n", msg);

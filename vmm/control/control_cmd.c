@@ -205,6 +205,27 @@ static int cmd_destroy(struct kctl_cmd *c)
 	return 0;
 }
 
+BUILD_ASSERT(ARRAY_SIZE(((struct vm_unknown *)0)->msrs) == KCTL_UNKNOWN_LISTED &&
+		     ARRAY_SIZE(((struct vm_unknown *)0)->port_list) == KCTL_UNKNOWN_LISTED,
+	     "vm.unknown lists what kctl_vm_info has room for");
+
+/* The unknown MSRs and ports the exit handlers counted (vmm/exit/msr.c, io.c). */
+static void unknown_of(const struct vm_unknown *u, struct kctl_vm_info *r)
+{
+	r->unknown_msr_reads = __atomic_load_n(&u->msr_reads, __ATOMIC_RELAXED);
+	r->unknown_msr_writes = __atomic_load_n(&u->msr_writes, __ATOMIC_RELAXED);
+	r->unknown_ports = __atomic_load_n(&u->ports, __ATOMIC_RELAXED);
+	for (u32 i = 0; i < KCTL_UNKNOWN_LISTED; i++) {
+		u32 msr = __atomic_load_n(&u->msrs[i], __ATOMIC_RELAXED);
+		u32 port = __atomic_load_n(&u->port_list[i], __ATOMIC_RELAXED);
+
+		if (msr)
+			r->unknown_msr[r->unknown_msrs_listed++] = msr - 1;
+		if (port)
+			r->unknown_port[r->unknown_ports_listed++] = (u16)(port - 1);
+	}
+}
+
 static void info_of(struct vm *vm, struct kctl_vm_info *r)
 {
 	u64 exits = vm->exits_retired;
@@ -225,6 +246,7 @@ static void info_of(struct vm *vm, struct kctl_vm_info *r)
 	r->serial = vm->serial;
 	r->release_pending = control_release_pending(vm);
 	strlcpy(r->why, vm->why, sizeof(r->why));
+	unknown_of(&vm->unknown, r);
 }
 
 static int cmd_list(struct kctl_cmd *c)

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* Port I/O exits: find the device that owns the port; nothing there reads all-ones and drops writes. */
+/*
+ * Port I/O exits: find the device that owns the port; nothing there reads
+ * all-ones and drops writes, and is counted in the VM (keelctl info).
+ */
 #include <keel/dm.h>
 #include <keel/log.h>
 #include <keel/vcpu_run.h>
@@ -30,6 +33,11 @@ enum exit_action exit_io(struct vcpu *v, struct vm_exit *e)
 	u32 val = 0xffffffff;
 	int ret = 0;
 
+	if (!h) {
+		__atomic_fetch_add(&v->vm->unknown.ports, 1, __ATOMIC_RELAXED);
+		vm_note_first(v->vm->unknown.port_list, ARRAY_SIZE(v->vm->unknown.port_list),
+			      e->io.port);
+	}
 	if (e->io.string)
 		return vcpu_kill(v, "string port I/O (INS/OUTS) on port 0x%x is not supported",
 				 e->io.port);

@@ -204,10 +204,22 @@ static u32 timer_current(struct vlapic *l)
 	return (u32)(tsc_to_ns(l->timer_deadline - now) / (divisor(l) * (1000000000ULL / BUS_HZ)));
 }
 
+/* The guest's TSC deadline on the host's TSC: its TSC runs tsc_offset ahead (vmm/exit/msr.c). */
+static u64 host_tsc_deadline(struct vlapic *l)
+{
+	u64 offset = l->vcpu->tsc_offset;
+
+	if (!l->tsc_deadline)
+		return 0;
+	if ((s64)offset > 0 && l->tsc_deadline <= offset)
+		return 1; /* before the host's TSC began: due at once */
+	return l->tsc_deadline - offset;
+}
+
 u64 vlapic_timer_deadline(struct vlapic *l)
 {
 	if (APIC_LVT_TIMER_MODE(reg(l, APIC_LVT_TIMER)) == APIC_TIMER_TSC_DEADLINE)
-		return l->tsc_deadline;
+		return host_tsc_deadline(l);
 	return l->timer_deadline;
 }
 

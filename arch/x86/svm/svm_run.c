@@ -50,6 +50,7 @@ static void prepare_entry(struct vcpu *v, struct svm_vcpu *s, u32 cpu)
 	vmcb->control.asid = asid_for(s, cpu, &flush);
 	vmcb->control.tlb_control = flush ? TLB_FLUSH_ALL : 0;
 	vmcb->control.clean = 0; /* Keel rewrites fields freely: nothing is cached */
+	vmcb->control.tsc_offset = v->tsc_offset;
 	s->seen_flush_gen = gen;
 	s->flush = false;
 	vmcb->save.rax = v->gpr[RAX];

@@ -143,6 +143,7 @@
 #define PIN_POSTED_INTR BIT(7)
 /* primary processor-based, table 25-6 */
 #define PROC_INTR_WINDOW BIT(2)
+#define PROC_TSC_OFFSETTING BIT(3)
 #define PROC_HLT_EXITING BIT(7)
 #define PROC_INVLPG_EXITING BIT(9)
 #define PROC_MWAIT_EXITING BIT(10)

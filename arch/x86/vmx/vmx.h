@@ -77,7 +77,8 @@ struct vmx_vcpu {
 	bool flush;	    /* INVEPT + INVVPID before the next entry (new VPID/EPTP) */
 	bool reload_pdptes; /* CR0/CR3/CR4 changed from outside: PAE PDPTEs to reload */
 	u32 seen_flush_gen;
-	u64 cr2; /* not in the VMCS (SDM 3C 27.3.2.1): switched by hand */
+	u64 cr2;	/* not in the VMCS (SDM 3C 27.3.2.1): switched by hand */
+	u64 tsc_offset; /* what VMCS_TSC_OFFSET holds */
 	u64 syscall_msrs[VMX_SYSCALL_MSRS]; /* not in the VMCS either: switched with the VMCS */
 	char why[256];			    /* the reason of the last failed entry */
 };

@@ -71,8 +71,8 @@ static const char *read_caps(struct vmx_caps *k)
 	const struct control ctls[] = {
 		{ "external-interrupt/NMI exiting", MSR_VMX_PIN, pin_need | PIN_VIRTUAL_NMIS,
 		  pin_need, &k->pin },
-		{ "HLT/MWAIT exiting, I/O and MSR bitmaps", MSR_VMX_PROC, proc_need, proc_need,
-		  &k->proc },
+		{ "HLT/MWAIT exiting, I/O and MSR bitmaps", MSR_VMX_PROC,
+		  proc_need | PROC_TSC_OFFSETTING, proc_need, &k->proc },
 		{ "interrupt-window exiting", MSR_VMX_PROC, PROC_INTR_WINDOW | PROC_NMI_WINDOW,
 		  PROC_INTR_WINDOW, &window },
 		{ "EPT and unrestricted guest", MSR_VMX_PROC2,
@@ -102,6 +102,11 @@ static const char *read_caps(struct vmx_caps *k)
 		return "4-level EPT with 2 MiB pages and INVEPT";
 	if (!(k->ept_vpid & VPID_CAP_INVVPID))
 		k->proc2 &= ~PROC2_VPID;
+	/* without these controls RDTSCP and INVPCID are #UD in the guest: CPUID hides them */
+	if (!(k->proc2 & PROC2_RDTSCP))
+		vcpu_guest_insns &= ~(u32)GUEST_INSN_RDTSCP;
+	if (!(k->proc2 & PROC2_INVPCID))
+		vcpu_guest_insns &= ~(u32)GUEST_INSN_INVPCID;
 	read_fixed_bits(k);
 	return NULL;
 }

@@ -99,6 +99,10 @@ static void prepare(struct vcpu *v, struct vmx_vcpu *x)
 	if (x->reload_pdptes)
 		load_pdptes(v, x);
 	vmx_cache_flush(x);
+	if (x->tsc_offset != v->tsc_offset) { /* the guest wrote its TSC or TSC_ADJUST */
+		vmcs_write(VMCS_TSC_OFFSET, v->tsc_offset);
+		x->tsc_offset = v->tsc_offset;
+	}
 	vmcs_write(VMCS_GUEST_RSP, v->gpr[RSP]);
 	if (read_cr2() != x->cr2)
 		write_cr2(x->cr2);

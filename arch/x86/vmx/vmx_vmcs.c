@@ -94,6 +94,7 @@ static void write_controls(struct vmx_vcpu *x)
 	vmcs_write(VMCS_MSR_BITMAP, virt_to_phys(x->vm->msr_bitmap));
 	vmcs_write(VMCS_EPT_POINTER, x->vm->eptp);
 	vmcs_write(VMCS_TSC_OFFSET, 0);
+	x->tsc_offset = 0;
 	vmcs_write(VMCS_CR0_MASK, vmx_caps.cr0_mask);
 	vmcs_write(VMCS_CR4_MASK, vmx_caps.cr4_mask);
 	vmcs_write(VMCS_LINK_POINTER, ~0ULL); /* no shadow VMCS: SDM 3C 27.3.1.5 */

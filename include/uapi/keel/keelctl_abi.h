@@ -66,7 +66,7 @@
 #define KCTL_VENDOR 0x4b45  /* "KE" */
 #define KCTL_DEVICE 0x4c43  /* "CL" */
 #define KCTL_CLASS 0xff0000 /* "unassigned class": no stock driver claims it */
-#define KCTL_ABI_VERSION 3
+#define KCTL_ABI_VERSION 4
 #define KCTL_MAGIC 0x4c45454b /* "KEEL" */
 #define KCTL_LOCK_FILE "/run/keelctl.lock"
 
@@ -180,6 +180,8 @@ struct kctl_doorbells {
 	unsigned int pending[KCTL_DM_DEVS];
 };
 
+#define KCTL_UNKNOWN_LISTED 4
+
 struct kctl_vm_info {
 	char name[16];
 	unsigned int id;
@@ -193,6 +195,14 @@ struct kctl_vm_info {
 	unsigned long long serial;    /* counts VMs ever created: never reused */
 	unsigned int release_pending; /* 1: stopped, Keel waits for keel-dm to let its RAM go */
 	char why[84];
+	/* what the guest tried that Keel has not (ABI 4): MSRs it does not know (a #GP each) */
+	unsigned long long unknown_msr_reads;
+	unsigned long long unknown_msr_writes;
+	unsigned long long unknown_ports; /* port accesses no device answered (all-ones, dropped) */
+	unsigned int unknown_msr[KCTL_UNKNOWN_LISTED]; /* the first distinct ones, in order */
+	unsigned short unknown_port[KCTL_UNKNOWN_LISTED];
+	unsigned int unknown_msrs_listed; /* how many of unknown_msr and unknown_port hold one */
+	unsigned int unknown_ports_listed;
 };
 
 #define KCTL_NAME_MAX 16
@@ -211,7 +221,7 @@ struct kctl_cmd {
 };
 
 _Static_assert(sizeof(struct kctl_cmd) <= KCTL_CMD_SIZE, "a command fits its slot");
-_Static_assert(sizeof(struct kctl_vm_info) == 160, "ABI record size");
+_Static_assert(sizeof(struct kctl_vm_info) == 216, "ABI record size");
 _Static_assert(sizeof(struct kctl_ioreq) == 64, "ABI record size");
 _Static_assert(KCTL_IOREQ_VCPUS * sizeof(struct kctl_ioreq) == KCTL_IOREQ_VM_SIZE,
 	       "slots fit a page");

@@ -11,6 +11,14 @@ u32 fake_insn_len;
 u8 fake_insn_opcode[2];
 u32 fake_gps, fake_kills;
 u64 fake_skipped;
+struct cpuid_regs (*fake_cpuid)(u32 leaf, u32 subleaf);
+u32 vcpu_guest_insns;
+
+/* The host CPU's CPUID: this machine's unless a test plays another (arch/x86/host_cpu.c in Keel). */
+struct cpuid_regs host_cpuid(u32 leaf, u32 subleaf)
+{
+	return fake_cpuid ? fake_cpuid(leaf, subleaf) : cpuid_count(leaf, subleaf);
+}
 
 static u64 get_reg(struct vcpu *v, enum vcpu_reg r)
 {
@@ -34,6 +42,8 @@ void fake_exit_reset(void)
 	fake_insn_len = 2;
 	fake_gps = fake_kills = 0;
 	fake_skipped = 0;
+	fake_cpuid = NULL;
+	vcpu_guest_insns = GUEST_INSN_RDTSCP | GUEST_INSN_INVPCID;
 }
 
 u32 guest_insn_len(struct vcpu *v, const struct vm_exit *e, const u8 *opcode, u32 oplen)
@@ -62,12 +72,6 @@ void vcpu_skip(struct vcpu *v, u32 len)
 	(void)v;
 	fake_skipped += len;
 	fake_regs[VCPU_RIP] += len;
-}
-
-/* The host CPU's CPUID is this machine's (arch/x86/host_cpu.c runs it in Keel). */
-struct cpuid_regs host_cpuid(u32 leaf, u32 subleaf)
-{
-	return cpuid_count(leaf, subleaf);
 }
 
 /* The speculation controls (vmm/exit/spec.c) are test_spec's: here they change no CPUID word and claim no MSR. */

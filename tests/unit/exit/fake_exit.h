@@ -3,6 +3,7 @@
 #ifndef KEEL_FAKE_EXIT_H
 #define KEEL_FAKE_EXIT_H
 
+#include <arch/x86/cpu.h>
 #include <keel/vcpu_run.h>
 
 extern u64 fake_regs[VCPU_REG_COUNT]; /* the backend's registers (vcpu_ops get_reg, set_reg) */
@@ -12,7 +13,10 @@ extern u32 fake_gps;		      /* #GP injected */
 extern u32 fake_kills;		      /* vcpu_kill() */
 extern u64 fake_skipped;	      /* bytes vcpu_skip() moved RIP by */
 
-/* Clears the outcome; RIP's instruction is 2 bytes long. */
+/* The host CPU's CPUID as vmm/ sees it (host_cpuid); NULL: this machine's own. */
+extern struct cpuid_regs (*fake_cpuid)(u32 leaf, u32 subleaf);
+
+/* Clears the outcome; RIP's instruction is 2 bytes long; this machine's CPUID, every instruction. */
 void fake_exit_reset(void);
 
 #endif

@@ -3,10 +3,14 @@
 #include <arch/x86/cpu.h>
 #include <keel/vlapic.h>
 #include <keel/vm.h>
+#include "fake_clock.h"
 #include "fake_exit.h"
 #include "test.h"
 
 #define MSR_TSC 0x10
+#define MSR_TSC_ADJUST 0x3b
+#define MSR_PLATFORM_INFO 0xce
+#define MSR_AMD_SYSCFG 0xc0010010
 #define MSR_BIOS_SIGN_ID 0x8b
 #define MSR_MTRR_CAP 0xfe
 #define MSR_MCG_CAP 0x179
@@ -60,7 +64,10 @@ static void setup(void)
 	memset(&vcpu, 0, sizeof(vcpu));
 	strcpy(vm.name, "msr");
 	vcpu.vm = &vm;
+	mtrr_reset(&vcpu);
 	fake_exit_reset();
+	fake_tsc = 1000000;
+	fake_tsc_hz = 2800000000ULL;
 	lapic_reads = lapic_writes = 0;
 	lapic_result = 0;
 	lapic_val = 0;
@@ -127,7 +134,7 @@ TEST(constant_msrs_read_their_value)
 		u64 val;
 	} cases[] = {
 		{ MSR_BIOS_SIGN_ID, 0 }, /* no microcode loaded */
-		{ MSR_MTRR_CAP, 0 },	 /* no variable or fixed MTRRs */
+		{ MSR_MTRR_CAP, 0x508 }, /* 8 variable ranges, fixed ranges, WC; no SMRR */
 		{ MSR_MCG_CAP, 0 },	 /* no machine-check banks */
 		{ MSR_MCG_STATUS, 0 },
 		{ MSR_MISC_ENABLE, 0 },
@@ -136,6 +143,8 @@ TEST(constant_msrs_read_their_value)
 		{ MSR_AMD_VM_CR, 0x18 }, /* SVM disabled, and locked */
 		{ MSR_AMD_OSVW_LEN, 0 }, /* no OS-visible workarounds */
 		{ MSR_AMD_OSVW_STATUS, 0 },
+		{ MSR_TSC_ADJUST, 0 },
+		{ MSR_PLATFORM_INFO, 28 << 8 }, /* the 2.8 GHz TSC in 100 MHz */
 	};
 
 	setup();
@@ -147,27 +156,189 @@ TEST(constant_msrs_read_their_value)
 
 TEST(tsc_reads_the_host_tsc)
 {
-	u64 before, after, val;
+	setup();
+	CHECK_EQ(rd_ok(MSR_TSC), 1000000);
+	fake_tsc += 5;
+	CHECK_EQ(rd_ok(MSR_TSC), 1000005);
+	CHECK_EQ(vcpu.tsc_offset, 0);
+}
+
+/* SDM 3B 17.17.3: writes to the TSC and to IA32_TSC_ADJUST move each other, and the TSC the guest runs. */
+TEST(tsc_adjust_and_the_tsc_move_together)
+{
+	setup();
+	CHECK(wr(MSR_TSC_ADJUST, 1000));
+	CHECK_EQ(rd_ok(MSR_TSC_ADJUST), 1000);
+	CHECK_EQ(rd_ok(MSR_TSC), 1001000); /* the TSC moved by what the write added */
+	CHECK_EQ(vcpu.tsc_offset, 1000);   /* and so does RDTSC in the guest */
+	fake_tsc += 500;
+	CHECK_EQ(rd_ok(MSR_TSC), 1001500);
+	CHECK(wr(MSR_TSC, 1000000)); /* back by 1500: TSC_ADJUST too */
+	CHECK_EQ(rd_ok(MSR_TSC_ADJUST), (u64)-500);
+	CHECK_EQ(vcpu.tsc_offset, (u64)-500);
+	fake_tsc += 7;
+	CHECK_EQ(rd_ok(MSR_TSC), 1000007);
+	CHECK(wr(MSR_TSC_ADJUST, 0));
+	CHECK_EQ(vcpu.tsc_offset, 0);
+	CHECK_EQ(rd_ok(MSR_TSC), fake_tsc);
+	CHECK_EQ(fake_gps, 0);
+}
+
+TEST(performance_counters_read_0_and_drop_writes)
+{
+	/* SDM 3B 20.2.1-20.2.2 (Intel), APM2 13.2.1-13.2.2 (AMD legacy and extended) */
+	static const struct {
+		u32 first, n;
+	} ranges[] = { { 0xc1, 8 },  { 0x186, 8 },	{ 0x309, 4 },
+		       { 0x38d, 4 }, { 0xc0010000, 8 }, { 0xc0010200, 12 } };
+	static const u32 outside[] = { 0xc0,  0xc9,  0x185,	 0x18e,	     0x308,	0x30d,
+				       0x38c, 0x391, 0xc0010008, 0xc00101ff, 0xc001020c };
+	u64 val;
 
 	setup();
-	before = rdtsc();
-	val = rd_ok(MSR_TSC);
-	after = rdtsc();
-	CHECK(val >= before && val <= after);
-	CHECK(wr(MSR_TSC, 0)); /* accepted, and nothing changes */
+	for (u32 i = 0; i < ARRAY_SIZE(ranges); i++)
+		for (u32 m = ranges[i].first; m < ranges[i].first + ranges[i].n; m++) {
+			CHECK(wr(m, 0x12345678abcdULL));
+			CHECK_EQ(rd_ok(m), 0);
+		}
+	CHECK_EQ(fake_gps, 0);
+	for (u32 i = 0; i < ARRAY_SIZE(outside); i++)
+		CHECK(!rd(outside[i], &val));
+	CHECK_EQ(fake_gps, ARRAY_SIZE(outside));
+}
+
+TEST(platform_info_is_the_tsc_ratio_and_read_only)
+{
+	/* SDM 4 table 2-25: bits 15:8 the maximum non-turbo ratio, in 100 MHz; no CPUID faulting */
+	setup();
+	fake_tsc_hz = 3192000000ULL;
+	CHECK_EQ(rd_ok(MSR_PLATFORM_INFO), 32 << 8);
+	CHECK(!wr(MSR_PLATFORM_INFO, 32 << 8));
+}
+
+static struct cpuid_regs cpu_vendor_ebx;
+static struct cpuid_regs vendor_cpu(u32 leaf, u32 sub)
+{
+	(void)sub;
+	return leaf == 0 ? cpu_vendor_ebx : (struct cpuid_regs){ 0, 0, 0, 0 };
+}
+
+TEST(syscfg_only_on_amd)
+{
+	u64 val;
+
+	setup();
+	fake_cpuid = vendor_cpu;
+	cpu_vendor_ebx = (struct cpuid_regs){ 0xd, 0x68747541, 0x444d4163, 0x69746e65 };
+	CHECK_EQ(rd_ok(MSR_AMD_SYSCFG), 0); /* APM2 7.9.1: no TOM2, no SME */
+	CHECK(wr(MSR_AMD_SYSCFG, 0));
+	cpu_vendor_ebx = (struct cpuid_regs){ 0xd, 0x756e6547, 0x6c65746e, 0x49656e69 };
+	CHECK(!rd(MSR_AMD_SYSCFG, &val)); /* GenuineIntel has none */
+	CHECK(!wr(MSR_AMD_SYSCFG, 0));
+	CHECK_EQ(vm.unknown.msr_reads, 1);
+	CHECK_EQ(vm.unknown.msr_writes, 1);
+}
+
+/* --- MTRRs (SDM 3A 12.11) --- */
+
+static struct cpuid_regs phys40_cpu(u32 leaf, u32 sub)
+{
+	(void)sub;
+	if (leaf == 0x80000000)
+		return (struct cpuid_regs){ 0x80000008, 0, 0, 0 };
+	return (struct cpuid_regs){ leaf == 0x80000008 ? 0x3028 : 0, 0, 0, 0 };
+}
+
+TEST(mtrr_cap_and_default_type)
+{
+	setup();
+	CHECK_EQ(rd_ok(0xfe), 0x508);
+	CHECK(!wr(0xfe, 0x508));
+	CHECK_EQ(rd_ok(0x2ff), 0xc06); /* enabled, fixed ranges on, write-back */
+	CHECK(wr(0x2ff, 0x800));       /* E, UC default, fixed ranges off */
+	CHECK_EQ(rd_ok(0x2ff), 0x800);
+	/* 12.11.2.1: bits 9:8 and 63:12 reserved; types 2, 3, 7 and up undefined */
+	CHECK(!wr(0x2ff, 0x100));
+	CHECK(!wr(0x2ff, 0x1000));
+	CHECK(!wr(0x2ff, 0xc02));
+	CHECK(!wr(0x2ff, 0xc07));
+	CHECK_EQ(rd_ok(0x2ff), 0x800);
+	CHECK_EQ(fake_gps, 5);
+}
+
+TEST(mtrr_variable_ranges_read_back_and_check_reserved_bits)
+{
+	u64 val;
+
+	setup();
+	fake_cpuid = phys40_cpu; /* MAXPHYADDR 40 */
+	for (u32 n = 0; n < 8; n++) {
+		CHECK_EQ(rd_ok(0x200 + 2 * n), 0);
+		CHECK_EQ(rd_ok(0x201 + 2 * n), 0);
+		CHECK(wr(0x200 + 2 * n, 0x80000000ULL | n % 2)); /* UC or WC */
+		CHECK(wr(0x201 + 2 * n, 0xffc0000800ULL));	 /* 1 GiB, valid */
+	}
+	for (u32 n = 0; n < 8; n++) {
+		CHECK_EQ(rd_ok(0x200 + 2 * n), 0x80000000ULL | n % 2);
+		CHECK_EQ(rd_ok(0x201 + 2 * n), 0xffc0000800ULL);
+	}
+	/* PhysBase: bits 11:8 and from MAXPHYADDR up reserved, the type defined */
+	CHECK(!wr(0x200, 0x100));
+	CHECK(!wr(0x200, 0x10000000000ULL));
+	CHECK(!wr(0x200, 0x2));
+	CHECK(!wr(0x200, 0x7));
+	/* PhysMask: bits 10:0 and from MAXPHYADDR up reserved */
+	CHECK(!wr(0x201, 0x801));
+	CHECK(!wr(0x201, 0x10000000800ULL));
+	CHECK_EQ(rd_ok(0x200), 0x80000000ULL);
+	CHECK_EQ(rd_ok(0x201), 0xffc0000800ULL);
+	CHECK_EQ(fake_gps, 6);
+	CHECK(!rd(0x210, &val)); /* past the 8 ranges MTRRCAP names */
+}
+
+TEST(mtrr_fixed_ranges_take_a_type_per_byte)
+{
+	static const u32 fixed[] = { 0x250, 0x258, 0x259, 0x268, 0x269, 0x26a,
+				     0x26b, 0x26c, 0x26d, 0x26e, 0x26f };
+	static const u8 types[] = { 0, 1, 4, 5, 6 };
+	u64 val;
+
+	setup();
+	for (u32 i = 0; i < ARRAY_SIZE(fixed); i++) {
+		CHECK_EQ(rd_ok(fixed[i]), 0x0606060606060606ULL); /* write-back until written */
+		CHECK(wr(fixed[i], 0x0001040506000100ULL | types[i % 5]));
+	}
+	for (u32 i = 0; i < ARRAY_SIZE(fixed); i++)
+		CHECK_EQ(rd_ok(fixed[i]), 0x0001040506000100ULL | types[i % 5]);
+	CHECK(!wr(0x250, 0x0200000000000000ULL)); /* one undefined type in any byte */
+	CHECK(!wr(0x26f, 0x0000000000000700ULL));
+	CHECK_EQ(rd_ok(0x250), 0x0001040506000100ULL);
+	CHECK(!rd(0x251, &val)); /* between the fixed-range MSRs: none */
+	CHECK(!rd(0x267, &val));
+}
+
+TEST(mtrrs_are_each_vcpus_own)
+{
+	struct vcpu other = { .vm = &vm };
+
+	setup();
+	mtrr_reset(&other);
+	CHECK(wr(0x2ff, 0xc00));
+	CHECK(wr(0x202, 0x1000006));
+	CHECK_EQ(other.mtrr.def_type, 0xc06);
+	CHECK_EQ(other.mtrr.var[2], 0);
+	CHECK_EQ(vcpu.mtrr.var[2], 0x1000006);
 }
 
 TEST(writes_that_are_taken_and_dropped)
 {
-	static const u32 ignored[] = { MSR_TSC,		 MSR_BIOS_SIGN_ID,   MSR_MCG_STATUS,
-				       MSR_MISC_ENABLE,	 MSR_MTRR_DEF_TYPE,  MSR_AMD_HWCR,
-				       MSR_AMD_OSVW_LEN, MSR_AMD_OSVW_STATUS };
+	static const u32 ignored[] = { MSR_BIOS_SIGN_ID, MSR_MCG_STATUS,   MSR_MISC_ENABLE,
+				       MSR_AMD_HWCR,	 MSR_AMD_OSVW_LEN, MSR_AMD_OSVW_STATUS };
 
 	setup();
 	for (u32 i = 0; i < ARRAY_SIZE(ignored); i++)
 		CHECK(wr(ignored[i], 0x1234));
 	CHECK_EQ(fake_gps, 0);
-	CHECK_EQ(rd_ok(MSR_MTRR_DEF_TYPE), 0xc06);
 	CHECK_EQ(rd_ok(MSR_MISC_ENABLE), 0);
 	CHECK_EQ(rd_ok(MSR_BIOS_SIGN_ID), 0);
 }
@@ -197,6 +368,28 @@ TEST(unknown_msrs_are_a_gp_both_ways)
 	CHECK_EQ(fake_gps, 2 * ARRAY_SIZE(unknown));
 	CHECK_EQ(lapic_reads + lapic_writes, 0);
 	CHECK_STR(fake_log_last, "vm msr: write of MSR 0x900 refused with #GP");
+}
+
+TEST(unknown_msrs_are_counted_with_the_first_four)
+{
+	u64 val;
+
+	setup();
+	CHECK(!rd(0x12345678, &val));
+	CHECK(!rd(0x12345678, &val));
+	CHECK(!wr(0x3a, 1));
+	CHECK(!rd(0x9, &val));
+	CHECK(!wr(0x900, 0));
+	CHECK(!rd(0xc0010117, &val)); /* a fifth distinct one: counted, not listed */
+	CHECK(!wr(MSR_PAT, 2));	      /* refused, but Keel knows it: not counted */
+	CHECK(!wr(MSR_MTRR_CAP, 0));  /* read-only: likewise */
+	CHECK_EQ(vm.unknown.msr_reads, 4);
+	CHECK_EQ(vm.unknown.msr_writes, 2);
+	CHECK_EQ(vm.unknown.msrs[0], 0x12345679);
+	CHECK_EQ(vm.unknown.msrs[1], 0x3b);
+	CHECK_EQ(vm.unknown.msrs[2], 0xa);
+	CHECK_EQ(vm.unknown.msrs[3], 0x901);
+	CHECK_EQ(vm.unknown.ports, 0);
 }
 
 /* --- MSRs with state --- */

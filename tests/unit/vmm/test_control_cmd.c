@@ -223,3 +223,34 @@ TEST(list_shows_a_destroyed_vm_until_it_is_gone)
 	vms[1] = NULL;
 	nr_vms_created = 0;
 }
+
+/* INFO carries what the guest tried that Keel has not: counts, and the first MSRs and ports. */
+TEST(info_shows_unknown_msrs_and_ports)
+{
+	struct kctl_vm_info *r = (struct kctl_vm_info *)cmd.text;
+
+	memset(&created, 0, sizeof(created));
+	CHECK_EQ(run(KCTL_OP_CREATE, "probe", 32 * MiB, 1), 0);
+	vms[1] = &created;
+	nr_vms_created = 2;
+	created.unknown.msr_reads = 5;
+	created.unknown.msr_writes = 2;
+	created.unknown.ports = 7;
+	created.unknown.msrs[0] = 0x12345678 + 1;
+	created.unknown.msrs[1] = 0xc0011030 + 1;
+	created.unknown.port_list[0] = 0x80 + 1;
+	CHECK_EQ(run(KCTL_OP_INFO, "probe", 0, 0), 0);
+	CHECK_EQ(r->unknown_msr_reads, 5);
+	CHECK_EQ(r->unknown_msr_writes, 2);
+	CHECK_EQ(r->unknown_ports, 7);
+	CHECK_EQ(r->unknown_msrs_listed, 2);
+	CHECK_EQ(r->unknown_msr[0], 0x12345678);
+	CHECK_EQ(r->unknown_msr[1], 0xc0011030);
+	CHECK_EQ(r->unknown_ports_listed, 1);
+	CHECK_EQ(r->unknown_port[0], 0x80);
+	memset(&created.unknown, 0, sizeof(created.unknown)); /* none: nothing listed */
+	CHECK_EQ(run(KCTL_OP_INFO, "probe", 0, 0), 0);
+	CHECK_EQ(r->unknown_msr_reads + r->unknown_ports + r->unknown_msrs_listed, 0);
+	vms[1] = NULL;
+	nr_vms_created = 0;
+}

@@ -310,6 +310,27 @@ TEST(masked_timer_counts_without_interrupting)
 	teardown();
 }
 
+/* The deadline is in the guest's TSC, which runs tsc_offset ahead of the host's (IA32_TSC_ADJUST). */
+TEST(tsc_deadline_follows_the_guests_tsc_offset)
+{
+	setup(1);
+	vc(0)->tsc_offset = 1000000;
+	wr(0, LVT_TIMER, DEADLINE | 0x44);
+	msr_wr(0, MSR_TSC_DEADLINE, T0 + 1000000 + 500);
+	CHECK_EQ(msr_rd(0, MSR_TSC_DEADLINE), T0 + 1000500); /* as the guest wrote it */
+	CHECK_EQ(vlapic_timer_deadline(vc(0)->lapic), T0 + 500);
+	CHECK(!tick(0, T0 + 499, 0x44));
+	CHECK(tick(0, T0 + 500, 0x44));
+	CHECK_EQ(take(0), 0x44);
+	wr(0, EOI, 0);
+	msr_wr(0, MSR_TSC_DEADLINE, 999999); /* before the host's TSC began: due at once */
+	CHECK_EQ(vlapic_timer_deadline(vc(0)->lapic), 1);
+	vc(0)->tsc_offset = (u64)-1000; /* a TSC set back */
+	msr_wr(0, MSR_TSC_DEADLINE, T0);
+	CHECK_EQ(vlapic_timer_deadline(vc(0)->lapic), T0 + 1000);
+	teardown();
+}
+
 TEST(tsc_deadline_fires_at_the_deadline_and_clears_it)
 {
 	setup(1);
