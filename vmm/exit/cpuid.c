@@ -23,6 +23,8 @@
 #define C1_EBX_COUNT_SHIFT 16
 #define C1_EBX_APIC_ID_SHIFT 24
 #define C7_ECX_WAITPKG BIT(5)
+#define LEAF4_CACHE_TYPE 0x1fu	  /* SDM 2A table 3-8: 0 = no more caches */
+#define LEAF4_CORES (0x3fu << 26) /* EAX[31:26] */
 #define CR4_OSXSAVE_BIT BIT(18)
 
 static void leaf_1(struct vcpu *v, struct cpuid_regs *r)
@@ -38,6 +40,12 @@ static void leaf_1(struct vcpu *v, struct cpuid_regs *r)
 	r->edx &= ~(u32)C1_EDX_ACPI_THERMAL;
 }
 
+/* Bits of APIC ID that number the VM's vCPUs (IDs 0..n-1): ceil(log2(n)). */
+static u32 id_bits(const struct vm *vm)
+{
+	return vm->nr_vcpus > 1 ? 32 - (u32)__builtin_clz(vm->nr_vcpus - 1) : 0;
+}
+
 /* x2APIC topology (SDM 2A CPUID leaf 0Bh): one thread per core, nr_vcpus cores. */
 static void leaf_topology(struct vcpu *v, u32 sub, struct cpuid_regs *r)
 {
@@ -47,7 +55,7 @@ static void leaf_topology(struct vcpu *v, u32 sub, struct cpuid_regs *r)
 		r->ebx = 1;
 		r->ecx = 0x100;
 	} else if (sub == 1) {
-		r->eax = 32 - (u32)__builtin_clz(v->vm->nr_vcpus | 1);
+		r->eax = id_bits(v->vm);
 		r->ebx = v->vm->nr_vcpus;
 		r->ecx = 0x200 | sub;
 	} else {
@@ -77,8 +85,12 @@ static void filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r)
 	case 0x80000001:
 		r->ecx &= ~(u32)CPUID_80000001_ECX_SVM;
 		break;
-	case 0x80000008: /* AMD: ECX[7:0] = cores - 1 */
-		r->ecx = (r->ecx & ~0xffu) | (v->vm->nr_vcpus - 1);
+	case 4: /* Intel: EAX[31:26] = addressable core IDs in the package - 1 */
+		if (r->eax & LEAF4_CACHE_TYPE)
+			r->eax = (r->eax & ~LEAF4_CORES) | (((1u << id_bits(v->vm)) - 1) << 26);
+		break;
+	case 0x80000008: /* AMD: ECX[7:0] = cores - 1, ECX[15:12] = their APIC ID bits */
+		r->ecx = (r->ecx & ~0xf0ffu) | id_bits(v->vm) << 12 | (v->vm->nr_vcpus - 1);
 		break;
 	case 0x8000000a: /* SVM features: no nested virtualization */
 	case 0x8000001e:
