@@ -1,5 +1,5 @@
 # Freestanding test guests: multiboot kernels that print PASS/FAIL on COM1 and exit through the test device.
-GUESTS := cpuid msr portio mmio timer pagefault triplefault escape spin exitcost ramcheck usermmio
+GUESTS := cpuid msr portio mmio timer pagefault triplefault escape spin exitcost ramcheck usermmio fwcfg
 # the virtio test guests also link the small virtio-pci driver
 VPCI_GUESTS := badring badgpu blkdrop
 GUEST_CFLAGS := -std=gnu11 -O2 -g -m64 -ffreestanding -fno-builtin -fno-pic -fno-pie -mno-red-zone \

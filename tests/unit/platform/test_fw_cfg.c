@@ -7,7 +7,7 @@
  */
 #include <keel/fw_cfg.h>
 #include <keel/vm.h>
-#include "fake_vm.h"
+#include "vmm/fake_vm.h"
 #include "test.h"
 #include <stdlib.h>
 

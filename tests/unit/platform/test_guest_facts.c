@@ -16,7 +16,7 @@
 #include <keel/vcpu_run.h>
 #include <keel/vm.h>
 #include "fake_clock.h"
-#include "fake_vm.h"
+#include "vmm/fake_vm.h"
 #include "test.h"
 #include <stdlib.h>
 
