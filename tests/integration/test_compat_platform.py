@@ -26,9 +26,9 @@ def module(name):
     h = 2166136261
     for b in data:
         h = ((h ^ b) * 16777619) & 0xffffffff
-    d = os.path.join(BUILD, "tests", name)
+    d = os.path.join(BUILD, "tests", "compat_platform_modules")  # Machine empties its own dir
     os.makedirs(d, exist_ok=True)
-    path = os.path.join(d, "fwcfg.mod")
+    path = os.path.join(d, name + ".mod")
     with open(path, "wb") as f:
         f.write(data)
     tag = "0x%x" % rng.getrandbits(32)
@@ -53,7 +53,7 @@ def problems(log, prefix, tag):
     if not re.search(r"%sPASS fwcfg\b" % prefix, log):
         fail = re.search(r"%s(FAIL fwcfg.*)" % prefix, log)
         found.append(fail.group(1) if fail else "no PASS fwcfg")
-    if not re.search(r"%smodule 0: \d+ bytes at [0-9a-f]+, command line '\S*fwcfg\.mod tag-%s'"
+    if not re.search(r"%smodule 0: \d+ bytes at [0-9a-f]+, command line '\S*\.mod tag-%s'"
                      % (prefix, tag), log):
         found.append("the guest did not report module 0 with its command line")
     if not re.search(r"%sRSDP rev \d -> [RX]SDT -> MADT: %d CPUs" % (prefix, CPUS), log):
