@@ -388,12 +388,31 @@ static struct config_vm *vm_get(struct parser *p, const char *name, size_t n)
 	return vm;
 }
 
+/* QEMU's -initrd "FILE ARGS": the file is the first word, the module's command line all of it. */
+static int vm_set_initrd(struct parser *p, struct config_vm *vm, const char *v)
+{
+	char file[CONFIG_PATH_MAX];
+	size_t n = 0;
+
+	while (v[n] && v[n] != ' ' && v[n] != '\t')
+		n++;
+	if (strlen(v) >= CONFIG_PATH_MAX)
+		return fail(p, "vm.%s.initrd: longer than %d characters", vm->name,
+			    CONFIG_PATH_MAX - 1);
+	memcpy(file, v, n);
+	file[n] = 0;
+	strlcpy(vm->initrd_cmdline, v, CONFIG_PATH_MAX);
+	return set_path(p, vm->initrd, "vm initrd", file);
+}
+
 static int vm_set_value(struct parser *p, struct config_vm *vm, const char *field, const char *v)
 {
 	u64 n;
 
 	if (!strcmp(field, "kernel"))
 		return set_path(p, vm->kernel, "vm kernel", v);
+	if (!strcmp(field, "initrd"))
+		return vm_set_initrd(p, vm, v);
 	if (!strcmp(field, "cmdline")) {
 		if (strlen(v) >= CONFIG_PATH_MAX)
 			return fail(p, "vm.%s.cmdline: longer than %d characters", vm->name,
@@ -431,7 +450,7 @@ static int vm_set_value(struct parser *p, struct config_vm *vm, const char *fiel
 	}
 	return fail(
 		p,
-		"unknown key 'vm.%s.%.30s' (VM keys: kernel, cmdline, memory, vcpus, cpu, testdev)",
+		"unknown key 'vm.%s.%.30s' (VM keys: kernel, initrd, cmdline, memory, vcpus, cpu, testdev)",
 		vm->name, field);
 }
 

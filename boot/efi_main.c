@@ -97,6 +97,9 @@ static EFI_STATUS load_modules(EFI_FILE_HANDLE root, struct boot_info *bi)
 
 		format_snprintf(key, sizeof(key), "vm.%s.kernel", c->vms[i].name);
 		st = load_module(root, key, c->vms[i].kernel, bi);
+		format_snprintf(key, sizeof(key), "vm.%s.initrd", c->vms[i].name);
+		if (!EFI_ERROR(st) && c->vms[i].initrd[0])
+			st = load_module(root, key, c->vms[i].initrd, bi);
 	}
 	return st;
 }

@@ -143,25 +143,53 @@ int vm_walk_ram(struct vm *vm, int (*fn)(void *ctx, gpa_t gpa, hpa_t hpa, u64 si
 	return ret;
 }
 
+#define COPY_WRITE BIT(0)
+#define COPY_OWNED BIT(1) /* only the VM's own RAM, all of the range or none of it */
+
+static bool copy_allowed(u32 perms, u32 how)
+{
+	return (!(how & COPY_WRITE) || (perms & PT_W)) &&
+	       (!(how & COPY_OWNED) || (perms & PT_OWNED));
+}
+
+/* Under gpa_lock: is every page of [gpa, gpa + len) mapped as how needs it? */
+static bool range_allowed(struct vm *vm, gpa_t gpa, size_t len, u32 how)
+{
+	if (!len)
+		return true;
+	if (gpa + len < gpa)
+		return false;
+	for (u64 a = ALIGN_DOWN(gpa, PAGE_SIZE); a < gpa + len; a += PAGE_SIZE) {
+		hpa_t pa;
+		u32 perms;
+
+		if (!pt_lookup(&vm->gpa, a, &pa, &perms, NULL) || !copy_allowed(perms, how))
+			return false;
+	}
+	return true;
+}
+
 /* Under the lock for the whole copy: the pages cannot leave the map meanwhile. */
-static int vm_copy(struct vm *vm, gpa_t gpa, void *buf, size_t len, bool write)
+static int vm_copy(struct vm *vm, gpa_t gpa, void *buf, size_t len, u32 how)
 {
 	u8 *b = buf;
 	int ret = 0;
 
 	spin_lock(&vm->gpa_lock);
+	if ((how & COPY_OWNED) && !range_allowed(vm, gpa, len, how))
+		len = 0, ret = -EFAULT;
 	while (len) {
 		size_t n = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
 		hpa_t pa;
 		u32 perms;
 
-		if (!pt_lookup(&vm->gpa, gpa, &pa, &perms, NULL) || (write && !(perms & PT_W))) {
+		if (!pt_lookup(&vm->gpa, gpa, &pa, &perms, NULL) || !copy_allowed(perms, how)) {
 			ret = -EFAULT;
 			break;
 		}
-		if (write && !b)
+		if ((how & COPY_WRITE) && !b)
 			memset(phys_to_virt(pa), 0, n);
-		else if (write)
+		else if (how & COPY_WRITE)
 			memcpy(phys_to_virt(pa), b, n);
 		else
 			memcpy(b, phys_to_virt(pa), n);
@@ -223,15 +251,25 @@ int vm_cmpxchg_entry(struct vm *vm, gpa_t gpa, unsigned int size, u64 old, u64 n
 
 int vm_read(struct vm *vm, gpa_t gpa, void *buf, size_t len)
 {
-	return vm_copy(vm, gpa, buf, len, false);
+	return vm_copy(vm, gpa, buf, len, 0);
 }
 
 int vm_write(struct vm *vm, gpa_t gpa, const void *buf, size_t len)
 {
-	return vm_copy(vm, gpa, (void *)buf, len, true);
+	return vm_copy(vm, gpa, (void *)buf, len, COPY_WRITE);
 }
 
 int vm_zero(struct vm *vm, gpa_t gpa, size_t len)
 {
-	return vm_copy(vm, gpa, NULL, len, true);
+	return vm_copy(vm, gpa, NULL, len, COPY_WRITE);
+}
+
+int vm_read_ram(struct vm *vm, gpa_t gpa, void *buf, size_t len)
+{
+	return vm_copy(vm, gpa, buf, len, COPY_OWNED);
+}
+
+int vm_write_ram(struct vm *vm, gpa_t gpa, const void *buf, size_t len)
+{
+	return vm_copy(vm, gpa, (void *)buf, len, COPY_WRITE | COPY_OWNED);
 }

@@ -8,7 +8,7 @@
 
 #define BOOT_INFO_MAGIC 0x4b45454c424f4f54ULL /* "KEELBOOT" */
 #define BOOT_MAX_REGIONS 512
-#define BOOT_MAX_MODULES (2 + CONFIG_MAX_VMS)
+#define BOOT_MAX_MODULES (2 + 2 * CONFIG_MAX_VMS) /* a kernel and an initrd each */
 
 /* Who owns a range of physical memory. */
 enum mem_type {

@@ -21,6 +21,9 @@ struct config_vm {
 	char name[CONFIG_VM_NAME_MAX];
 	char kernel[CONFIG_PATH_MAX];
 	char cmdline[CONFIG_PATH_MAX];
+	/* initrd = "FILE ARGS": FILE is loaded, the whole text is module 0's command line */
+	char initrd[CONFIG_PATH_MAX]; /* "" = none */
+	char initrd_cmdline[CONFIG_PATH_MAX];
 	u64 memory;
 	u32 vcpus;
 	u32 first_cpu; /* vCPU i runs on physical CPU (first_cpu + i) mod CPU count */

@@ -3,6 +3,7 @@
 #ifndef KEEL_GUEST_H
 #define KEEL_GUEST_H
 
+#include <keel/linux_boot.h>
 #include <keel/vuart.h>
 
 struct vm;
@@ -21,6 +22,7 @@ struct vm;
 #define GUEST_MMIO64_BASE (64 * GiB)
 #define GUEST_MMIO64_SIZE (64 * GiB)
 #define GUEST_RAM_BELOW_4G (3 * GiB)
+#define GUEST_E820_MAX 8
 
 struct guest_config {
 	const char *name;
@@ -34,9 +36,24 @@ struct guest_config {
 
 /* A VM with RAM and the guest platform, not yet loaded; NULL with a message in err. */
 struct vm *guest_create(const struct guest_config *gc, char *err);
-/* Boots a Linux bzImage (64-bit protocol) or a multiboot kernel; the images are in Keel's memory. */
-int guest_load(struct vm *vm, const u8 *kernel, u64 kernel_size, const u8 *initrd, u64 initrd_size,
-	       const char *cmdline, char *err);
+/* What a guest boots, in Keel's memory. */
+struct guest_images {
+	const u8 *kernel;
+	u64 kernel_size;
+	const u8 *initrd; /* NULL: none; a multiboot kernel gets it as module 0 */
+	u64 initrd_size;
+	const char *cmdline;
+	const char *initrd_cmdline; /* module 0's command line (multiboot); NULL: "" */
+};
+
+/* Boots a Linux bzImage (64-bit protocol) or a multiboot kernel. */
+int guest_load(struct vm *vm, const struct guest_images *im, char *err);
+/*
+ * The guest's physical memory map for ram_size bytes of RAM laid out as
+ * guest_create() does (at most GUEST_E820_MAX entries, in address order):
+ * the e820 table Linux gets, the multiboot map and fw_cfg's etc/e820.
+ */
+u32 guest_e820(u64 ram_size, struct e820_entry *e);
 /* Presses the ACPI power button (the guest decides what to do). */
 void guest_power_button(struct vm *vm);
 

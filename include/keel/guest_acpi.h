@@ -50,4 +50,26 @@ struct guest_platform {
  */
 int guest_acpi_build(const struct guest_platform *p, u64 table_gpa, u8 *buf, size_t size);
 
+#define GUEST_ACPI_TABLES 5   /* XSDT, FADT, MCFG, MADT, DSDT */
+#define GUEST_ACPI_POINTERS 5 /* RSDP->XSDT, XSDT->FADT/MCFG/MADT, FADT->DSDT */
+
+/*
+ * What a firmware's table loader needs to move the tables elsewhere (fw_cfg's
+ * etc/table-loader): each table's place in buf, and the fields that hold
+ * table_gpa + an offset in buf. The RSDP is at offset 0, the tables follow
+ * from tables_start on.
+ */
+struct guest_acpi_layout {
+	u32 rsdp_len, tables_start;
+	struct {
+		u32 off, len;
+	} table[GUEST_ACPI_TABLES];
+	struct {
+		u32 off, size;
+	} pointer[GUEST_ACPI_POINTERS];
+};
+
+/* The layout of what guest_acpi_build() wrote to buf for p. */
+void guest_acpi_layout(const struct guest_platform *p, const u8 *buf, struct guest_acpi_layout *l);
+
 #endif

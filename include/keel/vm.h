@@ -125,6 +125,13 @@ int vm_zero(struct vm *vm, gpa_t gpa, size_t len);
  */
 int vm_read_entry(struct vm *vm, gpa_t gpa, unsigned int size, u64 *val);
 int vm_cmpxchg_entry(struct vm *vm, gpa_t gpa, unsigned int size, u64 old, u64 new_val);
+/*
+ * For devices that reach guest memory on the guest's say-so (fw_cfg DMA): only
+ * the VM's own RAM, never a device mapped into it; all of [gpa, gpa + len) or
+ * nothing (-EFAULT). vm_write_ram with buf NULL writes zeroes.
+ */
+int vm_read_ram(struct vm *vm, gpa_t gpa, void *buf, size_t len);
+int vm_write_ram(struct vm *vm, gpa_t gpa, const void *buf, size_t len);
 bool vm_is_ram(struct vm *vm, gpa_t gpa);
 int vm_register_io(struct vm *vm, const struct io_handler *h);
 /* Returns the registered handler (its base and size may be moved later), or NULL. */

@@ -1,5 +1,5 @@
 # Freestanding test guests: multiboot kernels that print PASS/FAIL on COM1 and exit through the test device.
-GUESTS := cpuid msr msrcompat portio mmio timer pagefault triplefault escape spin exitcost ramcheck usermmio
+GUESTS := pagefault triplefault escape spin exitcost ramcheck usermmio
 # the virtio test guests also link the small virtio-pci driver
 VPCI_GUESTS := badring badgpu blkdrop badro
 GUEST_CFLAGS := -std=gnu11 -O2 -g -m64 -ffreestanding -fno-builtin -fno-pic -fno-pie -mno-red-zone \
@@ -16,8 +16,12 @@ $(BUILD)/guests/$(1).elf: $(3)/$(1).c $(GUEST_RUNTIME) $(2) tests/guests/lib/gue
 endef
 $(foreach g,$(GUESTS),$(eval $(call guest_rule,$(g),,tests/guests)))
 $(foreach g,$(VPCI_GUESTS),$(eval $(call guest_rule,$(g),tests/guests/lib/vpci.c tests/guests/lib/vpci.h,tests/guests)))
-# guests that check their CPU state stays their own (XCR0, debug registers, speculation controls)
-CPU_GUESTS := xsetbv debugregs specctrl
+# guests that check the CPU a VM sees: CPUID, MSRs, and that its state stays its own (XCR0,
+# debug registers, speculation controls)
+CPU_GUESTS := cpuid msr msrcompat xsetbv debugregs specctrl
 $(foreach g,$(CPU_GUESTS),$(eval $(call guest_rule,$(g),,tests/guests/cpu)))
-GUEST_ELFS := $(foreach g,$(GUESTS) $(VPCI_GUESTS) $(CPU_GUESTS),$(BUILD)/guests/$(g).elf)
+# guests that check the platform: ports, MMIO, clocks and timers, fw_cfg
+PLATFORM_GUESTS := portio mmio timer fwcfg
+$(foreach g,$(PLATFORM_GUESTS),$(eval $(call guest_rule,$(g),,tests/guests/platform)))
+GUEST_ELFS := $(foreach g,$(GUESTS) $(VPCI_GUESTS) $(CPU_GUESTS) $(PLATFORM_GUESTS),$(BUILD)/guests/$(g).elf)
 guests: $(GUEST_ELFS)

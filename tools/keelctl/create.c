@@ -16,7 +16,9 @@
 #define DEVICE_LINE 320
 
 struct create_opts {
+	/* initrd: --initrd "FILE ARGS", as QEMU's -initrd: FILE is read, all of it is module 0's command line */
 	const char *name, *kernel, *initrd, *cmdline;
+	char initrd_file[PATH_MAX];
 	uint64_t mem;
 	unsigned vcpus;
 	int virtio_console;
@@ -213,6 +215,8 @@ static void stage_and_load(struct ctl *c, const struct create_opts *o, uint64_t 
 	cmd->args[0] = kgpa, cmd->args[1] = im->ksize, cmd->args[2] = igpa,
 	cmd->args[3] = im->isize;
 	strcpy(cmd->text, o->cmdline);
+	if (o->initrd) /* after the kernel's command line and its NUL */
+		strcpy(cmd->text + strlen(o->cmdline) + 1, o->initrd);
 	if (ctl_run(c, cmd)) {
 		char why[KCTL_MSG_MAX];
 
@@ -232,11 +236,14 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 	parse_opts(&o, argc, argv);
 	if (!o.mem || !o.kernel)
 		die("create needs --mem and --kernel\n%s", keelctl_usage);
-	if (strlen(o.cmdline) >= KCTL_TEXT_MAX)
-		die("the command line is longer than %d characters", KCTL_TEXT_MAX - 1);
+	if (strlen(o.cmdline) + (o.initrd ? strlen(o.initrd) + 1 : 0) >= KCTL_TEXT_MAX)
+		die("the command lines are longer than %d characters", KCTL_TEXT_MAX - 1);
 	im.kernel = slurp(o.kernel, &im.ksize);
-	if (o.initrd)
-		im.initrd = slurp(o.initrd, &im.isize);
+	if (o.initrd) {
+		snprintf(o.initrd_file, sizeof(o.initrd_file), "%.*s",
+			 (int)strcspn(o.initrd, " \t"), o.initrd);
+		im.initrd = slurp(o.initrd_file, &im.isize);
+	}
 	/* staged above the first MiB */
 	if (im.ksize + im.isize + MiB > (o.mem < STAGE_TOP ? o.mem : STAGE_TOP))
 		die("%llu MiB of memory is too little for these images",

@@ -12,7 +12,7 @@
 static const char *const state_names[] = { "created", "running", "stopped", "dead", "destroying" };
 
 const char keelctl_usage[] =
-	"usage: keelctl create NAME --mem SIZE --vcpus N --kernel FILE [--initrd FILE] [--cmdline STR]\n"
+	"usage: keelctl create NAME --mem SIZE --vcpus N --kernel FILE [--initrd 'FILE [ARGS]'] [--cmdline STR]\n"
 	"                      [--disk FILE[,ro]]... [--net BRIDGE]... [--console virtio] [--rng]\n"
 	"                      [--gpu [WIDTHxHEIGHT]]\n"
 	"       keelctl start NAME\n"
@@ -26,7 +26,8 @@ const char keelctl_usage[] =
 	"  --disk, --net, --console virtio, --rng and --gpu are virtio devices served by keel-dm, which\n"
 	"  must be running; --console virtio makes the default command line console=ttyS0 console=hvc0;\n"
 	"  --gpu's display prefers 1024x768 unless told (640x480 to 1920x1080); it comes with a virtio\n"
-	"  keyboard and tablet, and keel-vnc serves it over VNC on port 5900 + the VM's id (keelctl info).\n";
+	"  keyboard and tablet, and keel-vnc serves it over VNC on port 5900 + the VM's id (keelctl info).\n"
+	"  A multiboot kernel gets --initrd as module 0, with all of 'FILE ARGS' as its command line.\n";
 
 struct kctl_cmd *new_cmd(enum kctl_op op, const char *name)
 {

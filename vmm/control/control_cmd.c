@@ -132,6 +132,8 @@ static int cmd_load(struct kctl_cmd *c)
 	u64 kp = 0, ip = 0;
 	u8 *k, *rd = NULL;
 	char why[GUEST_ERR_MAX];
+	struct guest_images im;
+	size_t n;
 
 	if (!vm)
 		return err;
@@ -143,10 +145,15 @@ static int cmd_load(struct kctl_cmd *c)
 	k = copy_out(vm, c->args[0], c->args[1], &kp);
 	if (k && c->args[3])
 		rd = copy_out(vm, c->args[2], c->args[3], &ip);
+	/* text: the kernel's command line, a NUL, then module 0's (within text, NUL-ended) */
+	n = strlen(c->text);
+	im = (struct guest_images){ k,	     c->args[1],
+				    rd,	     c->args[3],
+				    c->text, n + 1 < KCTL_TEXT_MAX ? c->text + n + 1 : "" };
 	if (!k || (c->args[3] && !rd))
 		err = fail(c, -ENOMEM,
 			   "cannot read the staged images (outside the VM's RAM, or no memory)");
-	else if (guest_load(vm, k, c->args[1], rd, c->args[3], c->text, why))
+	else if (guest_load(vm, &im, why))
 		err = fail(c, -ENOEXEC, "%s", why);
 	else
 		vm->loaded = true;

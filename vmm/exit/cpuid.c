@@ -140,6 +140,8 @@ static void mask_features(u32 leaf, u32 sub, struct cpuid_regs *r)
 			*reg_of(r, w->reg) &= w->offered | w->spec;
 	}
 }
+#define LEAF4_CACHE_TYPE 0x1fu	  /* SDM 2A table 3-8: 0 = no more caches */
+#define LEAF4_CORES (0x3fu << 26) /* EAX[31:26] */
 
 static void leaf_1(struct vcpu *v, struct cpuid_regs *r)
 {
@@ -179,6 +181,12 @@ static void leaf_xsave(u32 sub, struct cpuid_regs *r)
 		*r = (struct cpuid_regs){ 0, 0, 0, 0 };
 }
 
+/* Bits of APIC ID that number the VM's vCPUs (IDs 0..n-1): ceil(log2(n)). */
+static u32 id_bits(const struct vm *vm)
+{
+	return vm->nr_vcpus > 1 ? 32 - (u32)__builtin_clz(vm->nr_vcpus - 1) : 0;
+}
+
 /* x2APIC topology (SDM 2A CPUID leaf 0Bh): one thread per core, nr_vcpus cores. */
 static void leaf_topology(struct vcpu *v, u32 sub, struct cpuid_regs *r)
 {
@@ -188,7 +196,7 @@ static void leaf_topology(struct vcpu *v, u32 sub, struct cpuid_regs *r)
 		r->ebx = 1;
 		r->ecx = 0x100;
 	} else if (sub == 1) {
-		r->eax = 32 - (u32)__builtin_clz(v->vm->nr_vcpus | 1);
+		r->eax = id_bits(v->vm);
 		r->ebx = v->vm->nr_vcpus;
 		r->ecx = 0x200 | sub;
 	} else {
@@ -209,6 +217,10 @@ static void filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r)
 	case 1:
 		leaf_1(v, r);
 		break;
+	case 4: /* Intel: EAX[31:26] = addressable core IDs in the package - 1 */
+		if (r->eax & LEAF4_CACHE_TYPE)
+			r->eax = (r->eax & ~LEAF4_CORES) | (((1u << id_bits(v->vm)) - 1) << 26);
+		break;
 	case 7:
 		leaf_7(v, sub, r);
 		break;
@@ -223,8 +235,8 @@ static void filter(struct vcpu *v, u32 leaf, u32 sub, struct cpuid_regs *r)
 		if (!(vcpu_guest_insns & GUEST_INSN_RDTSCP))
 			r->edx &= ~(u32)CPUID_80000001_EDX_RDTSCP;
 		break;
-	case CPUID_LEAF_ADDR_SIZES: /* AMD: ECX[7:0] = cores - 1 */
-		r->ecx = (r->ecx & ~0xffu) | (v->vm->nr_vcpus - 1);
+	case CPUID_LEAF_ADDR_SIZES: /* AMD: ECX[7:0] = cores - 1, ECX[15:12] = their APIC ID bits */
+		r->ecx = (r->ecx & ~0xf0ffu) | id_bits(v->vm) << 12 | (v->vm->nr_vcpus - 1);
 		break;
 	}
 }

@@ -29,6 +29,7 @@
 #include <lib/string.h>
 
 #define XSDT_ENTRIES 3 /* FADT, MCFG, MADT */
+BUILD_ASSERT(GUEST_ACPI_POINTERS == 1 + XSDT_ENTRIES + 1, "RSDP, XSDT entries, FADT X_DSDT");
 
 struct xsdt { /* ACPI 6.5 5.2.8 */
 	struct acpi_header h;
@@ -445,4 +446,25 @@ int guest_acpi_build(const struct guest_platform *p, u64 table_gpa, u8 *buf, siz
 	build_xsdt((struct xsdt *)(buf + OFF_XSDT), table_gpa);
 	build_rsdp((struct acpi_rsdp *)(buf + OFF_RSDP), table_gpa);
 	return (int)(dsdt_off + dsdt_len);
+}
+
+void guest_acpi_layout(const struct guest_platform *p, const u8 *buf, struct guest_acpi_layout *l)
+{
+	u32 dsdt_off = (u32)ALIGN_UP((size_t)OFF_MADT + madt_size(p), 16);
+	const struct acpi_header *dsdt = (const void *)(buf + dsdt_off);
+
+	*l = (struct guest_acpi_layout){
+		.rsdp_len = sizeof(struct acpi_rsdp),
+		.tables_start = OFF_XSDT,
+		.table = { { OFF_XSDT, sizeof(struct xsdt) },
+			   { OFF_FADT, sizeof(struct acpi_fadt) },
+			   { OFF_MCFG, sizeof(struct mcfg) },
+			   { OFF_MADT, (u32)madt_size(p) },
+			   { dsdt_off, dsdt->length } },
+		.pointer = { { OFF_RSDP + offsetof(struct acpi_rsdp, xsdt), 8 },
+			     { OFF_XSDT + offsetof(struct xsdt, entry[0]), 8 },
+			     { OFF_XSDT + offsetof(struct xsdt, entry[1]), 8 },
+			     { OFF_XSDT + offsetof(struct xsdt, entry[2]), 8 },
+			     { OFF_FADT + offsetof(struct acpi_fadt, x_dsdt), 8 } },
+	};
 }

@@ -11,6 +11,7 @@
 #include <arch/x86/pc_regs.h>
 #include <arch/x86/tsc.h>
 #include <lib/format.h>
+#include <keel/fw_cfg.h>
 #include <keel/guest.h>
 #include <keel/guest_acpi.h>
 #include <keel/linux_boot.h>
@@ -111,6 +112,8 @@ static int add_acpi(struct vm *vm)
 	if (n > 0)
 		n = vm_write(vm, GUEST_ACPI_BASE, buf, (size_t)n);
 	page_free(buf, GUEST_ACPI_SIZE / PAGE_SIZE);
+	if (n >= 0) /* the same tables, and the same facts, for firmware that asks fw_cfg */
+		n = guest_fw_cfg_attach(vm, &p);
 	return n < 0 ? n : 0;
 }
 
@@ -155,67 +158,52 @@ out_fail:
 	return NULL;
 }
 
-/* The guest's e820 map: low RAM, the BIOS area (ACPI tables inside), RAM, ECAM, RAM above 4 GiB. */
-static u32 guest_e820(struct vm *vm, struct e820_entry *e)
+/*
+ * Linux calibrates the TSC against the PIT or PM timer by polling them,
+ * which needs each port read to take well under 10 us: not so when every
+ * read is a VM exit (nested, above all). Tell it the frequency instead.
+ */
+static int linux_cmdline(char *line, size_t size, const char *cmdline, char *err)
 {
-	u64 low_top = MIN(vm->ram_size, GUEST_RAM_BELOW_4G);
-	u32 n = 0;
+	int n;
 
-	e[n++] = (struct e820_entry){ 0, GUEST_LOW_RAM_END, E820_RAM };
-	e[n++] = (struct e820_entry){ GUEST_LOW_RAM_END, GUEST_ACPI_BASE - GUEST_LOW_RAM_END,
-				      E820_RESERVED };
-	e[n++] = (struct e820_entry){ GUEST_ACPI_BASE, GUEST_ACPI_SIZE, E820_ACPI };
-	e[n++] = (struct e820_entry){ MiB, low_top - MiB, E820_RAM };
-	e[n++] = (struct e820_entry){ GUEST_ECAM_BASE, MiB, E820_RESERVED };
-	if (vm->ram_size > low_top)
-		e[n++] = (struct e820_entry){ 4 * GiB, vm->ram_size - low_top, E820_RAM };
-	return n;
+	if (strstr(cmdline, "tsc_early_khz="))
+		n = format_snprintf(line, size, "%s", cmdline);
+	else
+		n = format_snprintf(line, size, "%s tsc_early_khz=%llu", cmdline,
+				    (unsigned long long)(tsc_hz() / 1000));
+	if (n >= (int)size) {
+		format_snprintf(err, GUEST_ERR_MAX, "command line longer than %u bytes",
+				(u32)size - 32);
+		return -E2BIG;
+	}
+	return 0;
 }
 
-int guest_load(struct vm *vm, const u8 *kernel, u64 kernel_size, const u8 *initrd, u64 initrd_size,
-	       const char *cmdline, char *err)
+int guest_load(struct vm *vm, const struct guest_images *im, char *err)
 {
-	struct e820_entry e820[8];
-	char why[LINUX_ERR_MAX], line[GUEST_CMDLINE_MAX];
+	struct e820_entry e820[GUEST_E820_MAX];
+	char why[LINUX_ERR_MAX], line[GUEST_CMDLINE_MAX], mb[LOADER_ERR_MAX];
 	struct linux_boot lb = {
-		.kernel = kernel,
-		.kernel_size = kernel_size,
-		.initrd = initrd,
-		.initrd_size = initrd_size,
+		.kernel = im->kernel,
+		.kernel_size = im->kernel_size,
+		.initrd = im->initrd,
+		.initrd_size = im->initrd_size,
 		.cmdline = line,
 		.rsdp = GUEST_ACPI_BASE,
 		.e820 = e820,
-		.nr_e820 = guest_e820(vm, e820),
+		.nr_e820 = guest_e820(vm->ram_size, e820),
 		.boot_area = GUEST_BOOT_AREA,
 	};
+	struct multiboot_module mod = { im->initrd, im->initrd_size, im->initrd_cmdline };
 
-	char mb[LOADER_ERR_MAX];
+	if (!linux_check_image(im->kernel, im->kernel_size, why)) {
+		int ret = linux_cmdline(line, sizeof(line), im->cmdline, err);
 
-	if (!linux_check_image(kernel, kernel_size, why)) {
-		/*
-		 * Linux calibrates the TSC against the PIT or PM timer by polling them,
-		 * which needs each port read to take well under 10 us: not so when every
-		 * read is a VM exit (nested, above all). Tell it the frequency instead.
-		 */
-		int n;
-
-		if (strstr(cmdline, "tsc_early_khz="))
-			n = format_snprintf(line, sizeof(line), "%s", cmdline);
-		else
-			n = format_snprintf(line, sizeof(line), "%s tsc_early_khz=%llu", cmdline,
-					    (unsigned long long)(tsc_hz() / 1000));
-		if (n >= (int)sizeof(line)) {
-			format_snprintf(err, GUEST_ERR_MAX, "command line longer than %u bytes",
-					(u32)sizeof(line) - 32);
-			return -E2BIG;
-		}
-		return linux_load(vm, &lb, err);
+		return ret ?: linux_load(vm, &lb, err);
 	}
-	if (initrd) { /* multiboot modules are not supported: say so rather than ignore it */
-		format_snprintf(err, GUEST_ERR_MAX, "%s; an initrd needs a Linux kernel", why);
-		return -ENOEXEC;
-	}
-	if (!multiboot_load(vm, kernel, kernel_size, cmdline, mb))
+	if (!multiboot_load(vm, im->kernel, im->kernel_size, im->cmdline, im->initrd ? &mod : NULL,
+			    mb))
 		return 0;
 	format_snprintf(err, GUEST_ERR_MAX,
 			"neither a Linux bzImage (%s) nor a multiboot kernel (%s)", why, mb);

@@ -2,10 +2,16 @@
 /*
  * Multiboot v1 loader (Multiboot Specification 0.6.96): finds the header in
  * the first 8 KiB, loads by its address fields or by the ELF program
- * headers, writes the information structure and a memory map, and starts
- * the boot CPU in flat 32-bit protected mode with EAX = 0x2BADB002.
+ * headers, places module 0 after the kernel, writes the information
+ * structure and the memory map (the guest's e820 map) and starts the boot
+ * CPU in flat 32-bit protected mode with EAX = 0x2BADB002.
+ *
+ * The information structure and its strings live in one low page:
+ *   0x9000 mb_info   0x9100 command line (to 0x97ff)   0x9800 memory map
+ *   0x9a00 module list   0x9b00 module 0's command line (to 0x9fff)
  */
 #include <lib/format.h>
+#include <keel/guest.h>
 #include <keel/loader.h>
 #include <lib/string.h>
 #include <keel/vm.h>
@@ -17,11 +23,16 @@
 #define MB_FLAG_UNSUPPORTED 0x0000fffc /* video mode etc.; bits 0-1 are fine */
 #define MBI_ADDR 0x9000		       /* information structure, below 640 KiB */
 #define MBI_CMDLINE (MBI_ADDR + 0x100)
+#define MBI_CMDLINE_MAX 0x700
 #define MBI_MMAP (MBI_ADDR + 0x800)
-#define MBI_MEM BIT(0)
+#define MBI_MODS (MBI_ADDR + 0xa00)
+#define MBI_MOD_CMDLINE (MBI_ADDR + 0xb00)
+#define MBI_MOD_CMDLINE_MAX 0x500
+#define MBI_MEM BIT(0) /* Multiboot 0.6.96 3.3: mem_lower/mem_upper valid */
 #define MBI_CMD BIT(2)
+#define MBI_MODS_FLAG BIT(3)
 #define MBI_MMAP_FLAG BIT(6)
-#define LOW_MEM_KB 640
+#define MB_MMAP_ENTRY_SIZE 20 /* the size field counts the rest of the entry */
 #define ELF_PT_LOAD 1
 
 struct mb_header {
@@ -41,6 +52,12 @@ struct mb_mmap {
 	u64 base, len;
 	u32 type;
 } __packed;
+BUILD_ASSERT(sizeof(struct mb_mmap) == MB_MMAP_ENTRY_SIZE + 4, "Multiboot 3.3 mmap");
+BUILD_ASSERT(MBI_MMAP + GUEST_E820_MAX * sizeof(struct mb_mmap) <= MBI_MODS, "the layout above");
+
+struct mb_mod { /* Multiboot 0.6.96 3.3, mods_addr */
+	u32 mod_start, mod_end, string, reserved;
+};
 
 static int bad(char *err, const char *msg)
 {
@@ -62,7 +79,7 @@ static const struct mb_header *find_header(const u8 *img, u64 size, u64 *off)
 }
 
 static int load_by_header(struct vm *vm, const u8 *img, u64 size, const struct mb_header *h,
-			  u64 hoff, u32 *entry, char *err)
+			  u64 hoff, u32 *entry, u64 *kend, char *err)
 {
 	u64 start = hoff - (u64)(h->header_addr - h->load_addr);
 	u64 end = h->load_end_addr ? h->load_end_addr - h->load_addr + start : size;
@@ -79,11 +96,12 @@ static int load_by_header(struct vm *vm, const u8 *img, u64 size, const struct m
 		if (!vm_is_ram(vm, a))
 			return bad(err, "multiboot bss does not fit in the VM's RAM");
 	*entry = h->entry_addr;
+	*kend = MAX((u64)h->load_addr + (end - start), bss_end);
 	return 0;
 }
 
 /* ELF32 or ELF64 (System V ABI): copy every PT_LOAD to its physical address. */
-static int load_elf(struct vm *vm, const u8 *img, u64 size, u32 *entry, char *err)
+static int load_elf(struct vm *vm, const u8 *img, u64 size, u32 *entry, u64 *kend, char *err)
 {
 	bool is64 = size > 4 && img[4] == 2;
 	u64 phoff, ent;
@@ -118,27 +136,63 @@ static int load_elf(struct vm *vm, const u8 *img, u64 size, u32 *entry, char *er
 			return bad(err, "ELF segment lies outside the file");
 		if (vm_write(vm, paddr, img + off, filesz))
 			return bad(err, "ELF segment does not fit in the VM's RAM");
+		*kend = MAX(*kend, paddr + memsz);
 	}
 	*entry = (u32)ent;
 	return 0;
 }
 
-static void write_info(struct vm *vm, const char *cmdline)
+/* Module 0 on the first page after the kernel; multiboot addresses are 32 bits. */
+static int place_module(struct vm *vm, const struct multiboot_module *mod, u64 kend,
+			struct mb_mod *m, char *err)
+{
+	u64 start = ALIGN_UP(kend, PAGE_SIZE);
+
+	if (mod->size > BIT(32) || start + mod->size > BIT(32) ||
+	    vm_write(vm, start, mod->data, mod->size))
+		return bad(err, "the module does not fit in the VM's RAM after the kernel");
+	*m = (struct mb_mod){ (u32)start, (u32)(start + mod->size), MBI_MOD_CMDLINE, 0 };
+	return 0;
+}
+
+static void write_string(struct vm *vm, gpa_t gpa, const char *s, size_t max)
+{
+	size_t n = strnlen(s ?: "", max - 1);
+
+	vm_write(vm, gpa, s ?: "", n);
+	vm_zero(vm, gpa + n, 1);
+}
+
+static void write_info(struct vm *vm, const char *cmdline, const struct multiboot_module *mod,
+		       const struct mb_mod *m)
 {
 	struct mb_info mbi = { 0 };
-	struct mb_mmap map[2] = {
-		{ 20, 0, LOW_MEM_KB * KiB, 1 },
-		{ 20, MiB, vm->ram_size - MiB, 1 },
-	};
+	struct e820_entry e820[GUEST_E820_MAX];
+	struct mb_mmap map[GUEST_E820_MAX];
+	u32 n = guest_e820(vm->ram_size, e820);
 
+	/* mem_lower: RAM below 640 KiB; mem_upper: the RAM from 1 MiB to the first hole */
+	for (u32 i = 0; i < n; i++) {
+		map[i] = (struct mb_mmap){ MB_MMAP_ENTRY_SIZE, e820[i].addr, e820[i].size,
+					   e820[i].type };
+		if (e820[i].type == E820_RAM && !e820[i].addr)
+			mbi.mem_lower = (u32)(e820[i].size / KiB);
+		if (e820[i].type == E820_RAM && e820[i].addr == MiB)
+			mbi.mem_upper = (u32)(e820[i].size / KiB);
+	}
 	mbi.flags = MBI_MEM | MBI_CMD | MBI_MMAP_FLAG;
-	mbi.mem_lower = LOW_MEM_KB;
-	mbi.mem_upper = (u32)((vm->ram_size - MiB) / KiB);
 	mbi.cmdline = MBI_CMDLINE;
 	mbi.mmap_addr = MBI_MMAP;
-	mbi.mmap_length = sizeof(map);
-	vm_write(vm, MBI_CMDLINE, cmdline, strnlen(cmdline, 0x6ff) + 1);
-	vm_write(vm, MBI_MMAP, map, sizeof(map));
+	mbi.mmap_length = n * sizeof(map[0]);
+	write_string(vm, MBI_CMDLINE, cmdline, MBI_CMDLINE_MAX);
+	vm_write(vm, MBI_MMAP, map, mbi.mmap_length);
+	if (mod) {
+		mbi.flags |= MBI_MODS_FLAG;
+		mbi.mods_count = 1;
+		mbi.mods_addr = MBI_MODS;
+		vm_write(vm, MBI_MODS, m, sizeof(*m));
+		write_string(vm, MBI_MOD_CMDLINE, mod->cmdline, MBI_MOD_CMDLINE_MAX);
+	}
 	vm_write(vm, MBI_ADDR, &mbi, sizeof(mbi));
 }
 
@@ -159,10 +213,12 @@ static void set_entry_state(struct vcpu *v, u32 entry)
 	v->gpr[RBX] = MBI_ADDR;
 }
 
-int multiboot_load(struct vm *vm, const u8 *img, u64 size, const char *cmdline, char *err)
+int multiboot_load(struct vm *vm, const u8 *img, u64 size, const char *cmdline,
+		   const struct multiboot_module *mod, char *err)
 {
-	u64 hoff;
+	u64 hoff, kend = 0;
 	const struct mb_header *h = find_header(img, size, &hoff);
+	struct mb_mod m = { 0 };
 	u32 entry = 0;
 	int ret;
 
@@ -174,12 +230,14 @@ int multiboot_load(struct vm *vm, const u8 *img, u64 size, const char *cmdline, 
 	if (vm->ram_size < 2 * MiB)
 		return bad(err, "a multiboot VM needs at least 2 MiB of RAM");
 	if (h->flags & MB_FLAG_ADDRESSES)
-		ret = load_by_header(vm, img, size, h, hoff, &entry, err);
+		ret = load_by_header(vm, img, size, h, hoff, &entry, &kend, err);
 	else
-		ret = load_elf(vm, img, size, &entry, err);
+		ret = load_elf(vm, img, size, &entry, &kend, err);
+	if (!ret && mod)
+		ret = place_module(vm, mod, kend, &m, err);
 	if (ret)
 		return ret;
-	write_info(vm, cmdline);
+	write_info(vm, cmdline, mod, &m);
 	set_entry_state(vm->vcpus[0], entry);
 	return 0;
 }

@@ -1,6 +1,6 @@
-# The in-hypervisor virtual platform: local and I/O APICs, 16550, PIT, RTC, the test device.
+# The in-hypervisor virtual platform: local and I/O APICs, 16550, PIT, RTC, fw_cfg, the test device.
 CORE_SRCS += vmm/vdev/vlapic.c vmm/vdev/vioapic.c vmm/vdev/vuart.c vmm/vdev/vpit.c vmm/vdev/vrtc.c \
-	vmm/vdev/testdev.c
+	vmm/vdev/testdev.c vmm/vdev/fw_cfg.c
 # Host tests: each device with a fake VM, clock and page pool (and CLI/STI stepped over).
 VDEV_TEST_FAKES := tests/unit/vmm/fake_vm.c tests/unit/fake_clock.c tests/unit/fake_page_alloc.c \
 	tests/unit/fake_irq_flags.c
@@ -14,3 +14,5 @@ UNIT_TESTS += vrtc
 UNIT_SRCS_vrtc := vmm/vdev/vrtc.c lib/calendar.c $(VDEV_TEST_FAKES)
 UNIT_TESTS += vuart
 UNIT_SRCS_vuart := vmm/vdev/vuart.c tests/unit/fake_log.c lib/format.c $(VDEV_TEST_FAKES)
+UNIT_TESTS += fw_cfg
+UNIT_SRCS_fw_cfg := vmm/vdev/fw_cfg.c lib/strlcpy.c $(VDEV_TEST_FAKES)

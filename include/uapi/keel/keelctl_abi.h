@@ -126,7 +126,10 @@ enum kctl_op {
 	KCTL_OP_NONE,
 	/* name, args[0] memory bytes, args[1] vCPUs -> vm_id, args[2] window offset */
 	KCTL_OP_CREATE,
-	/* name, args[0..1] kernel gpa/size, args[2..3] initrd gpa/size, text = cmdline */
+	/*
+	 * name, args[0..1] kernel gpa/size, args[2..3] initrd gpa/size, text = cmdline,
+	 * then after its NUL the initrd's command line (a multiboot kernel's module 0)
+	 */
 	KCTL_OP_LOAD,
 	KCTL_OP_START, /* name */
 	/* name; flags KCTL_STOP_FORCE: off at once (text: why, if not empty), else the ACPI power button */

@@ -156,6 +156,24 @@ TEST(boot_vms)
 	CHECK_STR(cfg.service_kernel, ""); /* no service VM: only boot VMs */
 }
 
+/* vm.<name>.initrd = FILE ARGS, as QEMU's -initrd: module 0 of a multiboot kernel (issue 18 item 1). */
+TEST(boot_vm_initrd)
+{
+	CHECK_EQ(parse("vm.mb.kernel = guests/fwcfg.elf\n"
+		       "vm.mb.initrd = guests/fwcfg.mod tag=42 x\n"
+		       "vm.plain.kernel = k\n"
+		       "vm.plain.initrd = m\n"),
+		 0);
+	CHECK_STR(cfg.vms[0].initrd, "guests/fwcfg.mod");
+	CHECK_STR(cfg.vms[0].initrd_cmdline, "guests/fwcfg.mod tag=42 x");
+	CHECK_STR(cfg.vms[1].initrd, "m");
+	CHECK_STR(cfg.vms[1].initrd_cmdline, "m");
+	CHECK_EQ(parse("vm.a.kernel = k\n"), 0);
+	CHECK_STR(cfg.vms[0].initrd, ""); /* none unless named */
+	CHECK_EQ(parse("vm.a.kernel = k\nvm.a.initrd =\n"), -22);
+	CHECK(strstr(err, "line 2"));
+}
+
 TEST(boot_vm_errors)
 {
 	CHECK_EQ(parse("vm.a.memory = 16M\n"), -22);

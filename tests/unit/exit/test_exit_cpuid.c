@@ -252,10 +252,32 @@ TEST(x2apic_topology_is_one_thread_per_core)
 		check_regs(guest(2, leaf, 1), (struct cpuid_regs){ 2, 3, 0x201, 2 }, leaf, 1);
 		check_regs(guest(1, leaf, 2), (struct cpuid_regs){ 0, 0, 2, 1 }, leaf, 2);
 	}
+	/* the shift is the fewest bits that number every x2APIC ID: QEMU's, and what Linux sizes by */
 	setup(1);
-	check_regs(guest(0, 0xb, 1), (struct cpuid_regs){ 1, 1, 0x201, 0 }, 0xb, 1);
+	check_regs(guest(0, 0xb, 1), (struct cpuid_regs){ 0, 1, 0x201, 0 }, 0xb, 1);
+	setup(2);
+	CHECK_EQ(guest(1, 0xb, 1).eax, 1);
 	setup(4);
-	CHECK(1u << guest(3, 0xb, 1).eax >= 4); /* the shift covers every x2APIC ID */
+	CHECK_EQ(guest(3, 0xb, 1).eax, 2);
+}
+
+/* Intel leaf 4 EAX[31:26]: core IDs in the package - 1, as many as the x2APIC shift allows. */
+TEST(cache_leaf_counts_the_vms_cores)
+{
+	static const u32 cores[] = { 0, 1, 3, 3 }; /* for 1, 2, 3, 4 vCPUs */
+	struct cpuid_regs host = cpuid_count(4, 0);
+
+	if (!(host.eax & 0x1f))
+		return; /* no leaf 4 on this CPU (AMD): passed through as zeroes */
+	for (u32 n = 1; n <= 4; n++) {
+		struct cpuid_regs got;
+
+		setup(n);
+		got = guest(0, 4, 0);
+		CHECK_EQ(got.eax >> 26, cores[n - 1]);
+		CHECK_EQ(got.eax & 0x03ffffff, host.eax & 0x03ffffff);
+		CHECK_EQ(got.ebx, host.ebx);
+	}
 }
 
 TEST(extended_leaves_hide_svm_and_count_cores)
@@ -270,8 +292,8 @@ TEST(extended_leaves_hide_svm_and_count_cores)
 	CHECK_EQ(r.ecx, ~(u32)(BIT(2) | BIT(3) | BIT(10) | BIT(12) | BIT(13) | BIT(14) | BIT(15) |
 			       BIT(17) | BIT(18) | BIT(19) | BIT(20) | GENMASK(31, 23)));
 	CHECK_EQ(r.edx, ~(u32)(BIT(10) | BIT(18) | BIT(19) | BIT(21) | BIT(28)));
-	r = guest(0, 0x80000008, 0); /* AMD: ECX[7:0] = cores - 1 */
-	CHECK_EQ(r.ecx & 0xff, 2);
+	r = guest(0, 0x80000008, 0); /* AMD: ECX[7:0] = cores - 1, ECX[15:12] their ID bits */
+	CHECK_EQ(r.ecx & 0xf0ff, 2 << 12 | 2);
 	CHECK_EQ(r.edx, 0);
 	check_regs(guest(0, 0x80000007, 0),
 		   (struct cpuid_regs){ ~0u, 0, 0, CPUID_80000007_EDX_INVARIANT_TSC }, 0x80000007,
@@ -284,9 +306,8 @@ TEST(other_leaves_are_the_cpus)
 {
 	static const struct {
 		u32 leaf, sub;
-	} same[] = { { 0, 0 },		{ 2, 0 },	   { 4, 0 },	      { 4, 1 },
-		     { 4, 3 },		{ 0xd, 0 },	   { 0x80000000, 0 }, { 0x80000002, 0 },
-		     { 0x80000003, 0 }, { 0x80000004, 0 }, { 0x80000006, 0 } };
+	} same[] = { { 0, 0 },		{ 2, 0 },	   { 0xd, 0 },	      { 0x80000000, 0 },
+		     { 0x80000002, 0 }, { 0x80000003, 0 }, { 0x80000004, 0 }, { 0x80000006, 0 } };
 
 	setup(2);
 	for (u32 i = 0; i < ARRAY_SIZE(same); i++)

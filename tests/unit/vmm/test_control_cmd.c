@@ -60,11 +60,15 @@ struct vm *guest_create(const struct guest_config *gc, char *err)
 	return &created;
 }
 
-int guest_load(struct vm *vm, const u8 *kernel, u64 kernel_size, const u8 *initrd, u64 initrd_size,
-	       const char *cmdline, char *err)
+static char loaded_cmdline[KCTL_TEXT_MAX], loaded_initrd_cmdline[KCTL_TEXT_MAX];
+static u64 loaded_initrd_size;
+
+int guest_load(struct vm *vm, const struct guest_images *im, char *err)
 {
-	(void)vm, (void)kernel, (void)kernel_size, (void)initrd, (void)initrd_size, (void)cmdline;
-	(void)err;
+	(void)vm, (void)err;
+	strcpy(loaded_cmdline, im->cmdline);
+	strcpy(loaded_initrd_cmdline, im->initrd_cmdline);
+	loaded_initrd_size = im->initrd ? im->initrd_size : 0;
 	return 0;
 }
 
@@ -253,4 +257,30 @@ TEST(info_shows_unknown_msrs_and_ports)
 	CHECK_EQ(r->unknown_msr_reads + r->unknown_ports + r->unknown_msrs_listed, 0);
 	vms[1] = NULL;
 	nr_vms_created = 0;
+}
+
+/* LOAD's text: the kernel's command line, then after its NUL module 0's (issue 18 item 1). */
+TEST(load_passes_the_module_command_line_after_the_kernels)
+{
+	memset(&created, 0, sizeof(created));
+	CHECK_EQ(run(KCTL_OP_CREATE, "mb", 32 * MiB, 1), 0);
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = KCTL_OP_LOAD;
+	strcpy(cmd.name, "mb");
+	cmd.args[0] = 8 * MiB, cmd.args[1] = 4096, cmd.args[2] = 16 * MiB, cmd.args[3] = 100;
+	strcpy(cmd.text, "console=ttyS0");
+	strcpy(cmd.text + strlen("console=ttyS0") + 1, "/mnt/mod.bin tag=7");
+	control_execute(&cmd);
+	CHECK_EQ(cmd.status, 0);
+	CHECK(!strcmp(loaded_cmdline, "console=ttyS0"));
+	CHECK(!strcmp(loaded_initrd_cmdline, "/mnt/mod.bin tag=7"));
+	CHECK_EQ(loaded_initrd_size, 100);
+	/* a command line filling the whole text leaves no room: the module's is empty */
+	created.state = VM_CREATED;
+	memset(cmd.text, 'x', KCTL_TEXT_MAX);
+	cmd.status = 0;
+	control_execute(&cmd);
+	CHECK_EQ(cmd.status, 0);
+	CHECK_EQ(strlen(loaded_cmdline), KCTL_TEXT_MAX - 1);
+	CHECK(!strcmp(loaded_initrd_cmdline, ""));
 }

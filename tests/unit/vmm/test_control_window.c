@@ -304,3 +304,44 @@ TEST(late_keel_dm_meets_a_scratch_page)
 	CHECK(!svc_maps(BAR2 + off + 0x1000, &pa));
 	CHECK(teardown->vm_may_go(&guest));
 }
+
+/*
+ * vm_read_ram/vm_write_ram, what fw_cfg's DMA uses (issue 18 item 2): the guest's own RAM, all
+ * of the range or nothing; a device page mapped into the guest is never touched, where
+ * vm_write would write up to it.
+ */
+TEST(ram_only_copies_reach_nothing_but_the_guests_ram)
+{
+	u8 *ram = aligned_alloc(PAGE_SIZE, 2 * PAGE_SIZE),
+	   *dev = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+	u8 buf[32];
+	struct vm g = { 0 };
+
+	memset(ram, 0x11, 2 * PAGE_SIZE);
+	memset(dev, 0x22, PAGE_SIZE);
+	CHECK_EQ(pt_init(&g.gpa, &npt_format, NULL), 0);
+	CHECK_EQ(vm_map(&g, 0x100000, (hpa_t)(uintptr_t)ram, 2 * PAGE_SIZE, PT_RWX | PT_OWNED), 0);
+	CHECK_EQ(vm_map(&g, 0x102000, (hpa_t)(uintptr_t)dev, PAGE_SIZE, PT_RWX | PT_UC), 0);
+	memset(buf, 0x33, sizeof(buf));
+	CHECK_EQ(vm_write_ram(&g, 0x101ff0, buf, 16), 0); /* within RAM, across its pages */
+	CHECK_EQ(ram[PAGE_SIZE * 2 - 1], 0x33);
+	CHECK_EQ(vm_write_ram(&g, 0x101ff8, buf, 16), -EFAULT); /* into the device page */
+	CHECK_EQ(ram[PAGE_SIZE * 2 - 8], 0x33);			/* unchanged: it was 0x33 */
+	CHECK_EQ(vm_write_ram(&g, 0x101fe0, NULL, 0x40), -EFAULT);
+	CHECK_EQ(ram[PAGE_SIZE * 2 - 0x20], 0x11); /* nothing written, not even the RAM part */
+	CHECK_EQ(vm_read_ram(&g, 0x102000, buf, 4), -EFAULT);
+	CHECK_EQ(vm_write_ram(&g, 0x102000, buf, 4), -EFAULT);
+	CHECK_EQ(vm_write_ram(&g, ~0ULL - 8, buf, 16), -EFAULT); /* wraps */
+	CHECK_EQ(vm_read_ram(&g, 0x101000, buf, 8), 0);
+	CHECK_EQ(buf[0], 0x11);
+	for (u32 i = 0; i < PAGE_SIZE; i++)
+		if (dev[i] != 0x22) {
+			CHECK(!"the device page changed");
+			break;
+		}
+	/* the plain copy writes into the mapped device page: why DMA must not use it */
+	CHECK_EQ(vm_write(&g, 0x101ff8, buf, 16), 0);
+	CHECK_EQ(dev[0], 0x33);
+	free(ram);
+	free(dev);
+}

@@ -4,7 +4,7 @@
  * once on the test device's MMIO page (which the hypervisor must decode and
  * emulate); results, flags and memory must agree.
  */
-#include "lib/guest.h"
+#include "../lib/guest.h"
 #include <lib/string.h>
 
 const char test_name[] = "mmio";

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Test guest: MSRs the platform has work, an unknown MSR raises #GP in the guest. */
-#include "lib/guest.h"
+#include "../lib/guest.h"
 
 const char test_name[] = "msr";
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Test guest: the guest's clocks (TSC, PM timer, LAPIC timer in xAPIC and x2APIC modes, TSC deadline) agree and keep their rates. */
-#include "lib/guest.h"
+#include "../lib/guest.h"
 #include <arch/x86/apic_regs.h>
 
 const char test_name[] = "timer";

@@ -6,7 +6,7 @@
  * holds on bare QEMU too; the few a TCG CPU does not make (reserved-bit #GPs)
  * run under Keel only, and each part says what it checked.
  */
-#include "lib/guest.h"
+#include "../lib/guest.h"
 
 const char test_name[] = "msrcompat";
 

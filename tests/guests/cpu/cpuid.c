@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Test guest: CPUID answers are the host's, filtered, plus Keel's hypervisor leaf. */
-#include "lib/guest.h"
+#include "../lib/guest.h"
 #include <lib/string.h>
 
 const char test_name[] = "cpuid";

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Test guest: port I/O round trips through the hypervisor, every width, and an empty port. */
-#include "lib/guest.h"
+#include "../lib/guest.h"
 
 const char test_name[] = "portio";
 
