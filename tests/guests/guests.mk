@@ -12,7 +12,7 @@ $(BUILD)/guests/$(1).elf: $(3)/$(1).c $(GUEST_RUNTIME) $(2) tests/guests/lib/gue
 	@mkdir -p $$(dir $$@)
 	@echo "  GUEST   $$@"
 	$(Q)$(CC) $(GUEST_CFLAGS) -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
-		-T tests/guests/lib/guest.ld -o $$@ $(3)/$(1).c $(GUEST_RUNTIME) $(filter %.c,$(2))
+		-T tests/guests/lib/guest.ld -o $$@ $(3)/$(1).c $(GUEST_RUNTIME) $(filter %.c %.S,$(2))
 endef
 $(foreach g,$(GUESTS),$(eval $(call guest_rule,$(g),,tests/guests)))
 $(foreach g,$(VPCI_GUESTS),$(eval $(call guest_rule,$(g),tests/guests/lib/vpci.c tests/guests/lib/vpci.h,tests/guests)))
@@ -20,8 +20,10 @@ $(foreach g,$(VPCI_GUESTS),$(eval $(call guest_rule,$(g),tests/guests/lib/vpci.c
 # debug registers, speculation controls)
 CPU_GUESTS := cpuid msr msrcompat xsetbv debugregs specctrl
 $(foreach g,$(CPU_GUESTS),$(eval $(call guest_rule,$(g),,tests/guests/cpu)))
+# real mode and back: its 16-bit code is copied below 1 MiB
+$(eval $(call guest_rule,realmode,tests/guests/cpu/realmode16.S tests/guests/cpu/realmode.h,tests/guests/cpu))
 # guests that check the platform: ports, MMIO, clocks and timers, fw_cfg
 PLATFORM_GUESTS := portio mmio timer fwcfg
 $(foreach g,$(PLATFORM_GUESTS),$(eval $(call guest_rule,$(g),,tests/guests/platform)))
-GUEST_ELFS := $(foreach g,$(GUESTS) $(VPCI_GUESTS) $(CPU_GUESTS) $(PLATFORM_GUESTS),$(BUILD)/guests/$(g).elf)
+GUEST_ELFS := $(foreach g,$(GUESTS) $(VPCI_GUESTS) $(CPU_GUESTS) realmode $(PLATFORM_GUESTS),$(BUILD)/guests/$(g).elf)
 guests: $(GUEST_ELFS)
