@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Test guest (issue 18 item 6): a guest that drops from long mode back to
- * real mode keeps running there. realmode16.S, copied below 1 MiB, leaves
+ * real mode keeps running there. It is linked at 32 KiB (realmode.ld), as
+ * real-mode test kernels are, so its image covers 0x9000, where Keel once
+ * wrote the multiboot information over it. realmode16.S, copied lower, leaves
  * long and protected mode and checks far calls and jumps, INT n, exceptions
  * and IRET through its own IVT, seg * 16 + offset and its wraps, 0x66/0x67,
  * port I/O, memory forms through segments whose bases point at the page
@@ -17,10 +19,11 @@
 const char test_name[] = "realmode";
 
 #define UNREAL_ADDR 0x300000 /* 3 MiB: above 1 MiB, inside a 4 MiB VM */
-#define MB_MAGIC 0x1badb002  /* the first bytes at 1 MiB: lib/entry.S's header */
-#define SEG_DEMO 0x179b8     /* 1234:5678 = 1000:79B8 */
-#define WRAP_HIT 0x20001     /* 2000:FFFF + 2 wraps to 2000:0001 */
-#define WRAP_MISS 0x30001    /* where it would land without the wrap */
+#define MBI_LOW 0x9000	     /* Keel's usual multiboot information page */
+#define A20_MARK 0x0a20cafe  /* at 1 MiB, where FFFF:0010 points with A20 on */
+#define SEG_DEMO 0x29bd9     /* 2345:6789 = 2000:9BD9 */
+#define WRAP_HIT 0x30001     /* 3000:FFFF + 2 wraps to 3000:0001 */
+#define WRAP_MISS 0x40001    /* where it would land without the wrap */
 #define CR0_PE 0x1ULL
 #define CR0_PG 0x80000000ULL
 #define EFER_LME 0x100ULL
@@ -32,7 +35,9 @@ const char test_name[] = "realmode";
 #define PATTERN_LEN 0x300
 
 extern const char rm_start[], rm_end[], rm_enter64[], rm_after_int30[], rm_div[], rm_after_int3[],
-	rm_rdmsr_bad[];
+	rm_rdmsr_bad[], _image_start[], _data_end[], _image_end[];
+extern const u32 rm_low_page[1024];
+extern u32 mb_info; /* lib/entry.S: EBX at entry */
 
 static u8 ram_page[4096] __attribute__((aligned(4096)));
 static u8 ram_page2[4096] __attribute__((aligned(4096)));
@@ -106,6 +111,7 @@ static void run_pass(u32 dev_base, u32 *r)
 	*(volatile u16 *)(u64)WRAP_HIT = 0xa55a;
 	*(volatile u16 *)(u64)WRAP_MISS = 0x5aa5;
 	*(volatile u32 *)(u64)UNREAL_ADDR = 0x12345678;
+	*(volatile u32 *)(u64)0x100000 = A20_MARK;
 	*(volatile u32 *)(u64)(UNREAL_ADDR + 4) = 0;
 	setup_low(dev_base);
 	((void (*)(void))(u64)(RM_BASE + (rm_enter64 - rm_start)))();
@@ -165,9 +171,9 @@ static void check_segments(const u32 *r)
 	CHECK_EQ(res(r, R_SEG_ALIAS), 0xbeef);
 	CHECK_EQ(*(volatile u16 *)(u64)SEG_DEMO, 0xbeef);
 	CHECK_EQ(res(r, R_SEG_WRAP), 0xa55a);
-	CHECK_EQ(res(r, R_A20_HI), MB_MAGIC);
-	CHECK(res(r, R_A20_LO) != MB_MAGIC);
-	gprintf("realmode: 1234:5678 is 1000:79b8, offsets wrap at 64 KiB, "
+	CHECK_EQ(res(r, R_A20_HI), A20_MARK);
+	CHECK(res(r, R_A20_LO) != A20_MARK);
+	gprintf("realmode: 2345:6789 is 2000:9bd9, offsets wrap at 64 KiB, "
 		"ffff:0010 reads %x at 1 MiB (A20 on)\n",
 		res(r, R_A20_HI));
 }
@@ -233,6 +239,24 @@ static void check_mmio(u32 dev_base)
 		on_keel ? "the MMIO page at" : "RAM at", dev_base);
 }
 
+/*
+ * Its image holds the page at 0x9000, where Keel used to write the multiboot
+ * information over it (QEMU writes its memory map and information there, so
+ * this runs under Keel only); the information must lie outside the image.
+ */
+static void check_low_page(void)
+{
+	CHECK_EQ((u64)rm_low_page, MBI_LOW);
+	for (u32 i = 0; i < 1024; i++)
+		if (rm_low_page[i] != MBI_LOW + 4 * i)
+			fail_at(__LINE__, "its page at 0x9000 was overwritten at %x: %x", 4 * i,
+				rm_low_page[i]);
+	CHECK(mb_info >= (u64)_image_end || mb_info + 0x1000 <= (u64)_image_start);
+	gprintf("realmode: loaded at %x-%x across 0x9000, which kept its bytes; the multiboot "
+		"information is at %x\n",
+		(u32)(u64)_image_start, (u32)(u64)_image_end, mb_info);
+}
+
 void test_main(void)
 {
 	u32 a, sig[3], dev;
@@ -240,6 +264,8 @@ void test_main(void)
 	cpuid(0x40000000, 0, &a, &sig[0], &sig[1], &sig[2]);
 	on_keel = sig[0] == 0x6c65654b && sig[1] == 0x6c65654b && sig[2] == 0x6c65654b;
 	dev = on_keel ? (u32)TESTDEV_MMIO : (u32)(u64)ram_page2;
+	if (on_keel)
+		check_low_page();
 	run_pass((u32)(u64)ram_page, res_ram);
 	run_pass(dev, res_dev);
 	gprintf("realmode: back in long mode twice\n");

@@ -4,19 +4,20 @@
 #define TEST_REALMODE_H
 
 /*
- * Below 1 MiB, clear of the multiboot information Keel puts at 0x9000 and
- * of the IVT and BIOS data area below 0x500:
- *   0x6000-0x6fff  real-mode stack     0x7000 data block (struct rm_data)
- *   0x7300         the GDT             0x8000 the code (realmode16.S), < 4 KiB
+ * The guest itself is linked at 32 KiB (realmode.ld), as real-mode test
+ * kernels are, across the page where Keel used to put the multiboot
+ * information. Below it, within DS = SS = 0's 64 KiB:
+ *   0x1000 the code (realmode16.S), < 4 KiB   0x3000 data block (D_* below)   
+ *   0x3300 the GDT                             0x4000-0x6fff real-mode stack
  */
-#define RM_STACK_TOP 0x6ff0
-#define RM_DATA 0x7000
-#define RM_GDT (RM_DATA + 0x300)
-#define RM_BASE 0x8000
+#define RM_BASE 0x1000
 #define RM_CODE_MAX 0x1000
-#define RM_SEG 0x0800	  /* CS in real mode: RM_BASE / 16 */
-#define RM_SEG_ALT 0x07f0 /* the same bytes at offsets 0x100 higher */
+#define RM_SEG 0x0100	  /* CS in real mode: RM_BASE / 16 */
+#define RM_SEG_ALT 0x00f0 /* the same bytes at offsets 0x100 higher */
 #define RM_ALT_DELTA 0x100
+#define RM_DATA 0x3000
+#define RM_GDT (RM_DATA + 0x300)
+#define RM_STACK_TOP 0x6ff0
 
 /* GDT selectors (the first two as in lib/entry.S, whose GDT comes back afterwards) */
 #define SEL_CODE64 0x08

@@ -249,16 +249,16 @@ rm_gp:
 
 /* seg * 16 + offset, 16-bit offsets wrapping at 64 KiB, and the 1 MiB line with A20 on */
 rm_segments:
-	mov	$0x1234, %ax
+	mov	$0x2345, %ax
 	mov	%ax, %ds
-	movw	$0xbeef, 0x5678
-	mov	$0x1000, %ax
+	movw	$0xbeef, 0x6789
+	mov	$0x2000, %ax
 	mov	%ax, %ds
-	mov	0x79b8, %ax
+	mov	0x9bd9, %ax
 	xor	%bx, %bx
 	mov	%bx, %ds
 	movw	%ax, DAT(R_SEG_ALIAS)
-	mov	$0x2000, %ax
+	mov	$0x3000, %ax
 	mov	%ax, %ds
 	mov	$0xffff, %bx
 	mov	2(%bx), %ax		/* offset 0x10001 wraps to 0x0001 */
@@ -405,4 +405,14 @@ rm_unreal:
 	movl	$0x9abcdef0, 4(%esi)
 	ret
 rm_end:
+
+/* realmode.ld puts this page at 0x9000: each dword holds its own address */
+	.section .lowpage, "a"
+	.globl rm_low_page
+rm_low_page:
+	i = 0
+	.rept 1024
+	.long 0x9000 + i
+	i = i + 4
+	.endr
 	.section .note.GNU-stack,"",@progbits
