@@ -6,6 +6,7 @@
 #include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
 #include <keel/dm.h>
+#include <keel/guest_walk.h>
 #include <lib/format.h>
 #include <keel/log.h>
 #include <keel/spec.h>
@@ -42,9 +43,17 @@ void vcpu_inject_gp(struct vcpu *v)
 	vcpu_inject_exception(v, X86_EXC_GP, true, 0);
 }
 
+/* The next instruction's address wraps at the code segment's width (IP, EIP, RIP: SDM vol. 1 3.5). */
 void vcpu_skip(struct vcpu *v, u32 len)
 {
-	vcpu_ops->set_reg(v, VCPU_RIP, vcpu_ops->get_reg(v, VCPU_RIP) + len);
+	u64 rip = vcpu_ops->get_reg(v, VCPU_RIP) + len;
+	enum x86_mode mode = guest_mode(v);
+
+	if (mode == X86_MODE_REAL || mode == X86_MODE_PROT16)
+		rip &= 0xffff;
+	else if (mode == X86_MODE_PROT32)
+		rip &= 0xffffffff;
+	vcpu_ops->set_reg(v, VCPU_RIP, rip);
 }
 
 void vcpu_start_ap(struct vcpu *v, u8 vector)

@@ -13,6 +13,8 @@ extern const struct vcpu_ops svm_ops;
 extern const struct vcpu_ops vmx_ops;
 extern struct pt_format npt_format;
 
+/* VT-x: the first control or EPT feature Keel needs that the CPU lacks, or NULL. */
+const char *vmx_missing(void);
 /* Chooses the backend; false if the CPU has neither extension usable. */
 bool virt_select(void);
 const char *virt_name(void);

@@ -8,11 +8,11 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -m64 -ffreestanding -fno-builtin -fno-pic -fno
 GUEST_RUNTIME := tests/guests/lib/entry.S tests/guests/lib/isr.S tests/guests/lib/guest.c lib/format.c lib/string.c
 # $(1): the guest, $(2): runtime sources beyond GUEST_RUNTIME, $(3): its folder
 define guest_rule
-$(BUILD)/guests/$(1).elf: $(3)/$(1).c $(GUEST_RUNTIME) $(2) tests/guests/lib/guest.h tests/guests/lib/guest.ld
+$(BUILD)/guests/$(1).elf: $(3)/$(1).c $(GUEST_RUNTIME) $(2) tests/guests/lib/guest.h $(or $(GUEST_LDS_$(1)),tests/guests/lib/guest.ld)
 	@mkdir -p $$(dir $$@)
 	@echo "  GUEST   $$@"
 	$(Q)$(CC) $(GUEST_CFLAGS) -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments \
-		-T tests/guests/lib/guest.ld -o $$@ $(3)/$(1).c $(GUEST_RUNTIME) $(filter %.c,$(2))
+		-T $(or $(GUEST_LDS_$(1)),tests/guests/lib/guest.ld) -o $$@ $(3)/$(1).c $(GUEST_RUNTIME) $(filter %.c %.S,$(2))
 endef
 $(foreach g,$(GUESTS),$(eval $(call guest_rule,$(g),,tests/guests)))
 $(foreach g,$(VPCI_GUESTS),$(eval $(call guest_rule,$(g),tests/guests/lib/vpci.c tests/guests/lib/vpci.h,tests/guests)))
@@ -20,8 +20,11 @@ $(foreach g,$(VPCI_GUESTS),$(eval $(call guest_rule,$(g),tests/guests/lib/vpci.c
 # debug registers, speculation controls)
 CPU_GUESTS := cpuid msr msrcompat xsetbv debugregs specctrl
 $(foreach g,$(CPU_GUESTS),$(eval $(call guest_rule,$(g),,tests/guests/cpu)))
+# real mode and back: linked at 32 KiB as real-mode test kernels are; its 16-bit code is copied lower
+GUEST_LDS_realmode := tests/guests/cpu/realmode.ld
+$(eval $(call guest_rule,realmode,tests/guests/cpu/realmode16.S tests/guests/cpu/realmode.h,tests/guests/cpu))
 # guests that check the platform: ports, MMIO, clocks and timers, fw_cfg
 PLATFORM_GUESTS := portio mmio timer fwcfg
 $(foreach g,$(PLATFORM_GUESTS),$(eval $(call guest_rule,$(g),,tests/guests/platform)))
-GUEST_ELFS := $(foreach g,$(GUESTS) $(VPCI_GUESTS) $(CPU_GUESTS) $(PLATFORM_GUESTS),$(BUILD)/guests/$(g).elf)
+GUEST_ELFS := $(foreach g,$(GUESTS) $(VPCI_GUESTS) $(CPU_GUESTS) realmode $(PLATFORM_GUESTS),$(BUILD)/guests/$(g).elf)
 guests: $(GUEST_ELFS)

@@ -23,6 +23,22 @@ GUESTS = [
         r"tsc_adjust: a write moves RDTSC, a TSC write moves it back",
         r"mtrr: cap 508, 8 variable and 11 fixed ranges read back, 6 reserved-bit #GPs",
     ]),
+    ("realmode", "realmode", "", [
+        r"realmode: loaded at 8000-[0-9a-f]+ across 0x9000, which kept its bytes; the multiboot "
+        r"information is at [0-9a-f]+",
+        r"realmode: left long mode: CR0 [0-9a-f]+, EFER [0-9a-f]+ at CS 0100",
+        r"realmode: CPUID and RDMSR exits in real mode resumed at the next instruction",
+        r"realmode: far call, far jump and IRET to 00f0:[0-9a-f]{4} ran there and came back",
+        r"realmode: INT 0x30 through the IVT returned, frame 0100:[0-9a-f]{4}",
+        r"realmode: #DE and #BP through the IVT, IRET back",
+        r"realmode: #GP for an unknown MSR through the IVT, no error code pushed",
+        r"realmode: 2345:6789 is 2000:9bd9, offsets wrap at 64 KiB, ffff:0010 reads a20cafe at "
+        r"1 MiB \(A20 on\)",
+        r"realmode: 0x66 and 0x67 operand and address sizes, 16-bit add carries out",
+        r"realmode: port I/O of 8, 16 and 32 bits: CMOS, PCI [0-9a-f]{4}:[0-9a-f]{4}",
+        r"realmode: 13 memory forms from 16-bit code on the MMIO page at fed40000 match RAM",
+        r"unreal: read 0x12345678 at 3 MiB with a 32-bit offset, wrote 0x9abcdef0 next to it",
+    ]),
 ]
 
 

@@ -6,9 +6,11 @@
  * structure and the memory map (the guest's e820 map) and starts the boot
  * CPU in flat 32-bit protected mode with EAX = 0x2BADB002.
  *
- * The information structure and its strings live in one low page:
- *   0x9000 mb_info   0x9100 command line (to 0x97ff)   0x9800 memory map
- *   0x9a00 module list   0x9b00 module 0's command line (to 0x9fff)
+ * The information structure and its strings live in one page, at 0x9000
+ * unless the kernel or its module lies there (a real-mode test kernel linked
+ * at 32 KiB does), else on the first page after both, as QEMU places it:
+ *   +0x000 mb_info   +0x100 command line (to +0x7ff)   +0x800 memory map
+ *   +0xa00 module list   +0xb00 module 0's command line (to +0xfff)
  */
 #include <lib/format.h>
 #include <keel/guest.h>
@@ -21,12 +23,12 @@
 #define MB_SEARCH 8192
 #define MB_FLAG_ADDRESSES BIT(16)
 #define MB_FLAG_UNSUPPORTED 0x0000fffc /* video mode etc.; bits 0-1 are fine */
-#define MBI_ADDR 0x9000		       /* information structure, below 640 KiB */
-#define MBI_CMDLINE (MBI_ADDR + 0x100)
+#define MBI_ADDR 0x9000		       /* information page, below 640 KiB if free */
+#define MBI_CMDLINE 0x100	       /* offsets in the information page */
 #define MBI_CMDLINE_MAX 0x700
-#define MBI_MMAP (MBI_ADDR + 0x800)
-#define MBI_MODS (MBI_ADDR + 0xa00)
-#define MBI_MOD_CMDLINE (MBI_ADDR + 0xb00)
+#define MBI_MMAP 0x800
+#define MBI_MODS 0xa00
+#define MBI_MOD_CMDLINE 0xb00
 #define MBI_MOD_CMDLINE_MAX 0x500
 #define MBI_MEM BIT(0) /* Multiboot 0.6.96 3.3: mem_lower/mem_upper valid */
 #define MBI_CMD BIT(2)
@@ -78,8 +80,13 @@ static const struct mb_header *find_header(const u8 *img, u64 size, u64 *off)
 	return NULL;
 }
 
+/* Where the kernel lies in guest-physical memory: [start, end), bss included. */
+struct mb_span {
+	u64 start, end;
+};
+
 static int load_by_header(struct vm *vm, const u8 *img, u64 size, const struct mb_header *h,
-			  u64 hoff, u32 *entry, u64 *kend, char *err)
+			  u64 hoff, u32 *entry, struct mb_span *k, char *err)
 {
 	u64 start = hoff - (u64)(h->header_addr - h->load_addr);
 	u64 end = h->load_end_addr ? h->load_end_addr - h->load_addr + start : size;
@@ -96,12 +103,13 @@ static int load_by_header(struct vm *vm, const u8 *img, u64 size, const struct m
 		if (!vm_is_ram(vm, a))
 			return bad(err, "multiboot bss does not fit in the VM's RAM");
 	*entry = h->entry_addr;
-	*kend = MAX((u64)h->load_addr + (end - start), bss_end);
+	*k = (struct mb_span){ h->load_addr, MAX((u64)h->load_addr + (end - start), bss_end) };
 	return 0;
 }
 
 /* ELF32 or ELF64 (System V ABI): copy every PT_LOAD to its physical address. */
-static int load_elf(struct vm *vm, const u8 *img, u64 size, u32 *entry, u64 *kend, char *err)
+static int load_elf(struct vm *vm, const u8 *img, u64 size, u32 *entry, struct mb_span *k,
+		    char *err)
 {
 	bool is64 = size > 4 && img[4] == 2;
 	u64 phoff, ent;
@@ -119,6 +127,7 @@ static int load_elf(struct vm *vm, const u8 *img, u64 size, u32 *entry, u64 *ken
 	phnum = img[is64 ? 56 : 44] | img[is64 ? 57 : 45] << 8;
 	ent = 0;
 	memcpy(&ent, img + 24, is64 ? 8 : 4);
+	*k = (struct mb_span){ ~0ULL, 0 };
 	if (phoff > size || (u64)phnum * phentsize > size - phoff || phentsize < (is64 ? 56u : 32u))
 		return bad(err, "ELF program headers lie outside the file");
 	for (u32 i = 0; i < phnum; i++) {
@@ -136,22 +145,39 @@ static int load_elf(struct vm *vm, const u8 *img, u64 size, u32 *entry, u64 *ken
 			return bad(err, "ELF segment lies outside the file");
 		if (vm_write(vm, paddr, img + off, filesz))
 			return bad(err, "ELF segment does not fit in the VM's RAM");
-		*kend = MAX(*kend, paddr + memsz);
+		k->start = MIN(k->start, paddr);
+		k->end = MAX(k->end, paddr + memsz);
 	}
+	if (k->start > k->end)
+		return bad(err, "ELF file without a loadable segment");
 	*entry = (u32)ent;
 	return 0;
 }
 
-/* Module 0 on the first page after the kernel; multiboot addresses are 32 bits. */
-static int place_module(struct vm *vm, const struct multiboot_module *mod, u64 kend,
+/* Module 0 on the first page after the kernel (k grows over it); multiboot addresses are 32 bits. */
+static int place_module(struct vm *vm, const struct multiboot_module *mod, struct mb_span *k,
 			struct mb_mod *m, char *err)
 {
-	u64 start = ALIGN_UP(kend, PAGE_SIZE);
+	u64 start = ALIGN_UP(k->end, PAGE_SIZE);
 
 	if (mod->size > BIT(32) || start + mod->size > BIT(32) ||
 	    vm_write(vm, start, mod->data, mod->size))
 		return bad(err, "the module does not fit in the VM's RAM after the kernel");
-	*m = (struct mb_mod){ (u32)start, (u32)(start + mod->size), MBI_MOD_CMDLINE, 0 };
+	*m = (struct mb_mod){ (u32)start, (u32)(start + mod->size), 0, 0 };
+	k->end = start + mod->size;
+	return 0;
+}
+
+/* The information page: MBI_ADDR if the kernel and module leave it free, else the page after them. */
+static int place_info(struct vm *vm, const struct mb_span *k, gpa_t *mbi, char *err)
+{
+	*mbi = MBI_ADDR;
+	if (MBI_ADDR + PAGE_SIZE <= k->start || MBI_ADDR >= k->end)
+		return 0;
+	*mbi = ALIGN_UP(k->end, PAGE_SIZE);
+	if (*mbi + PAGE_SIZE > BIT(32) || !vm_is_ram(vm, *mbi) ||
+	    !vm_is_ram(vm, *mbi + PAGE_SIZE - 1))
+		return bad(err, "no RAM for the multiboot information after the kernel");
 	return 0;
 }
 
@@ -163,8 +189,8 @@ static void write_string(struct vm *vm, gpa_t gpa, const char *s, size_t max)
 	vm_zero(vm, gpa + n, 1);
 }
 
-static void write_info(struct vm *vm, const char *cmdline, const struct multiboot_module *mod,
-		       const struct mb_mod *m)
+static void write_info(struct vm *vm, gpa_t at, const char *cmdline,
+		       const struct multiboot_module *mod, const struct mb_mod *m)
 {
 	struct mb_info mbi = { 0 };
 	struct e820_entry e820[GUEST_E820_MAX];
@@ -181,22 +207,25 @@ static void write_info(struct vm *vm, const char *cmdline, const struct multiboo
 			mbi.mem_upper = (u32)(e820[i].size / KiB);
 	}
 	mbi.flags = MBI_MEM | MBI_CMD | MBI_MMAP_FLAG;
-	mbi.cmdline = MBI_CMDLINE;
-	mbi.mmap_addr = MBI_MMAP;
+	mbi.cmdline = (u32)(at + MBI_CMDLINE);
+	mbi.mmap_addr = (u32)(at + MBI_MMAP);
 	mbi.mmap_length = n * sizeof(map[0]);
-	write_string(vm, MBI_CMDLINE, cmdline, MBI_CMDLINE_MAX);
-	vm_write(vm, MBI_MMAP, map, mbi.mmap_length);
+	write_string(vm, at + MBI_CMDLINE, cmdline, MBI_CMDLINE_MAX);
+	vm_write(vm, at + MBI_MMAP, map, mbi.mmap_length);
 	if (mod) {
+		struct mb_mod mm = *m;
+
+		mm.string = (u32)(at + MBI_MOD_CMDLINE);
 		mbi.flags |= MBI_MODS_FLAG;
 		mbi.mods_count = 1;
-		mbi.mods_addr = MBI_MODS;
-		vm_write(vm, MBI_MODS, m, sizeof(*m));
-		write_string(vm, MBI_MOD_CMDLINE, mod->cmdline, MBI_MOD_CMDLINE_MAX);
+		mbi.mods_addr = (u32)(at + MBI_MODS);
+		vm_write(vm, at + MBI_MODS, &mm, sizeof(mm));
+		write_string(vm, at + MBI_MOD_CMDLINE, mod->cmdline, MBI_MOD_CMDLINE_MAX);
 	}
-	vm_write(vm, MBI_ADDR, &mbi, sizeof(mbi));
+	vm_write(vm, at, &mbi, sizeof(mbi));
 }
 
-static void set_entry_state(struct vcpu *v, u32 entry)
+static void set_entry_state(struct vcpu *v, u32 entry, gpa_t mbi)
 {
 	/* flat 4 GiB segments: code (type 0xB) and data (type 0x3), 32-bit, page granular */
 	struct vcpu_segment code = { 0x08, 0xc9b, 0xffffffff, 0 },
@@ -210,16 +239,18 @@ static void set_entry_state(struct vcpu *v, u32 entry)
 	vcpu_ops->set_reg(v, VCPU_RFLAGS, 0x2);
 	vcpu_ops->set_reg(v, VCPU_RIP, entry);
 	v->gpr[RAX] = MB_BOOT_MAGIC;
-	v->gpr[RBX] = MBI_ADDR;
+	v->gpr[RBX] = mbi;
 }
 
 int multiboot_load(struct vm *vm, const u8 *img, u64 size, const char *cmdline,
 		   const struct multiboot_module *mod, char *err)
 {
-	u64 hoff, kend = 0;
+	u64 hoff;
 	const struct mb_header *h = find_header(img, size, &hoff);
+	struct mb_span k = { 0, 0 };
 	struct mb_mod m = { 0 };
 	u32 entry = 0;
+	gpa_t mbi;
 	int ret;
 
 	if (!h)
@@ -230,14 +261,16 @@ int multiboot_load(struct vm *vm, const u8 *img, u64 size, const char *cmdline,
 	if (vm->ram_size < 2 * MiB)
 		return bad(err, "a multiboot VM needs at least 2 MiB of RAM");
 	if (h->flags & MB_FLAG_ADDRESSES)
-		ret = load_by_header(vm, img, size, h, hoff, &entry, &kend, err);
+		ret = load_by_header(vm, img, size, h, hoff, &entry, &k, err);
 	else
-		ret = load_elf(vm, img, size, &entry, &kend, err);
+		ret = load_elf(vm, img, size, &entry, &k, err);
 	if (!ret && mod)
-		ret = place_module(vm, mod, kend, &m, err);
+		ret = place_module(vm, mod, &k, &m, err);
+	if (!ret)
+		ret = place_info(vm, &k, &mbi, err);
 	if (ret)
 		return ret;
-	write_info(vm, cmdline, mod, &m);
-	set_entry_state(vm->vcpus[0], entry);
+	write_info(vm, mbi, cmdline, mod, &m);
+	set_entry_state(vm->vcpus[0], entry, mbi);
 	return 0;
 }

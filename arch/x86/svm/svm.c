@@ -196,16 +196,24 @@ static void svm_set_seg(struct vcpu *v, enum vcpu_seg s, const struct vcpu_segme
 		st->cpl = (in->attr & SEG_ATTR_DPL) >> SEG_ATTR_DPL_SHIFT; /* APM2 15.5.1 */
 }
 
+/*
+ * EVENTINJ delivers the event as the guest's mode would, but pushes an error
+ * code whenever EV says so (APM2 15.20); in real mode exceptions push none
+ * (SDM vol. 3, 8086 emulation, "Interrupt and Exception Handling": FLAGS,
+ * CS and IP only), so EV stays clear there.
+ */
 static bool svm_inject(struct vcpu *v, const struct vcpu_event *ev)
 {
-	struct vmcb_control *c = &sv(v)->vmcb->control;
+	struct vmcb *vmcb = sv(v)->vmcb;
+	struct vmcb_control *c = &vmcb->control;
+	bool error = ev->has_error && (vmcb->save.cr0 & CR0_PE);
 
 	if (ev->type == EVENT_EXTINT && svm_quirk_virq)
 		return svm_quirk_inject_virq(sv(v), ev->vector);
 	if (c->event_inj & EVENT_VALID)
 		return false;
 	c->event_inj = ev->vector | ((u64)ev->type << EVENT_TYPE_SHIFT) | EVENT_VALID |
-		       (ev->has_error ? EVENT_ERROR_VALID | ((u64)ev->error << 32) : 0);
+		       (error ? EVENT_ERROR_VALID | ((u64)ev->error << 32) : 0);
 	return true;
 }
 

@@ -9,6 +9,7 @@
  */
 #include <arch/x86/cpu.h>
 #include <arch/x86/percpu.h>
+#include <arch/x86/virt.h>
 #include <arch/x86/vmx/vmcs.h>
 #include <arch/x86/vmx/vmx.h>
 #include <lib/format.h>
@@ -109,6 +110,21 @@ static const char *read_caps(struct vmx_caps *k)
 		vcpu_guest_insns &= ~(u32)GUEST_INSN_INVPCID;
 	read_fixed_bits(k);
 	return NULL;
+}
+
+/*
+ * Before VMXON, from the UEFI stub too: the first thing Keel needs that this
+ * CPU's VT-x lacks, or NULL. Unrestricted guest is among them: it runs a
+ * guest's real mode and its switches to and from protected mode natively.
+ */
+const char *vmx_missing(void)
+{
+	struct vmx_caps k;
+	u32 insns = vcpu_guest_insns;
+	const char *missing = read_caps(&k);
+
+	vcpu_guest_insns = insns; /* vmx_cpu_enable decides those */
+	return missing;
 }
 
 static int vmxon(u64 region)

@@ -27,6 +27,7 @@ static struct fake {
 	u8 fault_vector; /* 0: #PF */
 	u32 fault_error;
 	u32 access[8];		/* the access kinds translate saw, in order */
+	u64 last_linear;	/* the last address translate saw */
 	struct x86_fault fault; /* what the emulator reports */
 } fk;
 
@@ -89,6 +90,7 @@ static int f_translate(void *ctx, u64 linear, u32 access, gpa_t *gpa, struct x86
 	if (fk.translates < (int)ARRAY_SIZE(fk.access))
 		fk.access[fk.translates] = access;
 	fk.translates++;
+	fk.last_linear = linear;
 	if (fk.xlate_rc)
 		return fk.xlate_rc;
 	if (fk.fault_page && (linear & ~0xfffULL) == fk.fault_page) {
@@ -652,6 +654,91 @@ TEST(real_mode)
 	CHECK_EQ(EMU(&r, RM, MMIO_BASE, 0x88, 0x87, 0xf8, 0xff), 0);
 	CHECK_EQ(fk.last_gpa, MMIO_BASE);
 	CHECK_EQ(r.rip, 3 + 3 + 4 + 6 + 4); /* from 0 after the wrap */
+}
+
+/*
+ * Real mode with segment caches loaded in protected mode (realmode16.S):
+ * an FS base on the MMIO page, 0x67 SIB addressing, and unreal mode's
+ * 32-bit offsets through a base-0 GS; linear = base + offset, no 20-bit cut.
+ */
+TEST(real_mode_cached_bases_and_unreal_offsets)
+{
+	struct x86_regs r;
+
+	reset(&r);
+	r.seg_base[X86_SEG_FS] = MMIO_BASE;
+	r.gpr[X86_RBX] = 0x10;
+	r.gpr[X86_RSI] = 4;
+	mmio_put(MMIO_BASE + 0x28, 4, 0x55667788);
+	r.rip = 0x100;
+	/* mov ecx, fs:[ebx+esi*4+8] */
+	CHECK_EQ(EMU(&r, RM, MMIO_BASE + 0x28, 0x64, 0x67, 0x66, 0x8b, 0x4c, 0xb3, 0x08), 0);
+	CHECK_EQ((u32)r.gpr[X86_RCX], 0x55667788);
+	CHECK_EQ(r.rip, 0x107);
+	/* mov al, fs:[0x21] */
+	mmio_put(MMIO_BASE + 0x20, 4, 0x89abcdef);
+	CHECK_EQ(EMU(&r, RM, MMIO_BASE + 0x21, 0x64, 0xa0, 0x21, 0x00), 0);
+	CHECK_EQ(r.gpr[X86_RAX] & 0xff, 0xcd);
+	CHECK_EQ(r.gpr[X86_RAX] >> 8, 0x1111111111111111ULL >> 8);
+	/* mov dword gs:[edi+0x2c], 0x0badcafe with GS base 0 and EDI above 1 MiB */
+	r.gpr[X86_RDI] = MMIO_BASE | 0xffffffff00000000ULL; /* bits 63:32 are not an offset */
+	CHECK_EQ(EMU(&r, RM, MMIO_BASE + 0x2c, 0x65, 0x67, 0x66, 0xc7, 0x47, 0x2c, 0xfe, 0xca, 0xad,
+		     0x0b),
+		 0);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x2c, 4), 0x0badcafe);
+	CHECK_EQ(fk.last_gpa, MMIO_BASE + 0x2c);
+	/* 16-bit addressing wraps before the base is added: fs:[bx+si+2] with bx = 0xfffe */
+	r.gpr[X86_RBX] = 0xfffe;
+	r.gpr[X86_RSI] = 0x10;
+	r.gpr[X86_RAX] = 0xa1b2;
+	CHECK_EQ(EMU(&r, RM, MMIO_BASE + 0x10, 0x64, 0x89, 0x40, 0x02), 0);
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x10, 2), 0xa1b2);
+	CHECK_EQ(fk.last_linear, MMIO_BASE + 0x10);
+	/* with 0x67 the same sum does not wrap: fs:[ebx+0x12] is 64 KiB further */
+	CHECK_EQ(EMU(&r, RM, MMIO_BASE + 0x10, 0x64, 0x67, 0x89, 0x43, 0x12), 0);
+	CHECK_EQ(fk.last_linear, MMIO_BASE + 0x10010);
+}
+
+/* REP MOVS and STOS in real mode: 16-bit SI, DI and CX, the upper bits kept, DF backwards. */
+TEST(real_mode_strings)
+{
+	struct x86_regs r;
+	int iterations = 0;
+
+	reset(&r);
+	r.seg_base[X86_SEG_FS] = MMIO_BASE;
+	r.seg_base[X86_SEG_ES] = MMIO_BASE;
+	for (int i = 0; i < 16; i++)
+		mmio_put(MMIO_BASE + 0x100 + i, 1, 0x40 + i);
+	r.gpr[X86_RSI] = 0xabcd0000ULL | 0x100;
+	r.gpr[X86_RDI] = 0x12340000ULL | 0x200;
+	r.gpr[X86_RCX] = 0x77770000ULL | 16;
+	r.rip = 0x40;
+	while (r.rip == 0x40 && iterations++ < 20) /* rep movsb fs:[si], es:[di] */
+		CHECK_EQ(EMU(&r, RM, MMIO_BASE + 0x200, 0x64, 0xf3, 0xa4), 0);
+	CHECK_EQ(iterations, 16);
+	CHECK_EQ(r.rip, 0x43);
+	CHECK_EQ(r.gpr[X86_RSI], 0xabcd0000ULL | 0x110);
+	CHECK_EQ(r.gpr[X86_RDI], 0x12340000ULL | 0x210);
+	CHECK_EQ(r.gpr[X86_RCX], 0x77770000ULL);
+	CHECK_EQ(memcmp(&fk.mmio[0x200], &fk.mmio[0x100], 16), 0);
+	/* backwards from offset 0: SI and DI wrap to 0xfffe within the 64 KiB segment */
+	r.seg_base[X86_SEG_DS] = MMIO_BASE - 0xfffe + 0x300;
+	r.seg_base[X86_SEG_ES] = MMIO_BASE - 0xfffe + 0x400;
+	r.gpr[X86_RSI] = 0xfffe;
+	r.gpr[X86_RDI] = 0xfffe;
+	r.rflags |= X86_RFLAGS_DF;
+	mmio_put(MMIO_BASE + 0x300, 2, 0x5aa5);
+	CHECK_EQ(EMU(&r, RM, MMIO_BASE + 0x400, 0xa5), 0); /* movsw */
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x400, 2), 0x5aa5);
+	CHECK_EQ(r.gpr[X86_RSI], 0xfffc);
+	CHECK_EQ(r.gpr[X86_RDI], 0xfffc);
+	r.gpr[X86_RDI] = 0;
+	r.gpr[X86_RAX] = 0x7a7b;
+	r.seg_base[X86_SEG_ES] = MMIO_BASE + 0x500;
+	CHECK_EQ(EMU(&r, RM, MMIO_BASE + 0x500, 0xab), 0); /* stosw */
+	CHECK_EQ(mmio_get(MMIO_BASE + 0x500, 2), 0x7a7b);
+	CHECK_EQ(r.gpr[X86_RDI], 0xfffe);
 }
 
 /* 32-bit protected mode: bases count, addresses wrap at 4 GiB. */

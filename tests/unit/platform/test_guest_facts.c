@@ -469,3 +469,54 @@ TEST(every_view_names_the_same_cpus_and_ram)
 	}
 	free(mem);
 }
+
+/*
+ * A kernel linked below 1 MiB across the usual information page (a real-mode
+ * test kernel at 32 KiB) keeps every byte: the information and its strings go
+ * to the first page after the kernel and its module, and EBX says where.
+ */
+TEST(multiboot_information_never_overwrites_the_kernel)
+{
+	static u32 image[0x3000 / 4];
+	static const u8 module[100] = { 7 };
+	struct multiboot_module mod = { module, sizeof(module), "low.mod" };
+	char err[LOADER_ERR_MAX];
+	u32 *mbi, *m;
+	u64 at;
+
+	mem = calloc(1, BACKED);
+	fake_vm_reset(1);
+	fake_vm.ram_size = 32 * MiB;
+	for (u32 i = 8; i < ARRAY_SIZE(image); i++)
+		image[i] = 0x90909090 ^ i;
+	image[0] = 0x1badb002;
+	image[1] = 0x00010002; /* memory info, address fields */
+	image[2] = -(image[0] + image[1]);
+	image[3] = image[4] = 0x8000; /* header_addr, load_addr: 0x8000-0xafff */
+	image[5] = 0;
+	image[6] = 0xb800; /* bss_end */
+	image[7] = 0x8020;
+	CHECK_EQ(multiboot_load(&fake_vm, (u8 *)image, sizeof(image), "low", &mod, err), 0);
+	CHECK(!memcmp(mem + 0x8000, image, sizeof(image)));
+	CHECK(mem[0xb000] == 0); /* its bss */
+	CHECK(!memcmp(mem + 0xc000, module, sizeof(module)));
+	at = fake_vm.vcpus[0]->gpr[RBX];
+	CHECK_EQ(at, 0xd000); /* the page after the module */
+	mbi = (u32 *)(mem + at);
+	CHECK(!strcmp((char *)mem + mbi[4], "low"));
+	CHECK_EQ(mbi[5], 1);
+	m = (u32 *)(mem + mbi[6]);
+	CHECK_EQ(m[0], 0xc000);
+	CHECK(!strcmp((char *)mem + m[2], "low.mod"));
+	CHECK(mbi[4] >= at && mbi[12] >= at && m[2] < at + 0x1000);
+	/* a kernel at 1 MiB leaves the usual page at 0x9000 */
+	memset(mem, 0, BACKED);
+	image[3] = image[4] = 0x100000;
+	image[6] = 0x104000;
+	image[7] = 0x100020;
+	CHECK_EQ(multiboot_load(&fake_vm, (u8 *)image, sizeof(image), "high", NULL, err), 0);
+	CHECK_EQ(fake_vm.vcpus[0]->gpr[RBX], 0x9000);
+	CHECK(!strcmp((char *)mem + ((u32 *)(mem + 0x9000))[4], "high"));
+	fake_vm_free();
+	free(mem);
+}
