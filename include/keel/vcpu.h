@@ -48,6 +48,10 @@ struct vm_exit {
 			u16 port;
 			u8 size;
 			bool in, string, rep;
+			/* string I/O, where the hardware says (else vmm/ decodes the instruction) */
+			u8 addr_size; /* 2, 4 or 8; 0: not said */
+			bool seg_valid;
+			u8 seg; /* enum vcpu_seg of OUTS' source */
 		} io;
 		struct {
 			u32 index;

@@ -78,6 +78,8 @@ static void decode_io(struct vm_exit *e, const struct vmcb *vmcb)
 	e->io.rep = info & IOIO_REP;
 	e->io.size = (u8)((info >> IOIO_SIZE_SHIFT) & 7);
 	e->io.port = (u16)(info >> IOIO_PORT_SHIFT);
+	/* the segment (bits 12:10) only with decode assists: vmm/ reads the prefixes */
+	e->io.addr_size = (info & IOIO_A64) ? 8 : (info & IOIO_A32) ? 4 : (info & IOIO_A16) ? 2 : 0;
 	/* next RIP, always given */
 	e->insn_len = (u32)(vmcb->control.exit_info_2 - vmcb->save.rip);
 }
