@@ -59,6 +59,7 @@ struct vm_exit {
 		struct {
 			gpa_t gpa;
 			bool write, fetch, present;
+			bool vectoring; /* during an event's delivery (IDT, GDT, stack, TSS) */
 		} npf;
 		struct {
 			u8 vector;

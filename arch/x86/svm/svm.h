@@ -15,6 +15,8 @@ struct svm_vcpu {
 	u64 asid_generation;
 	u32 seen_flush_gen; /* the VM's flush_gen at the last entry */
 	bool virq;	    /* an interrupt posted in V_IRQ that the guest has not taken yet */
+	u64 soft_rip;	    /* RIP moved past a re-injected INT n/INT3/INTO, for this entry */
+	u8 soft_len;	    /* by this much (0: none in flight) */
 };
 
 struct svm_vm {

@@ -317,6 +317,7 @@ static void ept_violation(struct vmx_vcpu *x, struct vm_exit *e, u64 q)
 	e->npf.write = q & EPT_QUAL_WRITE;
 	e->npf.fetch = q & EPT_QUAL_FETCH;
 	e->npf.present = q & EPT_QUAL_PERMS;
+	e->npf.vectoring = vmcs_read(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID;
 	nmi_reblock(x, q & EPT_QUAL_NMI_UNBLOCKED);
 }
 
