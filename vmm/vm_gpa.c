@@ -112,8 +112,12 @@ static bool restore_locked(struct vm *vm, gpa_t gpa)
 
 bool vm_restore_page(struct vm *vm, gpa_t gpa)
 {
-	bool done;
+	bool done = false;
 
+	for (u32 i = 0; i < VM_MAX_WITHHELD; i++)
+		done |= READ_ONCE(vm->withheld[i].hpa) != 0;
+	if (!done)
+		return false; /* none withheld: every NPF asks, it need not take the lock */
 	spin_lock(&vm->gpa_lock);
 	done = restore_locked(vm, gpa);
 	spin_unlock(&vm->gpa_lock);
