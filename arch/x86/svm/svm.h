@@ -27,6 +27,9 @@ struct svm_vm {
 extern bool svm_nrip_save;
 int svm_cpu_enable(struct percpu *pc);
 
+/* svm_event.c: EXITINTINFO back into EVENTINJ (APM2 15.7.2), soft events past their instruction */
+void svm_requeue_event(struct vcpu *v, struct svm_vcpu *s, struct vmcb *vmcb);
+
 /* svm_run.c */
 void svm_asid_init(u32 cpu, u32 count);
 void svm_run(struct vcpu *v, struct vm_exit *exit);
