@@ -119,6 +119,7 @@ struct vcpu_event {
 	u8 vector;
 	bool has_error;
 	u32 error;
+	u8 insn_len; /* INT n, INT3, INTO, INT1: their instruction's length (it returns after it) */
 };
 
 /* The MTRRs as the guest programmed them (vmm/exit/mtrr.c): kept and read back, not applied. */

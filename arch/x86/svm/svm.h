@@ -29,6 +29,13 @@ int svm_cpu_enable(struct percpu *pc);
 
 /* svm_event.c: EXITINTINFO back into EVENTINJ (APM2 15.7.2), soft events past their instruction */
 void svm_requeue_event(struct vcpu *v, struct svm_vcpu *s, struct vmcb *vmcb);
+/*
+ * A soft event goes in returning after its instruction of len bytes: RIP
+ * (pushed by CPUs without NRIP save, QEMU, Bochs) and next_rip (pushed by
+ * CPUs with it, APM2 15.20) both move past it; svm_requeue_event moves RIP
+ * back if its delivery is interrupted.
+ */
+void svm_soft_skip(struct svm_vcpu *s, struct vmcb *vmcb, u32 len);
 
 /* svm_run.c */
 void svm_asid_init(u32 cpu, u32 count);

@@ -32,6 +32,13 @@ static u32 soft_len(struct vcpu *v, const struct vmcb *vmcb, u8 vector)
 	return len ? len : guest_insn_len(v, &none, intn, sizeof(intn));
 }
 
+void svm_soft_skip(struct svm_vcpu *s, struct vmcb *vmcb, u32 len)
+{
+	s->soft_len = (u8)len;
+	s->soft_rip = vmcb->save.rip += len;
+	vmcb->control.next_rip = s->soft_rip;
+}
+
 /*
  * EXITINTINFO: an event whose delivery the exit interrupted goes back in
  * (APM2 15.7.2). A soft one returns after its instruction: CPUs with NRIP
@@ -58,9 +65,7 @@ void svm_requeue_event(struct vcpu *v, struct svm_vcpu *s, struct vmcb *vmcb)
 			c->exit_int_info = 0;
 			return;
 		}
-		s->soft_len = (u8)len;
-		s->soft_rip = vmcb->save.rip += len;
-		c->next_rip = s->soft_rip;
+		svm_soft_skip(s, vmcb, len);
 	}
 	c->event_inj = c->exit_int_info;
 	c->exit_int_info = 0;

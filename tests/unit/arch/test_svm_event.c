@@ -160,3 +160,15 @@ TEST(bytes_no_longer_the_instruction_drop_the_event_to_run_it_again)
 	CHECK_EQ(vmcb.control.exit_int_info, 0);
 	CHECK_EQ(vmcb.save.rip, 0x1000);
 }
+
+TEST(an_injected_soft_event_skips_the_length_it_is_given)
+{
+	setup((const u8 *)"\xcc", 1);
+	svm_soft_skip(&sv, &vmcb, 1); /* svm_inject of an INT3 with insn_len 1 */
+	CHECK_EQ(vmcb.save.rip, 0x1001);
+	CHECK_EQ(vmcb.control.next_rip, 0x1001);
+	exit_with(VALID | TYPE(EVENT_EXCEPTION) | X86_EXC_BP); /* its delivery interrupted */
+	CHECK_EQ(vmcb.save.rip, 0x1001); /* back to the INT3, and past it once more */
+	CHECK_EQ(sv.soft_len, 1);
+	CHECK_EQ(decodes, 1);
+}
