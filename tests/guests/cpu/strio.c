@@ -110,20 +110,24 @@ static void fwcfg_stream(void)
 	outw(FW_SEL, KEY_FILE_DIR);
 	for (i = 0; i < n; i++)
 		REF[i] = inb(FW_DATA);
-	memset(BUF, 0x5a, n + 0x100);
+	memset(BUF, 0x5a, 0x2000 + n);
 	outw(FW_SEL, KEY_FILE_DIR);
-	r = rep_insb(FW_DATA, (u64)BUF + 0xff0 - 0x40, n, false); /* from 16 bytes before a page */
+	r = rep_insb(FW_DATA, (u64)BUF + 0xff0 - 0x40, n,
+		     false); /* from 0x50 bytes before a page */
 	CHECK_EQ(r.count, 0);
 	CHECK_EQ(r.ptr, (u64)BUF + 0xff0 - 0x40 + n);
 	CHECK(!memcmp(BUF + 0xff0 - 0x40, REF, n));
 	CHECK_EQ(BUF[0xff0 - 0x41], 0x5a);
 	CHECK_EQ(BUF[0xff0 - 0x40 + n], 0x5a);
+	memset(BUF, 0x5a, 0x2000 + n);
 	outw(FW_SEL, KEY_FILE_DIR);
 	base = 0x2000 - n / 2; /* down, across the page at BUF + 0x2000 */
 	r = rep_insb(FW_DATA, (u64)BUF + base + n - 1, n, true);
 	CHECK_EQ(r.ptr, (u64)BUF + base - 1);
 	for (i = 0; i < n; i++)
 		CHECK_EQ(BUF[base + n - 1 - i], REF[i]);
+	CHECK_EQ(BUF[base - 1], 0x5a);
+	CHECK_EQ(BUF[base + n], 0x5a);
 	gprintf("fwcfg: rep insb of the %u-byte file directory across a page boundary matches inb, "
 		"DF=0 and DF=1\n",
 		n);
