@@ -55,5 +55,7 @@ struct svm_entry_state {
 };
 void svm_quirk_keep_entry(const struct vmcb_save *st, struct svm_entry_state *k);
 void svm_quirk_failed_entry(struct vmcb_save *st, const struct svm_entry_state *k);
+/* Before VMRUN: the guest's CR2 in the CPU, for Bochs, which does not load it. */
+void svm_quirk_load_cr2(const struct vmcb_save *st);
 
 #endif

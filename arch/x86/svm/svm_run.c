@@ -155,6 +155,7 @@ void svm_run(struct vcpu *v, struct vm_exit *exit)
 
 	prepare_entry(v, s, pc->cpu);
 	svm_quirk_keep_entry(&vmcb->save, &entry);
+	svm_quirk_load_cr2(&vmcb->save);
 	__asm__ volatile("clgi; sti" ::: "memory"); /* interrupts wait for the guest's GIF=1 */
 	svm_vmrun(s->vmcb_pa, v->gpr, pc->virt_host_state);
 	__asm__ volatile("cli; stgi" ::: "memory");

@@ -124,10 +124,14 @@ static void check_form(soft_fn fn, u8 vector, u64 cs, const char *what, u32 len)
 
 		seen_rip = seen_cs = 0;
 		next = fn(cases[i][0], cases[i][1], cases[i][2]);
-		CHECK_EQ(trap_count[vector] - before, 1); /* once: not lost, not twice */
-		CHECK_EQ(seen_vector, vector);
-		CHECK_EQ(seen_rip, next);
-		CHECK_EQ(seen_cs, cs);
+		if (trap_count[vector] - before != 1 || seen_vector != vector || seen_rip != next ||
+		    seen_cs != cs) /* once, not lost nor twice, returning after the instruction */
+			fail_at(__LINE__,
+				"%s, case %u: delivered %llu times, last vector %llx rip %llx cs %llx, "
+				"expected rip %llx",
+				what, i, (unsigned long long)(trap_count[vector] - before),
+				(unsigned long long)seen_vector, (unsigned long long)seen_rip,
+				(unsigned long long)seen_cs, (unsigned long long)next);
 	}
 	gprintf("soft: %u-byte %s returned after itself, delivered once with the IDT, GDT and "
 		"stack pages withheld alone and together\n",
