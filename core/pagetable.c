@@ -206,6 +206,30 @@ int pt_unmap(struct page_table *pt, u64 va, u64 size)
 	return update(pt, table_at(pt->root), pt->fmt->levels, va, va + size, 0, 0, false);
 }
 
+int pt_take(struct page_table *pt, u64 va, hpa_t *pa, u32 *perms)
+{
+	const struct pt_format *f = pt->fmt;
+	u64 *table = table_at(pt->root), *e;
+
+	if (!in_range(pt, ALIGN_DOWN(va, PAGE_SIZE), PAGE_SIZE))
+		return -EINVAL;
+	for (u32 level = f->levels; level > 1; level--) {
+		e = &table[index_of(va, level)];
+		if (!f->present(*e))
+			return -ENOENT;
+		if (descend(pt, e, level, &table)) /* a large leaf becomes 512 small ones */
+			return -ENOMEM;
+	}
+	e = &table[index_of(va, 1)];
+	if (!f->present(*e))
+		return -ENOENT;
+	*pa = f->address(*e, 1);
+	*perms = f->perms(*e, 1);
+	*e = 0; /* the page is the caller's now: not released */
+	pt->removed++;
+	return 0;
+}
+
 bool pt_lookup(const struct page_table *pt, u64 va, hpa_t *pa, u32 *perms, u64 *size)
 {
 	const struct pt_format *f = pt->fmt;

@@ -29,7 +29,7 @@ enum exit_action vcpu_kill(struct vcpu *v, const char *fmt, ...)
 
 void vcpu_inject_exception(struct vcpu *v, u8 vector, bool has_error, u32 error)
 {
-	v->pending_exception = (struct vcpu_event){ EVENT_EXCEPTION, vector, has_error, error };
+	v->pending_exception = (struct vcpu_event){ EVENT_EXCEPTION, vector, has_error, error, 0 };
 	v->exception_pending = true;
 }
 
@@ -110,7 +110,7 @@ static void deliver_events(struct vcpu *v)
 		return;
 	}
 	if (v->nmi_pending) {
-		struct vcpu_event nmi = { EVENT_NMI, X86_EXC_NMI, false, 0 };
+		struct vcpu_event nmi = { EVENT_NMI, X86_EXC_NMI, false, 0, 0 };
 
 		if (vcpu_ops->inject(v, &nmi))
 			v->nmi_pending = false;
@@ -118,7 +118,7 @@ static void deliver_events(struct vcpu *v)
 	}
 	vec = vlapic_pending_vector(v->lapic);
 	if (vec >= 0 && vcpu_ops->irq_window(v)) {
-		struct vcpu_event irq = { EVENT_EXTINT, (u8)vec, false, 0 };
+		struct vcpu_event irq = { EVENT_EXTINT, (u8)vec, false, 0, 0 };
 
 		if (vcpu_ops->inject(v, &irq))
 			vlapic_accept(v->lapic, vec);

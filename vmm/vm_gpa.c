@@ -73,6 +73,71 @@ int vm_unmap(struct vm *vm, gpa_t gpa, u64 size)
 	return ret;
 }
 
+int vm_withhold_page(struct vm *vm, gpa_t gpa)
+{
+	struct vm_withheld *w = NULL;
+	u64 removed;
+	int ret = -ENOSPC;
+
+	gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
+	edit_begin(vm, &removed);
+	for (u32 i = 0; i < VM_MAX_WITHHELD && !w; i++)
+		if (!vm->withheld[i].hpa)
+			w = &vm->withheld[i];
+	if (w)
+		ret = pt_take(&vm->gpa, gpa, &w->hpa, &w->perms);
+	if (!ret)
+		w->gpa = gpa;
+	else if (w)
+		w->hpa = 0;
+	edit_end(vm, removed); /* no vCPU uses the old translation after this */
+	return ret;
+}
+
+/* Under gpa_lock: mapping where nothing is removes nothing, so no vCPU need be waited for. */
+static bool restore_locked(struct vm *vm, gpa_t gpa)
+{
+	for (u32 i = 0; i < VM_MAX_WITHHELD; i++) {
+		struct vm_withheld *w = &vm->withheld[i];
+
+		if (!w->hpa || w->gpa != ALIGN_DOWN(gpa, PAGE_SIZE))
+			continue;
+		if (pt_map(&vm->gpa, w->gpa, w->hpa, PAGE_SIZE, w->perms))
+			return false;
+		*w = (struct vm_withheld){ 0, 0, 0 };
+		return true;
+	}
+	return false;
+}
+
+bool vm_restore_page(struct vm *vm, gpa_t gpa)
+{
+	bool done = false;
+
+	for (u32 i = 0; i < VM_MAX_WITHHELD; i++)
+		done |= READ_ONCE(vm->withheld[i].hpa) != 0;
+	if (!done)
+		return false; /* none withheld: every NPF asks, it need not take the lock */
+	spin_lock(&vm->gpa_lock);
+	done = restore_locked(vm, gpa);
+	spin_unlock(&vm->gpa_lock);
+	return done;
+}
+
+void vm_restore_pages(struct vm *vm)
+{
+	for (u32 i = 0; i < VM_MAX_WITHHELD; i++)
+		if (vm->withheld[i].hpa)
+			vm_restore_page(vm, vm->withheld[i].gpa);
+}
+
+/* Under gpa_lock: gpa's translation, a withheld page brought back for it first. */
+static bool lookup_locked(struct vm *vm, gpa_t gpa, hpa_t *pa, u32 *perms)
+{
+	return pt_lookup(&vm->gpa, gpa, pa, perms, NULL) ||
+	       (restore_locked(vm, gpa) && pt_lookup(&vm->gpa, gpa, pa, perms, NULL));
+}
+
 int vm_add_ram(struct vm *vm, gpa_t gpa, u64 size)
 {
 	u64 end = gpa + size;
@@ -119,7 +184,7 @@ bool vm_lookup(struct vm *vm, gpa_t gpa, hpa_t *hpa, u32 *perms)
 	bool found;
 
 	spin_lock(&vm->gpa_lock);
-	found = pt_lookup(&vm->gpa, gpa, hpa, perms, NULL);
+	found = lookup_locked(vm, gpa, hpa, perms);
 	spin_unlock(&vm->gpa_lock);
 	return found;
 }
@@ -163,7 +228,7 @@ static bool range_allowed(struct vm *vm, gpa_t gpa, size_t len, u32 how)
 		hpa_t pa;
 		u32 perms;
 
-		if (!pt_lookup(&vm->gpa, a, &pa, &perms, NULL) || !copy_allowed(perms, how))
+		if (!lookup_locked(vm, a, &pa, &perms) || !copy_allowed(perms, how))
 			return false;
 	}
 	return true;
@@ -183,7 +248,7 @@ static int vm_copy(struct vm *vm, gpa_t gpa, void *buf, size_t len, u32 how)
 		hpa_t pa;
 		u32 perms;
 
-		if (!pt_lookup(&vm->gpa, gpa, &pa, &perms, NULL) || !copy_allowed(perms, how)) {
+		if (!lookup_locked(vm, gpa, &pa, &perms) || !copy_allowed(perms, how)) {
 			ret = -EFAULT;
 			break;
 		}
@@ -213,7 +278,7 @@ static void *entry_locked(struct vm *vm, gpa_t gpa, unsigned int size, bool writ
 	u32 perms;
 
 	if ((size != 4 && size != 8) || (gpa & (size - 1)) ||
-	    !pt_lookup(&vm->gpa, gpa, &pa, &perms, NULL) || (write && !(perms & PT_W)))
+	    !lookup_locked(vm, gpa, &pa, &perms) || (write && !(perms & PT_W)))
 		return NULL;
 	return phys_to_virt(pa);
 }

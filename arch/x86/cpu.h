@@ -191,6 +191,7 @@ static inline void barrier(void)
 #define RFLAGS_RESERVED1 BIT(1) /* always 1 */
 #define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
+#define RFLAGS_DF BIT(10)
 #define RFLAGS_RF BIT(16)
 #define RFLAGS_VM BIT(17)
 #define RFLAGS_AC BIT(18)

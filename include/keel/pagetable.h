@@ -60,6 +60,12 @@ void pt_free_deferred(struct page_table *pt);
  */
 int pt_map(struct page_table *pt, u64 va, hpa_t pa, u64 size, u32 perms);
 int pt_unmap(struct page_table *pt, u64 va, u64 size);
+/*
+ * Takes the 4 KiB page at va out of the table (splitting a large leaf) and
+ * hands it to the caller with its perms, owned or not: nothing is released.
+ * -ENOENT if nothing is mapped there.
+ */
+int pt_take(struct page_table *pt, u64 va, hpa_t *pa, u32 *perms);
 /* Translates va; false if unmapped. *size gets the leaf's page size. */
 bool pt_lookup(const struct page_table *pt, u64 va, hpa_t *pa, u32 *perms, u64 *size);
 /* Calls fn for each leaf in address order (va, pa, size, perms); stops if fn returns nonzero. */

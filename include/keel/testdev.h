@@ -5,8 +5,11 @@
 
 #include <lib/types.h>
 
-#define TESTDEV_EXIT_PORT 0xf4		/* write a status byte: the VM powers off with it */
-#define TESTDEV_SCRATCH_PORT 0xe0	/* 4 ports, read back what was written, any width */
+#define TESTDEV_EXIT_PORT 0xf4	  /* write a status byte: the VM powers off with it */
+#define TESTDEV_SCRATCH_PORT 0xe0 /* 4 ports, read back what was written, any width */
+#define TESTDEV_FLUSH_PORT \
+	0xe4				/* a 4-byte write of a guest-physical address: that RAM page
+					 * leaves the NPT/EPT until its next access (pc-testdev) */
 #define TESTDEV_MMIO_BASE 0xfed40000ULL /* one page of registers that behave like RAM */
 
 struct vm;

@@ -48,6 +48,10 @@ struct vm_exit {
 			u16 port;
 			u8 size;
 			bool in, string, rep;
+			/* string I/O, where the hardware says (else vmm/ decodes the instruction) */
+			u8 addr_size; /* 2, 4 or 8; 0: not said */
+			bool seg_valid;
+			u8 seg; /* enum vcpu_seg of OUTS' source */
 		} io;
 		struct {
 			u32 index;
@@ -55,6 +59,7 @@ struct vm_exit {
 		struct {
 			gpa_t gpa;
 			bool write, fetch, present;
+			bool vectoring; /* during an event's delivery (IDT, GDT, stack, TSS) */
 		} npf;
 		struct {
 			u8 vector;
@@ -114,6 +119,7 @@ struct vcpu_event {
 	u8 vector;
 	bool has_error;
 	u32 error;
+	u8 insn_len; /* INT n, INT3, INTO, INT1: their instruction's length (it returns after it) */
 };
 
 /* The MTRRs as the guest programmed them (vmm/exit/mtrr.c): kept and read back, not applied. */

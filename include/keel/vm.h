@@ -12,6 +12,7 @@
 #define VM_MAX_MMIO 48
 #define VM_NAME_MAX 16
 #define VM_MAX_CLEANUPS 16
+#define VM_MAX_WITHHELD 4 /* RAM pages out of the map at once (the test device's flushes) */
 
 /* Device callbacks return 0, or a negative errno to stop the VM. */
 struct io_handler {
@@ -48,6 +49,12 @@ struct vm {
 	struct spinlock gpa_lock;
 	struct page_table gpa;
 	volatile u32 flush_gen;
+	/* RAM pages taken out of the map until their next access (vm_withhold_page) */
+	struct vm_withheld {
+		gpa_t gpa; /* 0 with hpa 0: a free slot */
+		hpa_t hpa;
+		u32 perms;
+	} withheld[VM_MAX_WITHHELD];
 	bool absent_mmio; /* unmapped non-RAM reads as all-ones (the service VM), else kills */
 	u64 ram_size;	  /* bytes of pool RAM the VM owns */
 	u32 nr_vcpus;
@@ -108,6 +115,17 @@ int vm_add_ram(struct vm *vm, gpa_t gpa, u64 size);
 int vm_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms);
 /* Never RAM the VM owns: that leaves only with the whole VM. */
 int vm_unmap(struct vm *vm, gpa_t gpa, u64 size);
+/*
+ * Takes the RAM page at gpa out of the map, keeping its contents, until the
+ * next access to it by the guest (exit_npf) or by Keel for it (vm_read...):
+ * as QEMU's pc-testdev "flush page" does, so tests see the exits a page the
+ * hypervisor had to bring back causes. -ENOSPC with VM_MAX_WITHHELD out.
+ */
+int vm_withhold_page(struct vm *vm, gpa_t gpa);
+/* Maps a withheld page back: false if gpa is not one. */
+bool vm_restore_page(struct vm *vm, gpa_t gpa);
+/* Every withheld page goes back (teardown: they leave with the map). */
+void vm_restore_pages(struct vm *vm);
 /* Makes every vCPU of vm drop cached guest-physical translations before it runs again. */
 void vm_flush_wait(struct vm *vm);
 /* Calls fn for each run of the VM's own RAM, in address order, until fn returns nonzero. */

@@ -12,3 +12,5 @@ UNIT_TESTS += xsetbv spec
 UNIT_SRCS_xsetbv := vmm/exit/xsetbv.c
 UNIT_SRCS_spec := vmm/exit/spec.c vmm/exit/cpuid.c vmm/exit/msr.c vmm/exit/mtrr.c \
 	tests/unit/fake_log.c lib/format.c
+UNIT_TESTS += exit_io
+UNIT_SRCS_exit_io := vmm/exit/io.c vmm/control/dm_forward.c tests/unit/exit/fake_exit.c lib/format.c

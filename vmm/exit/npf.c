@@ -175,6 +175,13 @@ enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e)
 	size_t n;
 	int ret, fetch;
 
+	if (vm_restore_page(v->vm, gpa))
+		return ACT_RESUME; /* a withheld page (test device): back in, the access runs again */
+	if (e->npf.vectoring)
+		return vcpu_kill(v,
+				 "delivering an event touched guest-physical %llx, not RAM "
+				 "(IDT, GDT, TSS or stack outside its RAM)",
+				 (unsigned long long)gpa);
 	if (!find(v->vm, gpa) && ((!dm_serves(v->vm) && !v->vm->absent_mmio) || e->npf.fetch))
 		return outside(v, e);
 	guest_paging(v, &c.paging);

@@ -38,6 +38,19 @@ static int scratch_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 va
 	return 0;
 }
 
+/*
+ * QEMU's pc-testdev "flush page": the page keeps its contents, but its next
+ * access, by an instruction or by the CPU delivering an event (IDT, stack),
+ * exits to Keel, which maps it back. Anything but RAM is left alone.
+ */
+static int flush_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
+{
+	(void)opaque, (void)port;
+	if (size == 4)
+		vm_withhold_page(v->vm, val);
+	return 0;
+}
+
 static int page_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
 {
 	struct testdev *t = opaque;
@@ -69,6 +82,7 @@ int testdev_attach(struct vm *vm)
 	struct testdev *t = page_alloc_zeroed(2);
 	struct io_handler ex = { TESTDEV_EXIT_PORT, 1, NULL, exit_write, t };
 	struct io_handler sc = { TESTDEV_SCRATCH_PORT, 4, scratch_read, scratch_write, t };
+	struct io_handler fl = { TESTDEV_FLUSH_PORT, 4, NULL, flush_write, t };
 	struct mmio_handler pg = { TESTDEV_MMIO_BASE, PAGE_SIZE, page_read, page_write, t };
 
 	BUILD_ASSERT(sizeof(struct testdev) <= 2 * PAGE_SIZE, "two pages");
@@ -76,7 +90,8 @@ int testdev_attach(struct vm *vm)
 		return -ENOMEM;
 	if (vm_add_cleanup(vm, testdev_free, t))
 		return -ENOSPC;
-	if (vm_register_io(vm, &ex) || vm_register_io(vm, &sc) || !vm_register_mmio(vm, &pg))
+	if (vm_register_io(vm, &ex) || vm_register_io(vm, &sc) || vm_register_io(vm, &fl) ||
+	    !vm_register_mmio(vm, &pg))
 		return -ENOSPC;
 	return 0;
 }

@@ -101,3 +101,16 @@ void svm_quirk_failed_entry(struct vmcb_save *st, const struct svm_entry_state *
 	st->rip = k->rip;
 	st->rflags = k->rflags;
 }
+
+/*
+ * Bochs (2.7 to today) reads the guest's CR2 from the VMCB at VMRUN but
+ * never loads it: the guest runs with the CR2 the host had, and a #PF Keel
+ * injects (guest_raise) arrives with the wrong CR2. Where the CPU loads it
+ * (APM2 15.5.1) this writes what it is about to load; the host does not use
+ * CR2 outside its own #PF handler, and VMRUN does not keep the host's.
+ */
+void svm_quirk_load_cr2(const struct vmcb_save *st)
+{
+	if (read_cr2() != st->cr2)
+		write_cr2(st->cr2);
+}

@@ -207,12 +207,17 @@ static bool svm_inject(struct vcpu *v, const struct vcpu_event *ev)
 	struct vmcb *vmcb = sv(v)->vmcb;
 	struct vmcb_control *c = &vmcb->control;
 	bool error = ev->has_error && (vmcb->save.cr0 & CR0_PE);
+	u64 type = ev->type;
 
 	if (ev->type == EVENT_EXTINT && svm_quirk_virq)
 		return svm_quirk_inject_virq(sv(v), ev->vector);
 	if (c->event_inj & EVENT_VALID)
 		return false;
-	c->event_inj = ev->vector | ((u64)ev->type << EVENT_TYPE_SHIFT) | EVENT_VALID |
+	if (type == EVENT_SOFT_EXCEPTION || type == EVENT_PRIV_SOFT_EXCEPTION)
+		type = EVENT_EXCEPTION; /* APM2 15.20 has no such types: INT3, INTO, INT1 are exceptions */
+	if (type == EVENT_SOFTINT || type != ev->type)
+		svm_soft_skip(sv(v), vmcb, ev->insn_len);
+	c->event_inj = ev->vector | (type << EVENT_TYPE_SHIFT) | EVENT_VALID |
 		       (error ? EVENT_ERROR_VALID | ((u64)ev->error << 32) : 0);
 	return true;
 }

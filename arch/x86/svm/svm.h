@@ -15,6 +15,8 @@ struct svm_vcpu {
 	u64 asid_generation;
 	u32 seen_flush_gen; /* the VM's flush_gen at the last entry */
 	bool virq;	    /* an interrupt posted in V_IRQ that the guest has not taken yet */
+	u64 soft_rip;	    /* RIP moved past a re-injected INT n/INT3/INTO, for this entry */
+	u8 soft_len;	    /* by this much (0: none in flight) */
 };
 
 struct svm_vm {
@@ -24,6 +26,16 @@ struct svm_vm {
 /* svm_cpu.c */
 extern bool svm_nrip_save;
 int svm_cpu_enable(struct percpu *pc);
+
+/* svm_event.c: EXITINTINFO back into EVENTINJ (APM2 15.7.2), soft events past their instruction */
+void svm_requeue_event(struct vcpu *v, struct svm_vcpu *s, struct vmcb *vmcb);
+/*
+ * A soft event goes in returning after its instruction of len bytes: RIP
+ * (pushed by CPUs without NRIP save, QEMU, Bochs) and next_rip (pushed by
+ * CPUs with it, APM2 15.20) both move past it; svm_requeue_event moves RIP
+ * back if its delivery is interrupted.
+ */
+void svm_soft_skip(struct svm_vcpu *s, struct vmcb *vmcb, u32 len);
 
 /* svm_run.c */
 void svm_asid_init(u32 cpu, u32 count);
@@ -43,5 +55,7 @@ struct svm_entry_state {
 };
 void svm_quirk_keep_entry(const struct vmcb_save *st, struct svm_entry_state *k);
 void svm_quirk_failed_entry(struct vmcb_save *st, const struct svm_entry_state *k);
+/* Before VMRUN: the guest's CR2 in the CPU, for Bochs, which does not load it. */
+void svm_quirk_load_cr2(const struct vmcb_save *st);
 
 #endif

@@ -57,17 +57,6 @@ static void prepare_entry(struct vcpu *v, struct svm_vcpu *s, u32 cpu)
 	vmcb->save.rsp = v->gpr[RSP];
 }
 
-/* EXITINTINFO: an event whose delivery the exit interrupted goes back in (APM2 15.7.2). */
-static void requeue_event(struct svm_vcpu *s, struct vmcb_control *c)
-{
-	if (svm_quirk_virq && svm_quirk_requeue(s, c))
-		return;
-	if (!(c->exit_int_info & EVENT_VALID))
-		return;
-	c->event_inj = c->exit_int_info;
-	c->exit_int_info = 0;
-}
-
 static void decode_io(struct vm_exit *e, const struct vmcb *vmcb)
 {
 	u64 info = vmcb->control.exit_info_1;
@@ -78,6 +67,8 @@ static void decode_io(struct vm_exit *e, const struct vmcb *vmcb)
 	e->io.rep = info & IOIO_REP;
 	e->io.size = (u8)((info >> IOIO_SIZE_SHIFT) & 7);
 	e->io.port = (u16)(info >> IOIO_PORT_SHIFT);
+	/* the segment (bits 12:10) only with decode assists: vmm/ reads the prefixes */
+	e->io.addr_size = (info & IOIO_A64) ? 8 : (info & IOIO_A32) ? 4 : (info & IOIO_A16) ? 2 : 0;
 	/* next RIP, always given */
 	e->insn_len = (u32)(vmcb->control.exit_info_2 - vmcb->save.rip);
 }
@@ -160,9 +151,11 @@ void svm_run(struct vcpu *v, struct vm_exit *exit)
 	struct percpu *pc = this_cpu();
 	struct vmcb *vmcb = s->vmcb;
 	struct svm_entry_state entry;
+	bool vectoring;
 
 	prepare_entry(v, s, pc->cpu);
 	svm_quirk_keep_entry(&vmcb->save, &entry);
+	svm_quirk_load_cr2(&vmcb->save);
 	__asm__ volatile("clgi; sti" ::: "memory"); /* interrupts wait for the guest's GIF=1 */
 	svm_vmrun(s->vmcb_pa, v->gpr, pc->virt_host_state);
 	__asm__ volatile("cli; stgi" ::: "memory");
@@ -170,10 +163,13 @@ void svm_run(struct vcpu *v, struct vm_exit *exit)
 	v->gpr[RSP] = vmcb->save.rsp;
 	if ((u32)vmcb->control.exit_code == SVM_EXIT_INVALID)
 		svm_quirk_failed_entry(&vmcb->save, &entry);
-	requeue_event(s, &vmcb->control);
+	vectoring = vmcb->control.exit_int_info & EVENT_VALID;
+	svm_requeue_event(v, s, vmcb);
 	if (vmcb->control.exit_code == SVM_EXIT_VINTR) {
 		vmcb->control.int_ctl &= ~(u64)V_IRQ;
 		vmcb->control.intercept_misc1 &= ~ICPT_VINTR;
 	}
 	normalize(v, vmcb, exit);
+	if (exit->reason == EXIT_NPF)
+		exit->npf.vectoring = vectoring;
 }

@@ -197,6 +197,9 @@ VMCB_AT(save.g_pat, 0x668);
 #define IOIO_STR BIT(2)
 #define IOIO_REP BIT(3)
 #define IOIO_SIZE_SHIFT 4
+#define IOIO_A16 BIT(7) /* address size of a string instruction (not set by QEMU's TCG) */
+#define IOIO_A32 BIT(8)
+#define IOIO_A64 BIT(9)
 #define IOIO_PORT_SHIFT 16
 
 /* NPF exit_info_1: the page-fault error code (APM2 15.25.6) */

@@ -66,6 +66,7 @@
 #define VMCS_IDT_VECTORING_INFO 0x4408
 #define VMCS_IDT_VECTORING_ERROR 0x440a
 #define VMCS_EXIT_INSN_LEN 0x440c
+#define VMCS_EXIT_INSN_INFO 0x440e
 #define VMCS_GUEST_ES_LIMIT 0x4800 /* ES ... TR, GDTR, IDTR: +2 each */
 #define VMCS_GUEST_ES_AR 0x4814	   /* ES ... TR: +2 each */
 #define VMCS_GUEST_INTR_STATE 0x4824
@@ -118,8 +119,9 @@
 #define MSR_VMX_TRUE_PIN 0x48d /* the TRUE_ forms: +0xc from the plain ones (A.3.1-A.5) */
 #define MSR_VMX_TRUE_OFFSET 0xc
 #define VMX_BASIC_REVISION(b) ((u32)(b)&0x7fffffff)
-#define VMX_BASIC_TRUE_CTLS BIT(55) /* A.1 */
-#define VMX_MISC_STORE_LMA BIT(5)   /* A.6: exits save EFER.LMA into "IA-32e mode guest" */
+#define VMX_BASIC_INS_OUTS_INFO BIT(54) /* A.1: instruction information for INS/OUTS exits */
+#define VMX_BASIC_TRUE_CTLS BIT(55)	/* A.1 */
+#define VMX_MISC_STORE_LMA BIT(5)	/* A.6: exits save EFER.LMA into "IA-32e mode guest" */
 #define VMX_MISC_ACTIVITY_HLT BIT(6)
 #define EPT_CAP_EXEC_ONLY BIT(0) /* A.10 */
 #define EPT_CAP_WALK4 BIT(6)
@@ -278,6 +280,9 @@
 #define IO_QUAL_IN BIT(3)
 #define IO_QUAL_STRING BIT(4)
 #define IO_QUAL_REP BIT(5)
+/* VM-exit instruction information for INS/OUTS (SDM 3C 28.2.5, table 28-8) */
+#define IO_INFO_ADDR_SIZE(i) (2u << (((i) >> 7) & 7)) /* 0: 16-bit, 1: 32, 2: 64 */
+#define IO_INFO_SEG(i) (((i) >> 15) & 7)	      /* ES CS SS DS FS GS: enum vcpu_seg order */
 #define IO_QUAL_PORT(q) ((u16)((q) >> 16))
 #define EPT_QUAL_READ BIT(0) /* table 28-7 */
 #define EPT_QUAL_WRITE BIT(1)

@@ -18,8 +18,7 @@
 #define MSR_BITMAP_HIGH 0xc0000000 /* SDM 3C 25.6.9: 0-1fff and c0000000-c0001fff */
 #define MSR_BITMAP_WRITE 0x800	   /* the write half starts 2 KiB in */
 #define IO_BITMAP_PAGES 2
-#define VPID_MAX 4096  /* 64 VMs of 64 vCPUs */
-#define SOFT_INT_LEN 2 /* INT n (CD ib): the length an injected software interrupt skips */
+#define VPID_MAX 4096 /* 64 VMs of 64 vCPUs */
 
 static u64 vpids[VPID_MAX / 64];
 static struct spinlock vpid_lock = SPINLOCK_INIT;
@@ -178,8 +177,9 @@ static bool vmx_inject(struct vcpu *v, const struct vcpu_event *ev)
 		info |= INTR_INFO_ERROR_VALID;
 		vmx_set(x, SLOT_ENTRY_ERROR, ev->has_error ? ev->error & 0xffff : 0);
 	}
-	if (ev->type == EVENT_SOFTINT)
-		vmx_set(x, SLOT_ENTRY_LEN, SOFT_INT_LEN);
+	if (ev->type == EVENT_SOFTINT || ev->type == EVENT_PRIV_SOFT_EXCEPTION ||
+	    ev->type == EVENT_SOFT_EXCEPTION)
+		vmx_set(x, SLOT_ENTRY_LEN, ev->insn_len); /* SDM 3C 26.6.1.1: pushed RIP + this */
 	vmx_set(x, SLOT_ENTRY_INFO, info);
 	return true;
 }

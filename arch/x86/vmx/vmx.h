@@ -21,7 +21,8 @@ struct vmx_caps {
 	u32 revision;
 	/* the controls every VMCS starts with, as the CPU allows */
 	u32 pin, proc, proc2, exit, entry;
-	bool nmi_window; /* NMI-window exiting (needs virtual NMIs) */
+	bool nmi_window;    /* NMI-window exiting (needs virtual NMIs) */
+	bool ins_outs_info; /* INS/OUTS exits say their address size and segment */
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u64 cr0_mask, cr4_mask; /* guest/host masks: the bits VMX fixes, hidden behind shadows */
 	u64 ept_vpid, misc;

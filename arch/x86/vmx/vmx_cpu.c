@@ -87,6 +87,7 @@ static const char *read_caps(struct vmx_caps *k)
 	};
 
 	k->revision = VMX_BASIC_REVISION(basic);
+	k->ins_outs_info = basic & VMX_BASIC_INS_OUTS_INFO;
 	for (u32 i = 0; i < ARRAY_SIZE(ctls); i++) {
 		const char *missing = adjust(&ctls[i], tc);
 

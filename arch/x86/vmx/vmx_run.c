@@ -301,6 +301,13 @@ static void decode_io(struct vm_exit *e, u64 q)
 	e->io.in = q & IO_QUAL_IN;
 	e->io.string = q & IO_QUAL_STRING;
 	e->io.rep = q & IO_QUAL_REP;
+	if (e->io.string && vmx_caps.ins_outs_info) {
+		u32 info = (u32)vmcs_read(VMCS_EXIT_INSN_INFO);
+
+		e->io.addr_size = (u8)IO_INFO_ADDR_SIZE(info);
+		e->io.seg_valid = !e->io.in; /* INS always writes ES:rDI; the field is undefined */
+		e->io.seg = (u8)IO_INFO_SEG(info);
+	}
 }
 
 static void ept_violation(struct vmx_vcpu *x, struct vm_exit *e, u64 q)
@@ -310,6 +317,7 @@ static void ept_violation(struct vmx_vcpu *x, struct vm_exit *e, u64 q)
 	e->npf.write = q & EPT_QUAL_WRITE;
 	e->npf.fetch = q & EPT_QUAL_FETCH;
 	e->npf.present = q & EPT_QUAL_PERMS;
+	e->npf.vectoring = vmcs_read(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID;
 	nmi_reblock(x, q & EPT_QUAL_NMI_UNBLOCKED);
 }
 

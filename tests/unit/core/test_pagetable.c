@@ -121,6 +121,34 @@ TEST(owned_pages_are_released_once)
 	CHECK_EQ(fake_pages_live, 0);
 }
 
+TEST(take_hands_a_page_over_and_a_map_puts_it_back)
+{
+	hpa_t pa;
+	u32 perms;
+	u64 size, removed;
+
+	setup();
+	CHECK_EQ(pt_map(&pt, 0x200000, 0x1000000, 0x200000, PT_RWX | PT_OWNED), 0);
+	removed = pt.removed;
+	CHECK_EQ(pt_take(&pt, 0x203abc, &pa, &perms), 0); /* splits the 2 MiB leaf */
+	CHECK_EQ(pa, 0x1003000);
+	CHECK_EQ(perms, PT_RWX | PT_OWNED);
+	CHECK_EQ(released, 0); /* the caller has it */
+	CHECK_EQ(pt.removed, removed + 1);
+	CHECK(!pt_lookup(&pt, 0x203000, &pa, NULL, NULL));
+	CHECK(pt_lookup(&pt, 0x204000, &pa, NULL, &size)); /* the rest stays, in 4 KiB pages */
+	CHECK_EQ(pa, 0x1004000);
+	CHECK_EQ(size, 0x1000);
+	CHECK_EQ(pt_take(&pt, 0x203000, &pa, &perms), -ENOENT);
+	CHECK_EQ(pt_take(&pt, 0x600000, &pa, &perms), -ENOENT);
+	CHECK_EQ(pt_map(&pt, 0x203000, 0x1003000, 0x1000, PT_RWX | PT_OWNED), 0);
+	CHECK_EQ(released, 0);
+	CHECK_EQ(pt.removed, removed + 1); /* nothing was there to remove */
+	pt_destroy(&pt);
+	CHECK_EQ(released, 0x200000); /* all of it once, the page taken and put back too */
+	CHECK_EQ(fake_pages_live, 0);
+}
+
 static int count_leaf(void *ctx, u64 va, hpa_t pa, u64 size, u32 perms)
 {
 	u64 *n = ctx;

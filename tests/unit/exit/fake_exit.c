@@ -7,6 +7,7 @@
 #include "test.h"
 
 u64 fake_regs[VCPU_REG_COUNT];
+struct vcpu_segment fake_segs[SEG_IDTR + 1];
 u32 fake_insn_len;
 u8 fake_insn_opcode[2];
 u32 fake_gps, fake_kills;
@@ -32,12 +33,21 @@ static void set_reg(struct vcpu *v, enum vcpu_reg r, u64 val)
 	fake_regs[r] = val;
 }
 
-static const struct vcpu_ops fake_ops = { .name = "fake", .get_reg = get_reg, .set_reg = set_reg };
+static void get_seg(struct vcpu *v, enum vcpu_seg s, struct vcpu_segment *out)
+{
+	(void)v;
+	*out = fake_segs[s];
+}
+
+static const struct vcpu_ops fake_ops = {
+	.name = "fake", .get_reg = get_reg, .set_reg = set_reg, .get_seg = get_seg
+};
 const struct vcpu_ops *vcpu_ops = &fake_ops;
 
 void fake_exit_reset(void)
 {
 	memset(fake_regs, 0, sizeof(fake_regs));
+	memset(fake_segs, 0, sizeof(fake_segs));
 	memset(fake_insn_opcode, 0, sizeof(fake_insn_opcode));
 	fake_insn_len = 2;
 	fake_gps = fake_kills = 0;

@@ -7,11 +7,12 @@
 #include <keel/vcpu_run.h>
 
 extern u64 fake_regs[VCPU_REG_COUNT]; /* the backend's registers (vcpu_ops get_reg, set_reg) */
-extern u32 fake_insn_len;	      /* what guest_insn_len() finds at RIP (0: not the opcode) */
-extern u8 fake_insn_opcode[2];	      /* the opcode the handler looked for */
-extern u32 fake_gps;		      /* #GP injected */
-extern u32 fake_kills;		      /* vcpu_kill() */
-extern u64 fake_skipped;	      /* bytes vcpu_skip() moved RIP by */
+extern struct vcpu_segment fake_segs[SEG_IDTR + 1]; /* and its segments (get_seg) */
+extern u32 fake_insn_len;      /* what guest_insn_len() finds at RIP (0: not the opcode) */
+extern u8 fake_insn_opcode[2]; /* the opcode the handler looked for */
+extern u32 fake_gps;	       /* #GP injected */
+extern u32 fake_kills;	       /* vcpu_kill() */
+extern u64 fake_skipped;       /* bytes vcpu_skip() moved RIP by */
 
 /* The host CPU's CPUID as vmm/ sees it (host_cpuid); NULL: this machine's own. */
 extern struct cpuid_regs (*fake_cpuid)(u32 leaf, u32 subleaf);
