@@ -72,6 +72,7 @@ trip costs under Keel less what the instruction costs under QEMU directly
 import contextlib
 import os
 import re
+import shlex
 import socket
 import statistics
 import sys
@@ -99,16 +100,22 @@ LOWER, HIGHER = "lower is better for Keel", "higher is better for Keel"
 
 # --- the same work on both sides ---
 
-def alternate(keel, direct, runs=RUNS):
-    """keel(i) and direct(i) for i in range(runs), Keel first in even runs and QEMU first in odd
-    ones (so neither side always meets warm caches); returns ([keel's], [direct's])."""
-    k, d = [], []
+def interleave(sides, runs=RUNS):
+    """sides[j](i) for every side j and i in range(runs); run i starts with side i % len(sides)
+    and goes round (with two sides: Keel first in even runs, QEMU first in odd ones), so that no
+    side always goes first or always meets warm caches. Returns one list of results a side."""
+    results = [[] for _ in sides]
     for i in range(runs):
-        for side in ("keel", "direct") if i % 2 == 0 else ("direct", "keel"):
-            if side == "keel":
-                k.append(keel(i))
-            else:
-                d.append(direct(i))
+        for k in range(len(sides)):
+            j = (i + k) % len(sides)
+            results[j].append(sides[j](i))
+    return results
+
+
+def alternate(keel, direct, runs=RUNS):
+    """keel(i) and direct(i) for i in range(runs), alternating which goes first; returns
+    ([keel's], [direct's])."""
+    k, d = interleave((keel, direct), runs)
     return k, d
 
 
@@ -128,8 +135,19 @@ def compare(what, unit, k, d, better, fmt="%.1f"):
         statistics.median(k) / statistics.median(d), better)
 
 
-def runs_note(runs=RUNS):
-    return "median (range) of %d run(s) a side, alternating which side goes first" % runs
+def compare_peer(what, unit, k, p, d, better, fmt="%.1f"):
+    """One report line for a part with the KVM peer: Keel's, KVM L1's and QEMU direct's medians
+    and ranges, then Keel/KVM and Keel/direct of the medians, and which way is better for Keel."""
+    med = statistics.median
+    return "  %s: Keel %s %s, KVM L1 %s %s, QEMU direct %s %s; Keel/KVM %.3f, Keel/direct %.3f; %s" % (
+        what, spread(k, fmt), unit, spread(p, fmt), unit, spread(d, fmt), unit,
+        med(k) / med(p), med(k) / med(d), better)
+
+
+def runs_note(runs=RUNS, sides=2):
+    return "median (range) of %d run(s) a side, %s" % (
+        runs, "alternating which side goes first" if sides == 2 else
+        "the %d sides interleaved, each run starting with the next side" % sides)
 
 
 def service_shell(m):
@@ -239,6 +257,65 @@ def io_bench(direct, ns, disk, out, port, i):
     return IO_MIB / disk_s, IO_MIB / net_s
 
 
+# --- the KVM peer: the same guest under Linux KVM and QEMU as the L1 hypervisor ---
+
+KVM_INITRD = os.path.join(BUILD, "kvm-initrd.img")  # tools/tools.mk: kvm-amd, vhost_net, QEMU, the guests
+KVM_BANNER = r"KVM L1: [^\n]*, /dev/kvm (\w+), npt (\w+), up ([0-9.]+) s"
+L1_PROMPT = r"\n/ # "
+
+
+class KvmL1:
+    """Linux (the service VM's kernel) as the L1 hypervisor in one outer QEMU run, where Keel
+    would be: the same QEMU, TCG mode, CPU model, vCPUs and RAM as Keel's machine for the part,
+    kvm-amd with nested paging, the host's own qemu-system-x86_64. Its guests run in the
+    foreground of its shell with their serial port on its console, so the outer machine's
+    console (self.m) is the guest's while one runs, as a QEMU-direct guest's is."""
+
+    def __init__(self, name, smp, mem="2G", extra=None, timeout=1800):
+        self.m = Machine(name, None, smp=smp, mem=mem, timeout=timeout, extra=extra,
+                         direct=(kernel_path(), KVM_INITRD, "console=ttyS0"))
+
+    def __enter__(self):
+        self.m.__enter__()
+        try:
+            t0 = time.time()
+            found = self.m.expect(KVM_BANNER, timeout=900)
+            self.boot_wall, self.uptime = time.time() - t0, float(found.group(3))
+            check(found.group(1) == b"yes" and found.group(2) == b"Y", "the KVM L1 has no /dev/kvm "
+                  "with nested paging (kvm-amd npt=1): %r" % found.group(0).decode(), self.m)
+            self.m.expect(L1_PROMPT, timeout=120, start=found.start())
+            time.sleep(1)
+        except BaseException:
+            self.m.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        return self.m.__exit__(*exc)
+
+    def guest_command(self, kernel="/guest/vmlinuz", initrd="/guest/initrd.img", cmdline=GUEST_CMDLINE,
+                      mem="256M", extra=()):
+        """The L1's QEMU command for a guest: the rig's direct command (q35, -nodefaults, std VGA,
+        isa-debug-exit, no reboot) with KVM and the L1's CPU instead of TCG. pmu=off: the guest
+        sees no PMU, as under TCG, where the outer QEMU has none to give (the NMI watchdog on a
+        PMU that never counts)."""
+        cmd = ["qemu-system-x86_64", "-machine", "q35", "-enable-kvm", "-cpu", "host,pmu=off",
+               "-smp", "1", "-m", mem, "-kernel", kernel, "-append", cmdline]
+        cmd += (["-initrd", initrd] if initrd else []) + [
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-nodefaults", "-display", "none",
+            "-vga", "std", "-no-reboot", "-chardev", "stdio,id=s0,signal=off", "-serial", "chardev:s0"]
+        return " ".join(shlex.quote(a) for a in cmd + list(extra))
+
+    def start_guest(self, **kw):
+        """Starts a guest (guest_command's arguments) in the foreground; returns the console mark
+        from which its output comes."""
+        mark = self.m.mark()
+        # -onlcr while it runs: the guest's serial output ends its lines in \r\n already, and the
+        # L1's terminal would make that \r\r\n (QEMU's stdio keeps output processing on).
+        self.m.send("stty -onlcr; %s; stty onlcr\n" % self.guest_command(**kw))
+        return mark
+
+
 # --- guest boot ---
 
 def guest_files():
@@ -328,6 +405,16 @@ def virtio_disk_keel(i):
         m.shell("%s --disk /tmp/vd.img" % GUEST_CREATE, timeout=120)
         m.send("keelctl start bench && keelctl console bench\n")
         return guest_disk(m)
+
+
+def virtio_disk_kvm(i):
+    """The same guest under KVM and QEMU as the L1 (1 CPU and 2 GiB, as Keel's machine), its
+    virtio-blk-pci on a zero-filled file in the L1's tmpfs, QEMU's default cache."""
+    with KvmL1("bench_vd_kvm%d" % i, smp=1) as l1:
+        l1.m.shell("dd if=/dev/zero of=/tmp/vd.img bs=1M count=%d 2>/dev/null" % VD_MIB)
+        l1.start_guest(extra=["-drive", "if=none,id=vd,format=raw,file=/tmp/vd.img",
+                              "-device", "virtio-blk-pci,drive=vd"])
+        return guest_disk(l1.m)
 
 
 # QEMU's image: the host's tmpfs, as Keel's is the service VM's; written full, as Keel's is.
@@ -554,18 +641,20 @@ def part_guest_boot(out):
 
 
 def part_virtio_disk(out):
-    k, d = alternate(virtio_disk_keel, virtio_disk_direct)
+    k, p, d = interleave((virtio_disk_keel, virtio_disk_kvm, virtio_disk_direct))
     col = lambda rs, j: [r[j] for r in rs]  # noqa: E731
     return [
-        "guest virtio disk (a %d MiB disk, guest clock, 1 CPU; both images zero-filled files on tmpfs: "
-        "Keel's in the service VM, served by keel-dm; QEMU direct's in the host's %s, its "
-        "virtio-blk-pci with the default cache; %s)" % (VD_MIB, SHM, runs_note()),
-        compare("write (dd, fsync)", "MiB/s", col(k, 0), col(d, 0), HIGHER, "%.2f"),
-        compare("read (dd, cold cache)", "MiB/s", col(k, 1), col(d, 1), HIGHER, "%.2f"),
-        compare("4 KiB random write (randio: %d at random 4 KiB-aligned offsets, O_DIRECT, queue depth 1, "
-                "fdatasync at the end)" % RANDIO_COUNT, "IOPS", col(k, 2), col(d, 2), HIGHER, "%.0f"),
-        compare("4 KiB random read (randio: %d, O_DIRECT, queue depth 1)" % RANDIO_COUNT, "IOPS",
-                col(k, 3), col(d, 3), HIGHER, "%.0f"),
+        "guest virtio disk (a %d MiB disk, guest clock, 1 CPU; all three images zero-filled files on tmpfs: "
+        "Keel's in the service VM, served by keel-dm; KVM L1's in the L1's tmpfs, its QEMU's "
+        "virtio-blk-pci; QEMU direct's in the host's %s, its virtio-blk-pci; both QEMUs with the "
+        "default cache; %s)" % (VD_MIB, SHM, runs_note(sides=3)),
+        compare_peer("write (dd, fsync)", "MiB/s", col(k, 0), col(p, 0), col(d, 0), HIGHER, "%.2f"),
+        compare_peer("read (dd, cold cache)", "MiB/s", col(k, 1), col(p, 1), col(d, 1), HIGHER, "%.2f"),
+        compare_peer("4 KiB random write (randio: %d at random 4 KiB-aligned offsets, O_DIRECT, queue "
+                     "depth 1, fdatasync at the end)" % RANDIO_COUNT, "IOPS", col(k, 2), col(p, 2),
+                     col(d, 2), HIGHER, "%.0f"),
+        compare_peer("4 KiB random read (randio: %d, O_DIRECT, queue depth 1)" % RANDIO_COUNT, "IOPS",
+                     col(k, 3), col(p, 3), col(d, 3), HIGHER, "%.0f"),
     ]
 
 
