@@ -6,12 +6,23 @@ usage: scripts/bench.py [PART ...]   (no PART: all of them, into build/bench.txt
        into build/bench-PART[-PART...].txt)
 PARTs: boot, service-io, exit, guest-boot, virtio-disk, virtio-net, display, each described below.
 
-The same work on both sides: both run on the same QEMU (KEEL_QEMU) in the same TCG mode
+The same work on every side: all run on the same QEMU (KEEL_QEMU) in the same TCG mode
 (KEEL_ACCEL, else tests/rig.py's single-threaded TCG), each figure is measured in
-KEEL_BENCH_RUNS runs a side (default 3) taken in alternating order (Keel then QEMU, then QEMU
-then Keel, ...), and every figure is the median with its range over those runs; each line says
-which direction is better for Keel. A run whose dd, nc or randio did not move every byte, or
-failed, fails its part instead of giving a rate.
+KEEL_BENCH_RUNS runs a side (default 5, the least issue 25 asks of the KVM peer's figures)
+taken in interleaved order (two sides: Keel then QEMU, then QEMU then Keel, ...; three: each
+run starts with the next side), and every figure is the median with its range over those
+runs; each line says which direction is better for Keel. A run whose dd, nc or randio did not
+move every byte, or failed, fails its part instead of giving a rate (on every side).
+
+The KVM peer (exit, guest-boot, virtio-disk): the same guest under Linux KVM with QEMU as its
+device model, run as the first-level hypervisor where Keel would be, in the same outer QEMU
+(same TCG mode, CPU model EPYC+SVM+NPT, vCPUs and RAM as Keel's machine for that part). The L1
+is the service VM's kernel with build/kvm-initrd.img (tools/tools.mk: kvm-amd loaded with
+npt=1, vhost_net, the host's own qemu-system-x86_64 and its libraries, the guest kernel and
+initramfs); its QEMU runs the guest with -enable-kvm -cpu host,pmu=off and otherwise the
+rig's direct command (q35, the same RAM, 1 vCPU, the same kernel command line), its serial
+port on the L1's console. Reports give Keel, KVM L1 and QEMU direct side by side with the
+Keel/KVM and Keel/direct ratios of the medians.
 
 Boot: the service VM's kernel and initramfs booted by Keel (from the USB image)
 and by QEMU directly (-kernel), both on QEMU TCG with the same CPU model, vCPUs
@@ -26,21 +37,23 @@ CPUs (median of runs).
   wall time          = QEMU start -> shell banner on the serial port
                        (includes OVMF for Keel; the direct boot has no firmware step)
 
-Guest boot: the same span on both sides, from asking for the guest (kernel and
+Guest boot: the same span on every side, from asking for the guest (kernel and
 initramfs not yet loaded) to its shell banner: Keel, `keelctl create` (which
 loads them) and `keelctl start` in the service VM, the banner on `keelctl
-console` (wall time, 2 CPUs, the service VM up already); QEMU, its start with
--kernel/-initrd to the banner on its serial port; the same kernel, guest
-initramfs, RAM and vCPU. Both also give the guest's own uptime at its banner.
+console` (wall time, 2 CPUs, the service VM up already); KVM L1, its QEMU's
+start in the running L1 (2 CPUs) to the banner on the L1's console; QEMU, its
+start with -kernel/-initrd to the banner on its serial port; the same kernel,
+guest initramfs, RAM and vCPU. All also give the guest's own uptime at its banner.
 
 Guest virtio disk: a Linux guest's own virtio-blk driver writing (dd, fsync)
 and reading (cold cache) its disk sequentially, then tools/randio/randio.c's
 4 KiB random writes (fdatasync at the end) and reads with O_DIRECT, one
 request at a time, in the same guest session: served by keel-dm from a file in
 the service VM's tmpfs, next to QEMU's virtio-blk-pci on a file in the host's
-tmpfs (/dev/shm) with its default cache: both images written full of zeros
-(allocated alike), both flushes reaching a tmpfs file; same guest kernel and
-initramfs, 1 CPU, the guest's clock (KEEL_BENCH_RANDIO_COUNT requests each).
+tmpfs (/dev/shm) with its default cache, and the KVM L1's QEMU's on a file in
+the L1's tmpfs: all images written full of zeros (allocated alike), all
+flushes reaching a tmpfs file; same guest kernel and initramfs, 1 CPU, the
+guest's clock (KEEL_BENCH_RANDIO_COUNT requests each).
 
 Guest-to-guest network: one Linux guest sends NET_MIB MiB to another with
 busybox nc over TCP on virtio-net, timed on the receiver's clock from the end
@@ -67,8 +80,12 @@ directly, 1 CPU, -icount shift=0,sleep=off: the TSC counts instructions. QEMU
 runs either instruction as about one instruction, so no ratio to it means
 anything: the report gives Keel's exit path alone, the instructions a round
 trip costs under Keel less what the instruction costs under QEMU directly
-(QEMU's emulation of the exit and VMRUN count as one instruction each).
+(QEMU's emulation of the exit and VMRUN count as one instruction each); the
+same for the KVM L1 (its QEMU runs exitcost.elf with KVM: the guest's TSC is
+the outer icount clock, so KVM's exit handling, and for the port read QEMU's
+in the L1, count), and Keel/KVM of those paths.
 """
+import base64
 import contextlib
 import os
 import re
@@ -90,7 +107,7 @@ from netns import NetNS  # noqa: E402
 from rfbclient import RFBClient  # noqa: E402
 from rig import Machine, TestFailure, check, kernel_path  # noqa: E402
 
-RUNS = int(os.environ.get("KEEL_BENCH_RUNS", "3"))
+RUNS = int(os.environ.get("KEEL_BENCH_RUNS", "5"))
 BANNER = r"Keel service VM: [^\n]* up ([0-9.]+) s"
 ICOUNT = ["-icount", "shift=0,sleep=off"]
 CFG = ("service.kernel = vmlinuz\nservice.initrd = initrd.img\nservice.cmdline = console=ttyS0\n"
@@ -294,7 +311,7 @@ class KvmL1:
         return self.m.__exit__(*exc)
 
     def guest_command(self, kernel="/guest/vmlinuz", initrd="/guest/initrd.img", cmdline=GUEST_CMDLINE,
-                      mem="256M", extra=()):
+                      mem="256M", extra=(), serial="stdio,id=s0,signal=off"):
         """The L1's QEMU command for a guest: the rig's direct command (q35, -nodefaults, std VGA,
         isa-debug-exit, no reboot) with KVM and the L1's CPU instead of TCG. pmu=off: the guest
         sees no PMU, as under TCG, where the outer QEMU has none to give (the NMI watchdog on a
@@ -303,7 +320,7 @@ class KvmL1:
                "-smp", "1", "-m", mem, "-kernel", kernel, "-append", cmdline]
         cmd += (["-initrd", initrd] if initrd else []) + [
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-nodefaults", "-display", "none",
-            "-vga", "std", "-no-reboot", "-chardev", "stdio,id=s0,signal=off", "-serial", "chardev:s0"]
+            "-vga", "std", "-no-reboot", "-chardev", serial, "-serial", "chardev:s0"]
         return " ".join(shlex.quote(a) for a in cmd + list(extra))
 
     def start_guest(self, **kw):
@@ -343,6 +360,17 @@ def guest_boot_keel(i):
     return wall, up
 
 
+def guest_boot_kvm(i):
+    """The same span under the KVM L1 (2 CPUs and 2 GiB, as Keel's machine for this part; the L1
+    up already, the guest's files read once, as Keel's): from starting its QEMU to the banner."""
+    with KvmL1("bench_guest_kvm%d" % i, smp=2) as l1:
+        l1.m.shell("cat /guest/vmlinuz /guest/initrd.img > /dev/null")
+        t0 = time.time()
+        mark = l1.start_guest()
+        up = float(l1.m.expect(GUEST_BANNER, timeout=590, start=mark).group(1))
+        return time.time() - t0, up
+
+
 def guest_boot_direct(i):
     d = (kernel_path(), os.path.join(BUILD, "guest-initrd.img"), GUEST_CMDLINE)
     t0 = time.time()
@@ -366,6 +394,16 @@ def exitcost(direct, i):
                     extra=ICOUNT)
     with m:
         n, empty, cpuid, pio = (int(x) for x in m.expect(EXITCOST, timeout=590).groups())
+    return (cpuid - empty) / n, (pio - empty) / n
+
+
+def exitcost_kvm(i):
+    """The same under the KVM L1 (1 CPU, as Keel's machine): exitcost.elf run by the L1's QEMU
+    with KVM; the outer QEMU's icount clock is the TSC its guests read, so the figures count the
+    L1's instructions too (KVM's exit handling, and QEMU's for the port read)."""
+    with KvmL1("bench_exitcost_kvm%d" % i, smp=1, extra=ICOUNT) as l1:
+        mark = l1.start_guest(kernel="/guest/exitcost.elf", initrd=None, cmdline="")
+        n, empty, cpuid, pio = (int(x) for x in l1.m.expect(EXITCOST, timeout=900, start=mark).groups())
     return (cpuid - empty) / n, (pio - empty) / n
 
 
@@ -499,6 +537,91 @@ def virtio_net_keel(i):
         return net_transfer(m, lambda: guestctl.Console(m, "n1"), lambda: guestctl.Console(m, "n2"))
 
 
+class L1Guest:
+    """A guest the KVM L1 runs in the background, its serial port on a FIFO (typed into) and a
+    file (read back) in the L1's /tmp, driven from the L1's shell; .run() as Machine.shell."""
+
+    def __init__(self, l1, name, **guest):
+        self.l1, self.name, self.m = l1, name, l1.m
+        self.seen = 0  # the bytes of its output already matched
+        p = "/tmp/%s" % name
+        # QEMU's pipe chardev opens NAME.in for reading and NAME.out for writing; fd 3 of the
+        # L1's shell holds the FIFO open, so neither QEMU's open nor a write to it blocks.
+        self.m.shell("mkfifo %s.in && : > %s.out && exec 3<>%s.in" % (p, p, p))
+        self.m.shell("%s </dev/null >%s.qemu 2>&1 &" % (
+            l1.guest_command(serial="pipe,id=s0,path=" + p, **guest), p))
+
+    def output(self):
+        """(the output file's size, its text from the first byte not yet matched)."""
+        size, _, text = self.m.shell("wc -c < /tmp/{0}.out; tail -c +{1} /tmp/{0}.out".format(
+            self.name, self.seen + 1), timeout=60).partition("\n")
+        return int(size), text
+
+    def type(self, text):
+        """Sends text to the guest's console (base64 through the L1's shell: no quoting)."""
+        self.m.shell("echo %s | base64 -d > /tmp/%s.in" % (base64.b64encode(text.encode()).decode(),
+                                                          self.name))
+
+    def expect(self, pattern, timeout):
+        """Waits for pattern in the output not matched yet; what was read then counts as matched."""
+        deadline = time.time() + timeout
+        while True:
+            size, text = self.output()
+            found = re.compile(pattern, re.S).search(text)
+            if found:
+                self.seen = max(self.seen, size)
+                return found
+            check(time.time() < deadline, "no %r from the L1's guest %s (its QEMU's messages are in the "
+                  "L1's /tmp/%s.qemu): %r" % (pattern, self.name, self.name, text[-2000:]), self.m)
+            time.sleep(2)
+
+    def wait_shell(self, timeout=600):
+        self.expect(r"Keel guest %s: " % self.name, timeout)
+        time.sleep(1)
+        self.type("\n")
+        self.expect(r"\[%s\] / # " % self.name, 60)
+
+    def run(self, command, timeout=60):
+        mark = "_%d_" % int(time.time() * 1000)
+        self.type('echo "=%s""BEGIN="; %s; echo "=%s""DONE="\n' % (mark, command, mark))
+        return self.expect("=%sBEGIN=\n(.*?)=%sDONE=" % (mark, mark), timeout).group(1).strip()
+
+
+def virtio_net_kvm(i):
+    """The same two guests under the KVM L1 (KEEL_BENCH_NET_CPUS CPUs, 2 GiB, as Keel's machine):
+    their virtio-net-pci NICs on TAPs on a bridge in the L1, vhost_net on; n1 in the background
+    (L1Guest), n2 in the foreground on the L1's console."""
+    with KvmL1("bench_net_kvm%d" % i, smp=NET_CPUS, timeout=2400) as l1:
+        m = l1.m
+        out = m.shell("ip link add br0 type bridge && ip link set br0 up && for t in tap1 tap2; do "
+                      "ip tuntap add $t mode tap && ip link set $t master br0 && ip link set $t up || "
+                      "exit 1; done; ls /dev/vhost-net /dev/net/tun && echo bridge up")
+        check(out.endswith("bridge up"), "no bridge with two TAPs and vhost-net in the KVM L1: %r" % out, m)
+
+        def nic(j):
+            return ["-netdev", "tap,id=n0,ifname=tap%d,script=no,downscript=no,vhost=on" % (j + 1),
+                    "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:35:%02x" % (j + 2)]
+
+        def cmdline(j):
+            return "console=ttyS0 keel.name=" + NET_GUESTS[j]
+
+        rx = L1Guest(l1, NET_GUESTS[0], cmdline=cmdline(0), extra=nic(0))
+        rx.wait_shell()
+        rx.run(NET_UP % 2)
+        rx.run(NET_RX)
+        mark = l1.start_guest(cmdline=cmdline(1), extra=nic(1))
+        m.expect(r"Keel guest %s: " % NET_GUESTS[1], timeout=600, start=mark)
+        guestctl.wait_guest_shell(m, NET_GUESTS[1], timeout=60)
+        m.shell(NET_UP % 3)
+        out = m.shell(NET_TX, timeout=900)
+        check(re.search(r"^rc=0$", out, re.M), "the sender failed: %r" % out, m)
+        mark = m.mark()
+        m.send("poweroff -f\n")
+        m.expect(L1_PROMPT, timeout=120, start=mark)
+        time.sleep(1)
+        return net_received(rx, m)
+
+
 def net_direct_machine(i, j, mode, port):
     """Guest NET_GUESTS[j] run by QEMU itself, its virtio-net-pci on a socket netdev (listen/connect)."""
     name = NET_GUESTS[j]
@@ -617,26 +740,32 @@ def part_service_io(out):
 
 
 def part_exit(out):
-    k, d = alternate(lambda i: exitcost(False, i), lambda i: exitcost(True, i))
+    k, p, d = interleave((lambda i: exitcost(False, i), exitcost_kvm, lambda i: exitcost(True, i)))
     lines = ["guest exit round trip (tests/guests/exitcost.elf, 1 CPU, -icount shift=0,sleep=off; "
-             "instructions; %s):" % runs_note()]
+             "instructions; Keel, KVM L1 (KVM and QEMU in the outer QEMU's guest, where Keel runs) and "
+             "QEMU direct; %s):" % runs_note(sides=3)]
     for j, what in enumerate(("CPUID", "port read (COM1 scratch)")):
-        path = [x[j] - statistics.median(y[j] for y in d) for x in k]
-        lines.append("  %s: Keel's exit path %s instructions a round trip; %s (QEMU direct runs the "
-                     "instruction itself in %s, the difference taken off; no ratio: it would divide "
-                     "by that)" % (what, spread(path, "%.0f"), LOWER, spread([y[j] for y in d], "%.0f")))
+        base = statistics.median(y[j] for y in d)
+        keel, kvm = [x[j] - base for x in k], [x[j] - base for x in p]
+        lines.append("  %s: exit path (a round trip less QEMU direct's %s for the instruction itself): "
+                     "Keel %s, KVM L1 %s instructions; Keel/KVM %.3f; %s (no ratio to QEMU direct: it "
+                     "would divide by about one instruction)" % (
+                         what, spread([y[j] for y in d], "%.0f"), spread(keel, "%.0f"), spread(kvm, "%.0f"),
+                         statistics.median(keel) / statistics.median(kvm), LOWER))
     return lines
 
 
 def part_guest_boot(out):
-    k, d = alternate(guest_boot_keel, guest_boot_direct)
+    k, p, d = interleave((guest_boot_keel, guest_boot_kvm, guest_boot_direct))
+    col = lambda rs, j: [r[j] for r in rs]  # noqa: E731
     return [
         "guest boot to its shell (Linux, 256 MiB, 1 vCPU; from asking for the guest, its kernel and "
         "initramfs not loaded yet, to its banner: Keel, keelctl create and start in the running service "
-        "VM; QEMU direct, its start with -kernel and -initrd; %s)" % runs_note(),
-        compare("wall time", "s", [x[0] for x in k], [x[0] for x in d], LOWER),
-        compare("the guest's own uptime at its banner", "s", [x[1] for x in k], [x[1] for x in d],
-                LOWER, "%.2f"),
+        "VM; KVM L1, its QEMU's start with -kernel and -initrd in the running L1 (2 CPUs, as Keel's "
+        "machine); QEMU direct, its start with -kernel and -initrd; %s)" % runs_note(sides=3),
+        compare_peer("wall time", "s", col(k, 0), col(p, 0), col(d, 0), LOWER),
+        compare_peer("the guest's own uptime at its banner", "s", col(k, 1), col(p, 1), col(d, 1),
+                     LOWER, "%.2f"),
     ]
 
 
@@ -659,13 +788,14 @@ def part_virtio_disk(out):
 
 
 def part_virtio_net(out):
-    k, d = alternate(virtio_net_keel, virtio_net_direct)
+    k, p, d = interleave((virtio_net_keel, virtio_net_kvm, virtio_net_direct))
     return [
         "guest-to-guest network (%d MiB with nc over TCP on virtio-net, Linux guests of 256 MiB and 1 vCPU; "
-        "receiver's guest clock after its first 64 KiB; %s)" % (NET_MIB, runs_note()),
-        "  Keel: both guests on a bridge in the service VM, one QEMU with %d CPU(s); QEMU direct: two QEMU "
-        "processes of 1 CPU each, joined by a socket netdev" % NET_CPUS,
-        compare("throughput", "MiB/s", k, d, HIGHER),
+        "receiver's guest clock after its first 64 KiB; %s)" % (NET_MIB, runs_note(sides=3)),
+        "  Keel: both guests on a bridge in the service VM, one QEMU with %d CPU(s); KVM L1: both guests' "
+        "TAPs on a bridge in the L1, vhost_net on, one QEMU with %d CPU(s); QEMU direct: two QEMU "
+        "processes of 1 CPU each, joined by a socket netdev" % (NET_CPUS, NET_CPUS),
+        compare_peer("throughput", "MiB/s", k, p, d, HIGHER),
     ]
 
 
