@@ -24,6 +24,8 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -DKEEL_HOST_TEST -fsanitize=address,undefined -
 CORE_SRCS :=
 UNIT_TESTS :=
 FUZZ_TARGETS :=
+# the kernel of the service VM, the guests and make bench's KVM peer (tools/tools.mk)
+KERNEL := $(lastword $(sort $(wildcard /boot/vmlinuz-*)))
 include boot/boot.mk arch/x86/x86.mk core/core.mk lib/lib.mk drivers/drivers.mk
 include tests/unit/unit.mk tests/guests/guests.mk $(wildcard vmm/*.mk vmm/*/*.mk virtio/*.mk tools/*.mk tools/*/*.mk)
 
@@ -113,7 +115,6 @@ fuzz-build: $(FUZZ_BINS)
 deps:
 	@scripts/install-deps.sh
 
-KERNEL := $(lastword $(sort $(wildcard /boot/vmlinuz-*)))
 $(BUILD)/keel-usb.img: $(BUILD)/keel.efi keel.cfg $(BUILD)/service-initrd.img $(BUILD)/guest-initrd.img \
 		scripts/mkdisk.py
 	$(PYTHON) scripts/mkdisk.py $@ EFI/BOOT/BOOTX64.EFI=$(BUILD)/keel.efi keel.cfg=keel.cfg \
@@ -130,7 +131,7 @@ test: deps
 
 # make bench P="virtio-disk virtio-net" runs only those parts (scripts/bench.py lists them).
 bench: deps
-	@$(MAKE) --no-print-directory all guests usb
+	@$(MAKE) --no-print-directory all guests usb $(BUILD)/kvm-initrd.img
 	$(PYTHON) scripts/bench.py $(P)
 
 stats:

@@ -6,12 +6,23 @@ usage: scripts/bench.py [PART ...]   (no PART: all of them, into build/bench.txt
        into build/bench-PART[-PART...].txt)
 PARTs: boot, service-io, exit, guest-boot, virtio-disk, virtio-net, display, each described below.
 
-The same work on both sides: both run on the same QEMU (KEEL_QEMU) in the same TCG mode
+The same work on every side: all run on the same QEMU (KEEL_QEMU) in the same TCG mode
 (KEEL_ACCEL, else tests/rig.py's single-threaded TCG), each figure is measured in
-KEEL_BENCH_RUNS runs a side (default 3) taken in alternating order (Keel then QEMU, then QEMU
-then Keel, ...), and every figure is the median with its range over those runs; each line says
-which direction is better for Keel. A run whose dd, nc or randio did not move every byte, or
-failed, fails its part instead of giving a rate.
+KEEL_BENCH_RUNS runs a side (default 5, the least issue 25 asks of the KVM peer's figures)
+taken in interleaved order (two sides: Keel then QEMU, then QEMU then Keel, ...; three: each
+run starts with the next side), and every figure is the median with its range over those
+runs; each line says which direction is better for Keel. A run whose dd, nc or randio did not
+move every byte, or failed, fails its part instead of giving a rate (on every side).
+
+The KVM peer (exit, guest-boot, virtio-disk): the same guest under Linux KVM with QEMU as its
+device model, run as the first-level hypervisor where Keel would be, in the same outer QEMU
+(same TCG mode, CPU model EPYC+SVM+NPT, vCPUs and RAM as Keel's machine for that part). The L1
+is the service VM's kernel with build/kvm-initrd.img (tools/tools.mk: kvm-amd loaded with
+npt=1, vhost_net, the host's own qemu-system-x86_64 and its libraries, the guest kernel and
+initramfs); its QEMU runs the guest with -enable-kvm -cpu host,pmu=off and otherwise the
+rig's direct command (q35, the same RAM, 1 vCPU, the same kernel command line), its serial
+port on the L1's console. Reports give Keel, KVM L1 and QEMU direct side by side with the
+Keel/KVM and Keel/direct ratios of the medians.
 
 Boot: the service VM's kernel and initramfs booted by Keel (from the USB image)
 and by QEMU directly (-kernel), both on QEMU TCG with the same CPU model, vCPUs
@@ -26,21 +37,24 @@ CPUs (median of runs).
   wall time          = QEMU start -> shell banner on the serial port
                        (includes OVMF for Keel; the direct boot has no firmware step)
 
-Guest boot: the same span on both sides, from asking for the guest (kernel and
+Guest boot: the same span on every side, from asking for the guest (kernel and
 initramfs not yet loaded) to its shell banner: Keel, `keelctl create` (which
 loads them) and `keelctl start` in the service VM, the banner on `keelctl
-console` (wall time, 2 CPUs, the service VM up already); QEMU, its start with
--kernel/-initrd to the banner on its serial port; the same kernel, guest
-initramfs, RAM and vCPU. Both also give the guest's own uptime at its banner.
+console` (wall time, 2 CPUs, the service VM up already); KVM L1, its QEMU's
+start in the running L1 (1 CPU: a guest of a 2-CPU L1 stalls on single-threaded
+TCG) to the banner on the L1's console; QEMU, its
+start with -kernel/-initrd to the banner on its serial port; the same kernel,
+guest initramfs, RAM and vCPU. All also give the guest's own uptime at its banner.
 
 Guest virtio disk: a Linux guest's own virtio-blk driver writing (dd, fsync)
 and reading (cold cache) its disk sequentially, then tools/randio/randio.c's
 4 KiB random writes (fdatasync at the end) and reads with O_DIRECT, one
 request at a time, in the same guest session: served by keel-dm from a file in
 the service VM's tmpfs, next to QEMU's virtio-blk-pci on a file in the host's
-tmpfs (/dev/shm) with its default cache: both images written full of zeros
-(allocated alike), both flushes reaching a tmpfs file; same guest kernel and
-initramfs, 1 CPU, the guest's clock (KEEL_BENCH_RANDIO_COUNT requests each).
+tmpfs (/dev/shm) with its default cache, and the KVM L1's QEMU's on a file in
+the L1's tmpfs: all images written full of zeros (allocated alike), all
+flushes reaching a tmpfs file; same guest kernel and initramfs, 1 CPU, the
+guest's clock (KEEL_BENCH_RANDIO_COUNT requests each).
 
 Guest-to-guest network: one Linux guest sends NET_MIB MiB to another with
 busybox nc over TCP on virtio-net, timed on the receiver's clock from the end
@@ -67,11 +81,16 @@ directly, 1 CPU, -icount shift=0,sleep=off: the TSC counts instructions. QEMU
 runs either instruction as about one instruction, so no ratio to it means
 anything: the report gives Keel's exit path alone, the instructions a round
 trip costs under Keel less what the instruction costs under QEMU directly
-(QEMU's emulation of the exit and VMRUN count as one instruction each).
+(QEMU's emulation of the exit and VMRUN count as one instruction each); the
+same for the KVM L1 (its QEMU runs exitcost.elf with KVM: the guest's TSC is
+the outer icount clock, so KVM's exit handling, and for the port read QEMU's
+in the L1, count), and Keel/KVM of those paths.
 """
+import base64
 import contextlib
 import os
 import re
+import shlex
 import socket
 import statistics
 import sys
@@ -89,7 +108,7 @@ from netns import NetNS  # noqa: E402
 from rfbclient import RFBClient  # noqa: E402
 from rig import Machine, TestFailure, check, kernel_path  # noqa: E402
 
-RUNS = int(os.environ.get("KEEL_BENCH_RUNS", "3"))
+RUNS = int(os.environ.get("KEEL_BENCH_RUNS", "5"))
 BANNER = r"Keel service VM: [^\n]* up ([0-9.]+) s"
 ICOUNT = ["-icount", "shift=0,sleep=off"]
 CFG = ("service.kernel = vmlinuz\nservice.initrd = initrd.img\nservice.cmdline = console=ttyS0\n"
@@ -99,16 +118,22 @@ LOWER, HIGHER = "lower is better for Keel", "higher is better for Keel"
 
 # --- the same work on both sides ---
 
-def alternate(keel, direct, runs=RUNS):
-    """keel(i) and direct(i) for i in range(runs), Keel first in even runs and QEMU first in odd
-    ones (so neither side always meets warm caches); returns ([keel's], [direct's])."""
-    k, d = [], []
+def interleave(sides, runs=RUNS):
+    """sides[j](i) for every side j and i in range(runs); run i starts with side i % len(sides)
+    and goes round (with two sides: Keel first in even runs, QEMU first in odd ones), so that no
+    side always goes first or always meets warm caches. Returns one list of results a side."""
+    results = [[] for _ in sides]
     for i in range(runs):
-        for side in ("keel", "direct") if i % 2 == 0 else ("direct", "keel"):
-            if side == "keel":
-                k.append(keel(i))
-            else:
-                d.append(direct(i))
+        for k in range(len(sides)):
+            j = (i + k) % len(sides)
+            results[j].append(sides[j](i))
+    return results
+
+
+def alternate(keel, direct, runs=RUNS):
+    """keel(i) and direct(i) for i in range(runs), alternating which goes first; returns
+    ([keel's], [direct's])."""
+    k, d = interleave((keel, direct), runs)
     return k, d
 
 
@@ -128,8 +153,19 @@ def compare(what, unit, k, d, better, fmt="%.1f"):
         statistics.median(k) / statistics.median(d), better)
 
 
-def runs_note(runs=RUNS):
-    return "median (range) of %d run(s) a side, alternating which side goes first" % runs
+def compare_peer(what, unit, k, p, d, better, fmt="%.1f"):
+    """One report line for a part with the KVM peer: Keel's, KVM L1's and QEMU direct's medians
+    and ranges, then Keel/KVM and Keel/direct of the medians, and which way is better for Keel."""
+    med = statistics.median
+    return "  %s: Keel %s %s, KVM L1 %s %s, QEMU direct %s %s; Keel/KVM %.3f, Keel/direct %.3f; %s" % (
+        what, spread(k, fmt), unit, spread(p, fmt), unit, spread(d, fmt), unit,
+        med(k) / med(p), med(k) / med(d), better)
+
+
+def runs_note(runs=RUNS, sides=2):
+    return "median (range) of %d run(s) a side, %s" % (
+        runs, "alternating which side goes first" if sides == 2 else
+        "the %d sides interleaved, each run starting with the next side" % sides)
 
 
 def service_shell(m):
@@ -239,6 +275,65 @@ def io_bench(direct, ns, disk, out, port, i):
     return IO_MIB / disk_s, IO_MIB / net_s
 
 
+# --- the KVM peer: the same guest under Linux KVM and QEMU as the L1 hypervisor ---
+
+KVM_INITRD = os.path.join(BUILD, "kvm-initrd.img")  # tools/tools.mk: kvm-amd, vhost_net, QEMU, the guests
+KVM_BANNER = r"KVM L1: [^\n]*, /dev/kvm (\w+), npt (\w+), up ([0-9.]+) s"
+L1_PROMPT = r"\n/ # "
+
+
+class KvmL1:
+    """Linux (the service VM's kernel) as the L1 hypervisor in one outer QEMU run, where Keel
+    would be: the same QEMU, TCG mode, CPU model, vCPUs and RAM as Keel's machine for the part,
+    kvm-amd with nested paging, the host's own qemu-system-x86_64. Its guests run in the
+    foreground of its shell with their serial port on its console, so the outer machine's
+    console (self.m) is the guest's while one runs, as a QEMU-direct guest's is."""
+
+    def __init__(self, name, smp, mem="2G", extra=None, timeout=1800):
+        self.m = Machine(name, None, smp=smp, mem=mem, timeout=timeout, extra=extra,
+                         direct=(kernel_path(), KVM_INITRD, "console=ttyS0"))
+
+    def __enter__(self):
+        self.m.__enter__()
+        try:
+            t0 = time.time()
+            found = self.m.expect(KVM_BANNER, timeout=900)
+            self.boot_wall, self.uptime = time.time() - t0, float(found.group(3))
+            check(found.group(1) == b"yes" and found.group(2) == b"Y", "the KVM L1 has no /dev/kvm "
+                  "with nested paging (kvm-amd npt=1): %r" % found.group(0).decode(), self.m)
+            self.m.expect(L1_PROMPT, timeout=120, start=found.start())
+            time.sleep(1)
+        except BaseException:
+            self.m.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        return self.m.__exit__(*exc)
+
+    def guest_command(self, kernel="/guest/vmlinuz", initrd="/guest/initrd.img", cmdline=GUEST_CMDLINE,
+                      mem="256M", extra=(), serial="stdio,id=s0,signal=off"):
+        """The L1's QEMU command for a guest: the rig's direct command (q35, -nodefaults, std VGA,
+        isa-debug-exit, no reboot) with KVM and the L1's CPU instead of TCG. pmu=off: the guest
+        sees no PMU, as under TCG, where the outer QEMU has none to give (the NMI watchdog on a
+        PMU that never counts)."""
+        cmd = ["qemu-system-x86_64", "-machine", "q35", "-enable-kvm", "-cpu", "host,pmu=off",
+               "-smp", "1", "-m", mem, "-kernel", kernel, "-append", cmdline]
+        cmd += (["-initrd", initrd] if initrd else []) + [
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-nodefaults", "-display", "none",
+            "-vga", "std", "-no-reboot", "-chardev", serial, "-serial", "chardev:s0"]
+        return " ".join(shlex.quote(a) for a in cmd + list(extra))
+
+    def start_guest(self, **kw):
+        """Starts a guest (guest_command's arguments) in the foreground; returns the console mark
+        from which its output comes."""
+        mark = self.m.mark()
+        # -onlcr while it runs: the guest's serial output ends its lines in \r\n already, and the
+        # L1's terminal would make that \r\r\n (QEMU's stdio keeps output processing on).
+        self.m.send("stty -onlcr; %s; stty onlcr\n" % self.guest_command(**kw))
+        return mark
+
+
 # --- guest boot ---
 
 def guest_files():
@@ -266,6 +361,19 @@ def guest_boot_keel(i):
     return wall, up
 
 
+def guest_boot_kvm(i):
+    """The same span under the KVM L1 (the L1 up already, the guest's files read once, as Keel's):
+    from starting its QEMU to the banner. The L1 has 1 CPU (and 2 GiB), Keel's machine here 2: a
+    guest of an L1 with 2 CPUs on single-threaded TCG stalled in its boot (its kvm-clock jumped
+    200 s, then nothing for minutes); with 1 it boots in about 40 s."""
+    with KvmL1("bench_guest_kvm%d" % i, smp=1) as l1:
+        l1.m.shell("cat /guest/vmlinuz /guest/initrd.img > /dev/null")
+        t0 = time.time()
+        mark = l1.start_guest()
+        up = float(l1.m.expect(GUEST_BANNER, timeout=590, start=mark).group(1))
+        return time.time() - t0, up
+
+
 def guest_boot_direct(i):
     d = (kernel_path(), os.path.join(BUILD, "guest-initrd.img"), GUEST_CMDLINE)
     t0 = time.time()
@@ -289,6 +397,16 @@ def exitcost(direct, i):
                     extra=ICOUNT)
     with m:
         n, empty, cpuid, pio = (int(x) for x in m.expect(EXITCOST, timeout=590).groups())
+    return (cpuid - empty) / n, (pio - empty) / n
+
+
+def exitcost_kvm(i):
+    """The same under the KVM L1 (1 CPU, as Keel's machine): exitcost.elf run by the L1's QEMU
+    with KVM; the outer QEMU's icount clock is the TSC its guests read, so the figures count the
+    L1's instructions too (KVM's exit handling, and QEMU's for the port read)."""
+    with KvmL1("bench_exitcost_kvm%d" % i, smp=1, extra=ICOUNT) as l1:
+        mark = l1.start_guest(kernel="/guest/exitcost.elf", initrd=None, cmdline="")
+        n, empty, cpuid, pio = (int(x) for x in l1.m.expect(EXITCOST, timeout=900, start=mark).groups())
     return (cpuid - empty) / n, (pio - empty) / n
 
 
@@ -328,6 +446,16 @@ def virtio_disk_keel(i):
         m.shell("%s --disk /tmp/vd.img" % GUEST_CREATE, timeout=120)
         m.send("keelctl start bench && keelctl console bench\n")
         return guest_disk(m)
+
+
+def virtio_disk_kvm(i):
+    """The same guest under KVM and QEMU as the L1 (1 CPU and 2 GiB, as Keel's machine), its
+    virtio-blk-pci on a zero-filled file in the L1's tmpfs, QEMU's default cache."""
+    with KvmL1("bench_vd_kvm%d" % i, smp=1) as l1:
+        l1.m.shell("dd if=/dev/zero of=/tmp/vd.img bs=1M count=%d 2>/dev/null" % VD_MIB)
+        l1.start_guest(extra=["-drive", "if=none,id=vd,format=raw,file=/tmp/vd.img",
+                              "-device", "virtio-blk-pci,drive=vd"])
+        return guest_disk(l1.m)
 
 
 # QEMU's image: the host's tmpfs, as Keel's is the service VM's; written full, as Keel's is.
@@ -410,6 +538,92 @@ def virtio_net_keel(i):
                 con.wait_shell(timeout=500)
                 con.run(NET_UP % (j + 2))
         return net_transfer(m, lambda: guestctl.Console(m, "n1"), lambda: guestctl.Console(m, "n2"))
+
+
+class L1Guest:
+    """A guest the KVM L1 runs in the background, its serial port on a FIFO (typed into) and a
+    file (read back) in the L1's /tmp, driven from the L1's shell; .run() as Machine.shell."""
+
+    def __init__(self, l1, name, **guest):
+        self.l1, self.name, self.m = l1, name, l1.m
+        self.seen = 0  # the bytes of its output already matched
+        p = "/tmp/%s" % name
+        # QEMU's pipe chardev opens NAME.in for reading and NAME.out for writing; fd 3 of the
+        # L1's shell holds the FIFO open, so neither QEMU's open nor a write to it blocks.
+        self.m.shell("mkfifo %s.in && : > %s.out && exec 3<>%s.in" % (p, p, p))
+        self.m.shell("%s </dev/null >%s.qemu 2>&1 & sleep 1" % (
+            l1.guest_command(serial="pipe,id=s0,path=" + p, **guest), p))
+
+    def output(self):
+        """(the output file's size, its text from the first byte not yet matched)."""
+        size, _, text = self.m.shell("wc -c < /tmp/{0}.out; tail -c +{1} /tmp/{0}.out".format(
+            self.name, self.seen + 1), timeout=60).partition("\n")
+        return int(size), text
+
+    def type(self, text):
+        """Sends text to the guest's console (base64 through the L1's shell: no quoting)."""
+        self.m.shell("echo %s | base64 -d > /tmp/%s.in" % (base64.b64encode(text.encode()).decode(),
+                                                          self.name))
+
+    def expect(self, pattern, timeout):
+        """Waits for pattern in the output not matched yet; what was read then counts as matched."""
+        deadline = time.time() + timeout
+        while True:
+            size, text = self.output()
+            found = re.compile(pattern, re.S).search(text)
+            if found:
+                self.seen = max(self.seen, size)
+                return found
+            check(time.time() < deadline, "no %r from the L1's guest %s (its QEMU's messages are in the "
+                  "L1's /tmp/%s.qemu): %r" % (pattern, self.name, self.name, text[-2000:]), self.m)
+            time.sleep(2)
+
+    def wait_shell(self, timeout=600):
+        self.expect(r"Keel guest %s: " % self.name, timeout)
+        time.sleep(1)
+        self.type("\n")
+        self.expect(r"\[%s\] / # " % self.name, 60)
+
+    def run(self, command, timeout=60):
+        mark = "_%d_" % int(time.time() * 1000)
+        self.type('echo "=%s""BEGIN="; %s; echo "=%s""DONE="\n' % (mark, command, mark))
+        return self.expect("=%sBEGIN=\n(.*?)=%sDONE=" % (mark, mark), timeout).group(1).strip()
+
+
+def virtio_net_kvm(i):
+    """The same two guests under the KVM L1 (KEEL_BENCH_NET_CPUS CPUs, 2 GiB, as Keel's machine):
+    their virtio-net-pci NICs on TAPs on a bridge in the L1, vhost_net on; n1 in the background
+    (L1Guest), n2 in the foreground on the L1's console."""
+    with KvmL1("bench_net_kvm%d" % i, smp=NET_CPUS, timeout=2400) as l1:
+        m = l1.m
+        out = m.shell("ip link add br0 type bridge && ip link set br0 up && tunctl -t tap1 >/dev/null && "
+                      "tunctl -t tap2 >/dev/null && ip link set tap1 master br0 && ip link set tap2 master "
+                      "br0 && ip link set tap1 up && ip link set tap2 up && ls /dev/vhost-net /dev/net/tun && "
+                      "echo bridge up")
+        check(out.endswith("bridge up"), "no bridge with two TAPs and vhost-net in the KVM L1: %r" % out, m)
+
+        def nic(j):
+            return ["-netdev", "tap,id=n0,ifname=tap%d,script=no,downscript=no,vhost=on" % (j + 1),
+                    "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:35:%02x" % (j + 2)]
+
+        def cmdline(j):
+            return "console=ttyS0 keel.name=" + NET_GUESTS[j]
+
+        rx = L1Guest(l1, NET_GUESTS[0], cmdline=cmdline(0), extra=nic(0))
+        rx.wait_shell()
+        rx.run(NET_UP % 2)
+        rx.run(NET_RX)
+        mark = l1.start_guest(cmdline=cmdline(1), extra=nic(1))
+        m.expect(r"Keel guest %s: " % NET_GUESTS[1], timeout=600, start=mark)
+        guestctl.wait_guest_shell(m, NET_GUESTS[1], timeout=60)
+        m.shell(NET_UP % 3)
+        out = m.shell(NET_TX, timeout=900)
+        check(re.search(r"^rc=0$", out, re.M), "the sender failed: %r" % out, m)
+        mark = m.mark()
+        m.send("poweroff -f\n")
+        m.expect(L1_PROMPT, timeout=120, start=mark)
+        time.sleep(1)
+        return net_received(rx, m)
 
 
 def net_direct_machine(i, j, mode, port):
@@ -530,53 +744,62 @@ def part_service_io(out):
 
 
 def part_exit(out):
-    k, d = alternate(lambda i: exitcost(False, i), lambda i: exitcost(True, i))
+    k, p, d = interleave((lambda i: exitcost(False, i), exitcost_kvm, lambda i: exitcost(True, i)))
     lines = ["guest exit round trip (tests/guests/exitcost.elf, 1 CPU, -icount shift=0,sleep=off; "
-             "instructions; %s):" % runs_note()]
+             "instructions; Keel, KVM L1 (KVM and QEMU in the outer QEMU's guest, where Keel runs) and "
+             "QEMU direct; %s):" % runs_note(sides=3)]
     for j, what in enumerate(("CPUID", "port read (COM1 scratch)")):
-        path = [x[j] - statistics.median(y[j] for y in d) for x in k]
-        lines.append("  %s: Keel's exit path %s instructions a round trip; %s (QEMU direct runs the "
-                     "instruction itself in %s, the difference taken off; no ratio: it would divide "
-                     "by that)" % (what, spread(path, "%.0f"), LOWER, spread([y[j] for y in d], "%.0f")))
+        base = statistics.median(y[j] for y in d)
+        keel, kvm = [x[j] - base for x in k], [x[j] - base for x in p]
+        lines.append("  %s: exit path (a round trip less QEMU direct's %s for the instruction itself): "
+                     "Keel %s, KVM L1 %s instructions; Keel/KVM %.3f; %s (no ratio to QEMU direct: it "
+                     "would divide by about one instruction)" % (
+                         what, spread([y[j] for y in d], "%.0f"), spread(keel, "%.0f"), spread(kvm, "%.0f"),
+                         statistics.median(keel) / statistics.median(kvm), LOWER))
     return lines
 
 
 def part_guest_boot(out):
-    k, d = alternate(guest_boot_keel, guest_boot_direct)
+    k, p, d = interleave((guest_boot_keel, guest_boot_kvm, guest_boot_direct))
+    col = lambda rs, j: [r[j] for r in rs]  # noqa: E731
     return [
         "guest boot to its shell (Linux, 256 MiB, 1 vCPU; from asking for the guest, its kernel and "
         "initramfs not loaded yet, to its banner: Keel, keelctl create and start in the running service "
-        "VM; QEMU direct, its start with -kernel and -initrd; %s)" % runs_note(),
-        compare("wall time", "s", [x[0] for x in k], [x[0] for x in d], LOWER),
-        compare("the guest's own uptime at its banner", "s", [x[1] for x in k], [x[1] for x in d],
-                LOWER, "%.2f"),
+        "VM (2 CPUs); KVM L1, its QEMU's start with -kernel and -initrd in the running L1 (1 CPU: with 2 "
+        "its guest stalls); QEMU direct, its start with -kernel and -initrd; %s)" % runs_note(sides=3),
+        compare_peer("wall time", "s", col(k, 0), col(p, 0), col(d, 0), LOWER),
+        compare_peer("the guest's own uptime at its banner", "s", col(k, 1), col(p, 1), col(d, 1),
+                     LOWER, "%.2f"),
     ]
 
 
 def part_virtio_disk(out):
-    k, d = alternate(virtio_disk_keel, virtio_disk_direct)
+    k, p, d = interleave((virtio_disk_keel, virtio_disk_kvm, virtio_disk_direct))
     col = lambda rs, j: [r[j] for r in rs]  # noqa: E731
     return [
-        "guest virtio disk (a %d MiB disk, guest clock, 1 CPU; both images zero-filled files on tmpfs: "
-        "Keel's in the service VM, served by keel-dm; QEMU direct's in the host's %s, its "
-        "virtio-blk-pci with the default cache; %s)" % (VD_MIB, SHM, runs_note()),
-        compare("write (dd, fsync)", "MiB/s", col(k, 0), col(d, 0), HIGHER, "%.2f"),
-        compare("read (dd, cold cache)", "MiB/s", col(k, 1), col(d, 1), HIGHER, "%.2f"),
-        compare("4 KiB random write (randio: %d at random 4 KiB-aligned offsets, O_DIRECT, queue depth 1, "
-                "fdatasync at the end)" % RANDIO_COUNT, "IOPS", col(k, 2), col(d, 2), HIGHER, "%.0f"),
-        compare("4 KiB random read (randio: %d, O_DIRECT, queue depth 1)" % RANDIO_COUNT, "IOPS",
-                col(k, 3), col(d, 3), HIGHER, "%.0f"),
+        "guest virtio disk (a %d MiB disk, guest clock, 1 CPU; all three images zero-filled files on tmpfs: "
+        "Keel's in the service VM, served by keel-dm; KVM L1's in the L1's tmpfs, its QEMU's "
+        "virtio-blk-pci; QEMU direct's in the host's %s, its virtio-blk-pci; both QEMUs with the "
+        "default cache; %s)" % (VD_MIB, SHM, runs_note(sides=3)),
+        compare_peer("write (dd, fsync)", "MiB/s", col(k, 0), col(p, 0), col(d, 0), HIGHER, "%.2f"),
+        compare_peer("read (dd, cold cache)", "MiB/s", col(k, 1), col(p, 1), col(d, 1), HIGHER, "%.2f"),
+        compare_peer("4 KiB random write (randio: %d at random 4 KiB-aligned offsets, O_DIRECT, queue "
+                     "depth 1, fdatasync at the end)" % RANDIO_COUNT, "IOPS", col(k, 2), col(p, 2),
+                     col(d, 2), HIGHER, "%.0f"),
+        compare_peer("4 KiB random read (randio: %d, O_DIRECT, queue depth 1)" % RANDIO_COUNT, "IOPS",
+                     col(k, 3), col(p, 3), col(d, 3), HIGHER, "%.0f"),
     ]
 
 
 def part_virtio_net(out):
-    k, d = alternate(virtio_net_keel, virtio_net_direct)
+    k, p, d = interleave((virtio_net_keel, virtio_net_kvm, virtio_net_direct))
     return [
         "guest-to-guest network (%d MiB with nc over TCP on virtio-net, Linux guests of 256 MiB and 1 vCPU; "
-        "receiver's guest clock after its first 64 KiB; %s)" % (NET_MIB, runs_note()),
-        "  Keel: both guests on a bridge in the service VM, one QEMU with %d CPU(s); QEMU direct: two QEMU "
-        "processes of 1 CPU each, joined by a socket netdev" % NET_CPUS,
-        compare("throughput", "MiB/s", k, d, HIGHER),
+        "receiver's guest clock after its first 64 KiB; %s)" % (NET_MIB, runs_note(sides=3)),
+        "  Keel: both guests on a bridge in the service VM, one QEMU with %d CPU(s); KVM L1: both guests' "
+        "TAPs on a bridge in the L1, vhost_net on, one QEMU with %d CPU(s); QEMU direct: two QEMU "
+        "processes of 1 CPU each, joined by a socket netdev" % (NET_CPUS, NET_CPUS),
+        compare_peer("throughput", "MiB/s", k, p, d, HIGHER),
     ]
 
 

@@ -22,3 +22,24 @@ $(BUILD)/guest-initrd.img: tools/tools.mk tools/initramfs/mkinitramfs.py tools/i
 	@mkdir -p $(dir $@)
 	$(PYTHON) tools/initramfs/mkinitramfs.py $@ --init tools/initramfs/guest-init \
 		$(foreach m,$(GUEST_MODULES),--module $(m)) --file bin/randio=$(BUILD)/tools/randio
+
+# make bench's KVM peer: Debian's kernel (the service VM's) runs this initramfs as an L1
+# hypervisor under the same outer QEMU as Keel: kvm-amd (with ccp, kvm and irqbypass from
+# modules.dep), vhost_net, tun and bridge for the network parts, the host's own QEMU with every
+# library ldd names and the firmware a -kernel boot reads at QEMU's built-in firmware paths
+# (SeaBIOS, the linuxboot/multiboot/PVH option ROMs, kvmvapic, stdvga's BIOS, virtio-net's iPXE
+# ROM), and the guests themselves: the same kernel, guest initramfs and exit-cost guest.
+KVM_PEER_MODULES := kvm_amd vhost_net tun bridge
+KVM_PEER_FIRMWARE := /usr/share/seabios/bios-256k.bin /usr/share/seabios/vgabios-stdvga.bin \
+	/usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/linuxboot.bin /usr/share/qemu/multiboot_dma.bin \
+	/usr/share/qemu/multiboot.bin /usr/share/qemu/pvh.bin /usr/share/qemu/kvmvapic.bin \
+	/usr/lib/ipxe/qemu/efi-virtio.rom
+$(BUILD)/kvm-initrd.img: tools/tools.mk tools/initramfs/mkinitramfs.py tools/initramfs/kvm-init \
+		$(BUILD)/guest-initrd.img $(BUILD)/guests/exitcost.elf $(KERNEL) /usr/bin/qemu-system-x86_64
+	@mkdir -p $(dir $@)
+	$(PYTHON) tools/initramfs/mkinitramfs.py $@ --init tools/initramfs/kvm-init \
+		$(foreach m,$(KVM_PEER_MODULES),--module $(m)) \
+		--dynamic usr/bin/qemu-system-x86_64=/usr/bin/qemu-system-x86_64 \
+		$(foreach f,$(KVM_PEER_FIRMWARE),--file $(f)=$(f)) \
+		--file guest/vmlinuz=$(KERNEL) --file guest/initrd.img=$(BUILD)/guest-initrd.img \
+		--file guest/exitcost.elf=$(BUILD)/guests/exitcost.elf
