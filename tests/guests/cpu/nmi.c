@@ -39,15 +39,16 @@ const char test_name[] = "nmi";
 #define AP_SIPI_VECTOR (AP_BASE >> 12)
 struct ap_mailbox {
 	u32 alive; /* it runs */
-	u32 req;   /* vCPU 0 asks for NMIs */
+	u32 req;   /* vCPU 0 asks for NMIs (1), or that it park in HLT (2) */
 	u32 sent;  /* NMIs it sent */
 	u32 delay; /* pause loops between them */
 };
 extern const char ap_tramp[], ap_mb[], ap_tramp_end[];
 
 /*
- * While req is set it sends vCPU 0 (APIC ID 0) an NMI every `delay`
- * pauses, through the xAPIC ICR (the APIC page is flat-mapped: no paging).
+ * While req is 1 it sends vCPU 0 (APIC ID 0) an NMI every `delay`
+ * pauses, through the xAPIC ICR (the APIC page is flat-mapped: no paging);
+ * at 2 it halts for good.
  */
 __asm__(".pushsection .text\n"
 	".code16\n"
@@ -69,18 +70,23 @@ __asm__(".pushsection .text\n"
 	"	movw %ax, %ss\n"
 	"	lock incl 0x6000 + ap_mb - ap_tramp\n"
 	"1:	pause\n"
+	"	cmpl $2, 0x6000 + ap_mb + 4 - ap_tramp\n"
+	"	je 3f\n"
 	"	cmpl $0, 0x6000 + ap_mb + 4 - ap_tramp\n"
 	"	je 1b\n"
 	"	movl 0x6000 + ap_mb + 12 - ap_tramp, %ecx\n"
 	"2:	pause\n"
 	"	decl %ecx\n"
 	"	jnz 2b\n"
-	"	cmpl $0, 0x6000 + ap_mb + 4 - ap_tramp\n"
-	"	je 1b\n"
+	"	cmpl $1, 0x6000 + ap_mb + 4 - ap_tramp\n"
+	"	jne 1b\n"
 	"	movl $0, 0xfee00310\n"
 	"	movl $0x4400, 0xfee00300\n" /* NMI, assert, no shorthand */
 	"	lock incl 0x6000 + ap_mb + 8 - ap_tramp\n"
 	"	jmp 1b\n"
+	"3:	cli\n" /* parked */
+	"	hlt\n"
+	"	jmp 3b\n"
 	"	.balign 8\n"
 	"ap_gdt:\n"
 	"	.quad 0\n"
@@ -336,7 +342,7 @@ static void hlt(void)
 	mb->req = 1;
 	while (!woke_from_hlt)
 		halt();
-	mb->req = 0;
+	mb->req = guest_arg("park", 1) ? 2 : 0;
 	gprintf("hlt: an NMI from vCPU 1 woke vCPU 0 from HLT (%u NMIs, %u sent)\n", nmis,
 		mb->sent);
 }
