@@ -90,10 +90,10 @@ def vm_lines(name, elf, cpu, cmdline):
     return lines + (["vm.%s.cmdline = %s" % (name, cmdline)] if cmdline else [])
 
 
-def problems_in(log, where):
+def problems_in(log, where, guests=None):
     """What went wrong for each guest in Keel's log: no PASS, a FAIL, a missing line."""
     problems = []
-    for name, _, _, lines in GUESTS:
+    for name, _, _, lines in guests or GUESTS:
         if not re.search(r"vm %s: PASS \w+" % name, log):
             fail = re.search(r"vm %s: (FAIL .*|stopped: .*)" % name, log)
             problems.append("%s on %s: %s" % (name, where, fail.group(1) if fail else "no PASS"))
@@ -152,15 +152,31 @@ def test_amdv_under_qemu():
         check(m.wait_exit(60) == 0, "no power-off", m)
 
 
-def test_vtx_under_bochs():
-    """One Bochs tigerlake boot, one CPU, the guests as boot-time VMs."""
+def vtx_boot(tag, guests):
     cfg = ["debug_exit_port = 0xf4"]
-    for name, elf, cmdline, _ in GUESTS:
+    for name, elf, cmdline, _ in guests:
         cfg += vm_lines(name, elf, 0, cmdline)
-    files = {"guests/%s.elf" % elf: guest(elf) for _, elf, _, _ in GUESTS}
-    with Bochs("compat_vtx", "\n".join(cfg) + "\n", files, cpus=1, model="tigerlake",
-               timeout=240) as b:
+    files = {"guests/%s.elf" % elf: guest(elf) for _, elf, _, _ in guests}
+    with Bochs(tag, "\n".join(cfg) + "\n", files, cpus=1, model="tigerlake", timeout=240) as b:
         b.expect(r"all VMs have stopped|PANIC on CPU|EXCEPTION")
-        problems = problems_in(b.text(), "VT-x")
+        problems = problems_in(b.text(), "VT-x", guests)
         if problems:
             raise TestFailure("; ".join(problems) + "\nlogs in %s\n%s" % (b.dir, b.tail()))
+
+
+# Bochs 2.7 leaks virtual-NMI blocking from one VMCS to the next entered on its CPU: VM entry
+# masks virtual NMIs for a VMCS that says "blocking by NMI" but never unmasks them for one that
+# does not (later Bochs unmasks first). Through the other VMs on its CPU the nmi guest's own
+# blocking comes back to it after its IRET (seen: no NMI inside its interrupt handler), so it
+# boots alone.
+BOCHS_ALONE = {"nmi"}
+
+
+def test_vtx_under_bochs():
+    """One Bochs tigerlake boot, one CPU, the guests as boot-time VMs."""
+    vtx_boot("compat_vtx", [g for g in GUESTS if g[0] not in BOCHS_ALONE])
+
+
+def test_vtx_nmi_under_bochs():
+    """The nmi guest in a Bochs tigerlake boot of its own (see BOCHS_ALONE)."""
+    vtx_boot("compat_vtx_nmi", [g for g in GUESTS if g[0] in BOCHS_ALONE])
