@@ -99,7 +99,12 @@ void vcpu_update_state(struct vcpu *v)
 		WRITE_ONCE(v->state, VCPU_RUNNABLE);
 }
 
-/* One event per entry, by priority: exception, NMI, external interrupt. */
+/*
+ * One event per entry, by priority: exception, NMI, external interrupt. An
+ * NMI the guest blocks (its handler has not returned) or that waits behind
+ * an event being delivered stays pending, and the backend exits when it
+ * can go in; meanwhile an external interrupt may.
+ */
 static void deliver_events(struct vcpu *v)
 {
 	int vec;
@@ -109,12 +114,14 @@ static void deliver_events(struct vcpu *v)
 			v->exception_pending = false;
 		return;
 	}
-	if (v->nmi_pending) {
+	if (READ_ONCE(v->nmi_pending)) {
 		struct vcpu_event nmi = { EVENT_NMI, X86_EXC_NMI, false, 0, 0 };
 
+		/* taken before it goes in: one raised meanwhile is the next, held (SDM 3A 6.7.1) */
+		WRITE_ONCE(v->nmi_pending, false);
 		if (vcpu_ops->inject(v, &nmi))
-			v->nmi_pending = false;
-		return;
+			return;
+		WRITE_ONCE(v->nmi_pending, true);
 	}
 	vec = vlapic_pending_vector(v->lapic);
 	if (vec >= 0 && vcpu_ops->irq_window(v)) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Monitor commands about VMs: list them with their vCPUs, states and exit counts. */
+/* Monitor commands about VMs: list them with their vCPUs, states and exit counts; their NMI button. */
 #include <arch/x86/tsc.h>
 #include <lib/format.h>
 #include <keel/irq_route.h>
@@ -7,6 +7,7 @@
 #include <keel/pci.h>
 #include <lib/string.h>
 #include <keel/vcpu_run.h>
+#include <keel/vlapic.h>
 #include <keel/vm.h>
 
 static const char *vcpu_state_name(enum vcpu_state s)
@@ -72,9 +73,37 @@ static void cmd_pci(const char *args)
 	monitor_print("  %u device interrupts routed to vCPUs\n", irq_route_count());
 }
 
+/*
+ * The NMI button (as `xl trigger nmi`, `virsh inject-nmi`, QEMU's `nmi`):
+ * an edge on LINT1 of each vCPU, which its LVT entry delivers; a guest
+ * that set LINT1 to NMI, as PC firmware and Linux do, takes an NMI.
+ */
+static void cmd_nmi(const char *args)
+{
+	bool found = false;
+
+	for (u32 i = 0; i < nr_vms_created; i++) {
+		struct vm *vm = vm_get(i);
+
+		if (!vm)
+			continue;
+		if (!strcmp(vm->name, args) && vm->state == VM_RUNNING && !vm->resources_freed) {
+			for (u32 j = 0; j < vm->nr_vcpus; j++)
+				vlapic_lint(vm->vcpus[j], 1);
+			monitor_print("  LINT1 pulsed on the %u vCPU(s) of %s\n", vm->nr_vcpus,
+				      vm->name);
+			found = true;
+		}
+		vm_put(vm);
+	}
+	if (!found)
+		monitor_print("  no running VM named '%s' (see vms)\n", args);
+}
+
 static const struct monitor_cmd vm_cmds[] = {
 	{ "vms", "VMs and their vCPUs: state, physical CPU, exit counts", cmd_vms },
 	{ "pci", "PCI functions and the VM that owns each", cmd_pci },
+	{ "nmi", "nmi NAME: the NMI button of a VM (LINT1 of each vCPU)", cmd_nmi },
 };
 
 void vm_monitor_init(void)

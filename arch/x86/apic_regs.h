@@ -63,9 +63,11 @@
 #define APIC_DM(v) (((v) >> APIC_DM_SHIFT) & 7)
 #define APIC_DM_FIXED 0
 #define APIC_DM_LOWEST 1
+#define APIC_DM_SMI 2
 #define APIC_DM_NMI 4
 #define APIC_DM_INIT 5
 #define APIC_DM_STARTUP 6
+#define APIC_DM_EXTINT 7
 
 /* SDM 3A 11.6.1: interrupt command register, low half. */
 #define APIC_ICR_LOGICAL BIT(11)

@@ -88,6 +88,7 @@ DEFINE_DR(7)
 /* DR6 and DR7 after reset (SDM 3B 18.2.3, 18.2.4) */
 #define DR6_INIT 0xffff0ff0ULL
 #define DR7_INIT 0x400ULL
+#define DR6_BS BIT(14) /* SDM 3B 18.2.3: the #DB came from single-stepping (TF) */
 
 static inline void outb(u16 port, u8 v)
 {

@@ -16,6 +16,13 @@ int vlapic_msr_write(struct vcpu *v, u32 msr, u64 val);
 void vlapic_set_irq(struct vcpu *v, u8 vector);
 /* Same, remembering a level-triggered vector so its EOI reaches the I/O APIC. */
 void vlapic_set_irq_trig(struct vcpu *v, u8 vector, bool level);
+/*
+ * An edge on the vCPU's LINT0 or LINT1 pin (0 or 1), delivered as its LVT
+ * entry says: a fixed vector or an NMI; masked, SMI, INIT and ExtINT (no
+ * 8259 drives Keel's LINT0) do nothing. With the APIC disabled in
+ * IA32_APIC_BASE, LINT1 is the CPU's NMI pin. Any CPU.
+ */
+void vlapic_lint(struct vcpu *v, u32 pin);
 /* The vCPU an interrupt with this destination (MSI or I/O APIC format) goes to, or NULL. */
 struct vcpu *vlapic_find_dest(struct vm *vm, u32 dest, bool logical);
 /* The highest-priority vector the vCPU should take now, or -1. */

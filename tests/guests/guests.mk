@@ -17,8 +17,8 @@ endef
 $(foreach g,$(GUESTS),$(eval $(call guest_rule,$(g),,tests/guests)))
 $(foreach g,$(VPCI_GUESTS),$(eval $(call guest_rule,$(g),tests/guests/lib/vpci.c tests/guests/lib/vpci.h,tests/guests)))
 # guests that check the CPU a VM sees: CPUID, MSRs, and that its state stays its own (XCR0,
-# debug registers, speculation controls)
-CPU_GUESTS := cpuid msr msrcompat xsetbv debugregs specctrl strio softint
+# debug registers, speculation controls), NMIs
+CPU_GUESTS := cpuid msr msrcompat xsetbv debugregs specctrl strio softint nmi
 $(foreach g,$(CPU_GUESTS),$(eval $(call guest_rule,$(g),,tests/guests/cpu)))
 # real mode and back: linked at 32 KiB as real-mode test kernels are; its 16-bit code is copied lower
 GUEST_LDS_realmode := tests/guests/cpu/realmode.ld

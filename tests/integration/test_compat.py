@@ -59,7 +59,24 @@ GUESTS = [
         for form in (r"1-byte int3", r"2-byte int \$0x21", r"3-byte 66 cd 21", r"4-byte f3 66 cd 21",
                      r"1-byte into in compatibility mode")
     ]),
+    ("nmi", "nmi", "", [
+        r"icr: a self-NMI through the ICR arrived, once",
+        r"nested: of two NMIs sent in the handler one came, after its IRET, one was lost",
+        r"irq: an NMI sent in an interrupt handler came inside it; each once",
+        r"lint1: an NMI-mode LINT1 raised one NMI, its vector ignored",
+        r"lint1: masked, it raised nothing",
+        r"lint0: in NMI mode one NMI, in fixed mode one interrupt 0x51",
+        r"both: LINT1 \(NMI\) and LINT0 \(interrupt\) at once: each taken once, the NMI first",
+        r"hlt: an NMI from vCPU 1 woke vCPU 0 from HLT",
+    ]),
 ]
+# guests with more than one vCPU
+VCPUS = {"nmi": 2}
+# a guest without Keel's test device asks for QEMU's NMI button (inject-nmi pulses LINT1)
+BUTTON = r"waiting for the NMI button"
+# guests whose lines bare QEMU prints too, but for these (Keel's test device presses LINT0 and
+# LINT1; QEMU's button is LINT1, pressed once)
+KEEL_ONLY = {"nmi": (r"lint1: masked", r"lint0: ", r"both: ")}
 
 
 def guest(elf):
@@ -68,14 +85,15 @@ def guest(elf):
 
 def vm_lines(name, elf, cpu, cmdline):
     lines = ["vm.%s.kernel = guests/%s.elf" % (name, elf), "vm.%s.testdev = on" % name,
-             "vm.%s.cpu = %d" % (name, cpu), "vm.%s.memory = 4M" % name]
+             "vm.%s.cpu = %d" % (name, cpu), "vm.%s.memory = 4M" % name,
+             "vm.%s.vcpus = %d" % (name, VCPUS.get(name, 1))]
     return lines + (["vm.%s.cmdline = %s" % (name, cmdline)] if cmdline else [])
 
 
-def problems_in(log, where):
+def problems_in(log, where, guests=None):
     """What went wrong for each guest in Keel's log: no PASS, a FAIL, a missing line."""
     problems = []
-    for name, _, _, lines in GUESTS:
+    for name, _, _, lines in guests or GUESTS:
         if not re.search(r"vm %s: PASS \w+" % name, log):
             fail = re.search(r"vm %s: (FAIL .*|stopped: .*)" % name, log)
             problems.append("%s on %s: %s" % (name, where, fail.group(1) if fail else "no PASS"))
@@ -88,12 +106,21 @@ def problems_in(log, where):
 
 def test_guests_on_bare_qemu():
     """Each guest passes on QEMU's own CPU (EPYC, TCG): the guests check what a CPU does."""
-    for name, elf, cmdline, _ in GUESTS:
-        with Machine("compat_bare_%s" % name, None, smp=1, mem="128M", timeout=60,
-                     extra=["-device", "pc-testdev"],  # the test device's ports, QEMU's way
+    for name, elf, cmdline, lines in GUESTS:
+        with Machine("compat_bare_%s" % name, None, smp=VCPUS.get(name, 1), mem="128M",
+                     timeout=60, extra=["-device", "pc-testdev"],  # the test device's ports
                      direct=(guest(elf), None, cmdline or elf)) as m:
-            m.expect(r"PASS %s|FAIL .*" % elf, timeout=50)
+            start = 0
+            while True:
+                got = m.expect(r"PASS %s|FAIL .*|%s" % (elf, BUTTON), timeout=50, start=start)
+                if not re.search(BUTTON.encode(), got.group(0)):
+                    break
+                start = got.end()
+                m.qmp("inject-nmi")
             check(re.search(r"PASS %s" % elf, m.text()), "%s on bare QEMU failed" % name, m)
+            missing = [l for l in lines if name in KEEL_ONLY and
+                       not l.startswith(KEEL_ONLY[name]) and not re.search(l, m.text())]
+            check(not missing, "%s on bare QEMU: no line %r" % (name, missing), m)
 
 
 def test_amdv_under_qemu():
@@ -125,15 +152,31 @@ def test_amdv_under_qemu():
         check(m.wait_exit(60) == 0, "no power-off", m)
 
 
-def test_vtx_under_bochs():
-    """One Bochs tigerlake boot, one CPU, the guests as boot-time VMs."""
+def vtx_boot(tag, guests):
     cfg = ["debug_exit_port = 0xf4"]
-    for name, elf, cmdline, _ in GUESTS:
+    for name, elf, cmdline, _ in guests:
         cfg += vm_lines(name, elf, 0, cmdline)
-    files = {"guests/%s.elf" % elf: guest(elf) for _, elf, _, _ in GUESTS}
-    with Bochs("compat_vtx", "\n".join(cfg) + "\n", files, cpus=1, model="tigerlake",
-               timeout=240) as b:
+    files = {"guests/%s.elf" % elf: guest(elf) for _, elf, _, _ in guests}
+    with Bochs(tag, "\n".join(cfg) + "\n", files, cpus=1, model="tigerlake", timeout=240) as b:
         b.expect(r"all VMs have stopped|PANIC on CPU|EXCEPTION")
-        problems = problems_in(b.text(), "VT-x")
+        problems = problems_in(b.text(), "VT-x", guests)
         if problems:
             raise TestFailure("; ".join(problems) + "\nlogs in %s\n%s" % (b.dir, b.tail()))
+
+
+# Bochs 2.7 leaks virtual-NMI blocking from one VMCS to the next entered on its CPU: VM entry
+# masks virtual NMIs for a VMCS that says "blocking by NMI" but never unmasks them for one that
+# does not (later Bochs unmasks first). Through the other VMs on its CPU the nmi guest's own
+# blocking comes back to it after its IRET (seen: no NMI inside its interrupt handler), so it
+# boots alone.
+BOCHS_ALONE = {"nmi"}
+
+
+def test_vtx_under_bochs():
+    """One Bochs tigerlake boot, one CPU, the guests as boot-time VMs."""
+    vtx_boot("compat_vtx", [g for g in GUESTS if g[0] not in BOCHS_ALONE])
+
+
+def test_vtx_nmi_under_bochs():
+    """The nmi guest in a Bochs tigerlake boot of its own (see BOCHS_ALONE)."""
+    vtx_boot("compat_vtx_nmi", [g for g in GUESTS if g[0] in BOCHS_ALONE])

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* The test device (see include/keel/testdev.h): ports and an MMIO page with RAM semantics. */
+/* The test device (see include/keel/testdev.h): ports, LINT pins and an MMIO page with RAM semantics. */
 #include <keel/page_alloc.h>
 #include <lib/string.h>
 #include <keel/testdev.h>
+#include <keel/vlapic.h>
 #include <keel/vm.h>
 
 struct testdev {
@@ -51,6 +52,25 @@ static int flush_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 	return 0;
 }
 
+/*
+ * The wires a PC's chipset drives into every local APIC: LINT1 carries the
+ * platform's NMI (the NMI button, SERR, IOCHK), LINT0 the 8259's INTR. Keel's
+ * guests have neither source; this is their test button.
+ */
+static int lint_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
+{
+	struct vm *vm = v->vm;
+
+	(void)opaque, (void)port, (void)size;
+	for (u32 i = 0; i < vm->nr_vcpus; i++) {
+		if (val & TESTDEV_LINT0)
+			vlapic_lint(vm->vcpus[i], 0);
+		if (val & TESTDEV_LINT1)
+			vlapic_lint(vm->vcpus[i], 1);
+	}
+	return 0;
+}
+
 static int page_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
 {
 	struct testdev *t = opaque;
@@ -83,6 +103,7 @@ int testdev_attach(struct vm *vm)
 	struct io_handler ex = { TESTDEV_EXIT_PORT, 1, NULL, exit_write, t };
 	struct io_handler sc = { TESTDEV_SCRATCH_PORT, 4, scratch_read, scratch_write, t };
 	struct io_handler fl = { TESTDEV_FLUSH_PORT, 4, NULL, flush_write, t };
+	struct io_handler lint = { TESTDEV_LINT_PORT, 1, NULL, lint_write, t };
 	struct mmio_handler pg = { TESTDEV_MMIO_BASE, PAGE_SIZE, page_read, page_write, t };
 
 	BUILD_ASSERT(sizeof(struct testdev) <= 2 * PAGE_SIZE, "two pages");
@@ -91,7 +112,7 @@ int testdev_attach(struct vm *vm)
 	if (vm_add_cleanup(vm, testdev_free, t))
 		return -ENOSPC;
 	if (vm_register_io(vm, &ex) || vm_register_io(vm, &sc) || vm_register_io(vm, &fl) ||
-	    !vm_register_mmio(vm, &pg))
+	    vm_register_io(vm, &lint) || !vm_register_mmio(vm, &pg))
 		return -ENOSPC;
 	return 0;
 }

@@ -282,6 +282,16 @@ static bool targets(struct vlapic *src, struct vlapic *dst, u64 icr, u32 dest)
 	return dst->vcpu->id == dest;
 }
 
+/*
+ * SDM 3A 6.7.1: one NMI is held while another is handled; more are lost,
+ * which the one pending flag gives.
+ */
+static void raise_nmi(struct vcpu *t)
+{
+	WRITE_ONCE(t->nmi_pending, true);
+	sched_kick(t);
+}
+
 static void deliver(struct vcpu *t, u64 icr)
 {
 	u8 vec = (u8)icr;
@@ -292,8 +302,7 @@ static void deliver(struct vcpu *t, u64 icr)
 		vlapic_set_irq(t, vec);
 		break;
 	case APIC_DM_NMI:
-		t->nmi_pending = true;
-		sched_kick(t);
+		raise_nmi(t);
 		break;
 	case APIC_DM_INIT:
 		if (t->id != 0)
@@ -306,6 +315,26 @@ static void deliver(struct vcpu *t, u64 icr)
 		}
 		break;
 	}
+}
+
+/* SDM 3A 11.5.1: LINT0 and LINT1 take fixed, NMI, SMI, INIT and ExtINT; edges only here. */
+void vlapic_lint(struct vcpu *v, u32 pin)
+{
+	struct vlapic *l = v->lapic;
+	u32 lvt = reg(l, pin ? APIC_LVT_LINT1 : APIC_LVT_LINT0);
+
+	if (!(l->base_msr &
+	      APIC_BASE_ENABLE)) { /* SDM 3A 11.4.3: the pins go straight to the CPU */
+		if (pin)
+			raise_nmi(v);
+		return;
+	}
+	if (lvt & APIC_LVT_MASKED)
+		return;
+	if (APIC_DM(lvt) == APIC_DM_NMI) /* the vector is ignored */
+		raise_nmi(v);
+	else if (APIC_DM(lvt) == APIC_DM_FIXED)
+		vlapic_set_irq(v, (u8)lvt);
 }
 
 struct vcpu *vlapic_find_dest(struct vm *vm, u32 dest, bool logical)
@@ -414,7 +443,8 @@ static void write_reg(struct vlapic *l, u32 off, u64 v)
 		vlapic_set_irq(l->vcpu, (u8)v);
 		break;
 	default:
-		if (off >= 0x330 && off <= 0x370) /* other LVT entries: stored, never fire */
+		/* thermal, perf, LINT0/1 (vlapic_lint), error: no sensor, PMU or APIC error fires */
+		if (off >= 0x330 && off <= 0x370)
 			set_reg(l, off,
 				((u32)v & 0x117ff) |
 					(reg(l, APIC_SVR) & APIC_SVR_ENABLE ? 0 : APIC_LVT_MASKED));

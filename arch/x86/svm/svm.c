@@ -211,6 +211,8 @@ static bool svm_inject(struct vcpu *v, const struct vcpu_event *ev)
 
 	if (ev->type == EVENT_EXTINT && svm_quirk_virq)
 		return svm_quirk_inject_virq(sv(v), ev->vector);
+	if (ev->type == EVENT_NMI)
+		return svm_nmi_inject(&sv(v)->nmi, sv(v)->vmcb);
 	if (c->event_inj & EVENT_VALID)
 		return false;
 	if (type == EVENT_SOFT_EXCEPTION || type == EVENT_PRIV_SOFT_EXCEPTION)
@@ -230,6 +232,8 @@ static bool svm_irq_window(struct vcpu *v)
 		    !(vmcb->control.event_inj & EVENT_VALID);
 
 	if (sv(v)->virq) /* svm_quirk_virq: one interrupt in flight, V_IRQ is taken */
+		return false;
+	if (svm_nmi_holds_irqs(&sv(v)->nmi, vmcb))
 		return false;
 	if (open) {
 		vmcb->control.int_ctl &= ~(u64)V_IRQ;

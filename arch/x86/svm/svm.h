@@ -7,6 +7,16 @@
 #include <arch/x86/svm/vmcb.h>
 #include <keel/vcpu.h>
 
+/* The guest's NMI blocking, which Keel keeps (svm_nmi.c). */
+struct svm_nmi {
+	bool masked;	/* an NMI went in; its handler's IRET has not completed */
+	bool iret;	/* that IRET exited at iret_rip and runs at the next VMRUN */
+	bool step;	/* single-stepping it: TF set, #DB intercepted */
+	bool step_tf;	/* the guest's TF when the step began */
+	bool exit_soon; /* an NMI waits behind another event: exit right after its delivery */
+	u64 iret_rip, step_dr6;
+};
+
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	hpa_t vmcb_pa;
@@ -17,6 +27,7 @@ struct svm_vcpu {
 	bool virq;	    /* an interrupt posted in V_IRQ that the guest has not taken yet */
 	u64 soft_rip;	    /* RIP moved past a re-injected INT n/INT3/INTO, for this entry */
 	u8 soft_len;	    /* by this much (0: none in flight) */
+	struct svm_nmi nmi;
 };
 
 struct svm_vm {
@@ -40,6 +51,14 @@ void svm_soft_skip(struct svm_vcpu *s, struct vmcb *vmcb, u32 len);
 /* svm_run.c */
 void svm_asid_init(u32 cpu, u32 count);
 void svm_run(struct vcpu *v, struct vm_exit *exit);
+
+/* svm_nmi.c */
+/* Puts an NMI in EVENTINJ unless the guest blocks NMIs or another event is there (false). */
+bool svm_nmi_inject(struct svm_nmi *n, struct vmcb *vmcb);
+/* True while an NMI handler's IRET is in flight: interrupts wait for it (and get an exit). */
+bool svm_nmi_holds_irqs(struct svm_nmi *n, struct vmcb *vmcb);
+/* After #VMEXIT (EXITINTINFO requeued): true if the exit was the NMI window's own. */
+bool svm_nmi_exit(struct svm_nmi *n, struct vmcb *vmcb);
 
 /* quirks.c: where emulators' AMD-V differs from APM2 */
 extern bool svm_quirk_virq; /* QEMU's TCG: external interrupts through V_IRQ, not EVENTINJ */

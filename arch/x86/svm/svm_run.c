@@ -5,7 +5,9 @@
  * generation flushes the whole TLB), so a reused ASID never sees another
  * vCPU's translations; an NPT change bumps the VM's flush generation.
  */
+#include <arch/x86/apic.h>
 #include <arch/x86/cpu.h>
+#include <arch/x86/irq.h>
 #include <arch/x86/percpu.h>
 #include <arch/x86/svm/svm.h>
 #include <keel/vm.h>
@@ -156,6 +158,10 @@ void svm_run(struct vcpu *v, struct vm_exit *exit)
 	prepare_entry(v, s, pc->cpu);
 	svm_quirk_keep_entry(&vmcb->save, &entry);
 	svm_quirk_load_cr2(&vmcb->save);
+	if (s->nmi.exit_soon) { /* pending at VMRUN: the CPU exits once EVENTINJ is delivered */
+		s->nmi.exit_soon = false;
+		apic_send_ipi(pc->apic_id, VECTOR_IPI_WAKE);
+	}
 	__asm__ volatile("clgi; sti" ::: "memory"); /* interrupts wait for the guest's GIF=1 */
 	svm_vmrun(s->vmcb_pa, v->gpr, pc->virt_host_state);
 	__asm__ volatile("cli; stgi" ::: "memory");
@@ -172,4 +178,6 @@ void svm_run(struct vcpu *v, struct vm_exit *exit)
 	normalize(v, vmcb, exit);
 	if (exit->reason == EXIT_NPF)
 		exit->npf.vectoring = vectoring;
+	if (svm_nmi_exit(&s->nmi, vmcb))
+		exit->reason = EXIT_NMI_WINDOW;
 }

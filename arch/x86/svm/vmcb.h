@@ -123,6 +123,7 @@ VMCB_AT(save.g_pat, 0x668);
 #define ICPT_INIT BIT(3)
 #define ICPT_VINTR BIT(4)
 #define ICPT_CPUID BIT(18)
+#define ICPT_IRET BIT(20)
 #define ICPT_INVD BIT(22)
 #define ICPT_HLT BIT(24)
 #define ICPT_INVLPGA BIT(26)
@@ -170,6 +171,7 @@ VMCB_AT(save.g_pat, 0x668);
 #define SVM_EXIT_INIT 0x63
 #define SVM_EXIT_VINTR 0x64
 #define SVM_EXIT_CPUID 0x72
+#define SVM_EXIT_IRET 0x74
 #define SVM_EXIT_INVD 0x76
 #define SVM_EXIT_PAUSE 0x77
 #define SVM_EXIT_HLT 0x78

@@ -166,8 +166,12 @@ static bool vmx_inject(struct vcpu *v, const struct vcpu_event *ev)
 	bool pushes = ev->type == EVENT_EXCEPTION && ev->vector < X86_NR_EXCEPTIONS &&
 		      (X86_EXC_ERROR_CODES & BIT(ev->vector));
 
-	if (vmx_get(x, SLOT_ENTRY_INFO) & INTR_INFO_VALID)
+	/* an NMI behind an event being delivered: the window exit comes once that one is in */
+	if (vmx_get(x, SLOT_ENTRY_INFO) & INTR_INFO_VALID) {
+		if (ev->type == EVENT_NMI && vmx_caps.nmi_window)
+			set_proc_bit(x, PROC_NMI_WINDOW, true);
 		return false;
+	}
 	if (ev->type == EVENT_NMI && nmi_blocked(x)) {
 		if (vmx_caps.nmi_window)
 			set_proc_bit(x, PROC_NMI_WINDOW, true);

@@ -655,6 +655,76 @@ TEST(nmi_ipi_sets_the_nmi_pending)
 	teardown();
 }
 
+/* --- LINT0 and LINT1 (SDM 3A 11.5.1) --- */
+
+TEST(lint1_in_nmi_mode_raises_an_nmi_and_ignores_the_vector)
+{
+	setup(2);
+	wr(0, LVT_LINT1, DM_NMI | 0x77);
+	vlapic_lint(vc(0), 1);
+	CHECK(vc(0)->nmi_pending);
+	CHECK_EQ(fake_kicks[0], 1);
+	CHECK(!bit_in(0, IRR, 0x77));
+	CHECK(!vc(1)->nmi_pending); /* the pin is this vCPU's own */
+	vlapic_lint(vc(1), 1);	    /* vCPU 1's LINT1 is still masked from reset */
+	CHECK(!vc(1)->nmi_pending);
+	CHECK_EQ(fake_kicks[1], 0);
+	teardown();
+}
+
+TEST(lint0_follows_its_own_entry_fixed_or_nmi)
+{
+	setup(1);
+	wr(0, LVT_LINT0, DM_FIXED | 0x51);
+	wr(0, LVT_LINT1, DM_NMI);
+	vlapic_lint(vc(0), 0);
+	CHECK(bit_in(0, IRR, 0x51));
+	CHECK(!vc(0)->nmi_pending);
+	CHECK_EQ(vlapic_pending_vector(vc(0)->lapic), 0x51);
+	wr(0, LVT_LINT0, DM_NMI | 0x52);
+	vlapic_lint(vc(0), 0);
+	CHECK(vc(0)->nmi_pending);
+	CHECK(!bit_in(0, IRR, 0x52));
+	teardown();
+}
+
+TEST(masked_extint_smi_and_init_lint_entries_do_nothing)
+{
+	static const u32 lvts[] = { MASKED | DM_NMI, MASKED | DM_FIXED | 0x60, 7u << 8 | 0x61,
+				    2u << 8 | 0x62, DM_INIT | 0x63 };
+
+	setup(1);
+	for (u32 i = 0; i < ARRAY_SIZE(lvts); i++) {
+		wr(0, LVT_LINT0, lvts[i]);
+		wr(0, LVT_LINT1, lvts[i]);
+		vlapic_lint(vc(0), 0);
+		vlapic_lint(vc(0), 1);
+	}
+	CHECK(!vc(0)->nmi_pending);
+	CHECK_EQ(vlapic_pending_vector(vc(0)->lapic), -1);
+	CHECK_EQ(rd(0, IRR + 0x60 / 32 * 0x10), 0);
+	CHECK_EQ(vc(0)->state, VCPU_RUNNABLE);
+	teardown();
+}
+
+TEST(software_disabled_apic_masks_lint_but_a_disabled_one_passes_nmi_on_lint1)
+{
+	setup(1);
+	wr(0, LVT_LINT1, DM_NMI);
+	wr(0, SVR, 0xff); /* software-disabled: every LVT entry masked */
+	vlapic_lint(vc(0), 1);
+	CHECK(!vc(0)->nmi_pending);
+	/* SDM 3A 11.4.3: with IA32_APIC_BASE.EN clear, LINT1 is the NMI pin, LINT0 INTR (no 8259) */
+	msr_wr(0, MSR_APIC_BASE, APIC_PAGE | BASE_BSP);
+	vlapic_lint(vc(0), 0);
+	CHECK(!vc(0)->nmi_pending);
+	CHECK_EQ(fake_kicks[0], 0);
+	vlapic_lint(vc(0), 1);
+	CHECK(vc(0)->nmi_pending);
+	CHECK_EQ(fake_kicks[0], 1);
+	teardown();
+}
+
 TEST(init_then_sipi_starts_an_ap)
 {
 	setup(3);
