@@ -4,3 +4,7 @@ UNIT_TESTS += iommu_acpi
 UNIT_SRCS_iommu_acpi := iommu/dmar.c iommu/ivrs.c
 FUZZ_TARGETS += iommu_acpi
 FUZZ_SRCS_iommu_acpi := iommu/dmar.c iommu/ivrs.c
+# VT-d's page tables with a fake of the cache flush that plays memory a walker sees without snooping
+UNIT_TESTS += vtd_pt
+UNIT_SRCS_vtd_pt := iommu/vtd/vtd_pt.c core/pagetable.c tests/unit/fake_page_alloc.c \
+	tests/unit/fake_log.c lib/format.c
