@@ -1,5 +1,6 @@
 # The IOMMUs: the ACPI tables that describe them, the generic domain interface, the VT-d driver.
-CORE_SRCS += iommu/dmar.c iommu/ivrs.c
+CORE_SRCS += iommu/dmar.c iommu/ivrs.c iommu/iommu.c iommu/vtd/vtd.c iommu/vtd/vtd_pt.c \
+	iommu/vtd/vtd_qi.c iommu/vtd/vtd_fault.c
 UNIT_TESTS += iommu_acpi
 UNIT_SRCS_iommu_acpi := iommu/dmar.c iommu/ivrs.c
 FUZZ_TARGETS += iommu_acpi
