@@ -105,6 +105,41 @@ struct iommu_domain *iommu_domain_create(const char *owner)
 	return d;
 }
 
+/* Table pages a walker may still hold, forever out of use (linked through their first word). */
+static u64 *quarantine;
+static u64 quarantined;
+
+static void quarantine_add(u64 *list)
+{
+	while (list) {
+		u64 *next = (u64 *)*list;
+
+		*list = (u64)quarantine;
+		quarantine = list;
+		quarantined++;
+		list = next;
+	}
+}
+
+/*
+ * Table pages that left d's tables go back to the pool only once the
+ * invalidation completed; if it did not, they are never reused (a walker may
+ * still hold them).
+ */
+static int flush_then_free(struct iommu_domain *d, u64 iova, u64 size)
+{
+	if (drv->flush(d, iova, size)) {
+		pr_err("iommu: domain %u (%s): an invalidation failed; its freed table pages are "
+		       "kept out of use",
+		       d->id, d->owner);
+		quarantine_add(d->pt.deferred);
+		d->pt.deferred = NULL;
+		return -EIO;
+	}
+	pt_free_deferred(&d->pt);
+	return 0;
+}
+
 int iommu_map(struct iommu_domain *d, u64 iova, hpa_t pa, u64 size, u32 perms)
 {
 	int ret;
@@ -114,8 +149,7 @@ int iommu_map(struct iommu_domain *d, u64 iova, hpa_t pa, u64 size, u32 perms)
 	if (!ret)
 		d->mapped += size;
 	/* replaced entries, and units in caching mode, need the caches invalidated */
-	drv->flush(d, iova, size);
-	pt_free_deferred(&d->pt);
+	ret = flush_then_free(d, iova, size) ?: ret;
 	spin_unlock(&lock);
 	return ret;
 }
@@ -126,8 +160,7 @@ int iommu_unmap(struct iommu_domain *d, u64 iova, u64 size)
 
 	spin_lock(&lock);
 	ret = pt_unmap(&d->pt, iova, size);
-	drv->flush(d, iova, size); /* completed before the table pages go back to the pool */
-	pt_free_deferred(&d->pt);
+	ret = flush_then_free(d, iova, size) ?: ret;
 	d->mapped -= MIN(d->mapped, size);
 	spin_unlock(&lock);
 	return ret;
@@ -260,6 +293,9 @@ static void cmd_iommu(const char *args)
 					      PCI_BUS(devices[j].bdf), PCI_DEV(devices[j].bdf),
 					      PCI_FN(devices[j].bdf));
 	}
+	if (quarantined)
+		monitor_print("  %llu table pages kept out of use after failed invalidations\n",
+			      (unsigned long long)quarantined);
 	monitor_print("  %llu DMA faults in all; the latest:\n", (unsigned long long)faults.total);
 	for (u32 i = 0; i < FAULT_RECENT && i < faults.recent_next; i++)
 		print_fault(&faults.recent[(faults.recent_next - 1 - i) % FAULT_RECENT]);

@@ -34,7 +34,11 @@ const char *iommu_name(void);
 struct iommu_domain *iommu_domain_create(const char *owner);
 /* Maps [iova, iova + size) to pa, PT_R/PT_W. Holds once it returns. */
 int iommu_map(struct iommu_domain *d, u64 iova, hpa_t pa, u64 size, u32 perms);
-/* Unmaps; no device reaches the range once it returns (invalidation completed). */
+/*
+ * Unmaps; no device reaches the range once it returns 0 (invalidation
+ * completed). -EIO if the hardware did not complete it: the table pages are
+ * then never reused.
+ */
 int iommu_unmap(struct iommu_domain *d, u64 iova, u64 size);
 /* Moves a function (segment, bus << 8 | devfn) into d, or out of any with d = NULL (blocked). */
 int iommu_attach(struct iommu_domain *d, u16 seg, u16 bdf);
@@ -57,8 +61,8 @@ struct iommu_driver {
 	const struct pt_format *(*format)(void);
 	/* Points (seg, bdf) at d's tables, or blocks it (d NULL); completes the invalidation. */
 	int (*attach)(struct iommu_domain *d, u16 seg, u16 bdf);
-	/* Invalidates d's cached translations of the range and waits for it. */
-	void (*flush)(struct iommu_domain *d, u64 iova, u64 size);
+	/* Invalidates d's cached translations of the range and waits for it; -errno if it failed. */
+	int (*flush)(struct iommu_domain *d, u64 iova, u64 size);
 	/* The next fault recorded since the last call; false if none. */
 	bool (*next_fault)(struct iommu_fault *f);
 	void (*report)(void); /* the monitor's lines for the units */

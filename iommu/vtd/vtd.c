@@ -138,12 +138,11 @@ static int vtd_probe(const struct acpi_info *ai)
 		return ret;
 	}
 	for (u32 i = 0; i < dmar.nr_units; i++) {
-		u64 cap;
+		struct vtd_unit peek = { .regs = phys_to_virt(dmar.units[i].base) };
 
 		if (paging_map_io(dmar.units[i].base, dmar.units[i].size))
 			return -ERANGE;
-		cap = *(volatile u64 *)phys_to_virt(dmar.units[i].base + VTD_CAP);
-		four = four && (VTD_CAP_SAGAW(cap) & VTD_SAGAW_48);
+		four = four && (VTD_CAP_SAGAW(vtd_read64(&peek, VTD_CAP)) & VTD_SAGAW_48);
 	}
 	/* one table format for all units: 4 levels where every unit has them */
 	format = four ? &vtd_format_4level : &vtd_format_3level;
@@ -257,12 +256,13 @@ static int vtd_attach(struct iommu_domain *d, u16 seg, u16 bdf)
 	return ret ? ret : vtd_flush_iotlb(u, d->id, 0, 0);
 }
 
-static void vtd_flush(struct iommu_domain *d, u64 iova, u64 size)
+static int vtd_flush(struct iommu_domain *d, u64 iova, u64 size)
 {
+	int ret = 0;
+
 	for (u32 i = 0; i < nr_units; i++)
-		if (vtd_flush_iotlb(&units[i], d->id, iova, size))
-			panic("iommu: VT-d unit at %#llx: an invalidation failed",
-			      (unsigned long long)units[i].acpi->base);
+		ret = vtd_flush_iotlb(&units[i], d->id, iova, size) ?: ret;
+	return ret;
 }
 
 static bool vtd_next_fault(struct iommu_fault *f)

@@ -119,25 +119,11 @@ struct vtd_unit {
 	u64 faults;
 };
 
-static inline u32 vtd_read32(const struct vtd_unit *u, u32 off)
-{
-	return *(volatile u32 *)(u->regs + off);
-}
-
-static inline u64 vtd_read64(const struct vtd_unit *u, u32 off)
-{
-	return *(volatile u64 *)(u->regs + off);
-}
-
-static inline void vtd_write32(struct vtd_unit *u, u32 off, u32 v)
-{
-	*(volatile u32 *)(u->regs + off) = v;
-}
-
-static inline void vtd_write64(struct vtd_unit *u, u32 off, u64 v)
-{
-	*(volatile u64 *)(u->regs + off) = v;
-}
+/* vtd_mmio.c: register access (unit tests put a model of the unit behind these) */
+u32 vtd_read32(const struct vtd_unit *u, u32 off);
+u64 vtd_read64(const struct vtd_unit *u, u32 off);
+void vtd_write32(struct vtd_unit *u, u32 off, u32 v);
+void vtd_write64(struct vtd_unit *u, u32 off, u64 v);
 
 /* vtd_pt.c: the second-level page table formats */
 extern const struct pt_format vtd_format_3level, vtd_format_4level;

@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: MIT
+"""The IOMMU: with QEMU's intel-iommu (q35, the SVM CPU model) Keel turns VT-d DMA remapping on,
+the service VM's functions are in a domain that maps its RAM and nothing else, and its NVMe,
+e1000e and virtio-net (iommu_platform=on) still work through it; the monitor's `iommu` lists
+the unit, the domain, its devices and no faults."""
+import hashlib
+import os
+import re
+import time
+
+from rig import BUILD, Machine, TestFailure, check, kernel_path
+
+MiB = 1 << 20
+CFG = ("service.kernel = vmlinuz\nservice.initrd = initrd.img\nservice.cmdline = console=ttyS0\n"
+       "service.memory = 768M\nservice.vcpus = 2\n")
+VTD_BASE = 0xFED90000  # QEMU's intel-iommu register block (DMAR)
+
+
+def monitor(m, command):
+    """Runs a monitor command (Ctrl-] twice) and returns what it printed; back to the shell."""
+    mark = m.mark()
+    m.send(b"\x1d\x1d")
+    m.expect(r"keel> ", timeout=15, start=mark)
+    mark = m.mark()
+    m.send(command + "\r")
+    m.expect(r"keel> ", timeout=15, start=mark + 1)
+    out = m.text()[mark:]
+    m.send("resume\r")
+    time.sleep(1)
+    m.send("\n")
+    return out
+
+
+def pci_of(m, driver):
+    """The PCI addresses ("0000:00:04.0") the service VM's driver is bound to."""
+    return re.findall(r"[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]",
+                      m.shell("ls /sys/bus/pci/drivers/%s/" % driver))
+
+
+def nic_works(m, mac, addr):
+    """The NIC with this MAC pings QEMU's user-mode gateway: DMA both ways and its interrupts."""
+    dev = None
+    for line in m.shell("for i in /sys/class/net/eth*; do echo ${i##*/} $(cat $i/address); done").splitlines():
+        name, a = line.split()
+        if a == mac:
+            dev = name
+    check(dev, "no interface with MAC %s" % mac, m)
+    m.shell("ip addr add %s/24 dev %s; ip link set %s up" % (addr, dev, dev))
+    for _ in range(30):
+        if m.shell("cat /sys/class/net/%s/carrier" % dev) == "1":
+            break
+        time.sleep(1)
+    gw = addr.rsplit(".", 1)[0] + ".2"
+    out = m.shell("ping -c 5 -i 0.3 -W 3 -I %s %s" % (dev, gw), timeout=60)
+    check(" 0% packet loss" in out, "%s (%s) cannot ping %s:\n%s" % (dev, mac, gw, out), m)
+
+
+def test_vtd_service_vm():
+    image = os.path.join(BUILD, "tests", "iommu-nvme.img")
+    os.makedirs(os.path.dirname(image), exist_ok=True)
+    data = os.urandom(16 * MiB)
+    with open(image, "wb") as f:
+        f.write(data)
+    # the IOMMU first: QEMU's PCI devices take their DMA address space when they are created
+    extra = ["-device", "intel-iommu,intremap=on",
+             "-drive", "if=none,id=nv,format=raw,file=" + image, "-device", "nvme,drive=nv,serial=kio1",
+             "-netdev", "user,id=n0,net=10.0.2.0/24", "-device", "e1000e,netdev=n0,mac=52:54:00:12:35:01",
+             "-netdev", "user,id=n1,net=10.0.3.0/24",
+             "-device", "virtio-net-pci,netdev=n1,mac=52:54:00:12:35:02,iommu_platform=on,disable-legacy=on"]
+    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
+    with Machine("iommu_vtd", CFG, files, smp=2, timeout=600, extra=extra) as m:
+        m.expect(r"keel: iommu: VT-d unit at %#x: .*: DMA remapping on" % VTD_BASE, timeout=120)
+        m.expect(r"Keel service VM: .* up", timeout=300)
+        m.expect(r"/ # ", timeout=30)
+        time.sleep(1)
+        got = m.shell("dd if=/dev/nvme0n1 bs=1M count=16 2>/dev/null | sha256sum", timeout=200).split()[0]
+        check(got == hashlib.sha256(data).hexdigest(), "NVMe data read through the IOMMU differs", m)
+        m.shell("dd if=/dev/urandom of=/tmp/w bs=1M count=4 2>/dev/null")
+        wrote = m.shell("sha256sum /tmp/w").split()[0]
+        m.shell("dd if=/tmp/w of=/dev/nvme0n1 bs=1M seek=8 conv=fsync 2>/dev/null; sync", timeout=200)
+        nic_works(m, "52:54:00:12:35:01", "10.0.2.15")
+        nic_works(m, "52:54:00:12:35:02", "10.0.3.15")
+        nvme = pci_of(m, "nvme")
+        check(len(nvme) == 1, "the NVMe's driver is bound to %s" % nvme, m)
+        out = monitor(m, "iommu")
+        check(re.search(r"VT-d unit 0 at %#x, .*translation on, queued invalidation on" % VTD_BASE, out),
+              "the monitor lists no VT-d unit with translation on:\n" + out, m)
+        dom = re.search(r"domain (\d+) \(service\): (\d+) MiB mapped", out)
+        check(dom and int(dom.group(2)) == 768, "no service domain mapping its 768 MiB:\n" + out, m)
+        check(nvme[0] in out, "the NVMe %s is not in a domain:\n%s" % (nvme[0], out), m)
+        check(re.search(r"\b0 DMA faults in all", out), "DMA faults while the devices worked:\n" + out, m)
+        m.send("poweroff -f\n")
+        check(m.wait_exit(60) == 0, "no power-off", m)
+    with open(image, "rb") as f:
+        f.seek(8 * MiB)
+        if hashlib.sha256(f.read(4 * MiB)).hexdigest() != wrote:
+            raise TestFailure("the 4 MiB the service VM wrote through the IOMMU are not in the image")
