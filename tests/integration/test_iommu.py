@@ -95,3 +95,16 @@ def test_vtd_service_vm():
         f.seek(8 * MiB)
         if hashlib.sha256(f.read(4 * MiB)).hexdigest() != wrote:
             raise TestFailure("the 4 MiB the service VM wrote through the IOMMU are not in the image")
+
+
+def test_required_without_an_iommu():
+    """`iommu = required` on a machine without an IOMMU: Keel says DMA would be unconfined and
+    does not start the service VM."""
+    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
+    with Machine("iommu_required", CFG + "iommu = required\n", files, smp=1, timeout=180) as m:
+        m.expect(r"keel: iommu: no IOMMU described \(no DMAR or IVRS table\): device DMA is "
+                 r"unconfined", timeout=120)
+        m.expect(r"keel: service VM: not started: keel.cfg says iommu = required, and there is "
+                 r"no usable IOMMU", timeout=60)
+        time.sleep(3)
+        check("Linux version" not in m.text(), "the service VM started anyway", m)

@@ -166,6 +166,11 @@ int service_vm_start(struct boot_info *bi, const struct acpi_info *ai)
 	u32 vcpus = bi->config.service_vcpus;
 	struct vm *vm;
 
+	if (bi->config.iommu_required && !iommu_active()) {
+		pr_err("service VM: not started: keel.cfg says iommu = required, and there is no "
+		       "usable IOMMU to confine its devices' DMA");
+		return -ENODEV;
+	}
 	if (vcpus > nr_cpus || vcpus > ai->nr_cpus) {
 		pr_warn("service VM: service.vcpus = %u, but the machine has %u CPUs: it gets %u",
 			vcpus, nr_cpus, nr_cpus);
