@@ -2,7 +2,10 @@
 """The IOMMU: with QEMU's intel-iommu (q35, the SVM CPU model) Keel turns VT-d DMA remapping on,
 the service VM's functions are in a domain that maps its RAM and nothing else, and its NVMe,
 e1000e and virtio-net (iommu_platform=on) still work through it; the monitor's `iommu` lists
-the unit, the domain, its devices and no faults."""
+the unit, the domain, its devices and no faults. Then the service VM takes the NVMe from its
+driver and makes it DMA into Keel's code: the write does not land (Keel's code checksum is
+the same) and the fault is logged with the device and the address. `iommu = required` on a
+machine without an IOMMU keeps the service VM from starting."""
 import hashlib
 import os
 import re
@@ -35,6 +38,31 @@ def pci_of(m, driver):
     """The PCI addresses ("0000:00:04.0") the service VM's driver is bound to."""
     return re.findall(r"[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]",
                       m.shell("ls /sys/bus/pci/drivers/%s/" % driver))
+
+
+def keel_text(m):
+    """(start, end, crc32) of Keel's code, from the monitor's `mem`."""
+    found = re.search(r"keel text: ([0-9a-f]+)-([0-9a-f]+), crc32 ([0-9a-f]{8})", monitor(m, "mem"))
+    check(found, "no 'keel text' line from the monitor's mem", m)
+    return int(found.group(1), 16), int(found.group(2), 16), found.group(3)
+
+
+def dma_into_keel(m, nvme):
+    """The NVMe, taken from its driver, writes an Identify page at the start of Keel's code."""
+    start, _, crc = keel_text(m)
+    target = start & ~0xfff
+    mark = m.mark()
+    out = m.shell("nvmedma %s %#x" % (nvme, target), timeout=60)
+    check("nvmedma: identify to" in out, "nvmedma did not run: %r" % out, m)
+    m.expect(r"keel: iommu: DMA fault: %s \(service\) write to %#x: write not allowed" % (
+        re.escape(nvme), target), timeout=20, start=mark)
+    check(keel_text(m)[2] == crc, "Keel's code changed: the DMA landed", m)
+    check(m.shell("echo still-here") == "still-here", "the service VM does not answer", m)
+    out = monitor(m, "iommu")
+    dom = re.search(r"domain \d+ \(service\): \d+ MiB mapped, \d+ table pages, (\d+) faults", out)
+    check(dom and int(dom.group(1)) >= 1, "the fault is not counted for the service VM:\n" + out, m)
+    check(re.search(r"%s write to %#x: write not allowed" % (re.escape(nvme), target), out),
+          "the monitor does not list the fault:\n" + out, m)
 
 
 def nic_works(m, mac, addr):
@@ -89,6 +117,7 @@ def test_vtd_service_vm():
         check(dom and int(dom.group(2)) == 768, "no service domain mapping its 768 MiB:\n" + out, m)
         check(nvme[0] in out, "the NVMe %s is not in a domain:\n%s" % (nvme[0], out), m)
         check(re.search(r"\b0 DMA faults in all", out), "DMA faults while the devices worked:\n" + out, m)
+        dma_into_keel(m, nvme[0])
         m.send("poweroff -f\n")
         check(m.wait_exit(60) == 0, "no power-off", m)
     with open(image, "rb") as f:
