@@ -174,6 +174,25 @@ static struct attached *find_device(u16 seg, u16 bdf)
 	return NULL;
 }
 
+/* Before a function joins d: what the firmware has it use keeps working (USB legacy...). */
+static int map_reserved(struct iommu_domain *d, u16 seg, u16 bdf)
+{
+	struct acpi_range r[4];
+	u32 n = drv->reserved(seg, bdf, r, ARRAY_SIZE(r));
+	int ret = 0;
+
+	for (u32 i = 0; i < n && !ret; i++) {
+		ret = pt_map(&d->pt, r[i].base, r[i].base, r[i].size, PT_R | PT_W);
+		if (!ret)
+			pr_info("iommu: %04x:%02x:%02x.%x: firmware-reserved %#llx-%#llx mapped in "
+				"domain %u (%s)",
+				seg, PCI_BUS(bdf), PCI_DEV(bdf), PCI_FN(bdf),
+				(unsigned long long)r[i].base,
+				(unsigned long long)(r[i].base + r[i].size - 1), d->id, d->owner);
+	}
+	return ret ? ret : flush_then_free(d, 0, 0);
+}
+
 int iommu_attach(struct iommu_domain *d, u16 seg, u16 bdf)
 {
 	struct attached *a;
@@ -187,7 +206,9 @@ int iommu_attach(struct iommu_domain *d, u16 seg, u16 bdf)
 		ret = -ENOSPC;
 		goto out;
 	}
-	ret = drv->attach(d, seg, bdf);
+	ret = d ? map_reserved(d, seg, bdf) : 0;
+	if (!ret)
+		ret = drv->attach(d, seg, bdf);
 	if (ret)
 		goto out;
 	if (!a && d)

@@ -59,6 +59,11 @@ struct iommu_driver {
 	/* Takes over every unit the table lists; the number of units ready, or -errno. */
 	int (*probe)(const struct acpi_info *ai);
 	const struct pt_format *(*format)(void);
+	/*
+	 * The memory a function uses behind its driver's back (VT-d RMRR, AMD-Vi
+	 * IVMD), which its domain maps at the same addresses; count, up to max.
+	 */
+	u32 (*reserved)(u16 seg, u16 bdf, struct acpi_range *out, u32 max);
 	/* Points (seg, bdf) at d's tables, or blocks it (d NULL); completes the invalidation. */
 	int (*attach)(struct iommu_domain *d, u16 seg, u16 bdf);
 	/* Invalidates d's cached translations of the range and waits for it; -errno if it failed. */

@@ -208,6 +208,24 @@ static struct vtd_unit *unit_of(u16 seg, u16 bdf)
 	return all;
 }
 
+/* 8.4: the RMRRs whose scopes name the function. */
+static u32 vtd_reserved(u16 seg, u16 bdf, struct acpi_range *out, u32 max)
+{
+	u32 n = 0;
+
+	for (u32 i = 0; i < dmar.nr_rmrrs && n < max; i++) {
+		const struct dmar_rmrr *r = &dmar.rmrrs[i];
+
+		for (u32 j = 0; j < r->nr_scopes; j++) {
+			if (r->segment == seg && scope_covers(&r->scopes[j], bdf)) {
+				out[n++] = (struct acpi_range){ r->base, r->limit - r->base + 1 };
+				break;
+			}
+		}
+	}
+	return n;
+}
+
 /* The context entry of a function, its bus's context table made on first use. */
 static u64 *context_entry(struct vtd_unit *u, u16 bdf)
 {
@@ -293,6 +311,7 @@ const struct iommu_driver vtd_driver = {
 	.name = "VT-d",
 	.probe = vtd_probe,
 	.format = vtd_format,
+	.reserved = vtd_reserved,
 	.attach = vtd_attach,
 	.flush = vtd_flush,
 	.next_fault = vtd_next_fault,

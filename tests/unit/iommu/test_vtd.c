@@ -196,7 +196,17 @@ static void load_dmar(void)
 	CHECK(f && fread(dmar_table, 1, sizeof(dmar_table), f) == 120);
 	if (f)
 		fclose(f);
+	static const u8 rmrr[40] = {
+		1, 0, 40, 0, 0,	   0,	 0,    0,    0, 0, 0, 0x7d,
+		0, 0, 0,  0, 0xff, 0xff, 0x01, 0x7d, 0, 0, 0, 0, /* 0x7d000000-0x7d01ffff */
+		1, 8, 0,  0, 0,	   0,	 2,    0,		 /* 00:02.0 */
+		1, 8, 0,  0, 0,	   0,	 3,    0
+	};
+	u32 len = 120 + sizeof(rmrr);
+
 	memcpy(dmar_table + 48 + 8, &base, 8); /* the DRHD's register base */
+	memcpy(dmar_table + 120, rmrr, sizeof(rmrr));
+	memcpy(dmar_table + 4, &len, 4);
 	ai.dmar = (u64)(uintptr_t)dmar_table;
 }
 
@@ -277,6 +287,17 @@ TEST(functions_attach_to_domains)
 	CHECK(ce);
 	CHECK_EQ(ce[0], dom_a->pt.root | VTD_CTX_P);
 	CHECK_EQ(ce[1], VTD_CTX_AW_39 | (u64)dom_a->id << 8);
+	{ /* its RMRR, identity-mapped before it joined */
+		hpa_t pa;
+		u32 perms;
+
+		CHECK(pt_lookup(&dom_a->pt, 0x7d01f000, &pa, &perms, NULL));
+		CHECK_EQ(pa, 0x7d01f000);
+		CHECK_EQ(perms, PT_R | PT_W);
+		CHECK(!pt_lookup(&dom_a->pt, 0x7d020000, &pa, NULL, NULL));
+		CHECK(strstr(fake_log_all,
+			     "0000:00:02.0: firmware-reserved 0x7d000000-0x7d01ffff"));
+	}
 	CHECK_EQ(iommu_attach(dom_a, 0, 0x0500), -ENODEV); /* 05:00.0: no unit covers it */
 	CHECK_EQ(iommu_attach(dom_a, 1, 0x0010), -ENODEV); /* another segment */
 	/* moved: blocked and invalidated first, then the new domain's entry */
@@ -284,8 +305,8 @@ TEST(functions_attach_to_domains)
 	CHECK_EQ(iommu_attach(dom_b, 0, 0x0010), 0);
 	CHECK_EQ(ce[1], VTD_CTX_AW_39 | (u64)dom_b->id << 8);
 	CHECK_EQ(count_desc(mark, VTD_INV_CC), 2);
-	CHECK_EQ(count_desc(mark, VTD_INV_WAIT), 4);
-	CHECK_EQ(iommu_attach(NULL, 0, 0x0010), 0); /* back to blocked */
+	CHECK_EQ(count_desc(mark, VTD_INV_WAIT), 5); /* and one for the RMRR mapped in dom_b */
+	CHECK_EQ(iommu_attach(NULL, 0, 0x0010), 0);  /* back to blocked */
 	CHECK_EQ(ce[0], 0);
 	CHECK_EQ(iommu_attach(dom_a, 0, 0x0010), 0);
 	CHECK_EQ(hw.errors, 0);
