@@ -4,7 +4,8 @@ the service VM's functions are in a domain that maps its RAM and nothing else, a
 e1000e and virtio-net (iommu_platform=on) still work through it; the monitor's `iommu` lists
 the unit, the domain, its devices and no faults. Then the service VM takes the NVMe from its
 driver and makes it DMA into Keel's code: the write does not land (Keel's code checksum is
-the same) and the fault is logged with the device and the address. `iommu = required` on a
+the same) and the fault is logged with the device and the address; the unit's registers are
+out of its reach. `iommu = required` on a
 machine without an IOMMU keeps the service VM from starting."""
 import hashlib
 import os
@@ -45,6 +46,20 @@ def keel_text(m):
     found = re.search(r"keel text: ([0-9a-f]+)-([0-9a-f]+), crc32 ([0-9a-f]{8})", monitor(m, "mem"))
     check(found, "no 'keel text' line from the monitor's mem", m)
     return int(found.group(1), 16), int(found.group(2), 16), found.group(3)
+
+
+def registers_out_of_reach(m):
+    """The service VM reads the VT-d unit's status as all ones, and its write of the global command
+    register (translation off) is dropped: both logged."""
+    mark = m.mark()
+    out = re.sub(r"keel: [^\n]*\n?", "", m.shell("physmem %#x 4 2>&1" % (VTD_BASE + 0x1c))).strip()
+    check(out == "0xffffffff", "the service VM read VT-d's status as %r" % out, m)
+    m.expect(r"keel: vm service: 4-byte read at %x, which is not its own: reads as all ones" % (
+        VTD_BASE + 0x1c), timeout=10, start=mark)
+    mark = m.mark()
+    m.shell("physmem %#x 4 0 2>&1" % (VTD_BASE + 0x18))
+    m.expect(r"keel: vm service: 4-byte write at %x, which is not its own: dropped" % (
+        VTD_BASE + 0x18), timeout=10, start=mark)
 
 
 def dma_into_keel(m, nvme):
@@ -117,7 +132,8 @@ def test_vtd_service_vm():
         check(dom and int(dom.group(2)) == 768, "no service domain mapping its 768 MiB:\n" + out, m)
         check(nvme[0] in out, "the NVMe %s is not in a domain:\n%s" % (nvme[0], out), m)
         check(re.search(r"\b0 DMA faults in all", out), "DMA faults while the devices worked:\n" + out, m)
-        dma_into_keel(m, nvme[0])
+        registers_out_of_reach(m)
+        dma_into_keel(m, nvme[0])  # translation still on: this DMA faults
         m.send("poweroff -f\n")
         check(m.wait_exit(60) == 0, "no power-off", m)
     with open(image, "rb") as f:
