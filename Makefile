@@ -27,7 +27,7 @@ FUZZ_TARGETS :=
 # the kernel of the service VM, the guests and make bench's KVM peer (tools/tools.mk)
 KERNEL := $(lastword $(sort $(wildcard /boot/vmlinuz-*)))
 include boot/boot.mk arch/x86/x86.mk core/core.mk lib/lib.mk drivers/drivers.mk
-include tests/unit/unit.mk tests/guests/guests.mk $(wildcard vmm/*.mk vmm/*/*.mk virtio/*.mk tools/*.mk tools/*/*.mk)
+include tests/unit/unit.mk tests/guests/guests.mk $(wildcard vmm/*.mk vmm/*/*.mk iommu/*.mk iommu/*/*.mk virtio/*.mk tools/*.mk tools/*/*.mk)
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(1))
 CORE_OBJS := $(call obj,$(CORE_SRCS)) $(BUILD)/obj/gen/font.c.o

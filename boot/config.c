@@ -169,6 +169,14 @@ static int set_debug_exit(struct parser *p, const char *v)
 	return 0;
 }
 
+static int set_iommu(struct parser *p, const char *v)
+{
+	if (strcmp(v, "required") && strcmp(v, "optional"))
+		return fail(p, "iommu: expected required or optional, got '%s'", v);
+	p->cfg->iommu_required = !strcmp(v, "required");
+	return 0;
+}
+
 static int set_path(struct parser *p, char *dst, const char *key, const char *v)
 {
 	if (!*v)
@@ -309,7 +317,7 @@ static const struct {
 	{ "service.kernel", set_kernel },   { "service.initrd", set_initrd },
 	{ "service.cmdline", set_cmdline }, { "service.memory", set_memory },
 	{ "service.vcpus", set_vcpus },	    { "pci.reserve", set_pci_reserve },
-	{ "control.window", set_window },
+	{ "control.window", set_window },   { "iommu", set_iommu },
 };
 BUILD_ASSERT(ARRAY_SIZE(keys) <= 32, "seen is a u32 bitmask");
 

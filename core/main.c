@@ -18,6 +18,7 @@
 #include <keel/control.h>
 #include <keel/fbcon.h>
 #include <keel/ioapic.h>
+#include <keel/iommu.h>
 #include <keel/irq_route.h>
 #include <keel/pci.h>
 #include <keel/log.h>
@@ -95,6 +96,7 @@ static void housekeeping(void)
 	static bool reported;
 
 	monitor_poll();
+	iommu_poll_faults();
 	log_flush_held();
 	control_console_poll();
 	vm_reap();
@@ -170,6 +172,7 @@ void core_main(struct boot_info *bi)
 		(unsigned long long)(apic_timer_hz() / 1000), apic_x2apic() ? "x2APIC" : "xAPIC");
 	wallclock_init(bi->boot_epoch);
 	report_date();
+	iommu_init(&acpi); /* DMA remapping on, every function blocked (timed: after the clock) */
 	irq_register(VECTOR_TIMER, timer_tick);
 	if (!virt_select()) /* AMD-V or VT-x backend */
 		panic("no usable hardware virtualization");

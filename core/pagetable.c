@@ -19,12 +19,29 @@ static u32 index_of(u64 va, u32 level)
 	return (u32)((va >> PT_LEVEL_SHIFT(level)) & (PT_ENTRIES - 1));
 }
 
+/*
+ * Formats whose walker does not snoop the CPU's caches (VT-d with ECAP.C = 0)
+ * get each write to a table written back before anything can point at it.
+ */
+static void sync(const struct page_table *pt, const void *p, u64 len)
+{
+	if (pt->fmt->sync)
+		pt->fmt->sync(p, len);
+}
+
+static void entry_set(const struct page_table *pt, u64 *e, u64 v)
+{
+	*e = v;
+	sync(pt, e, sizeof(*e));
+}
+
 static int table_new(struct page_table *pt, hpa_t *pa)
 {
 	u64 *t = page_alloc_zeroed(1);
 
 	if (!t)
 		return -ENOMEM;
+	sync(pt, t, PAGE_SIZE); /* zeroes, not what the page held before, as the walker's view */
 	pt->table_pages++;
 	*pa = virt_to_phys(t);
 	return 0;
@@ -66,12 +83,12 @@ static void drop_entry(struct page_table *pt, u64 *e, u32 level)
 		ASSERT(!pt->defer_frees || !(f->perms(*e, level) & PT_OWNED));
 		if ((f->perms(*e, level) & PT_OWNED) && pt->release)
 			pt->release(f->address(*e, level), PT_LEVEL_SIZE(level));
-		*e = 0;
+		entry_set(pt, e, 0);
 		return;
 	}
 	u64 *next = table_at(f->address(*e, level));
 
-	*e = 0; /* unlinked before its entries go */
+	entry_set(pt, e, 0); /* unlinked before its entries go */
 	for (u32 i = 0; i < PT_ENTRIES; i++)
 		drop_entry(pt, &next[i], level - 1);
 	table_free(pt, next);
@@ -91,7 +108,8 @@ static int split(struct page_table *pt, u64 *e, u32 level)
 	t = table_at(tpa);
 	for (u32 i = 0; i < PT_ENTRIES; i++)
 		t[i] = f->leaf_entry(base + i * PT_LEVEL_SIZE(level - 1), level - 1, perms);
-	*e = f->table_entry(tpa, level);
+	sync(pt, t, PAGE_SIZE); /* the new table complete before the entry points at it */
+	entry_set(pt, e, f->table_entry(tpa, level));
 	return 0;
 }
 
@@ -105,7 +123,7 @@ static int descend(struct page_table *pt, u64 *e, u32 level, u64 **next)
 	if (!f->present(*e)) {
 		ret = table_new(pt, &tpa);
 		if (!ret)
-			*e = f->table_entry(tpa, level);
+			entry_set(pt, e, f->table_entry(tpa, level));
 	} else if (f->is_leaf(*e, level)) {
 		ret = split(pt, e, level);
 	}
@@ -135,7 +153,7 @@ static void prune(struct page_table *pt, u64 *e, u64 *next)
 {
 	if (!table_empty(pt, next))
 		return;
-	*e = 0;
+	entry_set(pt, e, 0);
 	table_free(pt, next);
 }
 
@@ -167,7 +185,7 @@ static int update(struct page_table *pt, u64 *table, u32 level, u64 va, u64 end,
 		} else if (map ? can_leaf(f, level, va, pa, stop - va) : stop - va == span) {
 			drop_entry(pt, e, level);
 			if (map)
-				*e = f->leaf_entry(pa, level, perms);
+				entry_set(pt, e, f->leaf_entry(pa, level, perms));
 		} else {
 			ret = descend(pt, e, level, &next);
 			if (ret)

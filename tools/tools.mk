@@ -9,12 +9,12 @@ SERVICE_MODULES := e1000e nvme virtio_net virtio_blk virtio_pci uio_pci_generic 
 GUEST_MODULES := button evdev virtio_pci virtio_blk virtio_net virtio_console virtio-rng \
 	virtio-gpu virtio_input crc32c_generic ext4
 $(BUILD)/service-initrd.img: tools/tools.mk tools/initramfs/mkinitramfs.py tools/initramfs/service-init $(BUILD)/tools/keelctl \
-		$(BUILD)/tools/keel-dm $(BUILD)/tools/keel-vnc $(BUILD)/tools/physmem
+		$(BUILD)/tools/keel-dm $(BUILD)/tools/keel-vnc $(BUILD)/tools/physmem $(BUILD)/tools/nvmedma
 	@mkdir -p $(dir $@)
 	$(PYTHON) tools/initramfs/mkinitramfs.py $@ --init tools/initramfs/service-init \
 		$(foreach m,$(SERVICE_MODULES),--module $(m)) --file bin/keelctl=$(BUILD)/tools/keelctl \
 		--file bin/keel-dm=$(BUILD)/tools/keel-dm --dynamic bin/keel-vnc=$(BUILD)/tools/keel-vnc \
-		--file bin/physmem=$(BUILD)/tools/physmem
+		--file bin/physmem=$(BUILD)/tools/physmem --file bin/nvmedma=$(BUILD)/tools/nvmedma
 
 # A guest's initramfs: busybox, the power button handler, a shell on the console it was given,
 # and randio for `make bench`'s random I/O on a guest's disk.

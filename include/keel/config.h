@@ -40,7 +40,8 @@ struct keel_config {
 	char service_cmdline[CONFIG_CMDLINE_MAX];
 	u64 service_memory; /* bytes */
 	u32 service_vcpus;
-	u64 control_window; /* bytes of the control device's guest RAM window */
+	u64 control_window;  /* bytes of the control device's guest RAM window */
+	bool iommu_required; /* no service VM without an IOMMU to confine its devices' DMA */
 	u32 nr_vms;
 	struct config_vm vms[CONFIG_MAX_VMS];
 	u32 nr_pci_reserved;

@@ -31,6 +31,12 @@ struct pt_format {
 	bool (*is_leaf)(u64 e, u32 level);
 	hpa_t (*address)(u64 e, u32 level);
 	u32 (*perms)(u64 e, u32 level); /* PT_* of a leaf */
+	/*
+	 * NULL where the walker snoops the CPU's caches. Else called after every
+	 * write to a table (an entry, or a whole new table page) to write it back
+	 * to memory, before any entry that makes it reachable is written.
+	 */
+	void (*sync)(const void *p, u64 len);
 };
 
 struct page_table {

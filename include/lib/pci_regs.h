@@ -18,6 +18,8 @@
 #define PCI_CLASS_REV 0x08 /* revision ID in byte 0, class code in bytes 1-3 */
 #define PCI_HEADER_TYPE 0x0e
 #define PCI_BAR0 0x10
+#define PCI_SECONDARY_BUS 0x19 /* type 1 (PCI-PCI bridge 1.2 3.2.5.4, 3.2.5.5) */
+#define PCI_SUBORDINATE_BUS 0x1a
 #define PCI_BRIDGE_MEM 0x20  /* type 1: memory base and limit (PCI-PCI bridge 1.2 3.2.5.8) */
 #define PCI_BRIDGE_PREF 0x24 /* prefetchable base and limit */
 #define PCI_BRIDGE_PREF_BASE_HI 0x28 /* their upper 32 bits */

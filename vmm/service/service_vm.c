@@ -10,6 +10,7 @@
 #include <arch/x86/tsc.h>
 #include <keel/control.h>
 #include <keel/fbcon.h>
+#include <keel/iommu.h>
 #include <keel/ioapic.h>
 #include <keel/log.h>
 #include <keel/memory.h>
@@ -22,6 +23,7 @@
 #include <keel/vlapic.h>
 #include <keel/vm.h>
 #include <keel/vuart.h>
+#include <lib/string.h>
 
 #define PORTS 65536
 
@@ -70,6 +72,41 @@ static int add_devices(struct vm *vm, const struct boot_info *bi, const struct a
 	return assign_init(vm, bi); /* config space, MSI and MSI-X */
 }
 
+/*
+ * The service VM's functions reach its RAM (at the same addresses, as its
+ * nested paging maps it) and nothing else; the others stay blocked.
+ */
+static int confine_dma(void)
+{
+	struct iommu_domain *d;
+	int ret;
+
+	if (!iommu_active())
+		return 0;
+	d = iommu_domain_create("service");
+	if (!d)
+		return -ENOMEM;
+	for (u32 i = 0; i < layout.nr_ram; i++) {
+		ret = iommu_map(d, layout.ram[i].base, layout.ram[i].base, layout.ram[i].size,
+				PT_R | PT_W);
+		if (ret)
+			return ret;
+	}
+	for (u32 i = 0; i < pci_nr_funcs; i++) {
+		const struct pci_func *f = &pci_funcs[i];
+
+		if (strcmp(f->owner, "service"))
+			continue;
+		ret = iommu_attach(d, 0, f->bdf);
+		if (ret == -ENODEV)
+			pr_warn("service VM: no IOMMU unit covers %02x:%02x.%x: its DMA is unconfined",
+				PCI_BUS(f->bdf), PCI_DEV(f->bdf), PCI_FN(f->bdf));
+		else if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int load_kernel(struct vm *vm, const struct boot_info *bi, u64 rsdp)
 {
 	const struct boot_module *k = boot_module_find(bi, bi->config.service_kernel);
@@ -112,6 +149,10 @@ static int build(struct vm *vm, struct boot_info *bi, const struct acpi_info *ai
 		pr_err("service VM: cannot build its memory map");
 		return -ENOMEM;
 	}
+	if (confine_dma()) {
+		pr_err("service VM: cannot build its DMA domain");
+		return -ENOMEM;
+	}
 	/* identity-mapped, so vm_add_ram did not count it */
 	vm->ram_size = bi->config.service_memory;
 	rsdp = service_acpi_build(&layout, ai, vcpus);
@@ -125,6 +166,11 @@ int service_vm_start(struct boot_info *bi, const struct acpi_info *ai)
 	u32 vcpus = bi->config.service_vcpus;
 	struct vm *vm;
 
+	if (bi->config.iommu_required && !iommu_active()) {
+		pr_err("service VM: not started: keel.cfg says iommu = required, and there is no "
+		       "usable IOMMU to confine its devices' DMA");
+		return -ENODEV;
+	}
 	if (vcpus > nr_cpus || vcpus > ai->nr_cpus) {
 		pr_warn("service VM: service.vcpus = %u, but the machine has %u CPUs: it gets %u",
 			vcpus, nr_cpus, nr_cpus);

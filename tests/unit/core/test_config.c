@@ -211,6 +211,18 @@ TEST(pci_reserve)
 	CHECK_EQ(parse("service.kernel = k\npci.reserve = xx:03.0\n"), -22);
 }
 
+TEST(iommu_required)
+{
+	CHECK_EQ(parse("service.kernel = k\n"), 0);
+	CHECK(!cfg.iommu_required);
+	CHECK_EQ(parse("service.kernel = k\niommu = required\n"), 0);
+	CHECK(cfg.iommu_required);
+	CHECK_EQ(parse("service.kernel = k\niommu = optional\n"), 0);
+	CHECK(!cfg.iommu_required);
+	CHECK_EQ(parse("service.kernel = k\niommu = yes\n"), -22);
+	CHECK(strstr(err, "line 2") && strstr(err, "iommu: expected required or optional"));
+}
+
 TEST(vms_must_fit_in_usable_ram)
 {
 	CHECK_EQ(

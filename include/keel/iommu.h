@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* The IOMMU behind one interface: DMA domains, PCI functions attached to them, faults. */
+#ifndef KEEL_IOMMU_H
+#define KEEL_IOMMU_H
+
+#include <keel/acpi.h>
+#include <keel/pagetable.h>
+
+#define IOMMU_MAX_DOMAINS 16
+#define IOMMU_MAX_DEVICES 64 /* functions attached to any domain */
+
+/*
+ * A DMA address space. A PCI function in no domain is blocked (its requests
+ * fault); Keel's own memory is mapped in none.
+ */
+struct iommu_domain {
+	u16 id; /* the hardware's domain id: VT-d DID, AMD-Vi DomainID */
+	char owner[16];
+	struct page_table pt;
+	u64 mapped; /* bytes */
+	u64 faults;
+};
+
+/*
+ * Finds the IOMMUs from ACPI (DMAR: VT-d, IVRS: AMD-Vi; never from the CPU
+ * vendor), takes them over from the firmware and turns DMA remapping on with
+ * every function blocked. Logs one line per unit; false if there is none
+ * Keel can use (device DMA then goes where it likes).
+ */
+bool iommu_init(const struct acpi_info *ai);
+bool iommu_active(void);
+const char *iommu_name(void);
+
+struct iommu_domain *iommu_domain_create(const char *owner);
+/* Maps [iova, iova + size) to pa, PT_R/PT_W. Holds once it returns. */
+int iommu_map(struct iommu_domain *d, u64 iova, hpa_t pa, u64 size, u32 perms);
+/*
+ * Unmaps; no device reaches the range once it returns 0 (invalidation
+ * completed). -EIO if the hardware did not complete it: the table pages are
+ * then never reused.
+ */
+int iommu_unmap(struct iommu_domain *d, u64 iova, u64 size);
+/* Moves a function (segment, bus << 8 | devfn) into d, or out of any with d = NULL (blocked). */
+int iommu_attach(struct iommu_domain *d, u16 seg, u16 bdf);
+/* Reads and logs new faults (each once, rate-limited); from the boot CPU's housekeeping. */
+void iommu_poll_faults(void);
+
+/* --- for the drivers (iommu/vtd/, iommu/amd/) --- */
+struct iommu_fault {
+	u16 seg, bdf;
+	u64 addr;
+	bool write;
+	u8 reason;
+	const char *why; /* the reason's name */
+};
+
+struct iommu_driver {
+	const char *name;
+	/* Takes over every unit the table lists; the number of units ready, or -errno. */
+	int (*probe)(const struct acpi_info *ai);
+	const struct pt_format *(*format)(void);
+	/*
+	 * The memory a function uses behind its driver's back (VT-d RMRR, AMD-Vi
+	 * IVMD), which its domain maps at the same addresses; count, up to max.
+	 */
+	u32 (*reserved)(u16 seg, u16 bdf, struct acpi_range *out, u32 max);
+	/* Points (seg, bdf) at d's tables, or blocks it (d NULL); completes the invalidation. */
+	int (*attach)(struct iommu_domain *d, u16 seg, u16 bdf);
+	/* Invalidates d's cached translations of the range and waits for it; -errno if it failed. */
+	int (*flush)(struct iommu_domain *d, u64 iova, u64 size);
+	/* The next fault recorded since the last call; false if none. */
+	bool (*next_fault)(struct iommu_fault *f);
+	void (*report)(void); /* the monitor's lines for the units */
+};
+
+extern const struct iommu_driver vtd_driver;
+/* Writes CPU cache lines of [p, p + len) back to memory (CLFLUSH), for walkers that do not snoop. */
+void iommu_cache_flush(const void *p, u64 len);
+
+#endif

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+/*
+ * VT-d's primary fault log (VT-d 4.1 7.2.1, 11.4.14): the fault recording
+ * registers, read in the order the hardware fills them, each cleared once
+ * read; an overflow is counted and cleared so recording goes on.
+ */
+#include "vtd_regs.h"
+
+/* 7.1.3 table 7-1: the reasons of DMA remapping faults in legacy mode. */
+static const char *const reasons[] = {
+	[0x1] = "root entry not present",      [0x2] = "context entry not present",
+	[0x3] = "context entry invalid",       [0x4] = "address beyond the address width",
+	[0x5] = "write not allowed",	       [0x6] = "read not allowed",
+	[0x7] = "paging entry unreadable",     [0x8] = "root table unreadable",
+	[0x9] = "context table unreadable",    [0xa] = "root entry reserved bits",
+	[0xb] = "context entry reserved bits", [0xc] = "paging entry reserved bits",
+	[0xd] = "translation type blocked",
+};
+
+static u32 frcd(const struct vtd_unit *u, u32 i)
+{
+	return VTD_CAP_FRO(u->cap) + 16 * i;
+}
+
+/* Drops every recorded fault and the status bits (taking a unit over from the firmware). */
+void vtd_fault_clear_all(struct vtd_unit *u)
+{
+	for (u32 i = 0; i < VTD_CAP_NFR(u->cap); i++)
+		vtd_write32(u, frcd(u, i) + 12, (u32)(VTD_FRCD_F >> 32));
+	vtd_write32(u, VTD_FSTS, VTD_FSTS_CLEAR);
+	u->next_fault = 0;
+}
+
+bool vtd_fault_next(struct vtd_unit *u, struct iommu_fault *f)
+{
+	u32 fsts = vtd_read32(u, VTD_FSTS), i = u->next_fault;
+	u64 hi;
+
+	if (fsts & VTD_FSTS_PFO) { /* faults were lost: say so once, and let recording go on */
+		*f = (struct iommu_fault){ .why = "fault log overflow, faults lost" };
+		vtd_write32(u, VTD_FSTS, VTD_FSTS_PFO);
+		return true;
+	}
+	if (!(fsts & VTD_FSTS_PPF))
+		return false;
+	/* the oldest record is at or after the last one read, in ring order */
+	for (u32 n = 0;; n++, i = (i + 1) % VTD_CAP_NFR(u->cap)) {
+		if (n == VTD_CAP_NFR(u->cap))
+			return false;
+		hi = vtd_read64(u, frcd(u, i) + 8);
+		if (hi & VTD_FRCD_F)
+			break;
+	}
+	f->seg = u->acpi->segment;
+	f->bdf = VTD_FRCD_SID(hi);
+	f->addr = vtd_read64(u, frcd(u, i)) & ~0xfffULL;
+	f->write = !(hi & VTD_FRCD_T);
+	f->reason = VTD_FRCD_FR(hi);
+	f->why = f->reason < ARRAY_SIZE(reasons) && reasons[f->reason] ? reasons[f->reason] :
+									 "reason not known to Keel";
+	vtd_write32(u, frcd(u, i) + 12, (u32)(VTD_FRCD_F >> 32)); /* RW1C: the record is free */
+	u->next_fault = (i + 1) % VTD_CAP_NFR(u->cap);
+	u->faults++;
+	return true;
+}

@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: MIT
+"""The IOMMU: with QEMU's intel-iommu (q35, the SVM CPU model) Keel turns VT-d DMA remapping on,
+the service VM's functions are in a domain that maps its RAM and nothing else, and its NVMe,
+e1000e and virtio-net (iommu_platform=on) still work through it; the monitor's `iommu` lists
+the unit, the domain, its devices and no faults. Then the service VM takes the NVMe from its
+driver and makes it DMA into Keel's code: the write does not land (Keel's code checksum is
+the same) and the fault is logged with the device and the address; the unit's registers are
+out of its reach. `iommu = required` on a
+machine without an IOMMU keeps the service VM from starting."""
+import hashlib
+import os
+import re
+import time
+
+from rig import BUILD, Machine, TestFailure, check, kernel_path
+
+MiB = 1 << 20
+CFG = ("service.kernel = vmlinuz\nservice.initrd = initrd.img\nservice.cmdline = console=ttyS0\n"
+       "service.memory = 768M\nservice.vcpus = 2\n")
+VTD_BASE = 0xFED90000  # QEMU's intel-iommu register block (DMAR)
+
+
+def monitor(m, command):
+    """Runs a monitor command (Ctrl-] twice) and returns what it printed; back to the shell."""
+    mark = m.mark()
+    m.send(b"\x1d\x1d")
+    m.expect(r"keel> ", timeout=15, start=mark)
+    mark = m.mark()
+    m.send(command + "\r")
+    m.expect(r"keel> ", timeout=15, start=mark + 1)
+    out = m.text()[mark:]
+    m.send("resume\r")
+    time.sleep(1)
+    m.send("\n")
+    return out
+
+
+def pci_of(m, driver):
+    """The PCI addresses ("0000:00:04.0") the service VM's driver is bound to."""
+    return re.findall(r"[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]",
+                      m.shell("ls /sys/bus/pci/drivers/%s/" % driver))
+
+
+def keel_text(m):
+    """(start, end, crc32) of Keel's code, from the monitor's `mem`."""
+    found = re.search(r"keel text: ([0-9a-f]+)-([0-9a-f]+), crc32 ([0-9a-f]{8})", monitor(m, "mem"))
+    check(found, "no 'keel text' line from the monitor's mem", m)
+    return int(found.group(1), 16), int(found.group(2), 16), found.group(3)
+
+
+def registers_out_of_reach(m):
+    """The service VM reads the VT-d unit's status as all ones, and its write of the global command
+    register (translation off) is dropped: both logged."""
+    mark = m.mark()
+    out = re.sub(r"keel: [^\n]*\n?", "", m.shell("physmem %#x 4 2>&1" % (VTD_BASE + 0x1c))).strip()
+    check(out == "0xffffffff", "the service VM read VT-d's status as %r" % out, m)
+    m.expect(r"keel: vm service: 4-byte read at %x, which is not its own: reads as all ones" % (
+        VTD_BASE + 0x1c), timeout=10, start=mark)
+    mark = m.mark()
+    m.shell("physmem %#x 4 0 2>&1" % (VTD_BASE + 0x18))
+    m.expect(r"keel: vm service: 4-byte write at %x, which is not its own: dropped" % (
+        VTD_BASE + 0x18), timeout=10, start=mark)
+
+
+def dma_into_keel(m, nvme):
+    """The NVMe, taken from its driver, writes an Identify page at the start of Keel's code."""
+    start, _, crc = keel_text(m)
+    target = start & ~0xfff
+    mark = m.mark()
+    out = m.shell("nvmedma %s %#x" % (nvme, target), timeout=60)
+    check("nvmedma: identify to" in out, "nvmedma did not run: %r" % out, m)
+    m.expect(r"keel: iommu: DMA fault: %s \(service\) write to %#x: write not allowed" % (
+        re.escape(nvme), target), timeout=20, start=mark)
+    check(keel_text(m)[2] == crc, "Keel's code changed: the DMA landed", m)
+    check(m.shell("echo still-here") == "still-here", "the service VM does not answer", m)
+    out = monitor(m, "iommu")
+    dom = re.search(r"domain \d+ \(service\): \d+ MiB mapped, \d+ table pages, (\d+) faults", out)
+    check(dom and int(dom.group(1)) >= 1, "the fault is not counted for the service VM:\n" + out, m)
+    check(re.search(r"%s write to %#x: write not allowed" % (re.escape(nvme), target), out),
+          "the monitor does not list the fault:\n" + out, m)
+
+
+def nic_works(m, mac, addr):
+    """The NIC with this MAC pings QEMU's user-mode gateway: DMA both ways and its interrupts."""
+    dev = None
+    for line in m.shell("for i in /sys/class/net/eth*; do echo ${i##*/} $(cat $i/address); done").splitlines():
+        name, a = line.split()
+        if a == mac:
+            dev = name
+    check(dev, "no interface with MAC %s" % mac, m)
+    m.shell("ip addr add %s/24 dev %s; ip link set %s up" % (addr, dev, dev))
+    for _ in range(30):
+        if m.shell("cat /sys/class/net/%s/carrier" % dev) == "1":
+            break
+        time.sleep(1)
+    gw = addr.rsplit(".", 1)[0] + ".2"
+    out = m.shell("ping -c 5 -i 0.3 -W 3 -I %s %s" % (dev, gw), timeout=60)
+    check(" 0% packet loss" in out, "%s (%s) cannot ping %s:\n%s" % (dev, mac, gw, out), m)
+
+
+def test_vtd_service_vm():
+    image = os.path.join(BUILD, "tests", "iommu-nvme.img")
+    os.makedirs(os.path.dirname(image), exist_ok=True)
+    data = os.urandom(16 * MiB)
+    with open(image, "wb") as f:
+        f.write(data)
+    # the IOMMU first: QEMU's PCI devices take their DMA address space when they are created
+    extra = ["-device", "intel-iommu,intremap=on",
+             "-drive", "if=none,id=nv,format=raw,file=" + image, "-device", "nvme,drive=nv,serial=kio1",
+             "-netdev", "user,id=n0,net=10.0.2.0/24", "-device", "e1000e,netdev=n0,mac=52:54:00:12:35:01",
+             "-netdev", "user,id=n1,net=10.0.3.0/24",
+             "-device", "virtio-net-pci,netdev=n1,mac=52:54:00:12:35:02,iommu_platform=on,disable-legacy=on"]
+    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
+    with Machine("iommu_vtd", CFG, files, smp=2, timeout=600, extra=extra) as m:
+        m.expect(r"keel: iommu: VT-d unit at %#x: .*: DMA remapping on" % VTD_BASE, timeout=120)
+        m.expect(r"Keel service VM: .* up", timeout=300)
+        m.expect(r"/ # ", timeout=30)
+        time.sleep(1)
+        got = m.shell("dd if=/dev/nvme0n1 bs=1M count=16 2>/dev/null | sha256sum", timeout=200).split()[0]
+        check(got == hashlib.sha256(data).hexdigest(), "NVMe data read through the IOMMU differs", m)
+        m.shell("dd if=/dev/urandom of=/tmp/w bs=1M count=4 2>/dev/null")
+        wrote = m.shell("sha256sum /tmp/w").split()[0]
+        m.shell("dd if=/tmp/w of=/dev/nvme0n1 bs=1M seek=8 conv=fsync 2>/dev/null; sync", timeout=200)
+        nic_works(m, "52:54:00:12:35:01", "10.0.2.15")
+        nic_works(m, "52:54:00:12:35:02", "10.0.3.15")
+        nvme = pci_of(m, "nvme")
+        check(len(nvme) == 1, "the NVMe's driver is bound to %s" % nvme, m)
+        out = monitor(m, "iommu")
+        check(re.search(r"VT-d unit 0 at %#x, .*translation on, queued invalidation on" % VTD_BASE, out),
+              "the monitor lists no VT-d unit with translation on:\n" + out, m)
+        dom = re.search(r"domain (\d+) \(service\): (\d+) MiB mapped", out)
+        check(dom and int(dom.group(2)) == 768, "no service domain mapping its 768 MiB:\n" + out, m)
+        check(nvme[0] in out, "the NVMe %s is not in a domain:\n%s" % (nvme[0], out), m)
+        check(re.search(r"\b0 DMA faults in all", out), "DMA faults while the devices worked:\n" + out, m)
+        registers_out_of_reach(m)
+        dma_into_keel(m, nvme[0])  # translation still on: this DMA faults
+        m.send("poweroff -f\n")
+        check(m.wait_exit(60) == 0, "no power-off", m)
+    with open(image, "rb") as f:
+        f.seek(8 * MiB)
+        if hashlib.sha256(f.read(4 * MiB)).hexdigest() != wrote:
+            raise TestFailure("the 4 MiB the service VM wrote through the IOMMU are not in the image")
+
+
+def test_required_without_an_iommu():
+    """`iommu = required` on a machine without an IOMMU: Keel says DMA would be unconfined and
+    does not start the service VM."""
+    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
+    with Machine("iommu_required", CFG + "iommu = required\n", files, smp=1, timeout=180) as m:
+        m.expect(r"keel: iommu: no IOMMU described \(no DMAR or IVRS table\): device DMA is "
+                 r"unconfined", timeout=120)
+        m.expect(r"keel: service VM: not started: keel.cfg says iommu = required, and there is "
+                 r"no usable IOMMU", timeout=60)
+        time.sleep(3)
+        check("Linux version" not in m.text(), "the service VM started anyway", m)

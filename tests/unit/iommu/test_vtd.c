@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the VT-d driver and the generic IOMMU layer (iommu/iommu.c,
+ * iommu/vtd/) against a model of one unit behind the register accessors: the
+ * take-over from firmware that left things on, the order of global commands,
+ * the invalidation queue and its wait descriptors, context entries, and fault
+ * records read, cleared and logged once.
+ */
+#include "test.h"
+#include "iommu/vtd/vtd_regs.h"
+#include <keel/monitor.h>
+
+extern char fake_log_all[];
+void fake_log_clear(void);
+extern long fake_pages_live;
+
+#define NFR 2
+#define FRO 0x220
+
+/* --- the model of a unit, as QEMU's intel-iommu behaves (VT-d 10.4) --- */
+static struct {
+	u64 cap, ecap;
+	u32 gsts, fsts, fectl;
+	u64 rtaddr, root, iqa, iqh, iqt;
+	u64 frcd[NFR][2];
+	u32 gcmds[32], nr_gcmds; /* the commands, in order */
+	u64 desc[256][2];	 /* every descriptor done, in order */
+	u32 nr_desc;
+	u32 errors; /* commands the manual forbids */
+	bool stall; /* the queue does not advance */
+} hw;
+
+static u8 regs[4096] __attribute__((aligned(4096)));
+static u64 now_ns;
+
+u64 time_ns(void)
+{
+	return now_ns += 1000000; /* every look at the clock is 1 ms later */
+}
+
+int paging_map_io(u64 base, u64 size)
+{
+	(void)base;
+	(void)size;
+	return 0;
+}
+
+u32 pci_read(u16 bdf, u32 off, u32 size)
+{
+	(void)bdf;
+	(void)off;
+	(void)size;
+	return 0;
+}
+
+void monitor_register(const struct monitor_cmd *cmds, u32 n)
+{
+	(void)cmds;
+	(void)n;
+}
+
+static char monitor_out[4096];
+
+void monitor_print(const char *fmt, ...)
+{
+	size_t used = strlen(monitor_out);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(monitor_out + used, sizeof(monitor_out) - used, fmt, ap);
+	va_end(ap);
+}
+
+static void hw_reset(void)
+{
+	memset(&hw, 0, sizeof(hw));
+	/* QEMU 7.2's: 39-bit, SAGAW 39, 2M+1G pages, FRO 0x220, NFR 1 (here 2), drains */
+	hw.cap = (38ULL << 16) | (2ULL << 8) | ((u64)(FRO / 16) << 24) | (3ULL << 34) |
+		 ((u64)(NFR - 1) << 40) | VTD_CAP_DWD | VTD_CAP_DRD | 2;
+	hw.ecap = VTD_ECAP_QI | VTD_ECAP_IR; /* C = 0: non-coherent */
+}
+
+static void queue_run(void)
+{
+	while (!hw.stall && hw.iqh != hw.iqt) {
+		u64 *d = (u64 *)(uintptr_t)((hw.iqa & ~0xfffULL) + hw.iqh);
+
+		if (hw.nr_desc < 256) {
+			hw.desc[hw.nr_desc][0] = d[0];
+			hw.desc[hw.nr_desc++][1] = d[1];
+		}
+		if ((d[0] & 0xf) == VTD_INV_WAIT && (d[0] & VTD_INV_WAIT_SW))
+			*(u32 *)(uintptr_t)d[1] = (u32)(d[0] >> 32);
+		hw.iqh = (hw.iqh + 16) % 4096;
+	}
+}
+
+static void gcmd_write(u32 v)
+{
+	u32 changed = (v ^ hw.gsts) & VTD_GCMD_PERSISTENT;
+
+	hw.gcmds[hw.nr_gcmds++ % 32] = v;
+	if (__builtin_popcount(changed) + !!(v & VTD_GCMD_SRTP) > 1)
+		hw.errors++; /* 10.4.4: one command at a time */
+	if (v & VTD_GCMD_SRTP) {
+		hw.root = hw.rtaddr;
+		hw.gsts |= VTD_GCMD_SRTP;
+	}
+	if (changed & VTD_GCMD_QIE) {
+		if ((v & VTD_GCMD_QIE) ? hw.iqt != 0 : hw.iqh != hw.iqt)
+			hw.errors++; /* enabled with a tail, or disabled undrained */
+		hw.iqh = 0;
+	}
+	if ((changed & VTD_GCMD_TE) && (v & VTD_GCMD_TE) && !(hw.gsts & VTD_GCMD_SRTP))
+		hw.errors++; /* translation without a root table */
+	hw.gsts = (hw.gsts & ~VTD_GCMD_PERSISTENT) | (v & VTD_GCMD_PERSISTENT);
+}
+
+u32 vtd_read32(const struct vtd_unit *u, u32 off)
+{
+	(void)u;
+	if (off == VTD_GSTS)
+		return hw.gsts;
+	if (off == VTD_FSTS)
+		return hw.fsts;
+	if (off == VTD_VER)
+		return 0x10;
+	return 0;
+}
+
+u64 vtd_read64(const struct vtd_unit *u, u32 off)
+{
+	(void)u;
+	if (off >= FRO && off < FRO + 16 * NFR)
+		return hw.frcd[(off - FRO) / 16][(off % 16) / 8];
+	switch (off) {
+	case VTD_CAP:
+		return hw.cap;
+	case VTD_ECAP:
+		return hw.ecap;
+	case VTD_IQH:
+		return hw.iqh;
+	case VTD_IQT:
+		return hw.iqt;
+	default:
+		return 0;
+	}
+}
+
+static void update_ppf(void)
+{
+	hw.fsts &= ~VTD_FSTS_PPF;
+	for (u32 i = 0; i < NFR; i++)
+		if (hw.frcd[i][1] & VTD_FRCD_F)
+			hw.fsts |= VTD_FSTS_PPF;
+}
+
+void vtd_write32(struct vtd_unit *u, u32 off, u32 v)
+{
+	(void)u;
+	if (off >= FRO && off < FRO + 16 * NFR && off % 16 == 12) {
+		if (v & BIT(31)) /* RW1C F */
+			hw.frcd[(off - FRO) / 16][1] &= ~VTD_FRCD_F;
+		update_ppf();
+	} else if (off == VTD_GCMD) {
+		gcmd_write(v);
+	} else if (off == VTD_FSTS) {
+		hw.fsts &= ~(v & VTD_FSTS_CLEAR);
+	} else if (off == VTD_FECTL) {
+		hw.fectl = v;
+	}
+}
+
+void vtd_write64(struct vtd_unit *u, u32 off, u64 v)
+{
+	(void)u;
+	if (off == VTD_RTADDR)
+		hw.rtaddr = v;
+	else if (off == VTD_IQA)
+		hw.iqa = v;
+	else if (off == VTD_IQT) {
+		hw.iqt = v;
+		queue_run();
+	}
+}
+
+/* --- QEMU's DMAR, its unit moved to the model's registers --- */
+static u8 dmar_table[256];
+static struct acpi_info ai;
+
+static void load_dmar(void)
+{
+	FILE *f = fopen("tests/data/acpi/q35-smp4-vtd/DMAR.bin", "rb");
+	u64 base = (u64)(uintptr_t)regs;
+
+	CHECK(f && fread(dmar_table, 1, sizeof(dmar_table), f) == 120);
+	if (f)
+		fclose(f);
+	static const u8 rmrr[40] = {
+		1, 0, 40, 0, 0,	   0,	 0,    0,    0, 0, 0, 0x7d,
+		0, 0, 0,  0, 0xff, 0xff, 0x01, 0x7d, 0, 0, 0, 0, /* 0x7d000000-0x7d01ffff */
+		1, 8, 0,  0, 0,	   0,	 2,    0,		 /* 00:02.0 */
+		1, 8, 0,  0, 0,	   0,	 3,    0
+	};
+	u32 len = 120 + sizeof(rmrr);
+
+	memcpy(dmar_table + 48 + 8, &base, 8); /* the DRHD's register base */
+	memcpy(dmar_table + 120, rmrr, sizeof(rmrr));
+	memcpy(dmar_table + 4, &len, 4);
+	ai.dmar = (u64)(uintptr_t)dmar_table;
+}
+
+static u32 count_desc(u32 from, u64 type)
+{
+	u32 n = 0;
+
+	for (u32 i = from; i < hw.nr_desc; i++)
+		n += (hw.desc[i][0] & 0xf) == type;
+	return n;
+}
+
+/* Only once, as the driver keeps its units: later tests build on this one's state. */
+TEST(a_unit_left_on_by_the_firmware_is_taken_over)
+{
+	hw_reset();
+	hw.gsts = VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE | VTD_GCMD_SRTP;
+	hw.iqh = hw.iqt = 0x40; /* the firmware's queue, drained */
+	hw.frcd[0][1] = VTD_FRCD_F | 0x10;
+	hw.fsts = VTD_FSTS_PFO | VTD_FSTS_PPF;
+	load_dmar();
+	fake_log_clear();
+	CHECK(iommu_init(&ai));
+	CHECK(iommu_active());
+	CHECK_EQ(hw.errors, 0);
+	/* off in order: translation, interrupt remapping, queued invalidation; then the new set-up */
+	CHECK_EQ(hw.nr_gcmds, 6);
+	CHECK_EQ(hw.gcmds[0], VTD_GCMD_QIE | VTD_GCMD_IRE);
+	CHECK_EQ(hw.gcmds[1], VTD_GCMD_QIE);
+	CHECK_EQ(hw.gcmds[2], 0);
+	CHECK_EQ(hw.gcmds[3], VTD_GCMD_SRTP);
+	CHECK_EQ(hw.gcmds[4], VTD_GCMD_QIE);
+	CHECK_EQ(hw.gcmds[5], VTD_GCMD_QIE | VTD_GCMD_TE);
+	CHECK_EQ(hw.gsts & VTD_GCMD_PERSISTENT, VTD_GCMD_TE | VTD_GCMD_QIE);
+	CHECK(hw.root && !(hw.root & 0xfff));
+	for (u32 i = 0; i < 512; i++) /* an empty root table: every function blocked */
+		CHECK_EQ(((u64 *)(uintptr_t)hw.root)[i], 0);
+	CHECK_EQ(hw.frcd[0][1] & VTD_FRCD_F, 0); /* the firmware's faults dropped */
+	CHECK_EQ(hw.fsts & VTD_FSTS_PFO, 0);
+	CHECK(hw.fectl & VTD_FECTL_IM);
+	/* global context-cache and IOTLB invalidations, each batch closed by a wait */
+	CHECK_EQ(hw.nr_desc, 4);
+	CHECK_EQ(hw.desc[0][0], VTD_INV_CC | VTD_INV_G_GLOBAL);
+	CHECK_EQ(hw.desc[1][0] & 0xffffffff, VTD_INV_WAIT | VTD_INV_WAIT_SW | VTD_INV_WAIT_FN);
+	CHECK_EQ(hw.desc[2][0],
+		 VTD_INV_IOTLB | VTD_INV_G_GLOBAL | VTD_INV_IOTLB_DR | VTD_INV_IOTLB_DW);
+	CHECK_EQ(hw.desc[3][0] & 0xf, VTD_INV_WAIT);
+	CHECK(strstr(fake_log_all, "the firmware left translation interrupt remapping queued "
+				   "invalidation on; turned off"));
+	CHECK(strstr(fake_log_all, "3-level tables, non-coherent walks"));
+}
+
+static struct iommu_domain *dom_a, *dom_b;
+
+static const u64 *context_of(u16 bdf)
+{
+	const u64 *root = (const u64 *)(uintptr_t)hw.root;
+	const u64 *ctx;
+
+	if (!(root[2 * (bdf >> 8)] & VTD_ROOT_P))
+		return NULL;
+	ctx = (const u64 *)(uintptr_t)(root[2 * (bdf >> 8)] & ~0xfffULL);
+	return &ctx[2 * (bdf & 0xff)];
+}
+
+TEST(functions_attach_to_domains)
+{
+	const u64 *ce;
+	u32 mark;
+
+	dom_a = iommu_domain_create("service");
+	dom_b = iommu_domain_create("guest1");
+	CHECK(dom_a && dom_b && dom_a->id != dom_b->id && dom_a->id);
+	CHECK_EQ(iommu_map(dom_a, 0x10000000, 0x10000000, 64 << 20, PT_R | PT_W), 0);
+	CHECK_EQ(dom_a->mapped, 64 << 20);
+	CHECK_EQ(iommu_attach(dom_a, 0, 0x0010), 0); /* 00:02.0, in the DRHD's scopes */
+	ce = context_of(0x0010);
+	CHECK(ce);
+	CHECK_EQ(ce[0], dom_a->pt.root | VTD_CTX_P);
+	CHECK_EQ(ce[1], VTD_CTX_AW_39 | (u64)dom_a->id << 8);
+	{ /* its RMRR, identity-mapped before it joined */
+		hpa_t pa;
+		u32 perms;
+
+		CHECK(pt_lookup(&dom_a->pt, 0x7d01f000, &pa, &perms, NULL));
+		CHECK_EQ(pa, 0x7d01f000);
+		CHECK_EQ(perms, PT_R | PT_W);
+		CHECK(!pt_lookup(&dom_a->pt, 0x7d020000, &pa, NULL, NULL));
+		CHECK(strstr(fake_log_all,
+			     "0000:00:02.0: firmware-reserved 0x7d000000-0x7d01ffff"));
+	}
+	CHECK_EQ(iommu_attach(dom_a, 0, 0x0500), -ENODEV); /* 05:00.0: no unit covers it */
+	CHECK_EQ(iommu_attach(dom_a, 1, 0x0010), -ENODEV); /* another segment */
+	/* moved: blocked and invalidated first, then the new domain's entry */
+	mark = hw.nr_desc;
+	CHECK_EQ(iommu_attach(dom_b, 0, 0x0010), 0);
+	CHECK_EQ(ce[1], VTD_CTX_AW_39 | (u64)dom_b->id << 8);
+	CHECK_EQ(count_desc(mark, VTD_INV_CC), 2);
+	CHECK_EQ(count_desc(mark, VTD_INV_WAIT), 5); /* and one for the RMRR mapped in dom_b */
+	CHECK_EQ(iommu_attach(NULL, 0, 0x0010), 0);  /* back to blocked */
+	CHECK_EQ(ce[0], 0);
+	CHECK_EQ(iommu_attach(dom_a, 0, 0x0010), 0);
+	CHECK_EQ(hw.errors, 0);
+}
+
+TEST(an_unmap_returns_after_its_invalidation)
+{
+	u32 mark = hw.nr_desc;
+	long pages = fake_pages_live;
+
+	CHECK_EQ(iommu_map(dom_a, 0x20000000, 0x20000000, 4096, PT_R), 0); /* one more table */
+	CHECK(fake_pages_live > pages);
+	mark = hw.nr_desc;
+	CHECK_EQ(iommu_unmap(dom_a, 0x20000000, 4096), 0);
+	CHECK_EQ(count_desc(mark, VTD_INV_IOTLB), 1);
+	CHECK_EQ(hw.desc[mark][0], VTD_INV_IOTLB | VTD_INV_G_DOMAIN | VTD_INV_IOTLB_DR |
+					   VTD_INV_IOTLB_DW | VTD_INV_DID(dom_a->id));
+	CHECK_EQ(hw.desc[mark + 1][0] & 0xf, VTD_INV_WAIT);
+	CHECK_EQ(fake_pages_live, pages); /* its tables freed, after the wait */
+}
+
+static void record(u32 i, u64 addr, u16 sid, u8 reason, bool read)
+{
+	hw.frcd[i][0] = addr;
+	hw.frcd[i][1] = VTD_FRCD_F | (read ? VTD_FRCD_T : 0) | (u64)reason << 32 | sid;
+	update_ppf();
+}
+
+TEST(faults_are_read_cleared_and_logged_once)
+{
+	fake_log_clear();
+	record(0, 0x7fff0000, 0x0010, 5, false);
+	iommu_poll_faults();
+	CHECK(strstr(fake_log_all, "iommu: DMA fault: 0000:00:02.0 (service) write to 0x7fff0000: "
+				   "write not allowed (reason 0x5)"));
+	CHECK_EQ(hw.frcd[0][1] & VTD_FRCD_F, 0);
+	CHECK_EQ(hw.fsts & VTD_FSTS_PPF, 0);
+	CHECK_EQ(dom_a->faults, 1);
+	fake_log_clear();
+	record(1, 0x7fff0000, 0x0010, 5, false); /* the same again: counted, not logged */
+	record(0, 0x1000, 0x00f8, 2, true);	 /* 00:1f.0, in no domain */
+	iommu_poll_faults();
+	CHECK(!strstr(fake_log_all, "0x7fff0000"));
+	CHECK(strstr(fake_log_all, "0000:00:1f.0 (no domain: blocked) read of 0x1000: context "
+				   "entry not present"));
+	CHECK_EQ(dom_a->faults, 2);
+	CHECK_EQ(hw.fsts & VTD_FSTS_PPF, 0);
+	fake_log_clear();
+	hw.fsts |= VTD_FSTS_PFO; /* lost faults are said, and recording goes on */
+	iommu_poll_faults();
+	CHECK(strstr(fake_log_all, "fault log overflow"));
+	CHECK_EQ(hw.fsts & VTD_FSTS_PFO, 0);
+	monitor_out[0] = 0;
+	record(0, 0x2000, 0x0010, 6, true);
+	iommu_poll_faults();
+	vtd_driver.report();
+	CHECK(strstr(monitor_out, "VT-d unit 0 at"));
+	CHECK(strstr(monitor_out, "translation on, queued invalidation on, 4 faults"));
+}
+
+TEST(a_flood_of_faults_is_rate_limited)
+{
+	fake_log_clear();
+	now_ns += 2000000000ULL; /* a new second */
+	for (u32 i = 0; i < 30; i++) {
+		record(i % NFR, 0x100000 + i * 0x1000ULL, 0x0010, 6, true);
+		iommu_poll_faults();
+	}
+	u32 lines = 0;
+	for (const char *p = fake_log_all; (p = strstr(p, "DMA fault:")); p++)
+		lines++;
+	CHECK(lines >= 10 && lines <= 12); /* the clock moves 1 ms a look: about one second's 10 */
+	CHECK_EQ(dom_a->faults, 2 + 1 + 30);
+}
+
+TEST(a_queue_that_does_not_move_times_out)
+{
+	long pages;
+
+	CHECK_EQ(iommu_map(dom_a, 0x30000000, 0x30000000, 4096, PT_R), 0);
+	pages = fake_pages_live;
+	hw.stall = true;
+	fake_log_clear();
+	CHECK_EQ(iommu_unmap(dom_a, 0x30000000, 4096), -EIO);
+	CHECK(strstr(fake_log_all, "invalidation not completed in 1 s"));
+	CHECK(strstr(fake_log_all, "its freed table pages are kept out of use"));
+	CHECK_EQ(fake_pages_live, pages); /* the emptied tables are not back in the pool */
+	CHECK_EQ(dom_a->pt.deferred, NULL);
+}
