@@ -109,13 +109,18 @@ static const struct feature_word {
  * Leaves passed on from the host (through the table above and filter());
  * any other leaf below the host's maximum reads 0: topology, power, PMU
  * (0Ah: no virtual PMU, SDM 3B 20.2.1), RDT, SGX, PT, LBR, IBS, LWP... are
- * not virtualized.
+ * not virtualized. Nor are the clock leaves 15h and 16h (SDM 2A CPUID): they
+ * describe the host's crystal and base frequency, while a vCPU's APIC timer
+ * counts the vLAPIC's 1 GHz bus and its TSC runs at the rate Keel measured
+ * (leaf 40000010h). Linux takes 15h as the TSC's known rate and never
+ * checks it: Bochs' tigerlake says 2419.2 MHz for a TSC of about 100 MHz,
+ * and set every TSC-deadline timer of the service VM 24 times too late.
  */
 static const u32 host_leaves[] = {
 	0,	    1,		2,	    4,		7,	    0xb,	0xd,
-	0x15,	    0x16,	0x18,	    0x1d,	0x1e,	    0x1f,	0x24,
-	0x80000000, 0x80000001, 0x80000002, 0x80000003, 0x80000004, 0x80000005, 0x80000006,
-	0x80000007, 0x80000008, 0x80000019, 0x8000001a, 0x8000001d, 0x80000021,
+	0x18,	    0x1d,	0x1e,	    0x1f,	0x24,	    0x80000000, 0x80000001,
+	0x80000002, 0x80000003, 0x80000004, 0x80000005, 0x80000006, 0x80000007, 0x80000008,
+	0x80000019, 0x8000001a, 0x8000001d, 0x80000021,
 };
 
 static bool host_leaf(u32 leaf)

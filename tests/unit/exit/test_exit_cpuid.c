@@ -194,6 +194,19 @@ TEST(monitor_power_and_pmu_leaves_are_empty)
 	check_regs(guest(0, 0xa, 0), zero, 0xa, 0); /* whatever this machine has */
 }
 
+TEST(clock_leaves_are_empty)
+{
+	/* 15h (TSC/crystal ratio, crystal Hz) and 16h (base, max and bus MHz) describe the host's
+	 * clocks, not the vLAPIC's 1 GHz bus or the TSC rate Keel measured (leaf 40000010h): a CPU
+	 * that has them, as Bochs' tigerlake (15h: 2, 126, 38.4 MHz; 16h: 2400, 4200, 100 MHz) */
+	setup(1);
+	fake_cpuid = every_feature;
+	check_regs(guest(0, 0x15, 0), zero, 0x15, 0);
+	check_regs(guest(0, 0x16, 0), zero, 0x16, 0);
+	check_regs(guest(0, 0x40000010, 0), (struct cpuid_regs){ 2800000, 1000000, 0, 0 },
+		   0x40000010, 0);
+}
+
 TEST(leaf_7_hides_waitpkg_and_pks)
 {
 	struct cpuid_regs r;
