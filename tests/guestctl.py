@@ -155,3 +155,18 @@ def fetch(m, path, timeout=600):
         l for l in lines[1:] if re.fullmatch(r"[A-Za-z0-9+/=]+", l))))
     check(hashlib.md5(data).hexdigest() == want.group(1), "%s came over the console damaged" % path, m)
     return data
+
+
+def monitor(m, command):
+    """Runs a monitor command (Ctrl-] twice) and returns what it printed; back to the shell."""
+    mark = m.mark()
+    m.send(b"\x1d\x1d")
+    m.expect(r"keel> ", timeout=15, start=mark)
+    mark = m.mark()
+    m.send(command + "\r")
+    m.expect(r"keel> ", timeout=15, start=mark + 1)
+    out = m.text()[mark:]
+    m.send("resume\r")
+    time.sleep(1)
+    m.send("\n")
+    return out

@@ -12,6 +12,7 @@ import os
 import re
 import time
 
+from guestctl import monitor
 from rig import BUILD, Machine, TestFailure, check, kernel_path
 
 MiB = 1 << 20
@@ -19,20 +20,6 @@ CFG = ("service.kernel = vmlinuz\nservice.initrd = initrd.img\nservice.cmdline =
        "service.memory = 768M\nservice.vcpus = 2\n")
 VTD_BASE = 0xFED90000  # QEMU's intel-iommu register block (DMAR)
 
-
-def monitor(m, command):
-    """Runs a monitor command (Ctrl-] twice) and returns what it printed; back to the shell."""
-    mark = m.mark()
-    m.send(b"\x1d\x1d")
-    m.expect(r"keel> ", timeout=15, start=mark)
-    mark = m.mark()
-    m.send(command + "\r")
-    m.expect(r"keel> ", timeout=15, start=mark + 1)
-    out = m.text()[mark:]
-    m.send("resume\r")
-    time.sleep(1)
-    m.send("\n")
-    return out
 
 
 def pci_of(m, driver):

@@ -11,6 +11,7 @@ import time
 from bochs import Bochs
 from guestctl import Console, boot, files, keelctl, listing, ok, wait_info
 import rig
+from guestctl import monitor
 from rig import BUILD, Machine, TestFailure, check, kernel_path
 
 INITRD = os.path.join(BUILD, "service-initrd.img")
@@ -40,20 +41,6 @@ def test_service_memory_beyond_the_machine():
 
 
 # --- one service VM, many attacks ---
-
-def monitor(m, command):
-    """Runs a monitor command (Ctrl-] twice) and returns what it printed; back to the shell."""
-    mark = m.mark()
-    m.send(b"\x1d\x1d")
-    m.expect(r"keel> ", timeout=15, start=mark)
-    mark = m.mark()
-    m.send(command + "\r")
-    m.expect(r"keel> ", timeout=15, start=mark + 1)
-    out = m.text()[mark:]
-    m.send("resume\r")
-    time.sleep(1)
-    m.send("\n")
-    return out
 
 
 def keel_text(m):
