@@ -144,8 +144,9 @@ def test_four_vcpus_on_two_cpus():
             while con.run("ls /tmp/ | grep -c done") != "4":
                 check(time.time() < deadline, "the guest's loops did not finish", m)
                 time.sleep(5)
-        # generous: a slice is 10 ms, and 5 s under nested emulation still means "not starved"
-        check(worst < 5.0, "the service VM took %.1f s of QEMU's time to answer while the guest "
+        # generous: round robin makes each keystroke's interrupt wait behind the spinners' 10 ms
+        # slices (0.4-3.3 s measured, 5.1 s once in CI); starved would be never or 30 s
+        check(worst < 10.0, "the service VM took %.1f s of QEMU's time to answer while the guest "
               "spun" % worst, m)
         ok(m, "stop wide --force")
         ok(m, "destroy wide")
