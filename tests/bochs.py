@@ -18,17 +18,20 @@ usage: tests/bochs.py [--model tigerlake|ryzen] [--cpus N] [--megs M] [--timeout
 import argparse
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+import tty
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import mkdisk  # noqa: E402
-from rig import BUILD, KEEL_EFI, TestFailure  # noqa: E402
+from rig import BUILD, KEEL_EFI, Machine, TestFailure  # noqa: E402
 
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"  # the 2 MiB build: Bochs 2.7 takes at most a 2 MiB ROM
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
@@ -59,7 +62,7 @@ vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
 pci: enabled=1, chipset=i440fx
 ata0-master: type=disk, path={disk}, mode=flat
 boot: disk
-com1: enabled=1, mode=file, dev={serial}
+com1: enabled=1, mode={com1_mode}, dev={com1_dev}
 log: {log}
 panic: action={panic}
 error: action=report
@@ -146,17 +149,22 @@ class Bochs:
         mkdisk.build(disk, files)
         return disk
 
+    def com1(self):
+        """COM1's mode and device in the bochsrc: the serial log itself, written by Bochs."""
+        open(self.serial_log, "wb").close()
+        return "file", self.serial_log
+
     def start(self):
         rc = os.path.join(self.dir, "bochsrc")
+        mode, dev = self.com1()
         with open(rc, "w") as f:
             f.write(BOCHSRC.format(megs=self.megs, model=self.model, cpus=self.cpus, ips=IPS,
-                                   rom=ovmf_2m(), disk=self.build_disk(), serial=self.serial_log,
-                                   panic=PANIC_ACTION.get(self.model, "fatal"),
+                                   rom=ovmf_2m(), disk=self.build_disk(), com1_mode=mode,
+                                   com1_dev=dev, panic=PANIC_ACTION.get(self.model, "fatal"),
                                    log=os.path.join(self.dir, "bochs.log")))
         dbg = os.path.join(self.dir, "debugger.rc")
         with open(dbg, "w") as f:
             f.write(self.debugger)
-        open(self.serial_log, "wb").close()
         self.out = open(os.path.join(self.dir, "bochs.out"), "wb")
         env = dict(os.environ, SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
         cmd = [BOCHS, "-q", "-f", rc, "-rc", dbg]
@@ -219,6 +227,81 @@ class Bochs:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class BochsConsole(Bochs):
+    """A Bochs run whose COM1 is a console the test types into, as rig.Machine's: COM1 is a
+    pseudo-terminal (Bochs' "term" mode opens it and makes it raw), a thread copies what Bochs
+    writes to the buffer and serial.log, and mark/send/shell are rig.Machine's; expect, as
+    Machine's, searches bytes from an offset with a timeout of its own within the run's."""
+
+    def com1(self):
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)  # raw before Bochs opens it: no echo, no line editing
+        self.buf, self.lock = b"", threading.Lock()
+        self.serial_in = self.master  # what Machine.send writes to
+        self.log = open(self.serial_log, "wb")
+        self.reader = None
+        return "term", os.ttyname(self.slave)
+
+    def start(self):
+        super().start()
+        self.deadline = self.started + self.timeout
+        self.reader = threading.Thread(target=self._reader, daemon=True)
+        self.reader.start()
+        return self
+
+    def _reader(self):
+        """Copies the console until Bochs has exited and left nothing unread (this side keeps
+        the terminal's other end open, so a read never sees an end of file)."""
+        while True:
+            try:
+                ready = select.select([self.master], [], [], 0.2)[0]
+                data = os.read(self.master, 65536) if ready else b""
+            except OSError:
+                break
+            if not data:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            with self.lock:
+                self.buf += data
+            self.log.write(data)
+            self.log.flush()
+
+    text = Machine.text
+    mark = Machine.mark
+    send = Machine.send
+    shell = Machine.shell
+
+    def expect(self, pattern, timeout=60, start=0):
+        """Waits until the console's output from byte offset start matches; returns the match."""
+        rx = pattern if hasattr(pattern, "search") else re.compile(
+            pattern.encode() if isinstance(pattern, str) else pattern)
+        end = min(time.time() + timeout, self.deadline)
+        while True:
+            exited = self.proc.poll() is not None
+            if exited:
+                time.sleep(0.3)  # the reader's last read
+            with self.lock:
+                m = rx.search(self.buf, start)
+            if m:
+                return m
+            if exited:
+                raise TestFailure("Bochs exited (%d) before %r appeared; logs in %s\n%s" % (
+                    self.proc.returncode, pattern, self.dir, self.tail()))
+            if time.time() > end:
+                raise TestFailure("timed out after %.0fs waiting for %r; logs in %s\n%s" % (
+                    self.elapsed(), pattern, self.dir, self.tail()))
+            time.sleep(0.1)
+
+    def stop(self):
+        super().stop()
+        if self.reader:
+            self.reader.join(5)
+        for fd in (self.master, self.slave):
+            os.close(fd)
+        self.log.close()
 
 
 def main():

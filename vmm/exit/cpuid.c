@@ -15,7 +15,9 @@
 #define VLAPIC_BUS_KHZ 1000000 /* vlapic.c's 1 GHz virtual bus */
 #define KEEL_SIGNATURE "KeelKeelKeel"
 #define C7_EBX_TSC_ADJUST BIT(1)
+#define C7_EBX_ERMS BIT(9)
 #define C7_EBX_INVPCID BIT(10)
+#define C7_EDX_FSRM BIT(4)
 #define C7_ECX_PKU BIT(3)
 #define C7_ECX_OSPKE BIT(4)
 #define LEAF_XSAVE 0xd
@@ -171,6 +173,9 @@ static void leaf_7(struct vcpu *v, u32 sub, struct cpuid_regs *r)
 		r->ecx &= ~(u32)C7_ECX_OSPKE;
 		if ((r->ecx & C7_ECX_PKU) && (vcpu_ops->get_reg(v, VCPU_CR4) & CR4_PKE))
 			r->ecx |= C7_ECX_OSPKE; /* the guest's CR4.PKE, as OSXSAVE */
+		/* fast short REP MOV refines ERMS: Linux's memmove takes the one for the other */
+		if (!(r->ebx & C7_EBX_ERMS))
+			r->edx &= ~(u32)C7_EDX_FSRM;
 	}
 }
 

@@ -22,6 +22,11 @@
 #define MSR_MCG_CAP 0x179
 #define MSR_MCG_STATUS 0x17a
 #define MSR_MISC_ENABLE 0x1a0
+/* SDM 4 table 2-2 IA32_MISC_ENABLE: fast-string operations enabled (the firmware's default), and
+ * no BTS or PEBS (CPUID.1 hides DS) */
+#define MISC_ENABLE_FAST_STRING BIT(0)
+#define MISC_ENABLE_BTS_UNAVAILABLE BIT(11)
+#define MISC_ENABLE_PEBS_UNAVAILABLE BIT(12)
 #define MSR_AMD_SYSCFG 0xc0010010 /* APM2 7.9.1 */
 #define MSR_AMD_HWCR 0xc0010015
 #define MSR_AMD_OSVW_LEN 0xc0010140
@@ -91,6 +96,22 @@ static int read_platform_info(struct vcpu *v, u32 msr, u64 *val)
 {
 	(void)v, (void)msr;
 	*val = ((tsc_hz() + BUS_100MHZ / 2) / BUS_100MHZ & 0xff) << PLATFORM_INFO_RATIO_SHIFT;
+	return 0;
+}
+
+/*
+ * IA32_MISC_ENABLE as firmware leaves it, fast strings on. Read as off, Linux
+ * (early_init_intel) clears ERMS but keeps FSRM, and its memmove, patched for
+ * FSRM, has dropped the check for copies under 32 bytes in favour of ERMS's
+ * REP MOVSB: such a copy went round the 32-byte loop until it ran off the end
+ * of the kernel's mapping (the service VM on VT-x, at its first short printk
+ * after the alternatives). The bit only says which copy routine pays; a
+ * guest's REP MOVS runs as fast as the host's own setting allows.
+ */
+static int read_misc_enable(struct vcpu *v, u32 msr, u64 *val)
+{
+	(void)v, (void)msr;
+	*val = MISC_ENABLE_FAST_STRING | MISC_ENABLE_BTS_UNAVAILABLE | MISC_ENABLE_PEBS_UNAVAILABLE;
 	return 0;
 }
 
@@ -191,8 +212,8 @@ static const struct msr_handler msrs[] = {
 	{ MSR_MCG_CAP, 0, read_zero, NULL },
 	{ MSR_MCG_STATUS, 0, read_zero, write_ignore },
 	{ MSR_PERFEVTSEL0, 8, read_zero, write_ignore },
-	/* IA32_MISC_ENABLE: Linux's verify_cpu reads it on Intel */
-	{ MSR_MISC_ENABLE, 0, read_zero, write_ignore },
+	/* IA32_MISC_ENABLE: Linux's verify_cpu and early_init_intel read it on Intel */
+	{ MSR_MISC_ENABLE, 0, read_misc_enable, write_ignore },
 	{ MSR_PAT, 0, read_reg, write_reg },
 	{ MSR_FIXED_CTR0, 4, read_zero, write_ignore },
 	{ MSR_FIXED_CTR_CTRL, 4, read_zero, write_ignore },

@@ -219,6 +219,50 @@ TEST(leaf_7_hides_waitpkg_and_pks)
 	check_regs(guest(0, 7, 3), zero, 7, 3);		 /* subleaves past 2 */
 }
 
+/* Bochs' tigerlake, as far as it matters here: FSRM; ERMS or not */
+static bool fake_erms;
+
+static struct cpuid_regs fsrm_cpu(u32 leaf, u32 sub)
+{
+	struct cpuid_regs r = no_feature(leaf, sub);
+
+	if (leaf == 7 && sub == 0) {
+		r.ebx = fake_erms ? BIT(9) : 0;
+		r.edx = BIT(4);
+	}
+	return r;
+}
+
+/*
+ * FSRM refines ERMS, and Linux 6.1's memmove trusts that: patched for FSRM
+ * it drops its under-32-bytes check and expects ERMS's REP MOVSB to take
+ * every length, so FSRM alone sends a short copy round the 32-byte loop
+ * until it faults. A guest also clears ERMS itself when IA32_MISC_ENABLE
+ * says fast strings are off (early_init_intel), keeping FSRM: what stopped
+ * the service VM on VT-x at its first short printk after the alternatives.
+ */
+TEST(fast_short_rep_mov_comes_only_with_erms_and_fast_strings)
+{
+	struct cpuid_regs r;
+	u64 misc;
+
+	setup(1);
+	fake_cpuid = fsrm_cpu;
+	fake_erms = false;
+	r = guest(0, 7, 0);
+	CHECK_EQ(r.ebx & BIT(9), 0);
+	CHECK_EQ(r.edx & BIT(4), 0);
+	fake_erms = true;
+	r = guest(0, 7, 0);
+	CHECK(r.ebx & BIT(9));
+	CHECK(r.edx & BIT(4));
+	vcpus[0].gpr[RCX] = 0x1a0; /* IA32_MISC_ENABLE */
+	CHECK_EQ(exit_msr_read(&vcpus[0], &(struct vm_exit){ .reason = EXIT_MSR_READ }),
+		 ACT_RESUME);
+	misc = (vcpus[0].gpr[RDX] << 32) | (u32)vcpus[0].gpr[RAX];
+	CHECK(misc & BIT(0)); /* fast strings on: the guest keeps the ERMS it is offered */
+}
+
 TEST(xsave_offers_no_supervisor_state)
 {
 	struct cpuid_regs r;

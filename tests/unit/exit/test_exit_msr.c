@@ -137,7 +137,7 @@ TEST(constant_msrs_read_their_value)
 		{ MSR_MTRR_CAP, 0x508 }, /* 8 variable ranges, fixed ranges, WC; no SMRR */
 		{ MSR_MCG_CAP, 0 },	 /* no machine-check banks */
 		{ MSR_MCG_STATUS, 0 },
-		{ MSR_MISC_ENABLE, 0 },
+		{ MSR_MISC_ENABLE, 0x1801 },  /* fast strings; BTS and PEBS unavailable */
 		{ MSR_MTRR_DEF_TYPE, 0xc06 }, /* MTRRs on, default write-back */
 		{ MSR_AMD_HWCR, 0 },
 		{ MSR_AMD_VM_CR, 0x18 }, /* SVM disabled, and locked */
@@ -339,7 +339,7 @@ TEST(writes_that_are_taken_and_dropped)
 	for (u32 i = 0; i < ARRAY_SIZE(ignored); i++)
 		CHECK(wr(ignored[i], 0x1234));
 	CHECK_EQ(fake_gps, 0);
-	CHECK_EQ(rd_ok(MSR_MISC_ENABLE), 0);
+	CHECK_EQ(rd_ok(MSR_MISC_ENABLE), 0x1801);
 	CHECK_EQ(rd_ok(MSR_BIOS_SIGN_ID), 0);
 }
 
