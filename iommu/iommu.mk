@@ -1,6 +1,6 @@
 # The IOMMUs: the ACPI tables that describe them, the generic domain interface, the VT-d driver.
 CORE_SRCS += iommu/dmar.c iommu/ivrs.c iommu/iommu.c iommu/vtd/vtd.c iommu/vtd/vtd_pt.c \
-	iommu/vtd/vtd_qi.c iommu/vtd/vtd_fault.c iommu/vtd/vtd_mmio.c
+	iommu/vtd/vtd_qi.c iommu/vtd/vtd_fault.c iommu/vtd/vtd_mmio.c iommu/vtd/vtd_ir.c
 UNIT_TESTS += iommu_acpi
 UNIT_SRCS_iommu_acpi := iommu/dmar.c iommu/ivrs.c
 FUZZ_TARGETS += iommu_acpi
@@ -12,5 +12,5 @@ UNIT_SRCS_vtd_pt := iommu/vtd/vtd_pt.c core/pagetable.c tests/unit/fake_page_all
 # The VT-d driver and the generic layer over a model of a unit's registers
 UNIT_TESTS += vtd
 UNIT_SRCS_vtd := iommu/iommu.c iommu/dmar.c iommu/vtd/vtd.c iommu/vtd/vtd_pt.c iommu/vtd/vtd_qi.c \
-	iommu/vtd/vtd_fault.c core/pagetable.c tests/unit/fake_page_alloc.c tests/unit/fake_log.c \
+	iommu/vtd/vtd_fault.c iommu/vtd/vtd_ir.c core/pagetable.c tests/unit/fake_page_alloc.c tests/unit/fake_log.c \
 	lib/format.c lib/strlcpy.c
