@@ -318,7 +318,10 @@ void iommu_poll_faults(void)
 
 	if (!drv || !spin_trylock(&lock))
 		return;
-	for (u32 n = 0; n < 64 && drv->next_fault(&f); n++) {
+	for (u32 n = 0; n < 64; n++) {
+		f = (struct iommu_fault){ 0 }; /* what a driver leaves unset: a DMA fault */
+		if (!drv->next_fault(&f))
+			break;
 		if (f.reason || f.addr || f.bdf)
 			fault_log(&f);
 		else
