@@ -113,6 +113,18 @@ def forged_msi(m, nvme, devices):
     check(m.shell("echo still-here") == "still-here", "the service VM does not answer", m)
 
 
+def nvme_back(m, nvme, first_mib):
+    """The NVMe, given back to its driver after the attacks, reads its first MiB (its interrupts
+    through its remapping entries again)."""
+    m.shell("echo %s > /sys/bus/pci/drivers/nvme/bind" % nvme, timeout=60)
+    for _ in range(30):
+        if m.shell("ls /dev/nvme0n1 2>/dev/null") == "/dev/nvme0n1":
+            break
+        time.sleep(1)
+    got = m.shell("dd if=/dev/nvme0n1 bs=1M count=1 2>/dev/null | sha256sum", timeout=120).split()[0]
+    check(got == hashlib.sha256(first_mib).hexdigest(), "the NVMe back with its driver reads wrong", m)
+
+
 def nic_works(m, mac, addr):
     """The NIC with this MAC pings QEMU's user-mode gateway: DMA both ways and its interrupts."""
     dev = None
@@ -170,6 +182,7 @@ def test_vtd_service_vm():
         forged_msi(m, nvme[0], [nvme[0]] + pci_of(m, "e1000e"))
         nic_works(m, "52:54:00:12:35:01", "10.0.2.15")  # their interrupts still come
         nic_works(m, "52:54:00:12:35:02", "10.0.3.15")
+        nvme_back(m, nvme[0], data[:MiB])
         m.send("poweroff -f\n")
         check(m.wait_exit(60) == 0, "no power-off", m)
     with open(image, "rb") as f:
