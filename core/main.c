@@ -161,11 +161,10 @@ void core_main(struct boot_info *bi)
 	pic_disable(); /* no legacy interrupts */
 	apic_init();   /* boot CPU's local APIC */
 	bsp->apic_id = apic_id();
-	ioapic_init(&acpi);				       /* every pin masked */
-	irq_route_init();				       /* vectors for devices' interrupts */
-	pci_init(&acpi);				       /* the machine's PCI functions */
-	serial_irq_init(bi->config.serial_port, bsp->apic_id); /* console input */
-	clock = tsc_calibrate(&acpi);			       /* TSC against PM timer or PIT */
+	ioapic_init(&acpi);	      /* every pin masked */
+	irq_route_init();	      /* vectors for devices' interrupts */
+	pci_init(&acpi);	      /* the machine's PCI functions */
+	clock = tsc_calibrate(&acpi); /* TSC against PM timer or PIT */
 	apic_timer_calibrate();
 	pr_info("clock: TSC %llu MHz (from the %s), APIC timer %llu kHz, %s mode",
 		(unsigned long long)(tsc_hz() / 1000000), clock,
@@ -173,6 +172,7 @@ void core_main(struct boot_info *bi)
 	wallclock_init(bi->boot_epoch);
 	report_date();
 	iommu_init(&acpi); /* DMA remapping on, every function blocked (timed: after the clock) */
+	serial_irq_init(bi->config.serial_port, bsp->apic_id); /* console input (remapped) */
 	irq_register(VECTOR_TIMER, timer_tick);
 	if (!virt_select()) /* AMD-V or VT-x backend */
 		panic("no usable hardware virtualization");

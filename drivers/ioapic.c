@@ -2,6 +2,7 @@
 /* Physical I/O APIC driver (82093AA datasheet; ACPI 6.5 5.2.12.3 and 5.2.12.5 for discovery). */
 #include <keel/ioapic.h>
 #include <arch/x86/apic_regs.h>
+#include <keel/iommu.h>
 #include <keel/log.h>
 #include <keel/memory.h>
 
@@ -10,7 +11,10 @@
 #define MPS_TRIGGER_MASK 0xc
 #define MPS_TRIGGER_LEVEL 0xc
 
+#define IOAPIC_MAX_PINS 256 /* the version register's 8-bit highest entry, + 1 */
+
 static const struct acpi_info *acpi;
+static u32 remap[ACPI_MAX_IOAPICS][IOAPIC_MAX_PINS]; /* each pin's remapping entry (iommu.h) */
 
 static u32 reg_read(const struct acpi_ioapic *io, u32 reg)
 {
@@ -76,17 +80,43 @@ u32 ioapic_isa_gsi(u8 irq, u16 *flags)
 	return irq;
 }
 
+/*
+ * An entry from the message the IOMMU layer composed: the 82093AA's entry
+ * and an MSI line up (VT-d 4.1 5.1.5.1): entry bits 63:48 are address bits
+ * 19:4, bit 11 is address bit 2, bits 15 and 10:0 are the data's; the
+ * polarity is the pin's own.
+ */
+static u64 rte_of(const struct iommu_msi *m, bool active_low)
+{
+	return ((m->addr >> 4) & 0xffff) << 48 |
+	       ((m->addr & MSI_ADDR_LOGICAL) ? IOAPIC_RTE_LOGICAL : 0) |
+	       (m->data & (MSI_DATA_LEVEL | 0x7ff)) | (active_low ? IOAPIC_RTE_ACTIVE_LOW : 0);
+}
+
 int ioapic_route_raw(u32 gsi, u8 vector, u32 apic_id, bool level, bool active_low)
 {
-	u32 pin, lo = vector | (level ? IOAPIC_RTE_LEVEL : 0) |
-		      (active_low ? IOAPIC_RTE_ACTIVE_LOW : 0);
+	u32 pin;
 	const struct acpi_ioapic *io = find(gsi, &pin);
+	struct iommu_irq irq = {
+		.ioapic = true, .vector = vector, .apic_id = apic_id, .level = level
+	};
+	struct iommu_msi msg;
+	u64 rte;
+	int ret;
 
 	if (!io)
 		return -ENOENT;
 	reg_write(io, IOAPIC_REG_REDIR(pin), IOAPIC_RTE_MASKED);
-	reg_write(io, IOAPIC_REG_REDIR(pin) + 1, apic_id << 24);
-	reg_write(io, IOAPIC_REG_REDIR(pin), lo);
+	irq.ioapic_id = (u8)io->id;
+	ret = iommu_irq_compose(&irq, &remap[io - acpi->ioapics][pin], &msg);
+	if (ret) {
+		pr_err("ioapic %u pin %u: no interrupt remapping entry (%d): left masked", io->id,
+		       pin, ret);
+		return ret;
+	}
+	rte = rte_of(&msg, active_low);
+	reg_write(io, IOAPIC_REG_REDIR(pin) + 1, (u32)(rte >> 32));
+	reg_write(io, IOAPIC_REG_REDIR(pin), (u32)rte);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  * walker), which function is in which domain, fault logging, and the
  * monitor's `iommu` command. The drivers only adapt the hardware.
  */
+#include <arch/x86/apic_regs.h>
 #include <arch/x86/tsc.h>
 #include <keel/iommu.h>
 #include <keel/log.h>
@@ -220,6 +221,42 @@ out:
 	return ret;
 }
 
+bool iommu_irq_remapping(void)
+{
+	return drv && drv->irq_remapping && drv->irq_remapping();
+}
+
+/* SDM 3A 11.11.1-11.11.2: physical destination, fixed delivery; level messages assert (bit 14). */
+static void compat_msi(const struct iommu_irq *irq, struct iommu_msi *msg)
+{
+	msg->addr = APIC_DEFAULT_BASE | ((u64)(irq->apic_id & 0xff) << MSI_ADDR_DEST_SHIFT);
+	msg->data = irq->vector | (irq->level ? MSI_DATA_LEVEL | MSI_DATA_ASSERT : 0);
+}
+
+int iommu_irq_compose(const struct iommu_irq *irq, u32 *handle, struct iommu_msi *msg)
+{
+	int ret;
+
+	if (!iommu_irq_remapping()) {
+		compat_msi(irq, msg);
+		return 0;
+	}
+	spin_lock(&lock);
+	ret = drv->irq_set(irq, handle, msg);
+	spin_unlock(&lock);
+	return ret;
+}
+
+void iommu_irq_free(u32 *handle)
+{
+	if (!*handle || !iommu_irq_remapping())
+		return;
+	spin_lock(&lock);
+	drv->irq_free(*handle);
+	spin_unlock(&lock);
+	*handle = 0;
+}
+
 /* The first fault from a device at a page for a reason is logged; repeats are counted. */
 static bool seen_before(const struct iommu_fault *f)
 {
@@ -227,7 +264,7 @@ static bool seen_before(const struct iommu_fault *f)
 		const struct iommu_fault *s = &faults.seen[i];
 
 		if (s->why && s->seg == f->seg && s->bdf == f->bdf && s->addr == f->addr &&
-		    s->reason == f->reason && s->write == f->write)
+		    s->reason == f->reason && s->write == f->write && s->index == f->index)
 			return true;
 	}
 	faults.seen[faults.seen_next++ % FAULT_SEEN] = *f;
@@ -264,6 +301,12 @@ static void fault_log(const struct iommu_fault *f)
 		faults.unlogged++;
 		return;
 	}
+	if (f->interrupt) {
+		pr_warn("iommu: interrupt fault: %04x:%02x:%02x.%x (%s) entry %u: %s (reason %#x)",
+			f->seg, PCI_BUS(f->bdf), PCI_DEV(f->bdf), PCI_FN(f->bdf), owner, f->index,
+			f->why, f->reason);
+		return;
+	}
 	pr_warn("iommu: DMA fault: %04x:%02x:%02x.%x (%s) %s %#llx: %s (reason %#x)", f->seg,
 		PCI_BUS(f->bdf), PCI_DEV(f->bdf), PCI_FN(f->bdf), owner,
 		f->write ? "write to" : "read of", (unsigned long long)f->addr, f->why, f->reason);
@@ -275,7 +318,10 @@ void iommu_poll_faults(void)
 
 	if (!drv || !spin_trylock(&lock))
 		return;
-	for (u32 n = 0; n < 64 && drv->next_fault(&f); n++) {
+	for (u32 n = 0; n < 64; n++) {
+		f = (struct iommu_fault){ 0 }; /* what a driver leaves unset: a DMA fault */
+		if (!drv->next_fault(&f))
+			break;
 		if (f.reason || f.addr || f.bdf)
 			fault_log(&f);
 		else
@@ -286,6 +332,11 @@ void iommu_poll_faults(void)
 
 static void print_fault(const struct iommu_fault *f)
 {
+	if (f->interrupt) {
+		monitor_print("    %04x:%02x:%02x.%x interrupt entry %u: %s\n", f->seg,
+			      PCI_BUS(f->bdf), PCI_DEV(f->bdf), PCI_FN(f->bdf), f->index, f->why);
+		return;
+	}
 	monitor_print("    %04x:%02x:%02x.%x %s %#llx: %s\n", f->seg, PCI_BUS(f->bdf),
 		      PCI_DEV(f->bdf), PCI_FN(f->bdf), f->write ? "write to" : "read of",
 		      (unsigned long long)f->addr, f->why);

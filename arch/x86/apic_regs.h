@@ -96,5 +96,7 @@
 #define MSI_ADDR_MASK 0xfff00000ULL /* equals APIC_DEFAULT_BASE in every MSI */
 #define MSI_ADDR_DEST_SHIFT 12
 #define MSI_ADDR_LOGICAL BIT(2)
+#define MSI_DATA_ASSERT BIT(14) /* SDM 3A 11.11.2: level messages assert */
+#define MSI_DATA_LEVEL BIT(15)	/* trigger mode */
 
 #endif

@@ -45,6 +45,36 @@ int iommu_attach(struct iommu_domain *d, u16 seg, u16 bdf);
 /* Reads and logs new faults (each once, rate-limited); from the boot CPU's housekeeping. */
 void iommu_poll_faults(void);
 
+/*
+ * Interrupt remapping. A source (a PCI function or an I/O APIC pin) gets an
+ * entry in a table Keel owns, checked against the source's requester id, and
+ * sends a message naming the entry; a device's DMA to 0xFEExxxxx can then
+ * reach no other. Without remapping the message is in compatibility format.
+ */
+struct iommu_msi { /* what the source writes: an MSI, or an I/O APIC entry's bits (ioapic.c) */
+	u64 addr;
+	u32 data;
+};
+
+struct iommu_irq {
+	u16 seg, bdf; /* a PCI function's requester id, unless ioapic */
+	bool ioapic;  /* an I/O APIC's pin: the driver finds its requester id */
+	u8 ioapic_id; /* (MADT) */
+	u8 vector;    /* delivered, fixed mode, physical destination */
+	u32 apic_id;
+	bool level;
+};
+
+bool iommu_irq_remapping(void);
+/*
+ * The message irq's source sends. *handle (0: none yet) names its remapping
+ * entry, rewritten in place on the next call and freed by iommu_irq_free;
+ * -ENOSPC when the table is full, -ENODEV for an I/O APIC no unit names.
+ */
+int iommu_irq_compose(const struct iommu_irq *irq, u32 *handle, struct iommu_msi *msg);
+/* Frees the entry once the source is masked (its invalidation completed). */
+void iommu_irq_free(u32 *handle);
+
 /* --- for the drivers (iommu/vtd/, iommu/amd/) --- */
 struct iommu_fault {
 	u16 seg, bdf;
@@ -52,6 +82,8 @@ struct iommu_fault {
 	bool write;
 	u8 reason;
 	const char *why; /* the reason's name */
+	bool interrupt;	 /* an interrupt request was refused: index, not addr */
+	u16 index;
 };
 
 struct iommu_driver {
@@ -71,6 +103,10 @@ struct iommu_driver {
 	/* The next fault recorded since the last call; false if none. */
 	bool (*next_fault)(struct iommu_fault *f);
 	void (*report)(void); /* the monitor's lines for the units */
+	/* Interrupt remapping (NULL: none): whether it is on; an entry written and invalidated; freed */
+	bool (*irq_remapping)(void);
+	int (*irq_set)(const struct iommu_irq *irq, u32 *handle, struct iommu_msi *msg);
+	void (*irq_free)(u32 handle);
 };
 
 extern const struct iommu_driver vtd_driver;

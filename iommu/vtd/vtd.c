@@ -6,6 +6,7 @@
  * and DMA remapping on, so every function is blocked until Keel points its
  * context entry at a domain's second-level tables (VT-d 4.1 ch. 3, 9, 10).
  */
+#include <arch/x86/apic.h>
 #include <arch/x86/paging.h>
 #include <arch/x86/tsc.h>
 #include <keel/log.h>
@@ -24,7 +25,7 @@ static u32 nr_units;
 static const struct pt_format *format;
 
 /* 10.4.4: one command at a time, the persistent bits as they are; waits for the status. */
-static int gcmd(struct vtd_unit *u, u32 bit, bool on)
+int vtd_gcmd(struct vtd_unit *u, u32 bit, bool on)
 {
 	u32 sts = vtd_read32(u, VTD_GSTS) & VTD_GCMD_PERSISTENT;
 
@@ -42,15 +43,15 @@ static int take_over(struct vtd_unit *u)
 	int ret = 0;
 
 	if (sts & VTD_GCMD_TE)
-		ret = gcmd(u, VTD_GCMD_TE, false);
+		ret = vtd_gcmd(u, VTD_GCMD_TE, false);
 	if (!ret && (sts & VTD_GCMD_IRE))
-		ret = gcmd(u, VTD_GCMD_IRE, false);
+		ret = vtd_gcmd(u, VTD_GCMD_IRE, false);
 	if (!ret && (sts & VTD_GCMD_QIE)) {
 		/* the queue drains before it may be turned off */
 		for (u64 start = time_ns(); vtd_read64(u, VTD_IQH) != vtd_read64(u, VTD_IQT);)
 			if (time_ns() - start > STATUS_TIMEOUT_NS)
 				return -ETIMEDOUT;
-		ret = gcmd(u, VTD_GCMD_QIE, false);
+		ret = vtd_gcmd(u, VTD_GCMD_QIE, false);
 	}
 	vtd_write32(u, VTD_FECTL, VTD_FECTL_IM); /* Keel polls the fault log */
 	vtd_fault_clear_all(u);
@@ -86,7 +87,7 @@ static int unit_enable(struct vtd_unit *u)
 	if (ret)
 		return ret;
 	vtd_write64(u, VTD_RTADDR, virt_to_phys(u->root)); /* legacy mode (TTM 00) */
-	ret = gcmd(u, VTD_GCMD_SRTP, true);
+	ret = vtd_gcmd(u, VTD_GCMD_SRTP, true);
 	if (!ret)
 		ret = vtd_qi_enable(u);
 	if (!ret)
@@ -94,7 +95,8 @@ static int unit_enable(struct vtd_unit *u)
 	if (!ret)
 		ret = vtd_flush_iotlb(u, 0, 0, 0);
 	if (!ret)
-		ret = gcmd(u, VTD_GCMD_TE, true); /* every function blocked: no context entries */
+		ret = vtd_gcmd(u, VTD_GCMD_TE,
+			       true); /* every function blocked: no context entries */
 	return ret;
 }
 
@@ -127,6 +129,50 @@ static int unit_probe(struct vtd_unit *u, const struct dmar_unit *du)
 	return ret;
 }
 
+/* Why interrupts cannot be remapped on these units, or NULL; *x2apic: with 32-bit destinations. */
+static const char *ir_unusable(const struct acpi_info *ai, bool *x2apic)
+{
+	bool eim = true;
+	u32 max_apic = 0;
+
+	for (u32 i = 0; i < ai->nr_cpus; i++)
+		max_apic = MAX(max_apic, ai->cpus[i].apic_id);
+	if (!dmar.intr_remap)
+		return "the DMAR table does not offer it";
+	for (u32 i = 0; i < nr_units; i++) {
+		if (!(units[i].ecap & VTD_ECAP_IR))
+			return "a unit has none";
+		eim = eim && (units[i].ecap & VTD_ECAP_EIM);
+	}
+	*x2apic = apic_x2apic() && eim;
+	if (max_apic > 0xff && !*x2apic)
+		return "APIC ids above 255 need extended interrupt mode (x2APIC), which is not there";
+	return NULL;
+}
+
+/* Interrupt remapping on every unit or on none: every source's message has the one format. */
+static void ir_setup(const struct acpi_info *ai)
+{
+	bool x2apic = false;
+	const char *why = ir_unusable(ai, &x2apic);
+	int ret = 0;
+
+	for (u32 i = 0; i < nr_units && !why && !ret; i++)
+		ret = vtd_ir_enable(&units[i], x2apic);
+	if (ret) {
+		vtd_ir_disable_all();
+		why = "a unit did not take the table";
+	}
+	if (why) {
+		pr_warn("iommu: VT-d interrupt remapping off (%s): a device can send any interrupt",
+			why);
+		return;
+	}
+	pr_info("iommu: VT-d interrupt remapping on: %u entries, %s destinations, requester ids "
+		"verified, compatibility format blocked",
+		VTD_IRT_ENTRIES, x2apic ? "32-bit" : "8-bit");
+}
+
 static int vtd_probe(const struct acpi_info *ai)
 {
 	int ret =
@@ -155,10 +201,11 @@ static int vtd_probe(const struct acpi_info *ai)
 	if (ret) { /* all or none: a unit left as it was would let its devices through anyway */
 		for (u32 i = 0; i <= nr_units && i < IOMMU_MAX_UNITS; i++)
 			if (units[i].regs)
-				gcmd(&units[i], VTD_GCMD_TE, false);
+				vtd_gcmd(&units[i], VTD_GCMD_TE, false);
 		nr_units = 0;
 		return ret;
 	}
+	ir_setup(ai);
 	return (int)nr_units;
 }
 
@@ -206,6 +253,24 @@ static struct vtd_unit *unit_of(u16 seg, u16 bdf)
 				return &units[i];
 	}
 	return all;
+}
+
+/* 8.3.1.1: the I/O APIC scope whose enumeration id is the MADT's id for it. */
+int vtd_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid)
+{
+	for (u32 i = 0; i < nr_units; i++) {
+		const struct dmar_unit *du = units[i].acpi;
+
+		for (u32 j = 0; j < du->nr_scopes; j++) {
+			if (du->scopes[j].type == DMAR_SCOPE_IOAPIC &&
+			    du->scopes[j].enum_id == ioapic_id) {
+				*seg = du->segment;
+				*sid = scope_bdf(&du->scopes[j]);
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
 }
 
 /* 8.4: the RMRRs whose scopes name the function. */
@@ -305,6 +370,12 @@ static void vtd_report(void)
 			      sts & VTD_GCMD_TE ? "on" : "off", sts & VTD_GCMD_QIE ? "on" : "off",
 			      (unsigned long long)u->faults);
 	}
+	vtd_ir_report();
+}
+
+static bool vtd_irq_remapping(void)
+{
+	return vtd_ir_on();
 }
 
 const struct iommu_driver vtd_driver = {
@@ -316,4 +387,7 @@ const struct iommu_driver vtd_driver = {
 	.flush = vtd_flush,
 	.next_fault = vtd_next_fault,
 	.report = vtd_report,
+	.irq_remapping = vtd_irq_remapping,
+	.irq_set = vtd_ir_set,
+	.irq_free = vtd_ir_free,
 };

@@ -2,7 +2,8 @@
 /*
  * VT-d's primary fault log (VT-d 4.1 7.2.1, 11.4.14): the fault recording
  * registers, read in the order the hardware fills them, each cleared once
- * read; an overflow is counted and cleared so recording goes on.
+ * read; an overflow is counted and cleared so recording goes on. DMA
+ * requests' faults and interrupt requests' (remapping, 7.1.3) share it.
  */
 #include "vtd_regs.h"
 
@@ -16,6 +17,30 @@ static const char *const reasons[] = {
 	[0xb] = "context entry reserved bits", [0xc] = "paging entry reserved bits",
 	[0xd] = "translation type blocked",
 };
+
+/* 7.1.3 table 7-2: the reasons of interrupt remapping faults (20h and up). */
+static const char *const ir_reasons[] = {
+	[0x0] = "reserved bits in the interrupt request",
+	[0x1] = "index beyond the table",
+	[0x2] = "entry not present",
+	[0x3] = "table unreadable",
+	[0x4] = "entry reserved bits",
+	[0x5] = "compatibility-format interrupt blocked",
+	[0x6] = "requester id not the entry's",
+	[0x7] = "posted-interrupt descriptor unreadable",
+	[0x8] = "posted-interrupt descriptor reserved bits",
+};
+
+static const char *why(u8 reason)
+{
+	u32 ir = reason - VTD_FR_IR_FIRST;
+
+	if (reason < ARRAY_SIZE(reasons) && reasons[reason])
+		return reasons[reason];
+	if (reason >= VTD_FR_IR_FIRST && ir < ARRAY_SIZE(ir_reasons))
+		return ir_reasons[ir];
+	return "reason not known to Keel";
+}
 
 static u32 frcd(const struct vtd_unit *u, u32 i)
 {
@@ -51,13 +76,17 @@ bool vtd_fault_next(struct vtd_unit *u, struct iommu_fault *f)
 		if (hi & VTD_FRCD_F)
 			break;
 	}
-	f->seg = u->acpi->segment;
-	f->bdf = VTD_FRCD_SID(hi);
-	f->addr = vtd_read64(u, frcd(u, i)) & ~0xfffULL;
-	f->write = !(hi & VTD_FRCD_T);
+	*f = (struct iommu_fault){ .seg = u->acpi->segment, .bdf = VTD_FRCD_SID(hi) };
 	f->reason = VTD_FRCD_FR(hi);
-	f->why = f->reason < ARRAY_SIZE(reasons) && reasons[f->reason] ? reasons[f->reason] :
-									 "reason not known to Keel";
+	f->why = why(f->reason);
+	if (f->reason >= VTD_FR_IR_FIRST) { /* 11.4.14: FI[63:48] is the entry's index */
+		f->interrupt = true;
+		f->write = true; /* an interrupt is a write to 0xFEExxxxx */
+		f->index = VTD_FRCD_IR_INDEX(vtd_read64(u, frcd(u, i)));
+	} else {
+		f->addr = vtd_read64(u, frcd(u, i)) & ~0xfffULL;
+		f->write = !(hi & VTD_FRCD_T);
+	}
 	vtd_write32(u, frcd(u, i) + 12, (u32)(VTD_FRCD_F >> 32)); /* RW1C: the record is free */
 	u->next_fault = (i + 1) % VTD_CAP_NFR(u->cap);
 	u->faults++;

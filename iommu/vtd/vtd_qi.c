@@ -108,3 +108,13 @@ int vtd_flush_iotlb(struct vtd_unit *u, u16 did, u64 iova, u64 size)
 		d[0][0] = VTD_INV_IOTLB | VTD_INV_G_DOMAIN | VTD_INV_DID(did) | drain;
 	return vtd_qi_run(u, d, 1);
 }
+
+/* 6.5.2.7: the interrupt entry cache, for one entry or (global) all of them. */
+int vtd_flush_iec(struct vtd_unit *u, u32 index, bool global)
+{
+	u64 d[1][2] = { { VTD_INV_IEC, 0 } };
+
+	if (!global)
+		d[0][0] |= VTD_INV_IEC_INDEX | VTD_INV_IEC_IIDX(index);
+	return vtd_qi_run(u, d, 1);
+}

@@ -20,6 +20,7 @@
 #define VTD_IQT 0x88
 #define VTD_IQA 0x90
 #define VTD_ICS 0x9c
+#define VTD_IRTA 0xb8
 
 /* 11.4.2 capability register */
 #define VTD_CAP_RWBF BIT(4)
@@ -46,7 +47,8 @@
 #define VTD_GCMD_SRTP BIT(30)
 #define VTD_GCMD_QIE BIT(26)
 #define VTD_GCMD_IRE BIT(25)
-#define VTD_GCMD_CFI BIT(23)
+#define VTD_GCMD_SIRTP BIT(24) /* status: IRTPS, the table pointer is in use */
+#define VTD_GCMD_CFI BIT(23)   /* status: CFIS, compatibility-format interrupts pass */
 /* The bits that stay as they are set (the others are one-shot commands). */
 #define VTD_GCMD_PERSISTENT (VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE | VTD_GCMD_CFI)
 
@@ -68,11 +70,41 @@
 #define VTD_FRCD_T BIT(62) /* 0: a write, 1: a read */
 #define VTD_FRCD_FR(h) ((u8)((h) >> 32))
 #define VTD_FRCD_SID(h) ((u16)(h))
+#define VTD_FRCD_IR_INDEX(lo) ((u16)((lo) >> 48)) /* FI[63:48] of an interrupt fault */
+#define VTD_FR_IR_FIRST 0x20			  /* 7.1.3: reasons 20h and up are interrupts' */
 
 /* 11.4.9: invalidation queue address: 4 KiB << QS, 128-bit descriptors */
 #define VTD_IQA_QS_4K 0
 #define VTD_IQ_ENTRIES 256
 #define VTD_IQ_SHIFT 4 /* IQH/IQT hold the index << 4 */
+
+/* 11.4.10 interrupt remapping table address: 2^(S + 1) entries of 16 bytes */
+#define VTD_IRTA_EIME BIT(11) /* 32-bit (x2APIC) destination ids */
+#define VTD_IRT_S 7	      /* 256 entries: one page */
+#define VTD_IRT_ENTRIES (1u << (VTD_IRT_S + 1))
+
+/* 9.10 interrupt remapping table entry for remapped interrupts (IM = 0), the low 64 bits */
+#define VTD_IRTE_P BIT(0)
+#define VTD_IRTE_DM_LOGICAL BIT(2)
+#define VTD_IRTE_TM_LEVEL BIT(4)
+#define VTD_IRTE_DLM_SHIFT 5 /* delivery mode, as in an MSI's data (000: fixed) */
+#define VTD_IRTE_VECTOR_SHIFT 16
+#define VTD_IRTE_DST_SHIFT 32	    /* x2APIC mode: the 32-bit APIC id */
+#define VTD_IRTE_DST_XAPIC_SHIFT 40 /* xAPIC mode: the 8-bit APIC id in DST[15:8] */
+/* the high 64 bits: which requester may use the entry */
+#define VTD_IRTE_SQ_ALL (0ULL << 16)  /* SQ 00: compare all 16 bits of the SID */
+#define VTD_IRTE_SVT_SID (1ULL << 18) /* SVT 01: verify the requester id against SID, SQ */
+
+/*
+ * 5.1.5.2 an MSI in remappable format: 0xFEE in bits 31:20, handle[14:0] in
+ * 19:5, bit 4 the interrupt format (1), bit 3 SHV (0: the data is not used),
+ * bit 2 handle[15]. 5.1.5.1: an I/O APIC's entry carries the same 16 bits
+ * in its bits 63:48 and bit 11.
+ */
+#define VTD_MSI_REMAPPABLE BIT(4)
+#define VTD_MSI_SHV BIT(3) /* the data's bits 15:0 are a subhandle added to the index */
+#define VTD_MSI_HANDLE_SHIFT 5
+#define VTD_MSI_HANDLE15 BIT(2)
 
 /* 9.1 root entry and 9.3 context entry (legacy mode), 128 bits each */
 #define VTD_ROOT_P BIT(0)
@@ -91,6 +123,7 @@
 /* 6.5.2: invalidation descriptors, the type in bits 3:0 */
 #define VTD_INV_CC 0x1
 #define VTD_INV_IOTLB 0x2
+#define VTD_INV_IEC 0x4 /* 6.5.2.7 interrupt entry cache */
 #define VTD_INV_WAIT 0x5
 #define VTD_INV_G_GLOBAL (1ULL << 4) /* context-cache and IOTLB: granularity */
 #define VTD_INV_G_DOMAIN (2ULL << 4)
@@ -99,6 +132,8 @@
 #define VTD_INV_IOTLB_DR BIT(7)
 #define VTD_INV_DID(d) ((u64)(d) << 16)
 #define VTD_INV_CC_SID(s) ((u64)(s) << 32)
+#define VTD_INV_IEC_INDEX BIT(4) /* index-selective (0: global) */
+#define VTD_INV_IEC_IIDX(i) ((u64)(i) << 32)
 #define VTD_INV_WAIT_SW BIT(5) /* write the status data to the status address */
 #define VTD_INV_WAIT_FN BIT(6) /* later descriptors wait for this one */
 #define VTD_INV_WAIT_DATA(v) ((u64)(v) << 32)
@@ -117,6 +152,7 @@ struct vtd_unit {
 	u32 wait_seq;
 	u32 next_fault; /* fault recording register to read next */
 	u64 faults;
+	bool remapping; /* interrupts go through the table (GSTS.IRES) */
 };
 
 /* vtd_mmio.c: register access (unit tests put a model of the unit behind these) */
@@ -133,6 +169,21 @@ int vtd_qi_enable(struct vtd_unit *u);
 int vtd_qi_run(struct vtd_unit *u, const u64 (*desc)[2], u32 n);
 int vtd_flush_context(struct vtd_unit *u, u16 did, u16 sid);
 int vtd_flush_iotlb(struct vtd_unit *u, u16 did, u64 iova, u64 size);
+int vtd_flush_iec(struct vtd_unit *u, u32 index, bool global);
+/* vtd_ir.c: interrupt remapping, one table that every unit points at */
+int vtd_ir_enable(struct vtd_unit *u, bool x2apic);
+void vtd_ir_disable_all(void);
+bool vtd_ir_on(void);
+u64 vtd_irte_lo(u8 vector, u32 apic_id, bool level, bool x2apic);
+u64 vtd_irte_hi(u16 sid);
+u64 vtd_irte_msi_addr(u32 index);
+int vtd_ir_set(const struct iommu_irq *irq, u32 *handle, struct iommu_msi *msg);
+void vtd_ir_free(u32 handle);
+void vtd_ir_report(void);
+/* vtd.c: a global command (10.4.4), one at a time, waiting for its status */
+int vtd_gcmd(struct vtd_unit *u, u32 bit, bool on);
+/* vtd.c: the requester id of an I/O APIC, from its DMAR device scope; -ENOENT if none names it */
+int vtd_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid);
 /* vtd_fault.c */
 void vtd_fault_clear_all(struct vtd_unit *u);
 bool vtd_fault_next(struct vtd_unit *u, struct iommu_fault *f);

@@ -5,7 +5,11 @@ e1000e and virtio-net (iommu_platform=on) still work through it; the monitor's `
 the unit, the domain, its devices and no faults. Then the service VM takes the NVMe from its
 driver and makes it DMA into Keel's code: the write does not land (Keel's code checksum is
 the same) and the fault is logged with the device and the address; the unit's registers are
-out of its reach. `iommu = required` on a
+out of its reach. Interrupt remapping is on: every device's MSI/MSI-X and the I/O APIC's
+console pin go through entries Keel owns, and the NVMe's DMA of a remappable-format MSI
+naming an entry Keel never gave out, or one past the table, is refused (QEMU 7.2 records no
+interrupt-remapping faults, so its own error lines are the proof; its DMA carries no requester
+id, so the source-id check cannot be tried by DMA here). `iommu = required` on a
 machine without an IOMMU keeps the service VM from starting."""
 import hashlib
 import os
@@ -67,6 +71,60 @@ def dma_into_keel(m, nvme):
           "the monitor does not list the fault:\n" + out, m)
 
 
+def remappable_msi(index):
+    """VT-d 4.1 5.1.5.2: the address of a remappable-format MSI naming entry `index` (SHV 0)."""
+    return 0xFEE00000 | (index & 0x7FFF) << 5 | 0x10 | (index >> 15 & 1) << 2
+
+
+def qemu_stderr(m):
+    with open(m.stderr.name, "rb") as f:
+        return f.read().decode(errors="replace")
+
+
+def remap_entries(m, out):
+    """{index: "bb:dd.f"} of the remapping entries the monitor's iommu lists."""
+    check(re.search(r"interrupt remapping on: \d+ of 256 entries, 8-bit destinations, requester "
+                    r"ids verified, compatibility format blocked", out),
+          "the monitor does not say interrupt remapping is on:\n" + out, m)
+    return {int(i): sid for i, sid in
+            re.findall(r"entry (\d+): ([0-9a-f]{2}:[0-9a-f]{2}\.[0-7]) vector 0x[0-9a-f]+ -> apic \d+",
+                       out)}
+
+
+def forged_msi(m, nvme, devices):
+    """The NVMe, taken from its driver, writes a remappable-format MSI naming an entry Keel gave
+    no one, then one past the table: QEMU's remapping refuses both (its error lines), Keel and
+    the service VM go on."""
+    entries = remap_entries(m, monitor(m, "iommu"))
+    for dev in devices + ["ff:00.0"]:  # the I/O APIC (q35's DMAR scope: ff:00.0), for the console
+        check(dev[-7:] in entries.values(), "no remapping entry for %s: %s" % (dev, entries), m)
+    free = max(i for i in range(256) if i not in entries)
+    for index, qemu_says in ((free, r"vtd_irte_get: detected non-present IRTE \(index=%d," % free),
+                             (0x1000, r"vtd_irte_get: index too large: ind=0x1000")):
+        check(not re.search(qemu_says, qemu_stderr(m)), "QEMU refused an interrupt before", m)
+        out = m.shell("nvmedma %s %#x dword" % (nvme, remappable_msi(index)), timeout=60)
+        check("nvmedma: dword to" in out, "nvmedma did not run: %r" % out, m)
+        for _ in range(20):
+            if re.search(qemu_says, qemu_stderr(m)):
+                break
+            time.sleep(0.5)
+        check(re.search(qemu_says, qemu_stderr(m)),
+              "QEMU's interrupt remapping did not refuse entry %d:\n%s" % (index, qemu_stderr(m)), m)
+    check(m.shell("echo still-here") == "still-here", "the service VM does not answer", m)
+
+
+def nvme_back(m, nvme, first_mib):
+    """The NVMe, given back to its driver after the attacks, reads its first MiB (its interrupts
+    through its remapping entries again)."""
+    m.shell("echo %s > /sys/bus/pci/drivers/nvme/bind" % nvme, timeout=60)
+    for _ in range(30):
+        if m.shell("ls /dev/nvme0n1 2>/dev/null") == "/dev/nvme0n1":
+            break
+        time.sleep(1)
+    got = m.shell("dd if=/dev/nvme0n1 bs=1M count=1 2>/dev/null | sha256sum", timeout=120).split()[0]
+    check(got == hashlib.sha256(first_mib).hexdigest(), "the NVMe back with its driver reads wrong", m)
+
+
 def nic_works(m, mac, addr):
     """The NIC with this MAC pings QEMU's user-mode gateway: DMA both ways and its interrupts."""
     dev = None
@@ -121,6 +179,10 @@ def test_vtd_service_vm():
         check(re.search(r"\b0 DMA faults in all", out), "DMA faults while the devices worked:\n" + out, m)
         registers_out_of_reach(m)
         dma_into_keel(m, nvme[0])  # translation still on: this DMA faults
+        forged_msi(m, nvme[0], [nvme[0]] + pci_of(m, "e1000e"))
+        nic_works(m, "52:54:00:12:35:01", "10.0.2.15")  # their interrupts still come
+        nic_works(m, "52:54:00:12:35:02", "10.0.3.15")
+        nvme_back(m, nvme[0], data[:MiB])
         m.send("poweroff -f\n")
         check(m.wait_exit(60) == 0, "no power-off", m)
     with open(image, "rb") as f:

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * nvmedma PCI-ADDRESS TARGET: takes an NVMe controller from its driver, and
- * makes it write a 4 KiB Identify Controller structure to physical address
- * TARGET (NVMe 1.4 5.15), with admin queues in this process's own memory.
- * For the IOMMU tests: the write must not land outside the service VM's RAM.
+ * nvmedma PCI-ADDRESS TARGET [dword]: takes an NVMe controller from its
+ * driver, and makes it write a 4 KiB Identify Controller structure to
+ * physical address TARGET (NVMe 1.4 5.15), with admin queues in this
+ * process's own memory; with "dword", one 4-byte write there, as an MSI is
+ * (Get Log Page of the SMART log's first dword, 5.14). For the IOMMU tests:
+ * the write must not land outside the service VM's RAM, and a message to
+ * 0xFEExxxxx must not become an interrupt Keel did not give the device.
  * Prints the completion's status, or that none came in 5 s.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +31,10 @@
 #define NVME_CC_IOSQES (6u << 16) /* 64-byte submission entries */
 #define NVME_CC_IOCQES (4u << 20) /* 16-byte completion entries */
 #define NVME_CSTS_RDY 1u
+#define NVME_ADMIN_GET_LOG_PAGE 0x02
 #define NVME_ADMIN_IDENTIFY 0x06
+#define NVME_LOG_SMART 0x02
+#define NVME_NSID_ALL 0xffffffffu
 #define NVME_CNS_CONTROLLER 1
 #define PCI_COMMAND 4
 #define PCI_CMD_MEMORY 0x2
@@ -100,8 +107,10 @@ int main(int argc, char **argv)
 	uint64_t target, asq, acq;
 	int fd;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: nvmedma PCI-ADDRESS TARGET-PHYSICAL-ADDRESS\n");
+	bool dword = argc == 4 && !strcmp(argv[3], "dword");
+
+	if (argc != 3 && !dword) {
+		fprintf(stderr, "usage: nvmedma PCI-ADDRESS TARGET-PHYSICAL-ADDRESS [dword]\n");
 		return 2;
 	}
 	target = strtoull(argv[2], NULL, 0);
@@ -133,22 +142,28 @@ int main(int argc, char **argv)
 	r[NVME_CC / 4] = NVME_CC_EN | NVME_CC_IOSQES | NVME_CC_IOCQES;
 	if (wait_rdy(r, 1))
 		die("controller does not start");
-	sq[0] = NVME_ADMIN_IDENTIFY | 1u << 16; /* command id 1 */
-	sq[6] = (uint32_t)target;		/* PRP entry 1 */
+	sq[0] = (dword ? NVME_ADMIN_GET_LOG_PAGE : NVME_ADMIN_IDENTIFY) | 1u << 16; /* id 1 */
+	sq[6] = (uint32_t)target; /* PRP entry 1 (a dword-aligned offset is allowed) */
 	sq[7] = (uint32_t)(target >> 32);
-	sq[10] = NVME_CNS_CONTROLLER;
+	if (dword) {
+		sq[1] = NVME_NSID_ALL;
+		sq[10] = NVME_LOG_SMART; /* NUMDL (bits 31:16) 0: one dword */
+	} else {
+		sq[10] = NVME_CNS_CONTROLLER;
+	}
 	__sync_synchronize();
 	r[NVME_SQ0TDBL / 4] = 1;
 	for (int i = 0; i < 5000; i++) {
 		uint32_t dw3 = ((volatile uint32_t *)cq)[3];
 
 		if (dw3 & (1u << 16)) { /* phase tag */
-			printf("nvmedma: identify to %#" PRIx64 " completed, status %#x\n", target,
-			       dw3 >> 17);
+			printf("nvmedma: %s to %#" PRIx64 " completed, status %#x\n",
+			       dword ? "dword" : "identify", target, dw3 >> 17);
 			return 0;
 		}
 		usleep(1000);
 	}
-	printf("nvmedma: identify to %#" PRIx64 ": no completion in 5 s\n", target);
+	printf("nvmedma: %s to %#" PRIx64 ": no completion in 5 s\n", dword ? "dword" : "identify",
+	       target);
 	return 0;
 }

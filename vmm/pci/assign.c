@@ -32,9 +32,11 @@ static void msi_program(struct assigned_dev *d)
 {
 	u16 bdf = d->f->bdf;
 	u8 cap = d->f->msi_cap;
-	u64 addr = ((u64)d->msi_addr_hi << 32) | d->msi_addr_lo;
+	u64 addr = ((u64)d->msi_addr_hi << 32) | d->msi_addr_lo, host_addr;
+	u32 host_data;
 	bool on = (d->msi_ctrl & PCI_MSI_CTRL_ENABLE) &&
-		  irq_route_from_msi(&d->msi, d->vm, addr, d->msi_data) && !irq_route_bind(&d->msi);
+		  irq_route_from_msi(&d->msi, d->vm, addr, d->msi_data) &&
+		  !irq_route_bind(&d->msi) && !irq_route_msi(&d->msi, bdf, &host_addr, &host_data);
 	u16 ctrl = (u16)pci_read(bdf, cap + PCI_MSI_CTRL, 2) &
 		   ~(PCI_MSI_CTRL_ENABLE | PCI_MSI_CTRL_MME);
 
@@ -42,11 +44,10 @@ static void msi_program(struct assigned_dev *d)
 		pci_write(bdf, cap + PCI_MSI_CTRL, 2, ctrl);
 		return;
 	}
-	pci_write(bdf, cap + PCI_MSI_ADDR_LO, 4, (u32)irq_route_msi_addr(&d->msi));
+	pci_write(bdf, cap + PCI_MSI_ADDR_LO, 4, (u32)host_addr);
 	if (msi_64(d))
-		pci_write(bdf, cap + PCI_MSI_ADDR_HI, 4, 0);
-	pci_write(bdf, cap + (msi_64(d) ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32), 2,
-		  irq_route_msi_data(&d->msi));
+		pci_write(bdf, cap + PCI_MSI_ADDR_HI, 4, (u32)(host_addr >> 32));
+	pci_write(bdf, cap + (msi_64(d) ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32), 2, host_data);
 	pci_write(bdf, cap + PCI_MSI_CTRL, 2, ctrl | PCI_MSI_CTRL_ENABLE);
 }
 

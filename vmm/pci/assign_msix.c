@@ -39,18 +39,19 @@ static void program(struct assigned_dev *d, u32 i)
 	struct msix_entry *e = &d->table[i];
 	struct irq_route *r = &d->msix_routes[i];
 	volatile u32 *p = phys_entry(d, i);
-	u64 addr = ((u64)e->addr_hi << 32) | e->addr_lo;
+	u64 addr = ((u64)e->addr_hi << 32) | e->addr_lo, host_addr;
+	u32 host_data;
 	bool ok = !(e->ctrl & PCI_MSIX_ENTRY_MASKED) &&
 		  irq_route_from_msi(r, d->vm, addr, e->data) && !irq_route_bind(r);
 
 	if (!d->trap->size)
 		return; /* the table is not where the BAR decodes: programmed once it is */
 	p[3] = PCI_MSIX_ENTRY_MASKED; /* mask while changing (PCI 3.0 6.8.2.9) */
-	if (!ok)
+	if (!ok || irq_route_msi(r, d->f->bdf, &host_addr, &host_data))
 		return;
-	p[0] = (u32)irq_route_msi_addr(r);
-	p[1] = (u32)(irq_route_msi_addr(r) >> 32);
-	p[2] = irq_route_msi_data(r);
+	p[0] = (u32)host_addr;
+	p[1] = (u32)(host_addr >> 32);
+	p[2] = host_data;
 	p[3] = 0;
 }
 

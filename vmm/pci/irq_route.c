@@ -8,8 +8,10 @@
 #include <arch/x86/irq.h>
 #include <arch/x86/apic_regs.h>
 #include <arch/x86/percpu.h>
+#include <keel/iommu.h>
 #include <keel/irq_route.h>
 #include <keel/log.h>
+#include <keel/pci.h>
 #include <keel/spinlock.h>
 #include <keel/vlapic.h>
 #include <keel/vm.h>
@@ -72,16 +74,24 @@ void irq_route_unbind(struct irq_route *r)
 		routes[r->host_vector] = NULL;
 	r->host_vector = 0;
 	spin_unlock_irqrestore(&lock, flags);
+	iommu_irq_free(&r->remap);
 }
 
-u64 irq_route_msi_addr(const struct irq_route *r)
+int irq_route_msi(struct irq_route *r, u16 bdf, u64 *addr, u32 *data)
 {
-	return APIC_DEFAULT_BASE | ((u64)(r->host_apic & 0xff) << MSI_ADDR_DEST_SHIFT);
-}
+	/* fixed delivery, edge, physical destination */
+	struct iommu_irq irq = { .bdf = bdf, .vector = r->host_vector, .apic_id = r->host_apic };
+	struct iommu_msi msg;
+	int ret = iommu_irq_compose(&irq, &r->remap, &msg);
 
-u32 irq_route_msi_data(const struct irq_route *r)
-{
-	return r->host_vector; /* fixed delivery, edge */
+	if (ret) {
+		pr_err("irq: no interrupt remapping entry for %02x:%02x.%x (%d): left masked",
+		       PCI_BUS(bdf), PCI_DEV(bdf), PCI_FN(bdf), ret);
+		return ret;
+	}
+	*addr = msg.addr;
+	*data = msg.data;
+	return 0;
 }
 
 bool irq_route_from_msi(struct irq_route *r, struct vm *vm, u64 addr, u32 data)

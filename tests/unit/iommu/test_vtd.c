@@ -3,227 +3,25 @@
  * Unit tests for the VT-d driver and the generic IOMMU layer (iommu/iommu.c,
  * iommu/vtd/) against a model of one unit behind the register accessors: the
  * take-over from firmware that left things on, the order of global commands,
- * the invalidation queue and its wait descriptors, context entries, and fault
- * records read, cleared and logged once.
+ * the invalidation queue and its wait descriptors, context entries, fault
+ * records read, cleared and logged once, and interrupt remapping: its entries'
+ * encoding, their invalidation, and the faults of interrupt requests. The
+ * model is tests/unit/iommu/vtd_model.c; test_vtd_x2apic.c starts the driver
+ * on x2APIC CPUs.
  */
 #include "test.h"
-#include "iommu/vtd/vtd_regs.h"
-#include <keel/monitor.h>
+#include "vtd_model.h"
 
 extern char fake_log_all[];
 void fake_log_clear(void);
 extern long fake_pages_live;
 
-#define NFR 2
-#define FRO 0x220
-
-/* --- the model of a unit, as QEMU's intel-iommu behaves (VT-d 10.4) --- */
-static struct {
-	u64 cap, ecap;
-	u32 gsts, fsts, fectl;
-	u64 rtaddr, root, iqa, iqh, iqt;
-	u64 frcd[NFR][2];
-	u32 gcmds[32], nr_gcmds; /* the commands, in order */
-	u64 desc[256][2];	 /* every descriptor done, in order */
-	u32 nr_desc;
-	u32 errors; /* commands the manual forbids */
-	bool stall; /* the queue does not advance */
-} hw;
-
-static u8 regs[4096] __attribute__((aligned(4096)));
-static u64 now_ns;
-
-u64 time_ns(void)
-{
-	return now_ns += 1000000; /* every look at the clock is 1 ms later */
-}
-
-int paging_map_io(u64 base, u64 size)
-{
-	(void)base;
-	(void)size;
-	return 0;
-}
-
-u32 pci_read(u16 bdf, u32 off, u32 size)
-{
-	(void)bdf;
-	(void)off;
-	(void)size;
-	return 0;
-}
-
-void monitor_register(const struct monitor_cmd *cmds, u32 n)
-{
-	(void)cmds;
-	(void)n;
-}
-
-static char monitor_out[4096];
-
-void monitor_print(const char *fmt, ...)
-{
-	size_t used = strlen(monitor_out);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(monitor_out + used, sizeof(monitor_out) - used, fmt, ap);
-	va_end(ap);
-}
-
-static void hw_reset(void)
-{
-	memset(&hw, 0, sizeof(hw));
-	/* QEMU 7.2's: 39-bit, SAGAW 39, 2M+1G pages, FRO 0x220, NFR 1 (here 2), drains */
-	hw.cap = (38ULL << 16) | (2ULL << 8) | ((u64)(FRO / 16) << 24) | (3ULL << 34) |
-		 ((u64)(NFR - 1) << 40) | VTD_CAP_DWD | VTD_CAP_DRD | 2;
-	hw.ecap = VTD_ECAP_QI | VTD_ECAP_IR; /* C = 0: non-coherent */
-}
-
-static void queue_run(void)
-{
-	while (!hw.stall && hw.iqh != hw.iqt) {
-		u64 *d = (u64 *)(uintptr_t)((hw.iqa & ~0xfffULL) + hw.iqh);
-
-		if (hw.nr_desc < 256) {
-			hw.desc[hw.nr_desc][0] = d[0];
-			hw.desc[hw.nr_desc++][1] = d[1];
-		}
-		if ((d[0] & 0xf) == VTD_INV_WAIT && (d[0] & VTD_INV_WAIT_SW))
-			*(u32 *)(uintptr_t)d[1] = (u32)(d[0] >> 32);
-		hw.iqh = (hw.iqh + 16) % 4096;
-	}
-}
-
-static void gcmd_write(u32 v)
-{
-	u32 changed = (v ^ hw.gsts) & VTD_GCMD_PERSISTENT;
-
-	hw.gcmds[hw.nr_gcmds++ % 32] = v;
-	if (__builtin_popcount(changed) + !!(v & VTD_GCMD_SRTP) > 1)
-		hw.errors++; /* 10.4.4: one command at a time */
-	if (v & VTD_GCMD_SRTP) {
-		hw.root = hw.rtaddr;
-		hw.gsts |= VTD_GCMD_SRTP;
-	}
-	if (changed & VTD_GCMD_QIE) {
-		if ((v & VTD_GCMD_QIE) ? hw.iqt != 0 : hw.iqh != hw.iqt)
-			hw.errors++; /* enabled with a tail, or disabled undrained */
-		hw.iqh = 0;
-	}
-	if ((changed & VTD_GCMD_TE) && (v & VTD_GCMD_TE) && !(hw.gsts & VTD_GCMD_SRTP))
-		hw.errors++; /* translation without a root table */
-	hw.gsts = (hw.gsts & ~VTD_GCMD_PERSISTENT) | (v & VTD_GCMD_PERSISTENT);
-}
-
-u32 vtd_read32(const struct vtd_unit *u, u32 off)
-{
-	(void)u;
-	if (off == VTD_GSTS)
-		return hw.gsts;
-	if (off == VTD_FSTS)
-		return hw.fsts;
-	if (off == VTD_VER)
-		return 0x10;
-	return 0;
-}
-
-u64 vtd_read64(const struct vtd_unit *u, u32 off)
-{
-	(void)u;
-	if (off >= FRO && off < FRO + 16 * NFR)
-		return hw.frcd[(off - FRO) / 16][(off % 16) / 8];
-	switch (off) {
-	case VTD_CAP:
-		return hw.cap;
-	case VTD_ECAP:
-		return hw.ecap;
-	case VTD_IQH:
-		return hw.iqh;
-	case VTD_IQT:
-		return hw.iqt;
-	default:
-		return 0;
-	}
-}
-
-static void update_ppf(void)
-{
-	hw.fsts &= ~VTD_FSTS_PPF;
-	for (u32 i = 0; i < NFR; i++)
-		if (hw.frcd[i][1] & VTD_FRCD_F)
-			hw.fsts |= VTD_FSTS_PPF;
-}
-
-void vtd_write32(struct vtd_unit *u, u32 off, u32 v)
-{
-	(void)u;
-	if (off >= FRO && off < FRO + 16 * NFR && off % 16 == 12) {
-		if (v & BIT(31)) /* RW1C F */
-			hw.frcd[(off - FRO) / 16][1] &= ~VTD_FRCD_F;
-		update_ppf();
-	} else if (off == VTD_GCMD) {
-		gcmd_write(v);
-	} else if (off == VTD_FSTS) {
-		hw.fsts &= ~(v & VTD_FSTS_CLEAR);
-	} else if (off == VTD_FECTL) {
-		hw.fectl = v;
-	}
-}
-
-void vtd_write64(struct vtd_unit *u, u32 off, u64 v)
-{
-	(void)u;
-	if (off == VTD_RTADDR)
-		hw.rtaddr = v;
-	else if (off == VTD_IQA)
-		hw.iqa = v;
-	else if (off == VTD_IQT) {
-		hw.iqt = v;
-		queue_run();
-	}
-}
-
-/* --- QEMU's DMAR, its unit moved to the model's registers --- */
-static u8 dmar_table[256];
-static struct acpi_info ai;
-
-static void load_dmar(void)
-{
-	FILE *f = fopen("tests/data/acpi/q35-smp4-vtd/DMAR.bin", "rb");
-	u64 base = (u64)(uintptr_t)regs;
-
-	CHECK(f && fread(dmar_table, 1, sizeof(dmar_table), f) == 120);
-	if (f)
-		fclose(f);
-	static const u8 rmrr[40] = {
-		1, 0, 40, 0, 0,	   0,	 0,    0,    0, 0, 0, 0x7d,
-		0, 0, 0,  0, 0xff, 0xff, 0x01, 0x7d, 0, 0, 0, 0, /* 0x7d000000-0x7d01ffff */
-		1, 8, 0,  0, 0,	   0,	 2,    0,		 /* 00:02.0 */
-		1, 8, 0,  0, 0,	   0,	 3,    0
-	};
-	u32 len = 120 + sizeof(rmrr);
-
-	memcpy(dmar_table + 48 + 8, &base, 8); /* the DRHD's register base */
-	memcpy(dmar_table + 120, rmrr, sizeof(rmrr));
-	memcpy(dmar_table + 4, &len, 4);
-	ai.dmar = (u64)(uintptr_t)dmar_table;
-}
-
-static u32 count_desc(u32 from, u64 type)
-{
-	u32 n = 0;
-
-	for (u32 i = from; i < hw.nr_desc; i++)
-		n += (hw.desc[i][0] & 0xf) == type;
-	return n;
-}
-
 /* Only once, as the driver keeps its units: later tests build on this one's state. */
 TEST(a_unit_left_on_by_the_firmware_is_taken_over)
 {
 	hw_reset();
-	hw.gsts = VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE | VTD_GCMD_SRTP;
+	/* CFI too: compatibility-format interrupts let through */
+	hw.gsts = VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE | VTD_GCMD_SRTP | VTD_GCMD_CFI;
 	hw.iqh = hw.iqt = 0x40; /* the firmware's queue, drained */
 	hw.frcd[0][1] = VTD_FRCD_F | 0x10;
 	hw.fsts = VTD_FSTS_PFO | VTD_FSTS_PPF;
@@ -232,28 +30,42 @@ TEST(a_unit_left_on_by_the_firmware_is_taken_over)
 	CHECK(iommu_init(&ai));
 	CHECK(iommu_active());
 	CHECK_EQ(hw.errors, 0);
-	/* off in order: translation, interrupt remapping, queued invalidation; then the new set-up */
-	CHECK_EQ(hw.nr_gcmds, 6);
-	CHECK_EQ(hw.gcmds[0], VTD_GCMD_QIE | VTD_GCMD_IRE);
-	CHECK_EQ(hw.gcmds[1], VTD_GCMD_QIE);
-	CHECK_EQ(hw.gcmds[2], 0);
-	CHECK_EQ(hw.gcmds[3], VTD_GCMD_SRTP);
-	CHECK_EQ(hw.gcmds[4], VTD_GCMD_QIE);
-	CHECK_EQ(hw.gcmds[5], VTD_GCMD_QIE | VTD_GCMD_TE);
-	CHECK_EQ(hw.gsts & VTD_GCMD_PERSISTENT, VTD_GCMD_TE | VTD_GCMD_QIE);
+	/*
+	 * off in order: translation, interrupt remapping, queued invalidation; then
+	 * the new set-up; then interrupt remapping: the table, CFI off, IRE (10.4.4)
+	 */
+	CHECK_EQ(hw.nr_gcmds, 9);
+	CHECK_EQ(hw.gcmds[0], VTD_GCMD_QIE | VTD_GCMD_IRE | VTD_GCMD_CFI);
+	CHECK_EQ(hw.gcmds[1], VTD_GCMD_QIE | VTD_GCMD_CFI);
+	CHECK_EQ(hw.gcmds[2], VTD_GCMD_CFI);
+	CHECK_EQ(hw.gcmds[3], VTD_GCMD_SRTP | VTD_GCMD_CFI);
+	CHECK_EQ(hw.gcmds[4], VTD_GCMD_QIE | VTD_GCMD_CFI);
+	CHECK_EQ(hw.gcmds[5], VTD_GCMD_QIE | VTD_GCMD_TE | VTD_GCMD_CFI);
+	CHECK_EQ(hw.gcmds[6], VTD_GCMD_QIE | VTD_GCMD_TE | VTD_GCMD_CFI | VTD_GCMD_SIRTP);
+	CHECK_EQ(hw.gcmds[7], VTD_GCMD_QIE | VTD_GCMD_TE);
+	CHECK_EQ(hw.gcmds[8], VTD_GCMD_QIE | VTD_GCMD_TE | VTD_GCMD_IRE);
+	CHECK_EQ(hw.gsts & VTD_GCMD_PERSISTENT, VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE);
+	/* 256 entries (S = 7), 8-bit destinations (xAPIC), one zeroed page */
+	CHECK(hw.irt && (hw.irt & 0xfff) == VTD_IRT_S && !(hw.irt & VTD_IRTA_EIME));
+	for (u32 i = 0; i < 512; i++)
+		CHECK_EQ(((u64 *)(uintptr_t)(hw.irt & ~0xfffULL))[i], 0);
+	CHECK(iommu_irq_remapping());
+	CHECK(strstr(fake_log_all, "VT-d interrupt remapping on: 256 entries, 8-bit destinations"));
 	CHECK(hw.root && !(hw.root & 0xfff));
 	for (u32 i = 0; i < 512; i++) /* an empty root table: every function blocked */
 		CHECK_EQ(((u64 *)(uintptr_t)hw.root)[i], 0);
 	CHECK_EQ(hw.frcd[0][1] & VTD_FRCD_F, 0); /* the firmware's faults dropped */
 	CHECK_EQ(hw.fsts & VTD_FSTS_PFO, 0);
 	CHECK(hw.fectl & VTD_FECTL_IM);
-	/* global context-cache and IOTLB invalidations, each batch closed by a wait */
-	CHECK_EQ(hw.nr_desc, 4);
+	/* global context-cache, IOTLB, interrupt entry cache invalidations, each closed by a wait */
+	CHECK_EQ(hw.nr_desc, 6);
 	CHECK_EQ(hw.desc[0][0], VTD_INV_CC | VTD_INV_G_GLOBAL);
 	CHECK_EQ(hw.desc[1][0] & 0xffffffff, VTD_INV_WAIT | VTD_INV_WAIT_SW | VTD_INV_WAIT_FN);
 	CHECK_EQ(hw.desc[2][0],
 		 VTD_INV_IOTLB | VTD_INV_G_GLOBAL | VTD_INV_IOTLB_DR | VTD_INV_IOTLB_DW);
 	CHECK_EQ(hw.desc[3][0] & 0xf, VTD_INV_WAIT);
+	CHECK_EQ(hw.desc[4][0], VTD_INV_IEC); /* global */
+	CHECK_EQ(hw.desc[5][0] & 0xf, VTD_INV_WAIT);
 	CHECK(strstr(fake_log_all, "the firmware left translation interrupt remapping queued "
 				   "invalidation on; turned off"));
 	CHECK(strstr(fake_log_all, "3-level tables, non-coherent walks"));
@@ -328,13 +140,6 @@ TEST(an_unmap_returns_after_its_invalidation)
 	CHECK_EQ(fake_pages_live, pages); /* its tables freed, after the wait */
 }
 
-static void record(u32 i, u64 addr, u16 sid, u8 reason, bool read)
-{
-	hw.frcd[i][0] = addr;
-	hw.frcd[i][1] = VTD_FRCD_F | (read ? VTD_FRCD_T : 0) | (u64)reason << 32 | sid;
-	update_ppf();
-}
-
 TEST(faults_are_read_cleared_and_logged_once)
 {
 	fake_log_clear();
@@ -395,4 +200,123 @@ TEST(a_queue_that_does_not_move_times_out)
 	CHECK(strstr(fake_log_all, "its freed table pages are kept out of use"));
 	CHECK_EQ(fake_pages_live, pages); /* the emptied tables are not back in the pool */
 	CHECK_EQ(dom_a->pt.deferred, NULL);
+}
+
+/* --- interrupt remapping --- */
+
+static const u64 *irte(u32 index)
+{
+	return &((const u64 *)(uintptr_t)(hw.irt & ~0xfffULL))[2 * index];
+}
+
+TEST(irte_fields_are_where_the_manual_puts_them)
+{
+	/* 9.10: P bit 0, TM bit 4, DLM 7:5 (fixed 000), V 23:16, xAPIC DST[15:8] = bits 47:40 */
+	CHECK_EQ(vtd_irte_lo(0x34, 1, false, false), 0x0000010000340001ULL);
+	CHECK_EQ(vtd_irte_lo(0x3e, 0xff, true, false), 0x0000ff00003e0011ULL);
+	CHECK_EQ(vtd_irte_lo(0x34, 0x300, false, false), 0x0000000000340001ULL);  /* 8 bits only */
+	CHECK_EQ(vtd_irte_lo(0x41, 0x12345, false, true), 0x0001234500410001ULL); /* x2APIC */
+	/* SID 15:0, SQ 17:16 (00: all bits), SVT 19:18 (01: verify) */
+	CHECK_EQ(vtd_irte_hi(0x0018), 0x40018ULL);
+	CHECK_EQ(vtd_irte_hi(0xff00), 0x4ff00ULL);
+	/* 5.1.5.2: 0xFEE, handle[14:0] at 19:5, format bit 4, handle[15] at bit 2 */
+	CHECK_EQ(vtd_irte_msi_addr(0), 0xfee00010ULL);
+	CHECK_EQ(vtd_irte_msi_addr(5), 0xfee000b0ULL);
+	CHECK_EQ(vtd_irte_msi_addr(0x7fff), 0xfeeffff0ULL);
+	CHECK_EQ(vtd_irte_msi_addr(0x8001), 0xfee00034ULL);
+}
+
+TEST(an_msi_goes_through_an_entry_checked_against_its_requester)
+{
+	struct iommu_irq irq = { .bdf = 0x0018, .vector = 0x34, .apic_id = 1 };
+	struct iommu_msi msg;
+	u32 handle = 0, idx, mark;
+
+	hw.stall = false; /* the queue moves again: what the last test left in it is done */
+	queue_run();
+	mark = hw.nr_desc;
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), 0);
+	CHECK(handle);
+	idx = handle - 1;
+	CHECK_EQ(msg.addr, vtd_irte_msi_addr(idx) | VTD_MSI_SHV); /* subhandle 0 in the data */
+	CHECK_EQ(msg.data, 0);
+	CHECK_EQ(irte(idx)[0], vtd_irte_lo(0x34, 1, false, false));
+	CHECK_EQ(irte(idx)[1], vtd_irte_hi(0x0018));
+	/* the entry's cache invalidated by index, and waited for */
+	CHECK_EQ(hw.nr_desc, mark + 2);
+	CHECK_EQ(hw.desc[mark][0], VTD_INV_IEC | VTD_INV_IEC_INDEX | VTD_INV_IEC_IIDX(idx));
+	CHECK_EQ(hw.desc[mark + 1][0] & 0xf, VTD_INV_WAIT);
+	/* moved to another CPU: the same entry, rewritten and invalidated again */
+	irq.apic_id = 0;
+	irq.vector = 0x35;
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), 0);
+	CHECK_EQ(handle, idx + 1);
+	CHECK_EQ(irte(idx)[0], vtd_irte_lo(0x35, 0, false, false));
+	CHECK_EQ(count_desc(mark + 2, VTD_INV_IEC), 1);
+	/* freed: not present, invalidated, the index free again */
+	iommu_irq_free(&handle);
+	CHECK_EQ(handle, 0);
+	CHECK_EQ(irte(idx)[0] & VTD_IRTE_P, 0);
+	CHECK_EQ(count_desc(mark + 2, VTD_INV_IEC), 2);
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), 0);
+	CHECK_EQ(handle, idx + 1);
+	iommu_irq_free(&handle);
+	CHECK_EQ(hw.errors, 0);
+}
+
+TEST(an_ioapic_pin_uses_the_requester_id_of_its_dmar_scope)
+{
+	struct iommu_irq irq = { .ioapic = true, .ioapic_id = 0, .vector = 0x30, .level = true };
+	struct iommu_msi msg;
+	u32 handle = 0;
+
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), 0);
+	/* q35's DMAR names I/O APIC 0 at ff:00.0; level in the entry and, matching, in the pin */
+	CHECK_EQ(irte(handle - 1)[1], vtd_irte_hi(0xff00));
+	CHECK_EQ(irte(handle - 1)[0], vtd_irte_lo(0x30, 0, true, false));
+	CHECK_EQ(msg.addr, vtd_irte_msi_addr(handle - 1)); /* an I/O APIC has no SHV */
+	CHECK_EQ(msg.data, 0x30 | 0x8000);		   /* 5.1.5.1: vector and trigger mode */
+	iommu_irq_free(&handle);
+	irq.ioapic_id = 9; /* no scope names it: no entry without a requester id to check */
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), -ENODEV);
+	CHECK_EQ(handle, 0);
+}
+
+TEST(a_full_table_says_so)
+{
+	static u32 handles[VTD_IRT_ENTRIES + 1];
+	struct iommu_irq irq = { .bdf = 0x0010, .vector = 0x40 };
+	struct iommu_msi msg;
+	u32 n = 0;
+
+	while (n <= VTD_IRT_ENTRIES && !iommu_irq_compose(&irq, &handles[n], &msg))
+		n++;
+	CHECK_EQ(n, VTD_IRT_ENTRIES);
+	CHECK_EQ(handles[n], 0);
+	while (n)
+		iommu_irq_free(&handles[--n]);
+	monitor_out[0] = 0;
+	vtd_driver.report();
+	CHECK(strstr(monitor_out, "interrupt remapping on: 0 of 256 entries, 8-bit destinations, "
+				  "requester ids verified, compatibility format blocked"));
+}
+
+TEST(interrupt_faults_are_logged_with_their_entry)
+{
+	fake_log_clear();
+	now_ns += 2000000000ULL; /* a new second for the rate limit */
+	/* 11.4.14: FI[63:48] holds the index of an interrupt request's fault */
+	record(0, 7ULL << 48, 0x0010, 0x22, false);
+	iommu_poll_faults();
+	CHECK(strstr(fake_log_all,
+		     "iommu: interrupt fault: 0000:00:02.0 (service) entry 7: entry not "
+		     "present (reason 0x22)"));
+	record(1, 3ULL << 48, 0x0018, 0x26, false);
+	record(0, 0x100ULL << 48, 0x0018, 0x21, false);
+	iommu_poll_faults();
+	CHECK(strstr(fake_log_all,
+		     "0000:00:03.0 (no domain: blocked) entry 3: requester id not the "
+		     "entry's (reason 0x26)"));
+	CHECK(strstr(fake_log_all, "entry 256: index beyond the table (reason 0x21)"));
+	CHECK(!strstr(fake_log_all, "DMA fault:"));
 }

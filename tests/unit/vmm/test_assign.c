@@ -150,16 +150,12 @@ int irq_route_bind(struct irq_route *r)
 	return 0;
 }
 
-u64 irq_route_msi_addr(const struct irq_route *r)
+int irq_route_msi(struct irq_route *r, u16 bdf, u64 *addr, u32 *data)
 {
-	(void)r;
-	return 0xfee00000;
-}
-
-u32 irq_route_msi_data(const struct irq_route *r)
-{
-	(void)r;
-	return 0x41;
+	(void)r, (void)bdf;
+	*addr = 0xfee00000;
+	*data = 0x41;
+	return 0;
 }
 
 static void intercept_io(struct vm *vm, u16 port, bool on)

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The VT-d driver started on x2APIC CPUs whose APIC ids exceed 255, on a unit
+ * without extended interrupt mode: remapping stays off and says why, rather
+ * than send interrupts to the wrong CPU (an 8-bit destination cannot name
+ * them); DMA remapping is on all the same.
+ */
+#include "test.h"
+#include "vtd_model.h"
+
+extern char fake_log_all[];
+
+TEST(apic_ids_past_255_without_eim_leave_remapping_off_and_say_so)
+{
+	struct iommu_irq irq = { .bdf = 0x0018, .vector = 0x40, .apic_id = 1 };
+	struct iommu_msi msg;
+	u32 handle = 0;
+
+	hw_reset(); /* no ECAP.EIM */
+	x2apic = true;
+	load_dmar();
+	ai.nr_cpus = 2;
+	ai.cpus[1].apic_id = 300;
+	CHECK(iommu_init(&ai)); /* DMA remapping on all the same */
+	CHECK(!iommu_irq_remapping());
+	CHECK_EQ(hw.gsts & VTD_GCMD_IRE, 0);
+	CHECK_EQ(hw.irt, 0);
+	CHECK(strstr(fake_log_all,
+		     "VT-d interrupt remapping off (APIC ids above 255 need extended "
+		     "interrupt mode (x2APIC), which is not there): a device can send "
+		     "any interrupt"));
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), 0); /* compatibility format */
+	CHECK_EQ(handle, 0);
+	CHECK_EQ(msg.addr, 0xfee01000ULL);
+	CHECK_EQ(msg.data, 0x40);
+	CHECK_EQ(hw.errors, 0);
+}

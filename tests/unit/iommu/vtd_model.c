@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: MIT
+/* The model of a VT-d unit the VT-d unit tests run the driver against (tests/unit/iommu/vtd_model.h). */
+#include "test.h"
+#include "vtd_model.h"
+#include <keel/monitor.h>
+
+struct vtd_model hw;
+
+static u8 regs[4096] __attribute__((aligned(4096)));
+u64 now_ns;
+
+u64 time_ns(void)
+{
+	return now_ns += 1000000; /* every look at the clock is 1 ms later */
+}
+
+bool x2apic;
+
+bool apic_x2apic(void)
+{
+	return x2apic;
+}
+
+int paging_map_io(u64 base, u64 size)
+{
+	(void)base;
+	(void)size;
+	return 0;
+}
+
+u32 pci_read(u16 bdf, u32 off, u32 size)
+{
+	(void)bdf;
+	(void)off;
+	(void)size;
+	return 0;
+}
+
+void monitor_register(const struct monitor_cmd *cmds, u32 n)
+{
+	(void)cmds;
+	(void)n;
+}
+
+char monitor_out[4096];
+
+void monitor_print(const char *fmt, ...)
+{
+	size_t used = strlen(monitor_out);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(monitor_out + used, sizeof(monitor_out) - used, fmt, ap);
+	va_end(ap);
+}
+
+void hw_reset(void)
+{
+	memset(&hw, 0, sizeof(hw));
+	/* QEMU 7.2's: 39-bit, SAGAW 39, 2M+1G pages, FRO 0x220, NFR 1 (here 2), drains */
+	hw.cap = (38ULL << 16) | (2ULL << 8) | ((u64)(FRO / 16) << 24) | (3ULL << 34) |
+		 ((u64)(NFR - 1) << 40) | VTD_CAP_DWD | VTD_CAP_DRD | 2;
+	hw.ecap = VTD_ECAP_QI | VTD_ECAP_IR; /* C = 0: non-coherent */
+}
+
+void queue_run(void)
+{
+	while (!hw.stall && hw.iqh != hw.iqt) {
+		u64 *d = (u64 *)(uintptr_t)((hw.iqa & ~0xfffULL) + hw.iqh);
+
+		if (hw.nr_desc < 256) {
+			hw.desc[hw.nr_desc][0] = d[0];
+			hw.desc[hw.nr_desc++][1] = d[1];
+		}
+		if ((d[0] & 0xf) == VTD_INV_IEC && !(d[0] & VTD_INV_IEC_INDEX))
+			hw.iec_flushed = true;
+		if ((d[0] & 0xf) == VTD_INV_WAIT && (d[0] & VTD_INV_WAIT_SW))
+			*(u32 *)(uintptr_t)d[1] = (u32)(d[0] >> 32);
+		hw.iqh = (hw.iqh + 16) % 4096;
+	}
+}
+
+static void gcmd_write(u32 v)
+{
+	u32 changed = (v ^ hw.gsts) & VTD_GCMD_PERSISTENT;
+
+	hw.gcmds[hw.nr_gcmds++ % 32] = v;
+	if (__builtin_popcount(changed) + !!(v & VTD_GCMD_SRTP) + !!(v & VTD_GCMD_SIRTP) > 1)
+		hw.errors++; /* 10.4.4: one command at a time */
+	if (v & VTD_GCMD_SIRTP) {
+		hw.irt = hw.irta;
+		hw.iec_flushed = false;
+		hw.gsts |= VTD_GCMD_SIRTP;
+	}
+	if ((changed & VTD_GCMD_IRE) && (v & VTD_GCMD_IRE) &&
+	    (!(hw.gsts & VTD_GCMD_SIRTP) || !hw.iec_flushed || (v & VTD_GCMD_CFI)))
+		hw.errors++; /* remapping without a table, a stale entry cache, or CFI set */
+	if (v & VTD_GCMD_SRTP) {
+		hw.root = hw.rtaddr;
+		hw.gsts |= VTD_GCMD_SRTP;
+	}
+	if (changed & VTD_GCMD_QIE) {
+		if ((v & VTD_GCMD_QIE) ? hw.iqt != 0 : hw.iqh != hw.iqt)
+			hw.errors++; /* enabled with a tail, or disabled undrained */
+		hw.iqh = 0;
+	}
+	if ((changed & VTD_GCMD_TE) && (v & VTD_GCMD_TE) && !(hw.gsts & VTD_GCMD_SRTP))
+		hw.errors++; /* translation without a root table */
+	hw.gsts = (hw.gsts & ~VTD_GCMD_PERSISTENT) | (v & VTD_GCMD_PERSISTENT);
+}
+
+u32 vtd_read32(const struct vtd_unit *u, u32 off)
+{
+	(void)u;
+	if (off == VTD_GSTS)
+		return hw.gsts;
+	if (off == VTD_FSTS)
+		return hw.fsts;
+	if (off == VTD_VER)
+		return 0x10;
+	return 0;
+}
+
+u64 vtd_read64(const struct vtd_unit *u, u32 off)
+{
+	(void)u;
+	if (off >= FRO && off < FRO + 16 * NFR)
+		return hw.frcd[(off - FRO) / 16][(off % 16) / 8];
+	switch (off) {
+	case VTD_CAP:
+		return hw.cap;
+	case VTD_ECAP:
+		return hw.ecap;
+	case VTD_IQH:
+		return hw.iqh;
+	case VTD_IQT:
+		return hw.iqt;
+	default:
+		return 0;
+	}
+}
+
+void update_ppf(void)
+{
+	hw.fsts &= ~VTD_FSTS_PPF;
+	for (u32 i = 0; i < NFR; i++)
+		if (hw.frcd[i][1] & VTD_FRCD_F)
+			hw.fsts |= VTD_FSTS_PPF;
+}
+
+void vtd_write32(struct vtd_unit *u, u32 off, u32 v)
+{
+	(void)u;
+	if (off >= FRO && off < FRO + 16 * NFR && off % 16 == 12) {
+		if (v & BIT(31)) /* RW1C F */
+			hw.frcd[(off - FRO) / 16][1] &= ~VTD_FRCD_F;
+		update_ppf();
+	} else if (off == VTD_GCMD) {
+		gcmd_write(v);
+	} else if (off == VTD_FSTS) {
+		hw.fsts &= ~(v & VTD_FSTS_CLEAR);
+	} else if (off == VTD_FECTL) {
+		hw.fectl = v;
+	}
+}
+
+void vtd_write64(struct vtd_unit *u, u32 off, u64 v)
+{
+	(void)u;
+	if (off == VTD_RTADDR)
+		hw.rtaddr = v;
+	else if (off == VTD_IRTA)
+		hw.irta = v;
+	else if (off == VTD_IQA)
+		hw.iqa = v;
+	else if (off == VTD_IQT) {
+		hw.iqt = v;
+		queue_run();
+	}
+}
+
+/* --- QEMU's DMAR, its unit moved to the model's registers --- */
+static u8 dmar_table[256];
+struct acpi_info ai;
+
+void load_dmar(void)
+{
+	FILE *f = fopen("tests/data/acpi/q35-smp4-vtd/DMAR.bin", "rb");
+	u64 base = (u64)(uintptr_t)regs;
+
+	CHECK(f && fread(dmar_table, 1, sizeof(dmar_table), f) == 120);
+	if (f)
+		fclose(f);
+	static const u8 rmrr[40] = {
+		1, 0, 40, 0, 0,	   0,	 0,    0,    0, 0, 0, 0x7d,
+		0, 0, 0,  0, 0xff, 0xff, 0x01, 0x7d, 0, 0, 0, 0, /* 0x7d000000-0x7d01ffff */
+		1, 8, 0,  0, 0,	   0,	 2,    0,		 /* 00:02.0 */
+		1, 8, 0,  0, 0,	   0,	 3,    0
+	};
+	u32 len = 120 + sizeof(rmrr);
+
+	memcpy(dmar_table + 48 + 8, &base, 8); /* the DRHD's register base */
+	memcpy(dmar_table + 120, rmrr, sizeof(rmrr));
+	memcpy(dmar_table + 4, &len, 4);
+	ai.dmar = (u64)(uintptr_t)dmar_table;
+}
+
+u32 count_desc(u32 from, u64 type)
+{
+	u32 n = 0;
+
+	for (u32 i = from; i < hw.nr_desc; i++)
+		n += (hw.desc[i][0] & 0xf) == type;
+	return n;
+}
+
+void record(u32 i, u64 addr, u16 sid, u8 reason, bool read)
+{
+	hw.frcd[i][0] = addr;
+	hw.frcd[i][1] = VTD_FRCD_F | (read ? VTD_FRCD_T : 0) | (u64)reason << 32 | sid;
+	update_ppf();
+}
