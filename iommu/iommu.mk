@@ -1,6 +1,6 @@
 # The IOMMUs: the ACPI tables that describe them, the generic domain interface, the VT-d driver.
 CORE_SRCS += iommu/dmar.c iommu/ivrs.c iommu/iommu.c iommu/vtd/vtd.c iommu/vtd/vtd_pt.c \
-	iommu/vtd/vtd_qi.c iommu/vtd/vtd_fault.c iommu/vtd/vtd_mmio.c
+	iommu/vtd/vtd_qi.c iommu/vtd/vtd_fault.c iommu/vtd/vtd_mmio.c iommu/amd/amd_pt.c
 UNIT_TESTS += iommu_acpi
 UNIT_SRCS_iommu_acpi := iommu/dmar.c iommu/ivrs.c
 FUZZ_TARGETS += iommu_acpi
@@ -14,3 +14,7 @@ UNIT_TESTS += vtd
 UNIT_SRCS_vtd := iommu/iommu.c iommu/dmar.c iommu/vtd/vtd.c iommu/vtd/vtd_pt.c iommu/vtd/vtd_qi.c \
 	iommu/vtd/vtd_fault.c core/pagetable.c tests/unit/fake_page_alloc.c tests/unit/fake_log.c \
 	lib/format.c lib/strlcpy.c
+# AMD-Vi's I/O page tables and device table entries, checked by a model of the IOMMU's own walk
+UNIT_TESTS += amd_pt
+UNIT_SRCS_amd_pt := iommu/amd/amd_pt.c core/pagetable.c tests/unit/fake_page_alloc.c \
+	tests/unit/fake_log.c lib/format.c
