@@ -236,12 +236,17 @@ static void load_ivrs(void)
 		0,    0,
 		0,    0 /* 128 KiB */
 	};
-	u32 len = 0x6c + sizeof(ivmd);
+	/* 5.2.2.2 alias select: 03:00.0's requests arrive as 00:05.0's (behind a bridge) */
+	static const u8 alias[8] = { IVHD_DEV_ALIAS_SELECT, 0x00, 0x03, 0, 0, 0x28, 0x00, 0 };
+	u32 len = 0x6c + sizeof(alias) + sizeof(ivmd);
+	u16 ivhd_len = 0x3c + sizeof(alias);
 
 	CHECK(f && fread(ivrs_table, 1, sizeof(ivrs_table), f) == 0x6c);
 	if (f)
 		fclose(f);
-	memcpy(ivrs_table + 0x6c, ivmd, sizeof(ivmd));
+	memcpy(ivrs_table + 0x6c, alias, sizeof(alias)); /* the IVHD ends at 0x6c */
+	memcpy(ivrs_table + 0x30 + 2, &ivhd_len, 2);
+	memcpy(ivrs_table + 0x6c + sizeof(alias), ivmd, sizeof(ivmd));
 	memcpy(ivrs_table + 4, &len, 4);
 	ai.ivrs = (u64)(uintptr_t)ivrs_table;
 }
@@ -292,7 +297,7 @@ TEST(a_unit_left_on_by_the_firmware_is_taken_over)
 	CHECK_EQ(hw.cmd[1][0] & (0xfULL << 60), AMD_CMD_COMPLETION_WAIT);
 	CHECK(strstr(fake_log_all, "the firmware left translation the command buffer the event "
 				   "log on; turned off"));
-	CHECK(strstr(fake_log_all, "AMD-Vi unit at 0xfed80000 (00:03.0), segment 0, 7 device "
+	CHECK(strstr(fake_log_all, "AMD-Vi unit at 0xfed80000 (00:03.0), segment 0, 8 device "
 				   "ids, features 0x29d3"));
 	CHECK(strstr(fake_log_all, "DMA remapping on"));
 }
@@ -326,6 +331,11 @@ TEST(functions_attach_to_domains)
 			     "0000:00:02.0: firmware-reserved 0x7d000000-0x7d01ffff"));
 	}
 	CHECK_EQ(iommu_attach(dom_a, 0, 0x0500), -ENODEV); /* 05:00.0: no IVHD lists it */
+	CHECK_EQ(iommu_attach(dom_b, 0, 0x0300), 0);	   /* its alias's entry too */
+	amd_dte_translated(want, dom_b->pt.root, 4, dom_b->id);
+	CHECK(!memcmp(dte_of(0x0300), want, sizeof(want)));
+	CHECK(!memcmp(dte_of(0x0028), want, sizeof(want)));
+	CHECK_EQ(dte_of(0x0020)[0], AMD_DTE_V | AMD_DTE_TV);
 	CHECK_EQ(iommu_attach(dom_a, 1, 0x0010), -ENODEV); /* another segment */
 	/* moved: blocked and invalidated (the entry, the old domain) before the new entry */
 	mark = hw.nr_cmds;
@@ -405,7 +415,7 @@ TEST(events_are_read_and_faults_logged_once)
 	iommu_poll_faults();
 	amd_driver.report();
 	CHECK(strstr(monitor_out,
-		     "AMD-Vi unit 0 at 0xfed80000, segment 0, 7 device ids: "
+		     "AMD-Vi unit 0 at 0xfed80000, segment 0, 8 device ids: "
 		     "translation on, command buffer on, event log on, 6 events, 5 faults"));
 	CHECK_EQ(hw.errors, 0);
 }
