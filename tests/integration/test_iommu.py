@@ -29,6 +29,13 @@ def pci_of(m, driver):
                       m.shell("ls /sys/bus/pci/drivers/%s/" % driver))
 
 
+def sha256_of(m, command, timeout=60):
+    """The digest a sha256sum in the service VM printed; a kernel message may come before it."""
+    found = re.search(r"\b[0-9a-f]{64}\b", m.shell(command, timeout=timeout))
+    check(found, "no digest from %r" % command, m)
+    return found.group(0)
+
+
 def keel_text(m):
     """(start, end, crc32) of Keel's code, from the monitor's `mem`."""
     found = re.search(r"keel text: ([0-9a-f]+)-([0-9a-f]+), crc32 ([0-9a-f]{8})", monitor(m, "mem"))
@@ -104,10 +111,10 @@ def test_vtd_service_vm():
         m.expect(r"Keel service VM: .* up", timeout=300)
         m.expect(r"/ # ", timeout=30)
         time.sleep(1)
-        got = m.shell("dd if=/dev/nvme0n1 bs=1M count=16 2>/dev/null | sha256sum", timeout=200).split()[0]
+        got = sha256_of(m, "dd if=/dev/nvme0n1 bs=1M count=16 2>/dev/null | sha256sum", timeout=200)
         check(got == hashlib.sha256(data).hexdigest(), "NVMe data read through the IOMMU differs", m)
         m.shell("dd if=/dev/urandom of=/tmp/w bs=1M count=4 2>/dev/null")
-        wrote = m.shell("sha256sum /tmp/w").split()[0]
+        wrote = sha256_of(m, "sha256sum /tmp/w")
         m.shell("dd if=/tmp/w of=/dev/nvme0n1 bs=1M seek=8 conv=fsync 2>/dev/null; sync", timeout=200)
         nic_works(m, "52:54:00:12:35:01", "10.0.2.15")
         nic_works(m, "52:54:00:12:35:02", "10.0.3.15")
@@ -169,10 +176,10 @@ def test_amdvi_service_vm():
         m.expect(r"Keel service VM: .* up", timeout=300)
         m.expect(r"/ # ", timeout=30)
         time.sleep(1)
-        got = m.shell("dd if=/dev/nvme0n1 bs=1M count=16 2>/dev/null | sha256sum", timeout=200).split()[0]
+        got = sha256_of(m, "dd if=/dev/nvme0n1 bs=1M count=16 2>/dev/null | sha256sum", timeout=200)
         check(got == hashlib.sha256(data).hexdigest(), "NVMe data read through the IOMMU differs", m)
         m.shell("dd if=/dev/urandom of=/tmp/w bs=1M count=4 2>/dev/null")
-        wrote = m.shell("sha256sum /tmp/w").split()[0]
+        wrote = sha256_of(m, "sha256sum /tmp/w")
         m.shell("dd if=/tmp/w of=/dev/nvme0n1 bs=1M seek=8 conv=fsync 2>/dev/null; sync", timeout=200)
         nic_works(m, "52:54:00:12:35:01", "10.0.2.15")
         nic_works(m, "52:54:00:12:35:02", "10.0.3.15")
