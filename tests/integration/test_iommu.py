@@ -5,7 +5,8 @@ e1000e and virtio-net (iommu_platform=on) still work through it; the monitor's `
 the unit, the domain, its devices and no faults. Then the service VM takes the NVMe from its
 driver and makes it DMA into Keel's code: the write does not land (Keel's code checksum is
 the same) and the fault is logged with the device and the address; the unit's registers are
-out of its reach. `iommu = required` on a
+out of its reach. The same with QEMU's amd-iommu and Keel's AMD-Vi driver, but for the fault's
+log line (QEMU 7.2 writes no AMD-Vi event log). `iommu = required` on a
 machine without an IOMMU keeps the service VM from starting."""
 import hashlib
 import os
