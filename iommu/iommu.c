@@ -54,9 +54,7 @@ bool iommu_init(const struct acpi_info *ai)
 	if (ai->dmar) {
 		drv = &vtd_driver;
 	} else if (ai->ivrs) {
-		pr_warn("iommu: an AMD-Vi IOMMU is described (IVRS), but Keel has no AMD-Vi driver "
-			"yet: device DMA is unconfined");
-		return false;
+		drv = &amd_driver;
 	} else {
 		pr_warn("iommu: no IOMMU described (no DMAR or IVRS table): device DMA is "
 			"unconfined");

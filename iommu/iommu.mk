@@ -1,6 +1,13 @@
-# The IOMMUs: the ACPI tables that describe them, the generic domain interface, the VT-d driver.
+# The IOMMUs: the ACPI tables that describe them, the generic domain interface, the VT-d and AMD-Vi drivers.
 CORE_SRCS += iommu/dmar.c iommu/ivrs.c iommu/iommu.c iommu/vtd/vtd.c iommu/vtd/vtd_pt.c \
-	iommu/vtd/vtd_qi.c iommu/vtd/vtd_fault.c iommu/vtd/vtd_mmio.c iommu/vtd/vtd_ir.c
+	iommu/vtd/vtd_qi.c iommu/vtd/vtd_fault.c iommu/vtd/vtd_mmio.c iommu/vtd/vtd_ir.c iommu/amd/amd.c \
+	iommu/amd/amd_pt.c iommu/amd/amd_cmd.c iommu/amd/amd_event.c iommu/amd/amd_mmio.c
+# Each driver's unit test links the other driver whole (iommu.c names both), with its real
+# register access, which its tests never reach: no IVRS in the VT-d test, no DMAR in AMD-Vi's.
+IOMMU_AMD_SRCS := iommu/ivrs.c iommu/amd/amd.c iommu/amd/amd_pt.c iommu/amd/amd_cmd.c \
+	iommu/amd/amd_event.c iommu/amd/amd_mmio.c
+IOMMU_VTD_SRCS := iommu/dmar.c iommu/vtd/vtd.c iommu/vtd/vtd_pt.c iommu/vtd/vtd_qi.c \
+	iommu/vtd/vtd_fault.c iommu/vtd/vtd_mmio.c iommu/vtd/vtd_ir.c
 UNIT_TESTS += iommu_acpi
 UNIT_SRCS_iommu_acpi := iommu/dmar.c iommu/ivrs.c
 FUZZ_TARGETS += iommu_acpi
@@ -13,8 +20,17 @@ UNIT_SRCS_vtd_pt := iommu/vtd/vtd_pt.c core/pagetable.c tests/unit/fake_page_all
 UNIT_TESTS += vtd
 UNIT_SRCS_vtd := tests/unit/iommu/vtd_model.c iommu/iommu.c iommu/dmar.c iommu/vtd/vtd.c iommu/vtd/vtd_pt.c iommu/vtd/vtd_qi.c \
 	iommu/vtd/vtd_fault.c iommu/vtd/vtd_ir.c core/pagetable.c tests/unit/fake_page_alloc.c tests/unit/fake_log.c \
-	lib/format.c lib/strlcpy.c
+	lib/format.c lib/strlcpy.c $(IOMMU_AMD_SRCS)
 # The driver started on x2APIC CPUs with APIC ids past 255, with and without EIM (it starts once a binary)
 UNIT_TESTS += vtd_x2apic vtd_no_eim
 UNIT_SRCS_vtd_x2apic := $(UNIT_SRCS_vtd)
 UNIT_SRCS_vtd_no_eim := $(UNIT_SRCS_vtd)
+# AMD-Vi's I/O page tables and device table entries, checked by a model of the IOMMU's own walk
+UNIT_TESTS += amd_pt
+UNIT_SRCS_amd_pt := iommu/amd/amd_pt.c core/pagetable.c tests/unit/fake_page_alloc.c \
+	tests/unit/fake_log.c lib/format.c
+# The AMD-Vi driver and the generic layer over a model of a unit's registers
+UNIT_TESTS += amd
+UNIT_SRCS_amd := iommu/iommu.c iommu/ivrs.c iommu/amd/amd.c iommu/amd/amd_pt.c iommu/amd/amd_cmd.c \
+	iommu/amd/amd_event.c core/pagetable.c tests/unit/fake_page_alloc.c tests/unit/fake_log.c \
+	lib/format.c lib/strlcpy.c $(IOMMU_VTD_SRCS)

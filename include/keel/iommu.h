@@ -110,6 +110,7 @@ struct iommu_driver {
 };
 
 extern const struct iommu_driver vtd_driver;
+extern const struct iommu_driver amd_driver;
 /* Writes CPU cache lines of [p, p + len) back to memory (CLFLUSH), for walkers that do not snoop. */
 void iommu_cache_flush(const void *p, u64 len);
 

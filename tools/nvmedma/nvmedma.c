@@ -39,6 +39,7 @@
 #define PCI_COMMAND 4
 #define PCI_CMD_MEMORY 0x2
 #define PCI_CMD_MASTER 0x4
+#define PCI_CMD_INTX_DISABLE 0x400
 
 static void die(const char *what)
 {
@@ -57,7 +58,11 @@ static void sysfs_write(const char *path, const char *text)
 	}
 }
 
-/* Memory decoding and bus mastering on: the driver's unbind turned them off. */
+/*
+ * Memory decoding and bus mastering on: the driver's unbind turned them off.
+ * INTx off: nothing here acknowledges the completion, and its level would
+ * stay asserted on a line another driver (uio_pci_generic's) may share.
+ */
 static void enable(const char *dev)
 {
 	char path[256];
@@ -68,7 +73,7 @@ static void enable(const char *dev)
 	fd = open(path, O_RDWR);
 	if (fd < 0 || pread(fd, &cmd, 2, PCI_COMMAND) != 2)
 		die(path);
-	cmd |= PCI_CMD_MEMORY | PCI_CMD_MASTER;
+	cmd |= PCI_CMD_MEMORY | PCI_CMD_MASTER | PCI_CMD_INTX_DISABLE;
 	if (pwrite(fd, &cmd, 2, PCI_COMMAND) != 2)
 		die("command register");
 	close(fd);
