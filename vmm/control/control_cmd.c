@@ -72,9 +72,11 @@ static int cmd_create(struct kctl_cmd *c)
 {
 	u64 mem = c->args[0], offset;
 	u32 vcpus = (u32)c->args[1];
-	struct guest_config gc = {
-		c->name, mem, vcpus, nr_cpus > 1 ? 1 : 0, false, control_console_out, NULL
-	};
+	struct guest_config gc = { .name = c->name,
+				   .memory = mem,
+				   .vcpus = vcpus,
+				   .first_cpu = nr_cpus > 1 ? 1 : 0,
+				   .console = control_console_out };
 	char err[GUEST_ERR_MAX];
 	struct vm *vm;
 

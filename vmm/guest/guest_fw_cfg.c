@@ -143,7 +143,7 @@ int guest_fw_cfg_attach(struct vm *vm, const struct guest_platform *p)
 {
 	struct fw_cfg *f = fw_cfg_create(vm);
 	struct e820_entry e820[GUEST_E820_MAX];
-	u32 nr = guest_e820(vm->ram_size, e820);
+	u32 nr = vm->firmware ? guest_fw_e820(vm->ram_size, e820) : guest_e820(vm->ram_size, e820);
 	u64 ram = vm->ram_size;
 	u16 cpus = (u16)p->nr_vcpus; /* APIC IDs 0..n-1: NB_CPUS and MAX_CPUS agree */
 
