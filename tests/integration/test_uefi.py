@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: MIT
+"""UEFI guests (issue 21): Debian's OVMF, from the boot stick, as a guest's firmware. The
+firmware VM starts at OVMF's reset vector with the code mapped read-only below 4 GiB and no
+disk, and reaches the UEFI Shell on its COM1 through `keelctl console`; a truncated firmware
+file is refused with its reason."""
+from guestctl import Console, boot, cfg, files, ok, refused, wait_info
+from rig import Machine, OVMF_CODE, OVMF_VARS, check
+
+# The Shell's prompt: "Shell" in its highlight colour, then "> " (ShellPrintEx's %E...%N).
+SHELL_PROMPT = rb"Shell(?:\x1b\[[0-9;]*m)*> "
+
+
+def uefi_files():
+    f = files()
+    f["OVMF_CODE_4M.fd"] = OVMF_CODE
+    f["OVMF_VARS_4M.fd"] = OVMF_VARS
+    return f
+
+
+def test_firmware_shell():
+    """keelctl create --firmware (the stick's OVMF by default, no disk): OVMF boots through SEC,
+    PEI and DXE under Keel and its UEFI Shell answers `ver` on the guest's console."""
+    with Machine("uefi_firmware_shell", cfg(), uefi_files(), smp=2, timeout=1200) as m:
+        boot(m)
+        m.shell("head -c 1048576 /mnt/keel/OVMF_CODE_4M.fd > /tmp/cut.fd")
+        refused(m, "create cut --mem 256M --vcpus 1 --firmware /tmp/cut.fd",
+                r"cannot load '/tmp/cut.fd': the firmware is not UEFI firmware volumes")
+        refused(m, "create small --mem 64M --vcpus 1 --firmware",
+                r"firmware needs at least 128 MiB of memory")
+        out = ok(m, "create fw --mem 256M --vcpus 1 --firmware")
+        check("created fw: 256 MiB, 1 vCPU(s), firmware /mnt/keel/OVMF_CODE_4M.fd" in out,
+              "keelctl create --firmware said %r" % out, m)
+        ok(m, "start fw")
+        mark = m.mark()  # the console replays what the guest printed since it started
+        with Console(m, "fw"):
+            # the Shell counts down 5 s before startup.nsh; any key skips that
+            m.expect(rb"Press .*ESC.* in \d+ seconds", timeout=600, start=mark)
+            m.send(" ")
+            m.expect(SHELL_PROMPT, timeout=120, start=mark)
+            mark = m.mark()
+            m.send("ver\r")
+            m.expect(rb"UEFI v2\.\d+ \(EDK II, ", timeout=60, start=mark)
+            m.expect(SHELL_PROMPT, timeout=60, start=mark)
+        wait_info(m, "fw", "running", timeout=10)
+        ok(m, "stop fw --force")
+        ok(m, "destroy fw")
