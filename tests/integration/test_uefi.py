@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: MIT
 """UEFI guests (issue 21): Debian's OVMF, from the boot stick, as a guest's firmware. The
 firmware VM starts at OVMF's reset vector with the code mapped read-only below 4 GiB and no
-disk, and reaches the UEFI Shell on its COM1 through `keelctl console`; a truncated firmware
-file is refused with its reason."""
+disk, reaches the UEFI Shell on its COM1 through `keelctl console`, and the Shell's `reset`
+boots it again in place; a truncated firmware file and too little memory are refused with
+their reasons."""
+import re
+
 from guestctl import Console, boot, cfg, files, ok, refused, wait_info
 from rig import Machine, OVMF_CODE, OVMF_VARS, check
 
@@ -19,7 +22,8 @@ def uefi_files():
 
 def test_firmware_shell():
     """keelctl create --firmware (the stick's OVMF by default, no disk): OVMF boots through SEC,
-    PEI and DXE under Keel and its UEFI Shell answers `ver` on the guest's console."""
+    PEI and DXE under Keel and its UEFI Shell answers `ver` on the guest's console; `reset`
+    there (0xCF9) resets the VM in place, back to the Shell."""
     with Machine("uefi_firmware_shell", cfg(), uefi_files(), smp=2, timeout=1200) as m:
         boot(m)
         m.shell("head -c 1048576 /mnt/keel/OVMF_CODE_4M.fd > /tmp/cut.fd")
@@ -41,6 +45,16 @@ def test_firmware_shell():
             m.send("ver\r")
             m.expect(rb"UEFI v2\.\d+ \(EDK II, ", timeout=60, start=mark)
             m.expect(SHELL_PROMPT, timeout=60, start=mark)
-        wait_info(m, "fw", "running", timeout=10)
+            # the Shell's reset: OVMF writes 0xCF9, the VM resets in place and boots again
+            mark = m.mark()
+            m.send("reset\r")
+            m.expect(r"keel: vm fw: reset by the guest", timeout=60, start=mark)
+            m.expect(rb"Press .*ESC.* in \d+ seconds", timeout=600, start=mark)
+            m.send(" ")
+            m.expect(SHELL_PROMPT, timeout=120, start=mark)
+        info = wait_info(m, "fw", "running", timeout=10)
+        # SEC masks the 8259 it never uses: ports nothing answers, counted
+        check(re.search(r"^unknown: .* port accesses \(0x21 0xa1\b", info, re.M),
+              "keelctl info fw does not list the 8259's ports: %r" % info, m)
         ok(m, "stop fw --force")
         ok(m, "destroy fw")

@@ -73,12 +73,24 @@ static int pm_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 	return 0;
 }
 
-/* The reset control register: until a VM resets in place, a reset stops it as RESET_PORT does. */
+/*
+ * The reset control register. A firmware VM of one vCPU resets in place:
+ * that vCPU goes back to the reset vector once this OUT is done, RAM and
+ * devices as they are (QEMU keeps RAM too; the firmware programs the
+ * devices it uses again). Others stop, as at RESET_PORT: resetting several
+ * vCPUs needs INIT and SIPI to reset them too, which they do not yet.
+ */
 static int rst_cnt_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 {
 	(void)opaque, (void)port, (void)size;
-	if (val & RST_CPU)
+	if (!(val & RST_CPU))
+		return 0;
+	if (v->vm->firmware && v->vm->nr_vcpus == 1) {
+		pr_info("vm %s: reset by the guest", v->vm->name);
+		v->reset_pending = true;
+	} else {
 		vm_stop(v->vm, "reset by the guest; start it again to reboot");
+	}
 	return 0;
 }
 
