@@ -2,8 +2,9 @@
 """UEFI guests (issue 21): Debian's OVMF, from the boot stick, as a guest's firmware. The
 firmware VM starts at OVMF's reset vector with the code mapped read-only below 4 GiB and no
 disk, reaches the UEFI Shell on its COM1 through `keelctl console`, and the Shell's `reset`
-boots it again in place; a truncated firmware file and too little memory are refused with
-their reasons."""
+boots it again in place; with a blank virtio disk from keel-dm the firmware says it found
+nothing to boot there and keeps running in its Shell, which maps the disk; a truncated
+firmware file and too little memory are refused with their reasons."""
 import re
 
 from guestctl import Console, boot, cfg, files, ok, refused, wait_info
@@ -58,3 +59,22 @@ def test_firmware_shell():
               "keelctl info fw does not list the 8259's ports: %r" % info, m)
         ok(m, "stop fw --force")
         ok(m, "destroy fw")
+
+        # a disk with nothing to boot: OVMF drives keel-dm's virtio-blk, says so, and goes on
+        m.shell("dd if=/dev/zero of=/root/blank.img bs=1M count=16 2>/dev/null")
+        ok(m, "create fwdisk --mem 256M --vcpus 1 --firmware --disk /root/blank.img")
+        ok(m, "start fwdisk")
+        mark = m.mark()
+        with Console(m, "fwdisk"):
+            m.expect(rb'BdsDxe: failed to load Boot\d+ "UEFI Misc Device" from '
+                     rb'PciRoot\(0x0\)/Pci\(0x1,0x0\): Not Found', timeout=600, start=mark)
+            m.expect(rb"Press .*ESC.* in \d+ seconds", timeout=120, start=mark)
+            m.send(" ")
+            m.expect(SHELL_PROMPT, timeout=120, start=mark)
+            mark = m.mark()
+            m.send("map -r\r")
+            m.expect(rb"BLK0:.*\s+PciRoot\(0x0\)/Pci\(0x1,0x0\)\s", timeout=60, start=mark)
+            m.expect(SHELL_PROMPT, timeout=60, start=mark)
+        wait_info(m, "fwdisk", "running", timeout=10)
+        ok(m, "stop fwdisk --force")
+        ok(m, "destroy fwdisk")
