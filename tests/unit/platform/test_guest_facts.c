@@ -300,7 +300,13 @@ static const u8 *run_loader(void)
 			struct blob *b = blob((const char *)c + 4);
 			u32 at = *(const u32 *)(c + 60), start = *(const u32 *)(c + 64);
 
-			b->data[at] -= sum(b->data + start, *(const u32 *)(c + 68));
+			/*
+			 * OVMF stores the checksum of the range, the field included
+			 * (QemuFwCfgAcpi.c); SeaBIOS subtracts it from the field. Both
+			 * are right only with the field 0 in the blob, as QEMU has it.
+			 */
+			CHECK_EQ(b->data[at], 0);
+			b->data[at] = (u8)-sum(b->data + start, *(const u32 *)(c + 68));
 		} else {
 			CHECK(!"unknown loader command");
 		}
