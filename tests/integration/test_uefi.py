@@ -3,12 +3,19 @@
 firmware VM starts at OVMF's reset vector with the code mapped read-only below 4 GiB and no
 disk, reaches the UEFI Shell on its COM1 through `keelctl console`, and the Shell's `reset`
 boots it again in place; with a blank virtio disk from keel-dm the firmware says it found
-nothing to boot there and keeps running in its Shell, which maps the disk; a truncated
-firmware file and too little memory are refused with their reasons."""
+nothing to boot there and keeps running in its Shell, which maps the disk; Linux on an ESP
+boots from the Shell through its EFI stub to its shell, on UEFI and with Keel's ACPI
+tables; a truncated firmware file and too little memory are refused with their reasons."""
+import os
 import re
+import sys
+import time
 
 from guestctl import Console, boot, cfg, files, ok, refused, wait_info
-from rig import Machine, OVMF_CODE, OVMF_VARS, check
+from rig import BUILD, ROOT, Machine, OVMF_CODE, OVMF_VARS, check, kernel_path
+
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import mkdisk  # noqa: E402
 
 # The Shell's prompt: "Shell" in its highlight colour, then "> " (ShellPrintEx's %E...%N).
 SHELL_PROMPT = rb"Shell(?:\x1b\[[0-9;]*m)*> "
@@ -21,12 +28,25 @@ def uefi_files():
     return f
 
 
+def esp_image():
+    """A GPT disk whose ESP holds the stock kernel and the guest initramfs (no boot loader)."""
+    path = os.path.join(BUILD, "tests", "uefi-esp.img")
+    mkdisk.build(path, [("vmlinuz", kernel_path()),
+                        ("initrd.img", os.path.join(BUILD, "guest-initrd.img"))])
+    return path
+
+
 def test_firmware_shell():
     """keelctl create --firmware (the stick's OVMF by default, no disk): OVMF boots through SEC,
     PEI and DXE under Keel and its UEFI Shell answers `ver` on the guest's console; `reset`
-    there (0xCF9) resets the VM in place, back to the Shell."""
-    with Machine("uefi_firmware_shell", cfg(), uefi_files(), smp=2, timeout=1200) as m:
+    there (0xCF9) resets the VM in place, back to the Shell; with a blank disk it says there is
+    nothing to boot and stays in its Shell; Linux on an ESP boots through it to its shell."""
+    f = uefi_files()
+    f["uefi/esp.img"] = esp_image()
+    with Machine("uefi_firmware_shell", cfg(), f, smp=2, timeout=1200) as m:
         boot(m)
+        mhz = re.search(r"keel: clock: TSC (\d+) MHz", m.text())
+        check(mhz, "no TSC rate in Keel's log", m)
         m.shell("head -c 1048576 /mnt/keel/OVMF_CODE_4M.fd > /tmp/cut.fd")
         refused(m, "create cut --mem 256M --vcpus 1 --firmware /tmp/cut.fd",
                 r"cannot load '/tmp/cut.fd': the firmware is not UEFI firmware volumes")
@@ -78,3 +98,27 @@ def test_firmware_shell():
         wait_info(m, "fwdisk", "running", timeout=10)
         ok(m, "stop fwdisk --force")
         ok(m, "destroy fwdisk")
+
+        # Linux from an ESP through its EFI stub, started from the Shell: its shell answers,
+        # and it runs on 64-bit UEFI with Keel's ACPI tables, which it got through OVMF
+        ok(m, "create efi --mem 256M --vcpus 1 --firmware --disk /mnt/keel/uefi/esp.img,ro")
+        ok(m, "start efi")
+        mark = m.mark()
+        with Console(m, "efi"):
+            m.expect(rb"Press .*ESC.* in \d+ seconds", timeout=600, start=mark)
+            m.send("\x1b")
+            m.expect(SHELL_PROMPT, timeout=120, start=mark)
+            # Linux cannot calibrate its TSC in a nested guest: it is told the rate, as Keel
+            # tells direct-kernel guests
+            m.send("fs0:\\vmlinuz initrd=\\initrd.img console=ttyS0 keel.name=efi "
+                   "tsc_early_khz=%d\r" % (int(mhz.group(1)) * 1000), delay=0.02)
+            m.expect(r"EFI stub: ", timeout=120, start=mark)
+            m.expect(r"Keel guest efi: ", timeout=300, start=mark)
+            time.sleep(1)
+            m.send("\n")
+            m.expect(r"\[efi\] / # ", timeout=60, start=mark)
+            out = m.shell("cat /sys/firmware/efi/fw_platform_size; "
+                          "dmesg | grep -c 'ACPI: FACP .* KEEL '")
+            check(out == "64\n1", "Linux through OVMF: 64-bit UEFI and Keel's FADT? %r" % out, m)
+        ok(m, "stop efi --force")
+        ok(m, "destroy efi")
