@@ -115,10 +115,13 @@ fuzz-build: $(FUZZ_BINS)
 deps:
 	@scripts/install-deps.sh
 
+# guests' UEFI firmware (keelctl create --firmware), from Debian's ovmf
+OVMF_DIR := /usr/share/OVMF
 $(BUILD)/keel-usb.img: $(BUILD)/keel.efi keel.cfg $(BUILD)/service-initrd.img $(BUILD)/guest-initrd.img \
 		scripts/mkdisk.py
 	$(PYTHON) scripts/mkdisk.py $@ EFI/BOOT/BOOTX64.EFI=$(BUILD)/keel.efi keel.cfg=keel.cfg \
-		vmlinuz=$(KERNEL) initrd.img=$(BUILD)/service-initrd.img guest-initrd.img=$(BUILD)/guest-initrd.img
+		vmlinuz=$(KERNEL) initrd.img=$(BUILD)/service-initrd.img guest-initrd.img=$(BUILD)/guest-initrd.img \
+		OVMF_CODE_4M.fd=$(OVMF_DIR)/OVMF_CODE_4M.fd OVMF_VARS_4M.fd=$(OVMF_DIR)/OVMF_VARS_4M.fd
 usb: $(BUILD)/keel-usb.img
 
 run: deps

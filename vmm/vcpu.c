@@ -8,6 +8,7 @@
 #include <keel/dm.h>
 #include <keel/guest_walk.h>
 #include <lib/format.h>
+#include <lib/string.h>
 #include <keel/log.h>
 #include <keel/spec.h>
 #include <keel/vcpu_run.h>
@@ -63,6 +64,41 @@ void vcpu_start_ap(struct vcpu *v, u8 vector)
 	vcpu_ops->set_seg(v, SEG_CS, &cs);
 	vcpu_ops->set_reg(v, VCPU_RIP, 0);
 	WRITE_ONCE(v->state, VCPU_RUNNABLE);
+}
+
+void vcpu_reset(struct vcpu *v)
+{
+	static const struct vcpu_segment cs = { 0xf000, 0x9b, 0xffff, 0xffff0000 },
+					 data = { 0, 0x93, 0xffff, 0 },
+					 ldtr = { 0, 0x82, 0xffff, 0 }, tr = { 0, 0x8b, 0xffff, 0 },
+					 table = { 0, 0, 0xffff, 0 };
+	static const enum vcpu_seg datas[] = { SEG_ES, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
+
+	v->reset_pending = false;
+	memset(v->gpr, 0, sizeof(v->gpr));
+	vcpu_ops->set_reg(v, VCPU_CR0, CR0_CD | CR0_NW | CR0_ET);
+	vcpu_ops->set_reg(v, VCPU_CR4, 0);
+	vcpu_ops->set_reg(v, VCPU_EFER, 0);
+	vcpu_ops->set_reg(v, VCPU_CR3, 0);
+	vcpu_ops->set_reg(v, VCPU_CR2, 0);
+	vcpu_ops->set_reg(v, VCPU_RFLAGS, RFLAGS_RESERVED1);
+	vcpu_ops->set_reg(v, VCPU_DR7, DR7_INIT);
+	vcpu_ops->set_reg(v, VCPU_PAT, PAT_POWER_ON);
+	vcpu_ops->set_seg(v, SEG_CS, &cs);
+	for (u32 i = 0; i < ARRAY_SIZE(datas); i++)
+		vcpu_ops->set_seg(v, datas[i], &data);
+	vcpu_ops->set_seg(v, SEG_LDTR, &ldtr);
+	vcpu_ops->set_seg(v, SEG_TR, &tr);
+	vcpu_ops->set_seg(v, SEG_GDTR, &table);
+	vcpu_ops->set_seg(v, SEG_IDTR, &table);
+	vcpu_ops->set_reg(v, VCPU_RIP, 0xfff0);
+	memset(v->dr, 0, sizeof(v->dr));
+	v->dr6 = DR6_INIT;
+	v->exception_pending = false;
+	WRITE_ONCE(v->nmi_pending, false);
+	v->tsc_aux = 0;
+	mtrr_reset(v);
+	vlapic_reset(v->lapic);
 }
 
 void vcpu_dump(struct vcpu *v)
@@ -221,6 +257,8 @@ void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 		/* take the host interrupt that exited */
 		__asm__ volatile("sti; nop; cli" ::: "memory");
 		act = exit_dispatch(v, &exit);
+		if (v->reset_pending)
+			vcpu_reset(v);
 		if (act == ACT_HALT && v->state == VCPU_RUNNABLE)
 			WRITE_ONCE(v->state, VCPU_HALTED);
 		vcpu_update_state(v);

@@ -180,7 +180,8 @@ struct vcpu {
 	u64 exit_rip;  /* guest RIP at the latest exit */
 	bool in_guest; /* between entry and exit: may use cached guest-physical translations */
 	u64 sipi_vector;
-	u64 tsc_aux; /* IA32_TSC_AUX (RDTSCP, RDPID): no VMCB or VMCS field holds it */
+	bool reset_pending; /* a platform reset: vcpu_reset() once the exiting instruction is done */
+	u64 tsc_aux;	    /* IA32_TSC_AUX (RDTSCP, RDPID): no VMCB or VMCS field holds it */
 	/* the guest's TSC is the host's plus tsc_offset (the backends load it before entry) */
 	u64 tsc_offset;
 	u64 tsc_adjust; /* IA32_TSC_ADJUST: what WRMSRs to the TSC and to itself added (SDM 3B 17.17.3) */

@@ -29,6 +29,12 @@ void vcpu_inject_gp(struct vcpu *v);
 void vcpu_skip(struct vcpu *v, u32 len);
 /* Puts an AP into real mode at vector:0000 (start-up IPI). */
 void vcpu_start_ap(struct vcpu *v, u8 vector);
+/*
+ * RESET on the vCPU's own CPU (SDM 3A table 10-1): registers as at power-on,
+ * at the reset vector F000:FFF0, MTRRs and the local APIC reset. The FPU,
+ * XCR0 and the backend's own event state are left as they are.
+ */
+void vcpu_reset(struct vcpu *v);
 /* A register dump for reports about a dead VM. */
 void vcpu_dump(struct vcpu *v);
 

@@ -7,6 +7,8 @@
 
 struct vlapic *vlapic_create(struct vcpu *v);
 void vlapic_destroy(struct vlapic *l);
+/* Back to the power-on state (RESET, not INIT): registers, timer, IA32_APIC_BASE. */
+void vlapic_reset(struct vlapic *l);
 /* Registers the xAPIC MMIO page of a VM (one page serves every vCPU). */
 int vlapic_register_mmio(struct vm *vm);
 bool vlapic_owns_msr(u32 msr);

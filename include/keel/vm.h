@@ -56,6 +56,7 @@ struct vm {
 		u32 perms;
 	} withheld[VM_MAX_WITHHELD];
 	bool absent_mmio; /* unmapped non-RAM reads as all-ones (the service VM), else kills */
+	bool firmware;	  /* runs firmware (guest.h's firmware flavor): absent MMIO as on a PC */
 	u64 ram_size;	  /* bytes of pool RAM the VM owns */
 	u32 nr_vcpus;
 	struct vcpu *vcpus[VM_MAX_VCPUS];

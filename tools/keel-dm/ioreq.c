@@ -112,8 +112,9 @@ static int dm_answer(struct dm_vm *vm, unsigned id, unsigned vcpu, struct dm_req
 		dm_log("%s: vCPU %u: a request of unknown type %u: the VM stops", name, vcpu,
 		       r->type);
 	else
-		dm_log("%s: vCPU %u: nothing answers a %u-byte %s %s %#llx%s: the VM stops", name,
-		       vcpu, r->size, r->write ? "write to" : "read of",
+		dm_log("%s: vCPU %u: nothing answers a %u-byte %s %s %#llx%s: the VM stops "
+		       "(firmware reads all ones there)",
+		       name, vcpu, r->size, r->write ? "write to" : "read of",
 		       r->type == KCTL_IOREQ_CFG ? "config" : "MMIO", (unsigned long long)r->addr,
 		       vm ? "" : " (keel-dm serves no devices of it)");
 	return result;

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* keelctl create: a VM with its kernel staged in its RAM, and its keel-dm devices attached. */
+/*
+ * keelctl create: a VM with its kernel (or its firmware) staged in its RAM,
+ * and its keel-dm devices attached.
+ */
 #include "keelctl.h"
 #include <errno.h>
 #include <limits.h>
@@ -11,13 +14,15 @@
 #include <unistd.h>
 
 #define MiB (1ULL << 20)
-#define STAGE_TOP (3ULL << 30) /* staged images stay below the hole under 4 GiB */
+#define STAGE_TOP (3ULL << 30)	  /* staged images stay below the hole under 4 GiB */
+#define STAGE_TOP_FW (2ULL << 30) /* the firmware flavor's low RAM (GUEST_FW_LOW_SPLIT) */
 #define MAX_DEVICES 16
 #define DEVICE_LINE 320
 
 struct create_opts {
 	/* initrd: --initrd "FILE ARGS", as QEMU's -initrd: FILE is read, all of it is module 0's command line */
 	const char *name, *kernel, *initrd, *cmdline;
+	const char *firmware; /* --firmware [FILE]: UEFI firmware instead of a kernel */
 	char initrd_file[PATH_MAX];
 	uint64_t mem;
 	unsigned vcpus;
@@ -149,6 +154,10 @@ static void parse_opts(struct create_opts *o, int argc, char **argv)
 			add_device(o, "tablet");
 			continue;
 		}
+		if (!strcmp(opt, "--firmware")) { /* a file may follow */
+			o->firmware = val && val[0] != '-' ? argv[++i] : KEELCTL_FIRMWARE;
+			continue;
+		}
 		if (++i == argc)
 			die("%s needs a value\n%s", opt, keelctl_usage);
 		if (!strcmp(opt, "--mem"))
@@ -192,17 +201,24 @@ static void attach_devices(struct ctl *c, const struct create_opts *o, char (*ad
 	}
 }
 
-/* The kernel and initrd, read before anything changes. */
+/* The kernel and initrd (or firmware code and variable store), read before anything changes. */
 struct images {
 	void *kernel, *initrd;
 	uint64_t ksize, isize;
 };
 
+static uint64_t stage_top(const struct create_opts *o)
+{
+	uint64_t top = o->firmware ? STAGE_TOP_FW : STAGE_TOP;
+
+	return o->mem < top ? o->mem : top;
+}
+
 /* Kernel and initrd at the top of low RAM, where Keel copies them from. */
 static void stage_and_load(struct ctl *c, const struct create_opts *o, uint64_t window,
 			   const struct images *im)
 {
-	uint64_t top = o->mem < STAGE_TOP ? o->mem : STAGE_TOP, kgpa, igpa;
+	uint64_t top = stage_top(o), kgpa, igpa;
 	uint8_t *win = ctl_window(c, window, top);
 	struct kctl_cmd *cmd;
 
@@ -214,6 +230,8 @@ static void stage_and_load(struct ctl *c, const struct create_opts *o, uint64_t 
 	cmd = new_cmd(KCTL_OP_LOAD, o->name);
 	cmd->args[0] = kgpa, cmd->args[1] = im->ksize, cmd->args[2] = igpa,
 	cmd->args[3] = im->isize;
+	if (o->firmware)
+		cmd->flags = KCTL_LOAD_FIRMWARE;
 	strcpy(cmd->text, o->cmdline);
 	if (o->initrd) /* after the kernel's command line and its NUL */
 		strcpy(cmd->text + strlen(o->cmdline) + 1, o->initrd);
@@ -222,7 +240,42 @@ static void stage_and_load(struct ctl *c, const struct create_opts *o, uint64_t 
 
 		snprintf(why, sizeof(why), "%s", cmd->msg);
 		ctl_run(c, new_cmd(KCTL_OP_DESTROY, o->name)); /* leave nothing behind */
-		die("cannot load '%s': %s", o->kernel, why);
+		die("cannot load '%s': %s", o->firmware ? o->firmware : o->kernel, why);
+	}
+}
+
+/*
+ * The firmware, and its variable store template: the file of the same name
+ * with VARS for CODE (OVMF_CODE_4M.fd, OVMF_VARS_4M.fd), if there is one.
+ */
+static void read_firmware(const struct create_opts *o, struct images *im)
+{
+	char vars[PATH_MAX];
+	const char *base = strrchr(o->firmware, '/'), *code;
+
+	im->kernel = slurp(o->firmware, &im->ksize);
+	snprintf(vars, sizeof(vars), "%s", o->firmware);
+	code = strstr(base ? base : o->firmware, "CODE");
+	if (!code)
+		return;
+	memcpy(vars + (code - o->firmware), "VARS", 4);
+	if (!access(vars, R_OK))
+		im->initrd = slurp(vars, &im->isize);
+}
+
+static void read_images(struct create_opts *o, struct images *im)
+{
+	if (o->firmware && (o->kernel || o->initrd))
+		die("--firmware boots the firmware: no --kernel or --initrd with it");
+	if (o->firmware)
+		return read_firmware(o, im);
+	if (!o->kernel)
+		die("create needs --mem and --kernel (or --firmware)\n%s", keelctl_usage);
+	im->kernel = slurp(o->kernel, &im->ksize);
+	if (o->initrd) {
+		snprintf(o->initrd_file, sizeof(o->initrd_file), "%.*s",
+			 (int)strcspn(o->initrd, " \t"), o->initrd);
+		im->initrd = slurp(o->initrd_file, &im->isize);
 	}
 }
 
@@ -234,18 +287,13 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 	struct kctl_cmd *cmd;
 
 	parse_opts(&o, argc, argv);
-	if (!o.mem || !o.kernel)
-		die("create needs --mem and --kernel\n%s", keelctl_usage);
+	if (!o.mem)
+		die("create needs --mem\n%s", keelctl_usage);
 	if (strlen(o.cmdline) + (o.initrd ? strlen(o.initrd) + 1 : 0) >= KCTL_TEXT_MAX)
 		die("the command lines are longer than %d characters", KCTL_TEXT_MAX - 1);
-	im.kernel = slurp(o.kernel, &im.ksize);
-	if (o.initrd) {
-		snprintf(o.initrd_file, sizeof(o.initrd_file), "%.*s",
-			 (int)strcspn(o.initrd, " \t"), o.initrd);
-		im.initrd = slurp(o.initrd_file, &im.isize);
-	}
+	read_images(&o, &im);
 	/* staged above the first MiB */
-	if (im.ksize + im.isize + MiB > (o.mem < STAGE_TOP ? o.mem : STAGE_TOP))
+	if (im.ksize + im.isize + MiB > stage_top(&o))
 		die("%llu MiB of memory is too little for these images",
 		    (unsigned long long)(o.mem / MiB));
 	snprintf(probe, sizeof(probe), "devices %s", o.name);
@@ -254,11 +302,13 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 	cmd = new_cmd(KCTL_OP_CREATE, o.name);
 	cmd->args[0] = o.mem;
 	cmd->args[1] = o.vcpus;
+	if (o.firmware)
+		cmd->flags = KCTL_CREATE_FIRMWARE;
 	check(c, cmd, "create");
 	stage_and_load(c, &o, cmd->args[2], &im);
 	attach_devices(c, &o, addr);
-	printf("created %s: %llu MiB, %u vCPU(s)\n", o.name, (unsigned long long)(o.mem / MiB),
-	       o.vcpus);
+	printf("created %s: %llu MiB, %u vCPU(s)%s%s\n", o.name, (unsigned long long)(o.mem / MiB),
+	       o.vcpus, o.firmware ? ", firmware " : "", o.firmware ? o.firmware : "");
 	for (int i = 0; i < o.ndevs; i++)
 		printf("  %s %s\n", addr[i], o.devs[i]);
 	return 0;

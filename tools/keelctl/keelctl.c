@@ -15,6 +15,7 @@ const char keelctl_usage[] =
 	"usage: keelctl create NAME --mem SIZE --vcpus N --kernel FILE [--initrd 'FILE [ARGS]'] [--cmdline STR]\n"
 	"                      [--disk FILE[,ro]]... [--net BRIDGE]... [--console virtio] [--rng]\n"
 	"                      [--gpu [WIDTHxHEIGHT]]\n"
+	"       keelctl create NAME --mem SIZE --vcpus N --firmware [FILE] [devices as above]\n"
 	"       keelctl start NAME\n"
 	"       keelctl stop NAME [--force]\n"
 	"       keelctl destroy NAME\n"
@@ -27,7 +28,10 @@ const char keelctl_usage[] =
 	"  must be running; --console virtio makes the default command line console=ttyS0 console=hvc0;\n"
 	"  --gpu's display prefers 1024x768 unless told (640x480 to 1920x1080); it comes with a virtio\n"
 	"  keyboard and tablet, and keel-vnc serves it over VNC on port 5900 + the VM's id (keelctl info).\n"
-	"  A multiboot kernel gets --initrd as module 0, with all of 'FILE ARGS' as its command line.\n";
+	"  A multiboot kernel gets --initrd as module 0, with all of 'FILE ARGS' as its command line.\n"
+	"  --firmware boots UEFI firmware instead of a kernel (default " KEELCTL_FIRMWARE "); its\n"
+	"  variable store template is the file of the same name with VARS for CODE, if there is one,\n"
+	"  and variables stay in the VM's RAM.\n";
 
 struct kctl_cmd *new_cmd(enum kctl_op op, const char *name)
 {

@@ -7,6 +7,9 @@
 
 extern const char keelctl_usage[];
 
+/* What --firmware boots unless told: the OVMF that make usb puts on the boot stick. */
+#define KEELCTL_FIRMWARE "/mnt/keel/OVMF_CODE_4M.fd"
+
 /* keelctl.c */
 struct kctl_cmd *new_cmd(enum kctl_op op, const char *name);
 /* Runs cmd; exits with "what: why" if it fails. */

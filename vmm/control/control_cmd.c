@@ -9,6 +9,7 @@
 #include <keel/config.h>
 #include <keel/control.h>
 #include <keel/dm.h>
+#include <keel/flash.h>
 #include <lib/format.h>
 #include <keel/guest.h>
 #include <keel/log.h>
@@ -18,6 +19,7 @@
 #include <keel/vm.h>
 
 #define MIN_MEMORY (16 * MiB)
+#define MIN_MEMORY_FW (128 * MiB) /* OVMF uses 0x800000-0x1500000 by fixed address, and more */
 #define MAX_IMAGE (512 * MiB)
 
 static int fail(struct kctl_cmd *c, int err, const char *fmt, ...) __printf(3, 4);
@@ -72,9 +74,12 @@ static int cmd_create(struct kctl_cmd *c)
 {
 	u64 mem = c->args[0], offset;
 	u32 vcpus = (u32)c->args[1];
-	struct guest_config gc = {
-		c->name, mem, vcpus, nr_cpus > 1 ? 1 : 0, false, control_console_out, NULL
-	};
+	struct guest_config gc = { .name = c->name,
+				   .memory = mem,
+				   .vcpus = vcpus,
+				   .first_cpu = nr_cpus > 1 ? 1 : 0,
+				   .firmware = c->flags & KCTL_CREATE_FIRMWARE,
+				   .console = control_console_out };
 	char err[GUEST_ERR_MAX];
 	struct vm *vm;
 
@@ -86,6 +91,9 @@ static int cmd_create(struct kctl_cmd *c)
 		return fail(c, -EEXIST, "a VM called '%s' exists already", c->name);
 	if (mem < MIN_MEMORY || mem % (2 * MiB))
 		return fail(c, -EINVAL, "memory must be a multiple of 2 MiB, at least 16 MiB");
+	if (gc.firmware && mem < MIN_MEMORY_FW)
+		return fail(c, -EINVAL, "firmware needs at least %llu MiB of memory",
+			    (unsigned long long)(MIN_MEMORY_FW / MiB));
 	if (!vcpus || vcpus > VM_MAX_VCPUS)
 		return fail(c, -EINVAL, "vCPUs must be between 1 and %d", VM_MAX_VCPUS);
 	if (mem > free_bytes() ||
@@ -125,6 +133,40 @@ static u8 *copy_out(struct vm *vm, gpa_t gpa, u64 len, u64 *pages)
 	return buf;
 }
 
+/* The firmware and its variable store, moved to pages the VM's flash maps. */
+static int load_firmware(struct kctl_cmd *c, struct vm *vm)
+{
+	u64 cp = 0, vp = 0;
+	u8 *code, *vars = NULL;
+	char why[GUEST_ERR_MAX];
+
+	if (!vm->firmware)
+		return fail(c, -EINVAL, "'%s' was not created for firmware", c->name);
+	if (vm->loaded)
+		return fail(c, -EBUSY, "'%s' has its firmware already", c->name);
+	if (!c->args[1] || c->args[1] > GUEST_FW_MAX || c->args[3] > GUEST_FW_MAX)
+		return fail(c, -EINVAL, "firmware or variable store size out of range");
+	code = copy_out(vm, c->args[0], c->args[1], &cp);
+	if (code && c->args[3])
+		vars = copy_out(vm, c->args[2], c->args[3], &vp);
+	if (!code || (c->args[3] && !vars)) {
+		if (code)
+			page_free(code, cp);
+		return fail(c, -ENOMEM,
+			    "cannot read the staged images (outside the VM's RAM, or no memory)");
+	}
+	if (guest_firmware_check(code, c->args[1], vars, c->args[3], why)) {
+		page_free(code, cp);
+		if (vars)
+			page_free(vars, vp);
+		return fail(c, -EINVAL, "%s", why);
+	}
+	if (flash_attach(vm, code, cp, vars, vp)) /* the pages are the VM's now */
+		return fail(c, -ENOMEM, "no room to map the firmware");
+	vm->loaded = true;
+	return 0;
+}
+
 static int cmd_load(struct kctl_cmd *c)
 {
 	int err = 0;
@@ -139,6 +181,10 @@ static int cmd_load(struct kctl_cmd *c)
 		return err;
 	if (vm->state != VM_CREATED)
 		return fail(c, -EBUSY, "'%s' has been started already", c->name);
+	if (c->flags & KCTL_LOAD_FIRMWARE)
+		return load_firmware(c, vm);
+	if (vm->firmware)
+		return fail(c, -EINVAL, "'%s' boots its firmware, not a kernel", c->name);
 	if (!c->args[1] || c->args[1] > MAX_IMAGE || c->args[3] > MAX_IMAGE)
 		return fail(c, -EINVAL, "kernel or initrd size out of range");
 	c->text[KCTL_TEXT_MAX - 1] = 0;

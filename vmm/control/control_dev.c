@@ -14,6 +14,7 @@
 #include <arch/x86/tsc.h>
 #include <keel/control.h>
 #include <keel/dm.h>
+#include <keel/guest.h>
 #include <keel/log.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
@@ -198,8 +199,10 @@ static void window_remove(u32 id)
 
 static u64 gpa_span(struct vm *vm)
 {
-	return vm->ram_size > 3 * GiB ? vm->ram_size + GiB :
-					vm->ram_size; /* the hole below 4 GiB */
+	u64 low = guest_low_ram(vm->ram_size, vm->firmware);
+
+	return vm->ram_size > low ? vm->ram_size - low + 4 * GiB :
+				    vm->ram_size; /* the hole below 4 GiB */
 }
 
 int control_window_map(struct vm *vm, u64 *offset)

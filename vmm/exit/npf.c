@@ -7,7 +7,8 @@
  * guest's RAM stops that guest; the service VM, which drives the machine's
  * platform and may probe what is not its own, finds nothing there instead:
  * reads give all ones, writes are dropped (as a bus master abort), with a log
- * line.
+ * line. So does firmware, where neither Keel nor keel-dm has a device: OVMF
+ * probes for a TPM, an HPET and more that Keel's platform does not have.
  */
 #include <keel/dm.h>
 #include <keel/guest_walk.h>
@@ -15,6 +16,12 @@
 #include <keel/vcpu_run.h>
 #include <keel/vm.h>
 #include <keel/x86_emulate.h>
+
+/* Does nothing there read as all ones (rather than stop the VM)? */
+static bool absent_ok(struct vm *vm)
+{
+	return vm->absent_mmio || vm->firmware;
+}
 
 static const struct mmio_handler *find(struct vm *vm, gpa_t gpa)
 {
@@ -46,15 +53,29 @@ struct emul_ctx {
 	struct x86_paging paging;
 };
 
+/*
+ * No handler of Keel's: keel-dm's device, or nothing. The service VM never
+ * asks keel-dm; firmware asks it first and reads all ones where it has
+ * nothing either; other guests stop there (-EFAULT).
+ */
+static int not_keels(struct vcpu *v, gpa_t gpa, unsigned int size, bool write, u64 *val)
+{
+	struct vm *vm = v->vm;
+	int ret;
+
+	if (vm->absent_mmio || (vm->firmware && !dm_serves(vm)))
+		return absent(v, gpa, size, write, val);
+	ret = dm_mmio(v, gpa, (u8)size, write, val);
+	return ret == -EFAULT && vm->firmware ? absent(v, gpa, size, write, val) : ret;
+}
+
 static int emul_mmio_read(void *ctx, gpa_t gpa, unsigned int size, u64 *val)
 {
 	struct vcpu *v = ((struct emul_ctx *)ctx)->v;
 	const struct mmio_handler *h = find(v->vm, gpa);
 
-	if (!h && v->vm->absent_mmio)
-		return absent(v, gpa, size, false, val);
 	if (!h)
-		return dm_mmio(v, gpa, (u8)size, false, val); /* keel-dm's, or nothing there */
+		return not_keels(v, gpa, size, false, val);
 	if (gpa + size > h->base + h->size)
 		return -EFAULT;
 	*val = 0;
@@ -66,10 +87,8 @@ static int emul_mmio_write(void *ctx, gpa_t gpa, unsigned int size, u64 val)
 	struct vcpu *v = ((struct emul_ctx *)ctx)->v;
 	const struct mmio_handler *h = find(v->vm, gpa);
 
-	if (!h && v->vm->absent_mmio)
-		return absent(v, gpa, size, true, &val);
 	if (!h)
-		return dm_mmio(v, gpa, (u8)size, true, &val);
+		return not_keels(v, gpa, size, true, &val);
 	if (gpa + size > h->base + h->size)
 		return -EFAULT;
 	return h->write ? h->write(v, h->opaque, gpa - h->base, (u8)size, val) : 0;
@@ -182,7 +201,7 @@ enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e)
 				 "delivering an event touched guest-physical %llx, not RAM "
 				 "(IDT, GDT, TSS or stack outside its RAM)",
 				 (unsigned long long)gpa);
-	if (!find(v->vm, gpa) && ((!dm_serves(v->vm) && !v->vm->absent_mmio) || e->npf.fetch))
+	if (!find(v->vm, gpa) && ((!dm_serves(v->vm) && !absent_ok(v->vm)) || e->npf.fetch))
 		return outside(v, e);
 	guest_paging(v, &c.paging);
 	fetch = guest_fetch(v, &c.paging, bytes, sizeof(bytes), &n, &fault);

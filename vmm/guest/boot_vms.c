@@ -28,8 +28,12 @@ void boot_vms_start(const struct boot_info *bi)
 			(unsigned long long)(page_alloc_free_pages() * PAGE_SIZE / KiB));
 	for (u32 i = 0; i < bi->config.nr_vms; i++) {
 		const struct config_vm *c = &bi->config.vms[i];
-		struct guest_config gc = { c->name,    c->memory,      c->vcpus, c->first_cpu,
-					   c->testdev, vuart_sink_log, NULL };
+		struct guest_config gc = { .name = c->name,
+					   .memory = c->memory,
+					   .vcpus = c->vcpus,
+					   .first_cpu = c->first_cpu,
+					   .testdev = c->testdev,
+					   .console = vuart_sink_log };
 		char err[GUEST_ERR_MAX];
 		struct vm *vm = guest_create(&gc, err);
 

@@ -36,7 +36,11 @@
 #define RESET_PORT 0x60c
 #define RESET_VALUE 0x1
 #define PM_PORTS 0x10
-#define SLP_EN BIT(5) /* ACPI 6.5 4.8.3.7, sleep control register */
+#define SLP_EN BIT(5)	   /* ACPI 6.5 4.8.3.7, sleep control register (8 bits) */
+#define PM1_SLP_EN BIT(13) /* ACPI 6.5 4.8.3.2.1 table 4.16, PM1 control (16 bits, OVMF's) */
+#define RST_CNT_PORT 0xcf9 /* ICH9 reset control (Intel 319973 13.7.5) */
+#define RST_CNT_VALUE 0x6  /* full reset: SYS_RST | RST_CPU, what OVMF writes */
+#define RST_CPU BIT(2)
 #define GED_GSI 9
 #define COM1_GSI 4
 
@@ -53,13 +57,47 @@ static int pm_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 	return 0;
 }
 
+/*
+ * 0x604 is two registers in one: the HW-reduced sleep control register
+ * Keel's FADT describes (a byte, SLP_EN bit 5), and the ICH9 PM1 control
+ * OVMF's ResetSystemLib writes on Q35 (16 bits, SLP_EN bit 13). The access
+ * size tells them apart; any sleep type is S5, Keel has no other.
+ */
 static int pm_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 {
-	(void)opaque, (void)size;
-	if (port == SLEEP_CTL_PORT && (val & SLP_EN))
+	(void)opaque;
+	if (port == SLEEP_CTL_PORT && (size == 1 ? val & SLP_EN : val & PM1_SLP_EN))
 		vm_stop(v->vm, "powered off");
 	else if (port == RESET_PORT && (val & 0xff) == RESET_VALUE)
 		vm_stop(v->vm, "reset by the guest; start it again to reboot");
+	return 0;
+}
+
+/*
+ * The reset control register. A firmware VM of one vCPU resets in place:
+ * that vCPU goes back to the reset vector once this OUT is done, RAM and
+ * devices as they are (QEMU keeps RAM too; the firmware programs the
+ * devices it uses again). Others stop, as at RESET_PORT: resetting several
+ * vCPUs needs INIT and SIPI to reset them too, which they do not yet.
+ */
+static int rst_cnt_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
+{
+	(void)opaque, (void)port, (void)size;
+	if (!(val & RST_CPU))
+		return 0;
+	if (v->vm->firmware && v->vm->nr_vcpus == 1) {
+		pr_info("vm %s: reset by the guest", v->vm->name);
+		v->reset_pending = true;
+	} else {
+		vm_stop(v->vm, "reset by the guest; start it again to reboot");
+	}
+	return 0;
+}
+
+static int rst_cnt_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
+{
+	(void)v, (void)opaque, (void)port, (void)size;
+	*val = 0;
 	return 0;
 }
 
@@ -87,11 +125,18 @@ static void platform_of(struct vm *vm, struct guest_platform *p)
 		.com1_port = COM1_PORT,
 		.com1_gsi = COM1_GSI,
 	};
+	if (vm->firmware) {
+		p->ecam_base = GUEST_FW_ECAM_BASE;
+		p->mmio32_base = GUEST_FW_MMIO32_BASE;
+		p->mmio32_size = GUEST_FW_MMIO32_SIZE;
+		p->reset_port = RST_CNT_PORT;
+		p->reset_value = RST_CNT_VALUE;
+	}
 }
 
 static int add_ram(struct vm *vm, u64 size)
 {
-	u64 low = MIN(size, GUEST_RAM_BELOW_4G);
+	u64 low = guest_low_ram(size, vm->firmware);
 	int ret = vm_add_ram(vm, 0, low);
 
 	if (!ret && size > low)
@@ -109,12 +154,25 @@ static int add_acpi(struct vm *vm)
 		return -ENOMEM;
 	platform_of(vm, &p);
 	n = guest_acpi_build(&p, GUEST_ACPI_BASE, buf, GUEST_ACPI_SIZE);
-	if (n > 0)
+	if (n > 0 && vm->firmware) /* firmware places them itself, from fw_cfg */
+		n = 0;
+	else if (n > 0)
 		n = vm_write(vm, GUEST_ACPI_BASE, buf, (size_t)n);
 	page_free(buf, GUEST_ACPI_SIZE / PAGE_SIZE);
 	if (n >= 0) /* the same tables, and the same facts, for firmware that asks fw_cfg */
 		n = guest_fw_cfg_attach(vm, &p);
 	return n < 0 ? n : 0;
+}
+
+/* The firmware flavor's Q35 pieces: the PCI bus with its LPC bridge, and the reset register. */
+static int add_fw_devices(struct vm *vm)
+{
+	struct io_handler rst = { RST_CNT_PORT, 1, rst_cnt_read, rst_cnt_write, NULL };
+
+	if (vpci_bus_create(vm, GUEST_FW_ECAM_BASE, GUEST_FW_ECAM_SIZE, true) || vlpc_attach(vm) ||
+	    vm_register_io(vm, &rst))
+		return -ENOMEM;
+	return 0;
 }
 
 static int add_devices(struct vm *vm, const struct guest_config *gc)
@@ -124,8 +182,10 @@ static int add_devices(struct vm *vm, const struct guest_config *gc)
 	if (vlapic_register_mmio(vm) || !vioapic_create(vm, IOAPIC_BASE, 0, 0))
 		return -ENOMEM;
 	vm->uart = vuart_create(vm, COM1_PORT, COM1_GSI, gc->console, gc->console_ctx);
-	if (!vm->uart || vm_register_io(vm, &pm) || vpci_bus_create(vm, GUEST_ECAM_BASE) ||
-	    vpit_attach(vm) || vrtc_attach(vm))
+	if (!vm->uart || vm_register_io(vm, &pm) || vpit_attach(vm) || vrtc_attach(vm))
+		return -ENOMEM;
+	if (vm->firmware ? add_fw_devices(vm) :
+			   vpci_bus_create(vm, GUEST_ECAM_BASE, VPCI_ECAM_BUS_SIZE, false))
 		return -ENOMEM;
 	if (gc->testdev && testdev_attach(vm))
 		return -ENOMEM;
@@ -140,6 +200,7 @@ struct vm *guest_create(const struct guest_config *gc, char *err)
 		strlcpy(err, "cannot create the VM (out of memory or too many VMs)", GUEST_ERR_MAX);
 		return NULL;
 	}
+	vm->firmware = gc->firmware;
 	if (add_ram(vm, gc->memory)) {
 		format_snprintf(
 			err, GUEST_ERR_MAX, "not enough free memory for %llu MiB (%llu MiB free)",

@@ -114,6 +114,20 @@ static void build_loader(struct loader *l, const struct guest_acpi_layout *lay)
 	cksum(l, FILE_RSDP, offsetof(struct acpi_rsdp, ext_checksum), 0, lay->rsdp_len);
 }
 
+/*
+ * The checksum fields are 0 in the blobs, as QEMU has them: OVMF stores the
+ * checksum of the range with the field in it (QemuFwCfgAcpi.c), which is
+ * right only from 0, and with a wrong one it takes a table for opaque data
+ * and installs no ACPI tables at all; SeaBIOS subtracts, right either way.
+ */
+static void clear_checksums(u8 *buf, const struct guest_acpi_layout *lay)
+{
+	for (u32 i = 0; i < GUEST_ACPI_TABLES; i++)
+		buf[lay->table[i].off + SDT_CHECKSUM] = 0;
+	buf[offsetof(struct acpi_rsdp, checksum)] = 0;
+	buf[offsetof(struct acpi_rsdp, ext_checksum)] = 0;
+}
+
 static int add_acpi(struct fw_cfg *f, const struct guest_platform *p)
 {
 	u8 *buf = page_alloc_zeroed(GUEST_ACPI_SIZE / PAGE_SIZE);
@@ -127,6 +141,7 @@ static int add_acpi(struct fw_cfg *f, const struct guest_platform *p)
 	if (n > 0) {
 		guest_acpi_layout(p, buf, &lay);
 		build_loader(l, &lay);
+		clear_checksums(buf, &lay);
 		ret = fw_cfg_add_file(f, FILE_RSDP, buf, lay.rsdp_len);
 		memset(buf, 0, lay.tables_start);
 		ret = ret ?: fw_cfg_add_file(f, FILE_TABLES, buf, (u32)n);
@@ -143,7 +158,7 @@ int guest_fw_cfg_attach(struct vm *vm, const struct guest_platform *p)
 {
 	struct fw_cfg *f = fw_cfg_create(vm);
 	struct e820_entry e820[GUEST_E820_MAX];
-	u32 nr = guest_e820(vm->ram_size, e820);
+	u32 nr = vm->firmware ? guest_fw_e820(vm->ram_size, e820) : guest_e820(vm->ram_size, e820);
 	u64 ram = vm->ram_size;
 	u16 cpus = (u16)p->nr_vcpus; /* APIC IDs 0..n-1: NB_CPUS and MAX_CPUS agree */
 

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * A guest's PCI bus 0: configuration space through ECAM (one 1 MiB window,
- * PCIe 5.0 7.2.2) and through 0xCF8/0xCFC (PCI Local Bus 3.0 3.2.2.3.2),
- * a host bridge at 00:00.0, and the functions Keel or keel-dm emulate.
- * Empty slots read as all ones.
+ * A guest's PCI bus 0: configuration space through ECAM (PCIe 5.0 7.2.2; a
+ * 1 MiB window, or 256 MiB for firmware, whose buses 1-255 are empty) and
+ * through 0xCF8/0xCFC (PCI Local Bus 3.0 3.2.2.3.2), a host bridge at
+ * 00:00.0, and the functions Keel or keel-dm emulate. Empty slots read as
+ * all ones. For firmware the bridge is a Q35's (8086:29C0), whose PCIEXBAR
+ * register keeps what is written; the ECAM stays where it is whatever that
+ * says (OVMF writes exactly GUEST_FW_ECAM_BASE, enabled).
  */
 #include <keel/dm.h>
 #include <keel/page_alloc.h>
@@ -11,31 +14,42 @@
 #include <keel/vpci_bus.h>
 #include <lib/pci_regs.h>
 
-#define ECAM_BUS_SIZE (1 * MiB)
-#define BRIDGE_ID 0x48424b45	/* vendor 0x4b45 "KE", device 0x4842 "HB" (not PCI-SIG assigned) */
-#define BRIDGE_CLASS 0x06000000 /* host bridge (PCI Code and ID 1.14 table D-7) */
+#define BRIDGE_ID 0x48424b45	 /* vendor 0x4b45 "KE", device 0x4842 "HB" (not PCI-SIG assigned) */
+#define BRIDGE_ID_Q35 0x29c08086 /* Intel 82G33 DRAM controller, QEMU's Q35 */
+#define BRIDGE_CLASS 0x06000000	 /* host bridge (PCI Code and ID 1.14 table D-7) */
+#define Q35_PCIEXBAR 0x60	 /* Intel 316966 5.1.13: 64 bits, kept as written */
 
 struct vpci_bus {
 	u32 latch; /* 0xCF8 */
+	u32 bridge_id;
+	u32 pciexbar[2];
 	struct vpci_func *funcs[VPCI_MAX_FUNCS];
 	struct vpci_func bridge;
 };
 
 static u32 bridge_read(struct vpci_func *f, u32 off, u32 size)
 {
+	struct vpci_bus *b = f->opaque;
 	u32 v = 0;
 
-	(void)f;
 	if (off < PCI_COMMAND)
-		v = BRIDGE_ID;
+		v = b->bridge_id;
 	else if (off >= PCI_CLASS_REV && off < PCI_CLASS_REV + 4)
 		v = BRIDGE_CLASS;
+	else if (b->bridge_id == BRIDGE_ID_Q35 && off >= Q35_PCIEXBAR && off < Q35_PCIEXBAR + 8)
+		v = b->pciexbar[(off - Q35_PCIEXBAR) / 4];
 	return (v >> ((off & 3) * 8)) & (size == 4 ? 0xffffffff : (1u << (size * 8)) - 1);
 }
 
 static void bridge_write(struct vpci_func *f, u32 off, u32 size, u32 val)
 {
-	(void)f, (void)off, (void)size, (void)val; /* nothing to configure */
+	struct vpci_bus *b = f->opaque;
+	u32 *r, shift = (off & 3) * 8, mask = size == 4 ? 0xffffffff : (1u << (size * 8)) - 1;
+
+	if (b->bridge_id != BRIDGE_ID_Q35 || off < Q35_PCIEXBAR || off >= Q35_PCIEXBAR + 8)
+		return; /* nothing else to configure */
+	r = &b->pciexbar[(off - Q35_PCIEXBAR) / 4];
+	*r = (*r & ~(mask << shift)) | ((val & mask) << shift);
 }
 
 static struct vpci_func *find(struct vpci_bus *b, u32 bdf)
@@ -130,11 +144,12 @@ static void bus_free(void *opaque)
 	page_free(opaque, 1);
 }
 
-int vpci_bus_create(struct vm *vm, u64 ecam_base)
+int vpci_bus_create(struct vm *vm, u64 ecam_base, u64 ecam_size, bool q35)
 {
 	struct vpci_bus *b = page_alloc_zeroed(1);
-	struct mmio_handler e = { ecam_base, ECAM_BUS_SIZE, ecam_read, ecam_write, b };
-	struct io_handler p1 = { PCI_CONF1_ADDR, 4, port_read, port_write, b };
+	struct mmio_handler e = { ecam_base, ecam_size, ecam_read, ecam_write, b };
+	/* the address register alone: 0xCF9 is a Q35's reset control, not the bus's */
+	struct io_handler p1 = { PCI_CONF1_ADDR, 1, port_read, port_write, b };
 	struct io_handler p2 = { PCI_CONF1_DATA, 4, port_read, port_write, b };
 
 	BUILD_ASSERT(sizeof(struct vpci_bus) <= PAGE_SIZE, "one page");
@@ -142,7 +157,8 @@ int vpci_bus_create(struct vm *vm, u64 ecam_base)
 		return -ENOMEM;
 	if (vm_add_cleanup(vm, bus_free, b))
 		return -ENOSPC;
-	b->bridge = (struct vpci_func){ 0, bridge_read, bridge_write, NULL };
+	b->bridge_id = q35 ? BRIDGE_ID_Q35 : BRIDGE_ID;
+	b->bridge = (struct vpci_func){ 0, bridge_read, bridge_write, b };
 	b->funcs[0] = &b->bridge;
 	vm->pci = b;
 	if (!vm_register_mmio(vm, &e) || vm_register_io(vm, &p1) || vm_register_io(vm, &p2))

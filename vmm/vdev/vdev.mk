@@ -1,6 +1,6 @@
 # The in-hypervisor virtual platform: local and I/O APICs, 16550, PIT, RTC, fw_cfg, the test device.
 CORE_SRCS += vmm/vdev/vlapic.c vmm/vdev/vioapic.c vmm/vdev/vuart.c vmm/vdev/vpit.c vmm/vdev/vrtc.c \
-	vmm/vdev/testdev.c vmm/vdev/fw_cfg.c
+	vmm/vdev/testdev.c vmm/vdev/fw_cfg.c vmm/vdev/flash.c
 # Host tests: each device with a fake VM, clock and page pool (and CLI/STI stepped over).
 VDEV_TEST_FAKES := tests/unit/vmm/fake_vm.c tests/unit/fake_clock.c tests/unit/fake_page_alloc.c \
 	tests/unit/fake_irq_flags.c

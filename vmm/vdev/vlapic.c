@@ -50,6 +50,23 @@ static bool x2apic(struct vlapic *l)
 	return l->base_msr & APIC_BASE_X2APIC;
 }
 
+/* The power-on state (SDM 3A 11.4.7.1), the vCPU's ID and IA32_APIC_BASE as at creation. */
+void vlapic_reset(struct vlapic *l)
+{
+	struct vcpu *v = l->vcpu;
+
+	for (u32 off = 0; off < PAGE_SIZE; off += 4)
+		set_reg(l, off, 0);
+	l->timer_start = l->timer_deadline = l->tsc_deadline = 0;
+	l->base_msr = APIC_DEFAULT_BASE | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
+	set_reg(l, APIC_ID, v->id << 24);
+	set_reg(l, APIC_VERSION, VERSION_VALUE);
+	set_reg(l, APIC_DFR, 0xffffffff);
+	set_reg(l, APIC_SVR, 0xff);
+	for (u32 off = APIC_LVT_TIMER; off <= APIC_LVT_ERROR; off += 0x10)
+		set_reg(l, off, APIC_LVT_MASKED);
+}
+
 struct vlapic *vlapic_create(struct vcpu *v)
 {
 	struct vlapic *l = page_alloc_zeroed(1);
@@ -64,13 +81,7 @@ struct vlapic *vlapic_create(struct vcpu *v)
 	}
 	l->vcpu = v;
 	l->regs = regs;
-	l->base_msr = APIC_DEFAULT_BASE | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
-	set_reg(l, APIC_ID, v->id << 24);
-	set_reg(l, APIC_VERSION, VERSION_VALUE);
-	set_reg(l, APIC_DFR, 0xffffffff);
-	set_reg(l, APIC_SVR, 0xff);
-	for (u32 off = APIC_LVT_TIMER; off <= APIC_LVT_ERROR; off += 0x10)
-		set_reg(l, off, APIC_LVT_MASKED);
+	vlapic_reset(l);
 	return l;
 }
 

@@ -8,6 +8,8 @@
 #include <arch/x86/cpu.h>
 #include <arch/x86/svm/svm.h>
 #include <arch/x86/x86_vectors.h>
+#include <keel/guest_walk.h>
+#include <keel/x86_emulate.h>
 
 bool svm_quirk_virq;
 
@@ -113,4 +115,45 @@ void svm_quirk_load_cr2(const struct vmcb_save *st)
 {
 	if (read_cr2() != st->cr2)
 		write_cr2(st->cr2);
+}
+
+/*
+ * QEMU's TCG (7.2) aborts the whole machine when a guest writes CR8 while a
+ * V_IRQ is posted: helper_write_crN raises its virtual interrupt request
+ * without the lock its interrupt code asserts ("tcg_handle_interrupt:
+ * assertion failed"). UEFI firmware writes CR8 as each interrupt handler
+ * returns (edk2's CpuExceptionHandlerLib restores it), so under
+ * svm_quirk_virq Keel intercepts CR8 writes, and the intercept check comes
+ * before that code. The MOV is done here: V_TPR takes the value, as the CPU
+ * does with V_INTR_MASKING (APM2 15.21.4). Its forms: [66/67/F0] [REX]
+ * 0F 22 /r with mod = 11, CR8 through REX.R, or LOCK and reg 0 (AltMovCr8).
+ */
+#define MOV_CR_MAX_LEN 8
+
+bool svm_quirk_cr8_write(struct vcpu *v, struct vmcb *vmcb)
+{
+	u8 b[MOV_CR_MAX_LEN] = { 0 }, rex = 0;
+	struct x86_paging p;
+	struct x86_fault f;
+	size_t got = 0, i = 0;
+	bool lock = false;
+	u32 cr;
+
+	guest_paging(v, &p);
+	guest_fetch(v, &p, b, sizeof(b), &got, &f);
+	for (; i < got && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0); i++)
+		lock |= b[i] == 0xf0;
+	if (i < got && (b[i] & 0xf0) == 0x40 && guest_mode(v) == X86_MODE_LONG64)
+		rex = b[i++];
+	if (i + 3 > got || b[i] != 0x0f || b[i + 1] != 0x22 || (b[i + 2] >> 6) != 3)
+		return false;
+	cr = ((rex >> 2) & 1) << 3 | ((b[i + 2] >> 3) & 7);
+	if (lock && cr == 0)
+		cr = 8;
+	if (cr != 8)
+		return false;
+	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~0xfULL) |
+				(v->gpr[(rex & 1) << 3 | (b[i + 2] & 7)] & 0xf);
+	vmcb->save.rip += i + 3;
+	return true;
 }

@@ -107,6 +107,8 @@ static int svm_vcpu_create(struct vcpu *v)
 	c->iopm_base_pa = virt_to_phys(svm->iopm);
 	c->msrpm_base_pa = virt_to_phys(svm->msrpm);
 	c->int_ctl = V_INTR_MASKING; /* host IF masks physical interrupts, guest IF virtual ones */
+	if (svm_quirk_virq)
+		c->intercept_cr = ICPT_CR8_WRITE; /* svm_quirk_cr8_write */
 	c->nested_ctl = NP_ENABLE;
 	c->n_cr3 = v->vm->gpa.root;
 	reset_state(&s->vmcb->save);

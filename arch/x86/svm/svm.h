@@ -63,6 +63,8 @@ bool svm_nmi_exit(struct svm_nmi *n, struct vmcb *vmcb);
 /* quirks.c: where emulators' AMD-V differs from APM2 */
 extern bool svm_quirk_virq; /* QEMU's TCG: external interrupts through V_IRQ, not EVENTINJ */
 void svm_quirks_detect(void);
+/* A MOV to CR8 that svm_quirk_virq intercepts, done here: true once RIP is past it. */
+bool svm_quirk_cr8_write(struct vcpu *v, struct vmcb *vmcb);
 /* svm_inject() of an external interrupt under svm_quirk_virq; false: one is still in flight. */
 bool svm_quirk_inject_virq(struct svm_vcpu *s, u8 vector);
 /* After #VMEXIT under svm_quirk_virq; true: the interrupted event went back in V_IRQ. */

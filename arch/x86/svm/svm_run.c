@@ -138,6 +138,8 @@ static void normalize(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
 		e->npf.write = vmcb->control.exit_info_1 & NPF_WRITE;
 		e->npf.fetch = vmcb->control.exit_info_1 & NPF_FETCH;
 		e->npf.present = vmcb->control.exit_info_1 & NPF_PRESENT;
+	} else if (code == SVM_EXIT_WRITE_CR8) {
+		e->reason = svm_quirk_cr8_write(v, vmcb) ? EXIT_CR_ACCESS : EXIT_UNKNOWN;
 	} else if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
 		e->reason = EXIT_EXCEPTION;
 		e->exception.vector = (u8)(code - SVM_EXIT_EXCP_BASE);

@@ -122,6 +122,7 @@ VMCB_AT(save.g_pat, 0x668);
 #define ICPT_SMI BIT(2)
 #define ICPT_INIT BIT(3)
 #define ICPT_VINTR BIT(4)
+#define ICPT_CR8_WRITE BIT(24) /* intercept_cr: writes of CRn are bits 16-31 (APM2 B-1) */
 #define ICPT_CPUID BIT(18)
 #define ICPT_IRET BIT(20)
 #define ICPT_INVD BIT(22)
@@ -164,6 +165,7 @@ VMCB_AT(save.g_pat, 0x668);
 #define EVENT_VALID BIT(31)
 
 /* Exit codes, APM2 appendix C */
+#define SVM_EXIT_WRITE_CR8 0x18 /* APM2 C: 0x10 + n, writes of CRn */
 #define SVM_EXIT_EXCP_BASE 0x40
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61

@@ -66,7 +66,7 @@
 #define KCTL_VENDOR 0x4b45  /* "KE" */
 #define KCTL_DEVICE 0x4c43  /* "CL" */
 #define KCTL_CLASS 0xff0000 /* "unassigned class": no stock driver claims it */
-#define KCTL_ABI_VERSION 4
+#define KCTL_ABI_VERSION 5
 #define KCTL_MAGIC 0x4c45454b /* "KEEL" */
 #define KCTL_LOCK_FILE "/run/keelctl.lock"
 
@@ -124,11 +124,17 @@ struct kctl_ring_hdr {
 
 enum kctl_op {
 	KCTL_OP_NONE,
-	/* name, args[0] memory bytes, args[1] vCPUs -> vm_id, args[2] window offset */
+	/*
+	 * name, args[0] memory bytes, args[1] vCPUs -> vm_id, args[2] window offset;
+	 * flags KCTL_CREATE_FIRMWARE: the platform firmware expects (ABI 5)
+	 */
 	KCTL_OP_CREATE,
 	/*
 	 * name, args[0..1] kernel gpa/size, args[2..3] initrd gpa/size, text = cmdline,
-	 * then after its NUL the initrd's command line (a multiboot kernel's module 0)
+	 * then after its NUL the initrd's command line (a multiboot kernel's module 0).
+	 * flags KCTL_LOAD_FIRMWARE (a VM created with KCTL_CREATE_FIRMWARE): args[0..1]
+	 * firmware code gpa/size, args[2..3] variable store gpa/size (size 0: none),
+	 * mapped read-only below 4 GiB; the VM starts at the reset vector (ABI 5)
 	 */
 	KCTL_OP_LOAD,
 	KCTL_OP_START, /* name */
@@ -150,6 +156,8 @@ enum kctl_op {
 };
 
 #define KCTL_STOP_FORCE 1u
+#define KCTL_CREATE_FIRMWARE 1u
+#define KCTL_LOAD_FIRMWARE 1u
 
 /* DESTROYING: being taken apart after KCTL_OP_DESTROY; INFO finds it until its memory is back. */
 enum kctl_vm_state {

@@ -300,7 +300,13 @@ static const u8 *run_loader(void)
 			struct blob *b = blob((const char *)c + 4);
 			u32 at = *(const u32 *)(c + 60), start = *(const u32 *)(c + 64);
 
-			b->data[at] -= sum(b->data + start, *(const u32 *)(c + 68));
+			/*
+			 * OVMF stores the checksum of the range, the field included
+			 * (QemuFwCfgAcpi.c); SeaBIOS subtracts it from the field. Both
+			 * are right only with the field 0 in the blob, as QEMU has it.
+			 */
+			CHECK_EQ(b->data[at], 0);
+			b->data[at] = (u8)-sum(b->data + start, *(const u32 *)(c + 68));
 		} else {
 			CHECK(!"unknown loader command");
 		}
@@ -518,5 +524,49 @@ TEST(multiboot_information_never_overwrites_the_kernel)
 	CHECK_EQ(fake_vm.vcpus[0]->gpr[RBX], 0x9000);
 	CHECK(!strcmp((char *)mem + ((u32 *)(mem + 0x9000))[4], "high"));
 	fake_vm_free();
+	free(mem);
+}
+
+/*
+ * The firmware flavor (issue 21): low RAM ends below the ECAM at 0xB0000000,
+ * or at 2 GiB once RAM reaches it, the rest from 4 GiB on (QEMU's Q35 rule);
+ * etc/e820 has only those RAM entries, as OVMF's MemDetect reads it.
+ */
+TEST(firmware_flavor_ram_split_and_e820)
+{
+	static const struct {
+		u64 ram, low;
+	} cases[] = {
+		{ 128 * MiB, 128 * MiB },
+		{ 256 * MiB, 256 * MiB },
+		{ 0xb0000000ULL - 2 * MiB, 0xb0000000ULL - 2 * MiB },
+		{ 0xb0000000ULL, 2 * GiB },
+		{ 6 * GiB, 2 * GiB },
+	};
+
+	mem = calloc(1, BACKED);
+	for (u32 i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct e820_entry e[GUEST_E820_MAX];
+		struct facts cfg = { 0 };
+		u64 ram = cases[i].ram, low = cases[i].low;
+		u32 n = guest_fw_e820(ram, e);
+
+		CHECK_EQ(guest_low_ram(ram, true), low);
+		CHECK(guest_low_ram(ram, true) <= GUEST_FW_ECAM_BASE);
+		CHECK_EQ(n, ram > low ? 2 : 1);
+		CHECK(e[0].addr == 0 && e[0].size == low && e[0].type == E820_RAM);
+		if (n == 2)
+			CHECK(e[1].addr == 4 * GiB && e[1].size == ram - low &&
+			      e[1].type == E820_RAM);
+		fake_vm_reset(1);
+		fake_vm.ram_size = ram;
+		fake_vm.firmware = true;
+		fw_cfg_facts(1, &cfg);
+		CHECK_EQ(cfg.nr_map, n);
+		CHECK(!memcmp(cfg.map, e, n * sizeof(e[0])));
+		fake_vm_free();
+		CHECK_EQ(fake_pages_live, 0);
+	}
+	CHECK_EQ(guest_low_ram(6 * GiB, false), 3 * GiB); /* direct-kernel guests as before */
 	free(mem);
 }

@@ -4,6 +4,7 @@
 #include <arch/x86/tsc.h>
 #include <keel/control.h>
 #include <keel/dm.h>
+#include <keel/flash.h>
 #include <keel/guest.h>
 #include <keel/page_alloc.h>
 #include <keel/vm.h>
@@ -57,6 +58,7 @@ struct vm *guest_create(const struct guest_config *gc, char *err)
 	strcpy(created.name, gc->name);
 	created.id = 1;
 	created.ram_size = gc->memory;
+	created.firmware = gc->firmware;
 	return &created;
 }
 
@@ -160,10 +162,33 @@ const char *vm_state_name(enum vm_state s)
 	return s == VM_RUNNING ? "running" : "other";
 }
 
+/* Guest RAM as the tool staged it: staged[] at staged_gpa, zeros elsewhere. */
+static const u8 *staged;
+static u64 staged_gpa, staged_len;
+
 int vm_read(struct vm *vm, gpa_t gpa, void *buf, size_t len)
 {
-	(void)vm, (void)gpa;
+	(void)vm;
 	memset(buf, 0, len);
+	if (staged && gpa >= staged_gpa && gpa + len <= staged_gpa + staged_len)
+		memcpy(buf, staged + (gpa - staged_gpa), len);
+	return 0;
+}
+
+/* What the VM's flash was given: it frees the pages, as the VM would when it goes. */
+static u32 flash_attached;
+static u64 flash_code_pages, flash_vars_pages;
+static u8 flash_code_first;
+
+int flash_attach(struct vm *vm, u8 *code, u64 code_pages, u8 *vars, u64 vars_pages)
+{
+	(void)vm;
+	flash_attached++;
+	flash_code_pages = code_pages;
+	flash_vars_pages = vars ? vars_pages : 0;
+	flash_code_first = code[0];
+	free(code);
+	free(vars);
 	return 0;
 }
 
@@ -283,4 +308,117 @@ TEST(load_passes_the_module_command_line_after_the_kernels)
 	CHECK_EQ(cmd.status, 0);
 	CHECK_EQ(strlen(loaded_cmdline), KCTL_TEXT_MAX - 1);
 	CHECK(!strcmp(loaded_initrd_cmdline, ""));
+}
+
+/* --- firmware VMs (issue 21) --- */
+
+/*
+ * Firmware volumes of these lengths end to end, each a header with FvLength
+ * and "_FVH" (PI 1.8 vol. 3 3.2.1), then zeros: 16 MiB of room.
+ */
+static u8 *fv_image(const u64 *lens, u32 n)
+{
+	u8 *img = calloc(1, 16 * MiB);
+	u64 off = 0;
+
+	for (u32 i = 0; i < n; off += lens[i++]) {
+		memcpy(img + off + 0x20, &lens[i], sizeof(lens[i]));
+		memcpy(img + off + 0x28, "_FVH", 4);
+		img[off] = 0x5a;
+	}
+	return img;
+}
+
+/* OVMF_CODE_4M.fd's volumes (FVMAIN_COMPACT, SECFV), then OVMF_VARS_4M.fd's one. */
+static const u64 ovmf_4m[] = { 0x348000, 0x34000, 0x84000 };
+
+static int load_fw(const char *name, u8 *img, u64 code, u64 vars)
+{
+	staged = img, staged_gpa = 64 * MiB, staged_len = code + vars;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = KCTL_OP_LOAD;
+	cmd.flags = KCTL_LOAD_FIRMWARE;
+	strcpy(cmd.name, name);
+	cmd.args[0] = 64 * MiB, cmd.args[1] = code;
+	cmd.args[2] = 64 * MiB + code, cmd.args[3] = vars;
+	control_execute(&cmd);
+	staged = NULL;
+	return cmd.status;
+}
+
+/* CREATE picks the flavor; firmware needs 128 MiB (OVMF's fixed-address use of low RAM). */
+TEST(create_firmware_flavor_and_its_minimum)
+{
+	memset(&created, 0, sizeof(created));
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = KCTL_OP_CREATE, cmd.flags = KCTL_CREATE_FIRMWARE;
+	strcpy(cmd.name, "fw"), cmd.args[0] = 64 * MiB, cmd.args[1] = 1;
+	control_execute(&cmd);
+	CHECK_EQ(cmd.status, -EINVAL);
+	CHECK(strstr(cmd.msg, "firmware needs at least 128 MiB") != NULL);
+	cmd.status = 0, cmd.args[0] = 128 * MiB;
+	control_execute(&cmd);
+	CHECK_EQ(cmd.status, 0);
+	CHECK(created.firmware);
+	CHECK_EQ(run(KCTL_OP_CREATE, "kernel", 32 * MiB, 1), 0);
+	CHECK(!created.firmware);
+}
+
+/* The firmware and vars template go to the flash whole; the VM can then start, once. */
+TEST(load_firmware_maps_code_and_vars)
+{
+	u8 *img = fv_image(ovmf_4m, 3);
+
+	memset(&created, 0, sizeof(created));
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = KCTL_OP_CREATE, cmd.flags = KCTL_CREATE_FIRMWARE;
+	strcpy(cmd.name, "fw"), cmd.args[0] = 256 * MiB, cmd.args[1] = 1;
+	control_execute(&cmd);
+	CHECK_EQ(cmd.status, 0);
+	flash_attached = 0;
+	CHECK_EQ(load_fw("fw", img, 0x37c000, 0x84000), 0);
+	CHECK_EQ(flash_attached, 1);
+	CHECK_EQ(flash_code_pages, 0x37c000 / PAGE_SIZE);
+	CHECK_EQ(flash_vars_pages, 0x84000 / PAGE_SIZE);
+	CHECK_EQ(flash_code_first, 0x5a);
+	CHECK(created.loaded);
+	CHECK_EQ(load_fw("fw", img, 0x37c000, 0x84000), -EBUSY);
+	CHECK_EQ(flash_attached, 1);
+	CHECK_EQ(run(KCTL_OP_START, "fw", 0, 0), 0);
+	free(img);
+}
+
+/* Each bad image says why, and nothing is mapped (ASan's leak check sees the pages go back). */
+TEST(load_firmware_refuses_bad_images)
+{
+	u8 *img = fv_image(ovmf_4m, 2), *junk = calloc(1, 0x100000);
+
+	memset(&created, 0, sizeof(created));
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = KCTL_OP_CREATE, cmd.flags = KCTL_CREATE_FIRMWARE;
+	strcpy(cmd.name, "fw"), cmd.args[0] = 256 * MiB, cmd.args[1] = 1;
+	control_execute(&cmd);
+	flash_attached = 0;
+	CHECK_EQ(load_fw("fw", img, 0x100000, 0), -EINVAL); /* cut inside the first volume */
+	CHECK(strstr(cmd.msg, "not UEFI firmware volumes up to its end") != NULL);
+	CHECK_EQ(load_fw("fw", img, 0x37b800, 0), -EINVAL);
+	CHECK(strstr(cmd.msg, "whole 4 KiB pages") != NULL);
+	CHECK_EQ(load_fw("fw", junk, 0x100000, 0), -EINVAL);
+	CHECK_EQ(load_fw("fw", img, 0x37c000, 0x1000), -EINVAL); /* vars without a volume */
+	CHECK(strstr(cmd.msg, "variable store") != NULL);
+	CHECK_EQ(load_fw("fw", img, 0x37c000, 5 * MiB), -EINVAL);
+	CHECK(strstr(cmd.msg, "64 KiB to 8 MiB") != NULL);
+	CHECK_EQ(load_fw("fw", img, 0, 0), -EINVAL);
+	CHECK_EQ(flash_attached, 0);
+	CHECK(!created.loaded);
+	CHECK_EQ(run(KCTL_OP_START, "fw", 0, 0), -EINVAL);
+	/* a kernel into a firmware VM, firmware into a kernel VM */
+	CHECK_EQ(run(KCTL_OP_LOAD, "fw", 8 * MiB, 4096), -EINVAL);
+	CHECK(strstr(cmd.msg, "boots its firmware") != NULL);
+	CHECK_EQ(run(KCTL_OP_CREATE, "kernel", 32 * MiB, 1), 0);
+	CHECK_EQ(load_fw("kernel", img, 0x37c000, 0), -EINVAL);
+	CHECK(strstr(cmd.msg, "not created for firmware") != NULL);
+	CHECK_EQ(flash_attached, 0);
+	free(img);
+	free(junk);
 }

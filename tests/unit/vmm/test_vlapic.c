@@ -187,6 +187,36 @@ TEST(reset_state_follows_the_sdm)
 	teardown();
 }
 
+/* A platform reset (a firmware VM's 0xCF9) leaves the state above, whatever the guest did. */
+TEST(vlapic_reset_returns_to_the_power_on_state)
+{
+	setup(2);
+	wr(0, TPR, 0x20);
+	wr(0, LVT_TIMER, PERIODIC | 0x30);
+	wr(0, TIMER_DCR, 0xb);
+	wr(0, TIMER_ICR, 1000);
+	wr(0, LDR, 0x01000000);
+	vlapic_set_irq(vc(0), 0x40);
+	CHECK(take(0) == 0x40);
+	vlapic_set_irq(vc(0), 0x50);
+	msr_wr(0, MSR_APIC_BASE, APIC_PAGE | BASE_EN | BASE_BSP | BASE_EXTD);
+	CHECK(vlapic_timer_deadline(vc(0)->lapic) != 0);
+	vlapic_reset(vc(0)->lapic);
+	CHECK_EQ(msr_rd(0, MSR_APIC_BASE), APIC_PAGE | BASE_EN | BASE_BSP); /* xAPIC again */
+	CHECK_EQ(rd(0, ID), 0);
+	CHECK_EQ(rd(0, SVR), 0xff);
+	CHECK_EQ(rd(0, DFR), 0xffffffff);
+	CHECK_EQ(rd(0, TPR) | rd(0, LDR) | rd(0, TIMER_ICR) | rd(0, TIMER_DCR), 0);
+	for (u32 off = LVT_TIMER; off <= LVT_ERROR; off += 0x10)
+		CHECK_EQ(rd(0, off), MASKED);
+	CHECK(!bit_in(0, ISR, 0x40) && !bit_in(0, IRR, 0x50));
+	CHECK_EQ(vlapic_pending_vector(vc(0)->lapic), -1);
+	CHECK_EQ(vlapic_timer_deadline(vc(0)->lapic), 0);
+	CHECK_EQ(rd(1, ID), 1u << 24); /* the other vCPU's is its own */
+	CHECK_EQ(rd(1, SVR), SVR_ON);
+	teardown();
+}
+
 /* --- timer (SDM 3A 11.5.4) --- */
 
 TEST(oneshot_fires_once_after_count_times_divisor)

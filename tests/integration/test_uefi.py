@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: MIT
+"""UEFI guests (issue 21): Debian's OVMF, from the boot stick, as a guest's firmware. The
+firmware VM starts at OVMF's reset vector with the code mapped read-only below 4 GiB and no
+disk, reaches the UEFI Shell on its COM1 through `keelctl console`, and the Shell's `reset`
+boots it again in place; with a blank virtio disk from keel-dm the firmware says it found
+nothing to boot there and keeps running in its Shell, which maps the disk; Linux on an ESP
+boots from the Shell through its EFI stub to its shell, on UEFI and with Keel's ACPI
+tables; a truncated firmware file and too little memory are refused with their reasons."""
+import os
+import re
+import sys
+import time
+
+from guestctl import Console, boot, cfg, files, ok, refused, wait_info
+from rig import BUILD, ROOT, Machine, OVMF_CODE, OVMF_VARS, check, kernel_path
+
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import mkdisk  # noqa: E402
+
+# The Shell's prompt: "Shell" in its highlight colour, then "> " (ShellPrintEx's %E...%N).
+SHELL_PROMPT = rb"Shell(?:\x1b\[[0-9;]*m)*> "
+
+
+def uefi_files():
+    f = files()
+    f["OVMF_CODE_4M.fd"] = OVMF_CODE
+    f["OVMF_VARS_4M.fd"] = OVMF_VARS
+    return f
+
+
+def esp_image():
+    """A GPT disk whose ESP holds the stock kernel and the guest initramfs (no boot loader)."""
+    path = os.path.join(BUILD, "tests", "uefi-esp.img")
+    mkdisk.build(path, [("vmlinuz", kernel_path()),
+                        ("initrd.img", os.path.join(BUILD, "guest-initrd.img"))])
+    return path
+
+
+def test_firmware_shell():
+    """keelctl create --firmware (the stick's OVMF by default, no disk): OVMF boots through SEC,
+    PEI and DXE under Keel and its UEFI Shell answers `ver` on the guest's console; `reset`
+    there (0xCF9) resets the VM in place, back to the Shell; with a blank disk it says there is
+    nothing to boot and stays in its Shell; Linux on an ESP boots through it to its shell."""
+    f = uefi_files()
+    f["uefi/esp.img"] = esp_image()
+    with Machine("uefi_firmware_shell", cfg(), f, smp=2, timeout=1200) as m:
+        boot(m)
+        mhz = re.search(r"keel: clock: TSC (\d+) MHz", m.text())
+        check(mhz, "no TSC rate in Keel's log", m)
+        m.shell("head -c 1048576 /mnt/keel/OVMF_CODE_4M.fd > /tmp/cut.fd")
+        refused(m, "create cut --mem 256M --vcpus 1 --firmware /tmp/cut.fd",
+                r"cannot load '/tmp/cut.fd': the firmware is not UEFI firmware volumes")
+        refused(m, "create small --mem 64M --vcpus 1 --firmware",
+                r"firmware needs at least 128 MiB of memory")
+        out = ok(m, "create fw --mem 256M --vcpus 1 --firmware")
+        check("created fw: 256 MiB, 1 vCPU(s), firmware /mnt/keel/OVMF_CODE_4M.fd" in out,
+              "keelctl create --firmware said %r" % out, m)
+        ok(m, "start fw")
+        mark = m.mark()  # the console replays what the guest printed since it started
+        with Console(m, "fw"):
+            # the Shell counts down 5 s before startup.nsh; any key skips that
+            m.expect(rb"Press .*ESC.* in \d+ seconds", timeout=600, start=mark)
+            m.send(" ")
+            m.expect(SHELL_PROMPT, timeout=120, start=mark)
+            mark = m.mark()
+            m.send("ver\r")
+            m.expect(rb"UEFI v2\.\d+ \(EDK II, ", timeout=60, start=mark)
+            m.expect(SHELL_PROMPT, timeout=60, start=mark)
+            # the Shell's reset: OVMF writes 0xCF9, the VM resets in place and boots again
+            mark = m.mark()
+            m.send("reset\r")
+            m.expect(r"keel: vm fw: reset by the guest", timeout=60, start=mark)
+            m.expect(rb"Press .*ESC.* in \d+ seconds", timeout=600, start=mark)
+            m.send(" ")
+            m.expect(SHELL_PROMPT, timeout=120, start=mark)
+        info = wait_info(m, "fw", "running", timeout=10)
+        # SEC masks the 8259 it never uses: ports nothing answers, counted
+        check(re.search(r"^unknown: .* port accesses \(0x21 0xa1\b", info, re.M),
+              "keelctl info fw does not list the 8259's ports: %r" % info, m)
+        ok(m, "stop fw --force")
+        ok(m, "destroy fw")
+
+        # a disk with nothing to boot: OVMF drives keel-dm's virtio-blk, says so, and goes on
+        m.shell("dd if=/dev/zero of=/root/blank.img bs=1M count=16 2>/dev/null")
+        ok(m, "create fwdisk --mem 256M --vcpus 1 --firmware --disk /root/blank.img")
+        ok(m, "start fwdisk")
+        mark = m.mark()
+        with Console(m, "fwdisk"):
+            m.expect(rb'BdsDxe: failed to load Boot\d+ "UEFI Misc Device" from '
+                     rb'PciRoot\(0x0\)/Pci\(0x1,0x0\): Not Found', timeout=600, start=mark)
+            m.expect(rb"Press .*ESC.* in \d+ seconds", timeout=120, start=mark)
+            m.send(" ")
+            m.expect(SHELL_PROMPT, timeout=120, start=mark)
+            mark = m.mark()
+            m.send("map -r\r")
+            m.expect(rb"BLK0:.*\s+PciRoot\(0x0\)/Pci\(0x1,0x0\)\s", timeout=60, start=mark)
+            m.expect(SHELL_PROMPT, timeout=60, start=mark)
+        wait_info(m, "fwdisk", "running", timeout=10)
+        ok(m, "stop fwdisk --force")
+        ok(m, "destroy fwdisk")
+
+        # Linux from an ESP through its EFI stub, started from the Shell: its shell answers,
+        # and it runs on 64-bit UEFI with Keel's ACPI tables, which it got through OVMF
+        ok(m, "create efi --mem 256M --vcpus 1 --firmware --disk /mnt/keel/uefi/esp.img,ro")
+        ok(m, "start efi")
+        mark = m.mark()
+        with Console(m, "efi"):
+            m.expect(rb"Press .*ESC.* in \d+ seconds", timeout=600, start=mark)
+            m.send("\x1b")
+            m.expect(SHELL_PROMPT, timeout=120, start=mark)
+            # Linux cannot calibrate its TSC in a nested guest: it is told the rate, as Keel
+            # tells direct-kernel guests
+            m.send("fs0:\\vmlinuz initrd=\\initrd.img console=ttyS0 keel.name=efi "
+                   "tsc_early_khz=%d\r" % (int(mhz.group(1)) * 1000), delay=0.02)
+            m.expect(r"EFI stub: ", timeout=120, start=mark)
+            m.expect(r"Keel guest efi: ", timeout=300, start=mark)
+            time.sleep(1)
+            m.send("\n")
+            m.expect(r"\[efi\] / # ", timeout=60, start=mark)
+            out = m.shell("cat /sys/firmware/efi/fw_platform_size; "
+                          "dmesg | grep -c 'ACPI: FACP .* KEEL '")
+            check(out == "64\n1", "Linux through OVMF: 64-bit UEFI and Keel's FADT? %r" % out, m)
+        ok(m, "stop efi --force")
+        ok(m, "destroy efi")
