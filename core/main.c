@@ -64,6 +64,7 @@ static bool timer_tick(struct irq_frame *f)
 {
 	(void)f;
 	this_cpu()->ticks++;
+	apic_timer_fired();
 	return true;
 }
 

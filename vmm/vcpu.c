@@ -47,9 +47,15 @@ void vcpu_inject_gp(struct vcpu *v)
 /* The next instruction's address wraps at the code segment's width (IP, EIP, RIP: SDM vol. 1 3.5). */
 void vcpu_skip(struct vcpu *v, u32 len)
 {
-	u64 rip = vcpu_ops->get_reg(v, VCPU_RIP) + len;
-	enum x86_mode mode = guest_mode(v);
+	u64 old = vcpu_ops->get_reg(v, VCPU_RIP), rip = old + len;
+	enum x86_mode mode;
 
+	/* only 64-bit code has RIP bits 63:32 (a far transfer to other modes loads 32 bits) */
+	if (old >> 32) {
+		vcpu_ops->set_reg(v, VCPU_RIP, rip);
+		return;
+	}
+	mode = guest_mode(v);
 	if (mode == X86_MODE_REAL || mode == X86_MODE_PROT16)
 		rip &= 0xffff;
 	else if (mode == X86_MODE_PROT32)
@@ -243,8 +249,8 @@ void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 	WRITE_ONCE(v->running, true); /* until the FPU state is saved: the reaper waits for it */
 	fpu_enter(v);
 	debug_enter(v, pc);
+	vlapic_timer_check(v->lapic); /* then after each exit, in vcpu_update_state */
 	while (v->vm->state == VM_RUNNING && v->state == VCPU_RUNNABLE) {
-		vlapic_timer_check(v->lapic);
 		if (!v->dm.answered) /* the instruction keel-dm answered runs before any event */
 			deliver_events(v);
 		arm_timer(v, slice_end);

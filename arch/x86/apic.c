@@ -98,18 +98,34 @@ u64 apic_timer_hz(void)
 
 void apic_timer_start(u32 hz)
 {
+	this_cpu()->timer_oneshot = false;
 	apic_write(APIC_TIMER_DIVIDE, APIC_TIMER_DIV_16);
 	apic_write(APIC_LVT_TIMER, APIC_TIMER_PERIODIC << APIC_LVT_TIMER_SHIFT | VECTOR_TIMER);
 	apic_write(APIC_TIMER_INIT, (u32)(timer_hz / hz));
 }
 
+/* Most entries ask for the deadline the timer is set for already: that costs nothing. */
 void apic_timer_oneshot(u64 tsc_deadline)
 {
-	u64 now = rdtsc(), delta = tsc_deadline > now ? tsc_deadline - now : 0;
-	u64 ticks = tsc_hz() ? delta * timer_hz / tsc_hz() : 1;
+	struct percpu *pc = this_cpu();
+	u64 now, delta, ticks;
 
+	if (pc->timer_oneshot && pc->timer_deadline == tsc_deadline)
+		return;
+	now = rdtsc();
+	delta = tsc_deadline > now ? tsc_deadline - now : 0;
+	ticks = tsc_hz() ? delta * timer_hz / tsc_hz() : 1;
 	ticks = MIN(MAX(ticks, 1), 0xffffffffULL);
-	apic_write(APIC_TIMER_DIVIDE, APIC_TIMER_DIV_16);
-	apic_write(APIC_LVT_TIMER, VECTOR_TIMER); /* one-shot */
+	if (!pc->timer_oneshot) {
+		apic_write(APIC_TIMER_DIVIDE, APIC_TIMER_DIV_16);
+		apic_write(APIC_LVT_TIMER, VECTOR_TIMER); /* one-shot */
+		pc->timer_oneshot = true;
+	}
 	apic_write(APIC_TIMER_INIT, (u32)ticks);
+	pc->timer_deadline = tsc_deadline;
+}
+
+void apic_timer_fired(void)
+{
+	this_cpu()->timer_deadline = 0;
 }

@@ -16,5 +16,7 @@ void apic_timer_start(u32 hz);
 u64 apic_timer_hz(void);
 /* One interrupt at (or just after) the given TSC value; replaces any earlier setting. */
 void apic_timer_oneshot(u64 tsc_deadline);
+/* From the timer's interrupt handler: the one-shot deadline has passed. */
+void apic_timer_fired(void);
 
 #endif

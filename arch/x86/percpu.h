@@ -17,6 +17,8 @@ struct percpu {
 	u64 stack_base, stack_top;
 	volatile bool online;
 	volatile u64 ticks; /* LAPIC timer interrupts taken */
+	bool timer_oneshot; /* the LAPIC timer is in one-shot mode (apic_timer_oneshot) */
+	u64 timer_deadline; /* the TSC deadline it is set for; 0 once it fired */
 	u64 gdt[GDT_ENTRIES] __aligned(16);
 	struct tss tss __aligned(16);
 	u64 virt_area;	     /* SVM host save area or VMXON region */

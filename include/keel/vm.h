@@ -62,6 +62,7 @@ struct vm {
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	void *arch; /* backend: I/O and MSR permission maps, ASID/VPID */
 	u32 nr_io, nr_mmio;
+	u32 io_last; /* the handler of the latest port access: the next is likely the same */
 	struct io_handler io[VM_MAX_IO];
 	struct mmio_handler mmio[VM_MAX_MMIO];
 	struct vuart *uart;

@@ -16,11 +16,23 @@
 /* Elements per exit: the vCPU can be preempted or take an interrupt between chunks. */
 #define STRING_IO_CHUNK 512
 
+static bool covers(const struct io_handler *h, u16 port)
+{
+	return port >= h->base && port - h->base < h->count;
+}
+
 static const struct io_handler *find(struct vm *vm, u16 port)
 {
-	for (u32 i = 0; i < vm->nr_io; i++)
-		if (port >= vm->io[i].base && port - vm->io[i].base < vm->io[i].count)
+	u32 last = READ_ONCE(vm->io_last); /* vCPUs race on it: any index below nr_io will do */
+
+	if (last < vm->nr_io && covers(&vm->io[last], port))
+		return &vm->io[last];
+	for (u32 i = 0; i < vm->nr_io; i++) {
+		if (covers(&vm->io[i], port)) {
+			WRITE_ONCE(vm->io_last, i);
 			return &vm->io[i];
+		}
+	}
 	return NULL;
 }
 

@@ -33,6 +33,12 @@ struct vlapic {
 	u64 timer_start;    /* host TSC when the count was loaded */
 	u64 timer_deadline; /* host TSC; 0 = not armed */
 	u64 tsc_deadline;   /* IA32_TSC_DEADLINE as the guest wrote it */
+	/*
+	 * Bit i: IRR word i may hold a bit. Set after the IRR bit, cleared
+	 * only with the word found empty after: an exit with no interrupt
+	 * pending (the common case) reads this instead of all of IRR.
+	 */
+	u32 irr_words;
 };
 
 static u32 reg(struct vlapic *l, u32 off)
@@ -115,6 +121,29 @@ static void bit_clear(struct vlapic *l, u32 base, int vec)
 			   __ATOMIC_ACQ_REL);
 }
 
+static void irr_set(struct vlapic *l, int vec)
+{
+	bit_set(l, APIC_IRR, vec);
+	__atomic_fetch_or(&l->irr_words, 1u << (vec / 32), __ATOMIC_ACQ_REL);
+}
+
+static void irr_clear(struct vlapic *l, int vec)
+{
+	u32 word = APIC_IRR + (u32)(vec / 32) * 0x10;
+
+	bit_clear(l, APIC_IRR, vec);
+	if (reg(l, word))
+		return;
+	__atomic_fetch_and(&l->irr_words, ~(1u << (vec / 32)), __ATOMIC_ACQ_REL);
+	if (reg(l, word)) /* another CPU set a bit meanwhile: its own irr_set may have come first */
+		__atomic_fetch_or(&l->irr_words, 1u << (vec / 32), __ATOMIC_ACQ_REL);
+}
+
+static int irr_highest(struct vlapic *l)
+{
+	return __atomic_load_n(&l->irr_words, __ATOMIC_ACQUIRE) ? highest(l, APIC_IRR) : -1;
+}
+
 /* SDM 3A 11.8.3.1: PPR = TPR if its class is at least the highest in-service class. */
 static u32 ppr(struct vlapic *l)
 {
@@ -127,7 +156,7 @@ static u32 ppr(struct vlapic *l)
 
 int vlapic_pending_vector(struct vlapic *l)
 {
-	int irr = highest(l, APIC_IRR);
+	int irr = irr_highest(l);
 
 	if (irr < 0 || !(reg(l, APIC_SVR) & APIC_SVR_ENABLE) || !(l->base_msr & APIC_BASE_ENABLE))
 		return -1;
@@ -136,7 +165,7 @@ int vlapic_pending_vector(struct vlapic *l)
 
 void vlapic_accept(struct vlapic *l, int vec)
 {
-	bit_clear(l, APIC_IRR, vec);
+	irr_clear(l, vec);
 	bit_set(l, APIC_ISR, vec);
 }
 
@@ -148,7 +177,7 @@ void vlapic_set_irq_trig(struct vcpu *v, u8 vector, bool level)
 		bit_set(v->lapic, APIC_TMR, vector);
 	else
 		bit_clear(v->lapic, APIC_TMR, vector);
-	bit_set(v->lapic, APIC_IRR, vector);
+	irr_set(v->lapic, vector);
 	sched_kick(v);
 }
 
@@ -242,7 +271,7 @@ void vlapic_timer_check(struct vlapic *l)
 	if (!deadline || now < deadline)
 		return;
 	if (!(lvt & APIC_LVT_MASKED))
-		bit_set(l, APIC_IRR, (int)(lvt & 0xff));
+		irr_set(l, (int)(lvt & 0xff));
 	if (APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_TSC_DEADLINE) {
 		l->tsc_deadline = 0;
 	} else if (APIC_LVT_TIMER_MODE(lvt) == APIC_TIMER_PERIODIC && period_tsc(l)) {

@@ -25,6 +25,7 @@ struct vuart {
 	u8 ier, lcr, mcr, scr, dll, dlm, fcr;
 	u8 irq;
 	bool thre_pending; /* a "transmitter empty" interrupt not yet acknowledged */
+	bool pin;	   /* the level last put on the interrupt pin */
 	u8 rx[RX_SIZE];
 	u32 rx_head, rx_count;
 	char line[LINE_MAX];
@@ -51,8 +52,10 @@ static void update_irq(struct vuart *u)
 	u64 flags = spin_lock_irqsave(&u->lock);
 	bool line = pending_iir(u) != UART_IIR_NONE && (u->mcr & UART_MCR_OUT2);
 
-	if (u->vm->ioapic)
+	/* low and low before: nothing to tell (a high one is told again: level pins retrigger) */
+	if (u->vm->ioapic && (line || u->pin))
 		vioapic_set_pin(u->vm->ioapic, u->irq, line);
+	u->pin = line;
 	spin_unlock_irqrestore(&u->lock, flags);
 }
 
@@ -107,7 +110,8 @@ static int vuart_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 		break;
 	}
 	spin_unlock_irqrestore(&u->lock, flags);
-	update_irq(u);
+	if (off == UART_RBR || off == UART_IIR) /* reading the others changes nothing */
+		update_irq(u);
 	return 0;
 }
 

@@ -125,28 +125,36 @@ static void svm_vcpu_destroy(struct vcpu *v)
 	v->arch = NULL;
 }
 
+/* Where each register and segment lives in the save area: a table, as they are read on every exit. */
+static const u16 reg_offset[] = {
+	[VCPU_RIP] = offsetof(struct vmcb_save, rip),
+	[VCPU_RFLAGS] = offsetof(struct vmcb_save, rflags),
+	[VCPU_CR0] = offsetof(struct vmcb_save, cr0),
+	[VCPU_CR2] = offsetof(struct vmcb_save, cr2),
+	[VCPU_CR3] = offsetof(struct vmcb_save, cr3),
+	[VCPU_CR4] = offsetof(struct vmcb_save, cr4),
+	[VCPU_EFER] = offsetof(struct vmcb_save, efer),
+	[VCPU_PAT] = offsetof(struct vmcb_save, g_pat),
+	[VCPU_DR7] = offsetof(struct vmcb_save, dr7),
+};
+
+static const u16 seg_offset[] = {
+	[SEG_ES] = offsetof(struct vmcb_save, es),
+	[SEG_CS] = offsetof(struct vmcb_save, cs),
+	[SEG_SS] = offsetof(struct vmcb_save, ss),
+	[SEG_DS] = offsetof(struct vmcb_save, ds),
+	[SEG_FS] = offsetof(struct vmcb_save, fs),
+	[SEG_GS] = offsetof(struct vmcb_save, gs),
+	[SEG_LDTR] = offsetof(struct vmcb_save, ldtr),
+	[SEG_TR] = offsetof(struct vmcb_save, tr),
+	[SEG_GDTR] = offsetof(struct vmcb_save, gdtr),
+	[SEG_IDTR] = offsetof(struct vmcb_save, idtr),
+};
+
 static u64 *reg_field(struct vmcb_save *st, enum vcpu_reg r)
 {
-	switch (r) {
-	case VCPU_RIP:
-		return &st->rip;
-	case VCPU_RFLAGS:
-		return &st->rflags;
-	case VCPU_CR0:
-		return &st->cr0;
-	case VCPU_CR2:
-		return &st->cr2;
-	case VCPU_CR3:
-		return &st->cr3;
-	case VCPU_CR4:
-		return &st->cr4;
-	case VCPU_EFER:
-		return &st->efer;
-	case VCPU_PAT:
-		return &st->g_pat;
-	default:
-		return &st->dr7;
-	}
+	BUILD_ASSERT(ARRAY_SIZE(reg_offset) == VCPU_REG_COUNT, "a save-area field per register");
+	return (u64 *)((u8 *)st + reg_offset[r]);
 }
 
 static u64 svm_get_reg(struct vcpu *v, enum vcpu_reg r)
@@ -168,14 +176,7 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, u64 val)
 
 static struct vmcb_seg *seg_field(struct vmcb_save *st, enum vcpu_seg s)
 {
-	struct vmcb_seg *segs[] = {
-		[SEG_ES] = &st->es,	[SEG_CS] = &st->cs, [SEG_SS] = &st->ss,
-		[SEG_DS] = &st->ds,	[SEG_FS] = &st->fs, [SEG_GS] = &st->gs,
-		[SEG_LDTR] = &st->ldtr, [SEG_TR] = &st->tr, [SEG_GDTR] = &st->gdtr,
-		[SEG_IDTR] = &st->idtr
-	};
-
-	return segs[s];
+	return (struct vmcb_seg *)((u8 *)st + seg_offset[s]);
 }
 
 /* APM2 15.5.1: the CPU takes CPL from the VMCB's CPL field, which SS.DPL may not match: report it. */
