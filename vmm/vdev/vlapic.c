@@ -64,6 +64,7 @@ void vlapic_reset(struct vlapic *l)
 	for (u32 off = 0; off < PAGE_SIZE; off += 4)
 		set_reg(l, off, 0);
 	l->timer_start = l->timer_deadline = l->tsc_deadline = 0;
+	l->irr_words = 0;
 	l->base_msr = APIC_DEFAULT_BASE | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
 	set_reg(l, APIC_ID, v->id << 24);
 	set_reg(l, APIC_VERSION, VERSION_VALUE);
