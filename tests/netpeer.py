@@ -24,6 +24,15 @@ def serve_send(addr, port, blob):
     s = socket.create_server((addr, port))
     c, _ = s.accept()
     c.sendall(blob)
+    # a graceful end: anything the client sent is read first, or close() answers it with a
+    # reset, and the client's stack drops what it has not yet handed to the reader
+    c.shutdown(socket.SHUT_WR)
+    c.settimeout(30)
+    try:
+        while c.recv(1 << 16):
+            pass
+    except OSError:
+        pass
     c.close()
     s.close()
 

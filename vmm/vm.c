@@ -162,8 +162,13 @@ out_free:
 	return NULL;
 }
 
+/* Ranges never overlap: a port has one owner, and exit_io may look at the latest one first. */
 int vm_register_io(struct vm *vm, const struct io_handler *h)
 {
+	for (u32 i = 0; i < vm->nr_io; i++)
+		if (h->base < vm->io[i].base + vm->io[i].count &&
+		    vm->io[i].base < h->base + h->count)
+			return -EBUSY;
 	if (vm->nr_io >= VM_MAX_IO)
 		return -ENOSPC;
 	vm->io[vm->nr_io++] = *h;

@@ -79,9 +79,11 @@ def check_nic(m, ns, out, nic, port):
         time.sleep(1)
     ping = m.shell("ping -c 20 -i 0.2 -W 2 %s" % host, timeout=120)
     check(" 0% packet loss" in ping, "%s: ping lost packets:\n%s" % (drv, ping), m)
-    got = m.shell("nc %s %d | sha256sum" % (host, port), timeout=600).split()[0]
+    got = m.shell("nc %s %d > /tmp/dl; wc -c < /tmp/dl; sha256sum /tmp/dl; rm /tmp/dl"
+                  % (host, port), timeout=600).split()
     sent = open(os.path.join(out, "sent-%d" % port)).read().split()[0]
-    check(got == sent, "%s: 64 MiB download differs" % drv, m)
+    check(len(got) >= 2 and got[1] == sent, "%s: 64 MiB download differs: %s bytes, sha256 %s" % (
+        drv, got[0] if got else "no", got[1] if len(got) > 1 else "none"), m)
     up = m.shell("dd if=/dev/urandom of=/tmp/up bs=1M count=64 2>/dev/null; sha256sum /tmp/up; "
                  "nc %s %d < /tmp/up" % (host, port + 1), timeout=600).split()[0]
     for _ in range(60):
