@@ -153,54 +153,6 @@ def nic_works(m, mac, addr):
     check(" 0% packet loss" in out, "%s (%s) cannot ping %s:\n%s" % (dev, mac, gw, out), m)
 
 
-def test_vtd_service_vm():
-    image = os.path.join(BUILD, "tests", "iommu-nvme.img")
-    os.makedirs(os.path.dirname(image), exist_ok=True)
-    data = os.urandom(16 * MiB)
-    with open(image, "wb") as f:
-        f.write(data)
-    # the IOMMU first: QEMU's PCI devices take their DMA address space when they are created
-    extra = ["-device", "intel-iommu,intremap=on",
-             "-drive", "if=none,id=nv,format=raw,file=" + image, "-device", "nvme,drive=nv,serial=kio1",
-             "-netdev", "user,id=n0,net=10.0.2.0/24", "-device", "e1000e,netdev=n0,mac=52:54:00:12:35:01",
-             "-netdev", "user,id=n1,net=10.0.3.0/24",
-             "-device", "virtio-net-pci,netdev=n1,mac=52:54:00:12:35:02,iommu_platform=on,disable-legacy=on"]
-    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
-    with Machine("iommu_vtd", CFG, files, smp=2, timeout=600, extra=extra) as m:
-        m.expect(r"keel: iommu: VT-d unit at %#x: .*: DMA remapping on" % VTD_BASE, timeout=120)
-        m.expect(r"Keel service VM: .* up", timeout=300)
-        m.expect(r"/ # ", timeout=30)
-        time.sleep(1)
-        got = sha256_of(m, "dd if=/dev/nvme0n1 bs=1M count=16 2>/dev/null | sha256sum", timeout=200)
-        check(got == hashlib.sha256(data).hexdigest(), "NVMe data read through the IOMMU differs", m)
-        m.shell("dd if=/dev/urandom of=/tmp/w bs=1M count=4 2>/dev/null")
-        wrote = sha256_of(m, "sha256sum /tmp/w")
-        m.shell("dd if=/tmp/w of=/dev/nvme0n1 bs=1M seek=8 conv=fsync 2>/dev/null; sync", timeout=200)
-        nic_works(m, "52:54:00:12:35:01", "10.0.2.15")
-        nic_works(m, "52:54:00:12:35:02", "10.0.3.15")
-        nvme = pci_of(m, "nvme")
-        check(len(nvme) == 1, "the NVMe's driver is bound to %s" % nvme, m)
-        out = monitor(m, "iommu")
-        check(re.search(r"VT-d unit 0 at %#x, .*translation on, queued invalidation on" % VTD_BASE, out),
-              "the monitor lists no VT-d unit with translation on:\n" + out, m)
-        dom = re.search(r"domain (\d+) \(service\): (\d+) MiB mapped", out)
-        check(dom and int(dom.group(2)) == 768, "no service domain mapping its 768 MiB:\n" + out, m)
-        check(nvme[0] in out, "the NVMe %s is not in a domain:\n%s" % (nvme[0], out), m)
-        check(re.search(r"\b0 DMA faults in all", out), "DMA faults while the devices worked:\n" + out, m)
-        registers_out_of_reach(m)
-        dma_into_keel(m, nvme[0])  # translation still on: this DMA faults
-        forged_msi(m, nvme[0], [nvme[0]] + pci_of(m, "e1000e"))
-        nic_works(m, "52:54:00:12:35:01", "10.0.2.15")  # their interrupts still come
-        nic_works(m, "52:54:00:12:35:02", "10.0.3.15")
-        nvme_back(m, nvme[0], data[:MiB])
-        m.send("poweroff -f\n")
-        check(m.wait_exit(60) == 0, "no power-off", m)
-    with open(image, "rb") as f:
-        f.seek(8 * MiB)
-        if hashlib.sha256(f.read(4 * MiB)).hexdigest() != wrote:
-            raise TestFailure("the 4 MiB the service VM wrote through the IOMMU are not in the image")
-
-
 def service_devices(image, iommu):
     """The IOMMU first (QEMU's PCI devices take their DMA address space when they are created),
     then an NVMe with the image, an e1000e and a virtio-net that uses the IOMMU."""
@@ -209,6 +161,71 @@ def service_devices(image, iommu):
             "-netdev", "user,id=n0,net=10.0.2.0/24", "-device", "e1000e,netdev=n0,mac=52:54:00:12:35:01",
             "-netdev", "user,id=n1,net=10.0.3.0/24",
             "-device", "virtio-net-pci,netdev=n1,mac=52:54:00:12:35:02,iommu_platform=on,disable-legacy=on"]
+
+
+def nvme_image(name):
+    """A 16 MiB image of random bytes for the NVMe, and those bytes."""
+    image = os.path.join(BUILD, "tests", name)
+    os.makedirs(os.path.dirname(image), exist_ok=True)
+    data = os.urandom(16 * MiB)
+    with open(image, "wb") as f:
+        f.write(data)
+    return image, data
+
+
+def devices_work(m, data):
+    """Through the IOMMU: the NVMe reads back its image and takes a 4 MiB write, both NICs ping.
+    Returns the written data's SHA-256 and the NVMe's PCI address."""
+    m.expect(r"Keel service VM: .* up", timeout=300)
+    m.expect(r"/ # ", timeout=30)
+    time.sleep(1)
+    got = sha256_of(m, "dd if=/dev/nvme0n1 bs=1M count=16 2>/dev/null | sha256sum", timeout=200)
+    check(got == hashlib.sha256(data).hexdigest(), "NVMe data read through the IOMMU differs", m)
+    m.shell("dd if=/dev/urandom of=/tmp/w bs=1M count=4 2>/dev/null")
+    wrote = sha256_of(m, "sha256sum /tmp/w")
+    m.shell("dd if=/tmp/w of=/dev/nvme0n1 bs=1M seek=8 conv=fsync 2>/dev/null; sync", timeout=200)
+    nic_works(m, "52:54:00:12:35:01", "10.0.2.15")
+    nic_works(m, "52:54:00:12:35:02", "10.0.3.15")
+    nvme = pci_of(m, "nvme")
+    check(len(nvme) == 1, "the NVMe's driver is bound to %s" % nvme, m)
+    return wrote, nvme
+
+
+def service_domain(m, out, nvme):
+    """The monitor's iommu listing: one service domain of 768 MiB holding the NVMe, no faults."""
+    dom = re.search(r"domain (\d+) \(service\): (\d+) MiB mapped", out)
+    check(dom and int(dom.group(2)) == 768, "no service domain mapping its 768 MiB:\n" + out, m)
+    check(nvme in out, "the NVMe %s is not in a domain:\n%s" % (nvme, out), m)
+    check(re.search(r"\b0 DMA faults in all", out), "DMA faults while the devices worked:\n" + out, m)
+
+
+def image_holds(image, wrote):
+    with open(image, "rb") as f:
+        f.seek(8 * MiB)
+        if hashlib.sha256(f.read(4 * MiB)).hexdigest() != wrote:
+            raise TestFailure("the 4 MiB the service VM wrote through the IOMMU are not in the image")
+
+
+def test_vtd_service_vm():
+    image, data = nvme_image("iommu-nvme.img")
+    extra = service_devices(image, "intel-iommu,intremap=on")
+    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
+    with Machine("iommu_vtd", CFG, files, smp=2, timeout=600, extra=extra) as m:
+        m.expect(r"keel: iommu: VT-d unit at %#x: .*: DMA remapping on" % VTD_BASE, timeout=120)
+        wrote, nvme = devices_work(m, data)
+        out = monitor(m, "iommu")
+        check(re.search(r"VT-d unit 0 at %#x, .*translation on, queued invalidation on" % VTD_BASE, out),
+              "the monitor lists no VT-d unit with translation on:\n" + out, m)
+        service_domain(m, out, nvme[0])
+        registers_out_of_reach(m)
+        dma_into_keel(m, nvme[0])  # translation still on: this DMA faults
+        forged_msi(m, nvme[0], [nvme[0]] + pci_of(m, "e1000e"))
+        nic_works(m, "52:54:00:12:35:01", "10.0.2.15")  # their interrupts still come
+        nic_works(m, "52:54:00:12:35:02", "10.0.3.15")
+        nvme_back(m, nvme[0], data[:MiB])
+        m.send("poweroff -f\n")
+        check(m.wait_exit(60) == 0, "no power-off", m)
+    image_holds(image, wrote)
 
 
 def dma_into_keel_amdvi(m, nvme):
@@ -227,35 +244,17 @@ def dma_into_keel_amdvi(m, nvme):
 
 def test_amdvi_service_vm():
     """The same with QEMU's amd-iommu: Keel's AMD-Vi driver confines the service VM's devices."""
-    image = os.path.join(BUILD, "tests", "iommu-amdvi-nvme.img")
-    os.makedirs(os.path.dirname(image), exist_ok=True)
-    data = os.urandom(16 * MiB)
-    with open(image, "wb") as f:
-        f.write(data)
+    image, data = nvme_image("iommu-amdvi-nvme.img")
     files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
     with Machine("iommu_amdvi", CFG, files, smp=2, timeout=600,
                  extra=service_devices(image, "amd-iommu")) as m:
         m.expect(r"keel: iommu: AMD-Vi unit at %#x \(00:[0-9a-f]{2}\.0\), .*: DMA remapping on"
                  % AMDVI_BASE, timeout=120)
-        m.expect(r"Keel service VM: .* up", timeout=300)
-        m.expect(r"/ # ", timeout=30)
-        time.sleep(1)
-        got = sha256_of(m, "dd if=/dev/nvme0n1 bs=1M count=16 2>/dev/null | sha256sum", timeout=200)
-        check(got == hashlib.sha256(data).hexdigest(), "NVMe data read through the IOMMU differs", m)
-        m.shell("dd if=/dev/urandom of=/tmp/w bs=1M count=4 2>/dev/null")
-        wrote = sha256_of(m, "sha256sum /tmp/w")
-        m.shell("dd if=/tmp/w of=/dev/nvme0n1 bs=1M seek=8 conv=fsync 2>/dev/null; sync", timeout=200)
-        nic_works(m, "52:54:00:12:35:01", "10.0.2.15")
-        nic_works(m, "52:54:00:12:35:02", "10.0.3.15")
-        nvme = pci_of(m, "nvme")
-        check(len(nvme) == 1, "the NVMe's driver is bound to %s" % nvme, m)
+        wrote, nvme = devices_work(m, data)
         out = monitor(m, "iommu")
         check(re.search(r"AMD-Vi unit 0 at %#x, .*translation on, command buffer on, event log on"
                         % AMDVI_BASE, out), "the monitor lists no AMD-Vi unit with translation on:\n" + out, m)
-        dom = re.search(r"domain (\d+) \(service\): (\d+) MiB mapped", out)
-        check(dom and int(dom.group(2)) == 768, "no service domain mapping its 768 MiB:\n" + out, m)
-        check(nvme[0] in out, "the NVMe %s is not in a domain:\n%s" % (nvme[0], out), m)
-        check(re.search(r"\b0 DMA faults in all", out), "DMA faults while the devices worked:\n" + out, m)
+        service_domain(m, out, nvme[0])
         registers_out_of_reach(m, AMDVI_BASE + 0x2020, AMDVI_BASE + 0x18)  # status, control
         dma_into_keel_amdvi(m, nvme[0])  # translation still on: this DMA is refused
         out = monitor(m, "iommu")
@@ -263,10 +262,7 @@ def test_amdvi_service_vm():
               "the AMD-Vi unit is not on after the attack:\n" + out, m)
         m.send("poweroff -f\n")
         check(m.wait_exit(60) == 0, "no power-off", m)
-    with open(image, "rb") as f:
-        f.seek(8 * MiB)
-        if hashlib.sha256(f.read(4 * MiB)).hexdigest() != wrote:
-            raise TestFailure("the 4 MiB the service VM wrote through the IOMMU are not in the image")
+    image_holds(image, wrote)
 
 
 def test_required_without_an_iommu():
