@@ -113,13 +113,15 @@ static struct vcpu *pick(struct run_list *rl)
 	if (!v)
 		return NULL;
 	do {
-		/* halted, or waiting for keel-dm or a start-up IPI */
-		bool waited = v->state != VCPU_RUNNABLE;
-
 		vcpu_update_state(v);
 		if (v->state == VCPU_RUNNABLE) {
-			if (waited && v->vtime < floor)
-				v->vtime = floor; /* what it slept is not owed to it */
+			/*
+			 * What it waited is not owed to it, however it woke: here, or
+			 * in another vCPU's exit (a start-up IPI makes an AP runnable
+			 * there). A vCPU that stayed runnable is never that far behind.
+			 */
+			if (v->vtime < floor)
+				v->vtime = floor;
 			if (!best || v->vtime < best->vtime)
 				best = v;
 		}
