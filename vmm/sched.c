@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * The run loop. Every physical CPU keeps a list of the vCPUs pinned to it
- * and runs the runnable ones in turn for up to a time slice each; a halted
- * vCPU costs nothing until an interrupt is pending for it. The CPU's LAPIC
- * timer is armed for the earlier of the slice end and the next guest timer.
+ * and runs, for up to a time slice, the runnable one that has had the least
+ * CPU time (its vtime); a halted vCPU costs nothing until an interrupt is
+ * pending for it. A vCPU that wakes is put at most one slice behind the
+ * list's clock, so it runs next (a keystroke for the service VM's shell
+ * does not wait behind every spinning vCPU) but cannot bank the time it
+ * slept. The CPU's LAPIC timer is armed for the earlier of the slice end
+ * and the next guest timer.
  */
 #include <arch/x86/apic.h>
 #include <arch/x86/cpu.h>
@@ -21,6 +25,7 @@ struct run_list {
 	struct spinlock lock;
 	struct vcpu *head;
 	struct vcpu *last; /* ran most recently: the search for the next one starts after it */
+	u64 clock;	   /* the highest vtime a picked vCPU had: where newcomers start */
 	volatile bool kicked;
 };
 
@@ -44,6 +49,7 @@ void sched_add(struct vcpu *v)
 	u64 flags = spin_lock_irqsave(&rl->lock);
 
 	v->next = rl->head;
+	v->vtime = rl->clock;
 	rl->head = v;
 	v->queued = true;
 	spin_unlock_irqrestore(&rl->lock, flags);
@@ -89,21 +95,41 @@ static void prune(struct run_list *rl)
 	spin_unlock_irqrestore(&rl->lock, flags);
 }
 
-/* The next vCPU after rl->last that can run, waking halted ones with interrupts pending. */
+static u64 slice_cycles(void)
+{
+	return tsc_hz() * SCHED_SLICE_NS / 1000000000ULL;
+}
+
+/*
+ * The runnable vCPU with the least vtime, waking halted ones with
+ * interrupts pending; among equals the first after rl->last, in turn.
+ */
 static struct vcpu *pick(struct run_list *rl)
 {
 	struct vcpu *start = rl->last && rl->last->next ? rl->last->next : rl->head;
-	struct vcpu *v = start;
+	struct vcpu *v = start, *best = NULL;
+	u64 floor = rl->clock > slice_cycles() ? rl->clock - slice_cycles() : 0;
 
 	if (!v)
 		return NULL;
 	do {
 		vcpu_update_state(v);
-		if (v->state == VCPU_RUNNABLE)
-			return v;
+		if (v->state == VCPU_RUNNABLE) {
+			/*
+			 * What it waited is not owed to it, however it woke: here, or
+			 * in another vCPU's exit (a start-up IPI makes an AP runnable
+			 * there). A vCPU that stayed runnable is never that far behind.
+			 */
+			if (v->vtime < floor)
+				v->vtime = floor;
+			if (!best || v->vtime < best->vtime)
+				best = v;
+		}
 		v = v->next ? v->next : rl->head;
 	} while (v != start);
-	return NULL;
+	if (best && best->vtime > rl->clock)
+		rl->clock = best->vtime;
+	return best;
 }
 
 /* The earliest guest timer among this CPU's vCPUs, or 0. */
@@ -164,6 +190,7 @@ void sched_loop(void)
 
 	for (;;) {
 		struct vcpu *v;
+		u64 start;
 
 		irq_disable();
 		WRITE_ONCE(rl->kicked, false);
@@ -177,6 +204,8 @@ void sched_loop(void)
 			continue;
 		}
 		rl->last = v;
-		vcpu_run_slice(v, rdtsc() + tsc_hz() * SCHED_SLICE_NS / 1000000000ULL, &rl->kicked);
+		start = rdtsc();
+		vcpu_run_slice(v, start + slice_cycles(), &rl->kicked);
+		v->vtime += rdtsc() - start;
 	}
 }

@@ -268,7 +268,8 @@ void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 		if (act == ACT_HALT && v->state == VCPU_RUNNABLE)
 			WRITE_ONCE(v->state, VCPU_HALTED);
 		vcpu_update_state(v);
-		if (act == ACT_STOP || READ_ONCE(*kicked) || rdtsc() >= slice_end)
+		if (act == ACT_STOP || act == ACT_YIELD || READ_ONCE(*kicked) ||
+		    rdtsc() >= slice_end)
 			break;
 		if (READ_ONCE(pc->nmis) != pc->nmis_seen)
 			break; /* the run loop reports it and passes it on */

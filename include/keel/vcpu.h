@@ -175,6 +175,7 @@ struct vcpu {
 	volatile bool running; /* inside the backend's run() right now */
 	volatile bool queued;  /* on its physical CPU's run list */
 	struct vcpu *next;     /* on its physical CPU's run list */
+	u64 vtime;	       /* TSC cycles it ran, offset on its run list (sched.c) */
 	u64 exits[EXIT_COUNT];
 	u64 exits_total;
 	u64 exit_rip;  /* guest RIP at the latest exit */

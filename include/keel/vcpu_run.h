@@ -11,6 +11,7 @@ enum exit_action {
 	ACT_HALT,   /* the vCPU waits for an interrupt */
 	ACT_STOP,   /* the VM stopped (vcpu_kill, power-off): leave the run loop */
 	ACT_WAIT,   /* the vCPU waits for keel-dm (VCPU_WAIT_IO); the instruction runs again */
+	ACT_YIELD,  /* it spins (PAUSE loop): its slice ends, the scheduler picks again */
 };
 
 typedef enum exit_action (*exit_handler_fn)(struct vcpu *v, struct vm_exit *exit);
@@ -47,6 +48,7 @@ enum exit_action exit_msr_write(struct vcpu *v, struct vm_exit *e);
 enum exit_action exit_io(struct vcpu *v, struct vm_exit *e);
 enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e);
 enum exit_action exit_hlt(struct vcpu *v, struct vm_exit *e);
+enum exit_action exit_pause(struct vcpu *v, struct vm_exit *e);
 enum exit_action exit_hypercall(struct vcpu *v, struct vm_exit *e);
 enum exit_action exit_shutdown(struct vcpu *v, struct vm_exit *e);
 enum exit_action exit_invalid(struct vcpu *v, struct vm_exit *e);

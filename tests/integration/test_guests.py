@@ -114,7 +114,7 @@ def test_two_guests_and_isolation():
 
 def test_four_vcpus_on_two_cpus():
     """A 4-vCPU guest spinning on every vCPU of a 2-CPU machine: the service VM's shell still
-    answers within seconds, and every loop finishes."""
+    answers promptly (its vCPUs run as soon as they wake), and every loop finishes."""
     with Machine("guests_4vcpu", cfg(), files(), smp=2, timeout=1200) as m:
         boot(m)
         create_linux(m, "wide", "384M", 4)
@@ -144,9 +144,9 @@ def test_four_vcpus_on_two_cpus():
             while con.run("ls /tmp/ | grep -c done") != "4":
                 check(time.time() < deadline, "the guest's loops did not finish", m)
                 time.sleep(5)
-        # generous: round robin makes each keystroke's interrupt wait behind the spinners' 10 ms
-        # slices (0.4-3.3 s measured, 5.1 s once in CI); starved would be never or 30 s
-        check(worst < 10.0, "the service VM took %.1f s of QEMU's time to answer while the guest "
+        # a woken vCPU runs next (sched.c): 0.15-0.32 s measured; round robin behind the
+        # spinners took up to 3.2 s, so 2.5 s tells the two apart with room for a loaded host
+        check(worst < 2.5, "the service VM took %.1f s of QEMU's time to answer while the guest "
               "spun" % worst, m)
         ok(m, "stop wide --force")
         ok(m, "destroy wide")

@@ -18,6 +18,18 @@ enum exit_action exit_hlt(struct vcpu *v, struct vm_exit *e)
 	return ACT_HALT;
 }
 
+/*
+ * A PAUSE-loop exit (VT-x; SDM 3C 25.1.3): the vCPU has spun a while,
+ * likely on a lock or flag another vCPU holds. RIP is still at the PAUSE,
+ * which runs again when it resumes.
+ */
+enum exit_action exit_pause(struct vcpu *v, struct vm_exit *e)
+{
+	(void)v;
+	(void)e;
+	return ACT_YIELD;
+}
+
 enum exit_action exit_hypercall(struct vcpu *v, struct vm_exit *e)
 {
 	static const u8 vmmcall[] = { 0x0f, 0x01, 0xd9 }, vmcall[] = { 0x0f, 0x01, 0xc1 };

@@ -59,6 +59,8 @@
 #define VMCS_ENTRY_EXCEPTION_ERROR 0x4018
 #define VMCS_ENTRY_INSN_LEN 0x401a
 #define VMCS_PROC2_CONTROLS 0x401e
+#define VMCS_PLE_GAP 0x4020
+#define VMCS_PLE_WINDOW 0x4022
 #define VMCS_INSN_ERROR 0x4400 /* read-only data fields from here */
 #define VMCS_EXIT_REASON 0x4402
 #define VMCS_EXIT_INTR_INFO 0x4404
@@ -164,6 +166,7 @@
 #define PROC2_UNRESTRICTED BIT(7)
 #define PROC2_APIC_REG_VIRT BIT(8)
 #define PROC2_VIRT_INTR_DELIVERY BIT(9)
+#define PROC2_PAUSE_LOOP BIT(10)
 #define PROC2_INVPCID BIT(12)
 #define PROC2_XSAVES BIT(20)
 /* VM-exit controls, table 25-13 */

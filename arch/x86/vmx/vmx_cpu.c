@@ -78,7 +78,7 @@ static const char *read_caps(struct vmx_caps *k)
 		  PROC_INTR_WINDOW, &window },
 		{ "EPT and unrestricted guest", MSR_VMX_PROC2,
 		  PROC2_EPT | PROC2_UNRESTRICTED | PROC2_VPID | PROC2_RDTSCP | PROC2_INVPCID |
-			  PROC2_XSAVES,
+			  PROC2_XSAVES | PROC2_PAUSE_LOOP,
 		  PROC2_EPT | PROC2_UNRESTRICTED, &k->proc2 },
 		{ "64-bit host, EFER/PAT/DR7 switching on exit", MSR_VMX_EXIT, exit_need, exit_need,
 		  &k->exit },
@@ -140,13 +140,14 @@ static void report(struct percpu *pc, u64 fc_before)
 {
 	const struct vmx_caps *k = &vmx_caps;
 
-	format_snprintf(
-		pc->virt_report, sizeof(pc->virt_report),
-		"VT-x rev %u, EPT (2M %s, 1G %s, A/D %s), VPID %s, unrestricted guest, "
-		"virtual NMIs %s, feature control %s: enabled",
-		k->revision, yn(k->ept_vpid, EPT_CAP_2M), yn(k->ept_vpid, EPT_CAP_1G),
-		yn(k->ept_vpid, EPT_CAP_AD), yn(k->proc2, PROC2_VPID), yn(k->pin, PIN_VIRTUAL_NMIS),
-		(fc_before & FEATURE_CONTROL_LOCKED) ? "locked by firmware" : "locked by Keel");
+	format_snprintf(pc->virt_report, sizeof(pc->virt_report),
+			"VT-x rev %u, EPT (2M %s, 1G %s, A/D %s), VPID %s, unrestricted guest, "
+			"virtual NMIs %s, PLE %s, feature control %s: enabled",
+			k->revision, yn(k->ept_vpid, EPT_CAP_2M), yn(k->ept_vpid, EPT_CAP_1G),
+			yn(k->ept_vpid, EPT_CAP_AD), yn(k->proc2, PROC2_VPID),
+			yn(k->pin, PIN_VIRTUAL_NMIS), yn(k->proc2, PROC2_PAUSE_LOOP),
+			(fc_before & FEATURE_CONTROL_LOCKED) ? "locked by firmware" :
+							       "locked by Keel");
 }
 
 int vmx_cpu_enable(struct percpu *pc)

@@ -75,10 +75,27 @@ static void write_host_state(void)
 	vmcs_write(VMCS_HOST_RIP, (u64)(uintptr_t)vmx_exit_entry);
 }
 
+/*
+ * PAUSE-loop exiting (SDM 3C 25.1.3), in TSC cycles: PAUSEs at most
+ * PLE_GAP apart are one spin loop, and a loop that spins longer than
+ * PLE_WINDOW exits, so the run loop can give the CPU to another vCPU
+ * (the one the spinner waits for, perhaps) and end a slice that is over.
+ * The second matters under Bochs 2.7: a VM entry with the guest's IF clear
+ * masks host interrupts as if in VMX root mode (it applies IF before it
+ * marks the CPU in guest mode), so the LAPIC timer cannot end a slice of a
+ * vCPU that spins with interrupts off; PAUSE-loop exits still come.
+ */
+#define PLE_GAP 128
+#define PLE_WINDOW 65536
+
 /* The controls (adjusted to the CPU in vmx_cpu.c) and guest fields vmm/ never sees. */
 static void write_controls(struct vmx_vcpu *x)
 {
 	vmcs_write(VMCS_PIN_CONTROLS, vmx_caps.pin);
+	if (vmx_caps.proc2 & PROC2_PAUSE_LOOP) {
+		vmcs_write(VMCS_PLE_GAP, PLE_GAP);
+		vmcs_write(VMCS_PLE_WINDOW, PLE_WINDOW);
+	}
 	vmcs_write(VMCS_PROC2_CONTROLS, x->vpid ? vmx_caps.proc2 : vmx_caps.proc2 & ~PROC2_VPID);
 	vmcs_write(VMCS_EXIT_CONTROLS, vmx_caps.exit);
 	vmcs_write(VMCS_VPID, x->vpid);
