@@ -6,6 +6,7 @@
 #include <lib/types.h>
 
 struct vm;
+struct vcpu;
 
 /*
  * Maps code (code_pages from page_alloc) at [4 GiB - code size, 4 GiB) and
@@ -18,5 +19,13 @@ struct vm;
  * (KCTL_FLASH_*) change the pages here and map or unmap them.
  */
 int flash_attach(struct vm *vm, u8 *code, u64 code_pages, u8 *vars, u64 vars_pages, bool vars_dm);
+
+/*
+ * A platform reset (0xCF9): the store reads as its array again, as a CFI
+ * flash does after reset, so the firmware's early phases read it as memory;
+ * keel-dm's state machine follows at the next command (OVMF's probe starts
+ * with clear status).
+ */
+void flash_reset(struct vcpu *v);
 
 #endif

@@ -116,6 +116,23 @@ static int flash_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 	return 0;
 }
 
+void flash_reset(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	for (u32 i = 0; i < vm->nr_mmio; i++) {
+		struct flash *f = vm->mmio[i].opaque;
+
+		if (vm->mmio[i].read != flash_read || !f->vars_dm)
+			continue;
+		spin_lock(&f->lock);
+		if (!f->vars_mapped && !vm_map(vm, f->base, virt_to_phys(f->vars),
+					       f->vars_pages * PAGE_SIZE, PT_R | PT_X))
+			f->vars_mapped = true;
+		spin_unlock(&f->lock);
+	}
+}
+
 int flash_attach(struct vm *vm, u8 *code, u64 code_pages, u8 *vars, u64 vars_pages, bool vars_dm)
 {
 	struct flash *f = page_alloc_zeroed(1);

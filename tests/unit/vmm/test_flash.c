@@ -128,3 +128,19 @@ TEST(flash_store_writes_go_to_keel_dm_and_its_actions_apply)
 	CHECK_EQ(dm_calls, 0);
 	fake_vm_free();
 }
+
+TEST(flash_reset_maps_the_store_back)
+{
+	struct vcpu *v = &fake_vcpus[0];
+
+	setup(true);
+	answer_flash = KCTL_FLASH_PROGRAM | KCTL_FLASH_COMMAND; /* a store left in status mode */
+	fake_mmio_write(v, VARS_AT + 4, 1, 0x10);
+	CHECK(!mapped(VARS_AT));
+	flash_reset(v); /* 0xCF9: the firmware's PEI reads the store as memory again */
+	CHECK(mapped(VARS_AT));
+	CHECK_EQ(nr_maps, 2);
+	flash_reset(v); /* mapped already: nothing */
+	CHECK_EQ(nr_maps, 2);
+	fake_vm_free();
+}
