@@ -5,7 +5,9 @@ disk, reaches the UEFI Shell on its COM1 through `keelctl console`, and the Shel
 boots it again in place; with a blank virtio disk from keel-dm the firmware says it found
 nothing to boot there and keeps running in its Shell, which maps the disk; Linux on an ESP
 boots from the Shell through its EFI stub to its shell, on UEFI and with Keel's ACPI
-tables; a truncated firmware file and too little memory are refused with their reasons."""
+tables; a truncated firmware file and too little memory are refused with their reasons.
+With --vars, the variables the Shell sets are in the VM's file, behind the CFI flash keel-dm
+serves, through a reset, a keel-dm restart and a new VM."""
 import os
 import re
 import sys
@@ -149,7 +151,8 @@ def test_vars():
     """keelctl create --firmware --vars FILE: FILE is made from OVMF_VARS_4M.fd, a file of the
     wrong size is refused with both sizes; EFI variables the Shell sets with setvar go through
     the CFI flash keel-dm serves into FILE (one set after keel-dm was killed and started again
-    while the VM ran), and a new VM made with the same FILE finds both with dmpstore."""
+    while the VM ran); one is there after the Shell's reset, and a new VM made with the same
+    FILE finds both with dmpstore."""
     with Machine("uefi_vars", cfg(), uefi_files(), smp=2, timeout=1200) as m:
         boot(m)
         m.shell("head -c 4096 /mnt/keel/OVMF_VARS_4M.fd > /root/short.fd")
@@ -167,6 +170,14 @@ def test_vars():
         with Console(m, "v1"):
             shell_prompt(m, mark)
             shell(m, "setvar KeelVar -guid %s -nv -bs =4B45454C21" % VAR_GUID)
+            # the Shell's reset: the firmware boots again in place and reads its store anew
+            mark = m.mark()
+            m.send("reset\r")
+            m.expect(r"keel: vm v1: reset by the guest", timeout=60, start=mark)
+            shell_prompt(m, mark)
+            out = shell(m, "dmpstore KeelVar -guid %s" % VAR_GUID)
+            check("KeelVar' DataSize = 0x05" in out and "*KEEL!*" in out,
+                  "dmpstore KeelVar after a reset: %r" % out, m)
         # keel-dm killed while v1 runs: its init starts it again, which re-opens the store
         old = m.shell("cat /run/keel-dm.lock")
         check(old.isdigit(), "no keel-dm pid in /run/keel-dm.lock: %r" % old, m)
