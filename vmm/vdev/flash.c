@@ -46,9 +46,10 @@ static void flash_free(void *opaque)
 }
 
 /* keel-dm's answer to an access at off of the store, applied before the instruction completes. */
-static int apply(struct vcpu *v, struct flash *f, u64 off, u8 val)
+static int apply(struct vcpu *v, struct flash *f, u64 off, bool write, u8 val)
 {
-	u32 act = v->dm.flash;
+	/* a read changes no byte, whatever keel-dm says */
+	u32 act = v->dm.flash & (write ? ~0u : KCTL_FLASH_ARRAY | KCTL_FLASH_COMMAND);
 	u64 vars_bytes = f->vars_pages * PAGE_SIZE;
 	int ret = 0;
 
@@ -87,7 +88,7 @@ static int to_dm(struct vcpu *v, struct flash *f, u64 off, u8 size, bool write, 
 	ret = dm_access(v, KCTL_IOREQ_MMIO, f->base + off, 1, write, val);
 	if (ret)
 		return ret;
-	return apply(v, f, off, (u8)*val);
+	return apply(v, f, off, write, (u8)*val);
 }
 
 /* Reads come here only while a page is not mapped: the store in a command mode. */

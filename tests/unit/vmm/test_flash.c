@@ -108,6 +108,11 @@ TEST(flash_store_writes_go_to_keel_dm_and_its_actions_apply)
 	answer_flash = 0, answer_data = 0x80;
 	CHECK_EQ(fake_mmio_read(v, VARS_AT + 0x123, 1), 0x80);
 	CHECK(!asked.write);
+	/* a read's answer changes no byte, even if keel-dm says so */
+	answer_flash = KCTL_FLASH_PROGRAM | KCTL_FLASH_ERASE | KCTL_FLASH_COMMAND;
+	CHECK_EQ(fake_mmio_read(v, VARS_AT + 0x123, 1), 0x80);
+	CHECK_EQ(vars[0x123], 0xa7);
+	CHECK_EQ(vars[0], 0x5a);
 	/* erase of the second block, then read array: mapped again, once */
 	answer_flash = KCTL_FLASH_ERASE | KCTL_FLASH_COMMAND;
 	fake_mmio_write(v, VARS_AT + 4096 + 9, 1, 0xd0);
