@@ -191,6 +191,11 @@ def test_vars():
         ok(m, "stop v1 --force")
         ok(m, "destroy v1")
         check(m.shell("md5sum < /root/vars.fd") != template, "vars.fd did not change", m)
+        # the keel-dm started again programmed KeelVar2's bytes through its flash
+        closed = re.search(r"v1: variable store /root/vars.fd 0xffc00000 closed: (\d+) bytes "
+                           r"programmed, (\d+) blocks erased", m.shell("cat /run/keel-dm.log"))
+        check(closed and int(closed.group(1)) > 0, "keel-dm's log of v1's store: %r" % (
+            closed.group(0) if closed else None), m)
         # UCS-2 names: with the zero bytes gone they read as ASCII
         names = m.shell("tr -d '\\000' < /root/vars.fd | grep -a -o 'KeelVar2*' | sort -u | "
                         "tr '\\n' ' '")

@@ -117,6 +117,8 @@ void dm_flash_close(struct dm_vm *vm)
 		return;
 	if (fdatasync(f->fd))
 		dm_log("%s: the variable store: %s", vm->name, strerror(errno));
+	dm_log("%s: variable store %s closed: %llu bytes programmed, %llu blocks erased", vm->name,
+	       vm->flash_args + 6, f->programs, f->erases);
 	close(f->fd);
 	if (f->state_fd >= 0)
 		close(f->state_fd);
