@@ -159,6 +159,7 @@ struct dm_io {
 	bool answered;	      /* keel-dm answered: no event injection on the next entry */
 	u32 nr_done, pos;
 	struct dm_access done[2];
+	u32 flash; /* the KCTL_FLASH_* action of the answer just taken (0: none, or replayed) */
 };
 
 struct vcpu {

@@ -5,7 +5,9 @@ disk, reaches the UEFI Shell on its COM1 through `keelctl console`, and the Shel
 boots it again in place; with a blank virtio disk from keel-dm the firmware says it found
 nothing to boot there and keeps running in its Shell, which maps the disk; Linux on an ESP
 boots from the Shell through its EFI stub to its shell, on UEFI and with Keel's ACPI
-tables; a truncated firmware file and too little memory are refused with their reasons."""
+tables; a truncated firmware file and too little memory are refused with their reasons.
+With --vars, the variables the Shell sets are in the VM's file, behind the CFI flash keel-dm
+serves, through a reset, a keel-dm restart and a new VM."""
 import os
 import re
 import sys
@@ -122,3 +124,95 @@ def test_firmware_shell():
             check(out == "64\n1", "Linux through OVMF: 64-bit UEFI and Keel's FADT? %r" % out, m)
         ok(m, "stop efi --force")
         ok(m, "destroy efi")
+
+
+# A vendor GUID of the test's own for its variables ("Keelvars" then the issue's number).
+VAR_GUID = "4b65656c-7661-7273-8000-000000000021"
+
+
+def shell_prompt(m, mark):
+    """The firmware's countdown skipped with ESC, then its Shell's prompt."""
+    m.expect(rb"Press .*ESC.* in \d+ seconds", timeout=600, start=mark)
+    m.send("\x1b")
+    m.expect(SHELL_PROMPT, timeout=120, start=mark)
+
+
+def shell(m, line, timeout=120):
+    """One Shell command; what it printed up to the next prompt, without its escape sequences."""
+    mark = m.mark()
+    m.send(line + "\r", delay=0.02)
+    end = m.expect(SHELL_PROMPT, timeout=timeout, start=mark)
+    with m.lock:
+        out = m.buf[mark:end.start()].decode("utf-8", "replace")
+    return re.sub(r"\x1b\[[0-9;=?]*[A-Za-z]", "", out)
+
+
+def test_vars():
+    """keelctl create --firmware --vars FILE: FILE is made from OVMF_VARS_4M.fd, a file of the
+    wrong size is refused with both sizes; EFI variables the Shell sets with setvar go through
+    the CFI flash keel-dm serves into FILE (one set after keel-dm was killed and started again
+    while the VM ran); one is there after the Shell's reset, and a new VM made with the same
+    FILE finds both with dmpstore."""
+    with Machine("uefi_vars", cfg(), uefi_files(), smp=2, timeout=1200) as m:
+        boot(m)
+        m.shell("head -c 4096 /mnt/keel/OVMF_VARS_4M.fd > /root/short.fd")
+        refused(m, "create short --mem 256M --vcpus 1 --firmware --vars /root/short.fd",
+                r"--vars /root/short.fd: 4096 bytes, but this firmware's variable store is "
+                r"540672 bytes")
+        check("short" not in ok(m, "list"), "a refused create left a VM", m)
+        out = ok(m, "create v1 --mem 256M --vcpus 1 --firmware --vars /root/vars.fd")
+        check("made /root/vars.fd from /mnt/keel/OVMF_VARS_4M.fd" in out,
+              "keelctl create --vars said %r" % out, m)
+        template = m.shell("md5sum < /mnt/keel/OVMF_VARS_4M.fd")
+        check(m.shell("md5sum < /root/vars.fd") == template, "vars.fd is not the template", m)
+        ok(m, "start v1")
+        mark = m.mark()
+        with Console(m, "v1"):
+            shell_prompt(m, mark)
+            shell(m, "setvar KeelVar -guid %s -nv -bs =4B45454C21" % VAR_GUID)
+            # the Shell's reset: the firmware boots again in place and reads its store anew
+            mark = m.mark()
+            m.send("reset\r")
+            m.expect(r"keel: vm v1: reset by the guest", timeout=60, start=mark)
+            shell_prompt(m, mark)
+            out = shell(m, "dmpstore KeelVar -guid %s" % VAR_GUID)
+            check("KeelVar' DataSize = 0x05" in out and "*KEEL!*" in out,
+                  "dmpstore KeelVar after a reset: %r" % out, m)
+        # keel-dm killed while v1 runs: its init starts it again, which re-opens the store
+        old = m.shell("cat /run/keel-dm.lock")
+        check(old.isdigit(), "no keel-dm pid in /run/keel-dm.lock: %r" % old, m)
+        m.shell("kill -KILL " + old)
+        deadline = time.time() + 120
+        while "v1: 1 device(s) restored after a restart" not in m.shell("cat /run/keel-dm.log"):
+            check(time.time() < deadline, "keel-dm was not started again with v1's store", m)
+            time.sleep(2)
+        with Console(m, "v1"):
+            shell(m, "setvar KeelVar2 -guid %s -nv -bs =5632" % VAR_GUID)
+        ok(m, "stop v1 --force")
+        ok(m, "destroy v1")
+        check(m.shell("md5sum < /root/vars.fd") != template, "vars.fd did not change", m)
+        # the keel-dm started again programmed KeelVar2's bytes through its flash
+        closed = re.search(r"v1: variable store /root/vars.fd 0xffc00000 closed: (\d+) bytes "
+                           r"programmed, (\d+) blocks erased", m.shell("cat /run/keel-dm.log"))
+        check(closed and int(closed.group(1)) > 0, "keel-dm's log of v1's store: %r" % (
+            closed.group(0) if closed else None), m)
+        # UCS-2 names: with the zero bytes gone they read as ASCII
+        names = m.shell("tr -d '\\000' < /root/vars.fd | grep -a -o 'KeelVar2*' | sort -u | "
+                        "tr '\\n' ' '")
+        check(names.split() == ["KeelVar", "KeelVar2"], "vars.fd holds %r" % names, m)
+
+        ok(m, "create v2 --mem 256M --vcpus 1 --firmware --vars /root/vars.fd")
+        ok(m, "start v2")
+        mark = m.mark()
+        with Console(m, "v2"):
+            shell_prompt(m, mark)
+            out = shell(m, "dmpstore KeelVar -guid %s" % VAR_GUID)
+            check(re.search(r"KeelVar' DataSize = 0x05", out) and "*KEEL!*" in out,
+                  "dmpstore KeelVar in a new VM: %r" % out, m)
+            out = shell(m, "dmpstore KeelVar2 -guid %s" % VAR_GUID)
+            check(re.search(r"KeelVar2' DataSize = 0x02", out) and "*V2*" in out,
+                  "dmpstore KeelVar2 in a new VM: %r" % out, m)
+        ok(m, "stop v2 --force")
+        ok(m, "destroy v2")
+        log = m.shell("grep -c 'flash command' /run/keel-dm.log; true")
+        check(log == "0", "keel-dm saw flash commands OVMF does not use: %s" % log, m)

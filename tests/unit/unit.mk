@@ -13,3 +13,5 @@ UNIT_SRCS_dm_forward := vmm/control/dm_forward.c lib/format.c
 UNIT_TESTS += keel_dm_ioreq keel_dm_server
 UNIT_SRCS_keel_dm_ioreq = $(KEEL_DM_SRCS)
 UNIT_SRCS_keel_dm_server = $(KEEL_DM_SRCS) tests/unit/virtio/virtio_driver_sim.c
+UNIT_TESTS += keel_dm_cfi
+UNIT_SRCS_keel_dm_cfi := tools/keel-dm/flash/cfi.c

@@ -53,6 +53,8 @@ struct dm_vm {
 	void *low, *high; /* the window mappings: GPA 0 and GPA 4 GiB */
 	uint64_t low_len, high_len;
 	struct dm_dev *devs[KCTL_DM_DEVS];
+	struct dm_flash *flash;	      /* its variable store (flash/flash.c), or NULL */
+	char flash_args[DM_ARGS_MAX]; /* "flash PATH BASE": what re-creates it */
 };
 
 struct dm {
@@ -116,6 +118,23 @@ void dm_dev_state_sync(struct dm_dev *d);
 void dm_dev_state_resume(struct dm_dev *d);
 void dm_dev_state_close(struct dm_dev *d);
 void dm_dev_state_forget(struct dm *dm, const char *vm);
+
+/*
+ * flash/flash.c: a firmware VM's variable store, a CFI flash over a file. argv:
+ * "flash" PATH BASE (the store's guest-physical address). restore: carry on
+ * from the state a dead keel-dm left. 0, or -1 with msg.
+ */
+int dm_flash_attach(struct dm_vm *vm, int argc, char **argv, int restore, char *msg, size_t len);
+void dm_flash_close(struct dm_vm *vm);
+void dm_flash_forget(struct dm *dm, const char *vm);
+/*
+ * An MMIO request of vCPU vcpu (its slot's seq) at addr: 1 if not the
+ * store's; else 0 with *data (a read) and *flash (KCTL_FLASH_*), or -1.
+ */
+int dm_flash_access(struct dm_vm *vm, unsigned vcpu, unsigned seq, uint64_t addr, unsigned size,
+		    unsigned write, uint64_t *data, uint32_t *flash);
+/* "PATH BASE (N bytes programmed, N blocks erased)" */
+void dm_flash_describe(const struct dm_vm *vm, char *buf, size_t len);
 
 /* state.c: /run/keel-dm/<vm>.devices, to re-create devices after a restart. */
 void dm_state_save(struct dm_vm *vm);

@@ -12,6 +12,8 @@
 struct dm_req {
 	unsigned type, size, write;
 	uint64_t addr, data;
+	unsigned seq;	/* the slot's */
+	uint32_t flash; /* the answer's KCTL_FLASH_* */
 };
 
 static volatile struct kctl_ioreq *dm_slot(struct dm *dm, unsigned id, unsigned vcpu)
@@ -101,6 +103,9 @@ static int dm_answer(struct dm_vm *vm, unsigned id, unsigned vcpu, struct dm_req
 	if (r->type == KCTL_IOREQ_CFG)
 		result = dm_cfg(vm, r);
 	else if (r->type == KCTL_IOREQ_MMIO)
+		result = dm_flash_access(vm, vcpu, r->seq, r->addr, r->size, r->write, &r->data,
+					 &r->flash);
+	if (r->type == KCTL_IOREQ_MMIO && result > 0)
 		result = dm_mmio(vm, r);
 	if (!result)
 		return 0;
@@ -135,13 +140,14 @@ int dm_ioreq_serve(struct dm *dm, unsigned id, unsigned vcpus, struct dm_vm *vm)
 
 		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != KCTL_IOREQ_PENDING)
 			continue;
-		r = (struct dm_req){ s->type, s->size, s->write, s->addr, s->data };
+		r = (struct dm_req){ s->type, s->size, s->write, s->addr, s->data, s->seq, 0 };
 		if (r.size <= 8)
 			r.data &= dm_ones(r.size);
 		result = dm_answer(vm, id, i, &r);
 		if (!r.write)
 			s->data = r.data;
 		s->result = result;
+		s->flash = r.flash;
 		__atomic_store_n(&s->state, KCTL_IOREQ_DONE, __ATOMIC_RELEASE);
 		answered++;
 	}

@@ -20,6 +20,7 @@
  *   attach VM disk /PATH [ro] | attach VM net BRIDGE | attach VM console | attach VM rng |
  *   attach VM gpu [WIDTHxHEIGHT] | attach VM keyboard | attach VM tablet
  *                 -> "ok 00:NN.0" (its PCI address in the guest)
+ *   attach VM flash /PATH BASE -> "ok flash": a firmware VM's variable store (flash/flash.c)
  *   devices VM    -> "00:NN.0 <kind> <arguments>[ FAILED: <why>]" a device, then "ok"
  *   console VM    -> "ok", then the connection is the VM's hvc0, both ways, backlog first
  *   screen VM     -> "ok PATH": the VM's screen file (tools/lib/screen.h)
@@ -102,6 +103,15 @@ static struct dm_dev *dm_attach(struct dm *dm, int argc, char **argv, char *msg,
 	vm = dm_vm_get(dm, &info, msg, len);
 	if (!vm)
 		return NULL;
+	if (!strcmp(argv[2], "flash")) {
+		if (!dm_flash_attach(vm, argc - 2, argv + 2, 0, msg, len)) {
+			dm_state_save(vm);
+			snprintf(msg, len, "flash");
+		} else if (!dm_vm_ndevs(vm)) {
+			dm_vm_close(vm, NULL);
+		}
+		return NULL;
+	}
 	d = dm_dev_attach(vm, argc - 2, argv + 2, 0, msg, len);
 	if (d)
 		dm_state_save(vm);
@@ -120,6 +130,10 @@ static void dm_do_devices(struct dm *dm, int fd, const char *name)
 			continue;
 		dm_dev_describe(vm->devs[n], line, sizeof(line));
 		dm_reply(fd, "%s", line);
+	}
+	if (vm && vm->flash) {
+		dm_flash_describe(vm, line, sizeof(line));
+		dm_reply(fd, "flash %s", line);
 	}
 	dm_reply(fd, "ok");
 }
@@ -189,6 +203,10 @@ static void dm_do_attach(struct dm *dm, int fd, int argc, char **argv)
 	char msg[KCTL_MSG_MAX + 64];
 	struct dm_dev *d = dm_attach(dm, argc, argv, msg, sizeof(msg));
 
+	if (!d && !strcmp(msg, "flash")) {
+		dm_reply(fd, "ok flash");
+		return;
+	}
 	if (d) {
 		dm_reply(fd, "ok 00:%02x.0", d->number);
 		return;
@@ -216,10 +234,12 @@ static int dm_serve(struct dm *dm, int fd, char *line)
 	else if (argc == 2 && !strcmp(argv[0], "input"))
 		return dm_do_input(dm, fd, argv[1]);
 	else
-		dm_reply(fd, "error requests: attach VM disk PATH [ro] | attach VM net BRIDGE | "
-			     "attach VM console | attach VM rng | attach VM gpu [WxH] | "
-			     "attach VM keyboard | attach VM tablet | devices VM | console VM | "
-			     "screen VM | input VM | display VM | display --service");
+		dm_reply(
+			fd,
+			"error requests: attach VM disk PATH [ro] | attach VM net BRIDGE | "
+			"attach VM console | attach VM rng | attach VM gpu [WxH] | "
+			"attach VM keyboard | attach VM tablet | attach VM flash PATH BASE | devices VM | console VM | "
+			"screen VM | input VM | display VM | display --service");
 	return 0;
 }
 

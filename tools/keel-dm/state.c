@@ -15,6 +15,7 @@
  * The file:
  *   vm <id> <serial> <name>
  *   <device number> <kind> <arguments>...
+ *   flash <path> <guest address>   (a firmware VM's variable store, flash/flash.c)
  * It records how each device was made; each device's virtio state is in
  * <name>.<NN>.state beside it (dev_state.c).
  */
@@ -45,6 +46,8 @@ void dm_state_save(struct dm_vm *vm)
 	for (unsigned n = 0; n < KCTL_DM_DEVS; n++)
 		if (vm->devs[n])
 			fprintf(f, "%u %s\n", n, vm->devs[n]->args);
+	if (vm->flash)
+		fprintf(f, "%s\n", vm->flash_args);
 	bad = ferror(f);
 	if (fclose(f) || bad || rename(tmp, path))
 		dm_log("cannot write %s: %s", path, strerror(errno));
@@ -60,6 +63,7 @@ void dm_state_forget(struct dm *dm, const char *name)
 	dm_state_path(dm, name, DM_STATE_SUFFIX, path, sizeof(path));
 	unlink(path);
 	dm_dev_state_forget(dm, name);
+	dm_flash_forget(dm, name);
 }
 
 /*
@@ -77,6 +81,15 @@ static int dm_state_devices(struct dm_vm *vm, FILE *f)
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
 		argc = dm_args_split(line, argv, DM_STATE_WORDS);
+		if (argc >= 1 &&
+		    !strcmp(argv[0], "flash")) { /* the variable store: its own state */
+			if (dm_flash_attach(vm, argc, argv, 1, msg, sizeof(msg)))
+				dm_log("%s: its variable store cannot be re-opened: %s", vm->name,
+				       msg);
+			else
+				restored++;
+			continue;
+		}
 		if (argc < 2 || sscanf(argv[0], "%u", &n) != 1 || !n) {
 			dm_log("%s: a bad line in its devices file is skipped", vm->name);
 			continue;

@@ -5,6 +5,7 @@
  */
 #include "keelctl.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@ struct create_opts {
 	/* initrd: --initrd "FILE ARGS", as QEMU's -initrd: FILE is read, all of it is module 0's command line */
 	const char *name, *kernel, *initrd, *cmdline;
 	const char *firmware; /* --firmware [FILE]: UEFI firmware instead of a kernel */
+	const char *vars;     /* --vars FILE: the firmware's variables, kept in FILE by keel-dm */
+	char vars_path[PATH_MAX];
 	char initrd_file[PATH_MAX];
 	uint64_t mem;
 	unsigned vcpus;
@@ -168,6 +171,8 @@ static void parse_opts(struct create_opts *o, int argc, char **argv)
 			o->kernel = val;
 		else if (!strcmp(opt, "--initrd"))
 			o->initrd = val;
+		else if (!strcmp(opt, "--vars"))
+			o->vars = val;
 		else if (!strcmp(opt, "--cmdline"))
 			o->cmdline = val;
 		else if (!strcmp(opt, "--disk"))
@@ -231,7 +236,7 @@ static void stage_and_load(struct ctl *c, const struct create_opts *o, uint64_t 
 	cmd->args[0] = kgpa, cmd->args[1] = im->ksize, cmd->args[2] = igpa,
 	cmd->args[3] = im->isize;
 	if (o->firmware)
-		cmd->flags = KCTL_LOAD_FIRMWARE;
+		cmd->flags = KCTL_LOAD_FIRMWARE | (o->vars ? KCTL_LOAD_VARS_DM : 0);
 	strcpy(cmd->text, o->cmdline);
 	if (o->initrd) /* after the kernel's command line and its NUL */
 		strcpy(cmd->text + strlen(o->cmdline) + 1, o->initrd);
@@ -244,11 +249,66 @@ static void stage_and_load(struct ctl *c, const struct create_opts *o, uint64_t 
 	}
 }
 
+/* Writes all of buf to a new file path (not there before); 0, or -1 with errno. */
+static int write_new(const char *path, const void *buf, uint64_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ssize_t n = fd < 0 ? -1 : write(fd, buf, len);
+	int err = errno;
+
+	if (fd >= 0 && (n != (ssize_t)len || fsync(fd))) {
+		err = n < 0 ? errno : EIO;
+		unlink(path);
+	}
+	if (fd >= 0)
+		close(fd);
+	errno = err;
+	return fd >= 0 && n == (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * --vars FILE: the VM's own variable store, which keel-dm keeps up to date.
+ * Made from the firmware's template when it is not there yet; one there must
+ * have the template's size (another firmware's store does not fit its flash).
+ */
+static void read_vars(struct create_opts *o, struct images *im, const char *template)
+{
+	uint64_t size;
+	void *own;
+
+	if (access(o->vars, F_OK)) {
+		if (!im->initrd)
+			die("--vars %s: it is not there and there is no template to make it from "
+			    "(%s beside the firmware)",
+			    o->vars, template ? template : "a VARS file");
+		if (write_new(o->vars, im->initrd, im->isize))
+			die("--vars %s: cannot create it from %s: %s", o->vars, template,
+			    strerror(errno));
+		printf("made %s from %s\n", o->vars, template);
+	}
+	own = slurp(o->vars, &size);
+	if (im->initrd && size != im->isize)
+		die("--vars %s: %llu bytes, but this firmware's variable store is %llu bytes "
+		    "(%s): the file is not one of this firmware's; nothing was created",
+		    o->vars, (unsigned long long)size, (unsigned long long)im->isize, template);
+	if (access(o->vars, R_OK | W_OK))
+		die("--vars %s: %s (keel-dm writes the firmware's variables there)", o->vars,
+		    strerror(errno));
+	if (!realpath(o->vars, o->vars_path) || strpbrk(o->vars_path, " \t\n"))
+		die("--vars %s: keel-dm takes an absolute path without blanks", o->vars);
+	free(im->initrd);
+	im->initrd = own;
+	im->isize = size;
+	/* QEMU's layout (pc_sysfw.c): the store right under the code, which ends at 4 GiB */
+	add_device(o, "flash %s %#llx", o->vars_path,
+		   (unsigned long long)((4ULL << 30) - im->ksize - im->isize));
+}
+
 /*
  * The firmware, and its variable store template: the file of the same name
  * with VARS for CODE (OVMF_CODE_4M.fd, OVMF_VARS_4M.fd), if there is one.
  */
-static void read_firmware(const struct create_opts *o, struct images *im)
+static void read_firmware(struct create_opts *o, struct images *im)
 {
 	char vars[PATH_MAX];
 	const char *base = strrchr(o->firmware, '/'), *code;
@@ -256,15 +316,19 @@ static void read_firmware(const struct create_opts *o, struct images *im)
 	im->kernel = slurp(o->firmware, &im->ksize);
 	snprintf(vars, sizeof(vars), "%s", o->firmware);
 	code = strstr(base ? base : o->firmware, "CODE");
-	if (!code)
-		return;
-	memcpy(vars + (code - o->firmware), "VARS", 4);
-	if (!access(vars, R_OK))
-		im->initrd = slurp(vars, &im->isize);
+	if (code) {
+		memcpy(vars + (code - o->firmware), "VARS", 4);
+		if (!access(vars, R_OK))
+			im->initrd = slurp(vars, &im->isize);
+	}
+	if (o->vars)
+		read_vars(o, im, code ? vars : NULL);
 }
 
 static void read_images(struct create_opts *o, struct images *im)
 {
+	if (o->vars && !o->firmware)
+		die("--vars keeps the firmware's variables: it needs --firmware");
 	if (o->firmware && (o->kernel || o->initrd))
 		die("--firmware boots the firmware: no --kernel or --initrd with it");
 	if (o->firmware)

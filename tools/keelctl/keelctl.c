@@ -15,7 +15,7 @@ const char keelctl_usage[] =
 	"usage: keelctl create NAME --mem SIZE --vcpus N --kernel FILE [--initrd 'FILE [ARGS]'] [--cmdline STR]\n"
 	"                      [--disk FILE[,ro]]... [--net BRIDGE]... [--console virtio] [--rng]\n"
 	"                      [--gpu [WIDTHxHEIGHT]]\n"
-	"       keelctl create NAME --mem SIZE --vcpus N --firmware [FILE] [devices as above]\n"
+	"       keelctl create NAME --mem SIZE --vcpus N --firmware [FILE] [--vars FILE] [devices as above]\n"
 	"       keelctl start NAME\n"
 	"       keelctl stop NAME [--force]\n"
 	"       keelctl destroy NAME\n"
@@ -31,7 +31,8 @@ const char keelctl_usage[] =
 	"  A multiboot kernel gets --initrd as module 0, with all of 'FILE ARGS' as its command line.\n"
 	"  --firmware boots UEFI firmware instead of a kernel (default " KEELCTL_FIRMWARE "); its\n"
 	"  variable store template is the file of the same name with VARS for CODE, if there is one,\n"
-	"  and variables stay in the VM's RAM.\n";
+	"  and variables stay in the VM's RAM. --vars FILE keeps them in FILE (made from the template\n"
+	"  when it is not there), a flash keel-dm serves: they outlive reboots, stop and start.\n";
 
 struct kctl_cmd *new_cmd(enum kctl_op op, const char *name)
 {

@@ -146,6 +146,8 @@ static int load_firmware(struct kctl_cmd *c, struct vm *vm)
 		return fail(c, -EBUSY, "'%s' has its firmware already", c->name);
 	if (!c->args[1] || c->args[1] > GUEST_FW_MAX || c->args[3] > GUEST_FW_MAX)
 		return fail(c, -EINVAL, "firmware or variable store size out of range");
+	if ((c->flags & KCTL_LOAD_VARS_DM) && !c->args[3])
+		return fail(c, -EINVAL, "keel-dm's variable store needs a store to start from");
 	code = copy_out(vm, c->args[0], c->args[1], &cp);
 	if (code && c->args[3])
 		vars = copy_out(vm, c->args[2], c->args[3], &vp);
@@ -161,7 +163,8 @@ static int load_firmware(struct kctl_cmd *c, struct vm *vm)
 			page_free(vars, vp);
 		return fail(c, -EINVAL, "%s", why);
 	}
-	if (flash_attach(vm, code, cp, vars, vp)) /* the pages are the VM's now */
+	/* the pages are the VM's now */
+	if (flash_attach(vm, code, cp, vars, vp, c->flags & KCTL_LOAD_VARS_DM))
 		return fail(c, -ENOMEM, "no room to map the firmware");
 	vm->loaded = true;
 	return 0;

@@ -62,6 +62,7 @@ static int take_answer(struct vcpu *v, const struct dm_access *a, u64 *val)
 		return -EAGAIN;
 	result = READ_ONCE(q->result);
 	done.data = READ_ONCE(q->data) & size_mask(done.size);
+	v->dm.flash = READ_ONCE(q->flash);
 	WRITE_ONCE(q->state, KCTL_IOREQ_IDLE);
 	v->dm.waiting = false;
 	if (!same(&done, a))
@@ -93,6 +94,7 @@ static int post_request(struct vcpu *v, const struct dm_access *a)
 	q->write = a->write;
 	q->data = a->write ? a->data : 0;
 	q->result = 0;
+	q->flash = 0;
 	q->seq++;
 	__atomic_store_n(&q->state, KCTL_IOREQ_PENDING, __ATOMIC_RELEASE);
 	WRITE_ONCE(v->state, VCPU_WAIT_IO);
@@ -105,6 +107,7 @@ int dm_access(struct vcpu *v, u32 type, u64 addr, u8 size, bool write, u64 *val)
 	struct dm_access a = { type, size, write, addr, write ? *val & size_mask(size) : 0 };
 	struct dm_io *io = &v->dm;
 
+	io->flash = 0;
 	if (io->pos < io->nr_done) { /* repeating the instruction: answers it already had */
 		struct dm_access *d = &io->done[io->pos];
 

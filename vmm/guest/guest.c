@@ -11,6 +11,7 @@
 #include <arch/x86/pc_regs.h>
 #include <arch/x86/tsc.h>
 #include <lib/format.h>
+#include <keel/flash.h>
 #include <keel/fw_cfg.h>
 #include <keel/guest.h>
 #include <keel/guest_acpi.h>
@@ -87,6 +88,7 @@ static int rst_cnt_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 va
 		return 0;
 	if (v->vm->firmware && v->vm->nr_vcpus == 1) {
 		pr_info("vm %s: reset by the guest", v->vm->name);
+		flash_reset(v);
 		v->reset_pending = true;
 	} else {
 		vm_stop(v->vm, "reset by the guest; start it again to reboot");

@@ -16,3 +16,5 @@ UNIT_TESTS += vuart
 UNIT_SRCS_vuart := vmm/vdev/vuart.c tests/unit/fake_log.c lib/format.c $(VDEV_TEST_FAKES)
 UNIT_TESTS += fw_cfg
 UNIT_SRCS_fw_cfg := vmm/vdev/fw_cfg.c lib/strlcpy.c $(VDEV_TEST_FAKES)
+UNIT_TESTS += flash
+UNIT_SRCS_flash := vmm/vdev/flash.c tests/unit/fake_log.c lib/format.c $(VDEV_TEST_FAKES)

@@ -134,7 +134,10 @@ enum kctl_op {
 	 * then after its NUL the initrd's command line (a multiboot kernel's module 0).
 	 * flags KCTL_LOAD_FIRMWARE (a VM created with KCTL_CREATE_FIRMWARE): args[0..1]
 	 * firmware code gpa/size, args[2..3] variable store gpa/size (size 0: none),
-	 * mapped read-only below 4 GiB; the VM starts at the reset vector (ABI 5)
+	 * mapped read-only below 4 GiB; the VM starts at the reset vector (ABI 5).
+	 * With KCTL_LOAD_VARS_DM too, the variable store is a CFI flash keel-dm
+	 * serves (keelctl create --vars): its writes, and its reads while it is in
+	 * a command mode, are MMIO requests, answered with a KCTL_FLASH_* action
 	 */
 	KCTL_OP_LOAD,
 	KCTL_OP_START, /* name */
@@ -158,6 +161,7 @@ enum kctl_op {
 #define KCTL_STOP_FORCE 1u
 #define KCTL_CREATE_FIRMWARE 1u
 #define KCTL_LOAD_FIRMWARE 1u
+#define KCTL_LOAD_VARS_DM 2u
 
 /* DESTROYING: being taken apart after KCTL_OP_DESTROY; INFO finds it until its memory is back. */
 enum kctl_vm_state {
@@ -183,8 +187,18 @@ struct kctl_ioreq {
 	/* keel-dm: 0, or < 0 when nothing answers there: the VM is stopped */
 	int result;
 	unsigned int seq; /* Keel: counts this vCPU's requests */
-	unsigned char pad[24];
+	/*
+	 * keel-dm, answering an access to a flash variable store (ABI 5): what
+	 * Keel does to its copy of the store, which the guest reads as memory
+	 */
+	unsigned int flash;
+	unsigned char pad[20];
 };
+
+#define KCTL_FLASH_PROGRAM 1u /* the written byte goes into the store at addr */
+#define KCTL_FLASH_ERASE 2u   /* the 4 KiB block holding addr is all 0xFF now */
+#define KCTL_FLASH_ARRAY 4u   /* reads are the array again: map the store */
+#define KCTL_FLASH_COMMAND 8u /* reads are the flash's status: unmap it, reads trap */
 
 /* A VM's doorbell page: per PCI device number, one bit per doorbell (a virtio queue). */
 struct kctl_doorbells {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* keel-dm's dispatch against a fake control device: config and MMIO requests, doorbells, MSIs. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "test.h"
@@ -298,5 +299,126 @@ TEST(keel_dm_hostile_and_orphan_requests)
 	CHECK_EQ(dm_ioreq_serve(&dm, 9, 1, NULL), 1);
 	CHECK_EQ(s->result, -1);
 	CHECK_EQ(dm_ioreq_serve(&dm, 9, 1, NULL), 0); /* DONE is not answered twice */
+	teardown();
+}
+
+/* --- a firmware VM's variable store (flash.c), at QEMU's place for OVMF_VARS_4M.fd --- */
+#define STORE_AT 0xffc00000ULL
+#define STORE_SIZE (2 * 4096)
+
+static char store_path[64];
+static unsigned store_seq;
+
+/* A store file of a known pattern, attached to vm (restore: after a restart). */
+static void store_attach(int restore)
+{
+	char base[32], msg[200], *argv[3] = { "flash", store_path, base };
+
+	snprintf(base, sizeof(base), "%#llx", STORE_AT);
+	CHECK_EQ(dm_flash_attach(&vm, 3, argv, restore, msg, sizeof(msg)), 0);
+	CHECK(vm.flash != NULL);
+}
+
+static void store_make(void)
+{
+	u8 buf[STORE_SIZE];
+	int fd;
+
+	strcpy(store_path, "/tmp/keel-dm-vars-XXXXXX");
+	fd = mkstemp(store_path);
+	CHECK(fd >= 0);
+	for (unsigned i = 0; i < sizeof(buf); i++)
+		buf[i] = (u8)(i * 3);
+	CHECK_EQ(write(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	close(fd);
+	store_attach(0);
+}
+
+static u8 store_byte(u64 off)
+{
+	u8 b = 0;
+	int fd = open(store_path, O_RDONLY);
+
+	CHECK_EQ(pread(fd, &b, 1, (off_t)off), 1);
+	close(fd);
+	return b;
+}
+
+/* A byte access of vCPU 1 with the slot's next seq (seq: 0 takes the next); the answer's action. */
+static u32 store_access(u64 off, int write, u64 data, u64 *out, unsigned seq)
+{
+	struct kctl_ioreq *s = slot(VM_ID, 1);
+
+	post(s, KCTL_IOREQ_MMIO, STORE_AT + off, 1, write, data);
+	s->seq = seq ? seq : ++store_seq;
+	CHECK_EQ(dm_ioreq_serve(&dm, VM_ID, vm.vcpus, &vm), 1);
+	CHECK_EQ(s->result, 0);
+	if (out)
+		*out = s->data;
+	return s->flash;
+}
+
+TEST(keel_dm_flash_programs_and_erases_its_file)
+{
+	u64 v = 0;
+	int result;
+
+	setup();
+	store_make();
+	/* QemuFlashWrite: 0x10, the byte; reads trap meanwhile and are the status */
+	CHECK_EQ(store_access(0x20, 1, 0x10, NULL, 0), KCTL_FLASH_COMMAND);
+	CHECK_EQ(store_access(0x20, 1, 0xab, NULL, 0), KCTL_FLASH_PROGRAM | KCTL_FLASH_COMMAND);
+	CHECK_EQ(store_byte(0x20), 0xab); /* in the file before the answer */
+	CHECK_EQ(store_access(0x20, 0, 0, &v, 0), 0);
+	CHECK_EQ(v, 0x80);
+	CHECK_EQ(store_access(0x20, 1, 0xff, NULL, 0), KCTL_FLASH_ARRAY);
+	CHECK_EQ(store_byte(0x21), (u8)(0x21 * 3));
+	/* QemuFlashEraseBlock: the second block only */
+	CHECK_EQ(store_access(4096 + 8, 1, 0x20, NULL, 0), KCTL_FLASH_COMMAND);
+	CHECK_EQ(store_access(4096 + 8, 1, 0xd0, NULL, 0), KCTL_FLASH_ERASE | KCTL_FLASH_COMMAND);
+	for (u64 i = 0; i < 4096; i += 511)
+		CHECK_EQ(store_byte(4096 + i), 0xff);
+	CHECK_EQ(store_byte(4095), (u8)(4095 * 3));
+	/* past the store: not the store's, and nothing else there */
+	request(KCTL_IOREQ_MMIO, STORE_AT + STORE_SIZE, 1, 1, 0x10, &result);
+	CHECK_EQ(result, -1);
+	dm_flash_close(&vm);
+	unlink(store_path);
+	teardown();
+}
+
+TEST(keel_dm_flash_restart_keeps_command_and_answer)
+{
+	char dir[] = "/tmp/keel-dm-flash-XXXXXX", path[128];
+
+	setup();
+	CHECK(mkdtemp(dir) != NULL);
+	dm.state_dir = dir;
+	store_make();
+	CHECK_EQ(store_access(0x40, 1, 0x10, NULL, 0), KCTL_FLASH_COMMAND);
+	/* keel-dm dies after the answer went out; the next one carries on from the state file */
+	dm_flash_close(&vm);
+	store_attach(1);
+	CHECK_EQ(store_access(0x40, 1, 0x50, NULL, 0), KCTL_FLASH_PROGRAM | KCTL_FLASH_COMMAND);
+	CHECK_EQ(store_byte(0x40), 0x50); /* data, not "clear status" */
+	/* keel-dm dies before its answer reached Keel: the same request again is not done twice */
+	dm_flash_close(&vm);
+	store_attach(1);
+	CHECK_EQ(store_access(0x40, 1, 0x50, NULL, store_seq),
+		 KCTL_FLASH_PROGRAM | KCTL_FLASH_COMMAND);
+	CHECK_EQ(vm.flash != NULL, 1);
+	CHECK_EQ(store_access(0x40, 1, 0xff, NULL, 0), KCTL_FLASH_ARRAY);
+	/* a new VM (attach, not restore) starts at power-on */
+	dm_flash_close(&vm);
+	store_attach(0);
+	CHECK_EQ(store_access(0x41, 1, 0x50, NULL, 0), KCTL_FLASH_ARRAY); /* clear status */
+	CHECK_EQ(store_byte(0x41), (u8)(0x41 * 3));
+	dm_flash_close(&vm);
+	dm_flash_forget(&dm, vm.name);
+	snprintf(path, sizeof(path), "%s/t.flash.state", dir);
+	CHECK(access(path, F_OK) != 0);
+	rmdir(dir);
+	dm.state_dir = NULL;
+	unlink(store_path);
 	teardown();
 }

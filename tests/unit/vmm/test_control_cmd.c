@@ -179,11 +179,13 @@ int vm_read(struct vm *vm, gpa_t gpa, void *buf, size_t len)
 static u32 flash_attached;
 static u64 flash_code_pages, flash_vars_pages;
 static u8 flash_code_first;
+static bool flash_vars_dm;
 
-int flash_attach(struct vm *vm, u8 *code, u64 code_pages, u8 *vars, u64 vars_pages)
+int flash_attach(struct vm *vm, u8 *code, u64 code_pages, u8 *vars, u64 vars_pages, bool vars_dm)
 {
 	(void)vm;
 	flash_attached++;
+	flash_vars_dm = vars_dm;
 	flash_code_pages = code_pages;
 	flash_vars_pages = vars ? vars_pages : 0;
 	flash_code_first = code[0];
@@ -332,18 +334,23 @@ static u8 *fv_image(const u64 *lens, u32 n)
 /* OVMF_CODE_4M.fd's volumes (FVMAIN_COMPACT, SECFV), then OVMF_VARS_4M.fd's one. */
 static const u64 ovmf_4m[] = { 0x348000, 0x34000, 0x84000 };
 
-static int load_fw(const char *name, u8 *img, u64 code, u64 vars)
+static int load_fw_flags(const char *name, u8 *img, u64 code, u64 vars, u32 flags)
 {
 	staged = img, staged_gpa = 64 * MiB, staged_len = code + vars;
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.op = KCTL_OP_LOAD;
-	cmd.flags = KCTL_LOAD_FIRMWARE;
+	cmd.flags = flags;
 	strcpy(cmd.name, name);
 	cmd.args[0] = 64 * MiB, cmd.args[1] = code;
 	cmd.args[2] = 64 * MiB + code, cmd.args[3] = vars;
 	control_execute(&cmd);
 	staged = NULL;
 	return cmd.status;
+}
+
+static int load_fw(const char *name, u8 *img, u64 code, u64 vars)
+{
+	return load_fw_flags(name, img, code, vars, KCTL_LOAD_FIRMWARE);
 }
 
 /* CREATE picks the flavor; firmware needs 128 MiB (OVMF's fixed-address use of low RAM). */
@@ -381,10 +388,35 @@ TEST(load_firmware_maps_code_and_vars)
 	CHECK_EQ(flash_code_pages, 0x37c000 / PAGE_SIZE);
 	CHECK_EQ(flash_vars_pages, 0x84000 / PAGE_SIZE);
 	CHECK_EQ(flash_code_first, 0x5a);
+	CHECK(!flash_vars_dm);
 	CHECK(created.loaded);
 	CHECK_EQ(load_fw("fw", img, 0x37c000, 0x84000), -EBUSY);
 	CHECK_EQ(flash_attached, 1);
 	CHECK_EQ(run(KCTL_OP_START, "fw", 0, 0), 0);
+	free(img);
+}
+
+/* --vars: the store is keel-dm's; it needs one to start from. */
+TEST(load_firmware_with_keel_dm_vars)
+{
+	u8 *img = fv_image(ovmf_4m, 3);
+
+	memset(&created, 0, sizeof(created));
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = KCTL_OP_CREATE, cmd.flags = KCTL_CREATE_FIRMWARE;
+	strcpy(cmd.name, "fw"), cmd.args[0] = 256 * MiB, cmd.args[1] = 1;
+	control_execute(&cmd);
+	flash_attached = 0;
+	CHECK_EQ(load_fw_flags("fw", img, 0x37c000, 0, KCTL_LOAD_FIRMWARE | KCTL_LOAD_VARS_DM),
+		 -EINVAL);
+	CHECK(strstr(cmd.msg, "needs a store") != NULL);
+	CHECK_EQ(flash_attached, 0);
+	CHECK_EQ(load_fw_flags("fw", img, 0x37c000, 0x84000,
+			       KCTL_LOAD_FIRMWARE | KCTL_LOAD_VARS_DM),
+		 0);
+	CHECK_EQ(flash_attached, 1);
+	CHECK(flash_vars_dm);
+	CHECK_EQ(flash_vars_pages, 0x84000 / PAGE_SIZE);
 	free(img);
 }
 

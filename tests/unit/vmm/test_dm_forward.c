@@ -160,6 +160,31 @@ TEST(read_modify_write_replays_the_read)
 	CHECK_EQ(q->state, KCTL_IOREQ_IDLE);
 }
 
+TEST(a_flash_answer_is_taken_once_not_on_replay)
+{
+	u64 val = 0x10;
+	struct kctl_ioreq *q = &slots[3][0];
+
+	setup();
+	/* a variable store write (vmm/vdev/flash.c): keel-dm answers with an action */
+	CHECK_EQ(dm_access(&vcpu, KCTL_IOREQ_MMIO, 0xffc00010, 1, true, &val), -EAGAIN);
+	CHECK_EQ(q->flash, 0);
+	q->flash = KCTL_FLASH_COMMAND;
+	answer(0, 0);
+	CHECK_EQ(dm_access(&vcpu, KCTL_IOREQ_MMIO, 0xffc00010, 1, true, &val), 0);
+	CHECK_EQ(vcpu.dm.flash, KCTL_FLASH_COMMAND);
+	/* the same instruction again (a replay): no action a second time */
+	vcpu.dm.pos = 0;
+	CHECK_EQ(dm_access(&vcpu, KCTL_IOREQ_MMIO, 0xffc00010, 1, true, &val), 0);
+	CHECK_EQ(vcpu.dm.flash, 0);
+	dm_instruction_done(&vcpu);
+	/* a new request starts with no action in its slot, whatever the last answer said */
+	q->flash = KCTL_FLASH_PROGRAM;
+	val = 0x42;
+	CHECK_EQ(dm_access(&vcpu, KCTL_IOREQ_MMIO, 0xffc00010, 1, true, &val), -EAGAIN);
+	CHECK_EQ(q->flash, 0);
+}
+
 TEST(nothing_there_faults)
 {
 	u64 val = 0;
