@@ -60,6 +60,13 @@ static void serial_irq_init(u16 port, u32 apic)
 		uart_enable_rx_irq();
 }
 
+static bool iommu_fault(struct irq_frame *f)
+{
+	(void)f;
+	iommu_fault_irq(); /* noted: housekeeping reads the faults */
+	return true;
+}
+
 static bool timer_tick(struct irq_frame *f)
 {
 	(void)f;
@@ -97,7 +104,7 @@ static void housekeeping(void)
 	static bool reported;
 
 	monitor_poll();
-	iommu_poll_faults();
+	iommu_poll_faults(); /* what the fault interrupt announced (or polled without one) */
 	log_flush_held();
 	control_console_poll();
 	vm_reap();
@@ -172,7 +179,11 @@ void core_main(struct boot_info *bi)
 		(unsigned long long)(apic_timer_hz() / 1000), apic_x2apic() ? "x2APIC" : "xAPIC");
 	wallclock_init(bi->boot_epoch);
 	report_date();
-	iommu_init(&acpi); /* DMA remapping on, every function blocked (timed: after the clock) */
+	if (iommu_init(
+		    &acpi)) { /* DMA remapping on, every function blocked (timed: after the clock) */
+		irq_register(VECTOR_IOMMU_FAULT, iommu_fault);
+		iommu_fault_irq_init(VECTOR_IOMMU_FAULT, bsp->apic_id);
+	}
 	serial_irq_init(bi->config.serial_port, bsp->apic_id); /* console input (remapped) */
 	irq_register(VECTOR_TIMER, timer_tick);
 	if (!virt_select()) /* AMD-V or VT-x backend */

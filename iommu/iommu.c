@@ -40,6 +40,12 @@ static struct {
 	u32 recent_next;
 } faults;
 
+/* Fault events by interrupt (else every housekeeping round polls), and one noted, not yet read. */
+static bool fault_irq_on;
+static u8 fault_vector;
+static volatile bool fault_pending;
+static u64 fault_irqs;
+
 static void cmd_iommu(const char *args);
 
 static const struct monitor_cmd iommu_cmds[] = {
@@ -310,13 +316,17 @@ static void fault_log(const struct iommu_fault *f)
 		f->write ? "write to" : "read of", (unsigned long long)f->addr, f->why, f->reason);
 }
 
-void iommu_poll_faults(void)
+/* Reads what the units recorded; false if it stopped with more there (the lock was busy too). */
+static bool read_faults(void)
 {
 	struct iommu_fault f;
+	u32 n;
 
-	if (!drv || !spin_trylock(&lock))
-		return;
-	for (u32 n = 0; n < 64; n++) {
+	if (!spin_trylock(&lock))
+		return false;
+	if (drv->fault_ack)
+		drv->fault_ack(); /* before reading: a fault after it raises the interrupt again */
+	for (n = 0; n < 64; n++) {
 		f = (struct iommu_fault){ 0 }; /* what a driver leaves unset: a DMA fault */
 		if (!drv->next_fault(&f))
 			break;
@@ -326,6 +336,55 @@ void iommu_poll_faults(void)
 			pr_warn("iommu: %s", f.why); /* an overflow: faults were lost */
 	}
 	spin_unlock(&lock);
+	return n < 64;
+}
+
+void iommu_fault_irq(void)
+{
+	fault_irqs++;
+	WRITE_ONCE(fault_pending, true);
+}
+
+void iommu_poll_faults(void)
+{
+	if (!drv || (fault_irq_on && !READ_ONCE(fault_pending)))
+		return;
+	WRITE_ONCE(fault_pending, false);
+	if (!read_faults())
+		WRITE_ONCE(fault_pending,
+			   true); /* the rest next round: no interrupt comes for it */
+}
+
+void iommu_fault_irq_init(u8 vector, u32 apic_id)
+{
+	struct iommu_irq irq = { .vector = vector, .apic_id = apic_id };
+	struct iommu_msi msg;
+	int ret = -ENOTSUP;
+
+	if (!drv)
+		return;
+	compat_msi(&irq,
+		   &msg); /* the units' own messages are not remapped (VT-d 5.1.6, AMD-Vi 2.2.5) */
+	if (drv->fault_irq && apic_id <= 0xff)
+		ret = drv->fault_irq(&msg);
+	if (!ret) {
+		fault_irq_on = true;
+		fault_vector = vector;
+		WRITE_ONCE(fault_pending, true); /* anything recorded before it was on */
+		pr_info("iommu: %s faults read on their interrupt (vector %#x, CPU apic %u)",
+			drv->name, vector, apic_id);
+		return;
+	}
+	if (drv->fault_irq)
+		drv->fault_irq(NULL);
+	fault_irq_on = false;
+	if (apic_id > 0xff)
+		pr_warn("iommu: %s fault interrupt not set up (the CPU's APIC id is above 255): "
+			"faults polled by the boot CPU",
+			drv->name);
+	else
+		pr_warn("iommu: %s fault interrupt not available (%d): faults polled by the boot CPU",
+			drv->name, ret);
 }
 
 static void print_fault(const struct iommu_fault *f)
@@ -347,8 +406,13 @@ static void cmd_iommu(const char *args)
 		monitor_print("  no IOMMU in use: device DMA is unconfined\n");
 		return;
 	}
-	iommu_poll_faults();
+	read_faults();
 	drv->report();
+	if (fault_irq_on)
+		monitor_print("  faults read on their interrupt: vector %#x, %llu interrupts\n",
+			      fault_vector, (unsigned long long)fault_irqs);
+	else
+		monitor_print("  faults polled by the boot CPU (no fault interrupt)\n");
 	for (u32 i = 0; i < IOMMU_MAX_DOMAINS; i++) {
 		const struct iommu_domain *d = &domains[i];
 

@@ -7,7 +7,8 @@
 
 #define VECTOR_TIMER 0xe0
 #define VECTOR_UART 0xe8
-#define VECTOR_IPI_WAKE 0xf0 /* kick a CPU out of guest mode or halt */
+#define VECTOR_IOMMU_FAULT 0xe9 /* the IOMMUs' fault events, on the boot CPU */
+#define VECTOR_IPI_WAKE 0xf0	/* kick a CPU out of guest mode or halt */
 #define VECTOR_SPURIOUS 0xff
 
 /* Returns true if handled; for exceptions (vector < 32) false means fatal. */

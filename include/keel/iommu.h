@@ -42,7 +42,20 @@ int iommu_map(struct iommu_domain *d, u64 iova, hpa_t pa, u64 size, u32 perms);
 int iommu_unmap(struct iommu_domain *d, u64 iova, u64 size);
 /* Moves a function (segment, bus << 8 | devfn) into d, or out of any with d = NULL (blocked). */
 int iommu_attach(struct iommu_domain *d, u16 seg, u16 bdf);
-/* Reads and logs new faults (each once, rate-limited); from the boot CPU's housekeeping. */
+/*
+ * Has every unit raise its fault events (VT-d's fault event, AMD-Vi's event
+ * log interrupt) as a compatibility-format MSI to vector on apic_id; an
+ * IOMMU's own messages are never remapped. Logs which: by interrupt, or
+ * polled where a unit cannot raise one. The caller registers the vector's
+ * handler, iommu_fault_irq.
+ */
+void iommu_fault_irq_init(u8 vector, u32 apic_id);
+/* The fault interrupt's handler: only notes it; the boot CPU's housekeeping reads the faults. */
+void iommu_fault_irq(void);
+/*
+ * From the boot CPU's housekeeping: reads and logs the faults an interrupt
+ * announced (each once, rate-limited); on every call where they are polled.
+ */
 void iommu_poll_faults(void);
 
 /*
@@ -103,6 +116,12 @@ struct iommu_driver {
 	/* The next fault recorded since the last call; false if none. */
 	bool (*next_fault)(struct iommu_fault *f);
 	void (*report)(void); /* the monitor's lines for the units */
+	/*
+	 * Fault events as the MSI msg (NULL: none), 0 if every unit raises them;
+	 * fault_ack, before the faults are read, rearms the interrupt (optional).
+	 */
+	int (*fault_irq)(const struct iommu_msi *msg);
+	void (*fault_ack)(void);
 	/* Interrupt remapping (NULL: none): whether it is on; an entry written and invalidated; freed */
 	bool (*irq_remapping)(void);
 	int (*irq_set)(const struct iommu_irq *irq, u32 *handle, struct iommu_msi *msg);

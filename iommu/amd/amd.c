@@ -238,6 +238,22 @@ static bool amd_next_fault(struct iommu_fault *f)
 	return false;
 }
 
+/* Every unit's event interrupt, or none: the units' faults are read on one path. */
+static int amd_fault_irq(const struct iommu_msi *msg)
+{
+	int ret = 0;
+
+	for (u32 i = 0; i < nr_units && !ret; i++)
+		ret = amd_event_irq(&units[i], msg);
+	return ret;
+}
+
+static void amd_fault_ack(void)
+{
+	for (u32 i = 0; i < nr_units; i++)
+		amd_event_ack(&units[i]);
+}
+
 static void amd_report(void)
 {
 	for (u32 i = 0; i < nr_units; i++) {
@@ -266,4 +282,6 @@ const struct iommu_driver amd_driver = {
 	.flush = amd_flush,
 	.next_fault = amd_next_fault,
 	.report = amd_report,
+	.fault_irq = amd_fault_irq,
+	.fault_ack = amd_fault_ack,
 };

@@ -6,9 +6,13 @@
  * refused) become faults for the generic layer; the others say what went
  * wrong with the unit itself and are logged here. An overflow stops the
  * log: it is said, and logging restarts with the log empty (2.5, 3.4).
+ * The unit announces events with the MSI of its own PCI function
+ * (EventIntEn, status EventLogInt), which Keel points at its fault vector.
  */
 #include <keel/log.h>
 #include <keel/memory.h>
+#include <keel/pci.h>
+#include <lib/pci_regs.h>
 #include "amd_regs.h"
 
 #define LOG_BYTES (AMD_RING_ENTRIES * AMD_RING_ENTRY)
@@ -113,4 +117,47 @@ bool amd_event_next(struct amd_unit *u, struct iommu_fault *f)
 		       (unsigned long long)e[0], (unsigned long long)e[1]);
 	}
 	return false;
+}
+
+/*
+ * 3.4 (Control EventIntEn, Status EventLogInt) and 3.2 (the IOMMU's PCI
+ * function carries an MSI capability for its interrupts): the message in
+ * the function's MSI registers, then the interrupt on. The unit's own
+ * interrupts are not remapped by it: a compatibility-format message.
+ * msg NULL turns it off. -ENODEV without an MSI capability; -ENOTSUP off
+ * segment 0, whose config space Keel does not reach.
+ */
+int amd_event_irq(struct amd_unit *u, const struct iommu_msi *msg)
+{
+	u64 ctrl = amd_read64(u, AMD_CONTROL);
+	u16 bdf = u->acpi->devid, mctl;
+	u8 cap;
+
+	if (!msg) {
+		amd_write64(u, AMD_CONTROL, ctrl & ~AMD_CTRL_EVENT_INT_EN);
+		return 0;
+	}
+	if (u->acpi->segment)
+		return -ENOTSUP;
+	cap = pci_find_cap(bdf, PCI_CAP_ID_MSI);
+	if (!cap)
+		return -ENODEV;
+	mctl = (u16)pci_read(bdf, cap + PCI_MSI_CTRL, 2) &
+	       ~(PCI_MSI_CTRL_ENABLE | PCI_MSI_CTRL_MME); /* one message */
+	pci_write(bdf, cap + PCI_MSI_CTRL, 2, mctl);
+	pci_write(bdf, cap + PCI_MSI_ADDR_LO, 4, (u32)msg->addr);
+	if (mctl & PCI_MSI_CTRL_64BIT)
+		pci_write(bdf, cap + PCI_MSI_ADDR_HI, 4, (u32)(msg->addr >> 32));
+	pci_write(bdf, cap + ((mctl & PCI_MSI_CTRL_64BIT) ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32), 2,
+		  msg->data);
+	pci_write(bdf, cap + PCI_MSI_CTRL, 2, mctl | PCI_MSI_CTRL_ENABLE);
+	amd_write64(u, AMD_STATUS, AMD_STS_EVENT_LOG_INT);
+	amd_write64(u, AMD_CONTROL, ctrl | AMD_CTRL_EVENT_INT_EN);
+	return 0;
+}
+
+/* Before the log is read: EventLogInt cleared (RW1C), so an event written after it raises the MSI again. */
+void amd_event_ack(struct amd_unit *u)
+{
+	amd_write64(u, AMD_STATUS, AMD_STS_EVENT_LOG_INT);
 }

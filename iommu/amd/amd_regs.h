@@ -168,5 +168,8 @@ int amd_inv_all(struct amd_unit *u);
 /* amd_event.c: the event log */
 void amd_event_init(struct amd_unit *u);
 bool amd_event_next(struct amd_unit *u, struct iommu_fault *f);
+/* The unit's event interrupt as msg through its PCI function's MSI (NULL: off); -errno if it has none. */
+int amd_event_irq(struct amd_unit *u, const struct iommu_msi *msg);
+void amd_event_ack(struct amd_unit *u);
 
 #endif

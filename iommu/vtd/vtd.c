@@ -53,7 +53,7 @@ static int take_over(struct vtd_unit *u)
 				return -ETIMEDOUT;
 		ret = vtd_gcmd(u, VTD_GCMD_QIE, false);
 	}
-	vtd_write32(u, VTD_FECTL, VTD_FECTL_IM); /* Keel polls the fault log */
+	vtd_write32(u, VTD_FECTL, VTD_FECTL_IM); /* until Keel has its vector (vtd_fault_irq) */
 	vtd_fault_clear_all(u);
 	if (sts & (VTD_GCMD_TE | VTD_GCMD_IRE | VTD_GCMD_QIE))
 		pr_info("iommu: VT-d unit at %#llx: the firmware left%s%s%s on; turned off",
@@ -356,6 +356,13 @@ static bool vtd_next_fault(struct iommu_fault *f)
 	return false;
 }
 
+static int vtd_fault_irq_all(const struct iommu_msi *msg)
+{
+	for (u32 i = 0; i < nr_units; i++)
+		vtd_fault_irq(&units[i], msg);
+	return 0;
+}
+
 static void vtd_report(void)
 {
 	for (u32 i = 0; i < nr_units; i++) {
@@ -387,6 +394,7 @@ const struct iommu_driver vtd_driver = {
 	.flush = vtd_flush,
 	.next_fault = vtd_next_fault,
 	.report = vtd_report,
+	.fault_irq = vtd_fault_irq_all,
 	.irq_remapping = vtd_irq_remapping,
 	.irq_set = vtd_ir_set,
 	.irq_free = vtd_ir_free,

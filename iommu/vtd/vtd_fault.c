@@ -4,6 +4,10 @@
  * registers, read in the order the hardware fills them, each cleared once
  * read; an overflow is counted and cleared so recording goes on. DMA
  * requests' faults and interrupt requests' (remapping, 7.1.3) share it.
+ * The unit announces faults with its fault event (7.3), an MSI Keel
+ * programs: raised when a fault is recorded while none was pending (PPF
+ * clear), so every record is read and cleared before the next one can
+ * raise it again.
  */
 #include "vtd_regs.h"
 
@@ -91,4 +95,22 @@ bool vtd_fault_next(struct vtd_unit *u, struct iommu_fault *f)
 	u->next_fault = (i + 1) % VTD_CAP_NFR(u->cap);
 	u->faults++;
 	return true;
+}
+
+/*
+ * 7.3.1, 11.4.9.1-11.4.9.4: the fault event's message, then the mask
+ * cleared; an event held while it was masked (IP) is sent then. The
+ * unit's own message is never remapped (5.1.6): compatibility format.
+ */
+void vtd_fault_irq(struct vtd_unit *u, const struct iommu_msi *msg)
+{
+	if (!msg) {
+		vtd_write32(u, VTD_FECTL, VTD_FECTL_IM);
+		return;
+	}
+	vtd_write32(u, VTD_FECTL, VTD_FECTL_IM);
+	vtd_write32(u, VTD_FEDATA, msg->data);
+	vtd_write32(u, VTD_FEADDR, (u32)msg->addr);
+	vtd_write32(u, VTD_FEUADDR, (u32)(msg->addr >> 32));
+	vtd_write32(u, VTD_FECTL, 0);
 }

@@ -16,6 +16,9 @@
 #define VTD_CCMD 0x28
 #define VTD_FSTS 0x34
 #define VTD_FECTL 0x38
+#define VTD_FEDATA 0x3c
+#define VTD_FEADDR 0x40
+#define VTD_FEUADDR 0x44
 #define VTD_IQH 0x80
 #define VTD_IQT 0x88
 #define VTD_IQA 0x90
@@ -64,6 +67,7 @@
 	(VTD_FSTS_PFO | VTD_FSTS_AFO | VTD_FSTS_APF | VTD_FSTS_IQE | VTD_FSTS_ICE | VTD_FSTS_ITE)
 #define VTD_FSTS_FRI(s) (((s) >> 8) & 0xff)
 #define VTD_FECTL_IM BIT(31) /* fault event interrupt masked */
+#define VTD_FECTL_IP BIT(30) /* a fault event is pending (held while masked) */
 
 /* 11.4.14 fault recording register: the upper 64 bits */
 #define VTD_FRCD_F BIT(63) /* a fault is recorded (write 1 to clear) */
@@ -187,5 +191,7 @@ int vtd_ioapic_sid(u8 ioapic_id, u16 *seg, u16 *sid);
 /* vtd_fault.c */
 void vtd_fault_clear_all(struct vtd_unit *u);
 bool vtd_fault_next(struct vtd_unit *u, struct iommu_fault *f);
+/* The unit's fault events sent as msg; masked with msg NULL. */
+void vtd_fault_irq(struct vtd_unit *u, const struct iommu_msi *msg);
 
 #endif

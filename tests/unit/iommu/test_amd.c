@@ -9,6 +9,7 @@
  */
 #include "test.h"
 #include "iommu/amd/amd_regs.h"
+#include <lib/pci_regs.h>
 #include <keel/monitor.h>
 
 extern char fake_log_all[];
@@ -60,12 +61,29 @@ int paging_map_io(u64 base, u64 size)
 	return 0;
 }
 
-u32 pci_read(u16 bdf, u32 off, u32 size) /* VT-d's, linked but not used here */
+/* The unit's PCI function (3.2): config space with a 64-bit MSI capability at 0x40. */
+static u8 cfg[256];
+static u32 msis; /* the MSIs the unit sent */
+
+u32 pci_read(u16 bdf, u32 off, u32 size)
+{
+	u32 v = 0;
+
+	(void)bdf;
+	memcpy(&v, &cfg[off], size);
+	return v;
+}
+
+void pci_write(u16 bdf, u32 off, u32 size, u32 val)
 {
 	(void)bdf;
-	(void)off;
-	(void)size;
-	return 0;
+	memcpy(&cfg[off], &val, size);
+}
+
+u8 pci_find_cap(u16 bdf, u8 id)
+{
+	(void)bdf;
+	return id == PCI_CAP_ID_MSI ? 0x40 : 0;
 }
 
 void monitor_register(const struct monitor_cmd *cmds, u32 n)
@@ -215,6 +233,11 @@ static void event(u64 q0, u64 q1)
 	log[hw.evt_tail / 8] = q0;
 	log[hw.evt_tail / 8 + 1] = q1;
 	hw.evt_tail = (hw.evt_tail + 16) % 4096;
+	/* 3.4: EventLogInt set; with EventIntEn, its rising edge sends the function's MSI */
+	if ((hw.ctrl & AMD_CTRL_EVENT_INT_EN) && !(hw.status & AMD_STS_EVENT_LOG_INT) &&
+	    (cfg[0x40 + PCI_MSI_CTRL] & PCI_MSI_CTRL_ENABLE))
+		msis++;
+	hw.status |= AMD_STS_EVENT_LOG_INT;
 }
 
 /* --- QEMU's IVRS, its unit moved to the model, with an IVMD for 00:02.0 --- */
@@ -447,4 +470,55 @@ TEST(a_command_buffer_that_does_not_move_times_out)
 	monitor_out[0] = 0;
 	amd_driver.report();
 	CHECK(strstr(monitor_out, "command buffer broken"));
+}
+
+/* Last: faults read on the event log interrupt, then polled again (the fallback). */
+TEST(events_are_read_on_the_event_log_interrupt)
+{
+	u32 sent;
+
+	hw.stall = false;
+	cfg[0x40] = PCI_CAP_ID_MSI;
+	cfg[0x40 + PCI_MSI_CTRL] = PCI_MSI_CTRL_64BIT | 1 << 1; /* MMC: 2 messages offered */
+	fake_log_clear();
+	now_ns += 2000000000ULL; /* a new second for the rate limit */
+	iommu_poll_faults();
+	iommu_fault_irq_init(0xe9, 0);
+	CHECK(strstr(fake_log_all, "iommu: AMD-Vi faults read on their interrupt (vector 0xe9, "
+				   "CPU apic 0)"));
+	/* the function's MSI: compatibility format to apic 0, one message, enabled */
+	CHECK_EQ(pci_read(0, 0x44, 4), 0xfee00000);
+	CHECK_EQ(pci_read(0, 0x48, 4), 0);
+	CHECK_EQ(pci_read(0, 0x4c, 2), 0xe9);
+	CHECK_EQ(pci_read(0, 0x42, 2) & (PCI_MSI_CTRL_ENABLE | PCI_MSI_CTRL_MME),
+		 PCI_MSI_CTRL_ENABLE);
+	CHECK(hw.ctrl & AMD_CTRL_EVENT_INT_EN);
+	CHECK(hw.ctrl & AMD_CTRL_EVENT_LOG_EN);
+	iommu_poll_faults(); /* what was logged before the interrupt was on */
+	CHECK_EQ(hw.status & AMD_STS_EVENT_LOG_INT, 0);
+	sent = msis;
+	event(page_fault(0x0010, AMD_PF_PR | AMD_PF_RW | AMD_PF_PE), 0x5000);
+	CHECK_EQ(msis, sent + 1);
+	iommu_poll_faults(); /* no interrupt taken yet: housekeeping leaves the log alone */
+	CHECK(!strstr(fake_log_all, "0x5000"));
+	iommu_fault_irq();
+	iommu_poll_faults();
+	CHECK(strstr(fake_log_all, "DMA fault: 0000:00:02.0 (service) write to 0x5000"));
+	CHECK_EQ(hw.evt_head, hw.evt_tail);
+	/* EventLogInt cleared before the log was read: the next event sends the MSI again */
+	CHECK_EQ(hw.status & AMD_STS_EVENT_LOG_INT, 0);
+	event(page_fault(0x0010, AMD_PF_PR | AMD_PF_RW | AMD_PF_PE), 0x6000);
+	CHECK_EQ(msis, sent + 2);
+	iommu_fault_irq();
+	iommu_poll_faults();
+	CHECK(strstr(fake_log_all, "write to 0x6000"));
+	/* no interrupt for a boot CPU past apic 255: off again, and every round polls */
+	fake_log_clear();
+	iommu_fault_irq_init(0xe9, 300);
+	CHECK(strstr(fake_log_all, "faults polled by the boot CPU"));
+	CHECK_EQ(hw.ctrl & AMD_CTRL_EVENT_INT_EN, 0);
+	event(page_fault(0x0010, AMD_PF_PR | AMD_PF_RW | AMD_PF_PE), 0x7000);
+	iommu_poll_faults();
+	CHECK(strstr(fake_log_all, "write to 0x7000"));
+	CHECK_EQ(hw.errors, 0);
 }

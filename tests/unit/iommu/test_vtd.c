@@ -320,3 +320,52 @@ TEST(interrupt_faults_are_logged_with_their_entry)
 	CHECK(strstr(fake_log_all, "entry 256: index beyond the table (reason 0x21)"));
 	CHECK(!strstr(fake_log_all, "DMA fault:"));
 }
+
+/* Last: faults read on their interrupt, then polled again (the fallback). */
+TEST(faults_are_read_on_the_fault_event_interrupt)
+{
+	u32 events;
+
+	fake_log_clear();
+	now_ns += 2000000000ULL; /* a new second for the rate limit */
+	iommu_poll_faults();	 /* nothing left over from the tests before */
+	iommu_fault_irq_init(0xe9, 0);
+	/* 11.4.9: a compatibility-format message to apic 0, vector 0xe9, then unmasked */
+	CHECK_EQ(hw.fedata, 0xe9);
+	CHECK_EQ(hw.feaddr, 0xfee00000);
+	CHECK_EQ(hw.feuaddr, 0);
+	CHECK_EQ(hw.fectl & VTD_FECTL_IM, 0);
+	CHECK(strstr(fake_log_all, "iommu: VT-d faults read on their interrupt (vector 0xe9, CPU "
+				   "apic 0)"));
+	iommu_poll_faults(); /* what was recorded before the interrupt was on */
+	events = hw.fault_events;
+	/* a fault raises the event; without it housekeeping does not read the records */
+	record(0, 0x5000, 0x0010, 5, false);
+	CHECK_EQ(hw.fault_events, events + 1);
+	iommu_poll_faults();
+	CHECK(!strstr(fake_log_all, "0x5000"));
+	CHECK(hw.frcd[0][1] & VTD_FRCD_F);
+	iommu_fault_irq();			/* the vector's handler */
+	CHECK(!strstr(fake_log_all, "0x5000")); /* not in the handler: housekeeping reads them */
+	iommu_poll_faults();
+	CHECK(strstr(fake_log_all, "DMA fault: 0000:00:02.0 (service) write to 0x5000"));
+	CHECK_EQ(hw.fsts & VTD_FSTS_PPF, 0);
+	/* every record read and cleared: the next fault raises the event again */
+	record(1, 0x6000, 0x0010, 5, false);
+	CHECK_EQ(hw.fault_events, events + 2);
+	iommu_fault_irq();
+	iommu_poll_faults();
+	CHECK(strstr(fake_log_all, "write to 0x6000"));
+	monitor_out[0] = 0;
+	CHECK(monitor_cmds && !strcmp(monitor_cmds[0].name, "iommu"));
+	monitor_cmds[0].run("");
+	CHECK(strstr(monitor_out, "faults read on their interrupt: vector 0xe9, 2 interrupts"));
+	/* no interrupt for a boot CPU past apic 255: masked again, and every round polls */
+	fake_log_clear();
+	iommu_fault_irq_init(0xe9, 300);
+	CHECK(hw.fectl & VTD_FECTL_IM);
+	record(0, 0x7000, 0x0010, 5, false);
+	iommu_poll_faults();
+	CHECK(strstr(fake_log_all, "write to 0x7000"));
+	CHECK_EQ(hw.errors, 0);
+}

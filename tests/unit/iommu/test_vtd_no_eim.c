@@ -9,6 +9,7 @@
 #include "vtd_model.h"
 
 extern char fake_log_all[];
+void fake_log_clear(void);
 
 TEST(apic_ids_past_255_without_eim_leave_remapping_off_and_say_so)
 {
@@ -34,4 +35,17 @@ TEST(apic_ids_past_255_without_eim_leave_remapping_off_and_say_so)
 	CHECK_EQ(msg.addr, 0xfee01000ULL);
 	CHECK_EQ(msg.data, 0x40);
 	CHECK_EQ(hw.errors, 0);
+}
+
+TEST(a_boot_cpu_past_apic_id_255_gets_no_fault_interrupt_and_faults_are_polled)
+{
+	fake_log_clear();
+	iommu_fault_irq_init(0xe9, 300);
+	CHECK(strstr(fake_log_all, "iommu: VT-d fault interrupt not set up (the CPU's APIC id is "
+				   "above 255): faults polled by the boot CPU"));
+	CHECK(hw.fectl & VTD_FECTL_IM);
+	record(0, 0x5000, 0x0010, 5, false);
+	CHECK_EQ(hw.fault_events, 0);
+	iommu_poll_faults(); /* no interrupt: every round reads */
+	CHECK(strstr(fake_log_all, "DMA fault: 0000:00:02.0 (no domain: blocked) write to 0x5000"));
 }

@@ -36,10 +36,28 @@ u32 pci_read(u16 bdf, u32 off, u32 size)
 	return 0;
 }
 
+/* The AMD-Vi driver, linked beside, programs its function's MSI; the VT-d tests never get there. */
+void pci_write(u16 bdf, u32 off, u32 size, u32 val)
+{
+	(void)bdf;
+	(void)off;
+	(void)size;
+	(void)val;
+}
+
+u8 pci_find_cap(u16 bdf, u8 id)
+{
+	(void)bdf;
+	(void)id;
+	return 0;
+}
+
+const struct monitor_cmd *monitor_cmds;
+
 void monitor_register(const struct monitor_cmd *cmds, u32 n)
 {
-	(void)cmds;
 	(void)n;
+	monitor_cmds = cmds; /* the generic layer's one: `iommu` */
 }
 
 char monitor_out[4096];
@@ -160,7 +178,17 @@ void vtd_write32(struct vtd_unit *u, u32 off, u32 v)
 	} else if (off == VTD_FSTS) {
 		hw.fsts &= ~(v & VTD_FSTS_CLEAR);
 	} else if (off == VTD_FECTL) {
-		hw.fectl = v;
+		hw.fectl = (hw.fectl & VTD_FECTL_IP) | (v & VTD_FECTL_IM);
+		if ((hw.fectl & VTD_FECTL_IP) && !(v & VTD_FECTL_IM)) { /* the held event is sent */
+			hw.fault_events++;
+			hw.fectl &= ~VTD_FECTL_IP;
+		}
+	} else if (off == VTD_FEDATA) {
+		hw.fedata = v;
+	} else if (off == VTD_FEADDR) {
+		hw.feaddr = v;
+	} else if (off == VTD_FEUADDR) {
+		hw.feuaddr = v;
 	}
 }
 
@@ -216,6 +244,14 @@ u32 count_desc(u32 from, u64 type)
 
 void record(u32 i, u64 addr, u16 sid, u8 reason, bool read)
 {
+	/* 7.3.1: an event only where software has nothing pending (QEMU: PPF, PFO, IQE) */
+	if (!(hw.fsts & (VTD_FSTS_PPF | VTD_FSTS_PFO | VTD_FSTS_IQE))) {
+		hw.fectl |= VTD_FECTL_IP;
+		if (!(hw.fectl & VTD_FECTL_IM)) {
+			hw.fault_events++;
+			hw.fectl &= ~VTD_FECTL_IP;
+		}
+	}
 	hw.frcd[i][0] = addr;
 	hw.frcd[i][1] = VTD_FRCD_F | (read ? VTD_FRCD_T : 0) | (u64)reason << 32 | sid;
 	update_ppf();

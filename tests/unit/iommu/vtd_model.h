@@ -4,6 +4,7 @@
 #define TESTS_UNIT_IOMMU_VTD_MODEL_H
 
 #include "iommu/vtd/vtd_regs.h"
+#include <keel/monitor.h>
 
 #define NFR 2
 #define FRO 0x220
@@ -11,6 +12,8 @@
 struct vtd_model {
 	u64 cap, ecap;
 	u32 gsts, fsts, fectl;
+	u32 fedata, feaddr, feuaddr;
+	u32 fault_events; /* fault event MSIs sent (7.3.1: a fault while PPF clear, unmasked) */
 	u64 rtaddr, root, iqa, iqh, iqt;
 	u64 irta, irt;	  /* the address register, and the table latched by SIRTP */
 	bool iec_flushed; /* a global interrupt entry cache invalidation since SIRTP */
@@ -23,10 +26,11 @@ struct vtd_model {
 };
 
 extern struct vtd_model hw;
-extern u64 now_ns;	       /* every look at the clock is 1 ms later */
-extern bool x2apic;	       /* what apic_x2apic() says */
-extern char monitor_out[4096]; /* what the monitor printed */
-extern struct acpi_info ai;    /* QEMU's DMAR (load_dmar), its unit at the model's registers */
+extern u64 now_ns;			       /* every look at the clock is 1 ms later */
+extern bool x2apic;			       /* what apic_x2apic() says */
+extern char monitor_out[4096];		       /* what the monitor printed */
+extern const struct monitor_cmd *monitor_cmds; /* what iommu.c registered: `iommu` */
+extern struct acpi_info ai; /* QEMU's DMAR (load_dmar), its unit at the model's registers */
 
 void hw_reset(void);  /* QEMU 7.2's unit, off */
 void queue_run(void); /* does the queued descriptors, unless stalled */
