@@ -81,6 +81,16 @@ def dma_into_keel(m, nvme):
           "the monitor does not list the fault:\n" + out, m)
 
 
+def fault_interrupts(m):
+    """The fault interrupts Keel took (no polling: the boot line says the faults are read on it)."""
+    m.expect(r"keel: iommu: VT-d faults read on their interrupt \(vector 0x[0-9a-f]+, CPU apic \d+\)",
+             timeout=1, start=0)
+    out = monitor(m, "iommu")
+    found = re.search(r"faults read on their interrupt: vector 0x[0-9a-f]+, (\d+) interrupts", out)
+    check(found, "the monitor does not say faults come by interrupt:\n" + out, m)
+    return int(found.group(1))
+
+
 def remappable_msi(index):
     """VT-d 4.1 5.1.5.2: the address of a remappable-format MSI naming entry `index` (SHV 0)."""
     return 0xFEE00000 | (index & 0x7FFF) << 5 | 0x10 | (index >> 15 & 1) << 2
@@ -218,7 +228,9 @@ def test_vtd_service_vm():
               "the monitor lists no VT-d unit with translation on:\n" + out, m)
         service_domain(m, out, nvme[0])
         registers_out_of_reach(m)
+        irqs = fault_interrupts(m)
         dma_into_keel(m, nvme[0])  # translation still on: this DMA faults
+        check(fault_interrupts(m) > irqs, "the fault was logged without a fault interrupt", m)
         forged_msi(m, nvme[0], [nvme[0]] + pci_of(m, "e1000e"))
         nic_works(m, "52:54:00:12:35:01", "10.0.2.15")  # their interrupts still come
         nic_works(m, "52:54:00:12:35:02", "10.0.3.15")
