@@ -446,3 +446,24 @@ void iommu_cache_flush(const void *p, u64 len)
 		__asm__ volatile("clflush %0" : "+m"(*(volatile u8 *)a));
 	__asm__ volatile("mfence" ::: "memory");
 }
+
+u32 iommu_inv_blocks(u64 iova, u64 size, u32 max_order, struct iommu_inv_block *out, u32 max)
+{
+	u64 page = iova >> PAGE_SHIFT, end = (iova + size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	u32 n = 0;
+
+	if (!size || end <= page)
+		return 0;
+	while (page < end) {
+		/* the largest block aligned at page that ends by end */
+		u32 order = page ? (u32)__builtin_ctzll(page) : 63;
+
+		order = MIN(order, 63 - (u32)__builtin_clzll(end - page));
+		order = MIN(order, max_order);
+		if (n == max)
+			return 0;
+		out[n++] = (struct iommu_inv_block){ page << PAGE_SHIFT, order };
+		page += 1ULL << order;
+	}
+	return n;
+}

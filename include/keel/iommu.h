@@ -128,6 +128,19 @@ struct iommu_driver {
 	void (*irq_free)(u32 handle);
 };
 
+/*
+ * For page-range invalidations: [iova, iova + size) as naturally aligned
+ * blocks of 2^order pages (order <= max_order), what both vendors'
+ * commands name. The number of blocks, or 0 where more than max would be
+ * needed (or size is 0): then the whole domain is invalidated instead.
+ */
+#define IOMMU_INV_BLOCKS 8
+struct iommu_inv_block {
+	u64 addr;
+	u32 order;
+};
+u32 iommu_inv_blocks(u64 iova, u64 size, u32 max_order, struct iommu_inv_block *out, u32 max);
+
 extern const struct iommu_driver vtd_driver;
 extern const struct iommu_driver amd_driver;
 /* Writes CPU cache lines of [p, p + len) back to memory (CLFLUSH), for walkers that do not snoop. */

@@ -223,10 +223,8 @@ static int amd_flush(struct iommu_domain *d, u64 iova, u64 size)
 {
 	int ret = 0;
 
-	(void)iova;
-	(void)size;
 	for (u32 i = 0; i < nr_units; i++)
-		ret = amd_inv_domain(&units[i], d->id) ?: ret;
+		ret = amd_inv_pages(&units[i], d->id, iova, size) ?: ret;
 	return ret;
 }
 

@@ -80,8 +80,7 @@ int amd_inv_devtab_entry(struct amd_unit *u, u16 devid)
 
 /*
  * 2.4.3: every cached translation and directory entry of a domain (S = 1
- * with the all-pages address, PDE = 1). Domain-wide for any range: Keel's
- * unmaps are rare and large.
+ * with the all-pages address, PDE = 1).
  */
 int amd_inv_domain(struct amd_unit *u, u16 domain)
 {
@@ -89,6 +88,30 @@ int amd_inv_domain(struct amd_unit *u, u16 domain)
 			  AMD_INV_ALL_PAGES | AMD_INV_PDE | AMD_INV_SIZE } };
 
 	return amd_cmd_run(u, c, 1);
+}
+
+/*
+ * 2.4.3: the cached translations and directory entries (PDE = 1: tables
+ * freed) of a range of a domain, one command per naturally aligned block:
+ * a page with S = 0; 2^n pages with S = 1 and address bits 12 up to
+ * 12 + n - 2 set, the first clear bit above them giving the size. The
+ * whole domain where the range needs too many (or size is 0).
+ */
+int amd_inv_pages(struct amd_unit *u, u16 domain, u64 iova, u64 size)
+{
+	struct iommu_inv_block b[IOMMU_INV_BLOCKS];
+	u64 c[IOMMU_INV_BLOCKS][2];
+	u32 n = iommu_inv_blocks(iova, size, 51 - PAGE_SHIFT, b, IOMMU_INV_BLOCKS);
+
+	if (!n)
+		return amd_inv_domain(u, domain);
+	for (u32 i = 0; i < n; i++) {
+		c[i][0] = AMD_CMD_INV_IOMMU_PAGES | (u64)domain << AMD_INV_DOMAIN_SHIFT;
+		c[i][1] = b[i].addr | AMD_INV_PDE;
+		if (b[i].order)
+			c[i][1] |= AMD_INV_SIZE | (((1ULL << (b[i].order - 1)) - 1) << PAGE_SHIFT);
+	}
+	return amd_cmd_run(u, c, n);
 }
 
 /*

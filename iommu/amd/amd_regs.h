@@ -163,6 +163,7 @@ void amd_cmd_init(struct amd_unit *u);
 int amd_cmd_run(struct amd_unit *u, const u64 (*cmd)[2], u32 n);
 int amd_inv_devtab_entry(struct amd_unit *u, u16 devid);
 int amd_inv_domain(struct amd_unit *u, u16 domain);
+int amd_inv_pages(struct amd_unit *u, u16 domain, u64 iova, u64 size);
 int amd_inv_all(struct amd_unit *u);
 
 /* amd_event.c: the event log */

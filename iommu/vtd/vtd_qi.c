@@ -94,16 +94,27 @@ int vtd_flush_context(struct vtd_unit *u, u16 did, u16 sid)
 
 /*
  * 6.5.2.3: the IOTLB (and paging-structure caches) for domain did, or all
- * (did 0). Domain-selective for any range: Keel's unmaps are rare and large.
+ * (did 0). A range (size > 0) is invalidated page-selectively where the
+ * unit can (CAP.PSI), as naturally aligned blocks of at most 2^MAMV pages
+ * (IH 0: the paging-structure caches of the range too, for freed tables);
+ * domain-selectively where it cannot or the range needs too many blocks.
  */
 int vtd_flush_iotlb(struct vtd_unit *u, u16 did, u64 iova, u64 size)
 {
 	u64 drain = ((u->cap & VTD_CAP_DRD) ? VTD_INV_IOTLB_DR : 0) |
 		    ((u->cap & VTD_CAP_DWD) ? VTD_INV_IOTLB_DW : 0);
-	u64 d[1][2] = { { VTD_INV_IOTLB | VTD_INV_G_GLOBAL | drain, 0 } };
+	u64 d[IOMMU_INV_BLOCKS][2] = { { VTD_INV_IOTLB | VTD_INV_G_GLOBAL | drain, 0 } };
+	struct iommu_inv_block b[IOMMU_INV_BLOCKS];
+	u32 n = 0;
 
-	(void)iova;
-	(void)size;
+	if (did && (u->cap & VTD_CAP_PSI))
+		n = iommu_inv_blocks(iova, size, VTD_CAP_MAMV(u->cap), b, IOMMU_INV_BLOCKS);
+	for (u32 i = 0; i < n; i++) {
+		d[i][0] = VTD_INV_IOTLB | VTD_INV_G_PAGE | VTD_INV_DID(did) | drain;
+		d[i][1] = b[i].addr | VTD_INV_IOTLB_AM(b[i].order);
+	}
+	if (n)
+		return vtd_qi_run(u, d, n);
 	if (did)
 		d[0][0] = VTD_INV_IOTLB | VTD_INV_G_DOMAIN | VTD_INV_DID(did) | drain;
 	return vtd_qi_run(u, d, 1);

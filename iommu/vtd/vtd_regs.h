@@ -35,7 +35,9 @@
 #define VTD_CAP_FRO(c) ((u32)(((c) >> 24) & 0x3ff) * 16) /* fault recording registers' offset */
 #define VTD_CAP_SLLPS(c) (((c) >> 34) & 0xf)		 /* bit 0: 2 MiB, bit 1: 1 GiB */
 #define VTD_CAP_NFR(c) ((u32)(((c) >> 40) & 0xff) + 1)
-#define VTD_CAP_ND(c) ((u32)((c)&7)) /* 4 + 2 * ND bits of domain id */
+#define VTD_CAP_ND(c) ((u32)((c)&7))		    /* 4 + 2 * ND bits of domain id */
+#define VTD_CAP_PSI BIT(39)			    /* page-selective IOTLB invalidation */
+#define VTD_CAP_MAMV(c) ((u32)(((c) >> 48) & 0x3f)) /* its largest address mask */
 #define VTD_CAP_DWD BIT(54)
 #define VTD_CAP_DRD BIT(55)
 
@@ -132,6 +134,8 @@
 #define VTD_INV_G_GLOBAL (1ULL << 4) /* context-cache and IOTLB: granularity */
 #define VTD_INV_G_DOMAIN (2ULL << 4)
 #define VTD_INV_G_DEVICE (3ULL << 4) /* context cache: device; IOTLB: page */
+#define VTD_INV_G_PAGE VTD_INV_G_DEVICE
+#define VTD_INV_IOTLB_AM(order) ((u64)(order)) /* high word: 2^AM pages from ADDR */
 #define VTD_INV_IOTLB_DW BIT(6)
 #define VTD_INV_IOTLB_DR BIT(7)
 #define VTD_INV_DID(d) ((u64)(d) << 16)

@@ -400,6 +400,49 @@ TEST(an_unmap_returns_after_its_invalidation)
 	CHECK_EQ(hw.errors, 0);
 }
 
+/* The INVALIDATE_IOMMU_PAGES an unmap of [iova, iova + size) sent: their second quadwords; n. */
+static u32 unmap_cmds(u64 iova, u64 size, u64 q1[8])
+{
+	u32 mark, n = 0;
+
+	CHECK_EQ(iommu_map(dom_a, iova, iova, size, PT_R | PT_W), 0);
+	mark = hw.nr_cmds;
+	CHECK_EQ(iommu_unmap(dom_a, iova, size), 0);
+	for (u32 i = mark; i < hw.nr_cmds; i++) {
+		if ((hw.cmd[i][0] & (0xfULL << 60)) != AMD_CMD_INV_IOMMU_PAGES)
+			continue;
+		CHECK_EQ(hw.cmd[i][0], AMD_CMD_INV_IOMMU_PAGES | (u64)dom_a->id << 32);
+		if (n < 8)
+			q1[n] = hw.cmd[i][1];
+		n++;
+	}
+	CHECK_EQ(hw.cmd[hw.nr_cmds - 1][0] & (0xfULL << 60), AMD_CMD_COMPLETION_WAIT);
+	return n;
+}
+
+TEST(unmaps_invalidate_only_their_pages)
+{
+	u64 q1[8];
+
+	/* 2.4.3: one page, S = 0; PDE = 1 as tables may have been freed */
+	CHECK_EQ(unmap_cmds(0x40000000, 4096, q1), 1);
+	CHECK_EQ(q1[0], 0x40000000 | AMD_INV_PDE);
+	/* 2 MiB aligned: S = 1, address bits 19:12 set, bit 20 clear */
+	CHECK_EQ(unmap_cmds(0x40200000, 2 << 20, q1), 1);
+	CHECK_EQ(q1[0], 0x402ff000 | AMD_INV_PDE | AMD_INV_SIZE);
+	/* three pages at 0x40005000: page 5 (S = 0), then 6-7 (S = 1, bit 12 clear: 8 KiB) */
+	CHECK_EQ(unmap_cmds(0x40005000, 0x3000, q1), 2);
+	CHECK_EQ(q1[0], 0x40005000 | AMD_INV_PDE);
+	CHECK_EQ(q1[1], 0x40006000 | AMD_INV_PDE | AMD_INV_SIZE);
+	/* 16 KiB at 0x40008000: bits 12 set, 13 clear */
+	CHECK_EQ(unmap_cmds(0x40008000, 0x4000, q1), 1);
+	CHECK_EQ(q1[0], 0x40009000 | AMD_INV_PDE | AMD_INV_SIZE);
+	/* 2 MiB from 0x401ff000: 10 blocks, more than 8: the whole domain */
+	CHECK_EQ(unmap_cmds(0x401ff000, 2 << 20, q1), 1);
+	CHECK_EQ(q1[0], AMD_INV_ALL_PAGES | AMD_INV_PDE | AMD_INV_SIZE);
+	CHECK_EQ(hw.errors, 0);
+}
+
 static u64 page_fault(u16 devid, u32 flags)
 {
 	return (u64)AMD_EVT_IO_PAGE_FAULT << 60 | (u64)flags << 48 | devid;

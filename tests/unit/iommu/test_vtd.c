@@ -134,10 +134,82 @@ TEST(an_unmap_returns_after_its_invalidation)
 	mark = hw.nr_desc;
 	CHECK_EQ(iommu_unmap(dom_a, 0x20000000, 4096), 0);
 	CHECK_EQ(count_desc(mark, VTD_INV_IOTLB), 1);
-	CHECK_EQ(hw.desc[mark][0], VTD_INV_IOTLB | VTD_INV_G_DOMAIN | VTD_INV_IOTLB_DR |
+	/* 6.5.2.3: page-selective within the domain (CAP.PSI), the one page (AM 0, IH 0) */
+	CHECK_EQ(hw.desc[mark][0], VTD_INV_IOTLB | VTD_INV_G_PAGE | VTD_INV_IOTLB_DR |
 					   VTD_INV_IOTLB_DW | VTD_INV_DID(dom_a->id));
+	CHECK_EQ(hw.desc[mark][1], 0x20000000);
 	CHECK_EQ(hw.desc[mark + 1][0] & 0xf, VTD_INV_WAIT);
 	CHECK_EQ(fake_pages_live, pages); /* its tables freed, after the wait */
+}
+
+/* The IOTLB descriptors an unmap of [iova, iova + size) issued, as "addr/AM" words; n of them. */
+static u32 unmap_descs(u64 iova, u64 size, u64 hi[8])
+{
+	u32 mark, n = 0;
+
+	CHECK_EQ(iommu_map(dom_a, iova, iova, size, PT_R | PT_W), 0);
+	mark = hw.nr_desc;
+	CHECK_EQ(iommu_unmap(dom_a, iova, size), 0);
+	for (u32 i = mark; i < hw.nr_desc; i++) {
+		if ((hw.desc[i][0] & 0xf) != VTD_INV_IOTLB)
+			continue;
+		CHECK_EQ(hw.desc[i][0] & ~(VTD_INV_IOTLB_DR | VTD_INV_IOTLB_DW),
+			 (u64)VTD_INV_IOTLB | VTD_INV_G_PAGE | VTD_INV_DID(dom_a->id));
+		if (n < 8)
+			hi[n] = hw.desc[i][1];
+		n++;
+	}
+	CHECK_EQ(hw.desc[hw.nr_desc - 1][0] & 0xf, VTD_INV_WAIT); /* one batch, waited for */
+	return n;
+}
+
+TEST(unmaps_invalidate_only_their_pages)
+{
+	u64 hi[8];
+	u32 mark;
+
+	/* 2 MiB, aligned: one descriptor, AM 9 */
+	CHECK_EQ(unmap_descs(0x40000000, 2 << 20, hi), 1);
+	CHECK_EQ(hi[0], 0x40000000 | 9);
+	/* three pages at 0x40005000: page 5 alone (AM 0), then 6-7 (AM 1) */
+	CHECK_EQ(unmap_descs(0x40005000, 0x3000, hi), 2);
+	CHECK_EQ(hi[0], 0x40005000);
+	CHECK_EQ(hi[1], 0x40006000 | 1);
+	/* 4 GiB aligned: blocks of at most 2^MAMV pages (18: 1 GiB) */
+	CHECK_EQ(unmap_descs(0x200000000ULL, 4ULL << 30, hi), 4);
+	CHECK_EQ(hi[0], 0x200000000ULL | 18);
+	CHECK_EQ(hi[3], 0x2c0000000ULL | 18);
+	/* 2 MiB from 0x401ff000: pages 0x401ff, 0x40200-0x402ff, ... 0x403fe, 10 blocks, more
+	 * than 8: the whole domain instead */
+	mark = hw.nr_desc;
+	CHECK_EQ(iommu_map(dom_a, 0x401ff000, 0x401ff000, 2 << 20, PT_R), 0);
+	CHECK_EQ(iommu_unmap(dom_a, 0x401ff000, 2 << 20), 0);
+	CHECK_EQ(count_desc(mark, VTD_INV_IOTLB), 2);
+	CHECK_EQ(hw.desc[hw.nr_desc - 2][0], VTD_INV_IOTLB | VTD_INV_G_DOMAIN | VTD_INV_IOTLB_DR |
+						     VTD_INV_IOTLB_DW | VTD_INV_DID(dom_a->id));
+	CHECK_EQ(hw.errors, 0);
+}
+
+TEST(ranges_split_into_naturally_aligned_blocks)
+{
+	struct iommu_inv_block b[IOMMU_INV_BLOCKS];
+
+	CHECK_EQ(iommu_inv_blocks(0x1000, 0, 18, b, 8), 0); /* nothing: the whole domain */
+	CHECK_EQ(iommu_inv_blocks(0x1234, 1, 18, b, 8), 1); /* a byte: its page */
+	CHECK_EQ(b[0].addr, 0x1000);
+	CHECK_EQ(b[0].order, 0);
+	CHECK_EQ(iommu_inv_blocks(0x1fff, 2, 18, b, 8), 2); /* across a page boundary */
+	CHECK_EQ(b[1].addr, 0x2000);
+	CHECK_EQ(iommu_inv_blocks(0, 1ULL << 39, 18, b, 8), 0); /* 2^9 blocks of 1 GiB: too many */
+	CHECK_EQ(iommu_inv_blocks(0, 1ULL << 39, 27, b, 8), 1);
+	CHECK_EQ(b[0].order, 27);
+	/* 7 pages from page 1: 1 (0), 2-3 (1), 4-7 (2) */
+	CHECK_EQ(iommu_inv_blocks(0x1000, 0x7000, 18, b, 8), 3);
+	CHECK_EQ(b[0].order, 0);
+	CHECK_EQ(b[1].addr, 0x2000);
+	CHECK_EQ(b[1].order, 1);
+	CHECK_EQ(b[2].addr, 0x4000);
+	CHECK_EQ(b[2].order, 2);
 }
 
 TEST(faults_are_read_cleared_and_logged_once)

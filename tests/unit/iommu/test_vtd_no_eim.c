@@ -3,7 +3,8 @@
  * The VT-d driver started on x2APIC CPUs whose APIC ids exceed 255, on a unit
  * without extended interrupt mode: remapping stays off and says why, rather
  * than send interrupts to the wrong CPU (an 8-bit destination cannot name
- * them); DMA remapping is on all the same.
+ * them); DMA remapping is on all the same. The unit also lacks page-selective
+ * invalidation (CAP.PSI), so a range is invalidated domain-wide.
  */
 #include "test.h"
 #include "vtd_model.h"
@@ -18,6 +19,7 @@ TEST(apic_ids_past_255_without_eim_leave_remapping_off_and_say_so)
 	u32 handle = 0;
 
 	hw_reset(); /* no ECAP.EIM */
+	hw.cap &= ~VTD_CAP_PSI;
 	x2apic = true;
 	load_dmar();
 	ai.nr_cpus = 2;
@@ -48,4 +50,19 @@ TEST(a_boot_cpu_past_apic_id_255_gets_no_fault_interrupt_and_faults_are_polled)
 	CHECK_EQ(hw.fault_events, 0);
 	iommu_poll_faults(); /* no interrupt: every round reads */
 	CHECK(strstr(fake_log_all, "DMA fault: 0000:00:02.0 (no domain: blocked) write to 0x5000"));
+}
+
+TEST(without_psi_a_range_is_invalidated_domain_wide)
+{
+	struct iommu_domain *d = iommu_domain_create("service");
+	u32 mark;
+
+	CHECK(d);
+	CHECK_EQ(iommu_map(d, 0x40000000, 0x40000000, 4096, PT_R), 0);
+	mark = hw.nr_desc;
+	CHECK_EQ(iommu_unmap(d, 0x40000000, 4096), 0);
+	CHECK_EQ(count_desc(mark, VTD_INV_IOTLB), 1);
+	CHECK_EQ(hw.desc[mark][0], VTD_INV_IOTLB | VTD_INV_G_DOMAIN | VTD_INV_IOTLB_DR |
+					   VTD_INV_IOTLB_DW | VTD_INV_DID(d->id));
+	CHECK_EQ(hw.errors, 0);
 }

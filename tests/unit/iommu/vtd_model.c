@@ -75,9 +75,9 @@ void monitor_print(const char *fmt, ...)
 void hw_reset(void)
 {
 	memset(&hw, 0, sizeof(hw));
-	/* QEMU 7.2's: 39-bit, SAGAW 39, 2M+1G pages, FRO 0x220, NFR 1 (here 2), drains */
+	/* QEMU 7.2's: 39-bit, SAGAW 39, 2M+1G pages, FRO 0x220, NFR 1 (here 2), drains, PSI, MAMV 18 */
 	hw.cap = (38ULL << 16) | (2ULL << 8) | ((u64)(FRO / 16) << 24) | (3ULL << 34) |
-		 ((u64)(NFR - 1) << 40) | VTD_CAP_DWD | VTD_CAP_DRD | 2;
+		 ((u64)(NFR - 1) << 40) | VTD_CAP_DWD | VTD_CAP_DRD | VTD_CAP_PSI | 18ULL << 48 | 2;
 	hw.ecap = VTD_ECAP_QI | VTD_ECAP_IR; /* C = 0: non-coherent */
 }
 
