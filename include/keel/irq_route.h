@@ -20,6 +20,10 @@ struct irq_route {
 void irq_route_init(void);
 /* Gives r a host vector arriving on the CPU vcpu is pinned to; -ENOSPC when none are left. */
 int irq_route_bind(struct irq_route *r);
+/*
+ * Once r's source is masked or disabled: its remapping entry is freed (and
+ * invalidated before any reuse), then its host vector.
+ */
 void irq_route_unbind(struct irq_route *r);
 /*
  * The physical MSI address and data that PCI function bdf sends to deliver

@@ -42,6 +42,7 @@ static void msi_program(struct assigned_dev *d)
 
 	if (!on) {
 		pci_write(bdf, cap + PCI_MSI_CTRL, 2, ctrl);
+		irq_route_unbind(&d->msi); /* off: its vector and remapping entry are free again */
 		return;
 	}
 	pci_write(bdf, cap + PCI_MSI_ADDR_LO, 4, (u32)host_addr);

@@ -47,8 +47,10 @@ static void program(struct assigned_dev *d, u32 i)
 	if (!d->trap->size)
 		return; /* the table is not where the BAR decodes: programmed once it is */
 	p[3] = PCI_MSIX_ENTRY_MASKED; /* mask while changing (PCI 3.0 6.8.2.9) */
-	if (!ok || irq_route_msi(r, d->f->bdf, &host_addr, &host_data))
+	if (!ok || irq_route_msi(r, d->f->bdf, &host_addr, &host_data)) {
+		irq_route_unbind(r); /* masked: its vector and remapping entry are free again */
 		return;
+	}
 	p[0] = (u32)host_addr;
 	p[1] = (u32)(host_addr >> 32);
 	p[2] = host_data;

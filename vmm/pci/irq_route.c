@@ -68,13 +68,15 @@ int irq_route_bind(struct irq_route *r)
 
 void irq_route_unbind(struct irq_route *r)
 {
-	u64 flags = spin_lock_irqsave(&lock);
+	u64 flags;
 
+	/* the entry first (invalidated, so nothing arrives through it), then the vector */
+	iommu_irq_free(&r->remap);
+	flags = spin_lock_irqsave(&lock);
 	if (r->host_vector)
 		routes[r->host_vector] = NULL;
 	r->host_vector = 0;
 	spin_unlock_irqrestore(&lock, flags);
-	iommu_irq_free(&r->remap);
 }
 
 int irq_route_msi(struct irq_route *r, u16 bdf, u64 *addr, u32 *data)

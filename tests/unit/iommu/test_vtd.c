@@ -373,6 +373,38 @@ TEST(a_full_table_says_so)
 				  "requester ids verified, compatibility format blocked"));
 }
 
+/* After a_full_table_says_so: the index a failed invalidation keeps is never used again. */
+TEST(a_freed_entry_is_reused_only_after_its_invalidation)
+{
+	struct iommu_irq irq = { .bdf = 0x0018, .vector = 0x50 };
+	struct iommu_msi msg;
+	u32 handle = 0, idx, mark;
+
+	hw.nr_desc = 0; /* the model keeps 256: the full table's took them */
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), 0);
+	idx = handle - 1;
+	/* freed: not present, then the entry's cache invalidated by index and waited for */
+	mark = hw.nr_desc;
+	iommu_irq_free(&handle);
+	CHECK_EQ(irte(idx)[0] & VTD_IRTE_P, 0);
+	CHECK_EQ(hw.nr_desc, mark + 2);
+	CHECK_EQ(hw.desc[mark][0], VTD_INV_IEC | VTD_INV_IEC_INDEX | VTD_INV_IEC_IIDX(idx));
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), 0);
+	CHECK_EQ(handle - 1, idx); /* free again once invalidated */
+	/* an invalidation that does not complete: a cached copy may live on, the index stays out */
+	hw.stall = true;
+	fake_log_clear();
+	iommu_irq_free(&handle);
+	CHECK_EQ(handle, 0);
+	CHECK(strstr(fake_log_all, "invalidation not completed in 1 s"));
+	hw.stall = false;
+	queue_run();
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), 0);
+	CHECK(handle - 1 != idx);
+	iommu_irq_free(&handle);
+	CHECK_EQ(hw.errors, 0);
+}
+
 TEST(interrupt_faults_are_logged_with_their_entry)
 {
 	fake_log_clear();

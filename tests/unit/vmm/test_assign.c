@@ -158,6 +158,16 @@ int irq_route_msi(struct irq_route *r, u16 bdf, u64 *addr, u32 *data)
 	return 0;
 }
 
+/* Unbinds, and the device's own control word of MSI-X entry 0 (BAR0 at HOLE_AT) then. */
+static u32 unbinds, entry0_ctrl_at_unbind;
+
+void irq_route_unbind(struct irq_route *r)
+{
+	(void)r;
+	unbinds++;
+	entry0_ctrl_at_unbind = *(volatile u32 *)(uintptr_t)(HOLE_AT + 12);
+}
+
 static void intercept_io(struct vm *vm, u16 port, bool on)
 {
 	(void)vm, (void)port, (void)on;
@@ -282,4 +292,20 @@ TEST(a_bar_moved_within_the_hole_decodes_and_gets_its_table)
 	CHECK_EQ(mapped[0].base, HOLE_AT + BAR0_SIZE);
 	CHECK_EQ(*(volatile u32 *)(uintptr_t)(HOLE_AT + BAR0_SIZE + 8), 0x41); /* Keel's data */
 	CHECK(ram_untouched());
+}
+
+/* A masked MSI-X entry gives back its vector and remapping entry, after the device's entry is masked. */
+TEST(a_masked_msix_entry_is_unbound_once_the_device_masks_it)
+{
+	setup();
+	trap_handler.write(NULL, trap_handler.opaque, 0, 4, 0xfee00000);
+	trap_handler.write(NULL, trap_handler.opaque, 8, 4, 0x41);
+	unbinds = 0;
+	trap_handler.write(NULL, trap_handler.opaque, 12, 4, 0); /* unmasked: programmed */
+	CHECK_EQ(*(volatile u32 *)(uintptr_t)(HOLE_AT + 8), 0x41);
+	CHECK_EQ(*(volatile u32 *)(uintptr_t)(HOLE_AT + 12), 0);
+	CHECK_EQ(unbinds, 0);
+	trap_handler.write(NULL, trap_handler.opaque, 12, 4, PCI_MSIX_ENTRY_MASKED);
+	CHECK_EQ(unbinds, 1);
+	CHECK_EQ(entry0_ctrl_at_unbind, PCI_MSIX_ENTRY_MASKED);
 }
