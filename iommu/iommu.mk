@@ -25,6 +25,9 @@ UNIT_SRCS_vtd := tests/unit/iommu/vtd_model.c iommu/iommu.c iommu/dmar.c iommu/v
 UNIT_TESTS += vtd_x2apic vtd_no_eim
 UNIT_SRCS_vtd_x2apic := $(UNIT_SRCS_vtd)
 UNIT_SRCS_vtd_no_eim := $(UNIT_SRCS_vtd)
+# Two units on two PCI segments: an interrupt remapping table each
+UNIT_TESTS += vtd_segments
+UNIT_SRCS_vtd_segments := $(UNIT_SRCS_vtd)
 # AMD-Vi's I/O page tables and device table entries, checked by a model of the IOMMU's own walk
 UNIT_TESTS += amd_pt
 UNIT_SRCS_amd_pt := iommu/amd/amd_pt.c core/pagetable.c tests/unit/fake_page_alloc.c \

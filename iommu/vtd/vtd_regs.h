@@ -178,7 +178,7 @@ int vtd_qi_run(struct vtd_unit *u, const u64 (*desc)[2], u32 n);
 int vtd_flush_context(struct vtd_unit *u, u16 did, u16 sid);
 int vtd_flush_iotlb(struct vtd_unit *u, u16 did, u64 iova, u64 size);
 int vtd_flush_iec(struct vtd_unit *u, u32 index, bool global);
-/* vtd_ir.c: interrupt remapping, one table that every unit points at */
+/* vtd_ir.c: interrupt remapping, a table per PCI segment that its units point at */
 int vtd_ir_enable(struct vtd_unit *u, bool x2apic);
 void vtd_ir_disable_all(void);
 bool vtd_ir_on(void);

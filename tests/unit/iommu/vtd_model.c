@@ -4,9 +4,16 @@
 #include "vtd_model.h"
 #include <keel/monitor.h>
 
-struct vtd_model hw;
+struct vtd_model hw, hw1;
 
 static u8 regs[4096] __attribute__((aligned(4096)));
+static u8 regs1[4096] __attribute__((aligned(4096))); /* a second unit's (load_dmar_two_segments) */
+
+/* The model behind a unit's registers. */
+static struct vtd_model *model_of(const struct vtd_unit *u)
+{
+	return u->regs == regs1 ? &hw1 : &hw;
+}
 u64 now_ns;
 
 u64 time_ns(void)
@@ -75,65 +82,73 @@ void monitor_print(const char *fmt, ...)
 void hw_reset(void)
 {
 	memset(&hw, 0, sizeof(hw));
+	memset(&hw1, 0, sizeof(hw1));
 	/* QEMU 7.2's: 39-bit, SAGAW 39, 2M+1G pages, FRO 0x220, NFR 1 (here 2), drains, PSI, MAMV 18 */
 	hw.cap = (38ULL << 16) | (2ULL << 8) | ((u64)(FRO / 16) << 24) | (3ULL << 34) |
 		 ((u64)(NFR - 1) << 40) | VTD_CAP_DWD | VTD_CAP_DRD | VTD_CAP_PSI | 18ULL << 48 | 2;
 	hw.ecap = VTD_ECAP_QI | VTD_ECAP_IR; /* C = 0: non-coherent */
 }
 
-void queue_run(void)
+static void run_queue(struct vtd_model *m)
 {
-	while (!hw.stall && hw.iqh != hw.iqt) {
-		u64 *d = (u64 *)(uintptr_t)((hw.iqa & ~0xfffULL) + hw.iqh);
+	while (!m->stall && m->iqh != m->iqt) {
+		u64 *d = (u64 *)(uintptr_t)((m->iqa & ~0xfffULL) + m->iqh);
 
-		if (hw.nr_desc < 256) {
-			hw.desc[hw.nr_desc][0] = d[0];
-			hw.desc[hw.nr_desc++][1] = d[1];
+		if (m->nr_desc < 256) {
+			m->desc[m->nr_desc][0] = d[0];
+			m->desc[m->nr_desc++][1] = d[1];
 		}
 		if ((d[0] & 0xf) == VTD_INV_IEC && !(d[0] & VTD_INV_IEC_INDEX))
-			hw.iec_flushed = true;
+			m->iec_flushed = true;
 		if ((d[0] & 0xf) == VTD_INV_WAIT && (d[0] & VTD_INV_WAIT_SW))
 			*(u32 *)(uintptr_t)d[1] = (u32)(d[0] >> 32);
-		hw.iqh = (hw.iqh + 16) % 4096;
+		m->iqh = (m->iqh + 16) % 4096;
 	}
 }
 
-static void gcmd_write(u32 v)
+void queue_run(void)
 {
-	u32 changed = (v ^ hw.gsts) & VTD_GCMD_PERSISTENT;
+	run_queue(&hw);
+	run_queue(&hw1);
+}
 
-	hw.gcmds[hw.nr_gcmds++ % 32] = v;
+static void gcmd_write(struct vtd_model *m, u32 v)
+{
+	u32 changed = (v ^ m->gsts) & VTD_GCMD_PERSISTENT;
+
+	m->gcmds[m->nr_gcmds++ % 32] = v;
 	if (__builtin_popcount(changed) + !!(v & VTD_GCMD_SRTP) + !!(v & VTD_GCMD_SIRTP) > 1)
-		hw.errors++; /* 10.4.4: one command at a time */
+		m->errors++; /* 10.4.4: one command at a time */
 	if (v & VTD_GCMD_SIRTP) {
-		hw.irt = hw.irta;
-		hw.iec_flushed = false;
-		hw.gsts |= VTD_GCMD_SIRTP;
+		m->irt = m->irta;
+		m->iec_flushed = false;
+		m->gsts |= VTD_GCMD_SIRTP;
 	}
 	if ((changed & VTD_GCMD_IRE) && (v & VTD_GCMD_IRE) &&
-	    (!(hw.gsts & VTD_GCMD_SIRTP) || !hw.iec_flushed || (v & VTD_GCMD_CFI)))
-		hw.errors++; /* remapping without a table, a stale entry cache, or CFI set */
+	    (!(m->gsts & VTD_GCMD_SIRTP) || !m->iec_flushed || (v & VTD_GCMD_CFI)))
+		m->errors++; /* remapping without a table, a stale entry cache, or CFI set */
 	if (v & VTD_GCMD_SRTP) {
-		hw.root = hw.rtaddr;
-		hw.gsts |= VTD_GCMD_SRTP;
+		m->root = m->rtaddr;
+		m->gsts |= VTD_GCMD_SRTP;
 	}
 	if (changed & VTD_GCMD_QIE) {
-		if ((v & VTD_GCMD_QIE) ? hw.iqt != 0 : hw.iqh != hw.iqt)
-			hw.errors++; /* enabled with a tail, or disabled undrained */
-		hw.iqh = 0;
+		if ((v & VTD_GCMD_QIE) ? m->iqt != 0 : m->iqh != m->iqt)
+			m->errors++; /* enabled with a tail, or disabled undrained */
+		m->iqh = 0;
 	}
-	if ((changed & VTD_GCMD_TE) && (v & VTD_GCMD_TE) && !(hw.gsts & VTD_GCMD_SRTP))
-		hw.errors++; /* translation without a root table */
-	hw.gsts = (hw.gsts & ~VTD_GCMD_PERSISTENT) | (v & VTD_GCMD_PERSISTENT);
+	if ((changed & VTD_GCMD_TE) && (v & VTD_GCMD_TE) && !(m->gsts & VTD_GCMD_SRTP))
+		m->errors++; /* translation without a root table */
+	m->gsts = (m->gsts & ~VTD_GCMD_PERSISTENT) | (v & VTD_GCMD_PERSISTENT);
 }
 
 u32 vtd_read32(const struct vtd_unit *u, u32 off)
 {
-	(void)u;
+	struct vtd_model *m = model_of(u);
+
 	if (off == VTD_GSTS)
-		return hw.gsts;
+		return m->gsts;
 	if (off == VTD_FSTS)
-		return hw.fsts;
+		return m->fsts;
 	if (off == VTD_VER)
 		return 0x10;
 	return 0;
@@ -141,69 +156,77 @@ u32 vtd_read32(const struct vtd_unit *u, u32 off)
 
 u64 vtd_read64(const struct vtd_unit *u, u32 off)
 {
-	(void)u;
+	struct vtd_model *m = model_of(u);
+
 	if (off >= FRO && off < FRO + 16 * NFR)
-		return hw.frcd[(off - FRO) / 16][(off % 16) / 8];
+		return m->frcd[(off - FRO) / 16][(off % 16) / 8];
 	switch (off) {
 	case VTD_CAP:
-		return hw.cap;
+		return m->cap;
 	case VTD_ECAP:
-		return hw.ecap;
+		return m->ecap;
 	case VTD_IQH:
-		return hw.iqh;
+		return m->iqh;
 	case VTD_IQT:
-		return hw.iqt;
+		return m->iqt;
 	default:
 		return 0;
 	}
 }
 
+static void ppf_of(struct vtd_model *m)
+{
+	m->fsts &= ~VTD_FSTS_PPF;
+	for (u32 i = 0; i < NFR; i++)
+		if (m->frcd[i][1] & VTD_FRCD_F)
+			m->fsts |= VTD_FSTS_PPF;
+}
+
 void update_ppf(void)
 {
-	hw.fsts &= ~VTD_FSTS_PPF;
-	for (u32 i = 0; i < NFR; i++)
-		if (hw.frcd[i][1] & VTD_FRCD_F)
-			hw.fsts |= VTD_FSTS_PPF;
+	ppf_of(&hw);
 }
 
 void vtd_write32(struct vtd_unit *u, u32 off, u32 v)
 {
-	(void)u;
+	struct vtd_model *m = model_of(u);
+
 	if (off >= FRO && off < FRO + 16 * NFR && off % 16 == 12) {
 		if (v & BIT(31)) /* RW1C F */
-			hw.frcd[(off - FRO) / 16][1] &= ~VTD_FRCD_F;
-		update_ppf();
+			m->frcd[(off - FRO) / 16][1] &= ~VTD_FRCD_F;
+		ppf_of(m);
 	} else if (off == VTD_GCMD) {
-		gcmd_write(v);
+		gcmd_write(m, v);
 	} else if (off == VTD_FSTS) {
-		hw.fsts &= ~(v & VTD_FSTS_CLEAR);
+		m->fsts &= ~(v & VTD_FSTS_CLEAR);
 	} else if (off == VTD_FECTL) {
-		hw.fectl = (hw.fectl & VTD_FECTL_IP) | (v & VTD_FECTL_IM);
-		if ((hw.fectl & VTD_FECTL_IP) && !(v & VTD_FECTL_IM)) { /* the held event is sent */
-			hw.fault_events++;
-			hw.fectl &= ~VTD_FECTL_IP;
+		m->fectl = (m->fectl & VTD_FECTL_IP) | (v & VTD_FECTL_IM);
+		if ((m->fectl & VTD_FECTL_IP) && !(v & VTD_FECTL_IM)) { /* the held event is sent */
+			m->fault_events++;
+			m->fectl &= ~VTD_FECTL_IP;
 		}
 	} else if (off == VTD_FEDATA) {
-		hw.fedata = v;
+		m->fedata = v;
 	} else if (off == VTD_FEADDR) {
-		hw.feaddr = v;
+		m->feaddr = v;
 	} else if (off == VTD_FEUADDR) {
-		hw.feuaddr = v;
+		m->feuaddr = v;
 	}
 }
 
 void vtd_write64(struct vtd_unit *u, u32 off, u64 v)
 {
-	(void)u;
+	struct vtd_model *m = model_of(u);
+
 	if (off == VTD_RTADDR)
-		hw.rtaddr = v;
+		m->rtaddr = v;
 	else if (off == VTD_IRTA)
-		hw.irta = v;
+		m->irta = v;
 	else if (off == VTD_IQA)
-		hw.iqa = v;
+		m->iqa = v;
 	else if (off == VTD_IQT) {
-		hw.iqt = v;
-		queue_run();
+		m->iqt = v;
+		run_queue(m);
 	}
 }
 
@@ -231,6 +254,21 @@ void load_dmar(void)
 	memcpy(dmar_table + 120, rmrr, sizeof(rmrr));
 	memcpy(dmar_table + 4, &len, 4);
 	ai.dmar = (u64)(uintptr_t)dmar_table;
+}
+
+void load_dmar_two_segments(void)
+{
+	/* 8.3: a DRHD for all of segment 1's functions, no scopes, at the second model */
+	u8 drhd[16] = { 0, 0, 16, 0, DMAR_DRHD_INCLUDE_PCI_ALL, 0, 1, 0 };
+	u64 base = (u64)(uintptr_t)regs1;
+	u32 len;
+
+	load_dmar();
+	memcpy(&len, dmar_table + 4, 4);
+	memcpy(drhd + 8, &base, 8);
+	memcpy(dmar_table + len, drhd, sizeof(drhd));
+	len += sizeof(drhd);
+	memcpy(dmar_table + 4, &len, 4);
 }
 
 u32 count_desc(u32 from, u64 type)

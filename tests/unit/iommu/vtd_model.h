@@ -25,7 +25,7 @@ struct vtd_model {
 	bool stall; /* the queue does not advance */
 };
 
-extern struct vtd_model hw;
+extern struct vtd_model hw, hw1;	       /* hw1: the second unit of load_dmar_two_segments */
 extern u64 now_ns;			       /* every look at the clock is 1 ms later */
 extern bool x2apic;			       /* what apic_x2apic() says */
 extern char monitor_out[4096];		       /* what the monitor printed */
@@ -36,6 +36,8 @@ void hw_reset(void);  /* QEMU 7.2's unit, off */
 void queue_run(void); /* does the queued descriptors, unless stalled */
 void update_ppf(void);
 void load_dmar(void); /* QEMU's DMAR, and an RMRR for 00:02.0 and 00:03.0 */
+/* That, and a second unit (the model hw1) for all of PCI segment 1. */
+void load_dmar_two_segments(void);
 /* Descriptors of a type done since index from. */
 u32 count_desc(u32 from, u64 type);
 /* A fault in recording register i. */
