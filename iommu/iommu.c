@@ -363,8 +363,8 @@ void iommu_fault_irq_init(u8 vector, u32 apic_id)
 
 	if (!drv)
 		return;
-	compat_msi(&irq,
-		   &msg); /* the units' own messages are not remapped (VT-d 5.1.6, AMD-Vi 2.2.5) */
+	/* a unit's own interrupts bypass its remapping (VT-d 5.1.6): compatibility format */
+	compat_msi(&irq, &msg);
 	if (drv->fault_irq && apic_id <= 0xff)
 		ret = drv->fault_irq(&msg);
 	if (!ret) {
