@@ -383,8 +383,11 @@ void iommu_fault_irq_init(u8 vector, u32 apic_id)
 			"faults polled by the boot CPU",
 			drv->name);
 	else
-		pr_warn("iommu: %s fault interrupt not available (%d): faults polled by the boot CPU",
-			drv->name, ret);
+		pr_warn("iommu: %s fault interrupt not available (%s): faults polled by the boot CPU",
+			drv->name,
+			ret == -ENODEV	? "a unit's PCI function has no MSI capability" :
+			ret == -ENOTSUP ? "a unit's PCI function is off segment 0" :
+					  "a unit would not take it");
 }
 
 static void print_fault(const struct iommu_fault *f)
