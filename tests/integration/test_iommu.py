@@ -111,6 +111,13 @@ def remap_entries(m, out):
                        out)}
 
 
+def unbound_entries_freed(m, nvme):
+    """The NVMe, taken from its driver (its MSI-X entries masked), holds no remapping entry."""
+    entries = remap_entries(m, monitor(m, "iommu"))
+    check(entries and nvme[-7:] not in entries.values(),
+          "%s still holds remapping entries after its driver let it go: %s" % (nvme, entries), m)
+
+
 def forged_msi(m, nvme, devices):
     """The NVMe, taken from its driver, writes a remappable-format MSI naming an entry Keel gave
     no one, then one past the table: QEMU's remapping refuses both (its error lines), Keel and
@@ -231,7 +238,8 @@ def test_vtd_service_vm():
         irqs = fault_interrupts(m)
         dma_into_keel(m, nvme[0])  # translation still on: this DMA faults
         check(fault_interrupts(m) > irqs, "the fault was logged without a fault interrupt", m)
-        forged_msi(m, nvme[0], [nvme[0]] + pci_of(m, "e1000e"))
+        unbound_entries_freed(m, nvme[0])
+        forged_msi(m, nvme[0], pci_of(m, "e1000e"))
         nic_works(m, "52:54:00:12:35:01", "10.0.2.15")  # their interrupts still come
         nic_works(m, "52:54:00:12:35:02", "10.0.3.15")
         nvme_back(m, nvme[0], data[:MiB])
