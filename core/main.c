@@ -179,8 +179,8 @@ void core_main(struct boot_info *bi)
 		(unsigned long long)(apic_timer_hz() / 1000), apic_x2apic() ? "x2APIC" : "xAPIC");
 	wallclock_init(bi->boot_epoch);
 	report_date();
-	if (iommu_init(
-		    &acpi)) { /* DMA remapping on, every function blocked (timed: after the clock) */
+	/* DMA remapping on, every function blocked (timed: after the clock); faults by interrupt */
+	if (iommu_init(&acpi)) {
 		irq_register(VECTOR_IOMMU_FAULT, iommu_fault);
 		iommu_fault_irq_init(VECTOR_IOMMU_FAULT, bsp->apic_id);
 	}

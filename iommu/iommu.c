@@ -350,9 +350,8 @@ void iommu_poll_faults(void)
 	if (!drv || (fault_irq_on && !READ_ONCE(fault_pending)))
 		return;
 	WRITE_ONCE(fault_pending, false);
-	if (!read_faults())
-		WRITE_ONCE(fault_pending,
-			   true); /* the rest next round: no interrupt comes for it */
+	if (!read_faults()) /* the rest next round: no interrupt comes for it */
+		WRITE_ONCE(fault_pending, true);
 }
 
 void iommu_fault_irq_init(u8 vector, u32 apic_id)
