@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Host tests of a VM's PCI functions (vmm/pci/assign*.c) over a fake config
- * space: where the service VM may place a function's memory, and that Keel
- * writes an MSI-X table only where the function really decodes it.
+ * space: where the service VM may place a function's memory, that Keel
+ * writes an MSI-X table only where the function really decodes it, and that a
+ * masked MSI-X entry or a disabled MSI gives back its vector and remapping entry.
  */
 #include <arch/x86/paging.h>
 #include <keel/assign.h>
@@ -158,14 +159,16 @@ int irq_route_msi(struct irq_route *r, u16 bdf, u64 *addr, u32 *data)
 	return 0;
 }
 
-/* Unbinds, and the device's own control word of MSI-X entry 0 (BAR0 at HOLE_AT) then. */
+/* Unbinds, and the device's own MSI-X entry 0 control word (BAR0 at HOLE_AT) and MSI control then. */
 static u32 unbinds, entry0_ctrl_at_unbind;
+static u16 msi_ctrl_at_unbind;
 
 void irq_route_unbind(struct irq_route *r)
 {
 	(void)r;
 	unbinds++;
 	entry0_ctrl_at_unbind = *(volatile u32 *)(uintptr_t)(HOLE_AT + 12);
+	msi_ctrl_at_unbind = (u16)(cfg[0x50 + PCI_MSI_CTRL] | cfg[0x50 + PCI_MSI_CTRL + 1] << 8);
 }
 
 static void intercept_io(struct vm *vm, u16 port, bool on)
@@ -308,4 +311,25 @@ TEST(a_masked_msix_entry_is_unbound_once_the_device_masks_it)
 	trap_handler.write(NULL, trap_handler.opaque, 12, 4, PCI_MSIX_ENTRY_MASKED);
 	CHECK_EQ(unbinds, 1);
 	CHECK_EQ(entry0_ctrl_at_unbind, PCI_MSIX_ENTRY_MASKED);
+}
+
+/* MSI turned off gives back its vector and remapping entry, once the device's MSI is disabled. */
+TEST(a_disabled_msi_is_unbound_once_the_device_stops_it)
+{
+	const u32 msi = 0x50; /* where irq_route_unbind above looks */
+
+	setup();
+	pci_funcs[0].msi_cap = msi; /* a 32-bit MSI capability beside MSI-X */
+	cfg[msi] = PCI_CAP_ID_MSI;
+	cfg_write(msi + PCI_MSI_ADDR_LO, 4, 0xfee00000);
+	cfg_write(msi + PCI_MSI_DATA_32, 2, 0x41);
+	unbinds = 0;
+	cfg_write(msi + PCI_MSI_CTRL, 2, PCI_MSI_CTRL_ENABLE);
+	CHECK(get(msi + PCI_MSI_CTRL, 2) & PCI_MSI_CTRL_ENABLE); /* on, with Keel's message */
+	CHECK_EQ(get(msi + PCI_MSI_DATA_32, 2), 0x41);
+	CHECK_EQ(unbinds, 0);
+	msi_ctrl_at_unbind = PCI_MSI_CTRL_ENABLE;
+	cfg_write(msi + PCI_MSI_CTRL, 2, 0);
+	CHECK_EQ(unbinds, 1);
+	CHECK_EQ(msi_ctrl_at_unbind & PCI_MSI_CTRL_ENABLE, 0);
 }
