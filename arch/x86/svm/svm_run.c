@@ -176,7 +176,8 @@ void svm_run(struct vcpu *v, struct vm_exit *exit)
 	if ((u32)vmcb->control.exit_code == SVM_EXIT_INVALID)
 		svm_quirk_failed_entry(&vmcb->save, &entry);
 	vectoring = vmcb->control.exit_int_info & EVENT_VALID;
-	svm_requeue_event(v, s, vmcb);
+	if (s->soft_len || s->virq || (vmcb->control.exit_int_info & EVENT_VALID))
+		svm_requeue_event(v, s, vmcb); /* an event the exit interrupted, or one in flight */
 	if (vmcb->control.exit_code == SVM_EXIT_VINTR) {
 		vmcb->control.int_ctl &= ~(u64)V_IRQ;
 		vmcb->control.intercept_misc1 &= ~ICPT_VINTR;
@@ -184,6 +185,6 @@ void svm_run(struct vcpu *v, struct vm_exit *exit)
 	normalize(v, vmcb, exit);
 	if (exit->reason == EXIT_NPF)
 		exit->npf.vectoring = vectoring;
-	if (svm_nmi_exit(&s->nmi, vmcb))
+	if (svm_nmi_busy(&s->nmi, vmcb) && svm_nmi_exit(&s->nmi, vmcb))
 		exit->reason = EXIT_NMI_WINDOW;
 }
