@@ -47,9 +47,16 @@ void vcpu_inject_gp(struct vcpu *v)
 /* The next instruction's address wraps at the code segment's width (IP, EIP, RIP: SDM vol. 1 3.5). */
 void vcpu_skip(struct vcpu *v, u32 len)
 {
-	u64 old = vcpu_ops->get_reg(v, VCPU_RIP), rip = old + len;
+	u64 old, rip;
 	enum x86_mode mode;
 
+	if (len && len == v->exit_len) { /* the CPU's own next RIP: no mode to mask it by */
+		v->exit_len = 0;	 /* the exiting instruction is skipped once */
+		vcpu_ops->set_reg(v, VCPU_RIP, v->exit_rip + len);
+		return;
+	}
+	old = vcpu_ops->get_reg(v, VCPU_RIP);
+	rip = old + len;
 	/* only 64-bit code has RIP bits 63:32 (a far transfer to other modes loads 32 bits) */
 	if (old >> 32) {
 		vcpu_ops->set_reg(v, VCPU_RIP, rip);

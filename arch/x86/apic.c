@@ -105,13 +105,11 @@ void apic_timer_start(u32 hz)
 }
 
 /* Most entries ask for the deadline the timer is set for already: that costs nothing. */
-void apic_timer_oneshot(u64 tsc_deadline)
+void apic_timer_program(u64 tsc_deadline)
 {
 	struct percpu *pc = this_cpu();
 	u64 now, delta, ticks;
 
-	if (pc->timer_oneshot && pc->timer_deadline == tsc_deadline)
-		return;
 	now = rdtsc();
 	delta = tsc_deadline > now ? tsc_deadline - now : 0;
 	ticks = tsc_hz() ? delta * timer_hz / tsc_hz() : 1;

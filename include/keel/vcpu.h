@@ -179,7 +179,13 @@ struct vcpu {
 	u64 vtime;	       /* TSC cycles it ran, offset on its run list (sched.c) */
 	u64 exits[EXIT_COUNT];
 	u64 exits_total;
-	u64 exit_rip;  /* guest RIP at the latest exit */
+	u64 exit_rip; /* guest RIP at the latest exit (the backend's run() sets it and exit_len) */
+	/*
+	 * The exiting instruction's length where the CPU itself computed the
+	 * next RIP and it did not wrap (AMD-V's NRIP): vcpu_skip() then moves
+	 * RIP without asking the guest's mode. 0: vcpu_skip() works it out.
+	 */
+	u32 exit_len;
 	bool in_guest; /* between entry and exit: may use cached guest-physical translations */
 	u64 sipi_vector;
 	bool reset_pending; /* a platform reset: vcpu_reset() once the exiting instruction is done */

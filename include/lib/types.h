@@ -43,6 +43,8 @@ typedef u64 gva_t; /* guest-virtual address */
 #define __noreturn __attribute__((noreturn))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define __unused __attribute__((unused))
+/* kept out of line: a rare path that would give its caller a bigger frame on the hot one */
+#define __cold __attribute__((cold, noinline))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 

@@ -60,7 +60,6 @@ enum exit_action exit_dispatch(struct vcpu *v, struct vm_exit *e)
 				 (unsigned long long)e->code);
 	v->exits[e->reason]++;
 	v->exits_total++;
-	v->exit_rip = vcpu_ops->get_reg(v, VCPU_RIP); /* for the monitor: where a stuck vCPU is */
 	return handlers[e->reason](v, e);
 }
 

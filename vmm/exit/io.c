@@ -290,8 +290,8 @@ static enum exit_action string_done(struct vcpu *v, const struct string_op *op, 
 	return ACT_RESUME; /* with rCX left, the instruction runs again for the next chunk */
 }
 
-static enum exit_action exit_io_string(struct vcpu *v, struct vm_exit *e,
-				       const struct io_handler *h)
+static __cold enum exit_action exit_io_string(struct vcpu *v, struct vm_exit *e,
+					      const struct io_handler *h)
 {
 	bool df = vcpu_ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_DF;
 	struct string_op op;

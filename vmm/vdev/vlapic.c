@@ -267,9 +267,12 @@ u64 vlapic_timer_deadline(struct vlapic *l)
 void vlapic_timer_check(struct vlapic *l)
 {
 	u32 lvt = reg(l, APIC_LVT_TIMER);
-	u64 now = tsc_now(), deadline = vlapic_timer_deadline(l);
+	u64 now, deadline = vlapic_timer_deadline(l);
 
-	if (!deadline || now < deadline)
+	if (!deadline)
+		return; /* not armed: the clock need not be read */
+	now = tsc_now();
+	if (now < deadline)
 		return;
 	if (!(lvt & APIC_LVT_MASKED))
 		irr_set(l, (int)(lvt & 0xff));

@@ -60,6 +60,12 @@ bool svm_nmi_holds_irqs(struct svm_nmi *n, struct vmcb *vmcb);
 /* After #VMEXIT (EXITINTINFO requeued): true if the exit was the NMI window's own. */
 bool svm_nmi_exit(struct svm_nmi *n, struct vmcb *vmcb);
 
+/* Whether svm_nmi_exit() has anything to do: a step or an IRET in flight, or an IRET's exit. */
+static inline bool svm_nmi_busy(const struct svm_nmi *n, const struct vmcb *vmcb)
+{
+	return n->step || n->iret || vmcb->control.exit_code == SVM_EXIT_IRET;
+}
+
 /* quirks.c: where emulators' AMD-V differs from APM2 */
 extern bool svm_quirk_virq; /* QEMU's TCG: external interrupts through V_IRQ, not EVENTINJ */
 void svm_quirks_detect(void);

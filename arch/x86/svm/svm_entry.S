@@ -32,7 +32,7 @@ svm_vmrun:
 	pop	%rax
 	mov	%rax, G(RSI)(%rsi)
 	pop	%rsi
-	RSB_FILL %ecx
+	RSB_FILL
 	pop	%rax			/* host VMCB */
 	vmload	%rax
 	HOST_REGS_RESTORE

@@ -71,7 +71,7 @@ static void decode_io(struct vm_exit *e, const struct vmcb *vmcb)
 	e->io.port = (u16)(info >> IOIO_PORT_SHIFT);
 	/* the segment (bits 12:10) only with decode assists: vmm/ reads the prefixes */
 	e->io.addr_size = (info & IOIO_A64) ? 8 : (info & IOIO_A32) ? 4 : (info & IOIO_A16) ? 2 : 0;
-	/* next RIP, always given */
+	/* next RIP, always given (one that wrapped gives a length that wraps RIP back) */
 	e->insn_len = (u32)(vmcb->control.exit_info_2 - vmcb->save.rip);
 }
 
@@ -122,13 +122,17 @@ static void normalize(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
 	u64 code = vmcb->control.exit_code;
 
 	*e = (struct vm_exit){ .code = code };
+	v->exit_rip = vmcb->save.rip;
+	v->exit_len = 0;
 	if (svm_nrip_save && vmcb->control.next_rip > vmcb->save.rip)
-		e->insn_len = (u32)(vmcb->control.next_rip - vmcb->save.rip);
+		v->exit_len = e->insn_len = (u32)(vmcb->control.next_rip - vmcb->save.rip);
 	if ((u32)code == SVM_EXIT_INVALID) {
 		e->reason = EXIT_INVALID;
 		e->invalid.why = svm_check_state(vmcb);
 	} else if (code == SVM_EXIT_IOIO) {
 		decode_io(e, vmcb);
+		if (vmcb->control.exit_info_2 > vmcb->save.rip) /* it did not wrap */
+			v->exit_len = e->insn_len;
 	} else if (code == SVM_EXIT_MSR) {
 		e->reason = vmcb->control.exit_info_1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
 		e->msr.index = (u32)v->gpr[RCX];
@@ -172,7 +176,8 @@ void svm_run(struct vcpu *v, struct vm_exit *exit)
 	if ((u32)vmcb->control.exit_code == SVM_EXIT_INVALID)
 		svm_quirk_failed_entry(&vmcb->save, &entry);
 	vectoring = vmcb->control.exit_int_info & EVENT_VALID;
-	svm_requeue_event(v, s, vmcb);
+	if (s->soft_len || s->virq || (vmcb->control.exit_int_info & EVENT_VALID))
+		svm_requeue_event(v, s, vmcb); /* an event the exit interrupted, or one in flight */
 	if (vmcb->control.exit_code == SVM_EXIT_VINTR) {
 		vmcb->control.int_ctl &= ~(u64)V_IRQ;
 		vmcb->control.intercept_misc1 &= ~ICPT_VINTR;
@@ -180,6 +185,6 @@ void svm_run(struct vcpu *v, struct vm_exit *exit)
 	normalize(v, vmcb, exit);
 	if (exit->reason == EXIT_NPF)
 		exit->npf.vectoring = vectoring;
-	if (svm_nmi_exit(&s->nmi, vmcb))
+	if (svm_nmi_busy(&s->nmi, vmcb) && svm_nmi_exit(&s->nmi, vmcb))
 		exit->reason = EXIT_NMI_WINDOW;
 }

@@ -45,7 +45,7 @@ vmx_exit_entry:
 	mov	%rsi, G(RSI)(%rdi)
 	pop	%rax
 	mov	%rax, G(RDI)(%rdi)
-	RSB_FILL %ecx
+	RSB_FILL
 	xor	%eax, %eax
 3:	pop	%rdi			/* the gprs pointer */
 	HOST_REGS_RESTORE

@@ -360,6 +360,8 @@ static void normalize(struct vcpu *v, struct vmx_vcpu *x, u32 reason, struct vm_
 	u64 q = vmcs_read(VMCS_EXIT_QUALIFICATION);
 
 	*e = (struct vm_exit){ .code = reason };
+	v->exit_rip = vmx_get(x, SLOT_RIP);
+	v->exit_len = 0; /* only a length: RIP + it may wrap in the guest's mode */
 	if (reason < 64 && (insn_exits & BIT(reason)))
 		e->insn_len = (u32)vmcs_read(VMCS_EXIT_INSN_LEN);
 	if (reason == VMX_EXIT_IO)
