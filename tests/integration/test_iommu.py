@@ -11,7 +11,8 @@ naming an entry Keel never gave out, or one past the table, is refused (QEMU 7.2
 interrupt-remapping faults, so its own error lines are the proof; its DMA carries no requester
 id, so the source-id check cannot be tried by DMA here). The same DMA confinement with QEMU's
 amd-iommu and Keel's AMD-Vi driver, but for the fault's log line (QEMU 7.2 writes no AMD-Vi
-event log). `iommu = required` on a
+event log), and its interrupt remapping (intremap=on): a table per device id, and a forged MSI
+naming an entry never given is refused. `iommu = required` on a
 machine without an IOMMU keeps the service VM from starting."""
 import hashlib
 import os
