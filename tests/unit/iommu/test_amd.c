@@ -370,6 +370,20 @@ TEST(an_io_apic_pin_goes_through_the_table_of_its_ivrs_device_id)
 	CHECK_EQ(hw.errors, 0);
 }
 
+/*
+ * 2.5.3: an interrupt a table refused (RemapEn 0, or a device id whose IntCtl aborts) comes
+ * back as an IO_PAGE_FAULT with I set: logged with the device, as the refused interrupt.
+ */
+TEST(a_refused_interrupt_is_logged_with_its_device)
+{
+	fake_log_clear();
+	event(page_fault(0x0020, AMD_PF_I | AMD_PF_RW), 0xfee00000); /* 00:04.0 */
+	iommu_poll_faults();
+	CHECK(strstr(fake_log_all, "0000:00:04.0 (no domain: blocked)"));
+	CHECK(strstr(fake_log_all, "interrupt request refused"));
+	CHECK_EQ(hw.evt_head, hw.evt_tail);
+}
+
 TEST(a_command_buffer_that_does_not_move_times_out)
 {
 	long pages;
