@@ -6,8 +6,9 @@
  * 10:0, looked up in the table of the requester id it arrives with, so a
  * device's DMA write to 0xFEExxxxx reaches at most its own entries. Every
  * device id Keel gave no table keeps IV = 1 with IntCtl = 00b: its fixed and
- * arbitrated interrupts are target-aborted (and logged as IO_PAGE_FAULT with
- * I = 1, IG being clear), the pass bits for NMI, INIT, ExtInt and LINTn clear.
+ * arbitrated interrupts are target-aborted (IG clear: the unit may log the
+ * refusal as an IO_PAGE_FAULT with I set), and with the pass bits clear so
+ * are NMI, INIT, ExtInt and LINTn requests (the IVRS's DTE settings unused).
  *
  * An entry's index is its vector. Keel's host vectors are unique on the
  * machine and at least 32, so an index never collides with another source's
