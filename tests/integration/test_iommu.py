@@ -266,11 +266,12 @@ def dma_into_keel_amdvi(m, nvme):
 def forged_msi_amdvi(m, nvme, devices):
     """AMD-Vi remaps by a table per device id, the entry named by the MSI data's bits 10:0 (an
     entry's index is its vector, so indices below 32 are never given). The monitor lists entries
-    for the devices and the I/O APIC (its IVRS device id 00:14.0, for the console). The NVMe,
-    taken from its driver, writes 0 (the Error Information log's first dword) to 0xFEE00000:
-    entry 0, which Keel gave no one. QEMU 7.2's DMA carries no requester id, so amd-iommu looks
-    it up in the I/O APIC's table (its default devid 0xa0) and refuses it: its one-time "failed
-    to remap interrupt" line, after the write, is the proof (it records no event)."""
+    for the devices and the I/O APIC (its IVRS device id 00:14.0, for the console), none for the
+    NVMe its driver let go (freed on MSI-X mask). The NVMe, taken from its driver, writes 0 (the
+    Error Information log's first dword) to 0xFEE00000: entry 0, which Keel gave no one. QEMU
+    7.2's DMA carries no requester id, so amd-iommu looks it up in the I/O APIC's table (its
+    default devid 0xa0) and refuses it: its one-time "failed to remap interrupt" line, after the
+    write, is the proof (it records no event)."""
     out = monitor(m, "iommu")
     check(re.search(r"interrupt remapping on: \d+ entries in \d+ device ids' tables of 256, 8-bit "
                     r"destinations, requester ids verified, other device ids' interrupts aborted", out),
@@ -279,6 +280,8 @@ def forged_msi_amdvi(m, nvme, devices):
                          r"vector 0x([0-9a-f]+) -> apic \d+", out)
     for dev in devices + ["00:14.0"]:
         check(any(e[1] == dev[-7:] for e in entries), "no remapping entry for %s:\n%s" % (dev, out), m)
+    check(not any(e[1] == nvme[-7:] for e in entries),
+          "%s still holds remapping entries after its driver let it go:\n%s" % (nvme, out), m)
     check(all(int(e[0]) == int(e[3], 16) >= 32 for e in entries), "an entry not at its vector:\n" + out, m)
     refused = "failed to remap interrupt from devid 0xa0"
     check("failed to remap interrupt" not in qemu_stderr(m), "QEMU refused an interrupt before:\n"
@@ -312,7 +315,7 @@ def test_amdvi_service_vm():
         service_domain(m, out, nvme[0])
         registers_out_of_reach(m, AMDVI_BASE + 0x2020, AMDVI_BASE + 0x18)  # status, control
         dma_into_keel_amdvi(m, nvme[0])  # translation still on: this DMA is refused
-        forged_msi_amdvi(m, nvme[0], [nvme[0]] + pci_of(m, "e1000e"))
+        forged_msi_amdvi(m, nvme[0], pci_of(m, "e1000e"))
         out = monitor(m, "iommu")
         check(re.search(r"AMD-Vi unit 0 at %#x, .*translation on, command buffer on" % AMDVI_BASE, out),
               "the AMD-Vi unit is not on after the attack:\n" + out, m)
