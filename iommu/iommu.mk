@@ -1,11 +1,11 @@
 # The IOMMUs: the ACPI tables that describe them, the generic domain interface, the VT-d and AMD-Vi drivers.
 CORE_SRCS += iommu/dmar.c iommu/ivrs.c iommu/iommu.c iommu/vtd/vtd.c iommu/vtd/vtd_pt.c \
 	iommu/vtd/vtd_qi.c iommu/vtd/vtd_fault.c iommu/vtd/vtd_mmio.c iommu/vtd/vtd_ir.c iommu/amd/amd.c \
-	iommu/amd/amd_pt.c iommu/amd/amd_cmd.c iommu/amd/amd_event.c iommu/amd/amd_mmio.c
+	iommu/amd/amd_pt.c iommu/amd/amd_cmd.c iommu/amd/amd_event.c iommu/amd/amd_mmio.c iommu/amd/amd_ir.c
 # Each driver's unit test links the other driver whole (iommu.c names both), with its real
 # register access, which its tests never reach: no IVRS in the VT-d test, no DMAR in AMD-Vi's.
 IOMMU_AMD_SRCS := iommu/ivrs.c iommu/amd/amd.c iommu/amd/amd_pt.c iommu/amd/amd_cmd.c \
-	iommu/amd/amd_event.c iommu/amd/amd_mmio.c
+	iommu/amd/amd_event.c iommu/amd/amd_mmio.c iommu/amd/amd_ir.c
 IOMMU_VTD_SRCS := iommu/dmar.c iommu/vtd/vtd.c iommu/vtd/vtd_pt.c iommu/vtd/vtd_qi.c \
 	iommu/vtd/vtd_fault.c iommu/vtd/vtd_mmio.c iommu/vtd/vtd_ir.c
 UNIT_TESTS += iommu_acpi
@@ -34,6 +34,11 @@ UNIT_SRCS_amd_pt := iommu/amd/amd_pt.c core/pagetable.c tests/unit/fake_page_all
 	tests/unit/fake_log.c lib/format.c
 # The AMD-Vi driver and the generic layer over a model of a unit's registers
 UNIT_TESTS += amd
-UNIT_SRCS_amd := iommu/iommu.c iommu/ivrs.c iommu/amd/amd.c iommu/amd/amd_pt.c iommu/amd/amd_cmd.c \
-	iommu/amd/amd_event.c core/pagetable.c tests/unit/fake_page_alloc.c tests/unit/fake_log.c \
-	lib/format.c lib/strlcpy.c $(IOMMU_VTD_SRCS)
+UNIT_SRCS_amd := tests/unit/iommu/amd_model.c iommu/iommu.c iommu/ivrs.c iommu/amd/amd.c \
+	iommu/amd/amd_pt.c iommu/amd/amd_cmd.c iommu/amd/amd_event.c iommu/amd/amd_ir.c \
+	core/pagetable.c tests/unit/fake_page_alloc.c tests/unit/fake_log.c lib/format.c \
+	lib/strlcpy.c $(IOMMU_VTD_SRCS)
+# The driver started on x2APIC CPUs with APIC ids past 255, with and without XTSup (it starts once a binary)
+UNIT_TESTS += amd_xt amd_no_xt
+UNIT_SRCS_amd_xt := $(UNIT_SRCS_amd)
+UNIT_SRCS_amd_no_xt := $(UNIT_SRCS_amd)

@@ -5,6 +5,8 @@
  * table whose every entry blocks DMA, a command buffer and an event log, and
  * turned on; a function reaches memory only once Keel points its device
  * table entry at a domain's I/O page tables (AMD IOMMU 3.08 ch. 2, 3.4).
+ * Interrupt remapping (amd_ir.c) is decided before the units go on, so the
+ * device table starts with every device id's interrupts aborted.
  */
 #include <arch/x86/paging.h>
 #include <arch/x86/tsc.h>
@@ -56,8 +58,10 @@ static int unit_enable(struct amd_unit *u)
 	u->event_log = page_alloc_zeroed(1);
 	if (!u->dev_table || !u->cmd_buf || !u->event_log)
 		return -ENOMEM;
-	for (u32 id = 0; id < AMD_DTE_ENTRIES; id++) /* every device id, listed or not */
+	for (u32 id = 0; id < AMD_DTE_ENTRIES; id++) { /* every device id, listed or not */
 		amd_dte_blocked(&u->dev_table[AMD_DTE_WORDS * id]);
+		u->dev_table[AMD_DTE_WORDS * id + 2] = amd_ir_dte_unmapped();
+	}
 	ret = take_over(u);
 	if (ret)
 		return ret;
@@ -67,6 +71,8 @@ static int unit_enable(struct amd_unit *u)
 	__atomic_thread_fence(
 		__ATOMIC_SEQ_CST); /* the tables in memory before the unit reads them */
 	ctrl = amd_read64(u, AMD_CONTROL) & ~AMD_CTRL_TAKE_OVER;
+	if (amd_ir_mode == AMD_IR_XT) /* 128-bit entries, 32-bit destinations (3.4, 2.2.5.2) */
+		ctrl |= AMD_CTRL_GA_EN | AMD_CTRL_XT_EN;
 	/* one write: QEMU's model runs commands only with translation on */
 	amd_write64(u, AMD_CONTROL,
 		    ctrl | AMD_CTRL_IOMMU_EN | AMD_CTRL_CMD_BUF_EN | AMD_CTRL_EVENT_LOG_EN |
@@ -83,10 +89,9 @@ static u32 device_ids(const struct ivrs_unit *iu)
 	return n;
 }
 
-static int unit_probe(struct amd_unit *u, const struct ivrs_unit *iu)
+/* The unit's registers and features, read before interrupt remapping is decided. */
+static int unit_peek(struct amd_unit *u, const struct ivrs_unit *iu)
 {
-	int ret;
-
 	u->acpi = iu;
 	if (paging_map_io(iu->base, AMD_MMIO_SIZE))
 		return -ERANGE;
@@ -97,7 +102,13 @@ static int unit_probe(struct amd_unit *u, const struct ivrs_unit *iu)
 			(unsigned long long)iu->base);
 		return -ENODEV;
 	}
-	ret = unit_enable(u);
+	return 0;
+}
+
+static int unit_probe(struct amd_unit *u, const struct ivrs_unit *iu)
+{
+	int ret = unit_enable(u);
+
 	pr_info("iommu: AMD-Vi unit at %#llx (%02x:%02x.%x), segment %u, %u device ids, "
 		"features %#llx, 4-level tables, command buffer, event log: %s",
 		(unsigned long long)iu->base, PCI_BUS(iu->devid), PCI_DEV(iu->devid),
@@ -110,6 +121,7 @@ static int amd_probe(const struct acpi_info *ai)
 {
 	int ret =
 		ivrs_parse(phys_to_virt(ai->ivrs), ((const u32 *)phys_to_virt(ai->ivrs))[1], &ivrs);
+	const char *why;
 
 	if (ret) {
 		pr_warn("iommu: the IVRS table is broken (%d): not used", ret);
@@ -117,6 +129,12 @@ static int amd_probe(const struct acpi_info *ai)
 	}
 	if (!ivrs.nr_units)
 		return -ENODEV;
+	for (u32 i = 0; i < ivrs.nr_units; i++) {
+		ret = unit_peek(&units[i], &ivrs.units[i]);
+		if (ret)
+			return ret;
+	}
+	why = amd_ir_decide(ai, units, ivrs.nr_units, &amd_ir_mode);
 	for (u32 i = 0; i < ivrs.nr_units; i++) {
 		ret = unit_probe(&units[nr_units], &ivrs.units[i]);
 		if (ret)
@@ -130,8 +148,17 @@ static int amd_probe(const struct acpi_info *ai)
 					    amd_read64(&units[i], AMD_CONTROL) &
 						    ~AMD_CTRL_TAKE_OVER);
 		nr_units = 0;
+		amd_ir_mode = AMD_IR_OFF;
 		return ret;
 	}
+	if (why)
+		pr_warn("iommu: AMD-Vi interrupt remapping off (%s): a device can send any interrupt",
+			why);
+	else
+		pr_info("iommu: AMD-Vi interrupt remapping on: a table of %u entries per device id, "
+			"%s destinations, requester ids verified, other device ids' interrupts "
+			"aborted",
+			AMD_IRT_ENTRIES, amd_ir_mode == AMD_IR_XT ? "32-bit" : "8-bit");
 	return (int)nr_units;
 }
 
@@ -141,7 +168,7 @@ static const struct pt_format *amd_format_get(void)
 }
 
 /* The unit whose IVHD lists the device id, and the id its requests carry (an alias, or itself). */
-static struct amd_unit *unit_of(u16 seg, u16 bdf, u16 *alias)
+struct amd_unit *amd_unit_of(u16 seg, u16 bdf, u16 *alias)
 {
 	for (u32 i = 0; i < nr_units; i++) {
 		const struct ivrs_unit *iu = units[i].acpi;
@@ -155,6 +182,23 @@ static struct amd_unit *unit_of(u16 seg, u16 bdf, u16 *alias)
 				continue;
 			*alias = r->alias == IVRS_DEVID_NONE ? bdf : (u16)r->alias;
 			return &units[i];
+		}
+	}
+	return NULL;
+}
+
+/* 5.2.2.2: the IVHD special device entry of an I/O APIC gives the id its messages carry. */
+struct amd_unit *amd_ioapic_unit(u8 ioapic_id, u16 *devid)
+{
+	for (u32 i = 0; i < ivrs.nr_units; i++) {
+		const struct ivrs_unit *iu = &ivrs.units[i];
+
+		for (u32 j = 0; j < iu->nr_specials; j++) {
+			if (iu->specials[j].variety == IVHD_SPECIAL_IOAPIC &&
+			    iu->specials[j].handle == ioapic_id) {
+				*devid = iu->specials[j].devid;
+				return &units[i];
+			}
 		}
 	}
 	return NULL;
@@ -190,6 +234,8 @@ static int set_dte(struct amd_unit *u, u16 devid, const struct iommu_domain *d)
 		amd_dte_translated(next, d->pt.root, d->pt.fmt->levels, d->id);
 	else
 		amd_dte_blocked(next);
+	next[2] = dte[2]; /* the interrupt fields stay (amd_ir.c) */
+	next[3] = dte[3];
 	if (dte[0] & AMD_DTE_MODE_MASK) {
 		WRITE_ONCE(dte[0], AMD_DTE_V | AMD_DTE_TV); /* blocks; the rest is read with it */
 		ret = amd_inv_devtab_entry(u, devid);
@@ -208,7 +254,7 @@ static int set_dte(struct amd_unit *u, u16 devid, const struct iommu_domain *d)
 static int amd_attach(struct iommu_domain *d, u16 seg, u16 bdf)
 {
 	u16 alias;
-	struct amd_unit *u = unit_of(seg, bdf, &alias);
+	struct amd_unit *u = amd_unit_of(seg, bdf, &alias);
 	int ret;
 
 	if (!u)
@@ -269,6 +315,12 @@ static void amd_report(void)
 			ctrl & AMD_CTRL_EVENT_LOG_EN ? "on" : "off", (unsigned long long)u->events,
 			(unsigned long long)u->faults);
 	}
+	amd_ir_report();
+}
+
+static bool amd_irq_remapping(void)
+{
+	return amd_ir_mode != AMD_IR_OFF;
 }
 
 const struct iommu_driver amd_driver = {
@@ -282,4 +334,7 @@ const struct iommu_driver amd_driver = {
 	.report = amd_report,
 	.fault_irq = amd_fault_irq,
 	.fault_ack = amd_fault_ack,
+	.irq_remapping = amd_irq_remapping,
+	.irq_set = amd_ir_set,
+	.irq_free = amd_ir_free,
 };

@@ -147,3 +147,27 @@ int amd_inv_all(struct amd_unit *u)
 	}
 	return ret ? ret : amd_cmd_run(u, c, n);
 }
+
+/*
+ * 2.4.5: the unit's cached copies of devid's interrupt remapping entries,
+ * after a change to one of them (IRTEs live in memory the unit may cache).
+ */
+int amd_inv_int_table(struct amd_unit *u, u16 devid)
+{
+	u64 c[1][2] = { { AMD_CMD_INV_INT_TABLE | devid, 0 } };
+
+	return amd_cmd_run(u, c, 1);
+}
+
+/*
+ * A device table entry's interrupt fields changed: the entry's cached copy
+ * first (2.4.2), then the interrupt table it now names (2.4.5), and the
+ * COMPLETION_WAIT after both.
+ */
+int amd_inv_dte_and_int_table(struct amd_unit *u, u16 devid)
+{
+	u64 c[2][2] = { { AMD_CMD_INV_DEVTAB_ENTRY | devid, 0 },
+			{ AMD_CMD_INV_INT_TABLE | devid, 0 } };
+
+	return amd_cmd_run(u, c, 2);
+}

@@ -74,7 +74,7 @@ void amd_dte_translated(u64 dte[AMD_DTE_WORDS], hpa_t root, u32 levels, u16 id)
 {
 	dte[0] = AMD_DTE_V | AMD_DTE_TV | AMD_DTE_MODE(levels) | (root & AMD_DTE_ROOT) |
 		 AMD_DTE_IR | AMD_DTE_IW;
-	dte[1] = id; /* DomainID; interrupt remapping (IV, quadword 2) stays off */
+	dte[1] = id; /* DomainID; quadword 2 (interrupts) is amd_ir.c's, kept by set_dte */
 	dte[2] = 0;
 	dte[3] = 0;
 }

@@ -41,12 +41,13 @@
 #define AMD_CTRL_PPR_LOG_EN BIT(13)
 #define AMD_CTRL_PPR_EN BIT(15)
 #define AMD_CTRL_GT_EN BIT(16)
-#define AMD_CTRL_GA_EN BIT(17)
+#define AMD_CTRL_GA_EN BIT(17) /* 128-bit interrupt remapping entries (2.2.5.2) */
+#define AMD_CTRL_XT_EN BIT(50) /* x2APIC: 32-bit destinations in those entries */
 /* What the firmware may have left on that Keel turns off before it sets the unit up. */
 #define AMD_CTRL_TAKE_OVER                                                                        \
 	(AMD_CTRL_IOMMU_EN | AMD_CTRL_EVENT_LOG_EN | AMD_CTRL_EVENT_INT_EN |                      \
 	 AMD_CTRL_COM_WAIT_INT_EN | AMD_CTRL_CMD_BUF_EN | AMD_CTRL_PPR_LOG_EN | AMD_CTRL_PPR_EN | \
-	 AMD_CTRL_GT_EN | AMD_CTRL_GA_EN)
+	 AMD_CTRL_GT_EN | AMD_CTRL_GA_EN | AMD_CTRL_XT_EN)
 
 /* 3.4 IOMMU Exclusion Base Register */
 #define AMD_EXCL_EN BIT(0)
@@ -86,6 +87,28 @@
 #define AMD_DTE_IR BIT(61)
 #define AMD_DTE_IW BIT(62)
 #define AMD_DTE_DOMAIN_MASK 0xffffULL /* quadword 1, bits 15:0 */
+/* 2.2.2 (figure 7), quadword 2: the interrupt remapping fields (DTE bits 191:128) */
+#define AMD_DTE_IV BIT(0)		    /* the interrupt fields are valid; 0: passed unmapped */
+#define AMD_DTE_INT_TAB_LEN_SHIFT 1	    /* bits 4:1: the table has 2^n entries */
+#define AMD_DTE_IG BIT(5)		    /* no IO_PAGE_FAULT event for an unmapped interrupt */
+#define AMD_DTE_INT_TAB_ROOT GENMASK(51, 6) /* the table, 128-byte aligned */
+#define AMD_DTE_INT_CTL_SHIFT 60	    /* bits 61:60, for fixed and arbitrated interrupts: */
+#define AMD_DTE_INT_CTL_ABORT 0ULL	    /* 00b: target-aborted */
+#define AMD_DTE_INT_CTL_PASS 1ULL	    /* 01b: forwarded unmapped */
+#define AMD_DTE_INT_CTL_REMAP 2ULL	    /* 10b: remapped through the table */
+#define AMD_DTE_INT_CTL_MASK (3ULL << AMD_DTE_INT_CTL_SHIFT)
+
+/* 2.2.5.1: a 32-bit interrupt remapping entry (GAEn = 0) */
+#define AMD_IRTE_REMAP_EN BIT(0)
+#define AMD_IRTE_SUP_IOPF BIT(1)   /* no event when the entry refuses */
+#define AMD_IRTE_INT_TYPE_SHIFT 2  /* bits 4:2: 000b fixed */
+#define AMD_IRTE_DM BIT(6)	   /* logical destination */
+#define AMD_IRTE_GUEST_MODE BIT(7) /* 128-bit format only: must be 0 (no virtual APIC) */
+#define AMD_IRTE_DEST_SHIFT 8	   /* 32-bit: bits 15:8; 128-bit: destination[23:0] at 31:8 */
+#define AMD_IRTE_VECTOR_SHIFT 16   /* 32-bit: bits 23:16; 128-bit: bits 71:64 */
+#define AMD_IRTE_HI_DEST_SHIFT 56  /* 2.2.5.2, 128-bit: destination[31:24] at bits 127:120 */
+#define AMD_IRT_ENTRIES 256	   /* the vectors: an entry's index is its vector */
+#define AMD_IRT_LEN 8		   /* IntTabLen for 256 entries */
 
 /* 2.2.3 I/O page table entries (PDE and PTE share the layout Keel uses) */
 #define AMD_PTE_PR BIT(0)
@@ -103,6 +126,7 @@
 #define AMD_CMD_COMPLETION_WAIT (1ULL << AMD_CMD_OP_SHIFT)
 #define AMD_CMD_INV_DEVTAB_ENTRY (2ULL << AMD_CMD_OP_SHIFT)
 #define AMD_CMD_INV_IOMMU_PAGES (3ULL << AMD_CMD_OP_SHIFT)
+#define AMD_CMD_INV_INT_TABLE (5ULL << AMD_CMD_OP_SHIFT)
 #define AMD_CMD_INV_IOMMU_ALL (8ULL << AMD_CMD_OP_SHIFT)
 #define AMD_CW_STORE BIT(0)			/* 2.4.1: write the data to the address */
 #define AMD_CW_ADDR GENMASK(51, 3)		/* 8-byte aligned store address */
@@ -165,6 +189,31 @@ int amd_inv_devtab_entry(struct amd_unit *u, u16 devid);
 int amd_inv_domain(struct amd_unit *u, u16 domain);
 int amd_inv_pages(struct amd_unit *u, u16 domain, u64 iova, u64 size);
 int amd_inv_all(struct amd_unit *u);
+/* 2.4.2 and 2.4.5: the device table entry and the interrupt table it names, one batch. */
+int amd_inv_dte_and_int_table(struct amd_unit *u, u16 devid);
+/* 2.4.5: the unit's cached entries of devid's interrupt remapping table. */
+int amd_inv_int_table(struct amd_unit *u, u16 devid);
+
+/* amd.c: the unit whose IVHD lists (seg, bdf), and the device id its requests carry */
+struct amd_unit *amd_unit_of(u16 seg, u16 bdf, u16 *alias);
+/* ... and of an I/O APIC (IVHD special device), with its device id */
+struct amd_unit *amd_ioapic_unit(u8 ioapic_id, u16 *devid);
+
+/* amd_ir.c: interrupt remapping (a table per device id) */
+enum amd_ir_mode { AMD_IR_OFF, AMD_IR_32, AMD_IR_XT };
+/* Whether the units can remap, and in which format: NULL, or why not (*mode OFF). */
+const char *amd_ir_decide(const struct acpi_info *ai, struct amd_unit *units, u32 n,
+			  enum amd_ir_mode *mode);
+extern enum amd_ir_mode amd_ir_mode;
+/* The interrupt quadword of a device id Keel gave no table (2.2.2): aborted, or passed (IR off) */
+u64 amd_ir_dte_unmapped(void);
+/* A DTE's interrupt quadword naming a table of 2^AMD_IRT_LEN entries at root */
+u64 amd_ir_dte_remapped(hpa_t root);
+u32 amd_irte32(u8 vector, u32 apic_id);
+void amd_irte128(u64 e[2], u8 vector, u32 apic_id);
+int amd_ir_set(const struct iommu_irq *irq, u32 *handle, struct iommu_msi *msg);
+void amd_ir_free(u32 handle);
+void amd_ir_report(void);
 
 /* amd_event.c: the event log */
 void amd_event_init(struct amd_unit *u);

@@ -11,7 +11,8 @@ naming an entry Keel never gave out, or one past the table, is refused (QEMU 7.2
 interrupt-remapping faults, so its own error lines are the proof; its DMA carries no requester
 id, so the source-id check cannot be tried by DMA here). The same DMA confinement with QEMU's
 amd-iommu and Keel's AMD-Vi driver, but for the fault's log line (QEMU 7.2 writes no AMD-Vi
-event log). `iommu = required` on a
+event log), and its interrupt remapping (intremap=on): a table per device id, and a forged MSI
+naming an entry never given is refused. `iommu = required` on a
 machine without an IOMMU keeps the service VM from starting."""
 import hashlib
 import os
@@ -262,14 +263,51 @@ def dma_into_keel_amdvi(m, nvme):
     check(m.shell("echo still-here") == "still-here", "the service VM does not answer", m)
 
 
+def forged_msi_amdvi(m, nvme, devices):
+    """AMD-Vi remaps by a table per device id, the entry named by the MSI data's bits 10:0 (an
+    entry's index is its vector, so indices below 32 are never given). The monitor lists entries
+    for the devices and the I/O APIC (its IVRS device id 00:14.0, for the console), none for the
+    NVMe its driver let go (freed on MSI-X mask). The NVMe, taken from its driver, writes 0 (the
+    Error Information log's first dword) to 0xFEE00000: entry 0, which Keel gave no one. QEMU
+    7.2's DMA carries no requester id, so amd-iommu looks it up in the I/O APIC's table (its
+    default devid 0xa0) and refuses it: its one-time "failed to remap interrupt" line, after the
+    write, is the proof (it records no event)."""
+    out = monitor(m, "iommu")
+    check(re.search(r"interrupt remapping on: \d+ entries in \d+ device ids' tables of 256, 8-bit "
+                    r"destinations, requester ids verified, other device ids' interrupts aborted", out),
+          "the monitor does not say AMD-Vi interrupt remapping is on:\n" + out, m)
+    entries = re.findall(r"entry (\d+): ([0-9a-f]{2}:[0-9a-f]{2}\.[0-7])( \(I/O APIC \d+\))? "
+                         r"vector 0x([0-9a-f]+) -> apic \d+", out)
+    for dev in devices + ["00:14.0"]:
+        check(any(e[1] == dev[-7:] for e in entries), "no remapping entry for %s:\n%s" % (dev, out), m)
+    check(not any(e[1] == nvme[-7:] for e in entries),
+          "%s still holds remapping entries after its driver let it go:\n%s" % (nvme, out), m)
+    check(all(int(e[0]) == int(e[3], 16) >= 32 for e in entries), "an entry not at its vector:\n" + out, m)
+    refused = "failed to remap interrupt from devid 0xa0"
+    check("failed to remap interrupt" not in qemu_stderr(m), "QEMU refused an interrupt before:\n"
+          + qemu_stderr(m), m)
+    mark = len(qemu_stderr(m))
+    out = m.shell("nvmedma %s 0xfee00000 dword 1" % nvme, timeout=60)
+    check("nvmedma: dword to 0xfee00000" in out, "nvmedma did not run: %r" % out, m)
+    for _ in range(20):
+        if refused in qemu_stderr(m)[mark:]:
+            break
+        time.sleep(0.5)
+    check(refused in qemu_stderr(m)[mark:],
+          "QEMU's interrupt remapping did not refuse entry 0:\n%s" % qemu_stderr(m)[mark:], m)
+    check(m.shell("echo still-here") == "still-here", "the service VM does not answer", m)
+
+
 def test_amdvi_service_vm():
     """The same with QEMU's amd-iommu: Keel's AMD-Vi driver confines the service VM's devices."""
     image, data = nvme_image("iommu-amdvi-nvme.img")
     files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
     with Machine("iommu_amdvi", CFG, files, smp=2, timeout=600,
-                 extra=service_devices(image, "amd-iommu")) as m:
+                 extra=service_devices(image, "amd-iommu,intremap=on")) as m:
         m.expect(r"keel: iommu: AMD-Vi unit at %#x \(00:[0-9a-f]{2}\.0\), .*: DMA remapping on"
                  % AMDVI_BASE, timeout=120)
+        m.expect(r"keel: iommu: AMD-Vi interrupt remapping on: a table of 256 entries per device id",
+                 timeout=10)
         wrote, nvme = devices_work(m, data)
         out = monitor(m, "iommu")
         check(re.search(r"AMD-Vi unit 0 at %#x, .*translation on, command buffer on, event log on"
@@ -277,6 +315,7 @@ def test_amdvi_service_vm():
         service_domain(m, out, nvme[0])
         registers_out_of_reach(m, AMDVI_BASE + 0x2020, AMDVI_BASE + 0x18)  # status, control
         dma_into_keel_amdvi(m, nvme[0])  # translation still on: this DMA is refused
+        forged_msi_amdvi(m, nvme[0], pci_of(m, "e1000e"))
         out = monitor(m, "iommu")
         check(re.search(r"AMD-Vi unit 0 at %#x, .*translation on, command buffer on" % AMDVI_BASE, out),
               "the AMD-Vi unit is not on after the attack:\n" + out, m)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * nvmedma PCI-ADDRESS TARGET [dword]: takes an NVMe controller from its
- * driver, and makes it write a 4 KiB Identify Controller structure to
+ * nvmedma PCI-ADDRESS TARGET [dword [LOG]]: takes an NVMe controller from
+ * its driver, and makes it write a 4 KiB Identify Controller structure to
  * physical address TARGET (NVMe 1.4 5.15), with admin queues in this
  * process's own memory; with "dword", one 4-byte write there, as an MSI is
- * (Get Log Page of the SMART log's first dword, 5.14). For the IOMMU tests:
+ * (Get Log Page of the first dword of log LOG, 5.14: the SMART log, 2, by
+ * default; the Error Information log, 1, of a controller without errors
+ * writes 0, an MSI's data that AMD-Vi reads as entry 0). For the IOMMU tests:
  * the write must not land outside the service VM's RAM, and a message to
  * 0xFEExxxxx must not become an interrupt Keel did not give the device.
  * Prints the completion's status, or that none came in 5 s.
@@ -112,10 +114,12 @@ int main(int argc, char **argv)
 	uint64_t target, asq, acq;
 	int fd;
 
-	bool dword = argc == 4 && !strcmp(argv[3], "dword");
+	bool dword = (argc == 4 || argc == 5) && !strcmp(argv[3], "dword");
+	uint32_t log = argc == 5 ? (uint32_t)strtoul(argv[4], NULL, 0) & 0xff : NVME_LOG_SMART;
 
 	if (argc != 3 && !dword) {
-		fprintf(stderr, "usage: nvmedma PCI-ADDRESS TARGET-PHYSICAL-ADDRESS [dword]\n");
+		fprintf(stderr,
+			"usage: nvmedma PCI-ADDRESS TARGET-PHYSICAL-ADDRESS [dword [LOG-ID]]\n");
 		return 2;
 	}
 	target = strtoull(argv[2], NULL, 0);
@@ -152,7 +156,7 @@ int main(int argc, char **argv)
 	sq[7] = (uint32_t)(target >> 32);
 	if (dword) {
 		sq[1] = NVME_NSID_ALL;
-		sq[10] = NVME_LOG_SMART; /* NUMDL (bits 31:16) 0: one dword */
+		sq[10] = log; /* NUMDL (bits 31:16) 0: one dword */
 	} else {
 		sq[10] = NVME_CNS_CONTROLLER;
 	}

@@ -4,290 +4,21 @@
  * iommu/amd/) against a model of one unit behind the register accessors:
  * the take-over from firmware that left it on, the device table whose every
  * entry blocks, the command buffer and its COMPLETION_WAITs, device table
- * entries blocked and invalidated before they move, and the event log read,
- * logged once and restarted after an overflow.
+ * entries blocked and invalidated before they move, the event log read,
+ * logged once and restarted after an overflow, and interrupt remapping: a
+ * table per device id, its 32-bit entries and the device table entry's
+ * interrupt fields, each change invalidated before it is relied on, the
+ * I/O APIC's table under the device id the IVRS gives it.
  */
 #include "test.h"
-#include "iommu/amd/amd_regs.h"
+#include "amd_model.h"
+#include <arch/x86/apic_regs.h>
+#include <keel/pci.h>
 #include <lib/pci_regs.h>
-#include <keel/monitor.h>
 
 extern char fake_log_all[];
 void fake_log_clear(void);
 extern long fake_pages_live;
-
-#define MAX_CMDS 1024
-
-/*
- * No leak check: the domains live to the end, and LeakSanitizer cannot follow
- * AMD-Vi's entries to their tables (IR and IW are bits 61 and 62 of each).
- */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-	return "detect_leaks=0";
-}
-
-/* --- the model of a unit, as AMD IOMMU 3.08 3.4 and 2.4 describe it --- */
-static struct {
-	u64 ctrl, status, efr, excl_base, excl_limit;
-	u64 dev_table, cmd_base, cmd_head, cmd_tail, evt_base, evt_head, evt_tail;
-	u64 ctrl_writes[16];
-	u32 nr_ctrl_writes;
-	u64 cmd[MAX_CMDS][2];  /* every command done, in order */
-	u64 dte0_at[MAX_CMDS]; /* for INVALIDATE_DEVTAB_ENTRY: the entry's first quadword then */
-	u32 nr_cmds;
-	u32 errors; /* what the manual forbids */
-	bool stall; /* the buffer does not advance */
-} hw;
-
-static u64 now_ns;
-
-/* The VT-d driver, linked beside (iommu.c names both), asks it; its tests never get there. */
-bool apic_x2apic(void)
-{
-	return false;
-}
-
-u64 time_ns(void)
-{
-	return now_ns += 1000000; /* every look at the clock is 1 ms later */
-}
-
-int paging_map_io(u64 base, u64 size)
-{
-	(void)base;
-	(void)size;
-	return 0;
-}
-
-/* The unit's PCI function (3.2): config space with a 64-bit MSI capability at 0x40. */
-static u8 cfg[256];
-static u32 msis; /* the MSIs the unit sent */
-
-u32 pci_read(u16 bdf, u32 off, u32 size)
-{
-	u32 v = 0;
-
-	(void)bdf;
-	memcpy(&v, &cfg[off], size);
-	return v;
-}
-
-void pci_write(u16 bdf, u32 off, u32 size, u32 val)
-{
-	(void)bdf;
-	memcpy(&cfg[off], &val, size);
-}
-
-u8 pci_find_cap(u16 bdf, u8 id)
-{
-	(void)bdf;
-	return id == PCI_CAP_ID_MSI ? 0x40 : 0;
-}
-
-void monitor_register(const struct monitor_cmd *cmds, u32 n)
-{
-	(void)cmds;
-	(void)n;
-}
-
-static char monitor_out[4096];
-
-void monitor_print(const char *fmt, ...)
-{
-	size_t used = strlen(monitor_out);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(monitor_out + used, sizeof(monitor_out) - used, fmt, ap);
-	va_end(ap);
-}
-
-static u64 *dte_of(u16 devid)
-{
-	return (u64 *)(uintptr_t)((hw.dev_table & AMD_DTE_ROOT) + 32ULL * devid);
-}
-
-static void command(const u64 *c)
-{
-	u64 op = c[0] & (0xfULL << 60);
-
-	if (hw.nr_cmds < MAX_CMDS) {
-		hw.cmd[hw.nr_cmds][0] = c[0];
-		hw.cmd[hw.nr_cmds][1] = c[1];
-		hw.dte0_at[hw.nr_cmds++] = op == AMD_CMD_INV_DEVTAB_ENTRY ? dte_of((u16)c[0])[0] :
-									    0;
-	}
-	if (op == AMD_CMD_COMPLETION_WAIT) {
-		if (c[0] & GENMASK(59, 52))
-			hw.errors++; /* reserved: QEMU logs an illegal command */
-		if (c[0] & AMD_CW_STORE)
-			*(u64 *)(uintptr_t)(c[0] & AMD_CW_ADDR) = c[1];
-	} else if (op == AMD_CMD_INV_IOMMU_PAGES) {
-		if (c[0] & (GENMASK(31, 16) | GENMASK(12, 3)))
-			hw.errors++;
-	} else if (op == AMD_CMD_INV_IOMMU_ALL) {
-		if (!(hw.efr & AMD_EFR_IA) || (c[0] & GENMASK(59, 0)) || c[1])
-			hw.errors++;
-	} else if (op != AMD_CMD_INV_DEVTAB_ENTRY) {
-		hw.errors++;
-	}
-}
-
-static void cmd_run(void)
-{
-	u64 size = 16ULL << ((hw.cmd_base >> AMD_RING_LEN_SHIFT) & 0xf);
-
-	if (!(hw.ctrl & AMD_CTRL_CMD_BUF_EN) || !(hw.ctrl & AMD_CTRL_IOMMU_EN))
-		return; /* QEMU's model runs commands only with translation on */
-	while (!hw.stall && hw.cmd_head != hw.cmd_tail) {
-		command((const u64 *)(uintptr_t)((hw.cmd_base & AMD_DTE_ROOT) + hw.cmd_head));
-		hw.cmd_head = (hw.cmd_head + 16) % size;
-	}
-}
-
-u64 amd_read64(const struct amd_unit *u, u32 off)
-{
-	(void)u;
-	switch (off) {
-	case AMD_CONTROL:
-		return hw.ctrl;
-	case AMD_STATUS:
-		return hw.status;
-	case AMD_EXT_FEATURES:
-		return hw.efr;
-	case AMD_CMD_BUF_HEAD:
-		return hw.cmd_head;
-	case AMD_EVENT_LOG_HEAD:
-		return hw.evt_head;
-	case AMD_EVENT_LOG_TAIL:
-		return hw.evt_tail;
-	default:
-		return 0;
-	}
-}
-
-static void ctrl_write(u64 v)
-{
-	hw.ctrl_writes[hw.nr_ctrl_writes++ % 16] = v;
-	if ((v & AMD_CTRL_IOMMU_EN) && !(hw.dev_table & AMD_DTE_ROOT))
-		hw.errors++; /* translation without a device table */
-	hw.ctrl = v;
-	hw.status &= ~(AMD_STS_CMD_BUF_RUN | AMD_STS_EVENT_LOG_RUN);
-	if (v & AMD_CTRL_CMD_BUF_EN)
-		hw.status |= AMD_STS_CMD_BUF_RUN;
-	if (v & AMD_CTRL_EVENT_LOG_EN)
-		hw.status |= AMD_STS_EVENT_LOG_RUN;
-	cmd_run();
-}
-
-void amd_write64(struct amd_unit *u, u32 off, u64 v)
-{
-	(void)u;
-	switch (off) {
-	case AMD_CONTROL:
-		ctrl_write(v);
-		break;
-	case AMD_STATUS:
-		hw.status &= ~(v & AMD_STS_CLEAR);
-		break;
-	case AMD_DEV_TABLE_BASE:
-	case AMD_CMD_BUF_BASE:
-		if (hw.ctrl & AMD_CTRL_IOMMU_EN)
-			hw.errors++; /* moved under a running unit */
-		*(off == AMD_DEV_TABLE_BASE ? &hw.dev_table : &hw.cmd_base) = v;
-		break;
-	case AMD_EVENT_LOG_BASE:
-		hw.evt_base = v;
-		break;
-	case AMD_EXCL_BASE:
-		hw.excl_base = v;
-		break;
-	case AMD_EXCL_LIMIT:
-		hw.excl_limit = v;
-		break;
-	case AMD_CMD_BUF_HEAD:
-		hw.cmd_head = v;
-		break;
-	case AMD_CMD_BUF_TAIL:
-		hw.cmd_tail = v;
-		cmd_run();
-		break;
-	case AMD_EVENT_LOG_HEAD:
-		hw.evt_head = v;
-		break;
-	case AMD_EVENT_LOG_TAIL:
-		if (hw.ctrl & AMD_CTRL_EVENT_LOG_EN)
-			hw.errors++; /* software writes the tail only with logging off */
-		hw.evt_tail = v;
-		break;
-	}
-}
-
-/* The unit records an event at its log's tail. */
-static void event(u64 q0, u64 q1)
-{
-	u64 *log = (u64 *)(uintptr_t)(hw.evt_base & AMD_DTE_ROOT);
-
-	log[hw.evt_tail / 8] = q0;
-	log[hw.evt_tail / 8 + 1] = q1;
-	hw.evt_tail = (hw.evt_tail + 16) % 4096;
-	/* 3.4: EventLogInt set; with EventIntEn, its rising edge sends the function's MSI */
-	if ((hw.ctrl & AMD_CTRL_EVENT_INT_EN) && !(hw.status & AMD_STS_EVENT_LOG_INT) &&
-	    (cfg[0x40 + PCI_MSI_CTRL] & PCI_MSI_CTRL_ENABLE))
-		msis++;
-	hw.status |= AMD_STS_EVENT_LOG_INT;
-}
-
-/* --- QEMU's IVRS, its unit moved to the model, with an IVMD for 00:02.0 --- */
-static u8 ivrs_table[256];
-static struct acpi_info ai;
-
-static void load_ivrs(void)
-{
-	FILE *f = fopen("tests/data/acpi/q35-smp2-amdvi/IVRS.bin", "rb");
-	static const u8 ivmd[32] = {
-		0x21, IVMD_F_UNITY | IVMD_F_READ | IVMD_F_WRITE,
-		32,   0,
-		0x10, 0,
-		0,    0, /* 00:02.0 */
-		0,    0,
-		0,    0,
-		0,    0,
-		0,    0, /* reserved */
-		0,    0,
-		0,    0x7d,
-		0,    0,
-		0,    0, /* start */
-		0,    0,
-		2,    0,
-		0,    0,
-		0,    0 /* 128 KiB */
-	};
-	/* 5.2.2.2 alias select: 03:00.0's requests arrive as 00:05.0's (behind a bridge) */
-	static const u8 alias[8] = { IVHD_DEV_ALIAS_SELECT, 0x00, 0x03, 0, 0, 0x28, 0x00, 0 };
-	u32 len = 0x6c + sizeof(alias) + sizeof(ivmd);
-	u16 ivhd_len = 0x3c + sizeof(alias);
-
-	CHECK(f && fread(ivrs_table, 1, sizeof(ivrs_table), f) == 0x6c);
-	if (f)
-		fclose(f);
-	memcpy(ivrs_table + 0x6c, alias, sizeof(alias)); /* the IVHD ends at 0x6c */
-	memcpy(ivrs_table + 0x30 + 2, &ivhd_len, 2);
-	memcpy(ivrs_table + 0x6c + sizeof(alias), ivmd, sizeof(ivmd));
-	memcpy(ivrs_table + 4, &len, 4);
-	ai.ivrs = (u64)(uintptr_t)ivrs_table;
-}
-
-static u32 count_cmds(u32 from, u64 op)
-{
-	u32 n = 0;
-
-	for (u32 i = from; i < hw.nr_cmds; i++)
-		n += (hw.cmd[i][0] & (0xfULL << 60)) == op;
-	return n;
-}
 
 /* Only once, as the driver keeps its units: later tests build on this one's state. */
 TEST(a_unit_left_on_by_the_firmware_is_taken_over)
@@ -298,6 +29,9 @@ TEST(a_unit_left_on_by_the_firmware_is_taken_over)
 	hw.excl_base = 0x1000000 | AMD_EXCL_EN;
 	hw.excl_limit = 0x1fff000;
 	load_ivrs();
+	ai.nr_cpus = 2; /* APIC ids 0 and 1 */
+	ai.cpus[1].apic_id = 1;
+	ai.nr_ioapics = 1; /* id 0: the IVRS's special device 00:14.0 */
 	fake_log_clear();
 	CHECK(iommu_init(&ai));
 	CHECK(iommu_active());
@@ -312,10 +46,11 @@ TEST(a_unit_left_on_by_the_firmware_is_taken_over)
 	CHECK_EQ(hw.dev_table & 0x1ff, 0x1ff); /* 2 MiB: all 65536 device ids */
 	CHECK_EQ(hw.cmd_base >> 56, 8);	       /* 256 commands */
 	CHECK_EQ(hw.evt_base >> 56, 8);
-	for (u32 id = 0; id < 65536; id++) { /* listed or not, every device id is blocked */
+	/* listed or not, every device id is blocked: DMA, and interrupts (IV, IntCtl 00b) */
+	for (u32 id = 0; id < 65536; id++) {
 		const u64 *d = dte_of((u16)id);
 
-		if (d[0] != (AMD_DTE_V | AMD_DTE_TV) || d[1] || d[2] || d[3]) {
+		if (d[0] != (AMD_DTE_V | AMD_DTE_TV) || d[1] || d[2] != AMD_DTE_IV || d[3]) {
 			CHECK_EQ(id, -1);
 			break;
 		}
@@ -329,6 +64,10 @@ TEST(a_unit_left_on_by_the_firmware_is_taken_over)
 	CHECK(strstr(fake_log_all, "AMD-Vi unit at 0xfed80000 (00:03.0), segment 0, 8 device "
 				   "ids, features 0x29d3"));
 	CHECK(strstr(fake_log_all, "DMA remapping on"));
+	CHECK(iommu_irq_remapping());
+	CHECK(strstr(fake_log_all, "AMD-Vi interrupt remapping on: a table of 256 entries per "
+				   "device id, 8-bit destinations, requester ids verified, other "
+				   "device ids' interrupts aborted"));
 }
 
 static struct iommu_domain *dom_a, *dom_b;
@@ -346,6 +85,7 @@ TEST(functions_attach_to_domains)
 	mark = hw.nr_cmds;
 	CHECK_EQ(iommu_attach(dom_a, 0, 0x0010), 0); /* 00:02.0, listed in the IVHD */
 	amd_dte_translated(want, dom_a->pt.root, 4, dom_a->id);
+	want[2] = AMD_DTE_IV; /* its interrupts still aborted: no table yet */
 	CHECK(!memcmp(d, want, sizeof(want)));
 	CHECK_EQ(count_cmds(mark, AMD_CMD_INV_DEVTAB_ENTRY), 1);
 	{ /* its IVMD, identity-mapped before it joined */
@@ -362,6 +102,7 @@ TEST(functions_attach_to_domains)
 	CHECK_EQ(iommu_attach(dom_a, 0, 0x0500), -ENODEV); /* 05:00.0: no IVHD lists it */
 	CHECK_EQ(iommu_attach(dom_b, 0, 0x0300), 0);	   /* its alias's entry too */
 	amd_dte_translated(want, dom_b->pt.root, 4, dom_b->id);
+	want[2] = AMD_DTE_IV;
 	CHECK(!memcmp(dte_of(0x0300), want, sizeof(want)));
 	CHECK(!memcmp(dte_of(0x0028), want, sizeof(want)));
 	CHECK_EQ(dte_of(0x0020)[0], AMD_DTE_V | AMD_DTE_TV);
@@ -492,6 +233,157 @@ TEST(events_are_read_and_faults_logged_once)
 	CHECK_EQ(hw.errors, 0);
 }
 
+/* 2.2.5.1 figure 18: RemapEn, IntType, DM, the destination 15:8, the vector 23:16. */
+TEST(a_32_bit_entry_names_the_vector_and_cpu_with_fixed_physical_delivery)
+{
+	u64 e[2];
+
+	CHECK_EQ(amd_irte32(0x41, 3), 0x00410301u);
+	CHECK_EQ(amd_irte32(0xfe, 0xff), 0x00feff01u);
+	CHECK_EQ(amd_irte32(0x41, 3) & (AMD_IRTE_SUP_IOPF | AMD_IRTE_DM | AMD_IRTE_GUEST_MODE |
+					0x1c | 0xff000000u),
+		 0); /* refusals logged, fixed, physical, no guest mode, reserved 0 */
+	/* 2.2.5.2: 128 bits, GuestMode 0, destination 23:0 in 31:8 and 31:24 in 127:120 */
+	amd_irte128(e, 0x41, 0x12345678);
+	CHECK_EQ(e[0], 0x0000000034567801ULL);
+	CHECK_EQ(e[1], 0x1200000000000041ULL);
+	/* 2.2.2: the interrupt quadword of a table at root: IV, IntTabLen 8, IntCtl 10b */
+	CHECK_EQ(amd_ir_dte_remapped(0x12345000), 0x2000000012345011ULL);
+}
+
+TEST(a_function_gets_its_own_table_and_the_entry_its_vector_names)
+{
+	struct iommu_irq irq = { .bdf = 0x0010, .vector = 0x41, .apic_id = 1 };
+	struct iommu_msi msg;
+	u32 handle = 0, mark = hw.nr_cmds;
+	const u64 *d = dte_of(0x0010);
+
+	hw.watch_index = 0x41;
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), 0);
+	CHECK(handle);
+	/* the index in data 10:0, fixed delivery; the address only says "interrupt" */
+	CHECK_EQ(msg.addr, 0xfee00000);
+	CHECK_EQ(msg.data, 0x41);
+	CHECK_EQ(d[2] & ~AMD_DTE_INT_TAB_ROOT, AMD_DTE_IV | 8 << 1 | 2ULL << 60);
+	CHECK(d[2] & AMD_DTE_INT_TAB_ROOT);
+	CHECK_EQ(d[0], AMD_DTE_V | AMD_DTE_TV | AMD_DTE_MODE(4) | (dom_a->pt.root & AMD_DTE_ROOT) |
+			       AMD_DTE_IR | AMD_DTE_IW); /* its DMA fields untouched */
+	CHECK_EQ(irte_of(0x0010, 0x41), amd_irte32(0x41, 1));
+	CHECK_EQ(irte_of(0x0010, 0x40), 0);
+	/* the new table: the entry written, the DTE pointed at it, both invalidated, waited for */
+	CHECK_EQ(hw.cmd[mark][0], AMD_CMD_INV_DEVTAB_ENTRY | 0x0010);
+	CHECK_EQ(hw.dte2_at[mark], d[2]);
+	CHECK_EQ(hw.cmd[mark + 1][0], AMD_CMD_INV_INT_TABLE | 0x0010);
+	CHECK_EQ(hw.cmd[mark + 1][1], 0);
+	CHECK_EQ(hw.cmd[mark + 2][0] & (0xfULL << 60), AMD_CMD_COMPLETION_WAIT);
+	/* the entry, then its table's invalidation and a wait (the entry was there by then) */
+	CHECK_EQ(hw.cmd[mark + 3][0], AMD_CMD_INV_INT_TABLE | 0x0010);
+	CHECK_EQ(hw.irte_at[mark + 3], amd_irte32(0x41, 1));
+	CHECK_EQ(hw.cmd[mark + 4][0] & (0xfULL << 60), AMD_CMD_COMPLETION_WAIT);
+	CHECK_EQ(hw.nr_cmds, mark + 5);
+	/* other device ids keep aborting; its neighbour's table is not its own */
+	CHECK_EQ(dte_of(0x0018)[2], AMD_DTE_IV);
+	/* rewritten in place: the same entry, invalidated again */
+	mark = hw.nr_cmds;
+	irq.apic_id = 0;
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), 0);
+	CHECK_EQ(msg.data, 0x41);
+	CHECK_EQ(irte_of(0x0010, 0x41), amd_irte32(0x41, 0));
+	CHECK_EQ(hw.cmd[mark][0], AMD_CMD_INV_INT_TABLE | 0x0010);
+	CHECK_EQ(hw.irte_at[mark], amd_irte32(0x41, 0));
+	CHECK_EQ(hw.nr_cmds, mark + 2);
+	/* a DMA domain change keeps the interrupt fields */
+	u64 ir = d[2];
+	CHECK_EQ(iommu_attach(dom_b, 0, 0x0010), 0);
+	CHECK_EQ(d[2], ir);
+	CHECK_EQ(iommu_attach(dom_a, 0, 0x0010), 0);
+	CHECK_EQ(d[2], ir);
+	/* a second vector of the function: its own entry in the same table */
+	struct iommu_irq irq2 = { .bdf = 0x0010, .vector = 0x42, .apic_id = 1 };
+	u32 handle2 = 0;
+
+	CHECK_EQ(iommu_irq_compose(&irq2, &handle2, &msg), 0);
+	CHECK(handle2 != handle);
+	CHECK_EQ(msg.data, 0x42);
+	CHECK_EQ(d[2], ir);
+	CHECK_EQ(irte_of(0x0010, 0x42), amd_irte32(0x42, 1));
+	/* freed: not present, and invalidated before the index is given out again */
+	mark = hw.nr_cmds;
+	hw.watch_index = 0x42;
+	iommu_irq_free(&handle2);
+	CHECK_EQ(handle2, 0);
+	CHECK_EQ(irte_of(0x0010, 0x42), 0);
+	CHECK_EQ(hw.cmd[mark][0], AMD_CMD_INV_INT_TABLE | 0x0010);
+	CHECK_EQ(hw.irte_at[mark], 0);
+	CHECK_EQ(hw.cmd[mark + 1][0] & (0xfULL << 60), AMD_CMD_COMPLETION_WAIT);
+	CHECK_EQ(iommu_irq_compose(&irq2, &handle2, &msg), 0);
+	/* no entry for an exception vector, nor for a function no IVHD lists */
+	struct iommu_irq low = { .bdf = 0x0010, .vector = 0x1f },
+			 none = { .bdf = 0x0500, .vector = 0x50 };
+	u32 h = 0;
+
+	CHECK_EQ(iommu_irq_compose(&low, &h, &msg), -EINVAL);
+	CHECK_EQ(iommu_irq_compose(&none, &h, &msg), -ENODEV);
+	CHECK_EQ(h, 0);
+	/* a vector a table already holds for another source */
+	CHECK_EQ(iommu_irq_compose(&irq2, &h, &msg), -EBUSY);
+	CHECK_EQ(hw.errors, 0);
+}
+
+TEST(a_function_behind_an_alias_uses_the_alias_table)
+{
+	struct iommu_irq irq = { .bdf = 0x0300, .vector = 0x50, .apic_id = 0 };
+	struct iommu_msi msg;
+	u32 handle = 0;
+
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), 0);
+	CHECK_EQ(dte_of(0x0028)[2] & AMD_DTE_INT_CTL_MASK, 2ULL << 60); /* its requests' id */
+	CHECK_EQ(dte_of(0x0300)[2], dte_of(0x0028)[2]);
+	CHECK_EQ(irte_of(0x0028, 0x50), amd_irte32(0x50, 0));
+	CHECK_EQ(hw.errors, 0);
+}
+
+TEST(an_io_apic_pin_goes_through_the_table_of_its_ivrs_device_id)
+{
+	struct iommu_irq irq = {
+		.ioapic = true, .ioapic_id = 0, .vector = 0x24, .apic_id = 1, .level = true
+	};
+	struct iommu_irq other = { .ioapic = true, .ioapic_id = 5, .vector = 0x25 };
+	struct iommu_msi msg;
+	u32 handle = 0, h = 0;
+
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), 0);
+	/* the redirection entry: vector field = index = vector, fixed, its trigger mode */
+	CHECK_EQ(msg.addr, 0xfee00000);
+	CHECK_EQ(msg.data, 0x24 | MSI_DATA_LEVEL);
+	CHECK_EQ(dte_of(0x00a0)[2] & AMD_DTE_INT_CTL_MASK, 2ULL << 60);
+	CHECK_EQ(irte_of(0x00a0, 0x24), amd_irte32(0x24, 1));
+	CHECK_EQ(iommu_irq_compose(&other, &h, &msg), -ENODEV); /* no device id for it */
+	monitor_out[0] = 0;
+	amd_driver.report();
+	CHECK(strstr(monitor_out, "interrupt remapping on: 4 entries in 3 device ids' tables of "
+				  "256, 8-bit destinations"));
+	CHECK(strstr(monitor_out, "    entry 65: 00:02.0 vector 0x41 -> apic 0\n"));
+	CHECK(strstr(monitor_out, "    entry 66: 00:02.0 vector 0x42 -> apic 1\n"));
+	CHECK(strstr(monitor_out, "    entry 80: 03:00.0 (as 00:05.0) vector 0x50 -> apic 0\n"));
+	CHECK(strstr(monitor_out, "    entry 36: 00:14.0 (I/O APIC 0) vector 0x24 -> apic 1\n"));
+	CHECK_EQ(hw.errors, 0);
+}
+
+/*
+ * 2.5.3: an interrupt a table refused (RemapEn 0, or a device id whose IntCtl aborts) comes
+ * back as an IO_PAGE_FAULT with I set: logged with the device, as the refused interrupt.
+ */
+TEST(a_refused_interrupt_is_logged_with_its_device)
+{
+	fake_log_clear();
+	event(page_fault(0x0020, AMD_PF_I | AMD_PF_RW), 0xfee00000); /* 00:04.0 */
+	iommu_poll_faults();
+	CHECK(strstr(fake_log_all, "0000:00:04.0 (no domain: blocked)"));
+	CHECK(strstr(fake_log_all, "interrupt request refused"));
+	CHECK_EQ(hw.evt_head, hw.evt_tail);
+}
+
 TEST(a_command_buffer_that_does_not_move_times_out)
 {
 	long pages;
@@ -564,4 +456,18 @@ TEST(events_are_read_on_the_event_log_interrupt)
 	iommu_poll_faults();
 	CHECK(strstr(fake_log_all, "write to 0x7000"));
 	CHECK_EQ(hw.errors, 0);
+}
+
+/* With the unit's commands failing, a freed entry is never given out again: it may be cached. */
+TEST(an_entry_whose_invalidation_failed_stays_out_of_use)
+{
+	struct iommu_irq irq = { .bdf = 0x0010, .vector = 0x60, .apic_id = 0 };
+	struct iommu_msi msg;
+	u32 handle = 0;
+
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), -EIO); /* written, not invalidated */
+	CHECK(handle);
+	iommu_irq_free(&handle);
+	CHECK_EQ(irte_of(0x0010, 0x60), 0);
+	CHECK_EQ(iommu_irq_compose(&irq, &handle, &msg), -EBUSY);
 }
