@@ -249,8 +249,14 @@ def timed(m, command, nbytes, block, timeout=600):
     return float(t.group(2)) - float(t.group(1))
 
 
-def io_machine(name, direct, disk, tap):
-    extra = ["-drive", "if=none,id=nv,format=raw,file=" + disk, "-device", "nvme,drive=nv,serial=bench",
+# QEMU's vIOMMUs for the service VM's I/O with the IOMMU on: the device comes before the NVMe
+# and the e1000e (QEMU translates only the devices made after it), each with its boot line.
+IOMMUS = {"VT-d": ("intel-iommu,intremap=on", r"keel: iommu: VT-d unit at .*: DMA remapping on"),
+          "AMD-Vi": ("amd-iommu,intremap=on", r"keel: iommu: AMD-Vi unit at .*: DMA remapping on")}
+
+
+def io_machine(name, direct, disk, tap, iommu=None):
+    extra = (["-device", IOMMUS[iommu][0]] if iommu else []) + ["-drive", "if=none,id=nv,format=raw,file=" + disk, "-device", "nvme,drive=nv,serial=bench",
              "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % tap,
              "-device", "e1000e,netdev=n0,mac=52:54:00:12:34:09"]
     files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
@@ -259,14 +265,17 @@ def io_machine(name, direct, disk, tap):
                    timeout=900, extra=extra, direct=d)
 
 
-def io_bench(direct, ns, disk, out, port, i):
-    """(NVMe read MiB/s, e1000e receive MiB/s) of the service VM, or of the same kernel and
-    initramfs booted by QEMU directly; the peer on the TAP serves port once."""
-    name = "bench_io_%s%d" % ("direct" if direct else "keel", i)
-    m = io_machine(name, direct, disk, "kbtap0")
+def io_bench(direct, ns, disk, out, port, i, iommu=None):
+    """(NVMe read MiB/s, e1000e receive MiB/s) of the service VM (its devices behind QEMU's
+    vIOMMU `iommu`, which Keel turns on, if given), or of the same kernel and initramfs booted by
+    QEMU directly; the peer on the TAP serves port once."""
+    name = "bench_io_%s%d" % ("direct" if direct else "keel-" + iommu if iommu else "keel", i)
+    m = io_machine(name, direct, disk, "kbtap0", iommu)
     m.command_prefix = ns.prefix()
     ns.start_peer("10.77.9.1", port, IO_MIB << 20, out)
     with m:
+        if iommu:
+            m.expect(IOMMUS[iommu][1], timeout=300)
         m.expect(r"Keel service VM: .* up", timeout=600)
         m.expect(r"/ # ", timeout=60)
         time.sleep(1)
@@ -748,14 +757,26 @@ def part_service_io(out):
     with open(disk, "wb") as f:
         f.write(os.urandom(IO_MIB << 20))
     with NetNS("keelbench%d" % os.getpid(), [("kbtap0", "10.77.9.1/24")]) as ns:
-        k, d = alternate(lambda i: io_bench(False, ns, disk, out, 6000 + 20 * i, i),
-                         lambda i: io_bench(True, ns, disk, out, 6010 + 20 * i, i))
-    return [
+        k, d, vtd, amdvi = interleave((
+            lambda i: io_bench(False, ns, disk, out, 6000 + 40 * i, i),
+            lambda i: io_bench(True, ns, disk, out, 6010 + 40 * i, i),
+            lambda i: io_bench(False, ns, disk, out, 6020 + 40 * i, i, "VT-d"),
+            lambda i: io_bench(False, ns, disk, out, 6030 + 40 * i, i, "AMD-Vi")))
+    lines = [
         "service VM I/O (64 MiB, guest clock; NVMe read with dd, e1000e receive with nc from a peer "
-        "on a TAP; %s):" % runs_note(),
+        "on a TAP; %s):" % runs_note(sides=4),
         compare("disk read", "MiB/s", [x[0] for x in k], [x[0] for x in d], HIGHER),
         compare("NIC receive", "MiB/s", [x[1] for x in k], [x[1] for x in d], HIGHER),
+        "the cost of the IOMMU: the same with the service VM's devices behind QEMU's vIOMMU, which "
+        "Keel turns on (DMA and interrupt remapping), against Keel without one in the same run:",
     ]
+    for what, runs in (("VT-d", vtd), ("AMD-Vi", amdvi)):
+        for j, figure in enumerate(("disk read", "NIC receive")):
+            on, off = [x[j] for x in runs], [x[j] for x in k]
+            lines.append("  %s, %s: with %s %s MiB/s, without %s MiB/s, ratio %.3f; %s" % (
+                figure, what, what, spread(on, "%.1f"), spread(off, "%.1f"),
+                statistics.median(on) / statistics.median(off), HIGHER))
+    return lines
 
 
 def part_exit(out):
