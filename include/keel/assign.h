@@ -34,6 +34,11 @@ struct assigned_dev {
 	struct msix_entry *table;
 	struct irq_route *msix_routes;
 	struct mmio_handler *trap; /* the table's pages while its BAR decodes (size 0: not) */
+	/* assign_guard.c: a bridge's bus numbers at boot; capability offsets (0: none) */
+	u8 boot_bus[3]; /* primary, secondary, subordinate */
+	u8 exp_cap;
+	u16 ats_cap, pri_cap, pasid_cap;
+	u16 guard_logged; /* the refused registers already logged */
 };
 
 /* Takes every function keel.cfg does not reserve (and Keel does not keep) for the service VM. */
@@ -54,6 +59,12 @@ void assign_bars_deny(struct vm *vm, u32 idx);
 int assign_msix_init(struct assigned_dev *d);
 void assign_msix_update_trap(struct assigned_dev *d);
 void assign_msix_ctrl_written(struct assigned_dev *d);
+/* vmm/pci/assign_guard.c: bus numbers, windows above others' functions, ATS/PRI/PASID */
+void assign_guard_init(struct assigned_dev *d);
+/* The value to write instead of `val`: the refused bits keep theirs (logged once). */
+u32 assign_guard_write(struct assigned_dev *d, u32 off, u32 size, u32 val);
+/* The value the VM reads: ATS, PRI and PASID enables clear. */
+u32 assign_guard_read(const struct assigned_dev *d, u32 off, u32 size, u32 val);
 /* vmm/pci/cfg_trap.c: the port and ECAM traps */
 int cfg_trap_init(struct vm *vm);
 

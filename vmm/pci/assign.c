@@ -4,7 +4,9 @@
  * to the device, except: functions it does not own read as absent; the MSI
  * capability is virtual (Keel programs the device with its own vector and
  * forwards each interrupt to the vCPU the guest chose); what can move the
- * memory it decodes goes through assign_bars.c.
+ * memory it decodes goes through assign_bars.c; what it may not change at
+ * all (bus numbers, bridge windows above others' functions, ATS/PRI/PASID)
+ * is held back by assign_guard.c.
  */
 #include <keel/control.h>
 #include <keel/log.h>
@@ -96,7 +98,7 @@ u32 assign_cfg_read(u16 bdf, u32 off, u32 size)
 		return size == 4 ? 0xffffffff : (1u << (size * 8)) - 1; /* absent */
 	if (msi_access(d, off, size, &val, false))
 		return val;
-	return pci_read(bdf, off, size);
+	return assign_guard_read(d, off, size, pci_read(bdf, off, size));
 }
 
 void assign_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
@@ -106,7 +108,10 @@ void assign_cfg_write(u16 bdf, u32 off, u32 size, u32 val)
 
 	if (control_cfg_write(bdf, off, size, val))
 		return;
-	if (!d || msi_access(d, off, size, &val, true))
+	if (!d)
+		return;
+	val = assign_guard_write(d, off, size, val);
+	if (msi_access(d, off, size, &val, true))
 		return;
 	if (assign_bars_touched(d, off, size))
 		assign_bars_write(d, off, size, val);
@@ -142,6 +147,7 @@ int assign_init(struct vm *vm, const struct boot_info *bi)
 		d->f = f;
 		d->idx = i;
 		d->vm = vm;
+		assign_guard_init(d);
 		if (f->msi_cap)
 			d->msi_ctrl = (u16)pci_read(f->bdf, f->msi_cap + PCI_MSI_CTRL, 2) &
 				      PCI_MSI_CTRL_64BIT;
