@@ -20,7 +20,8 @@
  * On a bridge above a function the service VM does not own (reserved,
  * Keel's, a guest's), the I/O, memory and prefetchable windows with their
  * upper halves, secondary bus reset and, on a PCIe downstream port, link
- * disable (which resets what is below too) keep their values. Where only its
+ * disable and slot power (which reset or remove what is below too) keep
+ * their values. Where only its
  * own functions lie below, those stay its own to change: assign_bars.c
  * already keeps a window off RAM and Keel's devices, and a reset reaches
  * only its own devices.
@@ -45,10 +46,12 @@
 #define IO_WINDOW_HI 0x30 /* their upper 16 bits, base then limit (3.2.5.11) */
 #define BRIDGE_CTRL 0x3e
 #define BRIDGE_CTRL_SBR BIT(6) /* secondary bus reset (PCIe 5.0 7.5.1.3.13) */
-/* PCIe 5.0 7.5.3: the PCI Express capability's Link Control register, Link Disable. */
+/* PCIe 5.0 7.5.3: the PCI Express capability of a downstream or root port. */
 #define PCI_CAP_ID_EXP 0x10
-#define PCIE_LINK_CTRL 0x10
+#define PCIE_LINK_CTRL 0x10 /* 7.5.3.7 */
 #define PCIE_LINK_DISABLE BIT(4)
+#define PCIE_SLOT_CTRL 0x18	    /* 7.5.3.10 */
+#define PCIE_SLOT_POWER_OFF BIT(10) /* Power Controller Control: 1 turns the slot's power off */
 /* PCIe 5.0 7.6.3: extended capabilities from 0x100, header: ID 15:0, next 31:20. */
 #define EXT_CAP_START 0x100
 #define EXT_CAP_ID_ATS 0x0f   /* 10.5.1 */
@@ -88,6 +91,7 @@ static const struct guarded regs[] = {
 	{ BRIDGE, IO_WINDOW_HI, 4, 0xffffffff, KEEP_NOW, true, "I/O window's upper halves" },
 	{ BRIDGE, BRIDGE_CTRL, 2, BRIDGE_CTRL_SBR, KEEP_NOW, true, "secondary bus reset" },
 	{ EXP_CAP, PCIE_LINK_CTRL, 2, PCIE_LINK_DISABLE, KEEP_NOW, true, "link disable" },
+	{ EXP_CAP, PCIE_SLOT_CTRL, 2, PCIE_SLOT_POWER_OFF, KEEP_NOW, true, "slot power control" },
 	{ ATS, ATS_CTRL, 2, ATS_CTRL_ENABLE, KEEP_CLEAR, false, "ATS enable" },
 	{ PRI, PRI_CTRL, 2, PRI_CTRL_ENABLE, KEEP_CLEAR, false, "PRI enable" },
 	{ PASID, PASID_CTRL, 2, PASID_CTRL_ENABLES, KEEP_CLEAR, false, "PASID enables" },
@@ -156,11 +160,20 @@ static void refuse(struct assigned_dev *d, u32 i, const struct pci_func *below)
 	       PCI_DEV(bdf), PCI_FN(bdf), regs[i].name, why);
 }
 
+/* What the bits `m` of an access at `off` keep: the boot bus numbers, the device's now, or 0. */
+static u32 kept(const struct assigned_dev *d, const struct guarded *g, u32 off, u32 size, u32 m)
+{
+	u32 boot = d->boot_bus[0] | d->boot_bus[1] << 8 | d->boot_bus[2] << 16;
+
+	if (g->keep == KEEP_CLEAR)
+		return 0;
+	if (g->keep == KEEP_BOOT)
+		return bits_in(off, size, PRIMARY_BUS, 3, boot) & m;
+	return pci_read(d->f->bdf, off, size) & m;
+}
+
 u32 assign_guard_write(struct assigned_dev *d, u32 off, u32 size, u32 val)
 {
-	u32 now = 0;
-	bool read = false;
-
 	for (u32 i = 0; i < ARRAY_SIZE(regs); i++) {
 		const struct guarded *g = &regs[i];
 		u32 reg = reg_at(d, g), m = reg ? bits_in(off, size, reg, g->len, g->bits) : 0,
@@ -169,16 +182,7 @@ u32 assign_guard_write(struct assigned_dev *d, u32 off, u32 size, u32 val)
 
 		if (!m || (g->foreign_below && !(below = foreign_below(d))))
 			continue;
-		if (g->keep == KEEP_NOW && !read) {
-			now = pci_read(d->f->bdf, off, size);
-			read = true;
-		}
-		keep = g->keep == KEEP_CLEAR ? 0 :
-		       g->keep == KEEP_NOW   ? now & m :
-					       bits_in(off, size, PRIMARY_BUS, 3,
-						       d->boot_bus[0] | d->boot_bus[1] << 8 |
-							       d->boot_bus[2] << 16) &
-						     m;
+		keep = kept(d, g, off, size, m);
 		if ((val & m) != keep)
 			refuse(d, i, below);
 		val = (val & ~m) | keep;

@@ -520,6 +520,10 @@ TEST(a_bridge_above_a_reserved_function_keeps_its_windows_and_resets)
 	assign_cfg_write(FOREIGN_PORT, EXP_CAP + 0x10, 2, BIT(4) | BIT(5));
 	CHECK_EQ(port_get(FOREIGN_PORT, EXP_CAP + 0x10, 2), BIT(5));
 	CHECK_EQ(logged("the service VM changed the link disable, above 02:00.0"), 1);
+	/* slot power off, attention indicator beside it written */
+	assign_cfg_write(FOREIGN_PORT, EXP_CAP + 0x18, 2, BIT(10) | 0x40);
+	CHECK_EQ(port_get(FOREIGN_PORT, EXP_CAP + 0x18, 2), 0x40);
+	CHECK_EQ(logged("the service VM changed the slot power control, above 02:00.0"), 1);
 	/* reads are the device's */
 	CHECK_EQ(assign_cfg_read(FOREIGN_PORT, 0x20, 4), 0xfe10fe00);
 }
@@ -534,12 +538,14 @@ TEST(a_bridge_above_its_own_functions_stays_writable)
 	assign_cfg_write(OWN_PORT, 0x30, 4, 0x00010001);
 	assign_cfg_write(OWN_PORT, 0x3e, 2, BIT(6));
 	assign_cfg_write(OWN_PORT, EXP_CAP + 0x10, 2, BIT(4));
+	assign_cfg_write(OWN_PORT, EXP_CAP + 0x18, 2, BIT(10));
 	CHECK_EQ(port_get(OWN_PORT, 0x1c, 2), 0x3030);
 	CHECK_EQ(port_get(OWN_PORT, 0x20, 4), 0xfe30fe20);
 	CHECK_EQ(port_get(OWN_PORT, 0x28, 4), 0x1);
 	CHECK_EQ(port_get(OWN_PORT, 0x30, 4), 0x00010001);
 	CHECK_EQ(port_get(OWN_PORT, 0x3e, 2), BIT(6));
 	CHECK_EQ(port_get(OWN_PORT, EXP_CAP + 0x10, 2), BIT(4));
+	CHECK_EQ(port_get(OWN_PORT, EXP_CAP + 0x18, 2), BIT(10));
 	CHECK_EQ(fake_log_all[0], 0);
 }
 
