@@ -224,11 +224,71 @@ def image_holds(image, wrote):
             raise TestFailure("the 4 MiB the service VM wrote through the IOMMU are not in the image")
 
 
+# Two root ports (bus-reserve=0: no spare bus numbers, so the firmware gives them buses 1 and 2):
+# behind the first a function keel.cfg keeps from the service VM, behind the second one of its
+# own with an ATS capability (QEMU's virtio-pci offers one behind a PCIe port with ats=on).
+BRIDGE_PORT, BRIDGE_HIDDEN, ATS_FN = "00:10.0", "01:00.0", "02:00.0"
+BRIDGE_DEVICES = ["-device", "pcie-root-port,id=kport1,chassis=31,addr=0x10,bus-reserve=0",
+                  "-device", "virtio-rng-pci,bus=kport1",
+                  "-device", "pcie-root-port,id=kport2,chassis=32,addr=0x11,bus-reserve=0",
+                  "-device", "virtio-rng-pci,bus=kport2,ats=on"]
+BRIDGE_CFG = "pci.reserve = %s\n" % BRIDGE_HIDDEN
+
+
+def bridge_and_ats_refused(m):
+    """The service VM renumbers the root port above the reserved function, moves its memory
+    window and sets secondary bus reset, then sets ATS enable on its own function: each reads
+    back unchanged, Keel logs each refusal, and the monitor lists the function behind as before."""
+    listed = [l for l in monitor(m, "pci").splitlines() if BRIDGE_HIDDEN in l]
+    check(len(listed) == 1 and "reserved" in listed[0], "the monitor does not list %s as reserved:"
+          " %s" % (BRIDGE_HIDDEN, listed), m)
+    port, fn = "/sys/bus/pci/devices/0000:%s/config" % BRIDGE_PORT, "/sys/bus/pci/devices/0000:%s/config" % ATS_FN
+
+    def read(config, off, n):
+        return [int(x, 16) for x in m.shell("od -An -tx4 -v -j%d -N%d %s" % (off, 4 * n, config)).split()]
+
+    def write(config, off, val, width):
+        m.shell("printf '%s' | dd of=%s bs=%d seek=%d count=1 conv=notrunc 2>/dev/null" % (
+            "".join("\\x%02x" % ((val >> (8 * i)) & 0xff) for i in range(width)), config, width,
+            off // width))
+    before = read(port, 0x18, 10)  # bus numbers .. bridge control
+    check(before[0] & 0xffffff == 0x010100, "%s's bus numbers are %#x" % (BRIDGE_PORT, before[0]), m)
+    mark = m.mark()
+    write(port, 0x18, before[0] & ~0xffff00 | 0x050500, 4)  # secondary and subordinate bus 5
+    write(port, 0x20, 0x0010_0000, 4)  # memory window 0-0x1fffff
+    write(port, 0x3e, 1 << 6, 1)  # secondary bus reset
+    after = read(port, 0x18, 10)
+    check(after == before, "%s reads %s after the writes, %s before" % (
+        BRIDGE_PORT, [hex(x) for x in after], [hex(x) for x in before]), m)
+    for reg, why in (("secondary bus number", "which requester ids depend on"),
+                     ("subordinate bus number", "which requester ids depend on"),
+                     ("memory window", "above %s, which is not its" % BRIDGE_HIDDEN),
+                     ("secondary bus reset", "above %s, which is not its" % BRIDGE_HIDDEN)):
+        m.expect(r"keel: pci %s: the service VM changed the %s, %s: write refused" % (
+            BRIDGE_PORT, reg, why), timeout=10, start=mark)
+    check([l for l in monitor(m, "pci").splitlines() if BRIDGE_HIDDEN in l] == listed,
+          "the monitor's listing of %s changed" % BRIDGE_HIDDEN, m)
+    ext = read(fn, 0x100, 64)  # PCIe 5.0 7.6.3: the extended capabilities from 0x100
+    off, ats = 0x100, None
+    while 0x100 <= off < 0x200 and ext[(off - 0x100) // 4] not in (0, 0xffffffff):
+        if ext[(off - 0x100) // 4] & 0xffff == 0x0f:
+            ats = off
+            break
+        off = ext[(off - 0x100) // 4] >> 20 & 0xffc
+    check(ats, "%s shows no ATS capability: %s" % (ATS_FN, [hex(x) for x in ext[:8]]), m)
+    mark = m.mark()
+    write(fn, ats + 6, 0x8000, 2)  # ATS control: Enable (10.5.1.3)
+    ctrl = read(fn, ats + 4, 1)[0] >> 16
+    check(not ctrl & 0x8000, "ATS enable reads back set on %s: %#x" % (ATS_FN, ctrl), m)
+    m.expect(r"keel: pci %s: the service VM changed the ATS enable, which Keel does not offer: "
+             r"write refused" % ATS_FN, timeout=10, start=mark)
+
+
 def test_vtd_service_vm():
     image, data = nvme_image("iommu-nvme.img")
-    extra = service_devices(image, "intel-iommu,intremap=on")
+    extra = service_devices(image, "intel-iommu,intremap=on") + BRIDGE_DEVICES
     files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
-    with Machine("iommu_vtd", CFG, files, smp=2, timeout=600, extra=extra) as m:
+    with Machine("iommu_vtd", CFG + BRIDGE_CFG, files, smp=2, timeout=600, extra=extra) as m:
         m.expect(r"keel: iommu: VT-d unit at %#x: .*: DMA remapping on" % VTD_BASE, timeout=120)
         wrote, nvme = devices_work(m, data)
         out = monitor(m, "iommu")
@@ -236,6 +296,7 @@ def test_vtd_service_vm():
               "the monitor lists no VT-d unit with translation on:\n" + out, m)
         service_domain(m, out, nvme[0])
         registers_out_of_reach(m)
+        bridge_and_ats_refused(m)
         irqs = fault_interrupts(m)
         dma_into_keel(m, nvme[0])  # translation still on: this DMA faults
         check(fault_interrupts(m) > irqs, "the fault was logged without a fault interrupt", m)

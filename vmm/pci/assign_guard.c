@@ -28,7 +28,9 @@
  *
  * ATS, PRI and PASID stay off on its functions: Keel's IOMMU domains give
  * no device address translation, and a device with ATS on could send
- * requests marked translated, which an IOMMU may pass untranslated.
+ * requests marked as translated, which a PCIe switch may route to a peer
+ * without the IOMMU seeing them (PCIe 5.0 6.12, ACS Direct Translated
+ * P2P).
  *
  * Refused bits keep their value (bus numbers: the boot value; enable bits:
  * clear), the rest of the write goes to the device, and each refusal is
