@@ -256,7 +256,7 @@ def bridge_and_ats_refused(m):
     mark = m.mark()
     write(port, 0x18, before[0] & ~0xffff00 | 0x050500, 4)  # secondary and subordinate bus 5
     write(port, 0x20, 0x0010_0000, 4)  # memory window 0-0x1fffff
-    write(port, 0x3e, 1 << 6, 1)  # secondary bus reset
+    write(port, 0x3e, (before[9] >> 16 & 0xff) | 1 << 6, 1)  # secondary bus reset, the rest as was
     after = read(port, 0x18, 10)
     check(after == before, "%s reads %s after the writes, %s before" % (
         BRIDGE_PORT, [hex(x) for x in after], [hex(x) for x in before]), m)
@@ -363,8 +363,8 @@ def test_amdvi_service_vm():
     """The same with QEMU's amd-iommu: Keel's AMD-Vi driver confines the service VM's devices."""
     image, data = nvme_image("iommu-amdvi-nvme.img")
     files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
-    with Machine("iommu_amdvi", CFG, files, smp=2, timeout=600,
-                 extra=service_devices(image, "amd-iommu,intremap=on")) as m:
+    with Machine("iommu_amdvi", CFG + BRIDGE_CFG, files, smp=2, timeout=600,
+                 extra=service_devices(image, "amd-iommu,intremap=on") + BRIDGE_DEVICES) as m:
         m.expect(r"keel: iommu: AMD-Vi unit at %#x \(00:[0-9a-f]{2}\.0\), .*: DMA remapping on"
                  % AMDVI_BASE, timeout=120)
         m.expect(r"keel: iommu: AMD-Vi interrupt remapping on: a table of 256 entries per device id",
@@ -375,6 +375,7 @@ def test_amdvi_service_vm():
                         % AMDVI_BASE, out), "the monitor lists no AMD-Vi unit with translation on:\n" + out, m)
         service_domain(m, out, nvme[0])
         registers_out_of_reach(m, AMDVI_BASE + 0x2020, AMDVI_BASE + 0x18)  # status, control
+        bridge_and_ats_refused(m)
         dma_into_keel_amdvi(m, nvme[0])  # translation still on: this DMA is refused
         forged_msi_amdvi(m, nvme[0], pci_of(m, "e1000e"))
         out = monitor(m, "iommu")

@@ -46,6 +46,9 @@
 #define PRIMARY_BUS 0x18
 #define IO_WINDOW 0x1c	  /* I/O base and limit: one byte each (3.2.5.6) */
 #define IO_WINDOW_HI 0x30 /* their upper 16 bits, base then limit (3.2.5.11) */
+/* the address bits of base and limit; bits 3:0 of each say what it decodes (read-only) */
+#define WINDOW_IO_BITS 0xf0f0u
+#define WINDOW_MEM_BITS 0xfff0fff0u
 #define BRIDGE_CTRL 0x3e
 #define BRIDGE_CTRL_SBR BIT(6) /* secondary bus reset (PCIe 5.0 7.5.1.3.13) */
 /* PCIe 5.0 7.5.3: the PCI Express capability of a downstream or root port. */
@@ -83,9 +86,9 @@ static const struct guarded regs[] = {
 	{ BRIDGE, PRIMARY_BUS, 1, 0xff, KEEP_BOOT, false, "primary bus number" },
 	{ BRIDGE, PCI_SECONDARY_BUS, 1, 0xff, KEEP_BOOT, false, "secondary bus number" },
 	{ BRIDGE, PCI_SUBORDINATE_BUS, 1, 0xff, KEEP_BOOT, false, "subordinate bus number" },
-	{ BRIDGE, IO_WINDOW, 2, 0xffff, KEEP_NOW, true, "I/O window" },
-	{ BRIDGE, PCI_BRIDGE_MEM, 4, 0xffffffff, KEEP_NOW, true, "memory window" },
-	{ BRIDGE, PCI_BRIDGE_PREF, 4, 0xffffffff, KEEP_NOW, true, "prefetchable window" },
+	{ BRIDGE, IO_WINDOW, 2, WINDOW_IO_BITS, KEEP_NOW, true, "I/O window" },
+	{ BRIDGE, PCI_BRIDGE_MEM, 4, WINDOW_MEM_BITS, KEEP_NOW, true, "memory window" },
+	{ BRIDGE, PCI_BRIDGE_PREF, 4, WINDOW_MEM_BITS, KEEP_NOW, true, "prefetchable window" },
 	{ BRIDGE, PCI_BRIDGE_PREF_BASE_HI, 4, 0xffffffff, KEEP_NOW, true,
 	  "prefetchable window's upper base" },
 	{ BRIDGE, PCI_BRIDGE_PREF_LIMIT_HI, 4, 0xffffffff, KEEP_NOW, true,
