@@ -42,10 +42,10 @@
 #include <lib/format.h>
 #include <lib/string.h>
 
-/* PCIe 5.0 7.5.1.3: the type 1 header's registers (PCI-to-PCI Bridge 1.2 3.2.5). */
+/* PCIe 5.0 7.5.1.3 (PCI-to-PCI Bridge 1.2 3.2.5): the type 1 header's registers. */
 #define PRIMARY_BUS 0x18
-#define IO_WINDOW 0x1c	  /* I/O base and limit: one byte each (3.2.5.6) */
-#define IO_WINDOW_HI 0x30 /* their upper 16 bits, base then limit (3.2.5.11) */
+#define IO_WINDOW 0x1c	  /* I/O base and limit: one byte each */
+#define IO_WINDOW_HI 0x30 /* their upper 16 bits, base then limit */
 /* the address bits of base and limit; bits 3:0 of each say what it decodes (read-only) */
 #define WINDOW_IO_BITS 0xf0f0u
 #define WINDOW_MEM_BITS 0xfff0fff0u
