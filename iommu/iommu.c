@@ -126,6 +126,44 @@ static void quarantine_add(u64 *list)
 	}
 }
 
+static bool has_devices(const struct iommu_domain *d)
+{
+	for (u32 i = 0; i < nr_devices; i++)
+		if (devices[i].d == d)
+			return true;
+	return false;
+}
+
+int iommu_domain_destroy(struct iommu_domain *d)
+{
+	/* what the root spans: 512 entries of its level's size */
+	u64 top = PT_ENTRIES * PT_LEVEL_SIZE(d->pt.fmt->levels);
+	int ret;
+
+	spin_lock(&lock);
+	if (has_devices(d)) {
+		spin_unlock(&lock);
+		return -EBUSY;
+	}
+	ret = pt_unmap(&d->pt, 0, top); /* the emptied tables wait on d->pt.deferred */
+	if (drv->destroy(d)) {
+		pr_err("iommu: domain %u (%s): its invalidation failed; its tables and id are kept "
+		       "out of use",
+		       d->id, d->owner);
+		quarantine_add(d->pt.deferred);
+		d->pt.deferred = NULL;
+		d->mapped = 0;
+		spin_unlock(&lock);
+		return -EIO;
+	}
+	pt_free_deferred(&d->pt);
+	pt_destroy(&d->pt); /* the root, the only table left */
+	d->mapped = 0;
+	domain_used[d - domains] = false;
+	spin_unlock(&lock);
+	return ret;
+}
+
 /*
  * Table pages that left d's tables go back to the pool only once the
  * invalidation completed; if it did not, they are never reused (a walker may

@@ -118,9 +118,7 @@ static void vm_free_resources(struct vm *vm)
 		spec_forget_vm(vm);
 		vcpu_ops->vm_destroy(vm);
 	}
-	vm_restore_pages(vm); /* withheld RAM leaves with the rest */
-	pt_destroy(&vm->gpa);
-	vm->ram_size = 0;
+	vm_release_ram(vm);
 	vm->resources_freed = true;
 }
 

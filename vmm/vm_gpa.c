@@ -12,6 +12,8 @@
  * next entry. Table pages the change emptied are freed after that.
  */
 #include <arch/x86/cpu.h>
+#include <keel/iommu.h>
+#include <keel/log.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
 #include <keel/sched.h>
@@ -138,9 +140,26 @@ static bool lookup_locked(struct vm *vm, gpa_t gpa, hpa_t *pa, u32 *perms)
 	       (restore_locked(vm, gpa) && pt_lookup(&vm->gpa, gpa, pa, perms, NULL));
 }
 
+BUILD_ASSERT(IOMMU_MAX_DOMAINS >= MAX_VMS, "a DMA domain for every VM");
+
+/* With an IOMMU, RAM is mapped in the VM's domain at its guest-physical address as it is added. */
+static int dma_map(struct vm *vm, gpa_t gpa, hpa_t pa, u64 size)
+{
+	if (!iommu_active())
+		return 0;
+	if (!vm->dma)
+		vm->dma = iommu_domain_create(vm->name);
+	if (!vm->dma) {
+		pr_err("vm %s: no IOMMU domain left for its RAM", vm->name);
+		return -ENOSPC;
+	}
+	return iommu_map(vm->dma, gpa, pa, size, PT_R | PT_W);
+}
+
 int vm_add_ram(struct vm *vm, gpa_t gpa, u64 size)
 {
 	u64 end = gpa + size;
+	int ret;
 
 	if (!IS_ALIGNED(gpa | size, PAGE_SIZE))
 		return -EINVAL;
@@ -162,9 +181,27 @@ int vm_add_ram(struct vm *vm, gpa_t gpa, u64 size)
 			return -ENOMEM;
 		}
 		vm->ram_size += pages * PAGE_SIZE;
+		/* owned by the map now: it leaves with the VM, the domain first (vm_release_ram) */
+		ret = dma_map(vm, gpa, pa, pages * PAGE_SIZE);
+		if (ret)
+			return ret;
 		gpa += pages * PAGE_SIZE;
 	}
 	return 0;
+}
+
+void vm_release_ram(struct vm *vm)
+{
+	if (vm->dma && iommu_domain_destroy(vm->dma)) {
+		pr_err("vm %s: its DMA domain could not be torn down: its %llu MiB of RAM are kept "
+		       "out of the pool",
+		       vm->name, (unsigned long long)(vm->ram_size / MiB));
+		vm->gpa.release = NULL; /* the owned pages stay allocated */
+	}
+	vm->dma = NULL;
+	vm_restore_pages(vm); /* withheld RAM leaves with the rest */
+	pt_destroy(&vm->gpa);
+	vm->ram_size = 0;
 }
 
 struct ram_walk {

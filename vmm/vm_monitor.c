@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Monitor commands about VMs: list them with their vCPUs, states and exit counts; their NMI button. */
+/* Monitor commands about VMs: list them with their RAM, vCPUs, states and exit counts; their NMI button. */
 #include <arch/x86/tsc.h>
 #include <lib/format.h>
 #include <keel/irq_route.h>
@@ -37,6 +37,51 @@ static void show_vcpu(struct vcpu *v)
 		      (unsigned long long)v->exits_total, n ? ": " : "", line);
 }
 
+#define RAM_RUNS 4 /* lines a VM's RAM gets in `vms`: the rest are counted */
+
+/* Runs of RAM contiguous in both address spaces, the first RAM_RUNS of them and one more. */
+struct ram_runs {
+	struct {
+		gpa_t gpa;
+		hpa_t hpa;
+		u64 size;
+	} run[RAM_RUNS + 1];
+	u32 n, more;
+};
+
+static int add_run(void *ctx, gpa_t gpa, hpa_t hpa, u64 size)
+{
+	struct ram_runs *r = ctx;
+
+	if (r->n && r->run[r->n - 1].gpa + r->run[r->n - 1].size == gpa &&
+	    r->run[r->n - 1].hpa + r->run[r->n - 1].size == hpa) {
+		r->run[r->n - 1].size += size;
+		return 0;
+	}
+	if (r->n == RAM_RUNS + 1)
+		r->more++; /* the extra slot holds the latest run, for the next to join */
+	else
+		r->n++;
+	r->run[r->n - 1].gpa = gpa;
+	r->run[r->n - 1].hpa = hpa;
+	r->run[r->n - 1].size = size;
+	return 0;
+}
+
+/* Where a VM's RAM is: guest-physical ranges and the host-physical memory behind each. */
+static void show_ram(struct vm *vm)
+{
+	struct ram_runs r = { .n = 0, .more = 0 };
+
+	vm_walk_ram(vm, add_run, &r); /* collected first: no printing under the map's lock */
+	for (u32 i = 0; i < r.n && i < RAM_RUNS; i++)
+		monitor_print("    ram %#llx-%#llx at %#llx\n", (unsigned long long)r.run[i].gpa,
+			      (unsigned long long)(r.run[i].gpa + r.run[i].size - 1),
+			      (unsigned long long)r.run[i].hpa);
+	if (r.n > RAM_RUNS)
+		monitor_print("    ram: %u more runs\n", r.more + 1);
+}
+
 static void cmd_vms(const char *args)
 {
 	(void)args;
@@ -53,6 +98,8 @@ static void cmd_vms(const char *args)
 			      vm->name, vm_state_name(vm->state), vm->nr_vcpus,
 			      (unsigned long long)(vm->ram_size / MiB), (unsigned long long)up,
 			      vm->why[0] ? ": " : "", vm->why);
+		if (!vm->resources_freed)
+			show_ram(vm);
 		for (u32 j = 0; j < vm->nr_vcpus && !vm->resources_freed; j++)
 			show_vcpu(vm->vcpus[j]);
 		vm_put(vm);

@@ -6,7 +6,7 @@
 #include <keel/acpi.h>
 #include <keel/pagetable.h>
 
-#define IOMMU_MAX_DOMAINS 16
+#define IOMMU_MAX_DOMAINS 64 /* one per VM (vm.h's MAX_VMS); AMD-Vi's take-over names each */
 #define IOMMU_MAX_DEVICES 64 /* functions attached to any domain */
 
 /*
@@ -32,6 +32,14 @@ bool iommu_active(void);
 const char *iommu_name(void);
 
 struct iommu_domain *iommu_domain_create(const char *owner);
+/*
+ * Unmaps all of d, invalidates what every unit cached under its id and
+ * waits, then frees its tables and its id: no device reaches what it mapped
+ * once it returns 0. -EBUSY while a function is in d. -EIO if the
+ * invalidation failed: its tables and its id are then never reused, nor
+ * should the memory it mapped be.
+ */
+int iommu_domain_destroy(struct iommu_domain *d);
 /* Maps [iova, iova + size) to pa, PT_R/PT_W. Holds once it returns. */
 int iommu_map(struct iommu_domain *d, u64 iova, hpa_t pa, u64 size, u32 perms);
 /*
@@ -113,6 +121,12 @@ struct iommu_driver {
 	int (*attach)(struct iommu_domain *d, u16 seg, u16 bdf);
 	/* Invalidates d's cached translations of the range and waits for it; -errno if it failed. */
 	int (*flush)(struct iommu_domain *d, u64 iova, u64 size);
+	/*
+	 * d, with no function left in it, is going: everything the units cached
+	 * under its id (translations, paging-structure entries) is invalidated
+	 * and waited for, so the id may serve another domain.
+	 */
+	int (*destroy)(struct iommu_domain *d);
 	/* The next fault recorded since the last call; false if none. */
 	bool (*next_fault)(struct iommu_fault *f);
 	void (*report)(void); /* the monitor's lines for the units */

@@ -58,6 +58,8 @@ struct vm {
 	bool absent_mmio; /* unmapped non-RAM reads as all-ones (the service VM), else kills */
 	bool firmware;	  /* runs firmware (guest.h's firmware flavor): absent MMIO as on a PC */
 	u64 ram_size;	  /* bytes of pool RAM the VM owns */
+	/* its RAM at its guest-physical addresses, for devices given to it (with an IOMMU) */
+	struct iommu_domain *dma;
 	u32 nr_vcpus;
 	struct vcpu *vcpus[VM_MAX_VCPUS];
 	void *arch; /* backend: I/O and MSR permission maps, ASID/VPID */
@@ -114,6 +116,12 @@ struct vm *vm_create(const char *name, u32 nr_vcpus, u32 first_cpu);
  */
 /* Adds size bytes of pool RAM at gpa (2 MiB pages where possible); before the VM runs. */
 int vm_add_ram(struct vm *vm, gpa_t gpa, u64 size);
+/*
+ * Teardown: the VM's DMA domain goes first (its invalidation waited for),
+ * then the map with the RAM; RAM a device may still reach (the invalidation
+ * failed) is kept out of the pool.
+ */
+void vm_release_ram(struct vm *vm);
 int vm_map(struct vm *vm, gpa_t gpa, hpa_t hpa, u64 size, u32 perms);
 /* Never RAM the VM owns: that leaves only with the whole VM. */
 int vm_unmap(struct vm *vm, gpa_t gpa, u64 size);

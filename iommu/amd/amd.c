@@ -274,6 +274,16 @@ static int amd_flush(struct iommu_domain *d, u64 iova, u64 size)
 	return ret;
 }
 
+/* 2.4.3: all of the id's pages and page directory entries (no device table entry names it now). */
+static int amd_destroy(struct iommu_domain *d)
+{
+	int ret = 0;
+
+	for (u32 i = 0; i < nr_units; i++)
+		ret = amd_inv_domain(&units[i], d->id) ?: ret;
+	return ret;
+}
+
 static bool amd_next_fault(struct iommu_fault *f)
 {
 	for (u32 i = 0; i < nr_units; i++)
@@ -330,6 +340,7 @@ const struct iommu_driver amd_driver = {
 	.reserved = amd_reserved,
 	.attach = amd_attach,
 	.flush = amd_flush,
+	.destroy = amd_destroy,
 	.next_fault = amd_next_fault,
 	.report = amd_report,
 	.fault_irq = amd_fault_irq,

@@ -348,6 +348,16 @@ static int vtd_flush(struct iommu_domain *d, u64 iova, u64 size)
 	return ret;
 }
 
+/* 6.5.2.3: nothing cached under the id outlives the domain (no context entry names it now). */
+static int vtd_destroy(struct iommu_domain *d)
+{
+	int ret = 0;
+
+	for (u32 i = 0; i < nr_units; i++)
+		ret = vtd_flush_iotlb(&units[i], d->id, 0, 0) ?: ret;
+	return ret;
+}
+
 static bool vtd_next_fault(struct iommu_fault *f)
 {
 	for (u32 i = 0; i < nr_units; i++)
@@ -392,6 +402,7 @@ const struct iommu_driver vtd_driver = {
 	.reserved = vtd_reserved,
 	.attach = vtd_attach,
 	.flush = vtd_flush,
+	.destroy = vtd_destroy,
 	.next_fault = vtd_next_fault,
 	.report = vtd_report,
 	.fault_irq = vtd_fault_irq_all,
