@@ -42,3 +42,9 @@ UNIT_SRCS_amd := tests/unit/iommu/amd_model.c iommu/iommu.c iommu/ivrs.c iommu/a
 UNIT_TESTS += amd_xt amd_no_xt
 UNIT_SRCS_amd_xt := $(UNIT_SRCS_amd)
 UNIT_SRCS_amd_no_xt := $(UNIT_SRCS_amd)
+# A guest VM's DMA domain (vm_gpa.c's RAM in it, its teardown) against each driver's unit model
+IOMMU_GUEST_SRCS := vmm/vm_gpa.c tests/unit/iommu/guest_dma.c iommu/iommu.c core/pagetable.c \
+	arch/x86/svm/npt.c tests/unit/fake_log.c lib/format.c lib/strlcpy.c lib/string.c
+UNIT_TESTS += vtd_guest
+UNIT_SRCS_vtd_guest := tests/unit/iommu/vtd_model.c $(IOMMU_GUEST_SRCS) iommu/dmar.c iommu/vtd/vtd.c \
+	iommu/vtd/vtd_pt.c iommu/vtd/vtd_qi.c iommu/vtd/vtd_fault.c iommu/vtd/vtd_ir.c $(IOMMU_AMD_SRCS)

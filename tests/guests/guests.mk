@@ -1,5 +1,5 @@
 # Freestanding test guests: multiboot kernels that print PASS/FAIL on COM1 and exit through the test device.
-GUESTS := pagefault triplefault escape spin exitcost ramcheck usermmio
+GUESTS := pagefault triplefault escape spin exitcost ramcheck usermmio dmatarget
 # the virtio test guests also link the small virtio-pci driver
 VPCI_GUESTS := badring badgpu blkdrop badro
 GUEST_CFLAGS := -std=gnu11 -O2 -g -m64 -ffreestanding -fno-builtin -fno-pic -fno-pie -mno-red-zone \

@@ -19,7 +19,7 @@ import os
 import re
 import time
 
-from guestctl import monitor
+from guestctl import Console, monitor, ok
 from rig import BUILD, Machine, TestFailure, check, kernel_path
 
 MiB = 1 << 20
@@ -90,6 +90,54 @@ def fault_interrupts(m):
     found = re.search(r"faults read on their interrupt: vector 0x[0-9a-f]+, (\d+) interrupts", out)
     check(found, "the monitor does not say faults come by interrupt:\n" + out, m)
     return int(found.group(1))
+
+
+DMATARGET = os.path.join(BUILD, "guests", "dmatarget.elf")
+
+
+def guest_hpa(m, name, gpa):
+    """The host-physical address of a guest's gpa, from the RAM runs the monitor's vms lists."""
+    out = monitor(m, "vms")
+    block = re.search(r"^ +\d+ %s .*\n((?: {4}.*\n)*)" % re.escape(name), out, re.M)
+    check(block, "the monitor's vms does not list %s:\n%s" % (name, out), m)
+    for start, end, at in re.findall(r"ram 0x([0-9a-f]+)-0x([0-9a-f]+) at 0x([0-9a-f]+)", block.group(1)):
+        if int(start, 16) <= gpa <= int(end, 16):
+            return int(at, 16) + gpa - int(start, 16)
+    raise TestFailure("the monitor's vms gives no RAM of %s at %#x:\n%s" % (name, gpa, out))
+
+
+def dma_into_guest(m, nvme, logged=True):
+    """A running guest fills a page with a pattern; its RAM is in a domain of its own, and the
+    monitor's vms says where that page is in host memory. The NVMe, taken from its driver, writes
+    an Identify page there: the guest re-reads its pattern intact, the fault names the NVMe and
+    the address (unless not `logged`: QEMU 7.2's amd-iommu writes no event log), the guest and
+    the service VM go on. Destroyed, the guest's domain is gone."""
+    ok(m, "create dmag --mem 16M --vcpus 1 --kernel /mnt/keel/guests/dmatarget.elf")
+    ok(m, "start dmag")
+    mark = m.mark()
+    with Console(m, "dmag"):
+        gpa = int(m.expect(r"dmatarget: pattern at (0x[0-9a-f]+)", timeout=30, start=mark).group(1), 16)
+    out = monitor(m, "iommu")
+    check(re.search(r"domain \d+ \(dmag\): 16 MiB mapped, [1-9]\d* table pages, 0 faults", out),
+          "no domain mapping the guest's 16 MiB:\n" + out, m)
+    hpa = guest_hpa(m, "dmag", gpa)
+    mark = m.mark()
+    out = m.shell("nvmedma %s %#x" % (nvme, hpa), timeout=60)
+    check("nvmedma: identify to %#x" % hpa in out, "nvmedma did not run: %r" % out, m)
+    if logged:
+        m.expect(r"keel: iommu: DMA fault: %s \(service\) write to %#x: " % (re.escape(nvme), hpa),
+                 timeout=20, start=mark)
+    with Console(m, "dmag"):
+        mark = m.mark()
+        m.send("x")
+        found = m.expect(r"dmatarget: check \d+: ([^\r\n]*)", timeout=20, start=mark)
+    check(found.group(1) == b"pattern intact", "the guest's page changed: %r" % found.group(0), m)
+    check(m.shell("echo still-here") == "still-here", "the service VM does not answer", m)
+    mark = m.mark()
+    ok(m, "destroy dmag", timeout=60)
+    m.expect(r"keel: vm dmag: memory returned to the pool", timeout=30, start=mark)
+    out = monitor(m, "iommu")
+    check("(dmag)" not in out, "the destroyed guest's domain is still listed:\n" + out, m)
 
 
 def remappable_msi(index):
@@ -287,7 +335,8 @@ def bridge_and_ats_refused(m):
 def test_vtd_service_vm():
     image, data = nvme_image("iommu-nvme.img")
     extra = service_devices(image, "intel-iommu,intremap=on") + BRIDGE_DEVICES
-    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
+    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img"),
+             "guests/dmatarget.elf": DMATARGET}
     with Machine("iommu_vtd", CFG + BRIDGE_CFG, files, smp=2, timeout=600, extra=extra) as m:
         m.expect(r"keel: iommu: VT-d unit at %#x: .*: DMA remapping on" % VTD_BASE, timeout=120)
         wrote, nvme = devices_work(m, data)
@@ -300,6 +349,7 @@ def test_vtd_service_vm():
         irqs = fault_interrupts(m)
         dma_into_keel(m, nvme[0])  # translation still on: this DMA faults
         check(fault_interrupts(m) > irqs, "the fault was logged without a fault interrupt", m)
+        dma_into_guest(m, nvme[0])
         unbound_entries_freed(m, nvme[0])
         forged_msi(m, nvme[0], pci_of(m, "e1000e"))
         nic_works(m, "52:54:00:12:35:01", "10.0.2.15")  # their interrupts still come
@@ -362,7 +412,8 @@ def forged_msi_amdvi(m, nvme, devices):
 def test_amdvi_service_vm():
     """The same with QEMU's amd-iommu: Keel's AMD-Vi driver confines the service VM's devices."""
     image, data = nvme_image("iommu-amdvi-nvme.img")
-    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img")}
+    files = {"vmlinuz": kernel_path(), "initrd.img": os.path.join(BUILD, "service-initrd.img"),
+             "guests/dmatarget.elf": DMATARGET}
     with Machine("iommu_amdvi", CFG + BRIDGE_CFG, files, smp=2, timeout=600,
                  extra=service_devices(image, "amd-iommu,intremap=on") + BRIDGE_DEVICES) as m:
         m.expect(r"keel: iommu: AMD-Vi unit at %#x \(00:[0-9a-f]{2}\.0\), .*: DMA remapping on"
@@ -378,6 +429,7 @@ def test_amdvi_service_vm():
         bridge_and_ats_refused(m)
         dma_into_keel_amdvi(m, nvme[0])  # translation still on: this DMA is refused
         forged_msi_amdvi(m, nvme[0], pci_of(m, "e1000e"))
+        dma_into_guest(m, nvme[0], logged=False)
         out = monitor(m, "iommu")
         check(re.search(r"AMD-Vi unit 0 at %#x, .*translation on, command buffer on" % AMDVI_BASE, out),
               "the AMD-Vi unit is not on after the attack:\n" + out, m)
