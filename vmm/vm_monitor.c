@@ -75,7 +75,7 @@ static void show_ram(struct vm *vm)
 
 	vm_walk_ram(vm, add_run, &r); /* collected first: no printing under the map's lock */
 	for (u32 i = 0; i < r.n && i < RAM_RUNS; i++)
-		monitor_print("    ram %#llx-%#llx at %#llx\n", (unsigned long long)r.run[i].gpa,
+		monitor_print("    ram 0x%llx-0x%llx at 0x%llx\n", (unsigned long long)r.run[i].gpa,
 			      (unsigned long long)(r.run[i].gpa + r.run[i].size - 1),
 			      (unsigned long long)r.run[i].hpa);
 	if (r.n > RAM_RUNS)
