@@ -46,8 +46,8 @@ UNIT_SRCS_amd_no_xt := $(UNIT_SRCS_amd)
 IOMMU_GUEST_SRCS := vmm/vm_gpa.c tests/unit/iommu/guest_dma.c iommu/iommu.c core/pagetable.c \
 	arch/x86/svm/npt.c tests/unit/fake_log.c lib/format.c lib/strlcpy.c lib/string.c
 UNIT_TESTS += vtd_guest
-UNIT_SRCS_vtd_guest := tests/unit/iommu/vtd_model.c $(IOMMU_GUEST_SRCS) iommu/dmar.c iommu/vtd/vtd.c \
-	iommu/vtd/vtd_pt.c iommu/vtd/vtd_qi.c iommu/vtd/vtd_fault.c iommu/vtd/vtd_ir.c $(IOMMU_AMD_SRCS)
+UNIT_SRCS_vtd_guest := tests/unit/iommu/vtd_model.c $(IOMMU_GUEST_SRCS) \
+	$(filter-out iommu/vtd/vtd_mmio.c,$(IOMMU_VTD_SRCS)) $(IOMMU_AMD_SRCS)
 UNIT_TESTS += amd_guest
-UNIT_SRCS_amd_guest := $(IOMMU_GUEST_SRCS) iommu/ivrs.c iommu/amd/amd.c iommu/amd/amd_pt.c \
-	iommu/amd/amd_cmd.c iommu/amd/amd_event.c $(IOMMU_VTD_SRCS)
+UNIT_SRCS_amd_guest := $(IOMMU_GUEST_SRCS) $(filter-out iommu/amd/amd_mmio.c,$(IOMMU_AMD_SRCS)) \
+	$(IOMMU_VTD_SRCS)

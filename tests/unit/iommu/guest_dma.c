@@ -89,6 +89,29 @@ void guest_add_ram(struct vm *vm, const char *name)
 	CHECK_EQ(vm->ram_size, 8 * MiB + 12 * KiB);
 }
 
+#define SVC_BASE (256 * MiB)
+
+struct iommu_domain *service_domain(void)
+{
+	struct iommu_domain *d = iommu_domain_create("service");
+
+	CHECK(d);
+	CHECK_EQ(iommu_map(d, SVC_BASE, SVC_BASE, 2 * MiB, PT_R | PT_W), 0);
+	return d;
+}
+
+void check_service_domain_unchanged(struct iommu_domain *svc)
+{
+	struct hw_leaf leaves[8];
+	u32 n = hw_walk(svc->pt.root, leaves, 8);
+
+	CHECK_EQ(svc->mapped, 2 * MiB);
+	CHECK_EQ(n, 1);
+	CHECK_EQ(leaves[0].iova, SVC_BASE);
+	CHECK_EQ(leaves[0].pa, SVC_BASE);
+	CHECK_EQ(leaves[0].size, 2 * MiB);
+}
+
 void check_domain_is_the_ram(struct vm *vm)
 {
 	static struct hw_leaf leaves[4096];

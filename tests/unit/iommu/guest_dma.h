@@ -33,8 +33,12 @@ extern bool free_watch;
 extern u32 free_mark, frees_too_early;
 extern u16 free_did;
 
+/* A domain like the service VM's, made before any guest's: 2 MiB at 256 MiB, identity. */
+struct iommu_domain *service_domain(void);
 /* A guest of 6 MiB + 12 KiB below 4 GiB and 2 MiB above, as guest.c adds its RAM. */
 void guest_add_ram(struct vm *vm, const char *name);
+/* The service domain still maps its 2 MiB and nothing of the guest's. */
+void check_service_domain_unchanged(struct iommu_domain *svc);
 /* The unit's view of vm's domain maps exactly vm's RAM, each page at its NPT/EPT translation. */
 void check_domain_is_the_ram(struct vm *vm);
 /* The VM goes: nothing left mapped, the domain invalidated before any page went back to the pool. */

@@ -205,6 +205,7 @@ static u8 ivrs_table[256];
 static struct acpi_info ai;
 
 static struct vm guest;
+static struct iommu_domain *svc;
 
 TEST(a_guest_domain_maps_exactly_its_ram)
 {
@@ -215,13 +216,16 @@ TEST(a_guest_domain_maps_exactly_its_ram)
 		fclose(f);
 	ai.ivrs = (u64)(uintptr_t)ivrs_table;
 	CHECK(iommu_init(&ai));
+	svc = service_domain();
 	guest_add_ram(&guest, "g1");
 	check_domain_is_the_ram(&guest);
+	check_service_domain_unchanged(svc);
 }
 
 TEST(the_vm_going_leaves_nothing_mapped_and_frees_after_the_invalidation)
 {
 	check_teardown(&guest);
+	check_service_domain_unchanged(svc);
 }
 
 TEST(a_domain_with_a_function_is_not_destroyed)

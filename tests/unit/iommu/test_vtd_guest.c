@@ -73,20 +73,24 @@ void hw_stall(bool on)
 }
 
 static struct vm guest;
+static struct iommu_domain *svc;
 
 TEST(a_guest_domain_maps_exactly_its_ram)
 {
 	hw_reset();
 	load_dmar();
 	CHECK(iommu_init(&ai));
+	svc = service_domain();
 	guest_add_ram(&guest, "g1");
 	check_domain_is_the_ram(&guest);
+	check_service_domain_unchanged(svc);
 	CHECK_EQ(hw.errors, 0);
 }
 
 TEST(the_vm_going_leaves_nothing_mapped_and_frees_after_the_invalidation)
 {
 	check_teardown(&guest);
+	check_service_domain_unchanged(svc);
 	CHECK_EQ(hw.errors, 0);
 }
 
