@@ -319,6 +319,8 @@ static int vtd_attach(struct iommu_domain *d, u16 seg, u16 bdf)
 
 	if (!u)
 		return -ENODEV;
+	if (d && d->id >= 1u << (4 + 2 * VTD_CAP_ND(u->cap)))
+		return -ENOSPC; /* 11.4.2: CAP.ND, the unit's domain ids (16 up to 65536) */
 	ce = context_entry(u, bdf);
 	if (!ce)
 		return -ENOMEM;

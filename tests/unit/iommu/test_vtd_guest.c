@@ -78,6 +78,7 @@ static struct iommu_domain *svc;
 TEST(a_guest_domain_maps_exactly_its_ram)
 {
 	hw_reset();
+	hw.cap &= ~7ULL; /* CAP.ND 0: 16 domain ids, 0 to 15 (QEMU's unit has 256) */
 	load_dmar();
 	CHECK(iommu_init(&ai));
 	svc = service_domain();
@@ -103,6 +104,23 @@ TEST(a_domain_with_a_function_is_not_destroyed)
 	CHECK_EQ(iommu_domain_destroy(d), -EBUSY);
 	CHECK(d->pt.root);
 	CHECK_EQ(iommu_attach(NULL, 0, 0x0010), 0);
+}
+
+TEST(a_domain_id_the_unit_lacks_is_never_attached)
+{
+	struct iommu_domain *d[IOMMU_MAX_DOMAINS];
+	u32 n = 0;
+
+	while (n < IOMMU_MAX_DOMAINS && (d[n] = iommu_domain_create("many")) && d[n]->id < 16)
+		n++;
+	CHECK(n < IOMMU_MAX_DOMAINS && d[n] && d[n]->id == 16);
+	if (n < IOMMU_MAX_DOMAINS && d[n]) {
+		CHECK_EQ(iommu_attach(d[n], 0, 0x0010), -ENOSPC);
+		CHECK_EQ(iommu_domain_destroy(d[n]), 0);
+	}
+	while (n-- > 0)
+		CHECK_EQ(iommu_domain_destroy(d[n]), 0);
+	CHECK_EQ(hw.errors, 0);
 }
 
 /* Last: the stalled queue's descriptors are still in it afterwards. */
