@@ -49,5 +49,5 @@ UNIT_TESTS += vtd_guest
 UNIT_SRCS_vtd_guest := tests/unit/iommu/vtd_model.c $(IOMMU_GUEST_SRCS) \
 	$(filter-out iommu/vtd/vtd_mmio.c,$(IOMMU_VTD_SRCS)) $(IOMMU_AMD_SRCS)
 UNIT_TESTS += amd_guest
-UNIT_SRCS_amd_guest := $(IOMMU_GUEST_SRCS) $(filter-out iommu/amd/amd_mmio.c,$(IOMMU_AMD_SRCS)) \
+UNIT_SRCS_amd_guest := tests/unit/iommu/amd_model.c $(IOMMU_GUEST_SRCS) $(filter-out iommu/amd/amd_mmio.c,$(IOMMU_AMD_SRCS)) \
 	$(IOMMU_VTD_SRCS)
