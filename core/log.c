@@ -5,7 +5,8 @@
  * Keel line that comes while the service VM is in the middle of a line
  * waits (in `held`) for that line's end, or for CONSOLE_QUIET_NS of quiet
  * (a shell prompt never ends its line): Keel's lines never split the
- * service VM's.
+ * service VM's. Errors wait too (a guest's triple-fault report is one, and
+ * it split the shell's output mid-line); panic mode emits everything at once.
  */
 #include <arch/x86/tsc.h>
 #include <keel/fbcon.h>
@@ -113,7 +114,7 @@ void log_vprintf(u32 level, const char *fmt, va_list ap)
 	n += MIN((size_t)len, sizeof(line) - n - 2);
 	if (line[n - 1] != '\n')
 		line[n++] = '\n';
-	log_locked_emit(line, n, level > LOG_ERROR);
+	log_locked_emit(line, n, true);
 }
 
 void log_printf(u32 level, const char *fmt, ...)
