@@ -45,6 +45,25 @@
 #define GED_GSI 9
 #define COM1_GSI 4
 
+/*
+ * A reset from the guest, through 0xCF9 or the FADT's reset register (Linux
+ * writes the latter on reboot). A firmware VM of one vCPU resets in place:
+ * that vCPU goes back to the reset vector once this OUT is done, RAM and
+ * devices as they are (QEMU keeps RAM too; the firmware programs the
+ * devices it uses again). Others stop: resetting several vCPUs needs INIT
+ * and SIPI to reset them too, which they do not yet.
+ */
+static void guest_reset(struct vcpu *v)
+{
+	if (v->vm->firmware && v->vm->nr_vcpus == 1) {
+		pr_info("vm %s: reset by the guest", v->vm->name);
+		flash_reset(v);
+		v->reset_pending = true;
+	} else {
+		vm_stop(v->vm, "reset by the guest; start it again to reboot");
+	}
+}
+
 static int pm_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 {
 	u64 ns = time_ns();
@@ -70,29 +89,16 @@ static int pm_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 	if (port == SLEEP_CTL_PORT && (size == 1 ? val & SLP_EN : val & PM1_SLP_EN))
 		vm_stop(v->vm, "powered off");
 	else if (port == RESET_PORT && (val & 0xff) == RESET_VALUE)
-		vm_stop(v->vm, "reset by the guest; start it again to reboot");
+		guest_reset(v);
 	return 0;
 }
 
-/*
- * The reset control register. A firmware VM of one vCPU resets in place:
- * that vCPU goes back to the reset vector once this OUT is done, RAM and
- * devices as they are (QEMU keeps RAM too; the firmware programs the
- * devices it uses again). Others stop, as at RESET_PORT: resetting several
- * vCPUs needs INIT and SIPI to reset them too, which they do not yet.
- */
+/* The reset control register: RST_CPU set resets. */
 static int rst_cnt_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 {
 	(void)opaque, (void)port, (void)size;
-	if (!(val & RST_CPU))
-		return 0;
-	if (v->vm->firmware && v->vm->nr_vcpus == 1) {
-		pr_info("vm %s: reset by the guest", v->vm->name);
-		flash_reset(v);
-		v->reset_pending = true;
-	} else {
-		vm_stop(v->vm, "reset by the guest; start it again to reboot");
-	}
+	if (val & RST_CPU)
+		guest_reset(v);
 	return 0;
 }
 
