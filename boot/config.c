@@ -421,6 +421,10 @@ static int vm_set_value(struct parser *p, struct config_vm *vm, const char *fiel
 		return set_path(p, vm->kernel, "vm kernel", v);
 	if (!strcmp(field, "initrd"))
 		return vm_set_initrd(p, vm, v);
+	if (!strcmp(field, "firmware"))
+		return set_path(p, vm->firmware, "vm firmware", v);
+	if (!strcmp(field, "vars"))
+		return set_path(p, vm->vars, "vm vars", v);
 	if (!strcmp(field, "cmdline")) {
 		if (strlen(v) >= CONFIG_PATH_MAX)
 			return fail(p, "vm.%s.cmdline: longer than %d characters", vm->name,
@@ -458,7 +462,7 @@ static int vm_set_value(struct parser *p, struct config_vm *vm, const char *fiel
 	}
 	return fail(
 		p,
-		"unknown key 'vm.%s.%.30s' (VM keys: kernel, initrd, cmdline, memory, vcpus, cpu, testdev)",
+		"unknown key 'vm.%s.%.30s' (VM keys: kernel, initrd, cmdline, firmware, vars, memory, vcpus, cpu, testdev)",
 		vm->name, field);
 }
 
@@ -516,9 +520,24 @@ int config_parse(const char *text, size_t len, struct keel_config *cfg, char *er
 			return ret;
 	}
 	p.line = 0;
-	for (u32 i = 0; i < cfg->nr_vms; i++)
-		if (!cfg->vms[i].kernel[0])
-			return fail(&p, "vm.%s.kernel is not set", cfg->vms[i].name);
+	for (u32 i = 0; i < cfg->nr_vms; i++) {
+		const struct config_vm *vm = &cfg->vms[i];
+
+		if (vm->kernel[0] && vm->firmware[0])
+			return fail(&p, "vm.%s: set kernel or firmware, not both", vm->name);
+		if (!vm->kernel[0] && !vm->firmware[0])
+			return fail(&p, "vm.%s.kernel is not set (or vm.%s.firmware)", vm->name,
+				    vm->name);
+		if (vm->firmware[0] && (vm->initrd[0] || vm->cmdline[0]))
+			return fail(&p, "vm.%s: initrd and cmdline are for a kernel, not firmware",
+				    vm->name);
+		if (vm->vars[0] && !vm->firmware[0])
+			return fail(&p, "vm.%s.vars is for firmware: set vm.%s.firmware", vm->name,
+				    vm->name);
+		if (vm->firmware[0] && vm->memory < CONFIG_MIN_FW_MEMORY)
+			return fail(&p, "vm.%s.memory: firmware needs at least %llu MiB", vm->name,
+				    (unsigned long long)(CONFIG_MIN_FW_MEMORY / MiB));
+	}
 	if (!cfg->service_kernel[0] && !cfg->nr_vms)
 		return fail(
 			&p,

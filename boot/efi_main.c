@@ -95,11 +95,15 @@ static EFI_STATUS load_modules(EFI_FILE_HANDLE root, struct boot_info *bi)
 	for (u32 i = 0; i < c->nr_vms && !EFI_ERROR(st); i++) {
 		char key[CONFIG_VM_NAME_MAX + 16];
 
-		format_snprintf(key, sizeof(key), "vm.%s.kernel", c->vms[i].name);
-		st = load_module(root, key, c->vms[i].kernel, bi);
-		format_snprintf(key, sizeof(key), "vm.%s.initrd", c->vms[i].name);
-		if (!EFI_ERROR(st) && c->vms[i].initrd[0])
-			st = load_module(root, key, c->vms[i].initrd, bi);
+		const struct config_vm *vm = &c->vms[i];
+		const char *what[] = { "kernel", "initrd", "firmware", "vars" };
+		const char *path[] = { vm->kernel, vm->initrd, vm->firmware, vm->vars };
+
+		for (u32 j = 0; j < ARRAY_SIZE(what) && !EFI_ERROR(st); j++) {
+			format_snprintf(key, sizeof(key), "vm.%s.%s", vm->name, what[j]);
+			if (path[j][0])
+				st = load_module(root, key, path[j], bi);
+		}
 	}
 	return st;
 }

@@ -12,6 +12,8 @@
 #define CONFIG_MAX_VMS 16
 #define CONFIG_VM_NAME_MAX 16
 #define CONFIG_MIN_VM_MEMORY (2 * MiB)
+/* OVMF uses 0x800000-0x1500000 by fixed address, and more */
+#define CONFIG_MIN_FW_MEMORY (128 * MiB)
 #define CONFIG_MAX_RESERVED_PCI 16
 
 enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
@@ -19,7 +21,9 @@ enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 /* A VM started at boot from keel.cfg (vm.<name>.<key> = value). */
 struct config_vm {
 	char name[CONFIG_VM_NAME_MAX];
-	char kernel[CONFIG_PATH_MAX];
+	char kernel[CONFIG_PATH_MAX];	/* "" when the VM boots firmware */
+	char firmware[CONFIG_PATH_MAX]; /* UEFI firmware, as keelctl create --firmware */
+	char vars[CONFIG_PATH_MAX];	/* its variable store template ("" = none), read-only */
 	char cmdline[CONFIG_PATH_MAX];
 	/* initrd = "FILE ARGS": FILE is loaded, the whole text is module 0's command line */
 	char initrd[CONFIG_PATH_MAX]; /* "" = none */

@@ -19,7 +19,6 @@
 #include <keel/vm.h>
 
 #define MIN_MEMORY (16 * MiB)
-#define MIN_MEMORY_FW (128 * MiB) /* OVMF uses 0x800000-0x1500000 by fixed address, and more */
 #define MAX_IMAGE (512 * MiB)
 
 static int fail(struct kctl_cmd *c, int err, const char *fmt, ...) __printf(3, 4);
@@ -91,9 +90,9 @@ static int cmd_create(struct kctl_cmd *c)
 		return fail(c, -EEXIST, "a VM called '%s' exists already", c->name);
 	if (mem < MIN_MEMORY || mem % (2 * MiB))
 		return fail(c, -EINVAL, "memory must be a multiple of 2 MiB, at least 16 MiB");
-	if (gc.firmware && mem < MIN_MEMORY_FW)
+	if (gc.firmware && mem < CONFIG_MIN_FW_MEMORY)
 		return fail(c, -EINVAL, "firmware needs at least %llu MiB of memory",
-			    (unsigned long long)(MIN_MEMORY_FW / MiB));
+			    (unsigned long long)(CONFIG_MIN_FW_MEMORY / MiB));
 	if (!vcpus || vcpus > VM_MAX_VCPUS)
 		return fail(c, -EINVAL, "vCPUs must be between 1 and %d", VM_MAX_VCPUS);
 	if (mem > free_bytes() ||

@@ -16,6 +16,7 @@
 #include <keel/vm.h>
 
 #define MSR_TSC 0x10
+#define MSR_PLATFORM_ID 0x17 /* SDM 4 table 2-2: read-only; bits 52:50 pick microcode, 0 here */
 #define MSR_TSC_ADJUST 0x3b   /* SDM 3B 17.17.3 */
 #define MSR_BIOS_SIGN_ID 0x8b /* SDM 4 table 2-2: microcode revision, 0 = none loaded */
 #define MSR_PLATFORM_INFO 0xce
@@ -205,6 +206,7 @@ static int read_vm_cr(struct vcpu *v, u32 msr, u64 *val)
 
 static const struct msr_handler msrs[] = {
 	{ MSR_TSC, 0, read_tsc, write_tsc },
+	{ MSR_PLATFORM_ID, 0, read_zero, NULL }, /* OVMF's microcode lookup reads it on Intel */
 	{ MSR_TSC_ADJUST, 0, read_tsc, write_tsc },
 	{ MSR_BIOS_SIGN_ID, 0, read_zero, write_ignore }, /* Linux's early_init_intel writes it */
 	{ MSR_IA32_PMC0, 8, read_zero, write_ignore },

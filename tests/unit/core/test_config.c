@@ -174,6 +174,25 @@ TEST(boot_vm_initrd)
 	CHECK(strstr(err, "line 2"));
 }
 
+TEST(boot_vm_firmware)
+{
+	CHECK_EQ(parse("vm.fw.firmware = OVMF_CODE_4M.fd\n"
+		       "vm.fw.vars = OVMF_VARS_4M.fd\n"
+		       "vm.fw.memory = 128M\n"),
+		 0);
+	CHECK_STR(cfg.vms[0].firmware, "OVMF_CODE_4M.fd");
+	CHECK_STR(cfg.vms[0].vars, "OVMF_VARS_4M.fd");
+	CHECK_STR(cfg.vms[0].kernel, "");
+	CHECK_EQ(parse("vm.fw.firmware = f\nvm.fw.memory = 126M\n"), -22);
+	CHECK(strstr(err, "vm.fw.memory: firmware needs at least 128 MiB"));
+	CHECK_EQ(parse("vm.fw.firmware = f\nvm.fw.kernel = k\nvm.fw.memory = 128M\n"), -22);
+	CHECK(strstr(err, "vm.fw: set kernel or firmware, not both"));
+	CHECK_EQ(parse("vm.fw.firmware = f\nvm.fw.cmdline = x\nvm.fw.memory = 128M\n"), -22);
+	CHECK(strstr(err, "initrd and cmdline are for a kernel"));
+	CHECK_EQ(parse("vm.a.kernel = k\nvm.a.vars = v\n"), -22);
+	CHECK(strstr(err, "vm.a.vars is for firmware"));
+}
+
 TEST(boot_vm_errors)
 {
 	CHECK_EQ(parse("vm.a.memory = 16M\n"), -22);

@@ -12,6 +12,7 @@
 #define MSR_PLATFORM_INFO 0xce
 #define MSR_AMD_SYSCFG 0xc0010010
 #define MSR_BIOS_SIGN_ID 0x8b
+#define MSR_PLATFORM_ID 0x17
 #define MSR_MTRR_CAP 0xfe
 #define MSR_MCG_CAP 0x179
 #define MSR_MCG_STATUS 0x17a
@@ -134,6 +135,7 @@ TEST(constant_msrs_read_their_value)
 		u64 val;
 	} cases[] = {
 		{ MSR_BIOS_SIGN_ID, 0 }, /* no microcode loaded */
+		{ MSR_PLATFORM_ID, 0 },	 /* platform 0 */
 		{ MSR_MTRR_CAP, 0x508 }, /* 8 variable ranges, fixed ranges, WC; no SMRR */
 		{ MSR_MCG_CAP, 0 },	 /* no machine-check banks */
 		{ MSR_MCG_STATUS, 0 },
