@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* virtio-pci function: configuration space, capability list, BAR decoding (virtio 1.2 4.1). */
+#include <virtio/gpu.h>
 #include <virtio/pci.h>
 #include <lib/string.h>
 #include "virtio_pci_priv.h"
@@ -114,6 +115,8 @@ static u32 virtio_pci_default_class(u32 device_id)
 		return 0x010000; /* mass storage, SCSI */
 	case VIRTIO_ID_CONSOLE:
 		return 0x078000; /* communication, other */
+	case VIRTIO_ID_GPU:
+		return 0x038000; /* display, other (PCI Code and ID 1.14 D.4): OVMF puts its console there */
 	default:
 		return 0xff0000; /* unassigned class */
 	}
