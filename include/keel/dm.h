@@ -34,5 +34,8 @@ void dm_vm_init(struct vm *vm);
 int dm_attach(struct vm *vm, u64 dev, char *msg, u32 msg_len);
 int dm_set_doorbell(struct vm *vm, u64 dev, u64 gpa, u64 len, u64 stride, char *msg, u32 msg_len);
 int dm_msi(struct vm *vm, u64 addr, u64 data, char *msg, u32 msg_len);
+/* keel-dm answers ports base..base+count-1 and drives ISA IRQ irq (KCTL_DM_NO_IRQ: none). */
+int dm_ports(struct vm *vm, u64 base, u64 count, u64 irq, char *msg, u32 msg_len);
+int dm_irq(struct vm *vm, u64 irq, u64 level, char *msg, u32 msg_len);
 
 #endif

@@ -20,6 +20,7 @@ void vioapic_set_pin_src(struct vioapic *io, u32 pin, u32 src, bool level);
 void vioapic_eoi(struct vioapic *io, u8 vector);
 /* An emulated device owns this pin: it is never mirrored to the machine's I/O APIC. */
 void vioapic_claim_pin(struct vioapic *io, u32 pin);
+bool vioapic_pin_claimed(const struct vioapic *io, u32 pin);
 
 /* Mirroring unclaimed pins onto the physical I/O APIC (the service VM's devices' INTx). */
 struct vioapic_mirror {

@@ -7,7 +7,7 @@ UNIT_SRCS_page_alloc := core/page_alloc.c
 UNIT_TESTS += acpi
 UNIT_SRCS_acpi := drivers/acpi.c drivers/acpi_s5.c tests/unit/fake_log.c lib/format.c
 UNIT_TESTS += dm_forward
-UNIT_SRCS_dm_forward := vmm/control/dm_forward.c lib/format.c
+UNIT_SRCS_dm_forward := vmm/control/dm_forward.c vmm/control/dm_isa.c lib/format.c
 # keel-dm over a fake control device: all of it but main.c (recursive: KEEL_DM_SRCS comes later,
 # from tools/keel-dm/keel-dm.mk).
 UNIT_TESTS += keel_dm_ioreq keel_dm_server

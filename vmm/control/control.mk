@@ -1,5 +1,6 @@
 # The hypervisor's side of the control device ABI: registers, commands, keel-dm forwarding.
-CORE_SRCS += vmm/control/control_dev.c vmm/control/control_cmd.c vmm/control/dm_forward.c
+CORE_SRCS += vmm/control/control_dev.c vmm/control/control_cmd.c vmm/control/dm_forward.c \
+	vmm/control/dm_isa.c
 UNIT_TESTS += control_cmd
 UNIT_SRCS_control_cmd := vmm/control/control_cmd.c vmm/guest/firmware_image.c lib/format.c lib/strlcpy.c
 UNIT_TESTS += control_window

@@ -360,6 +360,22 @@ static int cmd_dm_msi(struct kctl_cmd *c)
 	return vm ? dm_msi(vm, c->args[0], c->args[1], c->msg, sizeof(c->msg)) : err;
 }
 
+static int cmd_dm_ports(struct kctl_cmd *c)
+{
+	int err = 0;
+	struct vm *vm = guest_named(c, &err);
+
+	return vm ? dm_ports(vm, c->args[0], c->args[1], c->args[2], c->msg, sizeof(c->msg)) : err;
+}
+
+static int cmd_dm_irq(struct kctl_cmd *c)
+{
+	int err = 0;
+	struct vm *vm = guest_named(c, &err);
+
+	return vm ? dm_irq(vm, c->args[0], c->args[1], c->msg, sizeof(c->msg)) : err;
+}
+
 static int cmd_dm_release(struct kctl_cmd *c)
 {
 	for (u32 i = 1; i < nr_vms_created; i++)
@@ -383,6 +399,8 @@ void control_execute(struct kctl_cmd *c)
 		[KCTL_OP_DM_DOORBELL] = cmd_dm_doorbell,
 		[KCTL_OP_DM_MSI] = cmd_dm_msi,
 		[KCTL_OP_DM_RELEASE] = cmd_dm_release,
+		[KCTL_OP_DM_PORTS] = cmd_dm_ports,
+		[KCTL_OP_DM_IRQ] = cmd_dm_irq,
 	};
 	static struct kctl_cmd copy; /* the service VM could change its slot while we work */
 	u32 op;

@@ -37,6 +37,11 @@ void vioapic_claim_pin(struct vioapic *io, u32 pin)
 		io->claimed |= 1u << pin;
 }
 
+bool vioapic_pin_claimed(const struct vioapic *io, u32 pin)
+{
+	return pin < VIOAPIC_PINS && (io->claimed & (1u << pin));
+}
+
 void vioapic_set_mirror(struct vioapic *io, const struct vioapic_mirror *m)
 {
 	io->mirror = m;

@@ -46,7 +46,10 @@
  * Writes inside a doorbell range (KCTL_OP_DM_DOORBELL) do not wait: Keel
  * sets bit (offset / stride) of that device's word in the VM's doorbell page
  * and raises KCTL_IRQ_DOORBELL; keel-dm takes the bits with an atomic
- * exchange. Interrupts into the guest: KCTL_OP_DM_MSI. By convention
+ * exchange. Interrupts into the guest: KCTL_OP_DM_MSI. Ports keel-dm asked
+ * for with KCTL_OP_DM_PORTS (an ISA device of a firmware VM: the PS/2
+ * keyboard controller) are requests of type PIO, and that device's ISA
+ * interrupt line is KCTL_OP_DM_IRQ's. By convention
  * keel-dm runs its commands in slot KCTL_DM_SLOT, keelctl in slot 0.
  *
  * A guest's RAM outlives every mapping of it: when a guest stops, dies or
@@ -155,6 +158,14 @@ enum kctl_op {
 	KCTL_OP_DM_MSI,
 	/* args[0] serial: keel-dm let go of that stopped VM's RAM (see above) */
 	KCTL_OP_DM_RELEASE,
+	/*
+	 * name, args[0] first port, args[1] count (1..8), args[2] ISA IRQ (1..15, or
+	 * KCTL_DM_NO_IRQ): keel-dm answers those ports (requests of type PIO) and
+	 * drives that IRQ's I/O APIC pin; before start, for the VM's life
+	 */
+	KCTL_OP_DM_PORTS,
+	/* name, args[0] ISA IRQ of KCTL_OP_DM_PORTS, args[1] its level (0 or 1; a rise is an edge) */
+	KCTL_OP_DM_IRQ,
 	KCTL_OP_COUNT
 };
 
@@ -174,14 +185,15 @@ enum kctl_vm_state {
 
 /* One vCPU's forwarded access (see "Device models" above). */
 enum kctl_ioreq_state { KCTL_IOREQ_IDLE, KCTL_IOREQ_PENDING, KCTL_IOREQ_DONE };
-enum kctl_ioreq_type { KCTL_IOREQ_MMIO, KCTL_IOREQ_CFG };
+enum kctl_ioreq_type { KCTL_IOREQ_MMIO, KCTL_IOREQ_CFG, KCTL_IOREQ_PIO };
+#define KCTL_DM_NO_IRQ 0xffu
 
 struct kctl_ioreq {
 	unsigned int state; /* enum kctl_ioreq_state: Keel sets PENDING, keel-dm DONE */
 	unsigned int type;  /* enum kctl_ioreq_type */
 	unsigned int size;  /* 1, 2, 4 (or 8 for MMIO) bytes */
 	unsigned int write; /* 1: a write of data */
-	/* MMIO: guest-physical; CFG: device << 15 | function << 12 | register */
+	/* MMIO: guest-physical; CFG: device << 15 | function << 12 | register; PIO: port */
 	unsigned long long addr;
 	unsigned long long data; /* write: the value; read: keel-dm's answer */
 	/* keel-dm: 0, or < 0 when nothing answers there: the VM is stopped */

@@ -141,6 +141,18 @@ int dm_msi(struct vm *vm, u64 addr, u64 data, char *msg, u32 msg_len)
 	return 0;
 }
 
+int dm_ports(struct vm *vm, u64 base, u64 count, u64 irq, char *msg, u32 msg_len)
+{
+	(void)vm, (void)base, (void)count, (void)irq, (void)msg, (void)msg_len;
+	return 0;
+}
+
+int dm_irq(struct vm *vm, u64 irq, u64 level, char *msg, u32 msg_len)
+{
+	(void)vm, (void)irq, (void)level, (void)msg, (void)msg_len;
+	return 0;
+}
+
 void vm_destroy(struct vm *vm)
 {
 	vm->destroy_pending = true;

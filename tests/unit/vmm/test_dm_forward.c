@@ -3,6 +3,7 @@
 #include <keel/dm.h>
 #include <keel/irq_route.h>
 #include <keel/sched.h>
+#include <keel/vioapic.h>
 #include <keel/vlapic.h>
 #include <keel/vm.h>
 #include <keel/vpci_bus.h>
@@ -75,12 +76,48 @@ bool vpci_bus_used(struct vm *vm, u32 dev)
 	return dev == 0;
 }
 
+/* --- the VM's port handlers and I/O APIC pins, as far as keel-dm's ISA devices reach them --- */
+static struct io_handler ports[4];
+static u32 nr_ports, claimed, pin_level[16], pin_src;
+
+int vm_register_io(struct vm *v, const struct io_handler *h)
+{
+	(void)v;
+	for (u32 i = 0; i < nr_ports; i++)
+		if (h->base < ports[i].base + ports[i].count && ports[i].base < h->base + h->count)
+			return -EBUSY;
+	ports[nr_ports++] = *h;
+	return 0;
+}
+
+void vioapic_claim_pin(struct vioapic *io, u32 pin)
+{
+	(void)io;
+	claimed |= 1u << pin;
+}
+
+bool vioapic_pin_claimed(const struct vioapic *io, u32 pin)
+{
+	(void)io;
+	return claimed & (1u << pin);
+}
+
+void vioapic_set_pin_src(struct vioapic *io, u32 pin, u32 src, bool level)
+{
+	(void)io;
+	pin_level[pin] = level;
+	pin_src = src;
+}
+
 static struct vm vm;
 static struct vcpu vcpu;
 
 static void setup(void)
 {
+	static u64 serial;
+
 	memset(&vm, 0, sizeof(vm));
+	vm.serial = ++serial; /* a new VM: nothing of the last one's is keel-dm's */
 	memset(&vcpu, 0, sizeof(vcpu));
 	memset(slots, 0, sizeof(slots));
 	memset(bells, 0, sizeof(bells));
@@ -92,6 +129,10 @@ static void setup(void)
 	vms[3] = &vm;
 	nr_vms_created = 4;
 	raised = kicks = 0;
+	nr_ports = 0;
+	claimed = 1u << 4; /* COM1's, Keel's own */
+	memset(pin_level, 0, sizeof(pin_level));
+	ports[nr_ports++] = (struct io_handler){ 0x61, 1, NULL, NULL, NULL }; /* the PIT's gate */
 	dm_vm_init(&vm);
 	CHECK_EQ(dm_attach(&vm, 2, vm.why, sizeof(vm.why)), 0);
 	vm.state = VM_RUNNING;
@@ -241,6 +282,48 @@ TEST(msi_reaches_the_vcpu)
 	CHECK_EQ(dm_msi(&vm, 0xfee00000, 0x41, vm.why, sizeof(vm.why)), 0);
 	CHECK_EQ(msi_vector, 0x41);
 	CHECK_EQ(dm_msi(&vm, 0x12345000, 0x41, vm.why, sizeof(vm.why)), -EINVAL);
+}
+
+/* The PS/2 keyboard controller's ports and IRQ 1, asked for by keel-dm before start. */
+TEST(isa_ports_and_irq)
+{
+	const struct io_handler *h;
+	u32 val = 0;
+
+	setup();
+	CHECK_EQ(dm_ports(&vm, 0x60, 1, 1, vm.why, sizeof(vm.why)), -EBUSY); /* running */
+	vm.state = VM_CREATED;
+	CHECK_EQ(dm_ports(&vm, 0x61, 1, KCTL_DM_NO_IRQ, vm.why, sizeof(vm.why)), -EBUSY);
+	CHECK_STR(vm.why, "ports 0x61-0x61 of '' are taken");
+	CHECK_EQ(dm_ports(&vm, 0x60, 9, 1, vm.why, sizeof(vm.why)), -EINVAL);
+	CHECK_EQ(dm_ports(&vm, 0xffff, 2, 1, vm.why, sizeof(vm.why)), -EINVAL);
+	CHECK_EQ(dm_ports(&vm, 0x60, 1, 16, vm.why, sizeof(vm.why)), -EINVAL);
+	CHECK_EQ(dm_ports(&vm, 0x60, 1, 4, vm.why, sizeof(vm.why)), -EEXIST); /* COM1's IRQ */
+	CHECK_EQ(dm_irq(&vm, 1, 1, vm.why, sizeof(vm.why)), -ENOENT); /* not keel-dm's yet */
+	CHECK_EQ(nr_ports, 1);
+	CHECK_EQ(dm_ports(&vm, 0x60, 1, 1, vm.why, sizeof(vm.why)), 0);
+	CHECK_EQ(dm_ports(&vm, 0x64, 1, KCTL_DM_NO_IRQ, vm.why, sizeof(vm.why)), 0);
+	CHECK_EQ(nr_ports, 3);
+	CHECK(claimed & 2);
+	vm.state = VM_RUNNING;
+	CHECK_EQ(dm_irq(&vm, 1, 1, vm.why, sizeof(vm.why)), 0);
+	CHECK(pin_level[1] && pin_src != 0); /* a source of its own: ORed with others */
+	CHECK_EQ(dm_irq(&vm, 1, 0, vm.why, sizeof(vm.why)), 0);
+	CHECK(!pin_level[1]);
+	CHECK_EQ(dm_irq(&vm, 4, 1, vm.why, sizeof(vm.why)), -ENOENT);
+	/* an IN from 0x64 waits for keel-dm's answer, a PIO request for that port */
+	h = &ports[2];
+	CHECK_EQ(h->read(&vcpu, h->opaque, 0x64, 1, &val), -EAGAIN);
+	CHECK_EQ(slots[3][0].type, KCTL_IOREQ_PIO);
+	CHECK_EQ(slots[3][0].addr, 0x64);
+	answer(0x1d, 0);
+	CHECK_EQ(h->read(&vcpu, h->opaque, 0x64, 1, &val), 0);
+	CHECK_EQ(val, 0x1d);
+	dm_instruction_done(&vcpu);
+	/* nothing answers there: the device failed, the vCPU is stopped by the caller */
+	CHECK_EQ(h->write(&vcpu, h->opaque, 0x64, 1, 0xaa), -EAGAIN);
+	answer(0, -1);
+	CHECK_EQ(h->write(&vcpu, h->opaque, 0x64, 1, 0xaa), -EIO);
 }
 
 TEST(vcpu_beyond_the_slots_faults)
