@@ -15,3 +15,5 @@ UNIT_SRCS_keel_dm_ioreq = $(KEEL_DM_SRCS)
 UNIT_SRCS_keel_dm_server = $(KEEL_DM_SRCS) tests/unit/virtio/virtio_driver_sim.c
 UNIT_TESTS += keel_dm_cfi
 UNIT_SRCS_keel_dm_cfi := tools/keel-dm/flash/cfi.c
+UNIT_TESTS += keel_dm_i8042
+UNIT_SRCS_keel_dm_i8042 := tools/keel-dm/kbc/i8042.c

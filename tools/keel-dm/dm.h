@@ -54,6 +54,7 @@ struct dm_vm {
 	uint64_t low_len, high_len;
 	struct dm_dev *devs[KCTL_DM_DEVS];
 	struct dm_flash *flash;	      /* its variable store (flash/flash.c), or NULL */
+	struct dm_kbc *kbc;	      /* its PS/2 keyboard controller (kbc/kbc.c), or NULL */
 	char flash_args[DM_ARGS_MAX]; /* "flash PATH BASE": what re-creates it */
 };
 
@@ -135,6 +136,20 @@ int dm_flash_access(struct dm_vm *vm, unsigned vcpu, unsigned seq, uint64_t addr
 		    unsigned write, uint64_t *data, uint32_t *flash);
 /* "PATH BASE (N bytes programmed, N blocks erased)" */
 void dm_flash_describe(const struct dm_vm *vm, char *buf, size_t len);
+
+/*
+ * kbc/kbc.c: a firmware VM's PS/2 keyboard controller. argv: "kbc". restore:
+ * carry on from the state a dead keel-dm left (Keel forwards its ports still).
+ */
+int dm_kbc_attach(struct dm_vm *vm, int argc, char **argv, int restore, char *msg, size_t len);
+void dm_kbc_close(struct dm_vm *vm);
+void dm_kbc_forget(struct dm *dm, const char *vm);
+/* A PIO request of vCPU vcpu (its slot's seq): -1 if not the controller's port, else 0 and *data. */
+int dm_kbc_access(struct dm_vm *vm, unsigned vcpu, unsigned seq, uint64_t port, unsigned size,
+		  unsigned write, uint64_t *data);
+/* A key of the VM's display: to the keyboard too (nothing without a controller). */
+void dm_kbc_key(struct dm_vm *vm, unsigned code, int down);
+void dm_kbc_describe(const struct dm_vm *vm, char *buf, size_t len);
 
 /* state.c: /run/keel-dm/<vm>.devices, to re-create devices after a restart. */
 void dm_state_save(struct dm_vm *vm);

@@ -42,6 +42,7 @@ static void dm_input_line(struct dm_vm *vm, const char *line)
 		ev[0] = (struct virtio_input_event){ EV_KEY, (u16)code, down ? 1 : 0 };
 		if (kbd)
 			dm_input_send(kbd, ev, 1);
+		dm_kbc_key(vm, code, down != 0); /* a firmware VM's PS/2 keyboard too */
 		return;
 	}
 	args = sscanf(line, "pointer %u %u %u %d", &x, &y, &buttons, &wheel);

@@ -107,21 +107,25 @@ static int dm_answer(struct dm_vm *vm, unsigned id, unsigned vcpu, struct dm_req
 					 &r->flash);
 	if (r->type == KCTL_IOREQ_MMIO && result > 0)
 		result = dm_mmio(vm, r);
+	if (r->type == KCTL_IOREQ_PIO)
+		result = dm_kbc_access(vm, vcpu, r->seq, r->addr, r->size, r->write, &r->data);
 	if (!result)
 		return 0;
 	if (vm)
 		snprintf(name, sizeof(name), "%s", vm->name);
 	else
 		snprintf(name, sizeof(name), "VM %u", id);
-	if (r->type > KCTL_IOREQ_CFG)
+	if (r->type > KCTL_IOREQ_PIO)
 		dm_log("%s: vCPU %u: a request of unknown type %u: the VM stops", name, vcpu,
 		       r->type);
 	else
 		dm_log("%s: vCPU %u: nothing answers a %u-byte %s %s %#llx%s: the VM stops "
 		       "(firmware reads all ones there)",
 		       name, vcpu, r->size, r->write ? "write to" : "read of",
-		       r->type == KCTL_IOREQ_CFG ? "config" : "MMIO", (unsigned long long)r->addr,
-		       vm ? "" : " (keel-dm serves no devices of it)");
+		       r->type == KCTL_IOREQ_CFG ? "config" :
+		       r->type == KCTL_IOREQ_PIO ? "port" :
+						   "MMIO",
+		       (unsigned long long)r->addr, vm ? "" : " (keel-dm serves no devices of it)");
 	return result;
 }
 

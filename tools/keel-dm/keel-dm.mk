@@ -1,7 +1,7 @@
 # keel-dm, the device-model daemon: a static binary for the service VM's initramfs, with virtio/ inside.
-KEEL_DM_SRCS := $(filter-out %/main.c,$(wildcard tools/keel-dm/*.c tools/keel-dm/flash/*.c)) tools/lib/ctl.c \
+KEEL_DM_SRCS := $(filter-out %/main.c,$(wildcard tools/keel-dm/*.c tools/keel-dm/flash/*.c tools/keel-dm/kbc/*.c)) tools/lib/ctl.c \
 	$(VIRTIO_SRCS) lib/format.c
-$(BUILD)/tools/keel-dm: tools/keel-dm/main.c $(KEEL_DM_SRCS) tools/keel-dm/dm.h tools/keel-dm/flash/cfi.h \
+$(BUILD)/tools/keel-dm: tools/keel-dm/main.c $(KEEL_DM_SRCS) tools/keel-dm/dm.h tools/keel-dm/flash/cfi.h tools/keel-dm/kbc/i8042.h \
 		tools/lib/ctl.h \
 		$(wildcard include/*/*.h include/uapi/*/*.h)
 	@mkdir -p $(dir $@)

@@ -21,6 +21,7 @@
  *   attach VM gpu [WIDTHxHEIGHT] | attach VM keyboard | attach VM tablet
  *                 -> "ok 00:NN.0" (its PCI address in the guest)
  *   attach VM flash /PATH BASE -> "ok flash": a firmware VM's variable store (flash/flash.c)
+ *   attach VM kbc -> "ok kbc": a firmware VM's PS/2 keyboard controller (kbc/kbc.c)
  *   devices VM    -> "00:NN.0 <kind> <arguments>[ FAILED: <why>]" a device, then "ok"
  *   console VM    -> "ok", then the connection is the VM's hvc0, both ways, backlog first
  *   screen VM     -> "ok PATH": the VM's screen file (tools/lib/screen.h)
@@ -103,10 +104,14 @@ static struct dm_dev *dm_attach(struct dm *dm, int argc, char **argv, char *msg,
 	vm = dm_vm_get(dm, &info, msg, len);
 	if (!vm)
 		return NULL;
-	if (!strcmp(argv[2], "flash")) {
-		if (!dm_flash_attach(vm, argc - 2, argv + 2, 0, msg, len)) {
+	if (!strcmp(argv[2], "flash") || !strcmp(argv[2], "kbc")) { /* the VM's, not PCI */
+		int ret = !strcmp(argv[2], "flash") ?
+				  dm_flash_attach(vm, argc - 2, argv + 2, 0, msg, len) :
+				  dm_kbc_attach(vm, argc - 2, argv + 2, 0, msg, len);
+
+		if (!ret) {
 			dm_state_save(vm);
-			snprintf(msg, len, "flash");
+			snprintf(msg, len, "%s", argv[2]);
 		} else if (!dm_vm_ndevs(vm)) {
 			dm_vm_close(vm, NULL);
 		}
@@ -134,6 +139,10 @@ static void dm_do_devices(struct dm *dm, int fd, const char *name)
 	if (vm && vm->flash) {
 		dm_flash_describe(vm, line, sizeof(line));
 		dm_reply(fd, "flash %s", line);
+	}
+	if (vm && vm->kbc) {
+		dm_kbc_describe(vm, line, sizeof(line));
+		dm_reply(fd, "kbc %s", line);
 	}
 	dm_reply(fd, "ok");
 }
@@ -203,8 +212,8 @@ static void dm_do_attach(struct dm *dm, int fd, int argc, char **argv)
 	char msg[KCTL_MSG_MAX + 64];
 	struct dm_dev *d = dm_attach(dm, argc, argv, msg, sizeof(msg));
 
-	if (!d && !strcmp(msg, "flash")) {
-		dm_reply(fd, "ok flash");
+	if (!d && (!strcmp(msg, "flash") || !strcmp(msg, "kbc"))) {
+		dm_reply(fd, "ok %s", msg);
 		return;
 	}
 	if (d) {
@@ -238,7 +247,7 @@ static int dm_serve(struct dm *dm, int fd, char *line)
 			fd,
 			"error requests: attach VM disk PATH [ro] | attach VM net BRIDGE | "
 			"attach VM console | attach VM rng | attach VM gpu [WxH] | "
-			"attach VM keyboard | attach VM tablet | attach VM flash PATH BASE | devices VM | console VM | "
+			"attach VM keyboard | attach VM tablet | attach VM flash PATH BASE | attach VM kbc | devices VM | console VM | "
 			"screen VM | input VM | display VM | display --service");
 	return 0;
 }

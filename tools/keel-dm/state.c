@@ -16,6 +16,7 @@
  *   vm <id> <serial> <name>
  *   <device number> <kind> <arguments>...
  *   flash <path> <guest address>   (a firmware VM's variable store, flash/flash.c)
+ *   kbc                            (a firmware VM's PS/2 keyboard controller, kbc/kbc.c)
  * It records how each device was made; each device's virtio state is in
  * <name>.<NN>.state beside it (dev_state.c).
  */
@@ -48,6 +49,8 @@ void dm_state_save(struct dm_vm *vm)
 			fprintf(f, "%u %s\n", n, vm->devs[n]->args);
 	if (vm->flash)
 		fprintf(f, "%s\n", vm->flash_args);
+	if (vm->kbc)
+		fprintf(f, "kbc\n");
 	bad = ferror(f);
 	if (fclose(f) || bad || rename(tmp, path))
 		dm_log("cannot write %s: %s", path, strerror(errno));
@@ -64,6 +67,7 @@ void dm_state_forget(struct dm *dm, const char *name)
 	unlink(path);
 	dm_dev_state_forget(dm, name);
 	dm_flash_forget(dm, name);
+	dm_kbc_forget(dm, name);
 }
 
 /*
@@ -86,6 +90,15 @@ static int dm_state_devices(struct dm_vm *vm, FILE *f)
 			if (dm_flash_attach(vm, argc, argv, 1, msg, sizeof(msg)))
 				dm_log("%s: its variable store cannot be re-opened: %s", vm->name,
 				       msg);
+			else
+				restored++;
+			continue;
+		}
+		if (argc == 1 &&
+		    !strcmp(argv[0], "kbc")) { /* the keyboard controller: its own state */
+			if (dm_kbc_attach(vm, argc, argv, 1, msg, sizeof(msg)))
+				dm_log("%s: its keyboard controller cannot be re-made: %s",
+				       vm->name, msg);
 			else
 				restored++;
 			continue;

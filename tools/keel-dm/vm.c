@@ -35,7 +35,7 @@ int dm_vm_ndevs(const struct dm_vm *vm)
 
 	for (unsigned i = 0; i < KCTL_DM_DEVS; i++)
 		n += vm->devs[i] != NULL;
-	return n + (vm->flash != NULL);
+	return n + (vm->flash != NULL) + (vm->kbc != NULL);
 }
 
 int dm_vm_info(struct dm *dm, const char *name, struct kctl_vm_info *out, char *msg, size_t len)
@@ -138,6 +138,7 @@ void dm_vm_close(struct dm_vm *vm, const char *why)
 		if (vm->devs[n])
 			dm_dev_close(vm->devs[n]);
 	dm_flash_close(vm);
+	dm_kbc_close(vm);
 	dm_vm_unmap(vm);
 	vm->dm->vms[vm->id] = NULL;
 	free(vm);

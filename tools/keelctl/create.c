@@ -29,7 +29,7 @@ struct create_opts {
 	char initrd_file[PATH_MAX];
 	uint64_t mem;
 	unsigned vcpus;
-	int virtio_console;
+	int virtio_console, gpu;
 	int ndevs;
 	char devs[MAX_DEVICES][DEVICE_LINE]; /* keel-dm attach arguments after the VM name */
 };
@@ -155,6 +155,7 @@ static void parse_opts(struct create_opts *o, int argc, char **argv)
 				add_device(o, "gpu");
 			add_device(o, "keyboard");
 			add_device(o, "tablet");
+			o->gpu = 1;
 			continue;
 		}
 		if (!strcmp(opt, "--firmware")) { /* a file may follow */
@@ -186,6 +187,9 @@ static void parse_opts(struct create_opts *o, int argc, char **argv)
 	}
 	if (o->virtio_console)
 		add_device(o, "console");
+	/* firmware has no virtio keyboard driver: its keys come through a PS/2 keyboard */
+	if (o->gpu && o->firmware)
+		add_device(o, "kbc");
 	/* Boot messages on the UART until hvc0 exists; the last console= gets the shell. */
 	if (!o->cmdline)
 		o->cmdline = o->virtio_console ? "console=ttyS0 console=hvc0" : "console=ttyS0";
