@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* keel-dm's dispatch against a fake control device: config and MMIO requests, doorbells, MSIs. */
+/* keel-dm's dispatch against a fake control device: config, MMIO and port requests, doorbells, MSIs. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -420,5 +420,66 @@ TEST(keel_dm_flash_restart_keeps_command_and_answer)
 	rmdir(dir);
 	dm.state_dir = NULL;
 	unlink(store_path);
+	teardown();
+}
+
+/* A firmware VM's PS/2 keyboard controller: port requests, IRQ 1 through Keel, a restart. */
+static unsigned kbc_seq;
+
+/* One port access of vCPU 1, numbered as Keel numbers them (a repeated number is a replay). */
+static u64 kbc_port(u64 port, int write, u64 data)
+{
+	struct kctl_ioreq *s = slot(VM_ID, 1);
+
+	post(s, KCTL_IOREQ_PIO, port, 1, write, data);
+	s->seq = ++kbc_seq;
+	CHECK_EQ(dm_ioreq_serve(&dm, VM_ID, vm.vcpus, &vm), 1);
+	CHECK_EQ(s->result, 0);
+	return s->data;
+}
+
+TEST(keel_dm_kbc_ports_irq_and_restart)
+{
+	char dir[] = "/tmp/keel-dm-kbc-XXXXXX", msg[128], word[] = "kbc", *argv[] = { word };
+	int result;
+
+	setup();
+	CHECK(mkdtemp(dir) != NULL);
+	dm.state_dir = dir;
+	CHECK_EQ(dm_kbc_attach(&vm, 1, argv, 0, msg, sizeof(msg)), 0);
+	CHECK_EQ(last_cmd()->op, KCTL_OP_DM_PORTS); /* 0x64 last: 0x60 with IRQ 1 before it */
+	CHECK_EQ(last_cmd()->args[0], 0x64);
+	CHECK_EQ(dm_kbc_attach(&vm, 1, argv, 0, msg, sizeof(msg)), -1); /* one per VM */
+	CHECK_EQ(kbc_port(0x64, 0, 0) & 0x05, 0); /* no byte, no system flag yet */
+	kbc_port(0x64, 1, 0xaa);		  /* self-test */
+	CHECK_EQ(kbc_port(0x64, 0, 0) & 0x05, 0x05);
+	CHECK_EQ(kbc_port(0x60, 0, 0), 0x55);
+	kbc_port(0x64, 1, 0x60);
+	kbc_port(0x60, 1, 0x67);
+	dm_kbc_key(&vm, 30, 1); /* KEY_A: set 1 0x1E, and IRQ 1 rises */
+	CHECK_EQ(last_cmd()->op, KCTL_OP_DM_IRQ);
+	CHECK_EQ(last_cmd()->args[0], 1);
+	CHECK_EQ(last_cmd()->args[1], 1);
+	dm_kbc_key(&vm, 30, 0);
+	CHECK_EQ(kbc_port(0x60, 0, 0), 0x1e); /* the next byte loads: IRQ 1 low, then high */
+	CHECK_EQ(last_cmd()->op, KCTL_OP_DM_IRQ);
+	CHECK_EQ(last_cmd()->args[1], 1);
+	/* keel-dm dies before its answer reached Keel: the same request again gets the same byte */
+	dm_kbc_close(&vm);
+	CHECK_EQ(dm_kbc_attach(&vm, 1, argv, 1, msg, sizeof(msg)), 0);
+	kbc_seq--;
+	CHECK_EQ(kbc_port(0x60, 0, 0), 0x1e);
+	/* and carries on from the state file */
+	CHECK_EQ(kbc_port(0x60, 0, 0), 0x9e);
+	CHECK_EQ(last_cmd()->args[1], 0); /* empty: IRQ 1 low */
+	/* a port that is not the controller's: nothing answers */
+	request(KCTL_IOREQ_PIO, 0x61, 1, 0, 0, &result);
+	CHECK_EQ(result, -1);
+	dm_kbc_close(&vm);
+	dm_kbc_forget(&dm, vm.name);
+	snprintf(msg, sizeof(msg), "%s/t.kbc.state", dir);
+	CHECK(access(msg, F_OK) != 0);
+	rmdir(dir);
+	dm.state_dir = NULL;
 	teardown();
 }
