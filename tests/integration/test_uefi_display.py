@@ -95,6 +95,10 @@ def test_gpu_keys():
                 m.expect(SHELL_PROMPT, timeout=60, start=mark)
         finally:
             rfb.close()
+        # keel-dm's controller as OVMF set it up (its command byte 0x67), with the 8 key events
+        info = ok(m, "info fwg")
+        kbc = re.search(r"kbc ports 0x60 0x64 IRQ 1, command byte (0x\w+), (\d+) key events", info)
+        check(kbc and kbc.groups() == ("0x67", "8"), "keelctl info fwg: %r" % info, m)
         time.sleep(2)
         w2, h2, rows2 = screenshot(m, "fwg", "ver")
         changed = sum(1 for a, b in zip(rows, rows2) if a != b)
