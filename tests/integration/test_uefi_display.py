@@ -81,6 +81,7 @@ def test_gpu_keys():
     with Machine("uefi_display_gpu_keys", cfg(), uefi_files(), smp=2, timeout=1200,
                  extra=["-netdev", "user,id=n0", "-device", "e1000e,netdev=n0,mac=" + MAC]) as m:
         boot(m)
+        m.shell("dmesg -n 1")  # the NIC's link messages would split the rig's markers
         nic = m.shell("grep -l %s /sys/class/net/*/address" % MAC).split("/")[-2:-1]
         check(nic, "no service VM interface has the e1000e's MAC", m)
         m.shell("ip addr add 10.0.2.15/24 dev %s && ip link set %s up" % (nic[0], nic[0]))
