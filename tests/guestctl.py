@@ -84,7 +84,7 @@ def listing(m):
     """{name: (state, vcpus, MiB)} and the free KiB, from keelctl list."""
     out = ok(m, "list")
     vms = {g[0]: (g[1], int(g[2]), int(g[3])) for g in
-           re.findall(r"^(\S+) +(\w+) +(\d+) +(\d+) MiB +\d+ s +\d+$", out, re.M)}
+           re.findall(r"^(\S+) +(\w+) +(\d+) +(\d+) MiB +\d+ s +\d+ +\d+ +[-\w]+$", out, re.M)}
     free = re.search(r"memory: (\d+) KiB free of (\d+) KiB", out)
     check(free, "no memory line in keelctl list: %r" % out, m)
     return vms, int(free.group(1))

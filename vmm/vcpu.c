@@ -87,7 +87,6 @@ void vcpu_reset(struct vcpu *v)
 					 table = { 0, 0, 0xffff, 0 };
 	static const enum vcpu_seg datas[] = { SEG_ES, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
 
-	v->reset_pending = false;
 	memset(v->gpr, 0, sizeof(v->gpr));
 	vcpu_ops->set_reg(v, VCPU_CR0, CR0_CD | CR0_NW | CR0_ET);
 	vcpu_ops->set_reg(v, VCPU_CR4, 0);
@@ -112,6 +111,22 @@ void vcpu_reset(struct vcpu *v)
 	v->tsc_aux = 0;
 	mtrr_reset(v);
 	vlapic_reset(v->lapic);
+}
+
+void vcpu_power_on(struct vcpu *v)
+{
+	vcpu_reset(v);
+	vcpu_ops->clear_events(v);
+	v->dm = (struct dm_io){ 0 };
+	v->sipi_vector = 0;
+	v->spec_ctrl = 0;
+	/* no CPU may think it still holds this vCPU's FPU registers */
+	for (u32 c = 0; c < nr_cpus; c++)
+		__atomic_compare_exchange_n(&cpus[c]->fpu_loaded, &(void *){ v }, NULL, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	fpu_area_init(v->fpu);
+	v->xcr0 = 1; /* x87 only, as after reset */
+	WRITE_ONCE(v->state, v->id == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI);
 }
 
 void vcpu_dump(struct vcpu *v)
@@ -270,8 +285,6 @@ void vcpu_run_slice(struct vcpu *v, u64 slice_end, volatile bool *kicked)
 		/* take the host interrupt that exited */
 		__asm__ volatile("sti; nop; cli" ::: "memory");
 		act = exit_dispatch(v, &exit);
-		if (v->reset_pending)
-			vcpu_reset(v);
 		if (act == ACT_HALT && v->state == VCPU_RUNNABLE)
 			WRITE_ONCE(v->state, VCPU_HALTED);
 		vcpu_update_state(v);

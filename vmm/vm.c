@@ -7,6 +7,7 @@
 #include <arch/x86/percpu.h>
 #include <arch/x86/tsc.h>
 #include <lib/format.h>
+#include <keel/dm.h>
 #include <keel/log.h>
 #include <keel/memory.h>
 #include <keel/page_alloc.h>
@@ -227,10 +228,82 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * A VM that resets in a loop (a triple fault with on_crash_reset) resets at
+ * most every RESET_GAP_NS, and its log line comes at most once a second.
+ */
+#define RESET_GAP_NS (100 * 1000000ULL)
+#define RESET_LOG_NS 1000000000ULL
+
+void vm_reset(struct vm *vm, const char *fmt, ...)
+{
+	u64 now = time_ns(), flags;
+	char why[96];
+	va_list ap;
+
+	va_start(ap, fmt);
+	format_vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	flags = spin_lock_irqsave(&vm->lock);
+	if (vm->state != VM_RUNNING) {
+		spin_unlock_irqrestore(&vm->lock, flags);
+		return;
+	}
+	vm->state = VM_RESETTING;
+	vm->resets++;
+	if (vm->reset_due_ns < now)
+		vm->reset_due_ns = now;
+	spin_unlock_irqrestore(&vm->lock, flags);
+	if (!vm->reset_log_ns || now - vm->reset_log_ns >= RESET_LOG_NS) {
+		if (vm->resets_unlogged)
+			pr_info("vm %s: reset: %s (reset %llu; %llu more since the last line)",
+				vm->name, why, (unsigned long long)vm->resets,
+				(unsigned long long)vm->resets_unlogged);
+		else
+			pr_info("vm %s: reset: %s (reset %llu)", vm->name, why,
+				(unsigned long long)vm->resets);
+		vm->reset_log_ns = now;
+		vm->resets_unlogged = 0;
+	} else {
+		vm->resets_unlogged++;
+	}
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		sched_kick(vm->vcpus[i]);
+}
+
+static bool vcpus_detached(struct vm *vm);
+
+/* The reaper's part of a reset, once every vCPU is off its CPU (see vm_reset). */
+static void finish_reset(struct vm *vm)
+{
+	char err[192] = ""; /* GUEST_ERR_MAX */
+	u64 flags;
+
+	if (time_ns() < vm->reset_due_ns || !vcpus_detached(vm))
+		return;
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		vcpu_power_on(vm->vcpus[i]);
+	dm_vm_reset(vm);
+	if (vm->platform_reset && vm->platform_reset(vm, err)) {
+		vm_fail(vm, "cannot reset: %s", err);
+		return;
+	}
+	vm->reset_due_ns = time_ns() + RESET_GAP_NS;
+	flags = spin_lock_irqsave(&vm->lock);
+	if (vm->state != VM_RESETTING) { /* stopped meanwhile */
+		spin_unlock_irqrestore(&vm->lock, flags);
+		return;
+	}
+	vm->state = VM_RUNNING;
+	spin_unlock_irqrestore(&vm->lock, flags);
+	for (u32 i = 0; i < vm->nr_vcpus; i++)
+		sched_add(vm->vcpus[i]);
+}
+
 void vm_destroy(struct vm *vm)
 {
 	vm->destroy_pending = true;
-	if (vm->state == VM_RUNNING || vm->state == VM_CREATED)
+	if (vm->state == VM_RUNNING || vm->state == VM_CREATED || vm->state == VM_RESETTING)
 		vm_stop(vm, "destroyed");
 }
 
@@ -337,6 +410,10 @@ void vm_reap(void)
 
 		if (!vm)
 			continue;
+		if (vm->state == VM_RESETTING && !vm->resources_freed) {
+			finish_reset(vm);
+			continue;
+		}
 		if (vm->resources_freed && vm->destroy_pending) {
 			if (vm_may_go(vm) && claim_for_reaping(vm))
 				vm_release(vm);
@@ -383,7 +460,8 @@ const char *vm_state_name(enum vm_state s)
 	static const char *const names[] = { [VM_CREATED] = "created",
 					     [VM_RUNNING] = "running",
 					     [VM_STOPPED] = "stopped",
-					     [VM_DEAD] = "dead" };
+					     [VM_DEAD] = "dead",
+					     [VM_RESETTING] = "resetting" };
 
 	return s < ARRAY_SIZE(names) ? names[s] : "?";
 }

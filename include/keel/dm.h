@@ -29,6 +29,8 @@ void dm_update_state(struct vcpu *v);
 void dm_answered(u32 vm_id);
 /* A fresh VM: empty slots and doorbells. */
 void dm_vm_init(struct vm *vm);
+/* A reset: no request waits in the VM's slots, no doorbell is pending (its devices stay attached). */
+void dm_vm_reset(struct vm *vm);
 
 /* Control commands (vmm/control/control_cmd.c parses and checks the VM first). */
 int dm_attach(struct vm *vm, u64 dev, char *msg, u32 msg_len);

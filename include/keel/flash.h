@@ -26,6 +26,6 @@ int flash_attach(struct vm *vm, u8 *code, u64 code_pages, u8 *vars, u64 vars_pag
  * keel-dm's state machine follows at the next command (OVMF's probe starts
  * with clear status).
  */
-void flash_reset(struct vcpu *v);
+void flash_reset(struct vm *vm);
 
 #endif

@@ -188,7 +188,6 @@ struct vcpu {
 	u32 exit_len;
 	bool in_guest; /* between entry and exit: may use cached guest-physical translations */
 	u64 sipi_vector;
-	bool reset_pending; /* a platform reset: vcpu_reset() once the exiting instruction is done */
 	u64 tsc_aux;	    /* IA32_TSC_AUX (RDTSCP, RDPID): no VMCB or VMCS field holds it */
 	/* the guest's TSC is the host's plus tsc_offset (the backends load it before entry) */
 	u64 tsc_offset;
@@ -226,6 +225,8 @@ struct vcpu_ops {
 	bool (*inject)(struct vcpu *v, const struct vcpu_event *ev);
 	/* Whether an external interrupt would be taken now; if not, asks for an exit when it would. */
 	bool (*irq_window)(struct vcpu *v);
+	/* A reset: drops the event queued for the next entry, interrupt shadow and NMI blocking. */
+	void (*clear_events)(struct vcpu *v);
 	void (*intercept_msr)(struct vm *vm, u32 msr, bool read, bool write);
 	void (*intercept_io)(struct vm *vm, u16 port, bool on);
 };

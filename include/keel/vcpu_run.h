@@ -31,11 +31,17 @@ void vcpu_skip(struct vcpu *v, u32 len);
 /* Puts an AP into real mode at vector:0000 (start-up IPI). */
 void vcpu_start_ap(struct vcpu *v, u8 vector);
 /*
- * RESET on the vCPU's own CPU (SDM 3A table 10-1): registers as at power-on,
+ * RESET, on the vCPU's own CPU or while it is on none (SDM 3A table 10-1): registers as at power-on,
  * at the reset vector F000:FFF0, MTRRs and the local APIC reset. The FPU,
  * XCR0 and the backend's own event state are left as they are.
  */
 void vcpu_reset(struct vcpu *v);
+/*
+ * A platform reset, off the vCPU's CPU (its VM is resetting): vcpu_reset(),
+ * no event queued, fresh FPU state; the BSP runnable, APs waiting for
+ * INIT and SIPI as at the VM's first start.
+ */
+void vcpu_power_on(struct vcpu *v);
 /* A register dump for reports about a dead VM. */
 void vcpu_dump(struct vcpu *v);
 

@@ -18,6 +18,8 @@ void vioapic_set_pin(struct vioapic *io, u32 pin, bool level);
 void vioapic_set_pin_src(struct vioapic *io, u32 pin, u32 src, bool level);
 /* The guest's EOI of vector (level-triggered interrupts clear Remote IRR). */
 void vioapic_eoi(struct vioapic *io, u8 vector);
+/* A platform reset: every entry masked with its other bits clear, as at power-on (guests only: no mirror). */
+void vioapic_reset(struct vioapic *io);
 /* An emulated device owns this pin: it is never mirrored to the machine's I/O APIC. */
 void vioapic_claim_pin(struct vioapic *io, u32 pin);
 bool vioapic_pin_claimed(const struct vioapic *io, u32 pin);

@@ -30,7 +30,8 @@ struct mmio_handler {
 	void *opaque;
 };
 
-enum vm_state { VM_CREATED, VM_RUNNING, VM_STOPPED, VM_DEAD };
+/* RESETTING: its vCPUs leave their CPUs, then the reaper puts it back to power-on and RUNNING. */
+enum vm_state { VM_CREATED, VM_RUNNING, VM_STOPPED, VM_DEAD, VM_RESETTING };
 
 struct vm {
 	u32 id;
@@ -80,6 +81,12 @@ struct vm {
 	u64 exits_retired;    /* exits of vCPUs already freed (a dead VM keeps its count) */
 	bool destroy_pending; /* free the struct too once its resources are gone */
 	bool loaded;	      /* a kernel is in place: it can start */
+	bool on_crash_reset;  /* a triple fault resets the VM (else it stops it) */
+	/* resets: how many; when the next may run (a reset loop is slowed); the log's rate limit */
+	u64 resets, reset_due_ns, reset_log_ns, resets_unlogged;
+	/* the platform's part of a reset (guest.c): its devices, a direct-kernel guest's RAM; err 160 bytes */
+	int (*platform_reset)(struct vm *vm, char *err);
+	struct guest_boot *boot; /* what a direct-kernel guest was loaded with, for a reset */
 	/* what the guest tried that Keel has not (keelctl info): changed with atomics */
 	struct vm_unknown {
 		u64 msr_reads, msr_writes; /* RDMSR/WRMSR of MSRs Keel does not know: #GP */
@@ -171,6 +178,13 @@ void vm_start(struct vm *vm);
 void vm_fail(struct vm *vm, const char *fmt, ...) __printf(2, 3);
 /* The guest asked to stop (power-off). */
 void vm_stop(struct vm *vm, const char *fmt, ...) __printf(2, 3);
+/*
+ * A platform reset (the guest's reset register, a triple fault with
+ * on_crash_reset, keelctl reboot): a running VM goes to RESETTING and its
+ * vCPUs leave their CPUs; vm_reap() then puts every vCPU back in its
+ * power-on state, runs vm->platform_reset and starts the VM again.
+ */
+void vm_reset(struct vm *vm, const char *fmt, ...) __printf(2, 3);
 /*
  * What else must let go of a stopped VM before the reaper frees it (the control
  * device: its guest RAM window): RAM may go once nothing maps it any more, the

@@ -12,7 +12,7 @@ import re
 import time
 
 from guestctl import (GUEST_INITRD, GUEST_KERNEL, KVER, PROMPT, Console, boot, cfg, create_linux,
-                      files, keelctl, listing, ok, refused, wait_info)
+                      files, keelctl, listing, ok, refused, wait_guest_shell, wait_info)
 from rig import BUILD, Machine, check, kernel_path
 
 
@@ -205,3 +205,103 @@ def test_no_control_device():
         time.sleep(1)
         out, rc = keelctl(m, "list")
         check(rc == 1 and "the Keel control device is missing" in out, "no device: %d %r" % (rc, out), m)
+
+
+def reboot_and_check(m, con_name, how, boot_ids, marker):
+    """After `how` (a callable that resets the guest), the guest's banner and shell come back with
+    a boot id not seen before and the marker still on its disk."""
+    mark = m.mark()
+    how()
+    with Console(m, con_name) as con:
+        wait_guest_shell(m, con_name, timeout=240)
+        boot_id = con.run("cat /proc/sys/kernel/random/boot_id")
+        check(re.fullmatch(r"[0-9a-f-]{36}", boot_id) and boot_id not in boot_ids,
+              "%s: boot id %r after the reset, seen before: %s" % (con_name, boot_id, boot_ids), m)
+        boot_ids.append(boot_id)
+        got = con.run("head -c %d /dev/vda" % len(marker))
+        check(got == marker, "%s: the disk holds %r after the reset, not %r" % (con_name, got, marker), m)
+    return mark
+
+
+def test_guest_reboot():
+    """A Linux guest's own reboot (`reboot -f`: Linux's default ACPI reset register; the
+    initramfs's /init is a script, which plain `reboot` would only signal) and `keelctl reboot`
+    each restart it in place: its kernel is loaded again, the shell comes back with a new boot id,
+    and what it wrote to its virtio disk is there. A triple-faulting guest created with
+    `--on-crash reset` resets again and again (Keel's log says so, rate-limited) while one
+    created with the default stops dead; another Linux guest runs on throughout, untouched."""
+    with Machine("guest_reboot", cfg(), files(), smp=2, timeout=900) as m:
+        boot(m)
+        create_linux(m, "calm", "128M", 1)
+        ok(m, "start calm")
+        m.shell("dd if=/dev/zero of=/tmp/r.img bs=1M count=4 2>/dev/null")
+        create_linux(m, "rb", "192M", 1, "--disk /tmp/r.img")
+        ok(m, "start rb")
+        marker = "keel-reboot-marker-%d" % int(time.time())
+        boot_ids = []
+        with Console(m, "calm") as con:
+            con.wait_shell()
+            con.run("echo calm-since-the-start > /tmp/note")
+        with Console(m, "rb") as con:
+            con.wait_shell()
+            boot_ids.append(con.run("cat /proc/sys/kernel/random/boot_id"))
+            con.run("printf %s | dd of=/dev/vda conv=fsync 2>/dev/null; echo rc=$?" % marker)
+            check(con.run("head -c %d /dev/vda" % len(marker)) == marker, "rb: marker not written", m)
+
+        def guest_reboot():
+            with Console(m, "rb"):
+                m.send("\n")
+                m.expect(r"\[rb\] / # ", timeout=30)
+                m.send("reboot -f\n")
+                m.expect(r"vm rb: reset: by the guest \(ACPI reset register\) \(reset 1\)", timeout=60)
+        reboot_and_check(m, "rb", guest_reboot, boot_ids, marker)
+
+        mark = m.mark()
+        out = ok(m, "reboot rb")
+        check("rebooted rb" in out, "keelctl reboot: %r" % out, m)
+        m.expect(r"vm rb: reset: keelctl reboot \(reset 2\)", timeout=30, start=mark)
+        reboot_and_check(m, "rb", lambda: None, boot_ids, marker)
+        info = ok(m, "info rb")
+        check(re.search(r"^state: +running$", info, re.M) and re.search(r"^resets: +2$", info, re.M) and
+              re.search(r"^on-crash: stop$", info, re.M), "info rb after two resets: %r" % info, m)
+        refused(m, "reboot nosuch", r"no VM called 'nosuch'")
+        refused(m, "create bad --mem 16M --vcpus 1 --kernel /mnt/keel/guests/triplefault.elf --on-crash maybe",
+                r"--on-crash takes stop or reset, not 'maybe'")
+
+        mark = m.mark()
+        ok(m, "create tfr --mem 16M --vcpus 1 --kernel /mnt/keel/guests/triplefault.elf --on-crash reset")
+        ok(m, "create tfs --mem 16M --vcpus 1 --kernel /mnt/keel/guests/triplefault.elf")
+        ok(m, "start tfr")
+        ok(m, "start tfs")
+        m.expect(r"vm tfr: reset: vCPU 0: triple fault \(shutdown\), on_crash reset \(reset 1\)",
+                 timeout=60, start=mark)
+        # a second line at least a second later, counting the resets it did not log
+        m.expect(r"vm tfr: reset: vCPU 0: triple fault \(shutdown\), on_crash reset "
+                 r"\(reset (\d+); (\d+) more since the last line\)", timeout=60, start=mark)
+        info = wait_info(m, "tfs", "dead")
+        check(re.search(r"state: +dead: vCPU 0: triple fault", info), "tfs: %r" % info, m)
+        info = ok(m, "info tfr")
+        resets = int(re.search(r"^resets: +(\d+)", info, re.M).group(1))
+        check(resets >= 3 and re.search(r"^on-crash: reset$", info, re.M) and
+              re.search(r"^state: +(running|resetting)$", info, re.M), "info tfr: %r" % info, m)
+        log = m.buf[mark:].decode("utf-8", "replace")
+        lines = len(re.findall(r"vm tfr: reset:", log))
+        check(lines * 2 <= resets + 1, "%d log lines for %d resets: not rate-limited" % (lines, resets), m)
+        check("vm tfr: stopped" not in log, "tfr stopped instead of resetting", m)
+        ok(m, "stop tfr --force")
+        ok(m, "destroy tfr")
+        ok(m, "destroy tfs")
+
+        info = ok(m, "info calm")
+        check(re.search(r"^state: +running$", info, re.M) and re.search(r"^resets: +0$", info, re.M),
+              "calm did not run throughout: %r" % info, m)
+        with Console(m, "calm") as con:
+            m.send("\n")
+            check(con.run("hostname; cat /tmp/note") == "calm\ncalm-since-the-start", "calm lost its state", m)
+        with Console(m, "rb") as con:
+            m.send("\n")
+            check(con.run("hostname") == "rb", "rb stopped answering", m)
+        ok(m, "stop rb --force")
+        ok(m, "destroy rb")
+        ok(m, "stop calm --force")
+        ok(m, "destroy calm")

@@ -29,6 +29,7 @@ struct create_opts {
 	char initrd_file[PATH_MAX];
 	uint64_t mem;
 	unsigned vcpus;
+	int on_crash_reset; /* --on-crash reset: a triple fault resets the VM (default stop) */
 	int virtio_console, gpu;
 	int ndevs;
 	char devs[MAX_DEVICES][DEVICE_LINE]; /* keel-dm attach arguments after the VM name */
@@ -182,6 +183,10 @@ static void parse_opts(struct create_opts *o, int argc, char **argv)
 			add_net(o, val);
 		else if (!strcmp(opt, "--console"))
 			set_console(o, val);
+		else if (!strcmp(opt, "--on-crash") && (!strcmp(val, "stop") || !strcmp(val, "reset")))
+			o->on_crash_reset = !strcmp(val, "reset");
+		else if (!strcmp(opt, "--on-crash"))
+			die("--on-crash takes stop or reset, not '%s'", val);
 		else
 			die("unknown option '%s'\n%s", opt, keelctl_usage);
 	}
@@ -370,8 +375,8 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 	cmd = new_cmd(KCTL_OP_CREATE, o.name);
 	cmd->args[0] = o.mem;
 	cmd->args[1] = o.vcpus;
-	if (o.firmware)
-		cmd->flags = KCTL_CREATE_FIRMWARE;
+	cmd->flags = (o.firmware ? KCTL_CREATE_FIRMWARE : 0) |
+		     (o.on_crash_reset ? KCTL_CREATE_ON_CRASH_RESET : 0);
 	check(c, cmd, "create");
 	stage_and_load(c, &o, cmd->args[2], &im);
 	attach_devices(c, &o, addr);

@@ -9,15 +9,17 @@
 
 #define MiB (1ULL << 20)
 
-static const char *const state_names[] = { "created", "running", "stopped", "dead", "destroying" };
+static const char *const state_names[] = { "created",	   "running", "stopped",
+					   "dead",	   "destroying", "resetting" };
 
 const char keelctl_usage[] =
 	"usage: keelctl create NAME --mem SIZE --vcpus N --kernel FILE [--initrd 'FILE [ARGS]'] [--cmdline STR]\n"
 	"                      [--disk FILE[,ro]]... [--net BRIDGE]... [--console virtio] [--rng]\n"
-	"                      [--gpu [WIDTHxHEIGHT]]\n"
+	"                      [--gpu [WIDTHxHEIGHT]] [--on-crash stop|reset]\n"
 	"       keelctl create NAME --mem SIZE --vcpus N --firmware [FILE] [--vars FILE] [devices as above]\n"
 	"       keelctl start NAME\n"
 	"       keelctl stop NAME [--force]\n"
+	"       keelctl reboot NAME\n"
 	"       keelctl destroy NAME\n"
 	"       keelctl list\n"
 	"       keelctl info NAME\n"
@@ -33,7 +35,9 @@ const char keelctl_usage[] =
 	"  --firmware boots UEFI firmware instead of a kernel (default " KEELCTL_FIRMWARE "); its\n"
 	"  variable store template is the file of the same name with VARS for CODE, if there is one,\n"
 	"  and variables stay in the VM's RAM. --vars FILE keeps them in FILE (made from the template\n"
-	"  when it is not there), a flash keel-dm serves: they outlive reboots, stop and start.\n";
+	"  when it is not there), a flash keel-dm serves: they outlive reboots, stop and start.\n"
+	"  --on-crash: what a triple fault does, stop the VM (the default) or reset it.\n"
+	"  reboot resets a running VM in place, as its own reset does.\n";
 
 struct kctl_cmd *new_cmd(enum kctl_op op, const char *name)
 {
@@ -111,18 +115,23 @@ static const char *state_name(unsigned s)
 	return s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
 }
 
+static const char *on_crash(const struct kctl_vm_info *v)
+{
+	return v->service ? "-" : v->flags & KCTL_INFO_ON_CRASH_RESET ? "reset" : "stop";
+}
+
 static int cmd_list(struct ctl *c)
 {
 	struct kctl_cmd *cmd = new_cmd(KCTL_OP_LIST, NULL);
 	struct kctl_vm_info *v = (struct kctl_vm_info *)cmd->text;
 
 	check(c, cmd, "list");
-	printf("%-15s %-8s %5s %9s %10s %10s\n", "NAME", "STATE", "VCPUS", "MEMORY", "UPTIME",
-	       "EXITS");
+	printf("%-15s %-10s %5s %9s %10s %10s %6s %s\n", "NAME", "STATE", "VCPUS", "MEMORY",
+	       "UPTIME", "EXITS", "RESETS", "ON-CRASH");
 	for (unsigned long long i = 0; i < cmd->args[0]; i++)
-		printf("%-15s %-8s %5u %6llu MiB %8llu s %10llu\n", v[i].name,
+		printf("%-15s %-10s %5u %6llu MiB %8llu s %10llu %6u %s\n", v[i].name,
 		       state_name(v[i].state), v[i].vcpus, v[i].memory / MiB, v[i].uptime_ms / 1000,
-		       v[i].exits);
+		       v[i].exits, v[i].resets, on_crash(&v[i]));
 	printf("memory: %llu KiB free of %llu KiB\n", cmd->args[1] >> 10, cmd->args[2] >> 10);
 	return 0;
 }
@@ -158,10 +167,11 @@ static int cmd_info(struct ctl *c, const char *name)
 
 	check(c, cmd, "info");
 	printf("name:    %s%s\nid:      %u\nstate:   %s%s%s\nvcpus:   %u\nmemory:  %llu MiB\n"
-	       "uptime:  %llu s\nexits:   %llu\nconsole: keelctl console %s\n",
+	       "uptime:  %llu s\nexits:   %llu\nresets:  %u\non-crash: %s\n"
+	       "console: keelctl console %s\n",
 	       v->name, v->service ? " (the service VM)" : "", v->id, state_name(v->state),
 	       v->why[0] ? ": " : "", v->why, v->vcpus, v->memory / MiB, v->uptime_ms / 1000,
-	       v->exits, v->name);
+	       v->exits, v->resets, on_crash(v), v->name);
 	info_unknown(v);
 	snprintf(req, sizeof(req), "devices %s", name);
 	if (dm_client_call(req, info_device, msg, sizeof(msg)) && access(KEEL_DM_SOCKET, F_OK) == 0)
@@ -189,6 +199,8 @@ int main(int argc, char **argv)
 		return cmd_stop(&c, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "destroy"))
 		return cmd_destroy(&c, argv[2]);
+	if (!strcmp(argv[1], "reboot"))
+		return cmd_simple(&c, KCTL_OP_REBOOT, argv[2], "rebooted");
 	if (!strcmp(argv[1], "list"))
 		return cmd_list(&c);
 	if (!strcmp(argv[1], "info"))

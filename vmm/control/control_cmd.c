@@ -103,6 +103,7 @@ static int cmd_create(struct kctl_cmd *c)
 	vm = guest_create(&gc, err);
 	if (!vm)
 		return fail(c, -ENOMEM, "%s", err);
+	vm->on_crash_reset = c->flags & KCTL_CREATE_ON_CRASH_RESET;
 	control_console_reset(vm->id);
 	dm_vm_init(vm);
 	if (control_window_map(vm, &offset)) {
@@ -234,7 +235,8 @@ static int cmd_stop(struct kctl_cmd *c)
 
 	if (!vm)
 		return err;
-	if (vm->state != VM_RUNNING)
+	if (vm->state != VM_RUNNING &&
+	    !(vm->state == VM_RESETTING && (c->flags & KCTL_STOP_FORCE)))
 		return fail(c, -EINVAL, "'%s' is not running (%s)", c->name,
 			    vm_state_name(vm->state));
 	c->text[sizeof(c->text) - 1] = 0;
@@ -245,6 +247,20 @@ static int cmd_stop(struct kctl_cmd *c)
 		vm_stop(vm, "%s", c->text[0] ? c->text : "switched off by keelctl stop --force");
 	else
 		guest_power_button(vm);
+	return 0;
+}
+
+static int cmd_reboot(struct kctl_cmd *c)
+{
+	int err = 0;
+	struct vm *vm = guest_named(c, &err);
+
+	if (!vm)
+		return err;
+	if (vm->state != VM_RUNNING)
+		return fail(c, -EINVAL, "'%s' is not running (%s)", c->name,
+			    vm_state_name(vm->state));
+	vm_reset(vm, "keelctl reboot");
 	return 0;
 }
 
@@ -288,12 +304,14 @@ static void info_of(struct vm *vm, struct kctl_vm_info *r)
 	memset(r, 0, sizeof(*r));
 	strlcpy(r->name, vm->name, sizeof(r->name));
 	r->id = vm->id;
-	r->state = vm->destroy_pending ? KCTL_VM_DESTROYING : (u32)vm->state;
+	r->state = vm->destroy_pending		? KCTL_VM_DESTROYING :
+		   vm->state == VM_RESETTING ? KCTL_VM_RESETTING :
+					       (u32)vm->state;
 	r->vcpus = vm->nr_vcpus;
 	r->service = vm->id == 0;
 	r->memory = vm->ram_size;
 	r->uptime_ms =
-		vm->start_ns && vm->state == VM_RUNNING ? (time_ns() - vm->start_ns) / 1000000 : 0;
+		vm->start_ns && (vm->state == VM_RUNNING || vm->state == VM_RESETTING) ? (time_ns() - vm->start_ns) / 1000000 : 0;
 	for (u32 i = 0; i < vm->nr_vcpus && !vm->resources_freed; i++)
 		exits += vm->vcpus[i]->exits_total;
 	r->exits = exits;
@@ -302,6 +320,8 @@ static void info_of(struct vm *vm, struct kctl_vm_info *r)
 	r->release_pending = control_release_pending(vm);
 	strlcpy(r->why, vm->why, sizeof(r->why));
 	unknown_of(&vm->unknown, r);
+	r->flags = vm->on_crash_reset ? KCTL_INFO_ON_CRASH_RESET : 0;
+	r->resets = (u32)vm->resets;
 }
 
 static int cmd_list(struct kctl_cmd *c)
@@ -401,6 +421,7 @@ void control_execute(struct kctl_cmd *c)
 		[KCTL_OP_DM_RELEASE] = cmd_dm_release,
 		[KCTL_OP_DM_PORTS] = cmd_dm_ports,
 		[KCTL_OP_DM_IRQ] = cmd_dm_irq,
+		[KCTL_OP_REBOOT] = cmd_reboot,
 	};
 	static struct kctl_cmd copy; /* the service VM could change its slot while we work */
 	u32 op;

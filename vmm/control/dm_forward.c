@@ -192,6 +192,14 @@ void dm_answered(u32 vm_id)
 	vm_put(vm);
 }
 
+void dm_vm_reset(struct vm *vm)
+{
+	if (vm->id >= KCTL_MAX_VMS)
+		return;
+	memset(control_ioreq(vm->id, 0), 0, KCTL_IOREQ_VM_SIZE);
+	memset(control_doorbells(vm->id), 0, KCTL_DOORBELL_VM_SIZE);
+}
+
 void dm_vm_init(struct vm *vm)
 {
 	memset(control_ioreq(vm->id, 0), 0, KCTL_IOREQ_VM_SIZE);

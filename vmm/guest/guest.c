@@ -45,23 +45,25 @@
 #define GED_GSI 9
 #define COM1_GSI 4
 
+#define KBC_CMD_PORT 0x64 /* 8042 command register */
+#define KBC_PULSE_RESET 0xfe /* pulse output line 0, the CPU's reset (8042 command FEh) */
+
+/* What a direct-kernel guest was loaded with, kept for its resets. */
+struct guest_boot {
+	struct guest_images im;
+	u8 *kernel, *initrd;
+	char *text; /* both command lines */
+	u64 kernel_pages, initrd_pages, text_pages;
+};
+
 /*
- * A reset from the guest, through 0xCF9 or the FADT's reset register (Linux
- * writes the latter on reboot). A firmware VM of one vCPU resets in place:
- * that vCPU goes back to the reset vector once this OUT is done, RAM and
- * devices as they are (QEMU keeps RAM too; the firmware programs the
- * devices it uses again). Others stop: resetting several vCPUs needs INIT
- * and SIPI to reset them too, which they do not yet.
+ * A reset from the guest, through 0xCF9, the FADT's reset register (Linux
+ * writes it on reboot) or the keyboard controller: the VM restarts in place
+ * (vm_reset, then platform_reset below) once this OUT is done.
  */
-static void guest_reset(struct vcpu *v)
+static void guest_reset(struct vcpu *v, const char *how)
 {
-	if (v->vm->firmware && v->vm->nr_vcpus == 1) {
-		pr_info("vm %s: reset by the guest", v->vm->name);
-		flash_reset(v);
-		v->reset_pending = true;
-	} else {
-		vm_stop(v->vm, "reset by the guest; start it again to reboot");
-	}
+	vm_reset(v->vm, "by the guest (%s)", how);
 }
 
 static int pm_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
@@ -89,7 +91,15 @@ static int pm_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 	if (port == SLEEP_CTL_PORT && (size == 1 ? val & SLP_EN : val & PM1_SLP_EN))
 		vm_stop(v->vm, "powered off");
 	else if (port == RESET_PORT && (val & 0xff) == RESET_VALUE)
-		guest_reset(v);
+		guest_reset(v, "ACPI reset register");
+	return 0;
+}
+
+static int kbc_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
+{
+	(void)opaque, (void)port, (void)size;
+	if ((val & 0xff) == KBC_PULSE_RESET)
+		guest_reset(v, "keyboard controller");
 	return 0;
 }
 
@@ -98,7 +108,7 @@ static int rst_cnt_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 va
 {
 	(void)opaque, (void)port, (void)size;
 	if (val & RST_CPU)
-		guest_reset(v);
+		guest_reset(v, "0xCF9");
 	return 0;
 }
 
@@ -152,7 +162,8 @@ static int add_ram(struct vm *vm, u64 size)
 	return ret;
 }
 
-static int add_acpi(struct vm *vm)
+/* A direct-kernel guest's ACPI tables, in its RAM at GUEST_ACPI_BASE (at create and each reset). */
+static int write_acpi(struct vm *vm)
 {
 	struct guest_platform p;
 	u8 *buf = page_alloc_zeroed(GUEST_ACPI_SIZE / PAGE_SIZE);
@@ -162,11 +173,18 @@ static int add_acpi(struct vm *vm)
 		return -ENOMEM;
 	platform_of(vm, &p);
 	n = guest_acpi_build(&p, GUEST_ACPI_BASE, buf, GUEST_ACPI_SIZE);
-	if (n > 0 && vm->firmware) /* firmware places them itself, from fw_cfg */
-		n = 0;
-	else if (n > 0)
+	if (n > 0)
 		n = vm_write(vm, GUEST_ACPI_BASE, buf, (size_t)n);
 	page_free(buf, GUEST_ACPI_SIZE / PAGE_SIZE);
+	return n < 0 ? n : 0;
+}
+
+static int add_acpi(struct vm *vm)
+{
+	struct guest_platform p;
+	int n = vm->firmware ? 0 : write_acpi(vm); /* firmware places them itself, from fw_cfg */
+
+	platform_of(vm, &p);
 	if (n >= 0) /* the same tables, and the same facts, for firmware that asks fw_cfg */
 		n = guest_fw_cfg_attach(vm, &p);
 	return n < 0 ? n : 0;
@@ -186,6 +204,8 @@ static int add_fw_devices(struct vm *vm)
 static int add_devices(struct vm *vm, const struct guest_config *gc)
 {
 	struct io_handler pm = { PM_PORT_BASE, PM_PORTS, pm_read, pm_write, NULL };
+	/* writes only: reads stay all-ones, no controller for Linux to probe */
+	struct io_handler kbc = { KBC_CMD_PORT, 1, NULL, kbc_write, NULL };
 
 	if (vlapic_register_mmio(vm) || !vioapic_create(vm, IOAPIC_BASE, 0, 0))
 		return -ENOMEM;
@@ -193,11 +213,42 @@ static int add_devices(struct vm *vm, const struct guest_config *gc)
 	if (!vm->uart || vm_register_io(vm, &pm) || vpit_attach(vm) || vrtc_attach(vm))
 		return -ENOMEM;
 	if (vm->firmware ? add_fw_devices(vm) :
-			   vpci_bus_create(vm, GUEST_ECAM_BASE, VPCI_ECAM_BUS_SIZE, false))
+			   vpci_bus_create(vm, GUEST_ECAM_BASE, VPCI_ECAM_BUS_SIZE, false) ||
+				   vm_register_io(vm, &kbc))
 		return -ENOMEM;
 	if (gc->testdev && testdev_attach(vm))
 		return -ENOMEM;
 	return add_acpi(vm);
+}
+
+static int zero_run(void *ctx, gpa_t gpa, hpa_t hpa, u64 size)
+{
+	(void)hpa;
+	return vm_zero(ctx, gpa, size);
+}
+
+/*
+ * The platform's part of a reset (vm_reset): the I/O APIC's entries masked
+ * again; firmware finds its flash in read-array mode and RAM as it was (QEMU
+ * keeps RAM too); a direct-kernel guest gets clean RAM, its ACPI tables and
+ * the kernel it was loaded with, as at its first start.
+ */
+static int platform_reset(struct vm *vm, char *err)
+{
+	vioapic_reset(vm->ioapic);
+	if (vm->firmware) {
+		flash_reset(vm);
+		return 0;
+	}
+	if (!vm->boot) {
+		strlcpy(err, "no copy of its kernel was kept", GUEST_ERR_MAX);
+		return -ENOENT;
+	}
+	if (vm_walk_ram(vm, zero_run, vm) || write_acpi(vm)) {
+		strlcpy(err, "cannot clear its RAM", GUEST_ERR_MAX);
+		return -EFAULT;
+	}
+	return guest_load(vm, &vm->boot->im, err);
 }
 
 struct vm *guest_create(const struct guest_config *gc, char *err)
@@ -209,6 +260,7 @@ struct vm *guest_create(const struct guest_config *gc, char *err)
 		return NULL;
 	}
 	vm->firmware = gc->firmware;
+	vm->platform_reset = platform_reset;
 	if (add_ram(vm, gc->memory)) {
 		format_snprintf(
 			err, GUEST_ERR_MAX, "not enough free memory for %llu MiB (%llu MiB free)",
@@ -249,7 +301,72 @@ static int linux_cmdline(char *line, size_t size, const char *cmdline, char *err
 	return 0;
 }
 
+static void boot_free(void *opaque)
+{
+	struct guest_boot *b = opaque;
+
+	if (b->kernel)
+		page_free(b->kernel, b->kernel_pages);
+	if (b->initrd)
+		page_free(b->initrd, b->initrd_pages);
+	if (b->text)
+		page_free(b->text, b->text_pages);
+	page_free(b, 1);
+}
+
+static u8 *copy_pages(const void *src, u64 len, u64 *pages)
+{
+	u8 *p;
+
+	*pages = ALIGN_UP(len ?: 1, PAGE_SIZE) / PAGE_SIZE;
+	p = page_alloc_zeroed(*pages);
+	if (p)
+		memcpy(p, src, len);
+	return p;
+}
+
+/* A copy of what the guest was loaded with, for its resets; false if there is no memory for it. */
+static bool keep_images(struct vm *vm, const struct guest_images *im)
+{
+	struct guest_boot *b = page_alloc_zeroed(1);
+	const char *mc = im->initrd_cmdline ?: "";
+	size_t cl = strlen(im->cmdline) + 1, ml = strlen(mc) + 1;
+
+	BUILD_ASSERT(sizeof(*b) <= PAGE_SIZE, "one page");
+	if (!b)
+		return false;
+	b->kernel = copy_pages(im->kernel, im->kernel_size, &b->kernel_pages);
+	if (im->initrd)
+		b->initrd = copy_pages(im->initrd, im->initrd_size, &b->initrd_pages);
+	b->text = page_alloc_zeroed(ALIGN_UP(cl + ml, PAGE_SIZE) / PAGE_SIZE);
+	b->text_pages = ALIGN_UP(cl + ml, PAGE_SIZE) / PAGE_SIZE;
+	if (!b->kernel || (im->initrd && !b->initrd) || !b->text) {
+		boot_free(b);
+		return false;
+	}
+	memcpy(b->text, im->cmdline, cl);
+	memcpy(b->text + cl, mc, ml);
+	b->im = (struct guest_images){ b->kernel, im->kernel_size, b->initrd,
+				       im->initrd_size, b->text, b->text + cl };
+	if (vm_add_cleanup(vm, boot_free, b))
+		return false; /* freed already */
+	vm->boot = b;
+	return true;
+}
+
+static int load(struct vm *vm, const struct guest_images *im, char *err);
+
 int guest_load(struct vm *vm, const struct guest_images *im, char *err)
+{
+	int ret = load(vm, im, err);
+
+	if (!ret && !vm->boot && !keep_images(vm, im))
+		pr_warn("vm %s: no memory for a copy of its kernel: a reset will stop it",
+			vm->name);
+	return ret;
+}
+
+static int load(struct vm *vm, const struct guest_images *im, char *err)
 {
 	struct e820_entry e820[GUEST_E820_MAX];
 	char why[LINUX_ERR_MAX], line[GUEST_CMDLINE_MAX], mb[LOADER_ERR_MAX];

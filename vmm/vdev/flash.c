@@ -117,10 +117,8 @@ static int flash_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 	return 0;
 }
 
-void flash_reset(struct vcpu *v)
+void flash_reset(struct vm *vm)
 {
-	struct vm *vm = v->vm;
-
 	for (u32 i = 0; i < vm->nr_mmio; i++) {
 		struct flash *f = vm->mmio[i].opaque;
 

@@ -209,6 +209,16 @@ static int mmio_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 	return 0;
 }
 
+void vioapic_reset(struct vioapic *io)
+{
+	u64 flags = spin_lock_irqsave(&io->lock);
+
+	io->sel = 0;
+	for (u32 i = 0; i < VIOAPIC_PINS; i++)
+		io->rte[i] = IOAPIC_RTE_MASKED;
+	spin_unlock_irqrestore(&io->lock, flags);
+}
+
 static void vioapic_free(void *opaque)
 {
 	page_free(opaque, 1);

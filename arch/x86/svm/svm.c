@@ -248,6 +248,24 @@ static bool svm_irq_window(struct vcpu *v)
 	return open;
 }
 
+/*
+ * A reset: nothing queued for the next VMRUN, no interrupt shadow, NMIs
+ * open (INIT clears NMI blocking, SDM 3A 9.1.1 table 9-1), no window asked for.
+ */
+static void svm_clear_events(struct vcpu *v)
+{
+	struct svm_vcpu *s = sv(v);
+	struct vmcb_control *c = &s->vmcb->control;
+
+	c->event_inj = 0;
+	c->int_state = 0;
+	c->int_ctl &= ~(u64)V_IRQ;
+	c->intercept_misc1 &= ~(u32)(ICPT_VINTR | ICPT_IRET);
+	c->intercept_exceptions &= ~(u32)BIT(X86_EXC_DB);
+	s->virq = false;
+	s->nmi = (struct svm_nmi){ 0 };
+}
+
 const struct vcpu_ops svm_ops = {
 	.name = "AMD-V",
 	.gpa_format = &npt_format,
@@ -264,6 +282,7 @@ const struct vcpu_ops svm_ops = {
 	.set_seg = svm_set_seg,
 	.inject = svm_inject,
 	.irq_window = svm_irq_window,
+	.clear_events = svm_clear_events,
 	.intercept_msr = svm_intercept_msr,
 	.intercept_io = svm_intercept_io,
 };

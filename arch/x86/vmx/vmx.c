@@ -188,6 +188,17 @@ static bool vmx_inject(struct vcpu *v, const struct vcpu_event *ev)
 	return true;
 }
 
+/* A reset: no event queued for the next entry, no STI/MOV SS or NMI blocking, no window exits. */
+static void vmx_clear_events(struct vcpu *v)
+{
+	struct vmx_vcpu *x = v->arch;
+
+	vmx_set(x, SLOT_ENTRY_INFO, 0);
+	vmx_set(x, SLOT_INTR_STATE, 0);
+	set_proc_bit(x, PROC_INTR_WINDOW, false);
+	set_proc_bit(x, PROC_NMI_WINDOW, false);
+}
+
 /* Interruptible now? If not, interrupt-window exiting makes the CPU exit as soon as it is. */
 static bool vmx_irq_window(struct vcpu *v)
 {
@@ -217,6 +228,7 @@ const struct vcpu_ops vmx_ops = {
 	.set_seg = vmx_set_seg,
 	.inject = vmx_inject,
 	.irq_window = vmx_irq_window,
+	.clear_events = vmx_clear_events,
 	.intercept_msr = vmx_intercept_msr,
 	.intercept_io = vmx_intercept_io,
 };

@@ -69,7 +69,7 @@
 #define KCTL_VENDOR 0x4b45  /* "KE" */
 #define KCTL_DEVICE 0x4c43  /* "CL" */
 #define KCTL_CLASS 0xff0000 /* "unassigned class": no stock driver claims it */
-#define KCTL_ABI_VERSION 5
+#define KCTL_ABI_VERSION 6
 #define KCTL_MAGIC 0x4c45454b /* "KEEL" */
 #define KCTL_LOCK_FILE "/run/keelctl.lock"
 
@@ -129,7 +129,8 @@ enum kctl_op {
 	KCTL_OP_NONE,
 	/*
 	 * name, args[0] memory bytes, args[1] vCPUs -> vm_id, args[2] window offset;
-	 * flags KCTL_CREATE_FIRMWARE: the platform firmware expects (ABI 5)
+	 * flags KCTL_CREATE_FIRMWARE: the platform firmware expects (ABI 5);
+	 * KCTL_CREATE_ON_CRASH_RESET: a triple fault resets the VM, else stops it (ABI 6)
 	 */
 	KCTL_OP_CREATE,
 	/*
@@ -166,21 +167,32 @@ enum kctl_op {
 	KCTL_OP_DM_PORTS,
 	/* name, args[0] ISA IRQ of KCTL_OP_DM_PORTS, args[1] its level (0 or 1; a rise is an edge) */
 	KCTL_OP_DM_IRQ,
+	/*
+	 * name: reset a running VM in place, as its own reset register does
+	 * (ABI 6): state RESETTING until every vCPU is back at power-on, then
+	 * RUNNING; keel-dm's devices stay attached (the guest resets them)
+	 */
+	KCTL_OP_REBOOT,
 	KCTL_OP_COUNT
 };
 
 #define KCTL_STOP_FORCE 1u
 #define KCTL_CREATE_FIRMWARE 1u
+#define KCTL_CREATE_ON_CRASH_RESET 2u
 #define KCTL_LOAD_FIRMWARE 1u
 #define KCTL_LOAD_VARS_DM 2u
 
-/* DESTROYING: being taken apart after KCTL_OP_DESTROY; INFO finds it until its memory is back. */
+/*
+ * DESTROYING: being taken apart after KCTL_OP_DESTROY; INFO finds it until its memory is back.
+ * RESETTING (ABI 6): between a reset and its restart, a moment; its RAM stays where it is.
+ */
 enum kctl_vm_state {
 	KCTL_VM_CREATED,
 	KCTL_VM_RUNNING,
 	KCTL_VM_STOPPED,
 	KCTL_VM_DEAD,
-	KCTL_VM_DESTROYING
+	KCTL_VM_DESTROYING,
+	KCTL_VM_RESETTING
 };
 
 /* One vCPU's forwarded access (see "Device models" above). */
@@ -240,7 +252,11 @@ struct kctl_vm_info {
 	unsigned short unknown_port[KCTL_UNKNOWN_LISTED];
 	unsigned int unknown_msrs_listed; /* how many of unknown_msr and unknown_port hold one */
 	unsigned int unknown_ports_listed;
+	unsigned int flags;		  /* KCTL_INFO_* (ABI 6) */
+	unsigned int resets;		  /* resets since it was created (ABI 6) */
 };
+
+#define KCTL_INFO_ON_CRASH_RESET 1u /* created with KCTL_CREATE_ON_CRASH_RESET */
 
 #define KCTL_NAME_MAX 16
 #define KCTL_MSG_MAX 256
@@ -258,7 +274,7 @@ struct kctl_cmd {
 };
 
 _Static_assert(sizeof(struct kctl_cmd) <= KCTL_CMD_SIZE, "a command fits its slot");
-_Static_assert(sizeof(struct kctl_vm_info) == 216, "ABI record size");
+_Static_assert(sizeof(struct kctl_vm_info) == 224, "ABI record size");
 _Static_assert(sizeof(struct kctl_ioreq) == 64, "ABI record size");
 _Static_assert(KCTL_IOREQ_VCPUS * sizeof(struct kctl_ioreq) == KCTL_IOREQ_VM_SIZE,
 	       "slots fit a page");

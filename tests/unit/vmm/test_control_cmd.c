@@ -169,6 +169,15 @@ void vm_stop(struct vm *vm, const char *fmt, ...)
 	vm->state = VM_STOPPED;
 }
 
+static u32 resets_asked;
+
+void vm_reset(struct vm *vm, const char *fmt, ...)
+{
+	(void)fmt;
+	resets_asked++;
+	vm->state = VM_RESETTING;
+}
+
 const char *vm_state_name(enum vm_state s)
 {
 	return s == VM_RUNNING ? "running" : "other";
@@ -294,6 +303,47 @@ TEST(info_shows_unknown_msrs_and_ports)
 	memset(&created.unknown, 0, sizeof(created.unknown)); /* none: nothing listed */
 	CHECK_EQ(run(KCTL_OP_INFO, "probe", 0, 0), 0);
 	CHECK_EQ(r->unknown_msr_reads + r->unknown_ports + r->unknown_msrs_listed, 0);
+	vms[1] = NULL;
+	nr_vms_created = 0;
+}
+
+/*
+ * --on-crash reset is the VM's (INFO shows it, and the resets); REBOOT resets
+ * a running VM only; a resetting one is listed as RESETTING, not DESTROYING.
+ */
+TEST(on_crash_and_reboot)
+{
+	struct kctl_vm_info *r = (struct kctl_vm_info *)cmd.text;
+
+	memset(&created, 0, sizeof(created));
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = KCTL_OP_CREATE;
+	strcpy(cmd.name, "crashy");
+	cmd.args[0] = 32 * MiB, cmd.args[1] = 1;
+	cmd.flags = KCTL_CREATE_ON_CRASH_RESET;
+	control_execute(&cmd);
+	CHECK_EQ(cmd.status, 0);
+	CHECK(created.on_crash_reset);
+	vms[1] = &created;
+	nr_vms_created = 2;
+	resets_asked = 0;
+	CHECK_EQ(run(KCTL_OP_REBOOT, "crashy", 0, 0), -EINVAL); /* created, not running */
+	CHECK(strstr(cmd.msg, "not running") != NULL);
+	CHECK_EQ(resets_asked, 0);
+	created.state = VM_RUNNING;
+	created.resets = 3;
+	CHECK_EQ(run(KCTL_OP_REBOOT, "crashy", 0, 0), 0);
+	CHECK_EQ(resets_asked, 1);
+	CHECK_EQ(run(KCTL_OP_INFO, "crashy", 0, 0), 0);
+	CHECK_EQ(r->state, KCTL_VM_RESETTING);
+	CHECK_EQ(r->flags, KCTL_INFO_ON_CRASH_RESET);
+	CHECK_EQ(r->resets, 3);
+	CHECK_EQ(run(KCTL_OP_REBOOT, "crashy", 0, 0), -EINVAL); /* resetting already */
+	CHECK_EQ(resets_asked, 1);
+	CHECK_EQ(run(KCTL_OP_REBOOT, "nosuch", 0, 0), -ENOENT);
+	memset(&created, 0, sizeof(created));
+	CHECK_EQ(run(KCTL_OP_CREATE, "calm", 32 * MiB, 1), 0); /* default: stop */
+	CHECK(!created.on_crash_reset);
 	vms[1] = NULL;
 	nr_vms_created = 0;
 }

@@ -142,10 +142,10 @@ TEST(flash_reset_maps_the_store_back)
 	answer_flash = KCTL_FLASH_PROGRAM | KCTL_FLASH_COMMAND; /* a store left in status mode */
 	fake_mmio_write(v, VARS_AT + 4, 1, 0x10);
 	CHECK(!mapped(VARS_AT));
-	flash_reset(v); /* 0xCF9: the firmware's PEI reads the store as memory again */
+	flash_reset(v->vm); /* 0xCF9: the firmware's PEI reads the store as memory again */
 	CHECK(mapped(VARS_AT));
 	CHECK_EQ(nr_maps, 2);
-	flash_reset(v); /* mapped already: nothing */
+	flash_reset(v->vm); /* mapped already: nothing */
 	CHECK_EQ(nr_maps, 2);
 	fake_vm_free();
 }
