@@ -229,7 +229,8 @@ def test_guest_reboot():
     each restart it in place: its kernel is loaded again, the shell comes back with a new boot id,
     and what it wrote to its virtio disk is there. A triple-faulting guest created with
     `--on-crash reset` resets again and again (Keel's log says so, rate-limited) while one
-    created with the default stops dead; another Linux guest runs on throughout, untouched."""
+    created with the default stops dead; `keelctl stop` then `keelctl start` boots the guest again
+    with its disk; another Linux guest runs on throughout, untouched."""
     with Machine("guest_reboot", cfg(), files(), smp=2, timeout=900) as m:
         boot(m)
         create_linux(m, "calm", "128M", 1)
@@ -265,6 +266,14 @@ def test_guest_reboot():
         check(re.search(r"^state: +running$", info, re.M) and re.search(r"^resets: +2$", info, re.M) and
               re.search(r"^on-crash: stop$", info, re.M), "info rb after two resets: %r" % info, m)
         refused(m, "reboot nosuch", r"no VM called 'nosuch'")
+
+        def stop_start():  # a stopped VM starts again from power-on, with the same disk
+            check("forced" in ok(m, "stop rb --force"), "stop rb --force", m)
+            refused(m, "reboot rb", r"'rb' is not running \(stopped\)")
+            out = ok(m, "start rb")
+            check("rb was stopped: creating it again" in out and "started rb" in out,
+                  "start of the stopped rb: %r" % out, m)
+        reboot_and_check(m, "rb", stop_start, boot_ids, marker)
         refused(m, "create bad --mem 16M --vcpus 1 --kernel /mnt/keel/guests/triplefault.elf --on-crash maybe",
                 r"--on-crash takes stop or reset, not 'maybe'")
 

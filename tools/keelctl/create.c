@@ -384,5 +384,6 @@ int cmd_create(struct ctl *c, int argc, char **argv)
 	       o.vcpus, o.firmware ? ", firmware " : "", o.firmware ? o.firmware : "");
 	for (int i = 0; i < o.ndevs; i++)
 		printf("  %s %s\n", addr[i], o.devs[i]);
+	record_create(argc, argv);
 	return 0;
 }

@@ -37,7 +37,8 @@ const char keelctl_usage[] =
 	"  and variables stay in the VM's RAM. --vars FILE keeps them in FILE (made from the template\n"
 	"  when it is not there), a flash keel-dm serves: they outlive reboots, stop and start.\n"
 	"  --on-crash: what a triple fault does, stop the VM (the default) or reset it.\n"
-	"  reboot resets a running VM in place, as its own reset does.\n";
+	"  reboot resets a running VM in place, as its own reset does. start of a stopped (or dead) VM\n"
+	"  creates it again as it was created (same files, devices and --vars) and starts it.\n";
 
 struct kctl_cmd *new_cmd(enum kctl_op op, const char *name)
 {
@@ -95,19 +96,36 @@ static int cmd_stop(struct ctl *c, int argc, char **argv)
 	    argv[0], argv[0]);
 }
 
-static int cmd_destroy(struct ctl *c, const char *name)
+void destroy_wait(struct ctl *c, const char *name)
 {
 	struct kctl_vm_info vm;
 
 	check(c, new_cmd(KCTL_OP_DESTROY, name), "destroy");
 	for (int i = 0; i < 300; i++) { /* Keel frees it once its vCPUs are off their CPUs */
-		if (find_vm(c, name, &vm) || vm.state != KCTL_VM_DESTROYING) {
-			printf("destroyed %s\n", name);
-			return 0;
-		}
+		if (find_vm(c, name, &vm) || vm.state != KCTL_VM_DESTROYING)
+			return;
 		usleep(100000);
 	}
 	die("%s is still being destroyed after 30 s (its memory is not back yet)", name);
+}
+
+static int cmd_destroy(struct ctl *c, const char *name)
+{
+	destroy_wait(c, name);
+	record_forget(name);
+	printf("destroyed %s\n", name);
+	return 0;
+}
+
+/* A stopped or dead VM starts again from power-on: created again as it was (restart.c). */
+static int cmd_start(struct ctl *c, const char *name)
+{
+	struct kctl_vm_info vm;
+
+	if (!find_vm(c, name, &vm) && !vm.service &&
+	    (vm.state == KCTL_VM_STOPPED || vm.state == KCTL_VM_DEAD))
+		recreate(c, name, vm.state == KCTL_VM_STOPPED ? "stopped" : "dead");
+	return cmd_simple(c, KCTL_OP_START, name, "started");
 }
 
 static const char *state_name(unsigned s)
@@ -194,7 +212,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "create"))
 		return cmd_create(&c, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "start"))
-		return cmd_simple(&c, KCTL_OP_START, argv[2], "started");
+		return cmd_start(&c, argv[2]);
 	if (!strcmp(argv[1], "stop"))
 		return cmd_stop(&c, argc - 2, argv + 2);
 	if (!strcmp(argv[1], "destroy"))

@@ -15,8 +15,17 @@ struct kctl_cmd *new_cmd(enum kctl_op op, const char *name);
 /* Runs cmd; exits with "what: why" if it fails. */
 void check(struct ctl *c, struct kctl_cmd *cmd, const char *what);
 
+/* Waits (up to 30 s) until a destroyed VM is gone; exits saying so if it is not. */
+void destroy_wait(struct ctl *c, const char *name);
+
 /* create.c */
 int cmd_create(struct ctl *c, int argc, char **argv);
+
+/* restart.c: how each VM was created, so that keelctl start can start a stopped one again */
+#define KEELCTL_RECORDS "/run/keelctl"
+void record_create(int argc, char **argv);
+void record_forget(const char *name);
+int recreate(struct ctl *c, const char *name, const char *state);
 
 /* screenshot.c */
 int cmd_screenshot(const char *name, const char *file);
