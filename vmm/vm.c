@@ -256,11 +256,11 @@ void vm_reset(struct vm *vm, const char *fmt, ...)
 	spin_unlock_irqrestore(&vm->lock, flags);
 	if (!vm->reset_log_ns || now - vm->reset_log_ns >= RESET_LOG_NS) {
 		if (vm->resets_unlogged)
-			pr_info("vm %s: reset: %s (reset %llu; %llu more since the last line)",
+			pr_info("vm %s: reset %s (reset %llu; %llu more since the last line)",
 				vm->name, why, (unsigned long long)vm->resets,
 				(unsigned long long)vm->resets_unlogged);
 		else
-			pr_info("vm %s: reset: %s (reset %llu)", vm->name, why,
+			pr_info("vm %s: reset %s (reset %llu)", vm->name, why,
 				(unsigned long long)vm->resets);
 		vm->reset_log_ns = now;
 		vm->resets_unlogged = 0;

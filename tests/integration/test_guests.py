@@ -254,13 +254,13 @@ def test_guest_reboot():
                 m.send("\n")
                 m.expect(r"\[rb\] / # ", timeout=30)
                 m.send("reboot -f\n")
-                m.expect(r"vm rb: reset: by the guest \(ACPI reset register\) \(reset 1\)", timeout=60)
+                m.expect(r"vm rb: reset by the guest \(ACPI reset register\) \(reset 1\)", timeout=60)
         reboot_and_check(m, "rb", guest_reboot, boot_ids, marker)
 
         mark = m.mark()
         out = ok(m, "reboot rb")
         check("rebooted rb" in out, "keelctl reboot: %r" % out, m)
-        m.expect(r"vm rb: reset: keelctl reboot \(reset 2\)", timeout=30, start=mark)
+        m.expect(r"vm rb: reset by keelctl reboot \(reset 2\)", timeout=30, start=mark)
         reboot_and_check(m, "rb", lambda: None, boot_ids, marker)
         info = ok(m, "info rb")
         check(re.search(r"^state: +running$", info, re.M) and re.search(r"^resets: +2$", info, re.M) and
@@ -282,10 +282,10 @@ def test_guest_reboot():
         ok(m, "create tfs --mem 16M --vcpus 1 --kernel /mnt/keel/guests/triplefault.elf")
         ok(m, "start tfr")
         ok(m, "start tfs")
-        m.expect(r"vm tfr: reset: vCPU 0: triple fault \(shutdown\), on_crash reset \(reset 1\)",
+        m.expect(r"vm tfr: reset after a triple fault of vCPU 0 \(on_crash reset\) \(reset 1\)",
                  timeout=60, start=mark)
         # a second line at least a second later, counting the resets it did not log
-        m.expect(r"vm tfr: reset: vCPU 0: triple fault \(shutdown\), on_crash reset "
+        m.expect(r"vm tfr: reset after a triple fault of vCPU 0 \(on_crash reset\) "
                  r"\(reset (\d+); (\d+) more since the last line\)", timeout=60, start=mark)
         info = wait_info(m, "tfs", "dead")
         check(re.search(r"state: +dead: vCPU 0: triple fault", info), "tfs: %r" % info, m)
@@ -294,7 +294,7 @@ def test_guest_reboot():
         check(resets >= 3 and re.search(r"^on-crash: reset$", info, re.M) and
               re.search(r"^state: +(running|resetting)$", info, re.M), "info tfr: %r" % info, m)
         log = m.buf[mark:].decode("utf-8", "replace")
-        lines = len(re.findall(r"vm tfr: reset:", log))
+        lines = len(re.findall(r"vm tfr: reset ", log))
         check(lines * 2 <= resets + 1, "%d log lines for %d resets: not rate-limited" % (lines, resets), m)
         check("vm tfr: stopped" not in log, "tfr stopped instead of resetting", m)
         ok(m, "stop tfr --force")

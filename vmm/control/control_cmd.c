@@ -260,7 +260,7 @@ static int cmd_reboot(struct kctl_cmd *c)
 	if (vm->state != VM_RUNNING)
 		return fail(c, -EINVAL, "'%s' is not running (%s)", c->name,
 			    vm_state_name(vm->state));
-	vm_reset(vm, "keelctl reboot");
+	vm_reset(vm, "by keelctl reboot");
 	return 0;
 }
 

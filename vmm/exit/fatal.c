@@ -7,7 +7,7 @@ enum exit_action exit_shutdown(struct vcpu *v, struct vm_exit *e)
 {
 	(void)e;
 	if (v->vm->on_crash_reset) { /* keelctl create --on-crash reset; no dump: it may loop */
-		vm_reset(v->vm, "vCPU %u: triple fault (shutdown), on_crash reset", v->id);
+		vm_reset(v->vm, "after a triple fault of vCPU %u (on_crash reset)", v->id);
 		return ACT_STOP;
 	}
 	return vcpu_kill(v, "triple fault (shutdown)");
