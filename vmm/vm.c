@@ -279,12 +279,22 @@ static void finish_reset(struct vm *vm)
 	char err[192] = ""; /* GUEST_ERR_MAX */
 	u64 flags;
 
+	int ret = 0;
+
 	if (time_ns() < vm->reset_due_ns || !vcpus_detached(vm))
 		return;
-	for (u32 i = 0; i < vm->nr_vcpus; i++)
-		vcpu_power_on(vm->vcpus[i]);
-	dm_vm_reset(vm);
-	if (vm->platform_reset && vm->platform_reset(vm, err)) {
+	if (!vm->reset_vcpus_done) {
+		for (u32 i = 0; i < vm->nr_vcpus; i++)
+			vcpu_power_on(vm->vcpus[i]);
+		dm_vm_reset(vm);
+		vm->reset_vcpus_done = true;
+	}
+	if (vm->platform_reset)
+		ret = vm->platform_reset(vm, err);
+	if (ret == -EAGAIN) /* more to do in the next round */
+		return;
+	vm->reset_vcpus_done = false;
+	if (ret) {
 		vm_fail(vm, "cannot reset: %s", err);
 		return;
 	}

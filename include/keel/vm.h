@@ -84,8 +84,12 @@ struct vm {
 	bool on_crash_reset;  /* a triple fault resets the VM (else it stops it) */
 	/* resets: how many; when the next may run (a reset loop is slowed); the log's rate limit */
 	u64 resets, reset_due_ns, reset_log_ns, resets_unlogged;
-	/* the platform's part of a reset (guest.c): its devices, a direct-kernel guest's RAM; err 160 bytes */
+	/*
+	 * the platform's part of a reset (guest.c), after the vCPUs': its devices, a
+	 * direct-kernel guest's RAM; -EAGAIN: call again in the next round; err 160 bytes
+	 */
 	int (*platform_reset)(struct vm *vm, char *err);
+	bool reset_vcpus_done; /* this reset's vcpu_power_on() calls are done */
 	struct guest_boot *boot; /* what a direct-kernel guest was loaded with, for a reset */
 	/* what the guest tried that Keel has not (keelctl info): changed with atomics */
 	struct vm_unknown {

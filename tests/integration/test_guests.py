@@ -254,7 +254,7 @@ def test_guest_reboot():
                 m.send("\n")
                 m.expect(r"\[rb\] / # ", timeout=30)
                 m.send("reboot -f\n")
-                m.expect(r"vm rb: reset by the guest \(ACPI reset register\) \(reset 1\)", timeout=60)
+                m.expect(r"vm rb: reset by the guest \(ACPI reset register\) \(reset 1\)", timeout=120)
         reboot_and_check(m, "rb", guest_reboot, boot_ids, marker)
 
         mark = m.mark()

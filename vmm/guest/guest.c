@@ -54,6 +54,7 @@ struct guest_boot {
 	u8 *kernel, *initrd;
 	char *text; /* both command lines */
 	u64 kernel_pages, initrd_pages, text_pages;
+	u64 zeroed; /* bytes of RAM a reset in progress has cleared */
 };
 
 /*
@@ -221,19 +222,45 @@ static int add_devices(struct vm *vm, const struct guest_config *gc)
 	return add_acpi(vm);
 }
 
+/*
+ * A reset clears a direct-kernel guest's RAM ZERO_STEP bytes per reaper
+ * round (CPU 0, between the service VM's slices): all of it at once held
+ * CPU 0 for seconds under an emulator.
+ */
+#define ZERO_STEP (2 * MiB)
+
+struct zero_walk {
+	u64 pos;    /* bytes of RAM runs walked so far */
+	u64 cursor; /* bytes cleared so far, in walk order (vm->boot->zeroed) */
+	u64 budget;
+};
+
 /* Under the VM's gpa_lock (vm_walk_ram): straight at the RAM, not through vm_zero. */
 static int zero_run(void *ctx, gpa_t gpa, hpa_t hpa, u64 size)
 {
-	(void)ctx, (void)gpa;
-	memset(phys_to_virt(hpa), 0, size);
-	return 0;
+	struct zero_walk *z = ctx;
+	u64 start, n;
+
+	(void)gpa;
+	if (z->pos + size <= z->cursor) {
+		z->pos += size;
+		return 0;
+	}
+	start = z->cursor - z->pos;
+	n = MIN(size - start, z->budget);
+	memset((u8 *)phys_to_virt(hpa) + start, 0, n);
+	z->cursor += n;
+	z->budget -= n;
+	z->pos += size;
+	return z->budget ? 0 : 1;
 }
 
 /*
  * The platform's part of a reset (vm_reset): the I/O APIC's entries masked
  * again; firmware finds its flash in read-array mode and RAM as it was (QEMU
- * keeps RAM too); a direct-kernel guest gets clean RAM, its ACPI tables and
- * the kernel it was loaded with, as at its first start.
+ * keeps RAM too); a direct-kernel guest gets clean RAM (-EAGAIN until all of
+ * it is), its ACPI tables and the kernel it was loaded with, as at its first
+ * start.
  */
 static int platform_reset(struct vm *vm, char *err)
 {
@@ -246,8 +273,16 @@ static int platform_reset(struct vm *vm, char *err)
 		strlcpy(err, "no copy of its kernel was kept", GUEST_ERR_MAX);
 		return -ENOENT;
 	}
-	if (vm_walk_ram(vm, zero_run, NULL) || write_acpi(vm)) {
-		strlcpy(err, "cannot clear its RAM", GUEST_ERR_MAX);
+	if (vm->boot->zeroed < vm->ram_size) {
+		struct zero_walk z = { 0, vm->boot->zeroed, ZERO_STEP };
+
+		vm_walk_ram(vm, zero_run, &z);
+		vm->boot->zeroed = z.cursor < vm->ram_size && z.budget ? vm->ram_size : z.cursor;
+		return -EAGAIN; /* again next round, then the kernel */
+	}
+	vm->boot->zeroed = 0;
+	if (write_acpi(vm)) {
+		strlcpy(err, "cannot write its ACPI tables", GUEST_ERR_MAX);
 		return -EFAULT;
 	}
 	return guest_load(vm, &vm->boot->im, err);
