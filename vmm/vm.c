@@ -278,7 +278,6 @@ static void finish_reset(struct vm *vm)
 {
 	char err[192] = ""; /* GUEST_ERR_MAX */
 	u64 flags;
-
 	int ret = 0;
 
 	if (time_ns() < vm->reset_due_ns || !vcpus_detached(vm))
