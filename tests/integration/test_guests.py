@@ -12,7 +12,7 @@ import re
 import time
 
 from guestctl import (GUEST_INITRD, GUEST_KERNEL, KVER, PROMPT, Console, boot, cfg, create_linux,
-                      files, keelctl, listing, ok, refused, wait_guest_shell, wait_info)
+                      files, keelctl, listing, ok, refused, wait_info)
 from rig import BUILD, Machine, check, kernel_path
 
 
@@ -213,7 +213,12 @@ def reboot_and_check(m, con_name, how, boot_ids, marker):
     mark = m.mark()
     how()
     with Console(m, con_name) as con:
-        wait_guest_shell(m, con_name, timeout=240)
+        # the new banner: a console attached again shows what came since it detached
+        m.expect(r"Keel guest %s: " % con_name, timeout=240, start=mark)
+        time.sleep(1)
+        prompt = m.mark()
+        m.send("\n")
+        m.expect(r"\[%s\] / # " % con_name, timeout=60, start=prompt)
         boot_id = con.run("cat /proc/sys/kernel/random/boot_id")
         check(re.fullmatch(r"[0-9a-f-]{36}", boot_id) and boot_id not in boot_ids,
               "%s: boot id %r after the reset, seen before: %s" % (con_name, boot_id, boot_ids), m)
