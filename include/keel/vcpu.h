@@ -188,7 +188,7 @@ struct vcpu {
 	u32 exit_len;
 	bool in_guest; /* between entry and exit: may use cached guest-physical translations */
 	u64 sipi_vector;
-	u64 tsc_aux;	    /* IA32_TSC_AUX (RDTSCP, RDPID): no VMCB or VMCS field holds it */
+	u64 tsc_aux; /* IA32_TSC_AUX (RDTSCP, RDPID): no VMCB or VMCS field holds it */
 	/* the guest's TSC is the host's plus tsc_offset (the backends load it before entry) */
 	u64 tsc_offset;
 	u64 tsc_adjust; /* IA32_TSC_ADJUST: what WRMSRs to the TSC and to itself added (SDM 3B 17.17.3) */

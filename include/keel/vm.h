@@ -89,7 +89,7 @@ struct vm {
 	 * direct-kernel guest's RAM; -EAGAIN: call again in the next round; err 160 bytes
 	 */
 	int (*platform_reset)(struct vm *vm, char *err);
-	bool reset_vcpus_done; /* this reset's vcpu_power_on() calls are done */
+	bool reset_vcpus_done;	 /* this reset's vcpu_power_on() calls are done */
 	struct guest_boot *boot; /* what a direct-kernel guest was loaded with, for a reset */
 	/* what the guest tried that Keel has not (keelctl info): changed with atomics */
 	struct vm_unknown {

@@ -10,8 +10,8 @@
 #define LOW_RAM_MAX (3ULL << 30)  /* GPA [0, 3 GiB) is at window offset + 0 */
 #define HIGH_RAM_GPA (4ULL << 30) /* the rest at GPA 4 GiB, window offset + 4 GiB */
 
-static const char *const dm_state_names[] = { "created", "running", "stopped", "dead",
-					      "being destroyed", "resetting" };
+static const char *const dm_state_names[] = { "created", "running",	    "stopped",
+					      "dead",	 "being destroyed", "resetting" };
 
 struct dm_vm *dm_vm_find(struct dm *dm, const char *name)
 {

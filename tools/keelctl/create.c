@@ -183,7 +183,8 @@ static void parse_opts(struct create_opts *o, int argc, char **argv)
 			add_net(o, val);
 		else if (!strcmp(opt, "--console"))
 			set_console(o, val);
-		else if (!strcmp(opt, "--on-crash") && (!strcmp(val, "stop") || !strcmp(val, "reset")))
+		else if (!strcmp(opt, "--on-crash") &&
+			 (!strcmp(val, "stop") || !strcmp(val, "reset")))
 			o->on_crash_reset = !strcmp(val, "reset");
 		else if (!strcmp(opt, "--on-crash"))
 			die("--on-crash takes stop or reset, not '%s'", val);

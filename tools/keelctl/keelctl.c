@@ -9,8 +9,8 @@
 
 #define MiB (1ULL << 20)
 
-static const char *const state_names[] = { "created",	   "running", "stopped",
-					   "dead",	   "destroying", "resetting" };
+static const char *const state_names[] = { "created", "running",    "stopped",
+					   "dead",    "destroying", "resetting" };
 
 const char keelctl_usage[] =
 	"usage: keelctl create NAME --mem SIZE --vcpus N --kernel FILE [--initrd 'FILE [ARGS]'] [--cmdline STR]\n"

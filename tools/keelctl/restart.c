@@ -34,7 +34,8 @@ void record_create(int argc, char **argv)
 	record_path(argv[0], path, sizeof(path));
 	f = fopen(path, "w");
 	if (!f) {
-		fprintf(stderr, "keelctl: cannot keep %s (%s): a stopped %s cannot be started again\n",
+		fprintf(stderr,
+			"keelctl: cannot keep %s (%s): a stopped %s cannot be started again\n",
 			path, strerror(errno), argv[0]);
 		return;
 	}

@@ -235,8 +235,7 @@ static int cmd_stop(struct kctl_cmd *c)
 
 	if (!vm)
 		return err;
-	if (vm->state != VM_RUNNING &&
-	    !(vm->state == VM_RESETTING && (c->flags & KCTL_STOP_FORCE)))
+	if (vm->state != VM_RUNNING && !(vm->state == VM_RESETTING && (c->flags & KCTL_STOP_FORCE)))
 		return fail(c, -EINVAL, "'%s' is not running (%s)", c->name,
 			    vm_state_name(vm->state));
 	c->text[sizeof(c->text) - 1] = 0;
@@ -304,14 +303,15 @@ static void info_of(struct vm *vm, struct kctl_vm_info *r)
 	memset(r, 0, sizeof(*r));
 	strlcpy(r->name, vm->name, sizeof(r->name));
 	r->id = vm->id;
-	r->state = vm->destroy_pending		? KCTL_VM_DESTROYING :
+	r->state = vm->destroy_pending	     ? KCTL_VM_DESTROYING :
 		   vm->state == VM_RESETTING ? KCTL_VM_RESETTING :
 					       (u32)vm->state;
 	r->vcpus = vm->nr_vcpus;
 	r->service = vm->id == 0;
 	r->memory = vm->ram_size;
-	r->uptime_ms =
-		vm->start_ns && (vm->state == VM_RUNNING || vm->state == VM_RESETTING) ? (time_ns() - vm->start_ns) / 1000000 : 0;
+	r->uptime_ms = vm->start_ns && (vm->state == VM_RUNNING || vm->state == VM_RESETTING) ?
+			       (time_ns() - vm->start_ns) / 1000000 :
+			       0;
 	for (u32 i = 0; i < vm->nr_vcpus && !vm->resources_freed; i++)
 		exits += vm->vcpus[i]->exits_total;
 	r->exits = exits;

@@ -45,7 +45,7 @@
 #define GED_GSI 9
 #define COM1_GSI 4
 
-#define KBC_CMD_PORT 0x64 /* 8042 command register */
+#define KBC_CMD_PORT 0x64    /* 8042 command register */
 #define KBC_PULSE_RESET 0xfe /* pulse output line 0, the CPU's reset (8042 command FEh) */
 
 /* What a direct-kernel guest was loaded with, kept for its resets. */
@@ -383,8 +383,8 @@ static bool keep_images(struct vm *vm, const struct guest_images *im)
 	}
 	memcpy(b->text, im->cmdline, cl);
 	memcpy(b->text + cl, mc, ml);
-	b->im = (struct guest_images){ b->kernel, im->kernel_size, b->initrd,
-				       im->initrd_size, b->text, b->text + cl };
+	b->im = (struct guest_images){ b->kernel,	im->kernel_size, b->initrd,
+				       im->initrd_size, b->text,	 b->text + cl };
 	if (vm_add_cleanup(vm, boot_free, b))
 		return false; /* freed already */
 	vm->boot = b;

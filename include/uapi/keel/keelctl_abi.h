@@ -252,8 +252,8 @@ struct kctl_vm_info {
 	unsigned short unknown_port[KCTL_UNKNOWN_LISTED];
 	unsigned int unknown_msrs_listed; /* how many of unknown_msr and unknown_port hold one */
 	unsigned int unknown_ports_listed;
-	unsigned int flags;		  /* KCTL_INFO_* (ABI 6) */
-	unsigned int resets;		  /* resets since it was created (ABI 6) */
+	unsigned int flags;  /* KCTL_INFO_* (ABI 6) */
+	unsigned int resets; /* resets since it was created (ABI 6) */
 };
 
 #define KCTL_INFO_ON_CRASH_RESET 1u /* created with KCTL_CREATE_ON_CRASH_RESET */
