@@ -320,16 +320,20 @@ out_fail:
  * Linux calibrates the TSC against the PIT or PM timer by polling them,
  * which needs each port read to take well under 10 us: not so when every
  * read is a VM exit (nested, above all). Tell it the frequency instead.
+ * And how to reboot: on HW-reduced ACPI Linux picks EFI reboot unless told
+ * (arch/x86/kernel/reboot.c, reboot_init()), which without EFI falls to a
+ * jump to a BIOS reset vector a direct-kernel guest does not have; reboot=a
+ * makes it write the FADT's reset register (port 0x60C) instead.
  */
 static int linux_cmdline(char *line, size_t size, const char *cmdline, char *err)
 {
-	int n;
+	int n = format_snprintf(line, size, "%s", cmdline);
 
-	if (strstr(cmdline, "tsc_early_khz="))
-		n = format_snprintf(line, size, "%s", cmdline);
-	else
-		n = format_snprintf(line, size, "%s tsc_early_khz=%llu", cmdline,
-				    (unsigned long long)(tsc_hz() / 1000));
+	if (!strstr(cmdline, "tsc_early_khz=") && n >= 0 && n < (int)size)
+		n += format_snprintf(line + n, size - (size_t)n, " tsc_early_khz=%llu",
+				     (unsigned long long)(tsc_hz() / 1000));
+	if (!strstr(cmdline, "reboot=") && n >= 0 && n < (int)size)
+		n += format_snprintf(line + n, size - (size_t)n, " reboot=a");
 	if (n >= (int)size) {
 		format_snprintf(err, GUEST_ERR_MAX, "command line longer than %u bytes",
 				(u32)size - 32);
