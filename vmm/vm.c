@@ -174,6 +174,17 @@ int vm_register_io(struct vm *vm, const struct io_handler *h)
 	return 0;
 }
 
+/* Takes out the handler at base that writes through write (before the VM starts). */
+void vm_unregister_io(struct vm *vm, u16 base,
+		      int (*write)(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val))
+{
+	for (u32 i = 0; i < vm->nr_io; i++)
+		if (vm->io[i].base == base && vm->io[i].write == write) {
+			vm->io[i] = vm->io[--vm->nr_io];
+			return;
+		}
+}
+
 struct mmio_handler *vm_register_mmio(struct vm *vm, const struct mmio_handler *h)
 {
 	if (vm->nr_mmio >= VM_MAX_MMIO)

@@ -79,6 +79,8 @@ u32 guest_fw_e820(u64 ram_size, struct e820_entry *e);
  * the last byte (so a truncated file fails), code + vars at most
  * GUEST_FW_MAX? 0, or -EINVAL with the reason in err.
  */
+/* keel-dm's device takes ports base..base+count-1, Keel's reset-only 0x64 among them */
+void guest_kbc_yield(struct vm *vm, u16 base, u16 count);
 int guest_firmware_check(const u8 *code, u64 code_size, const u8 *vars, u64 vars_size, char *err);
 /* Presses the ACPI power button (the guest decides what to do). */
 void guest_power_button(struct vm *vm);

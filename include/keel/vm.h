@@ -173,6 +173,8 @@ int vm_read_ram(struct vm *vm, gpa_t gpa, void *buf, size_t len);
 int vm_write_ram(struct vm *vm, gpa_t gpa, const void *buf, size_t len);
 bool vm_is_ram(struct vm *vm, gpa_t gpa);
 int vm_register_io(struct vm *vm, const struct io_handler *h);
+void vm_unregister_io(struct vm *vm, u16 base,
+		      int (*write)(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val));
 /* Returns the registered handler (its base and size may be moved later), or NULL. */
 struct mmio_handler *vm_register_mmio(struct vm *vm, const struct mmio_handler *h);
 /* fn(opaque) runs when the VM is torn down; -ENOSPC (and fn runs now) if the table is full. */

@@ -149,6 +149,7 @@ int dm_kbc_access(struct dm_vm *vm, unsigned vcpu, unsigned seq, uint64_t port, 
 		  unsigned write, uint64_t *data);
 /* A key of the VM's display: to the keyboard too (nothing without a controller). */
 void dm_kbc_key(struct dm_vm *vm, unsigned code, int down);
+void dm_kbc_answered(struct dm_vm *vm);
 void dm_kbc_describe(const struct dm_vm *vm, char *buf, size_t len);
 
 /* state.c: /run/keel-dm/<vm>.devices, to re-create devices after a restart. */

@@ -157,6 +157,8 @@ int dm_ioreq_serve(struct dm *dm, unsigned id, unsigned vcpus, struct dm_vm *vm)
 	}
 	if (answered)
 		ctl_set_reg(dm->ctl, KCTL_REG_IOREQ_DONE, id);
+	if (answered && vm)
+		dm_kbc_answered(vm);
 	return answered;
 }
 

@@ -259,7 +259,8 @@ static int cmd_reboot(struct kctl_cmd *c)
 	if (vm->state != VM_RUNNING)
 		return fail(c, -EINVAL, "'%s' is not running (%s)", c->name,
 			    vm_state_name(vm->state));
-	vm_reset(vm, "by keelctl reboot");
+	c->text[KCTL_TEXT_MAX - 1] = 0; /* keel-dm says which of its devices asked */
+	vm_reset(vm, "%s", c->text[0] ? c->text : "by keelctl reboot");
 	return 0;
 }
 

@@ -7,6 +7,7 @@
  * device logic here, only the forwarding and the pin's level.
  */
 #include <keel/dm.h>
+#include <keel/guest.h>
 #include <keel/vioapic.h>
 #include <keel/vm.h>
 #include <lib/format.h>
@@ -76,6 +77,7 @@ int dm_ports(struct vm *vm, u64 base, u64 count, u64 irq, char *msg, u32 msg_len
 	if (has_irq && !(irqs_of(vm) & BIT(irq)) && vioapic_pin_claimed(vm->ioapic, (u32)irq))
 		return refuse(msg, msg_len, -EEXIST, "IRQ %llu of '%s' is Keel's",
 			      (unsigned long long)irq, vm->name);
+	guest_kbc_yield(vm, (u16)base, (u16)count);
 	ret = vm_register_io(vm, &h);
 	if (ret)
 		return refuse(msg, msg_len, ret, "ports %#llx-%#llx of '%s' are taken",

@@ -16,7 +16,7 @@
 #include <keel/vm.h>
 
 #define MSR_TSC 0x10
-#define MSR_PLATFORM_ID 0x17 /* SDM 4 table 2-2: read-only; bits 52:50 pick microcode, 0 here */
+#define MSR_PLATFORM_ID 0x17  /* SDM 4 table 2-2: read-only; bits 52:50 pick microcode, 0 here */
 #define MSR_TSC_ADJUST 0x3b   /* SDM 3B 17.17.3 */
 #define MSR_BIOS_SIGN_ID 0x8b /* SDM 4 table 2-2: microcode revision, 0 = none loaded */
 #define MSR_PLATFORM_INFO 0xce

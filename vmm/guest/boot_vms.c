@@ -48,8 +48,8 @@ static int load_firmware(struct vm *vm, const struct boot_info *bi, const struct
 	u64 cp, vp = 0;
 	u8 *code, *vars = NULL;
 
-	if (guest_firmware_check(phys_to_virt(m->base), m->size,
-				 vs ? phys_to_virt(vs->base) : NULL, vs ? vs->size : 0, err))
+	if (guest_firmware_check(phys_to_virt(m->base), m->size, vs ? phys_to_virt(vs->base) : NULL,
+				 vs ? vs->size : 0, err))
 		return -EINVAL;
 	code = module_copy(m, &cp);
 	if (code && vs)
@@ -99,7 +99,9 @@ void boot_vms_start(const struct boot_info *bi)
 		pr_info("vm %s: %u vCPU(s) from CPU %u, %llu MiB, %s %s%s%s", c->name, c->vcpus,
 			c->first_cpu % nr_cpus, (unsigned long long)(c->memory / MiB),
 			gc.firmware ? "firmware" : "kernel", gc.firmware ? c->firmware : c->kernel,
-			c->initrd[0] ? ", module " : c->vars[0] ? ", variables " : "",
+			c->initrd[0] ? ", module " :
+			c->vars[0]   ? ", variables " :
+				       "",
 			c->initrd[0] ? c->initrd : c->vars);
 		vm_start(vm);
 	}

@@ -33,7 +33,7 @@ struct dm_kbc_state {
 struct dm_kbc {
 	int state_fd;
 	struct dm_kbc_state st;
-	int told; /* a reset request logged */
+	int reset; /* the guest pulsed the reset line: reboot once its request is answered */
 	unsigned long long keys;
 };
 
@@ -158,10 +158,8 @@ int dm_kbc_access(struct dm_vm *vm, unsigned vcpu, unsigned seq, uint64_t port, 
 			*data = st->data;
 		return 0;
 	}
-	if (write && i8042_write(&st->k, (unsigned)(port - KBC_DATA), (uint8_t)*data) && !c->told++)
-		dm_log("%s: the guest pulsed the keyboard controller's reset line: "
-		       "not a reset yet (0xCF9 is)",
-		       vm->name);
+	if (write && i8042_write(&st->k, (unsigned)(port - KBC_DATA), (uint8_t)*data))
+		c->reset = 1;
 	if (!write) /* a wider read: the byte, and nothing in the ports above */
 		*data = i8042_read(&st->k, (unsigned)(port - KBC_DATA)) |
 			(size > 1 ? ~0ULL << 8 : 0);
@@ -169,6 +167,28 @@ int dm_kbc_access(struct dm_vm *vm, unsigned vcpu, unsigned seq, uint64_t port, 
 	dm_kbc_irq(vm);
 	dm_kbc_save(vm);
 	return 0;
+}
+
+/*
+ * After keel-dm answered the VM's requests: a pulse of the reset line (0xFE,
+ * OVMF's warm reset and Linux's reboot=k) resets the VM as `keelctl reboot`
+ * does; the vCPU that asked has its answer and spins until then.
+ */
+void dm_kbc_answered(struct dm_vm *vm)
+{
+	struct kctl_cmd cmd;
+
+	if (!vm->kbc || !vm->kbc->reset)
+		return;
+	vm->kbc->reset = 0;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = KCTL_OP_REBOOT;
+	snprintf(cmd.name, sizeof(cmd.name), "%s", vm->name);
+	snprintf(cmd.text, sizeof(cmd.text), "by the guest (keyboard controller)");
+	if (ctl_run_slot(vm->dm->ctl, KCTL_DM_SLOT, &cmd))
+		dm_log("%s: the guest pulsed the keyboard controller's reset line; Keel did not "
+		       "reset it: %s",
+		       vm->name, cmd.msg);
 }
 
 void dm_kbc_key(struct dm_vm *vm, unsigned code, int down)
