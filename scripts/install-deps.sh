@@ -4,7 +4,8 @@
 set -e
 PACKAGES="make gcc libc6-dev binutils python3 gnu-efi mtools qemu-system-x86 ovmf
 busybox-static linux-image-amd64 console-setup-linux clang llvm libclang-rt-14-dev
-bochs bochsbios vgabios bochs-sdl iproute2 acpica-tools libvncserver-dev clang-format"
+bochs bochsbios vgabios bochs-sdl iproute2 acpica-tools libvncserver-dev clang-format
+grub-efi-amd64-bin grub-common debian-installer-12-netboot-amd64"
 missing=""
 for p in $PACKAGES; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -5,9 +5,10 @@ SERVICE_MODULES := e1000e nvme virtio_net virtio_blk virtio_pci uio_pci_generic 
 # Guests: keel-dm's virtio devices (mkinitramfs.py adds virtio, virtio_ring, the virtio_pci_*_dev
 # libraries, mbcache, jbd2 and crc16 from modules.dep) and ext4, which mounts ext2 too; crc32c is
 # only a soft dependency of ext4 and jbd2, so it is named. virtio-gpu brings drm, drm_kms_helper
-# and drm_shmem_helper; its fbdev emulation gives fbcon and /dev/fb0.
+# and drm_shmem_helper; its fbdev emulation gives fbcon and /dev/fb0. efivarfs: a UEFI guest's
+# variables as files.
 GUEST_MODULES := button evdev virtio_pci virtio_blk virtio_net virtio_console virtio-rng \
-	virtio-gpu virtio_input crc32c_generic ext4
+	virtio-gpu virtio_input crc32c_generic ext4 efivarfs
 $(BUILD)/service-initrd.img: tools/tools.mk tools/initramfs/mkinitramfs.py tools/initramfs/service-init $(BUILD)/tools/keelctl \
 		$(BUILD)/tools/keel-dm $(BUILD)/tools/keel-vnc $(BUILD)/tools/physmem $(BUILD)/tools/nvmedma
 	@mkdir -p $(dir $@)
