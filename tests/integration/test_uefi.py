@@ -18,6 +18,7 @@ from rig import BUILD, ROOT, Machine, OVMF_CODE, OVMF_VARS, check, kernel_path
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import mkdisk  # noqa: E402
+import mkgrubdisk  # noqa: E402
 
 # The Shell's prompt: "Shell" in its highlight colour, then "> " (ShellPrintEx's %E...%N).
 SHELL_PROMPT = rb"Shell(?:\x1b\[[0-9;]*m)*> "
@@ -216,3 +217,183 @@ def test_vars():
         ok(m, "destroy v2")
         log = m.shell("grep -c 'flash command' /run/keel-dm.log; true")
         check(log == "0", "keel-dm saw flash commands OVMF does not use: %s" % log, m)
+
+
+# The TSC rate in a grub.cfg the test builds before it knows it: the service VM writes Keel's
+# measured rate over these bytes (spaces pad it; Linux reads the number as decimal).
+TSC_SLOT = b"tsc_early_khz=@KHZ@@@@@"
+
+
+def grub_image(name, entry, files):
+    """A GPT disk image with GRUB on its ESP and a grub.cfg whose first menu entry (the default,
+    after 2 s) runs `entry`'s commands; (its path, the offset of TSC_SLOT's number in it)."""
+    cfg_path = os.path.join(BUILD, "tests", name + ".grub.cfg")
+    with open(cfg_path, "w") as f:
+        # OVMF's console is COM1 (and the GOP): GRUB's own console terminal reaches both
+        f.write("set timeout=2\nset default=0\n"
+                "menuentry 'Boot the first entry' {\n%s}\n"
+                "menuentry 'UEFI firmware settings' {\n\tfwsetup\n}\n" % entry)
+    path = os.path.join(BUILD, "tests", name + ".img")
+    mkgrubdisk.build(path, cfg_path, files)
+    data = open(path, "rb").read()
+    at = data.find(TSC_SLOT)
+    assert at > 0 and data.find(TSC_SLOT, at + 1) < 0, "no single %s in %s" % (TSC_SLOT, path)
+    return path, at + len(b"tsc_early_khz=")
+
+
+def place_image(m, stick_path, dest, offset, khz):
+    """Copies a disk image from the stick (mounted read-only) into the service VM and writes the
+    TSC rate into its grub.cfg."""
+    m.shell("cp %s %s && printf '%%-9d' %d | dd of=%s bs=1 seek=%d conv=notrunc 2>/dev/null"
+            % (stick_path, dest, khz, dest, offset), timeout=300)
+
+
+def guest_shell(m, command):
+    """A command at a guest's shell; its output without Keel's and the kernel's log lines, which
+    share the port."""
+    return re.sub(r"(keel: |\[ *\d+\.\d+\] )[^\n]*(\n|$)", "", m.shell(command)).strip()
+
+
+def grub_to_shell(m, name, mark, timeout=900):
+    """A guest booting through the firmware and GRUB's menu to its shell, all from mark on."""
+    t = time.time()
+    m.expect(rb"GNU GRUB +version 2\.", timeout=timeout, start=mark)
+    m.expect(rb"\*Boot the first entry", timeout=60, start=mark)
+    m.expect(rb"UEFI firmware settings", timeout=60, start=mark)
+    print("  GRUB's menu after %.0f s" % (time.time() - t), flush=True)
+    m.expect(r"Keel guest %s: " % name, timeout=timeout, start=mark)
+    print("  the guest's banner after %.0f s" % (time.time() - t), flush=True)
+    time.sleep(1)
+    at = m.mark()
+    m.send("\n")
+    m.expect(r"\[%s\] / # " % name, timeout=60, start=at)
+
+
+# A variable the guest writes through efivarfs: attributes (NV|BS|RT = 7, 4 bytes little-endian)
+# then the value, "KEEL21" (UEFI 2.10 8.2 SetVariable; the kernel's efivarfs.rst).
+EFIVAR = "/sys/firmware/efi/efivars/KeelGrub-" + VAR_GUID
+EFIVAR2 = "/sys/firmware/efi/efivars/KeelAfterDm-" + VAR_GUID
+
+
+def efivar(m, path):
+    """A variable read through efivarfs: its attributes and data in hex."""
+    return " ".join(guest_shell(m, "od -A n -t x1 %s" % path).split())
+
+
+def restart_keel_dm(m, name):
+    """keel-dm killed while `name` runs; its init starts it again, which takes the VM's devices
+    back (the flash's store among them)."""
+    old = m.shell("cat /run/keel-dm.lock")
+    check(old.isdigit(), "no keel-dm pid in /run/keel-dm.lock: %r" % old, m)
+    m.shell("kill -KILL " + old)
+    deadline = time.time() + 120
+    while not re.search(r"%s: \d+ device\(s\) restored after a restart" % name,
+                        m.shell("cat /run/keel-dm.log")):
+        check(time.time() < deadline, "keel-dm was not started again with %s's devices" % name, m)
+        time.sleep(2)
+
+
+def test_grub():
+    """A disk image with GRUB on its ESP (grub-efi-amd64-bin, a grub.cfg naming the stock kernel
+    and the guest initramfs): the firmware boots it through GRUB's menu to the guest's shell,
+    where Linux writes a UEFI variable through efivarfs, and another after keel-dm was killed
+    and started again; `reboot -f` (Linux's reboot) comes back through the firmware and GRUB
+    with both there, and so does a new VM with the same --vars after `keelctl stop`. A firmware
+    file that is not there is refused and leaves no VM."""
+    img, slot = grub_image("uefi-grub", "\tlinux /vmlinuz console=ttyS0 quiet keel.name=g %s\n"
+                           "\tinitrd /initrd.img\n" % TSC_SLOT.decode(),
+                           [("vmlinuz", kernel_path()),
+                            ("initrd.img", os.path.join(BUILD, "guest-initrd.img"))])
+    f = uefi_files()
+    f["uefi/grub.img"] = img
+    var1 = "07 00 00 00 4b 45 45 4c 32 31"  # NV|BS|RT, "KEEL21"
+    var2 = "07 00 00 00 44 4d"  # "DM"
+    with Machine("uefi_grub", cfg(), f, smp=2, timeout=1800) as m:
+        boot(m)
+        t0 = time.time()
+        mhz = re.search(r"keel: clock: TSC (\d+) MHz", m.text())
+        check(mhz, "no TSC rate in Keel's log", m)
+        refused(m, "create none --mem 512M --vcpus 1 --firmware /root/none.fd",
+                r"cannot read '/root/none\.fd': No such file or directory")
+        check("none" not in ok(m, "list"), "a refused create left a VM", m)
+        place_image(m, "/mnt/keel/uefi/grub.img", "/root/grub.img", slot,
+                    int(mhz.group(1)) * 1000)
+        # GRUB 2.06 cannot load Debian's kernel in 256 MiB ("error: out of memory")
+        create = "create g --mem 512M --vcpus 1 --firmware --vars /root/g.fd " \
+                 "--disk /root/grub.img,ro"
+        ok(m, create)
+        ok(m, "start g")
+        mark = m.mark()
+        with Console(m, "g"):
+            grub_to_shell(m, "g", mark)
+            print("grub: first boot %.0f s" % (time.time() - t0), flush=True)
+            out = guest_shell(m, "printf '\\007\\000\\000\\000KEEL21' > %s; echo rc=$?" % EFIVAR)
+            check(out == "rc=0", "writing %s: %r" % (EFIVAR, out), m)
+            check(efivar(m, EFIVAR) == var1, "%s reads %r" % (EFIVAR, efivar(m, EFIVAR)), m)
+        restart_keel_dm(m, "g")
+        with Console(m, "g"):
+            out = guest_shell(m, "printf '\\007\\000\\000\\000DM' > %s; echo rc=$?" % EFIVAR2)
+            check(out == "rc=0", "writing %s after a keel-dm restart: %r" % (EFIVAR2, out), m)
+            # Linux's reboot: the VM restarts in place, through the firmware and GRUB again
+            mark = m.mark()
+            m.send("reboot -f\n")
+            m.expect(r"keel: vm g: reset by the guest", timeout=120, start=mark)
+            grub_to_shell(m, "g", mark)
+            print("grub: reboot %.0f s" % (time.time() - t0), flush=True)
+            got = (efivar(m, EFIVAR), efivar(m, EFIVAR2))
+            check(got == (var1, var2), "the efivarfs variables after a reboot: %r" % (got,), m)
+        ok(m, "stop g", timeout=120)
+        wait_info(m, "g", "stopped", timeout=30)
+        ok(m, "destroy g")
+
+        # a new VM with the same store finds both
+        ok(m, create)
+        ok(m, "start g")
+        mark = m.mark()
+        with Console(m, "g"):
+            grub_to_shell(m, "g", mark)
+            print("grub: new VM %.0f s" % (time.time() - t0), flush=True)
+            got = (efivar(m, EFIVAR), efivar(m, EFIVAR2))
+            check(got == (var1, var2), "the efivarfs variables in a new VM: %r" % (got,), m)
+        ok(m, "stop g --force")
+        ok(m, "destroy g")
+        print("grub: done %.0f s" % (time.time() - t0), flush=True)
+
+
+DI_IMAGES = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64"
+
+
+def test_installer():
+    """Debian's installer (debian-installer-12-netboot-amd64's kernel and initrd) on an ESP
+    with GRUB: the firmware boots it through GRUB's menu, and on the serial console it reaches
+    its first dialog, the choice of a language."""
+    img, slot = grub_image("uefi-installer", "\tlinux /install/vmlinuz console=ttyS0 %s\n"
+                           "\tinitrd /install/initrd.gz\n" % TSC_SLOT.decode(),
+                           [("install/vmlinuz", os.path.join(DI_IMAGES, "linux")),
+                            ("install/initrd.gz", os.path.join(DI_IMAGES, "initrd.gz"))])
+    f = uefi_files()
+    f["uefi/installer.img"] = img
+    with Machine("uefi_installer", cfg(), f, smp=2, timeout=1800) as m:
+        boot(m)
+        t0 = time.time()
+        mhz = re.search(r"keel: clock: TSC (\d+) MHz", m.text())
+        check(mhz, "no TSC rate in Keel's log", m)
+        place_image(m, "/mnt/keel/uefi/installer.img", "/root/installer.img", slot,
+                    int(mhz.group(1)) * 1000)
+        # below 737 MiB of MemTotal the installer starts in its low-memory mode (lowmem)
+        ok(m, "create di --mem 1G --vcpus 1 --firmware --disk /root/installer.img,ro")
+        ok(m, "start di")
+        mark = m.mark()
+        with Console(m, "di"):
+            m.expect(rb"GNU GRUB +version 2\.", timeout=900, start=mark)
+            m.expect(rb"\*Boot the first entry", timeout=60, start=mark)
+            m.expect(rb"Linux version \S+ \(debian-kernel@lists\.debian\.org\)", timeout=600,
+                     start=mark)
+            # the installer's newt frontend on the serial line (in GNU screen's window 1)
+            m.expect(rb"Select a language", timeout=1200, start=mark)
+            m.expect(rb"Choose the language to be used for the installation process", timeout=60,
+                     start=mark)
+            print("installer: first dialog after %.0f s" % (time.time() - t0), flush=True)
+        wait_info(m, "di", "running", timeout=10)
+        ok(m, "stop di --force")
+        ok(m, "destroy di")
