@@ -34,5 +34,12 @@ struct kctl_doorbells *control_doorbells(u32 vm_id);
 
 /* vmm/control/control_cmd.c */
 void control_execute(struct kctl_cmd *c);
+u64 control_op_count(u32 op); /* commands of that op run so far */
+
+/* Accesses to the control device's registers, by offset / 4, reads or writes, so far. */
+#define CONTROL_REGS (KCTL_REG_IOREQ_DONE / 4 + 1)
+u64 control_reg_hits(bool write, u32 reg);
+/* vmm/control/control_exits.c: KCTL_OP_EXITS for vm. */
+int control_cmd_exits(struct kctl_cmd *c, struct vm *vm);
 
 #endif

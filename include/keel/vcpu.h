@@ -162,6 +162,9 @@ struct dm_io {
 	u32 flash; /* the KCTL_FLASH_* action of the answer just taken (0: none, or replayed) */
 };
 
+#define VM_MAX_IO 24   /* port handlers a VM has (struct vm.io) */
+#define VM_MAX_MMIO 48 /* MMIO handlers a VM has (struct vm.mmio) */
+
 struct vcpu {
 	struct vm *vm;
 	u32 id;	  /* index in its VM, also its APIC ID */
@@ -179,6 +182,14 @@ struct vcpu {
 	u64 vtime;	       /* TSC cycles it ran, offset on its run list (sched.c) */
 	u64 exits[EXIT_COUNT];
 	u64 exits_total;
+	/*
+	 * Port I/O exits and nested page faults by the VM's handler they went
+	 * to (its index in vm.io, vm.mmio); the last of each: none of Keel's
+	 * (keel-dm's, or nothing). Read by keelctl exits (control_cmd.c).
+	 */
+	u64 io_exits[VM_MAX_IO + 1];
+	u64 mmio_exits[VM_MAX_MMIO + 1];
+	u64 dm_doorbells, dm_requests; /* posted doorbell writes, requests keel-dm answered */
 	u64 exit_rip; /* guest RIP at the latest exit (the backend's run() sets it and exit_len) */
 	/*
 	 * The exiting instruction's length where the CPU itself computed the

@@ -8,8 +8,6 @@
 #include <keel/vcpu.h>
 
 #define VM_MAX_VCPUS 64
-#define VM_MAX_IO 24
-#define VM_MAX_MMIO 48
 #define VM_NAME_MAX 16
 #define VM_MAX_CLEANUPS 16
 #define VM_MAX_WITHHELD 4 /* RAM pages out of the map at once (the test device's flushes) */
@@ -20,6 +18,7 @@ struct io_handler {
 	int (*read)(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val);
 	int (*write)(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val);
 	void *opaque;
+	const char *name; /* in exit counts (keelctl exits); NULL: its ports */
 };
 
 struct mmio_handler {
@@ -28,6 +27,7 @@ struct mmio_handler {
 	int (*read)(struct vcpu *v, void *opaque, u64 offset, u8 size, u64 *val);
 	int (*write)(struct vcpu *v, void *opaque, u64 offset, u8 size, u64 val);
 	void *opaque;
+	const char *name; /* in exit counts (keelctl exits); NULL: its address */
 };
 
 /* RESETTING: its vCPUs leave their CPUs, then the reaper puts it back to power-on and RUNNING. */

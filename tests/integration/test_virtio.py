@@ -54,6 +54,28 @@ def md5_in(con_or_m, cmd):
     return found.group(1) if found else out
 
 
+def check_exit_counts(m, name):
+    """keelctl exits after a guest's disk I/O: its reasons add up to at most the exits keelctl
+    info counts afterwards, its disk's doorbells reached keel-dm, the guest's EOIs went to its
+    local APIC; the service VM's answers to them went through the control device."""
+    counts = {}
+    for label, vm in ((name, name), ("service", "service")):
+        out = ok(m, "exits " + vm)
+        counts[label] = {g[1]: int(g[0]) for g in re.findall(r"^ *(\d+) (\S.*)$", out, re.M)}
+    g, s = counts[name], counts["service"]
+    total = int(re.search(r"^exits: +(\d+)$", ok(m, "info " + name), re.M).group(1))
+    reasons = sum(n for k, n in g.items() if k.startswith("exit "))
+    check(1000 <= reasons <= total, "%s's exit reasons add up to %d, keelctl info then counted %d: %r"
+          % (name, reasons, total, g), m)
+    check(g.get("keel-dm doorbell writes", 0) >= 64 and g.get("mmio local APIC", 0) > 0 and
+          g.get("exit nested page fault", 0) >= g["keel-dm doorbell writes"],
+          "%s's 64 MiB write shows no doorbells or EOIs: %r" % (name, g), m)
+    check(s.get("control command DM_MSI", 0) > 0 and s.get("control read IRQ_STATUS", 0) > 0 and
+          s.get("control command EXITS", 0) >= 2,
+          "the service VM's control device counts show no keel-dm work: %r" % s, m)
+    refused(m, "exits nosuch", r"exits: no VM called 'nosuch'")
+
+
 def test_disk_console_rng():
     """A 64 MiB pattern through a virtio disk (a loop block device: O_DIRECT) into the backing
     file and back out read-only; ext2 on a second disk (a tmpfs file: the page cache); the shell
@@ -89,6 +111,7 @@ def test_disk_console_rng():
             b = con.run("head -c 32 /dev/hwrng | od -An -tx1 | tr -d ' \\n'")
             check(len(a) == 64 and len(b) == 64 and a != b and a != "0" * 64,
                   "/dev/hwrng gave %r and %r" % (a, b), m)
+        check_exit_counts(m, "g1")
         ok(m, "destroy g1")
         m.shell("losetup -d /dev/loop0")
         want = pattern_md5()

@@ -23,6 +23,7 @@ const char keelctl_usage[] =
 	"       keelctl destroy NAME\n"
 	"       keelctl list\n"
 	"       keelctl info NAME\n"
+	"       keelctl exits NAME        (exit counts by reason and device, since it was made)\n"
 	"       keelctl console NAME      (Ctrl-] detaches)\n"
 	"       keelctl screenshot NAME FILE.png\n"
 	"       keelctl display NAME | --service   (the machine's own screen)\n"
@@ -177,6 +178,27 @@ static void info_unknown(const struct kctl_vm_info *v)
 	printf("%s\n", i ? ")" : "");
 }
 
+/* The VM's exit counts as Keel gives them: "COUNT LABEL" lines, the count right-aligned. */
+static int cmd_exits(struct ctl *c, const char *name)
+{
+	struct kctl_cmd *cmd = new_cmd(KCTL_OP_EXITS, name);
+	char *p;
+
+	check(c, cmd, "exits");
+	cmd->text[sizeof(cmd->text) - 1] = 0;
+	for (p = cmd->text; *p;) {
+		char *end = strchr(p, '\n'), *sp = strchr(p, ' ');
+
+		if (!end || !sp || sp > end)
+			die("exits: a line from Keel is not 'COUNT LABEL': %.40s", p);
+		printf("%12.*s %.*s\n", (int)(sp - p), p, (int)(end - sp - 1), sp + 1);
+		p = end + 1;
+	}
+	if (cmd->args[1])
+		printf("(more counts than fit in one answer)\n");
+	return 0;
+}
+
 static int cmd_info(struct ctl *c, const char *name)
 {
 	struct kctl_cmd *cmd = new_cmd(KCTL_OP_INFO, name);
@@ -223,6 +245,8 @@ int main(int argc, char **argv)
 		return cmd_list(&c);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(&c, argv[2]);
+	if (!strcmp(argv[1], "exits"))
+		return cmd_exits(&c, argv[2]);
 	if (!strcmp(argv[1], "display")) {
 		char req[64], msg[300];
 

@@ -149,7 +149,7 @@ void ctl_set_reg(struct ctl *c, uint32_t reg, uint32_t val)
 /* Records come back in text only for these. */
 static int ctl_text_out(unsigned op)
 {
-	return op == KCTL_OP_LIST || op == KCTL_OP_INFO;
+	return op == KCTL_OP_LIST || op == KCTL_OP_INFO || op == KCTL_OP_EXITS;
 }
 
 int ctl_run_slot(struct ctl *c, unsigned slot, struct kctl_cmd *cmd)

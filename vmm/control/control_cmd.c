@@ -406,6 +406,24 @@ static int cmd_dm_release(struct kctl_cmd *c)
 		    (unsigned long long)c->args[0]);
 }
 
+static int cmd_exits(struct kctl_cmd *c)
+{
+	struct vm *vm;
+
+	c->name[KCTL_NAME_MAX - 1] = 0;
+	vm = vm_find(c->name);
+	if (!vm)
+		return fail(c, -ENOENT, "no VM called '%s'", c->name);
+	return control_cmd_exits(c, vm);
+}
+
+static u64 op_counts[KCTL_OP_COUNT]; /* under vm_admin_lock */
+
+u64 control_op_count(u32 op)
+{
+	return op < KCTL_OP_COUNT ? READ_ONCE(op_counts[op]) : 0;
+}
+
 void control_execute(struct kctl_cmd *c)
 {
 	static int (*const ops[KCTL_OP_COUNT])(struct kctl_cmd *) = {
@@ -423,6 +441,7 @@ void control_execute(struct kctl_cmd *c)
 		[KCTL_OP_DM_PORTS] = cmd_dm_ports,
 		[KCTL_OP_DM_IRQ] = cmd_dm_irq,
 		[KCTL_OP_REBOOT] = cmd_reboot,
+		[KCTL_OP_EXITS] = cmd_exits,
 	};
 	static struct kctl_cmd copy; /* the service VM could change its slot while we work */
 	u32 op;
@@ -431,6 +450,8 @@ void control_execute(struct kctl_cmd *c)
 	memcpy(&copy, c, sizeof(copy));
 	op = copy.op;
 	copy.msg[0] = 0;
+	if (op < KCTL_OP_COUNT)
+		op_counts[op]++;
 	copy.status = op < KCTL_OP_COUNT && ops[op] ?
 			      ops[op](&copy) :
 			      fail(&copy, -ENOSYS, "unknown command %u", op);

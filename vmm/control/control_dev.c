@@ -102,9 +102,23 @@ void control_raise(u32 irq)
 
 /* --- registers --- */
 
+static u64 reg_hits[2][CONTROL_REGS]; /* [write][offset / 4]: for keelctl exits */
+
+static void count_hit(bool write, u64 off)
+{
+	if (off / 4 < CONTROL_REGS)
+		__atomic_fetch_add(&reg_hits[write][off / 4], 1, __ATOMIC_RELAXED);
+}
+
+u64 control_reg_hits(bool write, u32 reg)
+{
+	return reg < CONTROL_REGS ? __atomic_load_n(&reg_hits[write][reg], __ATOMIC_RELAXED) : 0;
+}
+
 static int regs_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
 {
 	(void)v, (void)opaque, (void)size;
+	count_hit(false, off);
 	switch (off) {
 	case KCTL_REG_MAGIC:
 		*val = KCTL_MAGIC;
@@ -133,6 +147,7 @@ static int regs_read(struct vcpu *v, void *opaque, u64 off, u8 size, u64 *val)
 static int regs_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 {
 	(void)v, (void)opaque, (void)size;
+	count_hit(true, off);
 	switch (off) {
 	case KCTL_REG_DOORBELL:
 		if (val < KCTL_CMD_SLOTS)
@@ -496,7 +511,7 @@ void control_console_poll(void)
 
 int control_init(struct vm *service, u64 window_size)
 {
-	struct mmio_handler h = { 0, 0, regs_read, regs_write, NULL };
+	struct mmio_handler h = { 0, 0, regs_read, regs_write, NULL, "control device" };
 	int dev;
 
 	for (dev = 31; dev > 0 && pci_find(PCI_BDF(0, dev, 0)); dev--)

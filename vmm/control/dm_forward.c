@@ -65,6 +65,7 @@ static int take_answer(struct vcpu *v, const struct dm_access *a, u64 *val)
 	v->dm.flash = READ_ONCE(q->flash);
 	WRITE_ONCE(q->state, KCTL_IOREQ_IDLE);
 	v->dm.waiting = false;
+	v->dm_requests++;
 	if (!same(&done, a))
 		/* the guest went elsewhere meanwhile (it cannot, barring a bug): ask anew */
 		return 1;
@@ -154,6 +155,7 @@ int dm_mmio(struct vcpu *v, gpa_t gpa, u8 size, bool write, u64 *val)
 		__atomic_fetch_or(&control_doorbells(vm->id)->pending[dev],
 				  1u << ((gpa - b->base) / b->stride), __ATOMIC_RELEASE);
 		control_raise(KCTL_IRQ_DOORBELL);
+		v->dm_doorbells++;
 		return 0;
 	}
 	return dm_access(v, KCTL_IOREQ_MMIO, gpa, size, write, val);

@@ -60,7 +60,8 @@ static int dm_port_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 va
 
 int dm_ports(struct vm *vm, u64 base, u64 count, u64 irq, char *msg, u32 msg_len)
 {
-	struct io_handler h = { (u16)base, (u16)count, dm_port_read, dm_port_write, NULL };
+	struct io_handler h = { (u16)base, (u16)count, dm_port_read, dm_port_write, NULL,
+				"keel-dm ISA" };
 	bool has_irq = irq != KCTL_DM_NO_IRQ;
 	int ret;
 

@@ -326,6 +326,7 @@ enum exit_action exit_io(struct vcpu *v, struct vm_exit *e)
 	u32 val = (u32)v->gpr[RAX];
 	int ret;
 
+	v->io_exits[h ? (u32)(h - v->vm->io) : VM_MAX_IO]++;
 	if (!h) {
 		__atomic_fetch_add(&v->vm->unknown.ports, 1, __ATOMIC_RELAXED);
 		vm_note_first(v->vm->unknown.port_list, ARRAY_SIZE(v->vm->unknown.port_list),

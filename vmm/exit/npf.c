@@ -186,6 +186,7 @@ static enum exit_action not_done(struct vcpu *v, const struct x86_fault *f)
 enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e)
 {
 	struct emul_ctx c = { .v = v };
+	const struct mmio_handler *h;
 	gpa_t gpa = e->npf.gpa;
 	u8 bytes[X86_MAX_INSN_LEN];
 	struct x86_fault fault;
@@ -201,7 +202,9 @@ enum exit_action exit_npf(struct vcpu *v, struct vm_exit *e)
 				 "delivering an event touched guest-physical %llx, not RAM "
 				 "(IDT, GDT, TSS or stack outside its RAM)",
 				 (unsigned long long)gpa);
-	if (!find(v->vm, gpa) && ((!dm_serves(v->vm) && !absent_ok(v->vm)) || e->npf.fetch))
+	h = find(v->vm, gpa);
+	v->mmio_exits[h ? (u32)(h - v->vm->mmio) : VM_MAX_MMIO]++;
+	if (!h && ((!dm_serves(v->vm) && !absent_ok(v->vm)) || e->npf.fetch))
 		return outside(v, e);
 	guest_paging(v, &c.paging);
 	fetch = guest_fetch(v, &c.paging, bytes, sizeof(bytes), &n, &fault);

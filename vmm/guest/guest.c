@@ -205,7 +205,8 @@ static int add_acpi(struct vm *vm)
 /* The firmware flavor's Q35 pieces: the PCI bus with its LPC bridge, and the reset register. */
 static int add_fw_devices(struct vm *vm)
 {
-	struct io_handler rst = { RST_CNT_PORT, 1, rst_cnt_read, rst_cnt_write, NULL };
+	struct io_handler rst = { RST_CNT_PORT,	 1,    rst_cnt_read,
+				  rst_cnt_write, NULL, "reset control" };
 
 	if (vpci_bus_create(vm, GUEST_FW_ECAM_BASE, GUEST_FW_ECAM_SIZE, true) || vlpc_attach(vm) ||
 	    vm_register_io(vm, &rst))
@@ -215,9 +216,9 @@ static int add_fw_devices(struct vm *vm)
 
 static int add_devices(struct vm *vm, const struct guest_config *gc)
 {
-	struct io_handler pm = { PM_PORT_BASE, PM_PORTS, pm_read, pm_write, NULL };
+	struct io_handler pm = { PM_PORT_BASE, PM_PORTS, pm_read, pm_write, NULL, "ACPI PM" };
 	/* writes only: reads stay all-ones, no controller for Linux to probe */
-	struct io_handler kbc = { KBC_CMD_PORT, 1, NULL, kbc_write, NULL };
+	struct io_handler kbc = { KBC_CMD_PORT, 1, NULL, kbc_write, NULL, "keyboard controller reset" };
 
 	if (vlapic_register_mmio(vm) || !vioapic_create(vm, IOAPIC_BASE, 0, 0))
 		return -ENOMEM;

@@ -142,7 +142,7 @@ int assign_msix_init(struct assigned_dev *d)
 	u16 bdf = d->f->bdf;
 	u8 cap = d->f->msix_cap;
 	u32 tbl = pci_read(bdf, cap + PCI_MSIX_TABLE, 4);
-	struct mmio_handler h = { 0, 0, trap_read, trap_write, d };
+	struct mmio_handler h = { 0, 0, trap_read, trap_write, d, "MSI-X table" };
 
 	d->msix_n = MIN((pci_read(bdf, cap + PCI_MSIX_CTRL, 2) & PCI_MSIX_CTRL_SIZE) + 1,
 			MSIX_MAX_ENTRIES);

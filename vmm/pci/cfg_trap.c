@@ -85,9 +85,12 @@ static int ecam_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 
 int cfg_trap_init(struct vm *vm)
 {
-	struct io_handler a = { PCI_CONF1_ADDR, 4, addr_read, addr_write, NULL };
-	struct io_handler d = { PCI_CONF1_DATA, 4, data_read, data_write, NULL };
-	struct mmio_handler e = { pci_ecam_base(), pci_ecam_size(), ecam_read, ecam_write, NULL };
+	struct io_handler a = {
+		PCI_CONF1_ADDR, 4, addr_read, addr_write, NULL, "PCI config address"
+	};
+	struct io_handler d = { PCI_CONF1_DATA, 4, data_read, data_write, NULL, "PCI config data" };
+	struct mmio_handler e = { pci_ecam_base(), pci_ecam_size(), ecam_read, ecam_write, NULL,
+				  "PCI ECAM" };
 
 	if (vm_register_io(vm, &a) || vm_register_io(vm, &d))
 		return -ENOSPC;

@@ -147,10 +147,10 @@ static void bus_free(void *opaque)
 int vpci_bus_create(struct vm *vm, u64 ecam_base, u64 ecam_size, bool q35)
 {
 	struct vpci_bus *b = page_alloc_zeroed(1);
-	struct mmio_handler e = { ecam_base, ecam_size, ecam_read, ecam_write, b };
+	struct mmio_handler e = { ecam_base, ecam_size, ecam_read, ecam_write, b, "PCI ECAM" };
 	/* the address register alone: 0xCF9 is a Q35's reset control, not the bus's */
-	struct io_handler p1 = { PCI_CONF1_ADDR, 1, port_read, port_write, b };
-	struct io_handler p2 = { PCI_CONF1_DATA, 4, port_read, port_write, b };
+	struct io_handler p1 = { PCI_CONF1_ADDR, 1, port_read, port_write, b, "PCI config address" };
+	struct io_handler p2 = { PCI_CONF1_DATA, 4, port_read, port_write, b, "PCI config data" };
 
 	BUILD_ASSERT(sizeof(struct vpci_bus) <= PAGE_SIZE, "one page");
 	if (!b)

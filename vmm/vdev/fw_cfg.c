@@ -252,7 +252,8 @@ struct fw_cfg *fw_cfg_create(struct vm *vm)
 {
 	static const u32 id = FW_CFG_ID_TRADITIONAL | FW_CFG_ID_DMA; /* little-endian item */
 	struct fw_cfg *f = page_alloc_zeroed(1);
-	struct io_handler h = { FW_CFG_PORT_SEL, FW_CFG_PORTS, fw_cfg_read, fw_cfg_write, f };
+	struct io_handler h = { FW_CFG_PORT_SEL, FW_CFG_PORTS, fw_cfg_read, fw_cfg_write, f,
+				"fw_cfg" };
 
 	BUILD_ASSERT(sizeof(struct fw_cfg) <= PAGE_SIZE, "one page per device");
 	if (!f)

@@ -100,11 +100,13 @@ static void testdev_free(void *opaque)
 int testdev_attach(struct vm *vm)
 {
 	struct testdev *t = page_alloc_zeroed(2);
-	struct io_handler ex = { TESTDEV_EXIT_PORT, 1, NULL, exit_write, t };
-	struct io_handler sc = { TESTDEV_SCRATCH_PORT, 4, scratch_read, scratch_write, t };
-	struct io_handler fl = { TESTDEV_FLUSH_PORT, 4, NULL, flush_write, t };
-	struct io_handler lint = { TESTDEV_LINT_PORT, 1, NULL, lint_write, t };
-	struct mmio_handler pg = { TESTDEV_MMIO_BASE, PAGE_SIZE, page_read, page_write, t };
+	struct io_handler ex = { TESTDEV_EXIT_PORT, 1, NULL, exit_write, t, "test exit" };
+	struct io_handler sc = { TESTDEV_SCRATCH_PORT, 4, scratch_read,
+				 scratch_write,	       t, "test scratch" };
+	struct io_handler fl = { TESTDEV_FLUSH_PORT, 4, NULL, flush_write, t, "test flush" };
+	struct io_handler lint = { TESTDEV_LINT_PORT, 1, NULL, lint_write, t, "test LINT" };
+	struct mmio_handler pg = { TESTDEV_MMIO_BASE, PAGE_SIZE, page_read,
+				   page_write,	      t,	 "test page" };
 
 	BUILD_ASSERT(sizeof(struct testdev) <= 2 * PAGE_SIZE, "two pages");
 	if (!t)

@@ -227,7 +227,7 @@ static void vioapic_free(void *opaque)
 struct vioapic *vioapic_create(struct vm *vm, u64 base, u8 id, u32 gsi_base)
 {
 	struct vioapic *io = page_alloc_zeroed(1);
-	struct mmio_handler h = { base, PAGE_SIZE, mmio_read, mmio_write, io };
+	struct mmio_handler h = { base, PAGE_SIZE, mmio_read, mmio_write, io, "I/O APIC" };
 
 	BUILD_ASSERT(sizeof(struct vioapic) <= PAGE_SIZE, "one page");
 	if (!io)

@@ -515,7 +515,8 @@ static int mmio_write(struct vcpu *v, void *opaque, u64 off, u8 size, u64 val)
 
 int vlapic_register_mmio(struct vm *vm)
 {
-	struct mmio_handler h = { APIC_DEFAULT_BASE, PAGE_SIZE, mmio_read, mmio_write, NULL };
+	struct mmio_handler h = { APIC_DEFAULT_BASE, PAGE_SIZE, mmio_read,
+				  mmio_write,	     NULL,	"local APIC" };
 
 	return vm_register_mmio(vm, &h) ? 0 : -ENOSPC;
 }

@@ -131,8 +131,8 @@ static void vpit_free(void *opaque)
 int vpit_attach(struct vm *vm)
 {
 	struct vpit *p = page_alloc_zeroed(1);
-	struct io_handler counters = { PIT_CH0, 4, pit_read, pit_write, p };
-	struct io_handler gate = { PIT_PORT_B, 1, pit_read, pit_write, p };
+	struct io_handler counters = { PIT_CH0, 4, pit_read, pit_write, p, "PIT" };
+	struct io_handler gate = { PIT_PORT_B, 1, pit_read, pit_write, p, "port B" };
 
 	if (!p)
 		return -ENOMEM;

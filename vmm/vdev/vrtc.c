@@ -197,7 +197,7 @@ static void vrtc_free(void *opaque)
 int vrtc_attach(struct vm *vm)
 {
 	struct vrtc *r = page_alloc_zeroed(1);
-	struct io_handler h = { PORT_INDEX, 2, rtc_read, rtc_write, r };
+	struct io_handler h = { PORT_INDEX, 2, rtc_read, rtc_write, r, "RTC" };
 
 	BUILD_ASSERT(sizeof(struct vrtc) <= PAGE_SIZE, "one page");
 	if (!r)

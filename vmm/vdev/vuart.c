@@ -181,7 +181,7 @@ static void vuart_free(void *opaque)
 struct vuart *vuart_create(struct vm *vm, u16 port, u8 irq, vuart_sink_fn sink, void *ctx)
 {
 	struct vuart *u = page_alloc_zeroed(1);
-	struct io_handler h = { port, UART_NR_PORTS, vuart_read, vuart_write, u };
+	struct io_handler h = { port, UART_NR_PORTS, vuart_read, vuart_write, u, "UART" };
 
 	BUILD_ASSERT(sizeof(struct vuart) <= PAGE_SIZE, "one page per UART");
 	if (!u)

@@ -173,6 +173,12 @@ enum kctl_op {
 	 * RUNNING; keel-dm's devices stay attached (the guest resets them)
 	 */
 	KCTL_OP_REBOOT,
+	 * name -> text: the VM's exit counts since it was made, one "COUNT LABEL" line each
+	 * (labels "exit REASON", "port DEVICE", "mmio DEVICE", "keel-dm ...", and for the
+	 * service VM "control read|write REGISTER", "control command OP"), counts of 0 left
+	 * out; args[0] lines, args[1] 1 if more did not fit
+	 */
+	KCTL_OP_EXITS,
 	KCTL_OP_COUNT
 };
 

@@ -201,8 +201,8 @@ static struct vcpu vcpu;
 
 static void setup(enum x86_mode m)
 {
-	static const struct io_handler rec = { REC_PORT, 4, rec_read, rec_write, NULL };
-	static const struct io_handler dm = { DM_PORT, 4, dm_read, dm_write, NULL };
+	static const struct io_handler rec = { REC_PORT, 4, rec_read, rec_write, NULL, "recorder" };
+	static const struct io_handler dm = { DM_PORT, 4, dm_read, dm_write, NULL, "keel-dm" };
 
 	fake_exit_reset();
 	memset(&vm, 0, sizeof(vm));

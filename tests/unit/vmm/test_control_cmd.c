@@ -7,6 +7,7 @@
 #include <keel/flash.h>
 #include <keel/guest.h>
 #include <keel/page_alloc.h>
+#include <keel/vcpu_run.h>
 #include <keel/vm.h>
 #include "test.h"
 #include <stdlib.h>
@@ -221,6 +222,15 @@ int vm_zero(struct vm *vm, gpa_t gpa, size_t len)
 	return 0;
 }
 
+const char *const exit_names[EXIT_COUNT] = {
+	[EXIT_IO] = "port I/O", [EXIT_HLT] = "HLT", [EXIT_NPF] = "nested page fault"
+};
+
+u64 control_reg_hits(bool write, u32 reg)
+{
+	return write && reg == KCTL_REG_IOREQ_DONE / 4 ? 9 : 0;
+}
+
 void vm_admin_lock(void)
 {
 }
@@ -346,6 +356,32 @@ TEST(on_crash_and_reboot)
 	CHECK(!created.on_crash_reset);
 	vms[1] = NULL;
 	nr_vms_created = 0;
+}
+
+/* EXITS: counts summed over the vCPUs, by reason and by the handler each went to, 0s left out. */
+TEST(exits_sums_the_vcpus_by_reason_and_device)
+{
+	static struct vcpu v0, v1;
+
+	memset(&created, 0, sizeof(created));
+	CHECK_EQ(run(KCTL_OP_CREATE, "ex", 32 * MiB, 1), 0);
+	created.vcpus[0] = &v0, created.vcpus[1] = &v1, created.nr_vcpus = 2;
+	created.io[0] = (struct io_handler){ 0x3f8, 8, NULL, NULL, NULL, "UART" };
+	created.io[1] = (struct io_handler){ 0x70, 2, NULL, NULL, NULL, NULL };
+	created.nr_io = 2;
+	created.mmio[0] = (struct mmio_handler){ 0xfee00000, 4096, NULL, NULL, NULL, "local APIC" };
+	created.nr_mmio = 1;
+	v0.exits[EXIT_IO] = 3, v1.exits[EXIT_IO] = 4, v0.exits[EXIT_HLT] = 1;
+	v0.io_exits[0] = 2, v1.io_exits[0] = 3, v1.io_exits[1] = 1, v1.io_exits[VM_MAX_IO] = 1;
+	v0.mmio_exits[0] = 5, v1.mmio_exits[VM_MAX_MMIO] = 6, v1.dm_doorbells = 2;
+	CHECK_EQ(run(KCTL_OP_EXITS, "ex", 0, 0), 0);
+	CHECK_EQ(cmd.args[0], 8);
+	CHECK_EQ(cmd.args[1], 0);
+	CHECK(!strcmp(cmd.text, "7 exit port I/O\n1 exit HLT\n5 port UART\n1 port 0x70-0x71\n"
+				"1 port none of Keel's\n5 mmio local APIC\n"
+				"6 mmio none of Keel's (keel-dm's)\n2 keel-dm doorbell writes\n"));
+	CHECK_EQ(run(KCTL_OP_EXITS, "nobody", 0, 0), -ENOENT);
+	CHECK(strstr(cmd.msg, "no VM called 'nobody'") != NULL);
 }
 
 /* LOAD's text: the kernel's command line, then after its NUL module 0's (issue 18 item 1). */

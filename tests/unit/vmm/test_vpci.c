@@ -148,7 +148,7 @@ static int rst_write(struct vcpu *v, void *opaque, u16 port, u8 size, u32 val)
 /* 0xCF8 takes only the address: 0xCF9 is the reset control register, not the bus's. */
 TEST(conf1_address_is_one_port)
 {
-	struct io_handler rst = { 0xcf9, 1, NULL, rst_write, NULL };
+	struct io_handler rst = { 0xcf9, 1, NULL, rst_write, NULL, "reset control" };
 
 	fw_bus();
 	CHECK_EQ(vm_register_io(&fake_vm, &rst), 0); /* after the bus, as guest.c does */
