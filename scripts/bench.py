@@ -4,7 +4,8 @@
 
 usage: scripts/bench.py [PART ...]   (no PART: all of them, into build/bench.txt; some: those,
        into build/bench-PART[-PART...].txt)
-PARTs: boot, service-io, exit, guest-boot, virtio-disk, virtio-net, display, each described below.
+PARTs: boot, service-io, exit, guest-boot, virtio-disk, virtio-net, display, each described below,
+       and exits (exits per guest I/O request: scripts/bench_exits.py).
 
 The same work on every side: all run on the same QEMU (KEEL_QEMU) in the same TCG mode
 (KEEL_ACCEL, else tests/rig.py's single-threaded TCG), each figure is measured in
@@ -111,6 +112,7 @@ import guestctl  # noqa: E402
 from netns import NetNS  # noqa: E402
 from rfbclient import RFBClient  # noqa: E402
 from rig import Machine, TestFailure, check, kernel_path  # noqa: E402
+import bench_exits  # noqa: E402
 
 RUNS = int(os.environ.get("KEEL_BENCH_RUNS", "5"))
 BANNER = r"Keel service VM: [^\n]* up ([0-9.]+) s"
@@ -852,9 +854,14 @@ def part_display(out):
     ]
 
 
+def part_exits(out):
+    return bench_exits.part(sys.modules[__name__], out)
+
+
 # In report order.
 PARTS = {"boot": part_boot, "service-io": part_service_io, "exit": part_exit, "guest-boot": part_guest_boot,
-         "virtio-disk": part_virtio_disk, "virtio-net": part_virtio_net, "display": part_display}
+         "virtio-disk": part_virtio_disk, "virtio-net": part_virtio_net, "exits": part_exits,
+         "display": part_display}
 
 
 def main(argv):

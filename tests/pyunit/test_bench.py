@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Unit tests of scripts/bench.py's bookkeeping (no emulator): the order in which interleave()
-runs the sides, the figures compare_peer() prints, and the L1's QEMU command for a guest."""
+runs the sides, the figures compare_peer() prints, the L1's QEMU command for a guest, and
+bench_exits' reading of keelctl exits and the guest's counters and its per-request report."""
 import os
 import shlex
 import sys
@@ -9,6 +10,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import bench  # noqa: E402
+import bench_exits as bx  # noqa: E402
 
 
 class Interleave(unittest.TestCase):
@@ -63,6 +65,72 @@ class GuestCommand(unittest.TestCase):
         argv = shlex.split(l1.guest_command(kernel="/guest/exitcost.elf", initrd=None, cmdline=""))
         self.assertNotIn("-initrd", argv)
         self.assertEqual(argv[argv.index("-append") + 1], "")
+
+
+# keelctl exits as the service VM's console shows it: right-aligned counts, one MSI-X table per
+# device (the label repeats), and a line of Keel's log in between.
+EXITS_TEXT = """keelctl exits bench
+         120 exit port I/O
+keel: vm bench: a log line 7 of its own
+          40 exit nested page fault
+          30 mmio local APIC
+           5 mmio MSI-X table
+           5 mmio MSI-X table
+          12 keel-dm doorbell writes
+"""
+
+STATS_TEXT = """cat /sys/block/vda/stat /sys/class/net/eth0/statistics/tx_packets /sys/class/net/eth0/statistics/rx_packets
+    2051        0    16408      337        9        0       72        1        0      484      338        0        0        0        0
+12
+34
+[bench] / # """
+
+
+class ExitCounts(unittest.TestCase):
+    def test_labels_summed_and_log_lines_left_out(self):
+        self.assertEqual(bx.parse_exits(EXITS_TEXT), {"exit port I/O": 120, "exit nested page fault": 40,
+                                                      "mmio local APIC": 30, "mmio MSI-X table": 10,
+                                                      "keel-dm doorbell writes": 12})
+
+    def test_guest_counters(self):
+        self.assertEqual(bx.parse_guest_stats(STATS_TEXT), (2051, 9, 46))
+
+    def test_guest_counters_missing_is_an_error(self):
+        with self.assertRaises(ValueError):
+            bx.parse_guest_stats("cat: can't open '/sys/block/vda/stat'\n12\n34\n")
+
+    def test_per_request_cancels_fixed_costs(self):
+        # both runs spent 100 HLT and 50 port exits besides their requests; 3 HLT a request
+        small = ({"exit HLT": 100 + 3 * 1000, "exit port I/O": 50}, 1000)
+        large = ({"exit HLT": 100 + 3 * 2000, "exit port I/O": 50, "mmio local APIC": 2000}, 2000)
+        per = bx.per_request(small, large)
+        self.assertEqual(per, {"exit HLT": 3.0, "exit port I/O": 0.0, "mmio local APIC": 2.0})
+        self.assertEqual(bx.total(per), 3.0)  # only the reasons: the rest breaks them down
+
+    def test_per_request_needs_more_requests_in_the_larger_run(self):
+        with self.assertRaises(ValueError):
+            bx.per_request(({}, 1000), ({}, 1000))
+
+    def test_delta(self):
+        self.assertEqual(bx.delta({"a": 5, "b": 2}, {"a": 3}), {"a": 2, "b": 2})
+
+    def test_report_line_largest_first_medians_and_small_ones_left_out(self):
+        rounds = [{"exit HLT": 2.0, "exit nested page fault": 5.0, "exit CPUID": 0.01, "mmio local APIC": 2.0},
+                  {"exit HLT": 2.0, "exit nested page fault": 7.0, "mmio local APIC": 2.0},
+                  {"exit HLT": 2.0, "exit nested page fault": 6.0, "mmio local APIC": 2.0}]
+        self.assertEqual(bx.report_side("guest", rounds),
+                         "    guest: 8.00 (7.01-9.00) exits: nested page fault 6.00 (5.00-7.00), "
+                         "HLT 2.00; of which (or events): mmio local APIC 2.00")
+
+    def test_report(self):
+        res = {"randread": {"what": "4 KiB random read", "unit": "read", "rate_unit": "IOPS",
+                            "rate": [400.0, 500.0], "guest": [{"exit HLT": 1.0}, {"exit HLT": 1.0}],
+                            "service": [{"exit port I/O": 24.0}, {"exit port I/O": 24.0}]}}
+        lines = bx.report(res, 2, "acpi_pm")
+        self.assertIn("median (range) of 2 round(s)", lines[0])
+        self.assertEqual(lines[1:], ["  the guest's clocksource: acpi_pm","  4 KiB random read, per read (450 (400-500) IOPS):",
+                                     "    guest: 1.00 exits: HLT 1.00",
+                                     "    service VM: 24.00 exits: port I/O 24.00"])
 
 
 if __name__ == "__main__":
