@@ -105,7 +105,7 @@ static uint32_t dm_irq(struct dm *dm, const struct pollfd *uio, int anyway)
 		errno = 0;
 	/* before the scan: later requests raise it again */
 	status = ctl_irq_take(dm->ctl, KCTL_IRQ_ALL);
-	ctl_irq_rearm(dm->ctl);
+	ctl_irq_rearm(dm->ctl, fired);
 	return status;
 }
 

@@ -227,14 +227,26 @@ uint32_t ctl_irq_take(struct ctl *c, uint32_t ack)
 	return status;
 }
 
-void ctl_irq_rearm(struct ctl *c)
+void ctl_irq_rearm(struct ctl *c, int masked)
 {
 	uint16_t cmd;
 
-	if (c->cfg_fd < 0 || pread(c->cfg_fd, &cmd, 2, PCI_COMMAND) != 2 ||
-	    !(cmd & PCI_CMD_INTX_DISABLE))
+	if (c->cfg_fd < 0)
 		return;
-	cmd = (uint16_t)(cmd & ~PCI_CMD_INTX_DISABLE);
+	/*
+	 * Each config access is two exits (Linux reaches registers below 256
+	 * through ports 0xCF8/0xCFC): after an interrupt uio_pci_generic has
+	 * masked INTx for sure, so the command register we read before is
+	 * written back without reading it again.
+	 */
+	if (masked && c->command) {
+		cmd = c->command;
+	} else {
+		if (pread(c->cfg_fd, &cmd, 2, PCI_COMMAND) != 2 || !(cmd & PCI_CMD_INTX_DISABLE))
+			return;
+		cmd = (uint16_t)(cmd & ~PCI_CMD_INTX_DISABLE);
+		c->command = cmd;
+	}
 	if (pwrite(c->cfg_fd, &cmd, 2, PCI_COMMAND) != 2)
 		errno = 0; /* INTx stays masked: callers poll as well */
 }
@@ -242,15 +254,19 @@ void ctl_irq_rearm(struct ctl *c)
 uint32_t ctl_wait(struct ctl *c, int ms, uint32_t ack)
 {
 	struct pollfd p = { c->uio_fd, POLLIN, 0 };
-	uint32_t count;
+	uint32_t count, status;
+	int fired;
 
 	if (c->uio_fd < 0) {
 		usleep((useconds_t)ms * 1000);
 		return ctl_irq_take(c, ack);
 	}
-	if (!(ctl_irq_take(c, ack) & ~ack))
-		ctl_irq_rearm(c);
-	if (poll(&p, 1, ms) > 0 && read(c->uio_fd, &count, 4) != 4)
+	fired = poll(&p, 1, ms) > 0;
+	if (fired && read(c->uio_fd, &count, 4) != 4)
 		errno = 0;
-	return ctl_irq_take(c, ack);
+	status = ctl_irq_take(c, ack);
+	/* bits of ours taken, none of others': else their owner (keel-dm) re-arms */
+	if ((status & ack) && !(status & ~ack))
+		ctl_irq_rearm(c, fired);
+	return status;
 }

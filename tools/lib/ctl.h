@@ -14,6 +14,7 @@ struct ctl {
 	volatile uint8_t *bar0;
 	int uio_fd; /* -1: no uio_pci_generic, poll instead */
 	int cfg_fd; /* the function's config space (sysfs), to re-enable INTx */
+	uint16_t command; /* its command register with INTx enabled, once read (0: not yet) */
 	uint64_t window_size;
 	/* tests: a fake Keel runs commands; NULL: the device */
 	void (*keel)(struct kctl_cmd *slot);
@@ -43,14 +44,17 @@ void ctl_set_reg(struct ctl *c, uint32_t reg, uint32_t val);
  * re-enables INTx: uio_pci_generic masks it at each interrupt and has no
  * irqcontrol to unmask it (a write to /dev/uioN fails with ENOSYS), so
  * Interrupt Disable is cleared in the command register through sysfs.
+ * masked: an interrupt came (uio_pci_generic masked INTx), so the register
+ * need not be read first; else it is read, and written only if masked.
  */
 uint32_t ctl_irq_take(struct ctl *c, uint32_t ack);
-void ctl_irq_rearm(struct ctl *c);
+void ctl_irq_rearm(struct ctl *c, int masked);
 /*
  * Waits up to ms for the interrupt (or just sleeps without uio), then
- * acknowledges the bits of ack. It re-arms INTx only while no other bits
- * are pending: their owner (keel-dm) re-arms after taking them, and a line
- * left high by bits nobody here takes would wake us again at once.
+ * acknowledges the bits of ack. It re-arms INTx only when it took bits of
+ * ack and no other bits are pending: whoever takes bits re-arms (keel-dm
+ * takes all of them, and re-arms), and a line left high by bits nobody here
+ * takes would wake us again at once.
  */
 uint32_t ctl_wait(struct ctl *c, int ms, uint32_t ack);
 struct kctl_ring_hdr *ctl_ring(struct ctl *c, uint32_t vm_id, uint32_t which);
