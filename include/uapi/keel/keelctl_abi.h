@@ -168,11 +168,13 @@ enum kctl_op {
 	/* name, args[0] ISA IRQ of KCTL_OP_DM_PORTS, args[1] its level (0 or 1; a rise is an edge) */
 	KCTL_OP_DM_IRQ,
 	/*
-	 * name: reset a running VM in place, as its own reset register does
-	 * (ABI 6): state RESETTING until every vCPU is back at power-on, then
-	 * RUNNING; keel-dm's devices stay attached (the guest resets them)
+	 * name, text (the reason logged, or empty): reset a running VM in place,
+	 * as its own reset register does (ABI 6): state RESETTING until every
+	 * vCPU is back at power-on, then RUNNING; keel-dm's devices stay attached
+	 * (the guest resets them)
 	 */
 	KCTL_OP_REBOOT,
+	/*
 	 * name -> text: the VM's exit counts since it was made, one "COUNT LABEL" line each
 	 * (labels "exit REASON", "port DEVICE", "mmio DEVICE", "keel-dm ...", and for the
 	 * service VM "control read|write REGISTER", "control command OP"), counts of 0 left
