@@ -4,8 +4,9 @@
 
 usage: scripts/bench.py [PART ...]   (no PART: all of them, into build/bench.txt; some: those,
        into build/bench-PART[-PART...].txt)
-PARTs: boot, service-io, exit, guest-boot, virtio-disk, virtio-net, display, each described below,
-       and exits (exits per guest I/O request: scripts/bench_exits.py).
+PARTs: boot, service-io, exit, guest-boot, uefi-boot, virtio-disk, virtio-net, display, each
+       described below (uefi-boot in scripts/bench_uefi.py), and exits (exits per guest
+       I/O request: scripts/bench_exits.py).
 
 The same work on every side: all run on the same QEMU (KEEL_QEMU) in the same TCG mode
 (KEEL_ACCEL, else tests/rig.py's single-threaded TCG), each figure is measured in
@@ -108,6 +109,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 # Both sides on QEMU TCG, as described above, wherever the host's KVM could nest: the baselines
 # below start QEMU with TCG themselves, and -icount works only under TCG (scripts/accel.py).
 os.environ.setdefault("KEEL_ACCEL", "tcg")
+import bench_uefi  # noqa: E402
 import guestctl  # noqa: E402
 from netns import NetNS  # noqa: E402
 from rfbclient import RFBClient  # noqa: E402
@@ -815,6 +817,20 @@ def part_guest_boot(out):
     ]
 
 
+def part_uefi_boot(out):
+    u = bench_uefi.UefiBench(out, CFG % 2, guest_files())
+    k, d = alternate(u.keel, u.direct)
+    col = lambda rs, j: [r[j] for r in rs]  # noqa: E731
+    return [
+        "UEFI guest boot to its shell (OVMF_CODE_4M.fd, GRUB from a GPT disk image's ESP, timeout 0, "
+        "Linux with the guest initramfs; 512 MiB, 1 vCPU; Keel, keelctl start in the running service "
+        "VM (2 CPUs), the disk served by keel-dm; QEMU direct, its start with the same firmware and "
+        "image on virtio-blk-pci; %s)" % runs_note(),
+        compare("wall time", "s", col(k, 0), col(d, 0), LOWER),
+        compare("the guest's own uptime at its banner", "s", col(k, 1), col(d, 1), LOWER, "%.2f"),
+    ]
+
+
 def part_virtio_disk(out):
     k, p, d = interleave((virtio_disk_keel, virtio_disk_kvm, virtio_disk_direct))
     col = lambda rs, j: [r[j] for r in rs]  # noqa: E731
@@ -860,6 +876,7 @@ def part_exits(out):
 
 # In report order.
 PARTS = {"boot": part_boot, "service-io": part_service_io, "exit": part_exit, "guest-boot": part_guest_boot,
+         "uefi-boot": part_uefi_boot,
          "virtio-disk": part_virtio_disk, "virtio-net": part_virtio_net, "exits": part_exits,
          "display": part_display}
 

@@ -11,6 +11,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import bench  # noqa: E402
 import bench_exits as bx  # noqa: E402
+import bench_uefi  # noqa: E402
 
 
 class Interleave(unittest.TestCase):
@@ -132,6 +133,17 @@ class ExitCounts(unittest.TestCase):
                                      "    guest: 1.00 exits: HLT 1.00",
                                      "    service VM: 24.00 exits: port I/O 24.00"])
 
+
+class UefiImage(unittest.TestCase):
+    def test_the_tsc_rate_lands_in_grub_cfg_once(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as out:
+            path, offset = bench_uefi.image(out)
+            dest = bench_uefi.patched(path, offset, 2097000, os.path.join(out, "p.img"))
+            data = open(dest, "rb").read()
+            self.assertEqual(data.count(b"tsc_early_khz=2097000  "), 1)
+            self.assertNotIn(bench_uefi.TSC_SLOT, data)
+            self.assertIn(bench_uefi.TSC_SLOT, open(path, "rb").read())  # the original kept
 
 if __name__ == "__main__":
     unittest.main()
