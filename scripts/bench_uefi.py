@@ -25,16 +25,17 @@ BANNER = r"Keel guest bench: [^\n]* up ([0-9.]+) s"
 TSC_SLOT = b"tsc_early_khz=@KHZ@@@@@"  # the number is written over it, padded with spaces
 
 
-def image(out):
-    """(the image's path, the offset of TSC_SLOT's number in it)."""
+def image(out, files=None):
+    """(the image's path, the offset of TSC_SLOT's number in it); files: the kernel and the
+    initramfs on its ESP, the stock ones unless given."""
     cfg = os.path.join(out, "uefi-boot.grub.cfg")
     with open(cfg, "w") as f:
         f.write("set timeout=0\nset default=0\nmenuentry 'bench' {\n"
                 "\tlinux /vmlinuz console=ttyS0 keel.name=bench %s\n\tinitrd /initrd.img\n}\n"
                 % TSC_SLOT.decode())
     path = os.path.join(out, "uefi-boot.img")
-    mkgrubdisk.build(path, cfg, [("vmlinuz", kernel_path()),
-                                 ("initrd.img", os.path.join(BUILD, "guest-initrd.img"))])
+    mkgrubdisk.build(path, cfg, files or [("vmlinuz", kernel_path()),
+                                          ("initrd.img", os.path.join(BUILD, "guest-initrd.img"))])
     data = open(path, "rb").read()
     at = data.find(TSC_SLOT)
     assert at > 0 and data.find(TSC_SLOT, at + 1) < 0, "no single %s in %s" % (TSC_SLOT, path)

@@ -9,6 +9,9 @@
 struct vm;
 struct vcpu;
 
+/* A refused keel-dm command: its message, formatted into msg (len bytes); returns err. */
+int dm_refuse(char *msg, u32 len, int err, const char *fmt, ...) __printf(4, 5);
+
 /*
  * One access to a keel-dm device. 0: done (*val holds a read's answer);
  * -EAGAIN: the vCPU now waits for keel-dm, repeat the instruction later

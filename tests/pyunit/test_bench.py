@@ -138,7 +138,10 @@ class UefiImage(unittest.TestCase):
     def test_the_tsc_rate_lands_in_grub_cfg_once(self):
         import tempfile
         with tempfile.TemporaryDirectory() as out:
-            path, offset = bench_uefi.image(out)
+            small = os.path.join(out, "small")
+            with open(small, "w") as f:
+                f.write("not a kernel\n")
+            path, offset = bench_uefi.image(out, [("vmlinuz", small), ("initrd.img", small)])
             dest = bench_uefi.patched(path, offset, 2097000, os.path.join(out, "p.img"))
             data = open(dest, "rb").read()
             self.assertEqual(data.count(b"tsc_early_khz=2097000  "), 1)

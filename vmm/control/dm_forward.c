@@ -209,8 +209,7 @@ void dm_vm_init(struct vm *vm)
 	dms[vm->id] = (struct vm_dm){ 0 };
 }
 
-static int refuse(char *msg, u32 len, int err, const char *fmt, ...) __printf(4, 5);
-static int refuse(char *msg, u32 len, int err, const char *fmt, ...)
+int dm_refuse(char *msg, u32 len, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -223,13 +222,13 @@ static int refuse(char *msg, u32 len, int err, const char *fmt, ...)
 int dm_attach(struct vm *vm, u64 dev, char *msg, u32 msg_len)
 {
 	if (vm->state != VM_CREATED)
-		return refuse(msg, msg_len, -EBUSY, "'%s' has been started: devices go on before",
+		return dm_refuse(msg, msg_len, -EBUSY, "'%s' has been started: devices go on before",
 			      vm->name);
 	if (dev < 1 || dev >= KCTL_DM_DEVS)
-		return refuse(msg, msg_len, -EINVAL, "PCI device number %llu: must be 1 to %u",
+		return dm_refuse(msg, msg_len, -EINVAL, "PCI device number %llu: must be 1 to %u",
 			      (unsigned long long)dev, KCTL_DM_DEVS - 1);
 	if ((dms[vm->id].devs & BIT(dev)) || vpci_bus_used(vm, (u32)dev))
-		return refuse(msg, msg_len, -EEXIST, "00:%02llx.0 of '%s' is taken",
+		return dm_refuse(msg, msg_len, -EEXIST, "00:%02llx.0 of '%s' is taken",
 			      (unsigned long long)dev, vm->name);
 	dms[vm->id].devs |= (u32)BIT(dev);
 	return 0;
@@ -238,7 +237,7 @@ int dm_attach(struct vm *vm, u64 dev, char *msg, u32 msg_len)
 int dm_set_doorbell(struct vm *vm, u64 dev, u64 gpa, u64 len, u64 stride, char *msg, u32 msg_len)
 {
 	if (!dm_owns_dev(vm, (u32)dev))
-		return refuse(msg, msg_len, -ENOENT, "00:%02llx.0 of '%s' is not keel-dm's",
+		return dm_refuse(msg, msg_len, -ENOENT, "00:%02llx.0 of '%s' is not keel-dm's",
 			      (unsigned long long)dev, vm->name);
 	/*
 	 * Checked as kept (a u32 stride) and as used: (offset / stride) picks one of the
@@ -246,7 +245,7 @@ int dm_set_doorbell(struct vm *vm, u64 dev, u64 gpa, u64 len, u64 stride, char *
 	 */
 	if (len && (!stride || stride > PAGE_SIZE || len > PAGE_SIZE ||
 		    len > DM_DOORBELLS_PER_DEV * stride || gpa + len < gpa))
-		return refuse(msg, msg_len, -EINVAL,
+		return dm_refuse(msg, msg_len, -EINVAL,
 			      "doorbell range: at most %u doorbells in 4 KiB, strides of 1 to 4096",
 			      DM_DOORBELLS_PER_DEV);
 	dms[vm->id].bells[dev] = (struct dm_doorbell){ gpa, len, (u32)stride };
@@ -260,7 +259,7 @@ int dm_msi(struct vm *vm, u64 addr, u64 data, char *msg, u32 msg_len)
 	if (vm->state != VM_RUNNING)
 		return 0; /* nobody to interrupt: not an error for keel-dm */
 	if (!irq_route_from_msi(&r, vm, addr, (u32)data))
-		return refuse(msg, msg_len, -EINVAL, "MSI %llx/%llx does not reach a vCPU of '%s'",
+		return dm_refuse(msg, msg_len, -EINVAL, "MSI %llx/%llx does not reach a vCPU of '%s'",
 			      (unsigned long long)addr, (unsigned long long)data, vm->name);
 	vlapic_set_irq(r.vcpu, r.guest_vector);
 	return 0;

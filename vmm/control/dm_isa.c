@@ -27,17 +27,6 @@ static u16 irqs_of(const struct vm *vm)
 	return isa[vm->id].serial == vm->serial ? isa[vm->id].irqs : 0;
 }
 
-static int refuse(char *msg, u32 len, int err, const char *fmt, ...) __printf(4, 5);
-static int refuse(char *msg, u32 len, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	format_vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 /* An access to keel-dm's port: a request keel-dm answers (-EAGAIN until then). */
 static int dm_port_read(struct vcpu *v, void *opaque, u16 port, u8 size, u32 *val)
 {
@@ -66,22 +55,22 @@ int dm_ports(struct vm *vm, u64 base, u64 count, u64 irq, char *msg, u32 msg_len
 	int ret;
 
 	if (vm->state != VM_CREATED)
-		return refuse(msg, msg_len, -EBUSY, "'%s' has been started: devices go on before",
+		return dm_refuse(msg, msg_len, -EBUSY, "'%s' has been started: devices go on before",
 			      vm->name);
 	if (!count || count > DM_PORTS_MAX || base > 0xffff || base + count > 0x10000)
-		return refuse(msg, msg_len, -EINVAL,
+		return dm_refuse(msg, msg_len, -EINVAL,
 			      "ports %#llx+%llu: 1 to %u ports below 0x10000",
 			      (unsigned long long)base, (unsigned long long)count, DM_PORTS_MAX);
 	if (has_irq && (!irq || irq == 2 || irq >= DM_ISA_IRQS))
-		return refuse(msg, msg_len, -EINVAL, "ISA IRQ %llu: 1 or 3 to 15",
+		return dm_refuse(msg, msg_len, -EINVAL, "ISA IRQ %llu: 1 or 3 to 15",
 			      (unsigned long long)irq);
 	if (has_irq && !(irqs_of(vm) & BIT(irq)) && vioapic_pin_claimed(vm->ioapic, (u32)irq))
-		return refuse(msg, msg_len, -EEXIST, "IRQ %llu of '%s' is Keel's",
+		return dm_refuse(msg, msg_len, -EEXIST, "IRQ %llu of '%s' is Keel's",
 			      (unsigned long long)irq, vm->name);
 	guest_kbc_yield(vm, (u16)base, (u16)count);
 	ret = vm_register_io(vm, &h);
 	if (ret)
-		return refuse(msg, msg_len, ret, "ports %#llx-%#llx of '%s' are taken",
+		return dm_refuse(msg, msg_len, ret, "ports %#llx-%#llx of '%s' are taken",
 			      (unsigned long long)base, (unsigned long long)(base + count - 1),
 			      vm->name);
 	if (has_irq) {
@@ -95,7 +84,7 @@ int dm_ports(struct vm *vm, u64 base, u64 count, u64 irq, char *msg, u32 msg_len
 int dm_irq(struct vm *vm, u64 irq, u64 level, char *msg, u32 msg_len)
 {
 	if (irq >= DM_ISA_IRQS || !(irqs_of(vm) & BIT(irq)))
-		return refuse(msg, msg_len, -ENOENT, "IRQ %llu of '%s' is not keel-dm's",
+		return dm_refuse(msg, msg_len, -ENOENT, "IRQ %llu of '%s' is not keel-dm's",
 			      (unsigned long long)irq, vm->name);
 	if (vm->state == VM_RUNNING) /* else nobody to interrupt: not an error for keel-dm */
 		vioapic_set_pin_src(vm->ioapic, (u32)irq, DM_IRQ_SRC, level != 0);
