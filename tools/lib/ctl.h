@@ -12,8 +12,8 @@
 struct ctl {
 	char dev[320]; /* /sys/bus/pci/devices/<bdf> */
 	volatile uint8_t *bar0;
-	int uio_fd; /* -1: no uio_pci_generic, poll instead */
-	int cfg_fd; /* the function's config space (sysfs), to re-enable INTx */
+	int uio_fd;	  /* -1: no uio_pci_generic, poll instead */
+	int cfg_fd;	  /* the function's config space (sysfs), to re-enable INTx */
 	uint16_t command; /* its command register with INTx enabled, once read (0: not yet) */
 	uint64_t window_size;
 	/* tests: a fake Keel runs commands; NULL: the device */

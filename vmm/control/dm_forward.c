@@ -222,14 +222,14 @@ int dm_refuse(char *msg, u32 len, int err, const char *fmt, ...)
 int dm_attach(struct vm *vm, u64 dev, char *msg, u32 msg_len)
 {
 	if (vm->state != VM_CREATED)
-		return dm_refuse(msg, msg_len, -EBUSY, "'%s' has been started: devices go on before",
-			      vm->name);
+		return dm_refuse(msg, msg_len, -EBUSY,
+				 "'%s' has been started: devices go on before", vm->name);
 	if (dev < 1 || dev >= KCTL_DM_DEVS)
 		return dm_refuse(msg, msg_len, -EINVAL, "PCI device number %llu: must be 1 to %u",
-			      (unsigned long long)dev, KCTL_DM_DEVS - 1);
+				 (unsigned long long)dev, KCTL_DM_DEVS - 1);
 	if ((dms[vm->id].devs & BIT(dev)) || vpci_bus_used(vm, (u32)dev))
 		return dm_refuse(msg, msg_len, -EEXIST, "00:%02llx.0 of '%s' is taken",
-			      (unsigned long long)dev, vm->name);
+				 (unsigned long long)dev, vm->name);
 	dms[vm->id].devs |= (u32)BIT(dev);
 	return 0;
 }
@@ -238,16 +238,17 @@ int dm_set_doorbell(struct vm *vm, u64 dev, u64 gpa, u64 len, u64 stride, char *
 {
 	if (!dm_owns_dev(vm, (u32)dev))
 		return dm_refuse(msg, msg_len, -ENOENT, "00:%02llx.0 of '%s' is not keel-dm's",
-			      (unsigned long long)dev, vm->name);
+				 (unsigned long long)dev, vm->name);
 	/*
 	 * Checked as kept (a u32 stride) and as used: (offset / stride) picks one of the
 	 * device's 32 doorbell bits, so the range holds at most 32 strides.
 	 */
 	if (len && (!stride || stride > PAGE_SIZE || len > PAGE_SIZE ||
 		    len > DM_DOORBELLS_PER_DEV * stride || gpa + len < gpa))
-		return dm_refuse(msg, msg_len, -EINVAL,
-			      "doorbell range: at most %u doorbells in 4 KiB, strides of 1 to 4096",
-			      DM_DOORBELLS_PER_DEV);
+		return dm_refuse(
+			msg, msg_len, -EINVAL,
+			"doorbell range: at most %u doorbells in 4 KiB, strides of 1 to 4096",
+			DM_DOORBELLS_PER_DEV);
 	dms[vm->id].bells[dev] = (struct dm_doorbell){ gpa, len, (u32)stride };
 	return 0;
 }
@@ -259,8 +260,9 @@ int dm_msi(struct vm *vm, u64 addr, u64 data, char *msg, u32 msg_len)
 	if (vm->state != VM_RUNNING)
 		return 0; /* nobody to interrupt: not an error for keel-dm */
 	if (!irq_route_from_msi(&r, vm, addr, (u32)data))
-		return dm_refuse(msg, msg_len, -EINVAL, "MSI %llx/%llx does not reach a vCPU of '%s'",
-			      (unsigned long long)addr, (unsigned long long)data, vm->name);
+		return dm_refuse(msg, msg_len, -EINVAL,
+				 "MSI %llx/%llx does not reach a vCPU of '%s'",
+				 (unsigned long long)addr, (unsigned long long)data, vm->name);
 	vlapic_set_irq(r.vcpu, r.guest_vector);
 	return 0;
 }

@@ -218,7 +218,8 @@ static int add_devices(struct vm *vm, const struct guest_config *gc)
 {
 	struct io_handler pm = { PM_PORT_BASE, PM_PORTS, pm_read, pm_write, NULL, "ACPI PM" };
 	/* writes only: reads stay all-ones, no controller for Linux to probe */
-	struct io_handler kbc = { KBC_CMD_PORT, 1, NULL, kbc_write, NULL, "keyboard controller reset" };
+	struct io_handler kbc = { KBC_CMD_PORT, 1,    NULL,
+				  kbc_write,	NULL, "keyboard controller reset" };
 
 	if (vlapic_register_mmio(vm) || !vioapic_create(vm, IOAPIC_BASE, 0, 0))
 		return -ENOMEM;

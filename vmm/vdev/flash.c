@@ -136,8 +136,12 @@ int flash_attach(struct vm *vm, u8 *code, u64 code_pages, u8 *vars, u64 vars_pag
 {
 	struct flash *f = page_alloc_zeroed(1);
 	u64 code_bytes = code_pages * PAGE_SIZE, vars_bytes = vars_pages * PAGE_SIZE;
-	struct mmio_handler h = { FLASH_TOP - code_bytes - vars_bytes, code_bytes + vars_bytes,
-				  flash_read, flash_write, f, "flash" };
+	struct mmio_handler h = { FLASH_TOP - code_bytes - vars_bytes,
+				  code_bytes + vars_bytes,
+				  flash_read,
+				  flash_write,
+				  f,
+				  "flash" };
 
 	if (!f) {
 		page_free(code, code_pages);

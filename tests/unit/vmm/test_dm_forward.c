@@ -140,7 +140,8 @@ static void setup(void)
 	nr_ports = 0;
 	claimed = 1u << 4; /* COM1's, Keel's own */
 	memset(pin_level, 0, sizeof(pin_level));
-	ports[nr_ports++] = (struct io_handler){ 0x61, 1, NULL, NULL, NULL, "port B" }; /* the PIT's gate */
+	ports[nr_ports++] =
+		(struct io_handler){ 0x61, 1, NULL, NULL, NULL, "port B" }; /* the PIT's gate */
 	dm_vm_init(&vm);
 	CHECK_EQ(dm_attach(&vm, 2, vm.why, sizeof(vm.why)), 0);
 	vm.state = VM_RUNNING;
