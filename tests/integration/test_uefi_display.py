@@ -2,13 +2,16 @@
 """UEFI guests with --gpu (issue 21): OVMF's virtio-gpu driver gives the firmware a screen,
 which `keelctl screenshot` and VNC show, and keys typed over VNC reach the firmware through
 the PS/2 keyboard controller (an i8042) keel-dm serves: its Shell runs what was typed."""
+import base64
+import gzip
+import hashlib
 import os
 import re
 import time
 
 import pngread
 from rfbclient import RFBClient
-from guestctl import Console, boot, fetch, files, ok
+from guestctl import Console, boot, files, ok
 from rig import Machine, OVMF_CODE, OVMF_VARS, check
 
 # The Shell's prompt: "Shell" in its highlight colour, then "> " (ShellPrintEx's %E...%N).
@@ -36,19 +39,45 @@ def screenshot(m, name, tag):
     return int(size.group(1)), int(size.group(2))
 
 
+CHUNK = 2048  # bytes of the file a piece: short bursts on the serial console, where a long one
+# lost bytes under load (three copies of one 9 KiB screenshot in a row in make test)
+
+
 def fetch_png(m, tag, tries=3):
-    """A screenshot copied out over the serial console (MD5-checked; bytes can be lost there
-    when the host is loaded: it is asked for again), kept in the test's directory: rows."""
-    for i in range(tries):
-        try:
-            data = fetch(m, "/tmp/%s.png" % tag)
-            break
-        except Exception:
-            if i == tries - 1:
-                raise
+    """A screenshot copied out over the serial console gzipped, in pieces, each MD5-checked and
+    asked for again when it came damaged, the whole checked too; kept in the test's directory:
+    rows."""
+    path = "/tmp/%s.png.gz" % tag
+    out = m.shell("gzip -c /tmp/%s.png > %s; md5sum < %s; wc -c < %s" % (tag, path, path, path))
+    info = re.match(r"([0-9a-f]{32})\b.*?\n\s*(\d+)", out, re.S)
+    check(info, "no MD5 and size of %s: %r" % (path, out[:200]), m)
+    size, data = int(info.group(2)), b""
+    for i in range((size + CHUNK - 1) // CHUNK):
+        for t in range(tries):
+            try:
+                piece = fetch_piece(m, path, i)
+                break
+            except Exception:
+                if t == tries - 1:
+                    raise
+        data += piece
+    check(hashlib.md5(data).hexdigest() == info.group(1), "%s came over the console damaged" % path, m)
+    data = gzip.decompress(data)
     with open(os.path.join(m.dir, "%s.png" % tag), "wb") as f:
         f.write(data)
     return pngread.read(data)[2]
+
+
+def fetch_piece(m, path, i):
+    """Piece i of a file, base64 over the console, checked by its MD5."""
+    cut = "dd if=%s bs=%d skip=%d count=1 2>/dev/null" % (path, CHUNK, i)
+    out = m.shell("%s | md5sum; %s | base64" % (cut, cut))
+    lines = out.splitlines()
+    want = re.match(r"([0-9a-f]{32})\b", lines[0] if lines else "")
+    check(want, "no MD5 of piece %d of %s: %r" % (i, path, out[:200]), m)
+    piece = base64.b64decode("".join(l for l in lines[1:] if re.fullmatch(r"[A-Za-z0-9+/=]+", l)))
+    check(hashlib.md5(piece).hexdigest() == want.group(1), "piece %d of %s damaged" % (i, path), m)
+    return piece
 
 
 def vnc_rows(rfb):
